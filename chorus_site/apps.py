@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ChorusSiteConfig(AppConfig):
+    name = "chorus_site"
+    verbose_name = "Chorus"

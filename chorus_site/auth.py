@@ -1,0 +1,116 @@
+"""Authentication for every HTTP, API and websocket request: a secret token, exchanged once for a session.
+
+The token lives in the data directory (mode 0600). A browser opens the login URL that `chorus start` prints,
+which stores a flag in its session; API clients send `Authorization: Bearer <token>`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.request import validate_host
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+SESSION_KEY = "chorus_authenticated"
+PUBLIC_PREFIXES = ("/login/", "/static/", "/favicon.ico")
+
+
+def token_matches(candidate: str | None) -> bool:
+    return bool(candidate) and hmac.compare_digest(candidate.encode(), settings.CHORUS_TOKEN.encode())
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
+
+
+class TokenAuthMiddleware:
+    """Let a request through only with the session flag or a valid bearer token."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.chorus_bearer = False
+        if request.path.startswith(PUBLIC_PREFIXES):
+            return self.get_response(request)
+        if request.session.get(SESSION_KEY):
+            return self.get_response(request)
+        token = bearer_token(request.headers.get("Authorization"))
+        if token is not None:
+            if token_matches(token):
+                # A bearer token is not sent by browsers on their own, so it needs no CSRF check.
+                request.chorus_bearer = True
+                request._dont_enforce_csrf_checks = True
+                return self.get_response(request)
+            return _unauthorized(request, "the bearer token is wrong")
+        return _unauthorized(request, "not logged in")
+
+
+def _unauthorized(request: HttpRequest, reason: str) -> HttpResponse:
+    message = f"Authentication required: {reason}. Open the login URL that `chorus start` printed."
+    if request.path.startswith("/api/") or not request.accepts("text/html"):
+        response = JsonResponse({"detail": message}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="chorus"'
+        return response
+    return render(request, "login.html", {"error": None, "next": request.get_full_path()}, status=401)
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    """GET ?token=...&next=... (the printed login URL) or POST of the token form."""
+    token = request.POST.get("token") if request.method == "POST" else request.GET.get("token")
+    next_url = request.POST.get("next") or request.GET.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts=None) or not next_url.startswith("/"):
+        next_url = "/"
+    if token is None:
+        return render(request, "login.html", {"error": None, "next": next_url})
+    if not token_matches(token.strip()):
+        return render(request, "login.html", {"error": "That token is not right.", "next": next_url}, status=403)
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = True
+    return HttpResponseRedirect(next_url)
+
+
+def scope_is_authenticated(scope: dict) -> bool:
+    session = scope.get("session")
+    if session is not None and session.get(SESSION_KEY):
+        return True
+    headers = dict(scope.get("headers") or [])
+    token = bearer_token(headers.get(b"authorization", b"").decode("latin-1") or None)
+    return token_matches(token)
+
+
+class WebsocketOriginCheck:
+    """ASGI middleware: a websocket needs an allowed Host and an Origin equal to the origin it was served from.
+
+    Channels' AllowedHostsOriginValidator compares only the Origin's host name, so another local port passes.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and not origin_allowed(scope):
+            await send({"type": "websocket.close", "code": 4403})
+            return None
+        return await self.app(scope, receive, send)
+
+
+def origin_allowed(scope: dict) -> bool:
+    headers = dict(scope.get("headers") or [])
+    host = headers.get(b"host", b"").decode("latin-1")
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    if not host or not origin:
+        return False
+    hostname = urlsplit(f"//{host}").hostname or ""
+    if not validate_host(hostname if ":" not in hostname else f"[{hostname}]", settings.ALLOWED_HOSTS):
+        return False
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    return origin == f"{scheme}://{host}"

@@ -1,0 +1,130 @@
+"""Django settings for Chorus; every knob comes from the environment (see README, Configuration)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from chorus_site import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = config.project_root()
+DATA_DIR = config.data_dir(PROJECT_ROOT)
+DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+SECRET_KEY = os.environ.get("CHORUS_SECRET_KEY") or config.read_or_create_secret(DATA_DIR / "secret_key", 48)
+# The token that logs a browser in and authenticates API clients (Authorization: Bearer ...).
+CHORUS_TOKEN = os.environ.get("CHORUS_TOKEN") or config.read_or_create_secret(DATA_DIR / "token")
+DEBUG = config.env_bool("CHORUS_DEBUG", False)
+
+CHORUS_HOST = config.bind_host()
+CHORUS_PORT = config.port()
+ALLOWED_HOSTS = (
+    [*config.LOOPBACK_HOSTS, "[::1]"]
+    if CHORUS_HOST in config.LOOPBACK_HOSTS
+    else [CHORUS_HOST, *[h for h in os.environ.get("CHORUS_ALLOWED_HOSTS", "").split(",") if h]]
+)
+EDITOR = os.environ.get("EDITOR", "vi")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "template_partials",
+    "chorus_site",
+    "events_app",
+    "sessions_app",
+    "tasks_app",
+    "documents_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "chorus_site.auth.TokenAuthMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "chorus_site.urls"
+ASGI_APPLICATION = "chorus_site.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite for several writing processes (web, worker, commands): WAL lets readers run beside the writer,
+# IMMEDIATE takes the write lock at BEGIN so two writers queue on the busy timeout instead of failing with
+# "database is locked" on a lock upgrade, and synchronous=NORMAL is durable in WAL except for power loss.
+DATABASE_PATH = Path(os.environ.get("CHORUS_DATABASE") or DATA_DIR / "chorus.sqlite3")
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATABASE_PATH,
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; "
+                "PRAGMA foreign_keys=ON; PRAGMA cache_size=-20000;"
+            ),
+        },
+        "TEST": {"NAME": os.environ.get("CHORUS_TEST_DATABASE") or None},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# How often each ASGI process looks for events committed by other processes (seconds).
+CHORUS_FOLLOW_INTERVAL = float(os.environ.get("CHORUS_FOLLOW_INTERVAL", "0.1"))
+
+SESSION_COOKIE_NAME = f"chorus_session_{CHORUS_PORT}"
+CSRF_COOKIE_NAME = f"chorus_csrf_{CHORUS_PORT}"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_SAMESITE = "Strict"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+LOGIN_URL = "/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CHORUS_LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+}

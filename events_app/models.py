@@ -1,0 +1,63 @@
+"""The event table (the only source of truth) and projector checkpoints."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class StoredEvent(models.Model):
+    """One domain event. Written only by `events_app.store.append`; never updated or deleted."""
+
+    position = models.BigAutoField(primary_key=True)
+    stream_type = models.CharField(max_length=64)
+    stream_id = models.CharField(max_length=200)
+    version = models.PositiveIntegerField()
+    event_type = models.CharField(max_length=100, db_index=True)
+    schema_version = models.PositiveSmallIntegerField(default=1)
+    data = models.JSONField()
+    metadata = models.JSONField(default=dict)
+    recorded_at = models.DateTimeField(db_index=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "chorus_event"
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream_type", "stream_id", "version"], name="event_stream_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.position} {self.event_type} {self.stream_type}:{self.stream_id} v{self.version}"
+
+
+class ProjectorCheckpoint(models.Model):
+    """The last event position a projector has applied, written in the same transaction as its rows."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    position = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "chorus_projector_checkpoint"
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.position}"
+
+
+class Stream(models.Model):
+    """Read model: one row per event stream, its current version and last event."""
+
+    key = models.CharField(max_length=270, primary_key=True)
+    stream_type = models.CharField(max_length=64, db_index=True)
+    stream_id = models.CharField(max_length=200)
+    version = models.PositiveIntegerField()
+    last_position = models.BigIntegerField()
+    last_event_type = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_stream"
+        ordering = ["stream_type", "stream_id"]
+
+    def __str__(self) -> str:
+        return self.key

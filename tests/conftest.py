@@ -1,0 +1,40 @@
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_binary(name: str, install_hint: str) -> str:
+    """The path of a real component the test needs; skipped locally when missing, a failure in CI."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed ({install_hint})"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def subprocess_env():
+    """Environment for a child process that must use this test run's database and settings."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        CHORUS_DATA_DIR=str(settings.DATA_DIR),
+        CHORUS_DATABASE=str(settings.DATABASES["default"]["NAME"]),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+@pytest.fixture
+def manage(subprocess_env):
+    """Argument prefix that runs manage.py in a child process with the test database."""
+    return [sys.executable, str(ROOT / "manage.py")]

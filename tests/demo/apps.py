@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    name = "tests.demo"
+    label = "demo"
+
+    def ready(self) -> None:
+        from tests.demo import projectors  # noqa: F401

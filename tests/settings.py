@@ -1,0 +1,15 @@
+"""Test settings: Chorus's own, plus the demo domain used by the event-store tests."""
+
+import os
+import tempfile
+
+os.environ.setdefault("CHORUS_DATA_DIR", tempfile.mkdtemp(prefix="chorus-test-data-"))
+
+from chorus_site.settings import *  # noqa: E402, F403
+from chorus_site.settings import INSTALLED_APPS  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.demo"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A file, not memory: the cross-process tests open the same database from other processes.
+DATABASES["default"]["TEST"]["NAME"] = str(DATA_DIR / "test.sqlite3")  # noqa: F405
