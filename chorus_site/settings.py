@@ -128,3 +128,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("CHORUS_LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
 }
+
+# Background jobs of the worker (`manage.py run_worker`), each a class with interval/start/tick/stop.
+CHORUS_WORKER_JOBS: list[str] = []

@@ -40,7 +40,7 @@ def _missed(after: int, upto: int, groups: set[str]) -> list[dict] | None:
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
-        if not scope_is_authenticated(self.scope):
+        if not await database_sync_to_async(scope_is_authenticated)(self.scope):
             await self.close(code=4401)
             return
         self.groups_joined: set[str] = set()
@@ -50,7 +50,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content, **kwargs) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("subscribe"), list):
-            await self.send_json({"type": "error", "message": "send {\"subscribe\": [topics], \"after\": position}"})
+            await self.send_json(
+                {"type": "error", "message": 'send {"subscribe": [topics], "after": position}'}
+            )
             return
         topics = content["subscribe"][:MAX_TOPICS]
         try:

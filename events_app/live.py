@@ -9,6 +9,7 @@ poll every CHORUS_FOLLOW_INTERVAL seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
@@ -92,10 +93,8 @@ class Follower:
     async def _run(self) -> None:
         layer = get_channel_layer()
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
-            except TimeoutError:
-                pass
             self._wake.clear()
             try:
                 batch = await database_sync_to_async(fetch_after)(self.position)

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.support import ServerProcess, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -38,3 +40,10 @@ def subprocess_env():
 def manage(subprocess_env):
     """Argument prefix that runs manage.py in a child process with the test database."""
     return [sys.executable, str(ROOT / "manage.py")]
+
+
+@pytest.fixture
+def server(subprocess_env, transactional_db):
+    process = ServerProcess(subprocess_env, free_port(), settings.CHORUS_TOKEN)
+    yield process
+    process.stop()

@@ -1,0 +1,97 @@
+"""`manage.py start`: migrate, then run the web server (daphne) and the worker together until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from chorus_site import config
+from chorus_site.accounts import ensure_admin_user
+
+MANAGE = Path(settings.BASE_DIR) / "manage.py"
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class Command(BaseCommand):
+    help = "Start Chorus: apply migrations, then run the web server and the worker; print the login URL."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-worker", action="store_true", help="run the web server only")
+
+    def handle(self, *args, **options):
+        host, port = settings.CHORUS_HOST, settings.CHORUS_PORT
+        if host not in config.LOOPBACK_HOSTS and not config.env_bool("CHORUS_ALLOW_REMOTE", False):
+            raise CommandError(
+                f"refusing to listen on {host}: Chorus types into terminals; set CHORUS_ALLOW_REMOTE=1 to allow it"
+            )
+        if not _port_free(host, port):
+            raise CommandError(f"port {port} on {host} is in use; choose another with PORT=...")
+        call_command("migrate", interactive=False, verbosity=0)
+        password = ensure_admin_user()
+        env = dict(
+            os.environ, PROJECT_ROOT=str(settings.PROJECT_ROOT), CHORUS_DATA_DIR=str(settings.DATA_DIR)
+        )
+        processes = {
+            "web": subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "chorus_site.asgi:application"],
+                env=env,
+                cwd=settings.BASE_DIR,
+            )
+        }
+        if not options["no_worker"]:
+            processes["worker"] = subprocess.Popen([sys.executable, str(MANAGE), "run_worker"], env=env)
+        shown_host = f"[{host}]" if ":" in host else host
+        self.stdout.write(
+            f"Chorus is running for {settings.PROJECT_ROOT}\n"
+            f"  open   http://{shown_host}:{port}/login/?token={settings.CHORUS_TOKEN}\n"
+            f"  data   {settings.DATA_DIR}\n"
+            f"  admin  http://{shown_host}:{port}/admin/ (user admin"
+            + (f", password {password} — shown once, kept in the data directory)" if password else ")")
+            + "\nPress Ctrl-C to stop."
+        )
+        self.stdout.flush()
+        stopping = False
+
+        def stop(*_args):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        failed = None
+        while not stopping and failed is None:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    failed = name
+            time.sleep(0.2)
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if failed:
+            raise CommandError(
+                f"the {failed} process exited with {processes[failed].returncode}; Chorus stopped"
+            )

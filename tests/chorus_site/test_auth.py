@@ -1,0 +1,81 @@
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from chorus_site.auth import origin_allowed
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_need_a_login():
+    response = Client().get("/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 401
+    assert b"Log in to Chorus" in response.content
+
+
+def test_api_without_token_is_401_json():
+    response = Client().get("/api/health")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "Authentication required" in response.json()["detail"]
+
+
+def test_login_url_sets_a_session():
+    client = Client()
+    response = client.get(f"/login/?token={settings.CHORUS_TOKEN}&next=/admin/")
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.get("/").status_code == 200
+
+
+def test_wrong_token_is_refused():
+    client = Client()
+    assert client.get("/login/?token=nope").status_code == 403
+    assert client.get("/", HTTP_ACCEPT="text/html").status_code == 401
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "javascript:alert(1)"])
+def test_login_never_redirects_off_site(target):
+    response = Client().get("/login/", {"token": settings.CHORUS_TOKEN, "next": target})
+    assert response["Location"] == "/"
+
+
+def test_bearer_token_authenticates():
+    assert Client().get("/", HTTP_AUTHORIZATION=f"Bearer {settings.CHORUS_TOKEN}").status_code == 200
+    assert Client().get("/", HTTP_AUTHORIZATION="Bearer wrong", HTTP_ACCEPT="application/json").status_code == 401
+
+
+def test_foreign_host_is_rejected():
+    client = Client(HTTP_HOST="evil.example")
+    assert client.get(f"/login/?token={settings.CHORUS_TOKEN}").status_code == 400
+
+
+def test_token_form_requires_csrf():
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/login/", {"token": settings.CHORUS_TOKEN}).status_code == 403
+    client.get("/login/")
+    csrf = client.cookies[settings.CSRF_COOKIE_NAME].value
+    response = client.post("/login/", {"token": settings.CHORUS_TOKEN, "csrfmiddlewaretoken": csrf})
+    assert response.status_code == 302
+
+
+def _scope(host, origin, scheme="ws"):
+    headers = [(b"host", host.encode())]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    return {"type": "websocket", "scheme": scheme, "headers": headers}
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "allowed"),
+    [
+        ("127.0.0.1:8765", "http://127.0.0.1:8765", True),
+        ("localhost:8765", "http://localhost:8765", True),
+        ("127.0.0.1:8765", "http://127.0.0.1:3000", False),
+        ("127.0.0.1:8765", "http://localhost:8765", False),
+        ("127.0.0.1:8765", None, False),
+        ("evil.example:8765", "http://evil.example:8765", False),
+        ("127.0.0.1:8765", "https://127.0.0.1:8765", False),
+    ],
+)
+def test_websocket_origin_must_be_the_served_origin(host, origin, allowed):
+    assert origin_allowed(_scope(host, origin)) is allowed

@@ -1,0 +1,79 @@
+"""`manage.py start` as a user runs it: migrations, web server and worker, the printed login URL, Ctrl-C."""
+
+import http.cookiejar
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.support import ROOT, free_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_start_serves_the_login_url_and_stops_on_sigterm(tmp_path, subprocess_env):
+    port = free_port()
+    env = {**subprocess_env, "PORT": str(port), "CHORUS_DATA_DIR": str(tmp_path), "PROJECT_ROOT": str(tmp_path)}
+    env.pop("CHORUS_DATABASE")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "start"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(5)]
+        login = next(line.split()[-1] for line in lines if "/login/?token=" in line)
+        assert login.startswith(f"http://127.0.0.1:{port}/login/?token=")
+        assert (tmp_path / "token").stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / "chorus.sqlite3").exists()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                body = opener.open(login, timeout=2).read().decode()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "the web server did not come up"
+                time.sleep(0.2)
+        assert "Event log" in body
+        assert "worker" in " ".join(p for p in _children(process.pid))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+
+
+def test_start_refuses_a_busy_port(tmp_path, subprocess_env):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**subprocess_env, "PORT": str(port), "CHORUS_DATA_DIR": str(tmp_path)}
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "start"], env=env, capture_output=True, text=True, timeout=30
+        )
+    assert result.returncode != 0
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_start_refuses_a_public_bind_without_opt_in(tmp_path, subprocess_env):
+    env = {**subprocess_env, "CHORUS_HOST": "0.0.0.0", "CHORUS_DATA_DIR": str(tmp_path)}  # noqa: S104
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "start"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode != 0
+    assert "CHORUS_ALLOW_REMOTE" in result.stderr
+
+
+def _children(pid):
+    import psutil
+
+    return [" ".join(child.cmdline()) for child in psutil.Process(pid).children(recursive=True)]

@@ -1,0 +1,97 @@
+"""Live fan-out across processes, through a real daphne server and real websockets."""
+
+import json
+import subprocess
+import time
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+pytestmark = pytest.mark.integration
+
+
+def _connect(server, cookie=None, origin="default"):
+    headers = {"Cookie": cookie} if cookie else {}
+    origin = server.url if origin == "default" else origin
+    return connect(
+        f"ws://127.0.0.1:{server.port}/ws/live/", origin=origin, additional_headers=headers, open_timeout=5
+    )
+
+
+def _receive_until(ws, predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        message = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+        seen.append(message)
+        if predicate(message, seen):
+            return seen
+    raise AssertionError(f"timed out; received {seen}")
+
+
+def test_events_appended_by_another_process_reach_the_websocket(server, manage, subprocess_env):
+    with _connect(server, server.session_cookie()) as ws:
+        ws.send(json.dumps({"subscribe": ["counter"]}))
+        snapshot = json.loads(ws.recv(timeout=5))
+        assert snapshot["type"] == "snapshot"
+        subprocess.run([*manage, "demo_append", "c1", "--count", "5"], env=subprocess_env, check=True)
+        seen = _receive_until(ws, lambda m, s: len([x for x in s if x["type"] == "event"]) == 6)
+    events = [m for m in seen if m["type"] == "event"]
+    assert [e["event_type"] for e in events] == ["CounterOpened"] + ["CounterIncremented"] * 5
+    assert [e["version"] for e in events] == [1, 2, 3, 4, 5, 6]
+    assert all(e["stream_id"] == "c1" for e in events)
+    positions = [e["position"] for e in events]
+    assert positions == sorted(set(positions))
+
+
+def test_topics_filter_what_a_client_receives(server, manage, subprocess_env):
+    with _connect(server, server.session_cookie()) as ws:
+        ws.send(json.dumps({"subscribe": ["counter:wanted"]}))
+        json.loads(ws.recv(timeout=5))
+        subprocess.run([*manage, "demo_append", "other"], env=subprocess_env, check=True)
+        subprocess.run([*manage, "demo_append", "wanted"], env=subprocess_env, check=True)
+        seen = _receive_until(ws, lambda m, s: len(s) == 2)
+    assert {m["stream_id"] for m in seen} == {"wanted"}
+
+
+def test_reconnect_after_a_position_replays_the_gap(server, manage, subprocess_env):
+    cookie = server.session_cookie()
+    with _connect(server, cookie) as ws:
+        ws.send(json.dumps({"subscribe": ["*"]}))
+        position = json.loads(ws.recv(timeout=5))["position"]
+    subprocess.run([*manage, "demo_append", "c2", "--count", "3"], env=subprocess_env, check=True)
+    with _connect(server, cookie) as ws:
+        ws.send(json.dumps({"subscribe": ["*"], "after": position}))
+        seen = _receive_until(ws, lambda m, s: m["type"] == "snapshot")
+    missed = [m for m in seen if m["type"] == "event"]
+    assert [m["position"] for m in missed] == list(range(position + 1, position + 5))
+    assert seen[-1]["resync"] is False
+    assert seen[-1]["position"] == position + 4
+
+
+def test_unauthenticated_websocket_is_refused(server):
+    with pytest.raises(InvalidStatus) as refused:
+        _connect(server, cookie=None)
+    assert refused.value.response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [None, "http://localhost:3000", "http://evil.example", "null"],
+    ids=["missing", "port", "host", "null"],
+)
+def test_websocket_from_a_foreign_origin_is_refused(server, origin):
+    with pytest.raises(InvalidStatus) as refused:
+        _connect(server, server.session_cookie(), origin=origin)
+    assert refused.value.response.status_code == 403
+
+
+def test_bad_subscription_gets_an_error_message(server):
+    with _connect(server, server.session_cookie()) as ws:
+        ws.send(json.dumps({"subscribe": ["bad topic!"]}))
+        reply = json.loads(ws.recv(timeout=5))
+        ws.send("[1, 2]")
+        second = json.loads(ws.recv(timeout=5))
+    assert reply["type"] == "error" and "invalid topic" in reply["message"]
+    assert second["type"] == "error"
