@@ -72,9 +72,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if token is None:
         return render(request, "login.html", {"error": None, "next": next_url})
     if not token_matches(token.strip()):
-        return render(
-            request, "login.html", {"error": "That token is not right.", "next": next_url}, status=403
-        )
+        return render(request, "login.html", {"error": "That token is not right.", "next": next_url}, status=403)
     request.session.cycle_key()
     request.session[SESSION_KEY] = True
     return HttpResponseRedirect(next_url)

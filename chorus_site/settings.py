@@ -131,3 +131,13 @@ LOGGING = {
 
 # Background jobs of the worker (`manage.py run_worker`), each a class with interval/start/tick/stop.
 CHORUS_WORKER_JOBS: list[str] = []
+
+# tmux server the sessions live on: empty = the user's default server (so `tmux attach -t NAME` just works),
+# a name = `tmux -L NAME`, a path = `tmux -S PATH`.
+CHORUS_TMUX_SOCKET = os.environ.get("CHORUS_TMUX_SOCKET", "")
+# Seconds between two looks at every pane by the worker.
+CHORUS_POLL_INTERVAL = float(os.environ.get("CHORUS_POLL_INTERVAL", "0.25"))
+# Desktop notifications: auto (notify-send, osascript, else a log line), notify-send, osascript, log, off.
+CHORUS_NOTIFY = os.environ.get("CHORUS_NOTIFY", "auto")
+# The largest message Chorus types into an agent, in characters.
+CHORUS_MAX_MESSAGE_CHARS = config.env_int("CHORUS_MAX_MESSAGE_CHARS", 100_000)

@@ -39,9 +39,7 @@ class Worker:
                 log.info("projections caught up over %d events", applied)
             for job in self.jobs:
                 job.start()
-            log.info(
-                "worker running %d job(s): %s", len(self.jobs), ", ".join(type(j).__name__ for j in self.jobs)
-            )
+            log.info("worker running %d job(s): %s", len(self.jobs), ", ".join(type(j).__name__ for j in self.jobs))
             due = {id(job): 0.0 for job in self.jobs}
             while not self.stopping.is_set():
                 now = time.monotonic()

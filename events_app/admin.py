@@ -18,7 +18,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(StoredEvent)
 class StoredEventAdmin(ReadOnlyAdmin):
-    list_display = ("position", "recorded_at", "stream_type", "stream_id", "version", "event_type", "actor", "source")
+    list_display = (
+        "position",
+        "recorded_at",
+        "stream_type",
+        "stream_id",
+        "version",
+        "event_type",
+        "actor",
+        "source",
+    )
     list_filter = ("stream_type", "event_type")
     search_fields = ("stream_id", "event_type")
     date_hierarchy = "recorded_at"

@@ -17,3 +17,7 @@ def last_position() -> int:
 def streams(stream_type: str | None = None):
     queryset = Stream.objects.all()
     return queryset.filter(stream_type=stream_type) if stream_type else queryset
+
+
+def events_page(*, after: int = 0, limit: int = 100, **filters) -> list[store.RecordedEvent]:
+    return list(store.read(after=after, limit=limit, **filters))

@@ -47,9 +47,7 @@ class Command(BaseCommand):
             raise CommandError(f"port {port} on {host} is in use; choose another with PORT=...")
         call_command("migrate", interactive=False, verbosity=0)
         password = ensure_admin_user()
-        env = dict(
-            os.environ, PROJECT_ROOT=str(settings.PROJECT_ROOT), CHORUS_DATA_DIR=str(settings.DATA_DIR)
-        )
+        env = dict(os.environ, PROJECT_ROOT=str(settings.PROJECT_ROOT), CHORUS_DATA_DIR=str(settings.DATA_DIR))
         processes = {
             "web": subprocess.Popen(
                 [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "chorus_site.asgi:application"],
@@ -92,6 +90,4 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 process.kill()
         if failed:
-            raise CommandError(
-                f"the {failed} process exited with {processes[failed].returncode}; Chorus stopped"
-            )
+            raise CommandError(f"the {failed} process exited with {processes[failed].returncode}; Chorus stopped")

@@ -1,0 +1,55 @@
+"""The JSON API at /api/ (docs at /api/docs): each app's router mounted here, domain errors mapped to HTTP."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.security import APIKeyCookie, HttpBearer
+
+from chorus_site.auth import SESSION_KEY, token_matches
+from events_app.api import router as events_router
+from events_app.store import ConcurrencyError
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <token>`: for scripts; needs no CSRF token."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        return token if token_matches(token) else None
+
+
+class BrowserSession(APIKeyCookie):
+    """The logged-in browser's session cookie; unsafe methods must carry the CSRF token too."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        return key if key and request.session.get(SESSION_KEY) else None
+
+
+api = NinjaAPI(
+    title="Chorus API",
+    version="1",
+    description="Control room for AI coding agents in tmux. Authenticate with `Authorization: Bearer <token>` "
+    "(the token is in the data directory) or a logged-in browser session plus its CSRF token.",
+    auth=[BearerToken(), BrowserSession()],
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(ConcurrencyError)
+def _conflict(request: HttpRequest, exc: ConcurrencyError):
+    return api.create_response(
+        request, {"detail": str(exc), "expected": exc.expected, "actual": exc.actual}, status=409
+    )
+
+
+api.add_router("/events", events_router)
+
+
+@api.get("/health", tags=["health"], summary="Liveness and the event log's position")
+def health(request: HttpRequest) -> dict:
+    from events_app.selectors import last_position
+
+    return {"status": "ok", "position": last_position()}

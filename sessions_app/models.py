@@ -1,0 +1,83 @@
+"""Read models of sessions, their status history and their outboxes. Written only by sessions_app.projectors."""
+
+from __future__ import annotations
+
+from django.db import models
+
+STATUSES = ("unknown", "idle", "busy", "waiting", "stopped")
+LIVE = "live"
+ENDED = ("killed", "stopped")
+
+
+class Session(models.Model):
+    name = models.CharField(max_length=40, primary_key=True)
+    profile = models.CharField(max_length=40)
+    command = models.JSONField(default=list)
+    cwd = models.CharField(max_length=1000)
+    pane_id = models.CharField(max_length=20, blank=True)
+    tmux_session = models.CharField(max_length=100, blank=True)
+    pid = models.IntegerField(null=True)
+    # live while the agent's pane exists; killed by a person, stopped when it ended by itself or vanished
+    lifecycle = models.CharField(max_length=10, default=LIVE, db_index=True)
+    status = models.CharField(max_length=10, default="unknown", db_index=True)
+    status_reason = models.CharField(max_length=500, blank=True)
+    status_rule = models.CharField(max_length=100, blank=True)
+    status_since = models.DateTimeField()
+    adopted = models.BooleanField(default=False)
+    auto_dispatch = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True)
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "chorus_session"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_live(self) -> bool:
+        return self.lifecycle == LIVE
+
+
+class StatusChange(models.Model):
+    position = models.BigIntegerField(primary_key=True)
+    session = models.CharField(max_length=40, db_index=True)
+    from_status = models.CharField(max_length=10)
+    to_status = models.CharField(max_length=10)
+    reason = models.CharField(max_length=500)
+    rule = models.CharField(max_length=100)
+    signal = models.CharField(max_length=40)
+    text = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_session_status_change"
+        ordering = ["-position"]
+
+    def __str__(self) -> str:
+        return f"{self.session}: {self.from_status} -> {self.to_status}"
+
+
+class OutboxMessage(models.Model):
+    QUEUED, DELIVERING, DELIVERED, FAILED, CANCELLED = "queued", "delivering", "delivered", "failed", "cancelled"
+
+    id = models.CharField(max_length=40, primary_key=True)
+    session = models.CharField(max_length=40, db_index=True)
+    text = models.TextField()
+    state = models.CharField(max_length=12, default=QUEUED, db_index=True)
+    queued_position = models.BigIntegerField()
+    queued_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+    attempts = models.PositiveIntegerField(default=0)
+    confirmed_by = models.CharField(max_length=40, blank=True)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "chorus_outbox_message"
+        ordering = ["queued_position"]
+
+    def __str__(self) -> str:
+        return f"{self.session}: {self.text[:40]}"

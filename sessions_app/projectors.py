@@ -1,0 +1,148 @@
+"""Projectors of the sessions read models."""
+
+from __future__ import annotations
+
+from events_app.projection import Projector, Rows, handles, register
+from events_app.store import RecordedEvent
+from sessions_app import events as ev
+from sessions_app.models import LIVE, OutboxMessage, Session, StatusChange
+
+
+@register
+class SessionProjector(Projector):
+    name = "sessions"
+    models = (Session, StatusChange)
+
+    def _session(self, recorded: RecordedEvent, rows: Rows) -> Session:
+        session = rows.get(Session, recorded.stream_id)
+        session.version = recorded.version
+        return session
+
+    @handles(ev.SessionCreated, ev.SessionAdopted)
+    def created(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        session = rows.get(Session, recorded.stream_id) or Session(name=e.name)
+        session.profile, session.command, session.cwd = e.profile, e.command, e.cwd
+        session.pane_id, session.tmux_session, session.pid = e.pane_id, e.tmux_session, e.pid
+        session.lifecycle, session.status, session.status_reason, session.status_rule = LIVE, "unknown", "", ""
+        session.status_since = session.created_at = recorded.recorded_at
+        session.ended_at = None
+        session.adopted = isinstance(e, ev.SessionAdopted)
+        session.version = recorded.version
+        rows.save(session)
+
+    @handles(ev.SessionRestarted, ev.SessionPaneRelocated)
+    def relocated(self, recorded: RecordedEvent, rows: Rows) -> None:
+        session = self._session(recorded, rows)
+        session.pane_id, session.pid = recorded.event.pane_id, recorded.event.pid
+        if isinstance(recorded.event, ev.SessionRestarted):
+            session.lifecycle, session.status, session.status_reason = LIVE, "unknown", "restarted"
+            session.status_since, session.ended_at = recorded.recorded_at, None
+        rows.save(session)
+
+    @handles(ev.SessionStatusChanged)
+    def status_changed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        session = self._session(recorded, rows)
+        session.status, session.status_reason, session.status_rule = e.to_status, e.reason, e.rule
+        session.status_since = recorded.recorded_at
+        rows.save(session)
+        rows.save(
+            StatusChange(
+                position=recorded.position,
+                session=recorded.stream_id,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                reason=e.reason,
+                rule=e.rule,
+                signal=e.signal,
+                text=e.text[:500],
+                at=recorded.recorded_at,
+            )
+        )
+
+    @handles(ev.SessionKilled, ev.SessionStopped)
+    def ended(self, recorded: RecordedEvent, rows: Rows) -> None:
+        session = self._session(recorded, rows)
+        killed = isinstance(recorded.event, ev.SessionKilled)
+        session.lifecycle = "killed" if killed else "stopped"
+        previous = session.status
+        session.status = "stopped"
+        session.status_reason = "killed from Chorus" if killed else recorded.event.reason
+        session.status_rule = "lifecycle"
+        session.status_since = session.ended_at = recorded.recorded_at
+        rows.save(session)
+        if previous != "stopped":
+            rows.save(
+                StatusChange(
+                    position=recorded.position,
+                    session=recorded.stream_id,
+                    from_status=previous,
+                    to_status="stopped",
+                    reason=session.status_reason,
+                    rule="lifecycle",
+                    signal="lifecycle",
+                    text="",
+                    at=recorded.recorded_at,
+                )
+            )
+
+    @handles(ev.SessionAutoDispatchSet)
+    def auto_dispatch(self, recorded: RecordedEvent, rows: Rows) -> None:
+        session = self._session(recorded, rows)
+        session.auto_dispatch = recorded.event.enabled
+        rows.save(session)
+
+    @handles(ev.KeysSent)
+    def keys_sent(self, recorded: RecordedEvent, rows: Rows) -> None:
+        rows.save(self._session(recorded, rows))
+
+
+@register
+class OutboxProjector(Projector):
+    name = "outbox"
+    models = (OutboxMessage,)
+
+    def _message(self, recorded: RecordedEvent, rows: Rows) -> OutboxMessage:
+        message = rows.get(OutboxMessage, recorded.stream_id)
+        message.version = recorded.version
+        return message
+
+    @handles(ev.MessageQueued)
+    def queued(self, recorded: RecordedEvent, rows: Rows) -> None:
+        rows.save(
+            OutboxMessage(
+                id=recorded.stream_id,
+                session=recorded.event.session,
+                text=recorded.event.text,
+                queued_position=recorded.position,
+                queued_at=recorded.recorded_at,
+                version=recorded.version,
+            )
+        )
+
+    @handles(ev.DeliveryStarted)
+    def started(self, recorded: RecordedEvent, rows: Rows) -> None:
+        message = self._message(recorded, rows)
+        message.state, message.attempts = OutboxMessage.DELIVERING, recorded.event.attempt
+        rows.save(message)
+
+    @handles(ev.PromptDelivered)
+    def delivered(self, recorded: RecordedEvent, rows: Rows) -> None:
+        message = self._message(recorded, rows)
+        message.state, message.attempts = OutboxMessage.DELIVERED, recorded.event.attempts
+        message.confirmed_by, message.finished_at = recorded.event.confirmed_by, recorded.recorded_at
+        rows.save(message)
+
+    @handles(ev.PromptDeliveryFailed)
+    def failed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        message = self._message(recorded, rows)
+        message.state, message.attempts = OutboxMessage.FAILED, recorded.event.attempts
+        message.failure_reason, message.finished_at = recorded.event.reason[:500], recorded.recorded_at
+        rows.save(message)
+
+    @handles(ev.MessageCancelled)
+    def cancelled(self, recorded: RecordedEvent, rows: Rows) -> None:
+        message = self._message(recorded, rows)
+        message.state, message.finished_at = OutboxMessage.CANCELLED, recorded.recorded_at
+        rows.save(message)
