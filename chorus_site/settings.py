@@ -130,7 +130,7 @@ LOGGING = {
 }
 
 # Background jobs of the worker (`manage.py run_worker`), each a class with interval/start/tick/stop.
-CHORUS_WORKER_JOBS: list[str] = []
+CHORUS_WORKER_JOBS: list[str] = ["sessions_app.worker.SessionMonitor"]
 
 # tmux server the sessions live on: empty = the user's default server (so `tmux attach -t NAME` just works),
 # a name = `tmux -L NAME`, a path = `tmux -S PATH`.

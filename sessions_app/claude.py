@@ -7,7 +7,6 @@ report counts only while its pid is alive and belongs to the pane's process tree
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -15,15 +14,9 @@ from pathlib import Path
 
 import psutil
 
-KNOWN_STATUSES = {"idle": "idle", "busy": "busy", "waiting": "waiting"}
+from sessions_app.detection import SelfReport
 
-
-@dataclasses.dataclass(frozen=True)
-class SelfReport:
-    status: str
-    detail: str
-    pid: int
-    source: str
+KNOWN_STATUSES = frozenset({"idle", "busy", "waiting"})
 
 
 def sessions_dir() -> Path:
@@ -35,11 +28,9 @@ def read_session_file(path: Path, pid: int) -> SelfReport | None:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    status = KNOWN_STATUSES.get(str(data.get("status", "")))
-    if status is None or not psutil.pid_exists(pid):
+    if not isinstance(data, dict) or data.get("status") not in KNOWN_STATUSES or not psutil.pid_exists(pid):
         return None
-    detail = str(data.get("waitingFor") or "")
-    return SelfReport(status=status, detail=detail, pid=pid, source=str(path))
+    return SelfReport.from_claude_session({**data, "pid": pid}, pid_alive=True)
 
 
 class SessionFileFinder:

@@ -39,7 +39,7 @@ def test_reads_the_status_of_the_agent_under_the_pane(tmp_path, agent_tree):
     pane_pid, agent_pid = agent_tree
     _write(tmp_path, agent_pid, status="waiting", waitingFor="permission prompt")
     report = SessionFileFinder(tmp_path).report(pane_pid)
-    assert (report.status, report.detail, report.pid) == ("waiting", "permission prompt", agent_pid)
+    assert (report.status, report.waiting_for, report.pid) == ("waiting", "permission prompt", agent_pid)
 
 
 def test_follows_changes_without_rescanning(tmp_path, agent_tree):

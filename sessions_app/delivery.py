@@ -1,0 +1,104 @@
+# ruff: noqa: RUF001  -- the glyphs agents really draw (U+276F), not typos for >.
+"""Typing a prompt into an agent and confirming that it was really submitted, without ever submitting twice.
+
+The text is typed once (literally, or as one bracketed paste when it has line breaks or is long), Enter follows
+after the profile's delay, and the submit counts only when the agent visibly took it: it went busy (or straight
+into a dialog), or its input line emptied. While the text still sits in the input line, Enter is pressed again,
+a bounded number of times; the text itself is never typed again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Callable
+
+from sessions_app import tmux as tmux_adapter
+from sessions_app.detection import Observation, detect, screen_lines
+from sessions_app.profiles import Profile, Status
+
+PASTE_OVER_CHARS = 200
+_RULE = re.compile(r"^[╭╰]?[─━]{8,}[╮╯]?$")
+_INPUT = re.compile(r"^[❯>][\u00a0 ]?(.*)$")
+
+
+def input_draft(screen: str) -> str | None:
+    """The text in an input line drawn between two horizontal rules near the bottom (Claude Code and look-alikes):
+    "" when empty, None when the screen shows no such input line."""
+    lines = [line.rstrip() for line in screen_lines(screen)][-15:]
+    for index in range(len(lines) - 2, 0, -1):
+        if not _RULE.match(lines[index - 1].strip()):
+            continue
+        match = _INPUT.match(lines[index].strip(" "))
+        if match is None:
+            continue
+        body = [match.group(1)]
+        for following in lines[index + 1 :]:
+            if _RULE.match(following.strip()):
+                return "\n".join(body).strip()
+            body.append(following.strip())
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    delivered: bool
+    attempts: int
+    confirmed_by: str = ""
+    reason: str = ""
+
+
+@dataclasses.dataclass
+class Typist:
+    """Delivers one text into one pane. Clock and sleep are injectable so the logic is testable without tmux."""
+
+    adapter: tmux_adapter.Tmux
+    pane_id: str
+    profile: Profile
+    confirm_seconds: float = 3.0
+    max_enters: int = 3
+    poll_seconds: float = 0.05
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    def _look(self) -> tuple[str, Status]:
+        screen = self.adapter.capture(self.pane_id).text
+        return screen, detect(self.profile, Observation(screen=screen)).status
+
+    def deliver(self, text: str) -> Outcome:
+        try:
+            return self._deliver(text)
+        except tmux_adapter.TmuxError as exc:
+            return Outcome(False, 0, reason=f"tmux: {exc}")
+
+    def _deliver(self, text: str) -> Outcome:
+        if self.profile.delivery.use_bracketed_paste and ("\n" in text or len(text) > PASTE_OVER_CHARS):
+            self.adapter.paste_text(self.pane_id, text)
+        else:
+            # Typed keys cannot carry a line break without submitting it, so lines are joined by spaces.
+            self.adapter.send_text(self.pane_id, text.replace("\n", " "))
+        self.sleep(self.profile.delivery.enter_delay)
+        before, _status = self._look()
+        knows_input_line = input_draft(before) is not None
+        attempts = 0
+        while attempts < self.max_enters:
+            attempts += 1
+            self.adapter.send_keys(self.pane_id, self.profile.delivery.submit_key)
+            deadline = self.clock() + self.confirm_seconds
+            draft = None
+            while self.clock() < deadline:
+                self.sleep(self.poll_seconds)
+                screen, status = self._look()
+                if status in (Status.BUSY, Status.WAITING):
+                    return Outcome(True, attempts, confirmed_by=f"went {status.value}")
+                draft = input_draft(screen)
+                if knows_input_line and draft == "":
+                    return Outcome(True, attempts, confirmed_by="input line emptied")
+                if not knows_input_line and screen != before:
+                    return Outcome(True, attempts, confirmed_by="screen changed after Enter")
+            if not knows_input_line:
+                return Outcome(False, attempts, reason="the screen did not change after Enter; not pressing it again")
+            if not draft:
+                return Outcome(False, attempts, reason="the input line is gone and the agent did not go busy")
+        return Outcome(False, attempts, reason=f"the text is still in the input line after {attempts} Enter presses")

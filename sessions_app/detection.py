@@ -1,0 +1,325 @@
+"""Status detection: from what tmux shows of a pane (and what the agent says of itself) to a status and its reason.
+
+Pure code, no tmux calls: the worker gathers an Observation, `detect` decides, `StatusTracker` keeps the reported
+status from flapping. Signals in order of authority: pane dead / agent process gone / a shell in the foreground
+-> stopped; the agent's self-report; then the profile's rules over the pane title and the screen, by priority.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sessions_app.profiles import Profile, Region, Rule, Status, command_name, is_shell
+
+__all__ = [
+    "Observation",
+    "ProcessInfo",
+    "SelfReport",
+    "Status",
+    "StatusChange",
+    "StatusTracker",
+    "Verdict",
+    "detect",
+    "screen_lines",
+]
+
+
+@dataclass(frozen=True)
+class SelfReport:
+    """What the agent says of its own state, already read by the caller (e.g. ~/.claude/sessions/<pid>.json).
+
+    pid_alive: whether the pid the report belongs to still runs (None: not checked). After a SIGKILL Claude
+    Code's file stays behind saying idle, so a report from a dead pid is ignored.
+    """
+
+    status: str
+    waiting_for: str = ""
+    pid: int | None = None
+    pid_alive: bool | None = None
+    source: str = "agent self-report"
+
+    @classmethod
+    def from_claude_session(cls, data: Mapping[str, Any], pid_alive: bool | None) -> SelfReport:
+        pid = data.get("pid")
+        return cls(
+            status=str(data.get("status") or ""),
+            waiting_for=str(data.get("waitingFor") or ""),
+            pid=pid if isinstance(pid, int) else None,
+            pid_alive=pid_alive,
+            source="Claude Code session file",
+        )
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """The agent's process as the caller saw it (psutil)."""
+
+    alive: bool = True
+    pid: int | None = None
+    cpu_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One look at a pane: `tmux capture-pane -p` text and the pane's metadata at that moment."""
+
+    screen: str = ""
+    pane_title: str = ""
+    pane_current_command: str = ""
+    pane_dead: bool = False
+    pane_dead_status: int | None = None
+    alternate_on: bool = False
+    agent_self_report: SelfReport | None = None
+    process: ProcessInfo | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A status with why: `rule` names the rule or signal that decided, `text` what it saw."""
+
+    status: Status
+    reason: str
+    rule: str
+    signal: str
+    text: str = ""
+
+
+SELF_REPORT_STATUSES = {"idle": Status.IDLE, "busy": Status.BUSY, "waiting": Status.WAITING}
+
+_BORDERS = "│┃║"
+_BORDER_LEFT = re.compile(rf"^[ \t]*[{_BORDERS}][ \t]?")
+_BORDER_RIGHT = re.compile(rf"[ \t]*[{_BORDERS}]$")
+_RULE_LINE = re.compile(r"[─━╌┄═]{8,}")
+SHOWN_CHARS = 80
+
+
+def screen_lines(screen: str) -> list[str]:
+    """The screen's lines as rules see them: box borders and trailing spaces gone, trailing blank lines dropped.
+
+    Only spaces and tabs are stripped: str.strip() would also eat the no-break space of Claude's input line.
+    """
+    lines = []
+    for raw in screen.split("\n"):
+        line = raw.rstrip(" \t\r")
+        # The cheap test first: most lines have no border, and the worker runs this for every pane it polls.
+        if line and (line[-1] in _BORDERS or line.lstrip(" \t")[:1] in _BORDERS):
+            line = _BORDER_RIGHT.sub("", _BORDER_LEFT.sub("", line))
+        lines.append(line)
+    while lines and not lines[-1].strip(" \t"):
+        lines.pop()
+    return lines
+
+
+class _Regions:
+    """The text of each region of one observation, cut once per region."""
+
+    def __init__(self, observation: Observation):
+        self.lines = screen_lines(observation.screen)
+        self.title = observation.pane_title.strip()
+        self._cache: dict[Region, str] = {}
+
+    def text(self, region: Region) -> str:
+        if region.kind == "title":
+            return self.title
+        if region not in self._cache:
+            if region.kind == "bottom":
+                selected = self.lines[-region.lines :]
+            elif region.kind == "top":
+                selected = self.lines[: region.lines]
+            else:
+                selected = self.lines
+            # A final newline lets multi-line patterns end every line, the last one included, with \n.
+            self._cache[region] = "\n".join(selected) + "\n" if selected else ""
+        return self._cache[region]
+
+
+def detect(profile: Profile, observation: Observation) -> Verdict:
+    """Decide the status of the pane `observation` describes, running `profile`'s program."""
+    if observation.pane_dead:
+        code = observation.pane_dead_status
+        detail = f"pane dead (exit {code})" if code is not None else "pane dead"
+        return _signal(Status.STOPPED, "pane.dead", "pane", detail)
+    process = observation.process
+    if process is not None and not process.alive:
+        who = f"agent process {process.pid}" if process.pid else "agent process"
+        return _signal(Status.STOPPED, "process.gone", "process", f"{who} is gone")
+    command = command_name(observation.pane_current_command)
+    # After /exit or a SIGKILL the stale screen stays and only the foreground command shows the shell.
+    if command and is_shell(command) and not profile.runs(command):
+        return _signal(
+            Status.STOPPED,
+            "process.foreground_shell",
+            "process",
+            f"foreground command is {command}, not {profile.program}",
+            command,
+        )
+    report = _trusted_self_report(observation)
+    if report is not None:
+        detail = f"{report.source} says {report.status}" + (f" ({report.waiting_for})" if report.waiting_for else "")
+        return _signal(SELF_REPORT_STATUSES[report.status], "self_report", "self_report", detail, report.status)
+
+    regions = _Regions(observation)
+    found = _first_match(profile, regions)
+    child_runs = bool(command) and not profile.runs(command) and profile.child_command_status is not None
+    # A command running under the shell is busy, unless it asks something (sudo's password, apt's [Y/n]).
+    if child_runs and (found is None or found.status is not Status.WAITING):
+        status = profile.child_command_status
+        mode = " (full-screen)" if observation.alternate_on else ""
+        return _signal(
+            status,
+            "process.foreground_command",
+            "process",
+            f"foreground command is {command}{mode}, not {profile.program}",
+            command,
+        )
+    if found is not None:
+        return found
+    return _fallback(profile, observation, regions)
+
+
+def _signal(status: Status, rule: str, signal: str, detail: str, text: str = "") -> Verdict:
+    return Verdict(status=status, reason=f"{rule}: {detail}", rule=rule, signal=signal, text=text)
+
+
+def _trusted_self_report(observation: Observation) -> SelfReport | None:
+    report = observation.agent_self_report
+    if report is None or report.status not in SELF_REPORT_STATUSES or report.pid_alive is False:
+        return None
+    process = observation.process
+    # A report about another pid is a leftover of an earlier run in the same place.
+    if process is not None and process.pid and report.pid and report.pid != process.pid:
+        return None
+    return report
+
+
+def _first_match(profile: Profile, regions: _Regions) -> Verdict | None:
+    for rule in profile.ordered_rules:
+        text = regions.text(rule.region)
+        if not text:
+            continue
+        match = rule.regex.search(text)
+        if match is None or (rule.unless_regex is not None and rule.unless_regex.search(text)):
+            continue
+        return _rule_verdict(rule, match.group(0))
+    return None
+
+
+def _rule_verdict(rule: Rule, matched: str) -> Verdict:
+    shown = _shown(matched)
+    signal = "title" if rule.region.kind == "title" else "screen"
+    reason = f"rule {rule.name} matched {shown!r} {rule.region.describe()}"
+    return Verdict(status=rule.status, reason=reason, rule=rule.name, signal=signal, text=shown)
+
+
+def _shown(matched: str) -> str:
+    """The line of a (possibly multi-line) match worth showing: the first that is neither blank nor a rule."""
+    lines = [line.strip(" \t") for line in matched.split("\n")]
+    informative = [line for line in lines if line and not _RULE_LINE.search(line)]
+    shown = informative[0] if informative else next((line for line in lines if line), "")
+    return shown if len(shown) <= SHOWN_CHARS else shown[: SHOWN_CHARS - 1] + "…"
+
+
+def _fallback(profile: Profile, observation: Observation, regions: _Regions) -> Verdict:
+    last = _shown(regions.lines[-1]) if regions.lines else ""
+    cpu = observation.process.cpu_percent if observation.process else None
+    if cpu is not None and profile.busy_cpu_percent is not None and cpu >= profile.busy_cpu_percent:
+        detail = f"no rule matched and {profile.program} uses {cpu:.0f}% CPU"
+        return _signal(Status.BUSY, "process.cpu", "process", detail, last)
+    if profile.fallback_status is not None:
+        detail = profile.fallback_reason or f"no rule matched; profile {profile.name} assumes {profile.fallback_status}"
+        return _signal(profile.fallback_status, "profile.fallback", "fallback", detail, last)
+    detail = f"no rule of profile {profile.name} matched (last line: {last!r})" if last else "the screen is empty"
+    return _signal(Status.UNKNOWN, "no_match", "fallback", detail, last)
+
+
+# --- Stabiliser -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A reported transition: `since` is when the new status was first seen, `at` when it was confirmed."""
+
+    previous: Status | None
+    verdict: Verdict
+    since: float
+    at: float
+
+
+class StatusTracker:
+    """Turns a stream of timestamped verdicts of one pane into stable transitions.
+
+    Waiting, stopped and busy are reported at once: they are affirmative signals, and a spinner frame or a
+    redrawn clock never produces them. Idle after busy or waiting must hold for `idle_quiet_seconds`: the input
+    line flashes back for a moment right after a dialog is answered, and a poll can land between two busy
+    frames. Unknown must hold for `unknown_grace_seconds`, so an undecidable mid-redraw frame changes nothing.
+    Pure: time comes in with each call, so timelines are tested without sleeping.
+    """
+
+    def __init__(self, idle_quiet_seconds: float = 0.8, unknown_grace_seconds: float = 2.0):
+        self.idle_quiet_seconds = idle_quiet_seconds
+        self.unknown_grace_seconds = unknown_grace_seconds
+        self._verdict: Verdict | None = None
+        self._pending: Verdict | None = None
+        self._pending_since = 0.0
+        self._last_at: float | None = None
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """The reported verdict (the latest one of the reported status)."""
+        return self._verdict
+
+    @property
+    def status(self) -> Status | None:
+        return self._verdict.status if self._verdict else None
+
+    @property
+    def pending_until(self) -> float | None:
+        """When a pending change would be confirmed if nothing else arrives: call `tick` then."""
+        if self._pending is None:
+            return None
+        return self._pending_since + self._hold(self._pending.status)
+
+    def update(self, verdict: Verdict, at: float) -> StatusChange | None:
+        """Feed one verdict observed at time `at` (seconds, monotonic); return the transition it confirms."""
+        self._advance(at)
+        if self._verdict is None:
+            return self._report(verdict, since=at, at=at)
+        if verdict.status is self._verdict.status:
+            self._verdict = verdict
+            self._pending = None
+            return None
+        if self._pending is None or self._pending.status is not verdict.status:
+            self._pending_since = at
+        self._pending = verdict
+        return self.tick(at)
+
+    def tick(self, at: float) -> StatusChange | None:
+        """Confirm a pending change whose hold time has passed by `at`, without a new observation."""
+        self._advance(at)
+        pending = self._pending
+        # Compared with pending_until's own sum, so a tick at exactly pending_until confirms despite rounding.
+        if pending is None or at < self._pending_since + self._hold(pending.status):
+            return None
+        return self._report(pending, since=self._pending_since, at=at)
+
+    def _hold(self, status: Status) -> float:
+        current = self.status
+        if status is Status.IDLE and current in (Status.BUSY, Status.WAITING):
+            return self.idle_quiet_seconds
+        if status is Status.UNKNOWN:
+            return self.unknown_grace_seconds
+        return 0.0
+
+    def _advance(self, at: float) -> None:
+        if self._last_at is not None and at < self._last_at:
+            raise ValueError(f"observations must come in time order ({at} after {self._last_at})")
+        self._last_at = at
+
+    def _report(self, verdict: Verdict, since: float, at: float) -> StatusChange:
+        previous = self.status
+        self._verdict = verdict
+        self._pending = None
+        return StatusChange(previous=previous, verdict=verdict, since=since, at=at)

@@ -1,0 +1,334 @@
+"""Session services: the only writers of session and message events. Entry points call these, nothing else.
+
+Side effects on tmux happen here (or in the worker), never in projectors, so a replay never re-types a prompt.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import psutil
+from django.conf import settings
+
+from events_app import store
+from sessions_app import events as ev
+from sessions_app import tmux as tmux_adapter
+from sessions_app.models import OutboxMessage, Session
+from sessions_app.profiles import Profile, ProfileConfigError, UnknownProfile, get_profile
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
+class SessionError(Exception):
+    """A request about sessions that cannot be carried out; the message is for the user."""
+
+    status = 400
+
+
+class UnknownSession(SessionError):
+    status = 404
+
+
+class SessionConflict(SessionError):
+    status = 409
+
+
+def tmux() -> tmux_adapter.Tmux:
+    return tmux_adapter.Tmux(settings.CHORUS_TMUX_SOCKET or None)
+
+
+def _validate_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME.match(name):
+        raise SessionError(
+            f"invalid session name {name!r}: use 1-40 letters, digits, '-' or '_', starting with a letter or digit"
+        )
+    return name
+
+
+def _working_directory(subdir: str | None) -> Path:
+    root = Path(settings.PROJECT_ROOT)
+    if not subdir:
+        return root
+    candidate = (root / subdir).resolve()
+    if candidate != root and root not in candidate.parents:
+        raise SessionError(f"working directory {subdir!r} is outside PROJECT_ROOT")
+    if not candidate.is_dir():
+        raise SessionError(f"working directory {subdir!r} does not exist under PROJECT_ROOT")
+    return candidate
+
+
+def get_session(name: str) -> Session:
+    session = Session.objects.filter(pk=name).first()
+    if session is None:
+        raise UnknownSession(f"no session named {name!r}")
+    return session
+
+
+def _live_session(name: str) -> Session:
+    session = get_session(name)
+    if not session.is_live:
+        raise SessionConflict(f"session {name!r} is {session.lifecycle}; restart it first")
+    return session
+
+
+def _start_pane(name: str, profile_name: str, cwd: Path):
+    profile = _profile(profile_name)
+    env = {**profile.environment, "CHORUS_SESSION": name}
+    try:
+        pane = tmux().new_session(name, list(profile.command), cwd=str(cwd), env=env, tag=name)
+    except tmux_adapter.SessionExists:
+        raise SessionConflict(f"tmux already has a session named {name!r}; adopt it or choose another name") from None
+    except tmux_adapter.TmuxError as exc:
+        raise SessionError(str(exc)) from None
+    return profile, pane
+
+
+def _profile(name: str) -> Profile:
+    try:
+        return get_profile(name, Path(settings.PROJECT_ROOT))
+    except (UnknownProfile, ProfileConfigError) as exc:
+        raise SessionError(str(exc)) from None
+
+
+def _tmux_call(action, *args):
+    try:
+        return action(*args)
+    except tmux_adapter.TmuxError as exc:
+        raise SessionError(str(exc)) from None
+
+
+def session_create(name: str, profile: str = "claude", subdir: str | None = None) -> Session:
+    """Start an agent in a new tmux session named `name` inside PROJECT_ROOT (or a subdirectory of it)."""
+    _validate_name(name)
+    cwd = _working_directory(subdir)
+    _profile(profile)
+    version = store.stream_version("session", name)
+    current = Session.objects.filter(pk=name).first()
+    if current is not None and current.is_live:
+        raise SessionConflict(f"a session named {name!r} is already running")
+    if _tmux_call(tmux().has_session, name):
+        raise SessionConflict(f"tmux already has a session named {name!r}; adopt it or choose another name")
+    agent, pane = _start_pane(name, profile, cwd)
+    created = ev.SessionCreated(
+        name=name,
+        profile=agent.name,
+        command=list(agent.command),
+        cwd=str(cwd),
+        pane_id=pane.pane_id,
+        tmux_session=name,
+        pid=pane.pid,
+    )
+    try:
+        store.append("session", name, version, [created])
+    except store.ConcurrencyError:
+        tmux().kill_session(name)
+        raise SessionConflict(f"session {name!r} was created by someone else meanwhile") from None
+    return get_session(name)
+
+
+def _stop_agent(session: Session) -> list[int]:
+    """End the agent's whole process tree, then its tmux session (or pane, when adopted); return the pids that
+    survived both. A plain kill-session is not enough: a program that ignores SIGHUP (Gemini CLI) lives on."""
+    adapter = tmux()
+    pane = _tmux_call(adapter.panes_by_tag).get(session.name)
+    pid = pane.pid if pane is not None else session.pid
+    tree = tmux_adapter.process_tree(pid) if pid else []
+    survivors = tmux_adapter.end_process_tree(tree)
+    if pane is not None:
+        if session.adopted:
+            _tmux_call(adapter.kill_pane, pane.pane_id)
+        else:
+            _tmux_call(adapter.kill_session, pane.session_name)
+    return sorted(p.pid for p in survivors if p.is_running() and p.status() != psutil.STATUS_ZOMBIE)
+
+
+def session_kill(name: str) -> Session:
+    """Kill the agent's whole process tree, then its tmux session, then check that nothing is left."""
+    session = _live_session(name)
+    leftovers = _stop_agent(session)
+    store.append("session", name, session.version, [ev.SessionKilled(leftover_pids=leftovers)])
+    _cancel_queued(name, reason="the session was killed")
+    return get_session(name)
+
+
+def session_restart(name: str) -> Session:
+    """Stop the agent if it runs and start it again with the same profile and working directory."""
+    session = get_session(name)
+    if session.adopted:
+        raise SessionConflict(f"session {name!r} was adopted, so Chorus does not know how to start it again")
+    # A stopped agent's pane stays (remain-on-exit) so its last screen can be read; it goes now.
+    _stop_agent(session)
+    if _tmux_call(tmux().has_session, name):
+        raise SessionConflict(f"tmux has a session named {name!r} that Chorus does not own; adopt or kill it")
+    _agent, pane = _start_pane(name, session.profile, Path(session.cwd))
+    try:
+        store.append("session", name, session.version, [ev.SessionRestarted(pane_id=pane.pane_id, pid=pane.pid)])
+    except store.ConcurrencyError:
+        raise SessionConflict(f"session {name!r} changed meanwhile; try again") from None
+    return get_session(name)
+
+
+def session_adopt(target: str, name: str | None = None, profile: str = "shell") -> Session:
+    """Take over a tmux session or pane that Chorus did not start (`target`: session name or pane id %N)."""
+    adapter = tmux()
+    try:
+        pane = adapter.pane(target)
+    except (tmux_adapter.PaneGone, ValueError):
+        raise UnknownSession(f"tmux has no session or pane {target!r}") from None
+    except tmux_adapter.TmuxError as exc:
+        raise SessionError(str(exc)) from None
+    name = _validate_name(name or pane.session_name)
+    agent = _profile(profile)
+    if pane.tag:
+        raise SessionConflict(f"pane {pane.pane_id} already belongs to Chorus session {pane.tag!r}")
+    current = Session.objects.filter(pk=name).first()
+    if current is not None and current.is_live:
+        raise SessionConflict(f"a session named {name!r} is already running")
+    version = store.stream_version("session", name)
+    _tmux_call(adapter.set_tag, pane.pane_id, name)
+    adopted = ev.SessionAdopted(
+        name=name,
+        profile=agent.name,
+        command=[pane.current_command],
+        cwd=pane.current_path,
+        pane_id=pane.pane_id,
+        tmux_session=pane.session_name,
+        pid=pane.pid,
+    )
+    try:
+        store.append("session", name, version, [adopted])
+    except store.ConcurrencyError:
+        _tmux_call(adapter.set_tag, pane.pane_id, None)
+        raise SessionConflict(f"session {name!r} was created by someone else meanwhile") from None
+    return get_session(name)
+
+
+def session_set_auto_dispatch(name: str, enabled: bool) -> Session:
+    session = get_session(name)
+    if session.auto_dispatch != enabled:
+        store.append("session", name, session.version, [ev.SessionAutoDispatchSet(enabled=enabled)])
+    return get_session(name)
+
+
+def session_send_keys(name: str, keys: list[str]) -> Session:
+    """Press allowlisted keys in the agent's pane (to answer a dialog); recorded as an event."""
+    session = _live_session(name)
+    if not keys:
+        raise SessionError("no keys given")
+    refused = [k for k in keys if k not in tmux_adapter.ALLOWED_KEYS]
+    if refused:
+        raise SessionError(
+            f"key(s) not allowed: {', '.join(refused)}; allowed: {', '.join(sorted(tmux_adapter.ALLOWED_KEYS))}"
+        )
+    try:
+        tmux().send_keys(session.pane_id, *keys)
+    except tmux_adapter.TmuxError as exc:
+        raise SessionConflict(str(exc)) from None
+    store.append("session", name, session.version, [ev.KeysSent(keys=list(keys))])
+    return get_session(name)
+
+
+def clean_message(text: str) -> str:
+    """The text as it will be typed: control characters and ESC removed, line ends normalised."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch for ch in text if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127)).strip("\n")
+
+
+def session_send(name: str, text: str) -> OutboxMessage:
+    """Queue a message for the agent; the worker types it when the agent is idle and confirms the submit."""
+    _live_session(name)
+    if not isinstance(text, str):
+        raise SessionError("the message must be text")
+    cleaned = clean_message(text)
+    if not cleaned.strip():
+        raise SessionError("the message is empty")
+    if len(cleaned) > settings.CHORUS_MAX_MESSAGE_CHARS:
+        raise SessionError(
+            f"the message has {len(cleaned)} characters; the limit is {settings.CHORUS_MAX_MESSAGE_CHARS}"
+        )
+    message_id = uuid.uuid4().hex
+    store.append("message", message_id, 0, [ev.MessageQueued(session=name, text=cleaned)])
+    return OutboxMessage.objects.get(pk=message_id)
+
+
+def message_cancel(message_id: str) -> OutboxMessage:
+    message = OutboxMessage.objects.filter(pk=message_id).first()
+    if message is None:
+        raise UnknownSession(f"no message {message_id!r}")
+    if message.state != OutboxMessage.QUEUED:
+        raise SessionConflict(f"message {message_id} is {message.state}, so it can no longer be cancelled")
+    try:
+        store.append("message", message_id, message.version, [ev.MessageCancelled()])
+    except store.ConcurrencyError:
+        raise SessionConflict(f"message {message_id} is being delivered; it can no longer be cancelled") from None
+    return OutboxMessage.objects.get(pk=message_id)
+
+
+def _cancel_queued(name: str, reason: str) -> None:
+    for message in OutboxMessage.objects.filter(session=name, state=OutboxMessage.QUEUED):
+        try:
+            store.append("message", message.id, message.version, [ev.PromptDeliveryFailed(reason=reason, attempts=0)])
+        except store.ConcurrencyError:
+            continue
+
+
+# --- Written by the worker --------------------------------------------------------------------------------------
+
+
+def _append_session(name: str, version: int, event) -> bool:
+    """Append an observation of the worker; False when the session changed meanwhile (it looks again)."""
+    try:
+        store.append("session", name, version, [event])
+    except store.ConcurrencyError:
+        return False
+    return True
+
+
+def session_record_status(session: Session, verdict) -> bool:
+    """A stable status transition seen by the worker; nothing is written when the status is unchanged."""
+    if verdict.status.value == session.status:
+        return False
+    changed = ev.SessionStatusChanged(
+        from_status=session.status,
+        to_status=verdict.status.value,
+        reason=verdict.reason[:500],
+        rule=verdict.rule,
+        signal=verdict.signal,
+        text=verdict.text[:500],
+    )
+    return _append_session(session.name, session.version, changed)
+
+
+def session_record_stopped(session: Session, reason: str, exit_status: int | None) -> bool:
+    """The agent ended by itself or its pane vanished; queued messages can no longer be delivered."""
+    done = _append_session(
+        session.name, session.version, ev.SessionStopped(reason=reason[:500], exit_status=exit_status)
+    )
+    if done:
+        _cancel_queued(session.name, reason=f"the session stopped: {reason}")
+    return done
+
+
+def session_record_relocated(session: Session, pane_id: str, pid: int | None) -> bool:
+    return _append_session(session.name, session.version, ev.SessionPaneRelocated(pane_id=pane_id, pid=pid))
+
+
+def delivery_claim(message: OutboxMessage) -> bool:
+    """Mark a queued message as being delivered; False if it was cancelled or claimed meanwhile."""
+    try:
+        store.append("message", message.id, message.version, [ev.DeliveryStarted(attempt=1)])
+    except store.ConcurrencyError:
+        return False
+    return True
+
+
+def delivery_finish(message_id: str, outcome) -> None:
+    """Record how a claimed delivery ended: delivered with its confirmation, or failed with the reason."""
+    version = store.stream_version("message", message_id)
+    if outcome.delivered:
+        event = ev.PromptDelivered(confirmed_by=outcome.confirmed_by, attempts=outcome.attempts)
+    else:
+        event = ev.PromptDeliveryFailed(reason=outcome.reason[:500], attempts=outcome.attempts)
+    store.append("message", message_id, version, [event])

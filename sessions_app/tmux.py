@@ -1,0 +1,617 @@
+"""The tmux adapter: the only code in Chorus that runs tmux.
+
+A `Tmux` talks to one server (the user's default, or a private socket) and packs many commands into one tmux
+invocation where it can. Building those commands and reading what tmux prints are pure functions, tested
+without tmux; the class only runs them.
+"""
+
+import contextlib
+import os
+import re
+import secrets
+import shlex
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import psutil
+
+INSTALL_HINT = "apt-get install tmux / brew install tmux"
+TAG_OPTION = "@chorus_session"
+# Cannot occur in any value read with PANE_FORMAT: tmux strips control characters from pane titles, escapes
+# them in session names, and the free-text fields go through free_text() below.
+SEPARATOR = "\x1f"
+# The client sends a whole invocation to the server in one message of at most 16 KiB ("command too long").
+LITERAL_CHUNK_CHARS = 2048
+CAPTURE_BATCH = 64
+
+ALLOWED_KEYS = frozenset(
+    {
+        "Enter",
+        "Escape",
+        "Up",
+        "Down",
+        "Left",
+        "Right",
+        "Home",
+        "End",
+        "PageUp",
+        "PageDown",
+        "Tab",
+        "BTab",
+        "Space",
+        "BSpace",
+        "C-c",
+        "C-d",
+        "y",
+        "n",
+        *"0123456789",
+    }
+)
+
+SESSION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+PANE_ID = re.compile(r"%[0-9]+")
+# C0 (TAB, LF, CR and ESC included), DEL and C1 (U+009B is a one-character CSI to some terminal parsers).
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# The same, but TAB and LF survive: a bracketed paste carries them as text.
+PASTE_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# "server exited unexpectedly": the socket still existed but the server was gone or going (just killed)
+NO_SERVER = re.compile(
+    r"^(no server running on |server exited unexpectedly|lost server"
+    r"|error connecting to .*\((No such file or directory|Connection refused)\))",
+    re.MULTILINE,
+)
+TARGET_GONE = re.compile(r"^(can't find (pane|session|window)|no such (pane|session|window)): ", re.MULTILINE)
+DUPLICATE_SESSION = re.compile(r"^duplicate session: ", re.MULTILINE)
+
+
+class TmuxError(Exception):
+    """tmux refused or failed; the message is tmux's own."""
+
+
+class TmuxMissing(TmuxError):
+    """There is no tmux binary to run."""
+
+
+class PaneGone(TmuxError):
+    """The pane or session named does not exist (any more)."""
+
+
+class NoServer(PaneGone):
+    """No tmux server listens on the socket, so no pane or session exists there."""
+
+
+class SessionExists(TmuxError):
+    """new_session was given a name that a session already has."""
+
+
+class KeyNotAllowed(ValueError):
+    """send_keys was asked for a key outside ALLOWED_KEYS."""
+
+
+@dataclass(frozen=True)
+class PaneInfo:
+    """One pane as `list-panes` describes it."""
+
+    session_name: str
+    window_index: int
+    pane_id: str
+    pid: int
+    current_command: str
+    current_path: str
+    dead: bool
+    dead_status: int | None
+    dead_signal: int | None
+    title: str
+    alternate_on: bool
+    cursor_x: int
+    cursor_y: int
+    history_size: int
+    width: int
+    height: int
+    in_mode: bool
+    # `window_activity`: when the window last had output, in whole seconds; Chorus panes are alone in theirs.
+    activity: int
+    tag: str | None
+
+
+@dataclass(frozen=True)
+class PaneScreen:
+    """What a pane showed: `capture-pane -p` output (every visible row, each ending in a newline), with the
+    facts needs_capture() compares, read in the same tmux invocation as the text."""
+
+    pane_id: str
+    text: str
+    activity: int
+    dead: bool
+    width: int
+    height: int
+    # time.time() just before the capture was asked for
+    taken_at: float
+
+
+def free_text(variable: str) -> str:
+    """A format that prints `variable` with every control character replaced by "?": a program's argv[0] and a
+    user option can hold anything, even our separator or a newline."""
+    return "#{s/[\x01-\x1f\x7f]/?/:" + variable + "}"
+
+
+PANE_FIELDS = (
+    "#{session_name}",
+    "#{window_index}",
+    "#{pane_id}",
+    "#{pane_pid}",
+    free_text("pane_current_command"),
+    free_text("pane_current_path"),
+    "#{pane_dead}",
+    "#{pane_dead_status}",
+    "#{pane_dead_signal}",
+    "#{pane_title}",
+    "#{alternate_on}",
+    "#{cursor_x}",
+    "#{cursor_y}",
+    "#{history_size}",
+    "#{pane_width}",
+    "#{pane_height}",
+    "#{pane_in_mode}",
+    "#{window_activity}",
+    free_text(TAG_OPTION),
+)
+PANE_FORMAT = SEPARATOR.join(PANE_FIELDS)
+MARKER_FIELDS = ("#{pane_id}", "#{window_activity}", "#{pane_dead}", "#{pane_width}", "#{pane_height}")
+
+
+# --- pure functions: arguments in, arguments out; output in, values out
+
+
+def socket_args(socket: str | os.PathLike | None) -> list[str]:
+    """None: the user's default server; a path (anything with a "/"): `-S path`; a bare name: `-L name`."""
+    if socket is None:
+        return []
+    socket = os.fspath(socket)
+    if not socket:
+        raise ValueError("empty tmux socket name")
+    return ["-S", socket] if "/" in socket else ["-L", socket]
+
+
+def argument(value: str) -> str:
+    """`value` as one tmux argument. tmux ends a command at any argument whose last character is ";" (and
+    drops that ";"); a final backslash-semicolon instead stands for a literal ";"."""
+    return value[:-1] + "\\;" if value.endswith(";") else value
+
+
+def check_session_name(name: str) -> str:
+    if not SESSION_NAME.fullmatch(name):
+        raise ValueError(f"bad tmux session name {name!r}: use letters, digits, '_' and '-'")
+    return name
+
+
+def check_pane_id(pane_id: str) -> str:
+    if not PANE_ID.fullmatch(pane_id):
+        raise ValueError(f"bad tmux pane id {pane_id!r}: expected %N")
+    return pane_id
+
+
+def check_tag(tag: str) -> str:
+    if not tag or CONTROL_CHARACTERS.search(tag):
+        raise ValueError(f"bad Chorus tag {tag!r}: needs printable characters only")
+    return tag
+
+
+def clean_literal(text: str) -> str:
+    """What send_text types: `text` without any control character (C0 including TAB, LF, CR and ESC; DEL;
+    C1). Typed text can then never be a key: no Enter submits it, no ESC starts a sequence."""
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def clean_paste(text: str) -> str:
+    """What paste sends: line breaks (CRLF, CR, LF) become LF, TAB stays, every other control character goes
+    (ESC above all: an `ESC[201~` inside would end the bracketed paste early and tmux 3.3 does not stop it),
+    and trailing line breaks go, so a paste never ends in something that could submit."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return PASTE_CONTROL_CHARACTERS.sub("", text).rstrip("\n")
+
+
+def split_text(text: str, size: int = LITERAL_CHUNK_CHARS) -> list[str]:
+    return [text[start : start + size] for start in range(0, len(text), size)]
+
+
+def optional_int(value: str) -> int | None:
+    return int(value) if value else None
+
+
+def parse_panes(output: str) -> list[PaneInfo]:
+    """PaneInfo for each line that `list-panes -F PANE_FORMAT` (or `display-message -p PANE_FORMAT`) printed.
+    A line without a pane id is skipped: display-message prints empty values for a target that does not exist."""
+    panes = []
+    for line in output.splitlines():
+        if not line:
+            continue
+        fields = line.split(SEPARATOR)
+        if len(fields) != len(PANE_FIELDS):
+            raise TmuxError(f"unexpected pane line from tmux: {line!r}")
+        (
+            session,
+            window,
+            pane_id,
+            pid,
+            command,
+            path,
+            dead,
+            status,
+            signal,
+            title,
+            alternate,
+            x,
+            y,
+            history,
+            width,
+            height,
+            in_mode,
+            activity,
+            tag,
+        ) = fields
+        if not pane_id:
+            continue
+        panes.append(
+            PaneInfo(
+                session_name=session,
+                window_index=int(window),
+                pane_id=pane_id,
+                pid=int(pid),
+                current_command=command,
+                current_path=path,
+                dead=dead == "1",
+                dead_status=optional_int(status),
+                dead_signal=optional_int(signal),
+                title=title,
+                alternate_on=alternate == "1",
+                cursor_x=int(x),
+                cursor_y=int(y),
+                history_size=int(history),
+                width=int(width),
+                height=int(height),
+                in_mode=in_mode == "1",
+                activity=int(activity),
+                tag=tag or None,
+            )
+        )
+    return panes
+
+
+def capture_commands(pane_ids: Sequence[str], token: str) -> list[str]:
+    """One command list capturing every pane: before each capture a marker line with the pane tmux found
+    (display-message prints empty values for a missing pane rather than failing) and the facts for
+    PaneScreen, so one output can be split back into screens. The pane id stays out of the marker text
+    itself: tmux runs a display-message format through strftime, and "%4" is a strftime conversion."""
+    marker = SEPARATOR.join((token, *MARKER_FIELDS))
+    args: list[str] = []
+    for pane_id in pane_ids:
+        args += ["display-message", "-p", "-t", pane_id, marker, ";", "capture-pane", "-p", "-t", pane_id, ";"]
+    return args[:-1]
+
+
+def parse_captures(output: str, token: str, pane_ids: Sequence[str], taken_at: float) -> dict[str, PaneScreen]:
+    """Split the output of capture_commands(pane_ids, token) into one PaneScreen per pane that tmux found.
+    The n-th marker belongs to the n-th pane asked for; a failure stops the list, leaving fewer markers."""
+    prefix = token + SEPARATOR
+    lines = output.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    sections: list[tuple[list[str], list[str]]] = []
+    for line in lines:
+        if line.startswith(prefix):
+            sections.append((line[len(prefix) :].split(SEPARATOR), []))
+        elif sections:
+            sections[-1][1].append(line)
+    screens = {}
+    for pane_id, (marker, rows) in zip(pane_ids, sections, strict=False):
+        found, activity, dead, width, height = marker
+        if found == pane_id:
+            text = "".join(row + "\n" for row in rows)
+            screens[pane_id] = PaneScreen(pane_id, text, int(activity), dead == "1", int(width), int(height), taken_at)
+    return screens
+
+
+def needs_capture(pane: PaneInfo, last: PaneScreen | None) -> bool:
+    """Whether `pane` may show something other than `last`, judged from list-panes alone.
+
+    tmux 3.3 stamps a window's last output in whole seconds only, so an equal stamp proves nothing when the
+    capture was taken within that same second: the program may have written again later in it. Once a capture
+    starts a second or more after the stamp, an unchanged stamp means no output since. Death, respawn and
+    resizes change the screen without output, so they count too."""
+    if last is None:
+        return True
+    if (pane.activity, pane.dead, pane.width, pane.height) != (last.activity, last.dead, last.width, last.height):
+        return True
+    return last.taken_at < last.activity + 1
+
+
+def tmux_error(stderr: str) -> TmuxError:
+    """The exception for what tmux printed on failure."""
+    message = stderr.strip() or "tmux failed without a message"
+    if NO_SERVER.search(message):
+        return NoServer(message)
+    if TARGET_GONE.search(message):
+        return PaneGone(message)
+    if DUPLICATE_SESSION.search(message):
+        return SessionExists(message)
+    return TmuxError(message)
+
+
+# --- processes
+
+
+def process_tree(pid: int) -> list[psutil.Process]:
+    """The process and all its descendants (empty if it is gone). Take this before killing a session: once
+    the pane's process is dead its children are re-parented and can no longer be found from it."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def end_process_tree(processes: Sequence[psutil.Process], timeout: float = 3.0) -> list[psutil.Process]:
+    """SIGTERM every process, SIGKILL those still alive after `timeout`; returns any that survived even that.
+
+    Needed because `kill-session` only hangs up the pane's terminal: a program that ignores SIGHUP (Gemini
+    CLI does) keeps running, orphaned."""
+    for process in running(processes):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    alive = wait_ended(processes, timeout)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    return wait_ended(alive, timeout)
+
+
+def running(processes: Iterable[psutil.Process]) -> list[psutil.Process]:
+    """The processes still running. A zombie has ended: only its parent's wait is missing, and the parent
+    (the tmux server, or init once that is gone) may take its time."""
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def wait_ended(processes: Iterable[psutil.Process], timeout: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    alive = running(processes)
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.02)
+        alive = running(alive)
+    return alive
+
+
+# --- the adapter
+
+
+class Tmux:
+    """One tmux server: `socket` None is the user's default (so `tmux attach -t NAME` just works), a bare name
+    is `-L name`, a path is `-S path`. `config_file` is read when this adapter starts the server (tests pass
+    os.devnull to keep the user's ~/.tmux.conf out)."""
+
+    def __init__(
+        self,
+        socket: str | os.PathLike | None = None,
+        *,
+        binary: str = "tmux",
+        config_file: str | os.PathLike | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.socket = socket
+        self.binary = binary
+        self.config_file = config_file
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"Tmux(socket={self.socket!r})"
+
+    # sessions
+
+    def new_session(
+        self,
+        name: str,
+        command: Sequence[str],
+        *,
+        cwd: str | os.PathLike | None = None,
+        env: Mapping[str, str] | None = None,
+        width: int = 200,
+        height: int = 50,
+        tag: str | None = None,
+        remain_on_exit: bool = True,
+    ) -> PaneInfo:
+        """Start `command` (an argv list, never shell text; empty: tmux's default shell) detached in a new
+        session and return its pane.
+
+        `tag` is stored as the pane option @chorus_session (on the pane, not the session, so a pane the user
+        splits off is not mistaken for the agent). `remain_on_exit` keeps a finished pane around, dead, so its
+        exit status and last screen can still be read."""
+        check_session_name(name)
+        # With one argument tmux hands it to the shell as text; quoting keeps it a single program path.
+        argv = [shlex.quote(command[0])] if len(command) == 1 else list(command)
+        target = f"={name}:"
+        args = ["new-session", "-d", "-s", name, "-x", str(width), "-y", str(height)]
+        if cwd is not None:
+            args += ["-c", argument(os.fspath(cwd))]
+        for key, value in (env or {}).items():
+            if not key or "=" in key or CONTROL_CHARACTERS.search(key):
+                raise ValueError(f"bad environment variable name {key!r}")
+            args += ["-e", argument(f"{key}={value}")]
+        if argv:
+            args += ["--", *(argument(arg) for arg in argv)]
+        if remain_on_exit:
+            args += [";", "set-option", "-p", "-t", target, "remain-on-exit", "on"]
+        if tag is not None:
+            args += [";", "set-option", "-p", "-t", target, TAG_OPTION, argument(check_tag(tag))]
+        args += [";", "display-message", "-p", "-t", target, PANE_FORMAT]
+        return parse_panes(self._run(args))[0]
+
+    def has_session(self, name: str) -> bool:
+        try:
+            self._run(["has-session", "-t", f"={check_session_name(name)}"])
+        except PaneGone:
+            return False
+        return True
+
+    def kill_session(self, name: str) -> bool:
+        """Kill the session (its panes get SIGHUP); False if there was none. A program that ignores SIGHUP
+        survives this: see process_tree() and end_process_tree()."""
+        try:
+            self._run(["kill-session", "-t", f"={check_session_name(name)}"])
+        except PaneGone:
+            return False
+        return True
+
+    def kill_server(self) -> None:
+        """Stop this adapter's private server; refused for the user's default server."""
+        if self.socket is None:
+            raise ValueError("refusing to kill the user's default tmux server")
+        try:
+            self._run(["kill-server"])
+        except NoServer:
+            return
+
+    def attach_command(self, name: str) -> str:
+        """The shell command a user runs to look at the session."""
+        return shlex.join([self.binary, *socket_args(self.socket), "attach", "-t", check_session_name(name)])
+
+    # panes
+
+    def list_panes(self) -> list[PaneInfo]:
+        """Every pane of the server, in one tmux call; empty if no server runs."""
+        try:
+            return parse_panes(self._run(["list-panes", "-a", "-F", PANE_FORMAT]))
+        except NoServer:
+            return []
+
+    def pane(self, target: str) -> PaneInfo:
+        """One pane: `target` is a pane id (%N) or a session name (its active pane). Raises PaneGone."""
+        target = target if PANE_ID.fullmatch(target) else f"={check_session_name(target)}:"
+        panes = parse_panes(self._run(["display-message", "-p", "-t", target, PANE_FORMAT]))
+        if not panes:
+            raise PaneGone(f"can't find pane: {target}")
+        return panes[0]
+
+    def set_tag(self, pane_id: str, tag: str | None) -> None:
+        """Tag a pane as a Chorus session's (e.g. one adopted from the user), or untag it with None."""
+        check_pane_id(pane_id)
+        if tag is None:
+            self._run(["set-option", "-p", "-u", "-t", pane_id, TAG_OPTION])
+        else:
+            self._run(["set-option", "-p", "-t", pane_id, TAG_OPTION, argument(check_tag(tag))])
+
+    def kill_pane(self, pane_id: str) -> bool:
+        """Kill one pane (SIGHUP to its program, like kill_session); False if there was none."""
+        try:
+            self._run(["kill-pane", "-t", check_pane_id(pane_id)])
+        except PaneGone:
+            return False
+        return True
+
+    def panes_by_tag(self) -> dict[str, PaneInfo]:
+        """The tagged panes by their tag: how a restarted Chorus finds its sessions again."""
+        return {pane.tag: pane for pane in self.list_panes() if pane.tag is not None}
+
+    def capture(self, pane_id: str) -> PaneScreen:
+        screens = self.capture_many([pane_id])
+        if pane_id not in screens:
+            raise PaneGone(f"can't find pane: {pane_id}")
+        return screens[pane_id]
+
+    def capture_many(self, pane_ids: Iterable[str]) -> dict[str, PaneScreen]:
+        """The visible screen of every pane named, in one tmux invocation per CAPTURE_BATCH panes. Panes that
+        no longer exist are left out of the result."""
+        pending = [check_pane_id(pane_id) for pane_id in dict.fromkeys(pane_ids)]
+        screens: dict[str, PaneScreen] = {}
+        while pending:
+            batch, pending = pending[:CAPTURE_BATCH], pending[CAPTURE_BATCH:]
+            token = secrets.token_hex(8)
+            taken_at = time.time()
+            result = self._call(capture_commands(batch, token))
+            captured = parse_captures(decode(result.stdout), token, batch, taken_at)
+            screens.update(captured)
+            if result.returncode == 0:
+                continue
+            error = tmux_error(decode(result.stderr))
+            if isinstance(error, NoServer):
+                return screens
+            if not isinstance(error, PaneGone):
+                raise error
+            # tmux abandons a command list at its first failure: the first pane without a marker is the one
+            # that has gone, and the panes after it were never tried.
+            gone = next(index for index, pane_id in enumerate(batch) if pane_id not in captured)
+            pending = batch[gone + 1 :] + pending
+        return screens
+
+    # input
+
+    def send_text(self, pane_id: str, text: str) -> None:
+        """Type `text` as literal keystrokes, after clean_literal(); never submits. For text with line breaks
+        use paste_text()."""
+        check_pane_id(pane_id)
+        for index, chunk in enumerate(split_text(clean_literal(text))):
+            # `-l` keeps key names ("C-c", "Enter") as text and `--` keeps a leading "-" from being a flag
+            send = ["send-keys", "-l", "-t", pane_id, "--", argument(chunk)]
+            self._run([*self._leave_modes(pane_id), *send] if index == 0 else send)
+
+    def paste_text(self, pane_id: str, text: str) -> None:
+        """Insert `text`, after clean_paste(), as one bracketed paste through a named buffer: the program
+        takes its line breaks as part of the draft, not as Enter. This relies on the program having turned
+        bracketed paste on (Claude Code, Codex and Gemini CLI do); tmux 3.3 cannot report whether it has."""
+        check_pane_id(pane_id)
+        text = clean_paste(text)
+        if not text:
+            return
+        buffer = f"chorus-{secrets.token_hex(8)}"
+        load = ["load-buffer", "-b", buffer, "-", ";"]
+        put = ["paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id]
+        # the pane is checked (by copy-mode) before the buffer exists, so a vanished pane leaves no buffer
+        self._run([*self._leave_modes(pane_id), *load, *put], stdin=text.encode())
+
+    def send_keys(self, pane_id: str, *keys: str) -> None:
+        """Press named keys, each from ALLOWED_KEYS, in order."""
+        check_pane_id(pane_id)
+        refused = [key for key in keys if key not in ALLOWED_KEYS]
+        if refused:
+            raise KeyNotAllowed(f"keys not allowed: {', '.join(map(repr, refused))}")
+        if keys:
+            self._run([*self._leave_modes(pane_id), "send-keys", "-t", pane_id, *keys])
+
+    @staticmethod
+    def _leave_modes(pane_id: str) -> list[str]:
+        # In copy mode (a user scrolling back) keys would drive the mode instead of reaching the program.
+        return ["copy-mode", "-q", "-t", pane_id, ";"]
+
+    # running tmux
+
+    def _call(self, args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        # -u: list output comes as UTF-8 whatever the locale; under LC_ALL=C tmux would print "_" for "✳"
+        command = [self.binary, "-u", *socket_args(self.socket)]
+        if self.config_file is not None:
+            command += ["-f", os.fspath(self.config_file)]
+        try:
+            return subprocess.run(
+                [*command, *args], input=stdin, capture_output=True, timeout=self.timeout, check=False
+            )
+        except FileNotFoundError:
+            raise TmuxMissing(f"tmux is not installed ({INSTALL_HINT})") from None
+        except subprocess.TimeoutExpired:
+            raise TmuxError(f"tmux did not answer within {self.timeout} s ({args[0]})") from None
+
+    def _run(self, args: list[str], stdin: bytes | None = None) -> str:
+        result = self._call(args, stdin)
+        if result.returncode != 0:
+            raise tmux_error(decode(result.stderr))
+        return decode(result.stdout)
+
+
+def decode(output: bytes) -> str:
+    return output.decode("utf-8", errors="replace")

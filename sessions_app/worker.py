@@ -1,0 +1,214 @@
+"""The worker's session job: one look at every pane per tick, stable status transitions, deliveries, notices.
+
+A tick costs one `list-panes` call for all panes plus one batched `capture-pane` call for the panes that may have
+changed, whatever the number of sessions. Typing a prompt takes a second or more (Enter delays, confirmation),
+so each delivery runs in a thread of its own and the poll goes on meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from events_app.store import event_context
+from sessions_app import services
+from sessions_app import tmux as tmux_adapter
+from sessions_app.claude import SessionFileFinder
+from sessions_app.delivery import Outcome, Typist, input_draft
+from sessions_app.detection import Observation, StatusTracker, Verdict, detect
+from sessions_app.models import LIVE, OutboxMessage, Session
+from sessions_app.notify import Notifier
+from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile, get_profile
+
+log = logging.getLogger("chorus.worker.sessions")
+PROFILE_CACHE_SECONDS = 5.0
+
+
+class SessionMonitor:
+    def __init__(self, adapter: tmux_adapter.Tmux | None = None, notifier: Notifier | None = None):
+        self.interval = settings.CHORUS_POLL_INTERVAL
+        self.tmux = adapter or services.tmux()
+        self.notifier = notifier or Notifier(settings.CHORUS_NOTIFY)
+        self.finder = SessionFileFinder()
+        self.trackers: dict[str, StatusTracker] = {}
+        self.screens: dict[str, tmux_adapter.PaneScreen] = {}
+        self.deliveries: dict[str, threading.Thread] = {}
+        self._profiles: dict[str, Profile] = {}
+        self._profiles_at = -1e9
+        self._tmux_trouble: str | None = None
+
+    # lifecycle
+
+    def start(self) -> None:
+        self._recover_interrupted_deliveries()
+
+    def stop(self) -> None:
+        for thread in list(self.deliveries.values()):
+            thread.join(timeout=10)
+
+    # one tick
+
+    def tick(self) -> None:
+        sessions = list(Session.objects.filter(lifecycle=LIVE))
+        panes = self._list_panes()
+        if panes is None:
+            return
+        by_tag = {pane.tag: pane for pane in panes if pane.tag}
+        watched: list[tuple[Session, tmux_adapter.PaneInfo]] = []
+        for session in sessions:
+            pane = by_tag.get(session.name)
+            if pane is None:
+                self._stopped(session, "its tmux pane is gone", None)
+                continue
+            if pane.pane_id != session.pane_id:
+                services.session_record_relocated(session, pane.pane_id, pane.pid)
+            watched.append((session, pane))
+        wanted = [p.pane_id for s, p in watched if tmux_adapter.needs_capture(p, self.screens.get(p.pane_id))]
+        if wanted:
+            self.screens.update(self.tmux.capture_many(wanted))
+        now = time.monotonic()
+        idle_sessions = []
+        for session, pane in watched:
+            screen = self.screens.get(pane.pane_id)
+            if screen is None:
+                continue
+            status = self._observe(session, pane, screen.text, now)
+            if status is Status.IDLE:
+                idle_sessions.append((session, pane, screen.text))
+        self._start_deliveries(idle_sessions)
+        for name in set(self.trackers) - {s.name for s, _p in watched}:
+            del self.trackers[name]
+
+    def _list_panes(self) -> list[tmux_adapter.PaneInfo] | None:
+        try:
+            panes = self.tmux.list_panes()
+        except tmux_adapter.TmuxError as exc:
+            if str(exc) != self._tmux_trouble:
+                log.error("cannot read tmux: %s", exc)
+                self._tmux_trouble = str(exc)
+            return None
+        self._tmux_trouble = None
+        return panes
+
+    def profile(self, name: str) -> Profile | None:
+        now = time.monotonic()
+        if now - self._profiles_at > PROFILE_CACHE_SECONDS:
+            self._profiles.clear()
+            self._profiles_at = now
+        if name not in self._profiles:
+            try:
+                self._profiles[name] = get_profile(name, Path(settings.PROJECT_ROOT))
+            except (UnknownProfile, ProfileConfigError) as exc:
+                log.error("session profile %s cannot be used: %s", name, exc)
+                return None
+        return self._profiles[name]
+
+    def _observe(self, session: Session, pane: tmux_adapter.PaneInfo, screen: str, now: float) -> Status | None:
+        profile = self.profile(session.profile)
+        if profile is None:
+            return None
+        report = self.finder.report(pane.pid) if profile.self_report == "claude_session_file" else None
+        observation = Observation(
+            screen=screen,
+            pane_title=pane.title,
+            pane_current_command=pane.current_command,
+            pane_dead=pane.dead,
+            pane_dead_status=pane.dead_status,
+            alternate_on=pane.alternate_on,
+            agent_self_report=report,
+        )
+        verdict = detect(profile, observation)
+        tracker = self.trackers.get(session.name)
+        if tracker is None:
+            tracker = self.trackers[session.name] = StatusTracker()
+        tracker.update(verdict, now)
+        if tracker.pending_until is not None and now >= tracker.pending_until:
+            tracker.tick(now)
+        # The read model holds what was last reported; a stable verdict that differs from it is a transition
+        # (also after a restart of the session, or when the last append lost a race and must be redone).
+        stable = tracker.verdict
+        if stable is not None and stable.status.value != session.status:
+            self._record(session, pane, stable)
+        return tracker.status
+
+    def _record(self, session: Session, pane: tmux_adapter.PaneInfo, verdict: Verdict) -> None:
+        if verdict.status is Status.STOPPED:
+            self._stopped(session, verdict.reason, pane.dead_status)
+            return
+        previous = session.status
+        if services.session_record_status(session, verdict):
+            log.info("%s: %s -> %s (%s)", session.name, previous, verdict.status.value, verdict.reason)
+            self._notify(session.name, previous, verdict)
+
+    def _stopped(self, session: Session, reason: str, exit_status: int | None) -> None:
+        if services.session_record_stopped(session, reason, exit_status):
+            log.info("%s stopped: %s", session.name, reason)
+            self.notifier.notify(session.name, "stopped", f"{session.name} stopped", reason)
+        self.trackers.pop(session.name, None)
+
+    def _notify(self, name: str, previous: str, verdict: Verdict) -> None:
+        if verdict.status is Status.WAITING:
+            self.notifier.notify(name, "waiting", f"{name} needs you", verdict.reason)
+        elif verdict.status is Status.IDLE and previous == Status.BUSY.value:
+            self.notifier.notify(name, "idle", f"{name} is done", "back at its prompt")
+
+    # deliveries
+
+    def _start_deliveries(self, idle_sessions: list[tuple[Session, tmux_adapter.PaneInfo, str]]) -> None:
+        for name, thread in list(self.deliveries.items()):
+            if not thread.is_alive():
+                del self.deliveries[name]
+        candidates = {s.name: (s, p, screen) for s, p, screen in idle_sessions if s.name not in self.deliveries}
+        if not candidates:
+            return
+        queued = OutboxMessage.objects.filter(session__in=list(candidates), state=OutboxMessage.QUEUED)
+        heads: dict[str, OutboxMessage] = {}
+        for message in queued.order_by("queued_position"):
+            heads.setdefault(message.session, message)
+        for name, message in heads.items():
+            session, pane, screen = candidates[name]
+            if input_draft(screen):
+                continue  # a person is typing in that pane; the message waits for an empty input line
+            profile = self.profile(session.profile)
+            if profile is None or not services.delivery_claim(message):
+                continue
+            thread = threading.Thread(
+                target=self._deliver,
+                args=(message.id, message.text, pane.pane_id, profile),
+                daemon=True,
+                name=f"deliver-{name}",
+            )
+            self.deliveries[name] = thread
+            thread.start()
+
+    def _deliver(self, message_id: str, text: str, pane_id: str, profile: Profile) -> None:
+        try:
+            outcome = Typist(self.tmux, pane_id, profile).deliver(text)
+            close_old_connections()
+            with event_context(actor="worker", source="worker"):
+                services.delivery_finish(message_id, outcome)
+        except Exception:
+            log.exception("delivery of message %s failed", message_id)
+        finally:
+            connection.close()
+
+    def _recover_interrupted_deliveries(self) -> None:
+        """A worker that died mid-delivery left messages marked delivering; typing them again could submit twice,
+        so they are closed as delivered when the agent shows the text was taken, else as failed."""
+        for message in OutboxMessage.objects.filter(state=OutboxMessage.DELIVERING):
+            outcome = Outcome(False, message.attempts, reason="the worker stopped during delivery; not typed again")
+            session = Session.objects.filter(pk=message.session, lifecycle=LIVE).first()
+            if session is not None:
+                try:
+                    screen = self.tmux.capture(session.pane_id).text
+                except tmux_adapter.TmuxError:
+                    screen = ""
+                first_line = message.text.strip().splitlines()[0][:60] if message.text.strip() else ""
+                if first_line and first_line in screen and not input_draft(screen):
+                    outcome = Outcome(True, message.attempts, confirmed_by="seen in the transcript after a restart")
+            services.delivery_finish(message.id, outcome)

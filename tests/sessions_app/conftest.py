@@ -1,0 +1,73 @@
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sessions_app.tmux import Tmux, end_process_tree, process_tree
+from tests.conftest import require_binary
+
+FAKE_AGENT = Path(__file__).resolve().parent.parent / "fakeagent" / "fake_agent.py"
+
+
+@pytest.fixture
+def tmux_server():
+    """A Tmux adapter on a private server of its own (never the user's), without the user's ~/.tmux.conf.
+
+    At the end every pane's process tree is ended as well as the server: a program that ignores SIGHUP would
+    otherwise outlive kill-server."""
+    require_binary("tmux", "apt-get install tmux")
+    # a short path: a unix socket path must fit in about 100 bytes, and pytest's tmp_path can be longer
+    directory = tempfile.mkdtemp(prefix="chorus-tmux-", dir="/tmp")
+    server = Tmux(os.path.join(directory, "socket"), config_file=os.devnull)
+    try:
+        yield server
+    finally:
+        processes = [process for pane in server.list_panes() for process in process_tree(pane.pid)]
+        server.kill_server()
+        end_process_tree(processes, timeout=2.0)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def fake_agent_cmd(tmp_path):
+    """Builds the argv of the fake agent (tests/fakeagent/fake_agent.py); its log defaults to
+    tmp_path / "agent.jsonl"."""
+
+    def command(*options: str, log: Path | None = None) -> list[str]:
+        return [sys.executable, str(FAKE_AGENT), "--log", str(log or tmp_path / "agent.jsonl"), *options]
+
+    return command
+
+
+@pytest.fixture
+def project(tmp_path, settings, tmux_server):
+    """A PROJECT_ROOT whose chorus.toml adds the `fake` profile (the fake agent, with Claude Code's rules), and
+    Chorus pointed at the private tmux server."""
+    root = tmp_path / "project"
+    (root / "sub").mkdir(parents=True)
+    log = tmp_path / "agent.jsonl"
+    command = [sys.executable, str(FAKE_AGENT), "--log", str(log), "--work-seconds", "1"]
+    (root / "chorus.toml").write_text(
+        f'[profiles.fake]\nextends = "claude"\ncommand = {json.dumps(command)}\nprocess_names = ["python*"]\n'
+    )
+    settings.PROJECT_ROOT = root
+    settings.CHORUS_TMUX_SOCKET = str(tmux_server.socket)
+    settings.CHORUS_NOTIFY = "off"
+    return Project(root, log)
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    log: Path
+
+
+def received_prompts(log: Path) -> list[str]:
+    if not log.exists():
+        return []
+    return [entry["text"] for entry in map(json.loads, log.read_text().splitlines()) if entry.get("event") == "prompt"]

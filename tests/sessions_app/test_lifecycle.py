@@ -1,0 +1,193 @@
+"""Sessions end to end: real tmux (a private server), the fake agent, the worker's monitor, the event store."""
+
+import time
+
+import psutil
+import pytest
+
+from events_app import store
+from sessions_app import services
+from sessions_app.models import OutboxMessage, Session, StatusChange
+from sessions_app.worker import SessionMonitor
+from tests.sessions_app.conftest import received_prompts
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(monitor, condition, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        monitor.tick()
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    session_rows = list(Session.objects.values("name", "status", "status_reason", "lifecycle"))
+    raise AssertionError(f"timed out waiting for {what}; sessions: {session_rows}")
+
+
+def status_of(name):
+    return Session.objects.get(pk=name).status
+
+
+@pytest.fixture
+def monitor(project):
+    monitor = SessionMonitor()
+    monitor.start()
+    yield monitor
+    monitor.stop()
+
+
+@pytest.fixture
+def agent(project, monitor):
+    session = services.session_create("agent-1", "fake")
+    wait_for(monitor, lambda: status_of("agent-1") == "idle", what="idle")
+    return session
+
+
+def test_create_starts_a_tagged_tmux_session_that_turns_idle(agent, tmux_server, project):
+    assert tmux_server.panes_by_tag()["agent-1"].pane_id == agent.pane_id
+    session = Session.objects.get(pk="agent-1")
+    assert (session.lifecycle, session.profile, session.cwd) == ("live", "fake", str(project.root))
+    assert "claude.input_empty" in session.status_reason
+    assert [e.event_type for e in store.read(stream_type="session")] == ["SessionCreated", "SessionStatusChanged"]
+
+
+def test_a_message_is_typed_once_submitted_and_confirmed(agent, monitor, project):
+    message = services.session_send("agent-1", "fix the bug in parser.py")
+    delivered = wait_for(
+        monitor,
+        lambda: OutboxMessage.objects.filter(pk=message.id, state="delivered").first(),
+        what="delivery",
+    )
+    assert delivered.confirmed_by == "went busy"
+    assert delivered.attempts == 1
+    wait_for(monitor, lambda: status_of("agent-1") == "idle", what="idle again")
+    assert received_prompts(project.log) == ["fix the bug in parser.py"]
+    history = list(StatusChange.objects.filter(session="agent-1").order_by("position"))
+    assert [(h.from_status, h.to_status) for h in history] == [("unknown", "idle"), ("idle", "busy"), ("busy", "idle")]
+    assert all(h.reason and h.rule for h in history)
+
+
+def test_messages_wait_in_the_outbox_while_busy_and_go_in_order(agent, monitor, project):
+    first = services.session_send("agent-1", "work:2 first")
+    wait_for(monitor, lambda: status_of("agent-1") == "busy", what="busy")
+    second = services.session_send("agent-1", "second")
+    third = services.session_send("agent-1", "third")
+    cancelled = services.message_cancel(third.id)
+    assert cancelled.state == "cancelled"
+    wait_for(
+        monitor,
+        lambda: OutboxMessage.objects.filter(pk=second.id, state="delivered").exists(),
+        timeout=15,
+        what="second delivered",
+    )
+    assert OutboxMessage.objects.get(pk=first.id).state == "delivered"
+    assert received_prompts(project.log) == ["work:2 first", "second"]
+    with pytest.raises(services.SessionConflict):
+        services.message_cancel(second.id)
+
+
+def test_multiline_text_arrives_as_one_prompt_byte_for_byte(agent, monitor, project):
+    text = "line one\n  indented: C-c ; -x\n\ttab and ESC[201~ tail"
+    message = services.session_send("agent-1", text)
+    wait_for(monitor, lambda: OutboxMessage.objects.get(pk=message.id).state == "delivered", what="delivery")
+    assert received_prompts(project.log) == [text]
+
+
+def test_a_permission_dialog_is_waiting_and_answered_with_keys(agent, monitor, project):
+    services.session_send("agent-1", "ask:rm -rf build")
+    wait_for(monitor, lambda: status_of("agent-1") == "waiting", what="waiting")
+    assert "permission" in Session.objects.get(pk="agent-1").status_rule
+    services.session_send_keys("agent-1", ["1"])
+    wait_for(monitor, lambda: status_of("agent-1") in ("busy", "idle"), what="answered")
+    assert any(e.event_type == "KeysSent" and e.event.keys == ["1"] for e in store.read(stream_type="session"))
+
+
+def test_exit_turns_the_session_stopped_and_fails_its_queue(agent, monitor, tmux_server):
+    tmux_server.send_text(agent.pane_id, "/exit")
+    tmux_server.send_keys(agent.pane_id, "Enter")
+    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").lifecycle == "stopped", what="stopped")
+    session = Session.objects.get(pk="agent-1")
+    assert session.status == "stopped" and "pane dead" in session.status_reason
+
+
+def test_kill_ends_a_process_that_ignores_sighup(project, monitor, tmux_server):
+    (project.root / "chorus.toml").write_text(
+        (project.root / "chorus.toml").read_text().replace('"1"]', '"1", "--ignore-sighup"]')
+    )
+    session = services.session_create("stubborn", "fake")
+    wait_for(monitor, lambda: status_of("stubborn") == "idle", what="idle")
+    tree = [p.pid for p in psutil.Process(session.pid).children(recursive=True)] + [session.pid]
+    killed = services.session_kill("stubborn")
+    assert killed.lifecycle == "killed" and killed.status == "stopped"
+    assert not tmux_server.has_session("stubborn")
+    assert not [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    assert store.read(stream_type="session", event_types=["SessionKilled"]).__next__().event.leftover_pids == []
+
+
+def test_restart_brings_a_stopped_session_back(agent, monitor, tmux_server):
+    services.session_kill("agent-1")
+    restarted = services.session_restart("agent-1")
+    assert restarted.lifecycle == "live" and restarted.pane_id
+    wait_for(monitor, lambda: status_of("agent-1") == "idle", what="idle after restart")
+    assert tmux_server.panes_by_tag()["agent-1"].pane_id == restarted.pane_id
+
+
+def test_a_pane_that_vanishes_behind_chorus_becomes_stopped(agent, monitor, tmux_server):
+    tmux_server.kill_session("agent-1")
+    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").lifecycle == "stopped", what="stopped")
+    assert Session.objects.get(pk="agent-1").status_reason == "its tmux pane is gone"
+
+
+def test_the_monitor_survives_the_tmux_server_going_away(agent, monitor, tmux_server):
+    tmux_server.kill_server()
+    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").lifecycle == "stopped", what="stopped")
+    monitor.tick()
+
+
+def test_adopt_takes_over_a_pane_chorus_did_not_start(project, monitor, tmux_server):
+    tmux_server.new_session("mine", [], cwd=str(project.root))
+    adopted = services.session_adopt("mine", profile="shell")
+    assert adopted.adopted and adopted.name == "mine"
+    assert tmux_server.panes_by_tag()["mine"].session_name == "mine"
+    wait_for(monitor, lambda: status_of("mine") == "idle", what="shell idle")
+    with pytest.raises(services.SessionConflict):
+        services.session_adopt("mine", name="again", profile="shell")
+
+
+def test_status_changes_are_events_only_on_transitions(agent, monitor):
+    before = store.last_position()
+    for _ in range(20):
+        monitor.tick()
+        time.sleep(0.02)
+    assert store.last_position() == before
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda: services.session_create("bad name", "fake"), "invalid session name"),
+        (lambda: services.session_create("-x", "fake"), "invalid session name"),
+        (lambda: services.session_create("ok", "nope"), "unknown profile 'nope'"),
+        (lambda: services.session_create("ok", "fake", subdir="../outside"), "outside PROJECT_ROOT"),
+        (lambda: services.session_create("ok", "fake", subdir="missing"), "does not exist"),
+        (lambda: services.session_send("ghost", "hi"), "no session named 'ghost'"),
+        (lambda: services.session_kill("ghost"), "no session named 'ghost'"),
+    ],
+)
+def test_bad_requests_are_refused_and_write_nothing(project, call, error):
+    with pytest.raises(services.SessionError, match=error):
+        call()
+    assert store.last_position() == 0
+
+
+def test_duplicate_names_disallowed_keys_and_empty_messages_are_refused(agent):
+    before = store.last_position()
+    with pytest.raises(services.SessionConflict, match="already running"):
+        services.session_create("agent-1", "fake")
+    with pytest.raises(services.SessionError, match="not allowed: rm"):
+        services.session_send_keys("agent-1", ["rm"])
+    with pytest.raises(services.SessionError, match="empty"):
+        services.session_send("agent-1", "\x1b\x03  ")
+    assert store.last_position() == before

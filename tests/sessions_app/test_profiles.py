@@ -1,0 +1,373 @@
+"""Profiles: the built-ins, user profiles from TOML files, and one-line errors for bad files."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sessions_app.detection import Observation, detect
+from sessions_app.profiles import (
+    BUILTIN_PROFILES,
+    GENERIC_DIALOG_RULES,
+    Profile,
+    ProfileConfigError,
+    Region,
+    Rule,
+    Status,
+    UnknownProfile,
+    get_profile,
+    is_shell,
+    load_profiles,
+    profile_files,
+)
+from tests.sessions_app import screens as s
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = tmp_path / "project"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def environ(tmp_path):
+    """An environment whose XDG config directory is empty and private to the test."""
+    config = tmp_path / "config"
+    config.mkdir()
+    return {"XDG_CONFIG_HOME": str(config), "HOME": str(tmp_path)}
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def user_file(environ) -> Path:
+    return Path(environ["XDG_CONFIG_HOME"]) / "chorus" / "profiles.toml"
+
+
+# --- Built-ins ------------------------------------------------------------------------------------------------
+
+
+def test_builtins_without_user_files(project, environ):
+    profiles = load_profiles(project, environ)
+    assert set(profiles) == {"claude", "codex", "gemini", "aider", "shell"}
+    assert profiles["claude"] is BUILTIN_PROFILES["claude"]
+
+
+@pytest.mark.parametrize(
+    ("name", "command", "enter_delay"),
+    [("claude", ("claude",), 0.1), ("codex", ("codex",), 0.15), ("gemini", ("gemini",), 0.5), ("shell", (), 0.05)],
+)
+def test_builtin_commands_and_enter_delays(project, environ, name, command, enter_delay):
+    profile = get_profile(name, project, environ)
+    assert profile.command == command
+    assert profile.delivery.enter_delay == enter_delay
+
+
+@pytest.mark.parametrize(
+    ("name", "running", "not_running"),
+    [
+        ("claude", ["claude", "claude.exe", "node"], ["bash", "python3"]),
+        ("codex", ["codex", "node"], ["zsh"]),
+        ("gemini", ["node"], ["bash"]),
+        ("aider", ["aider", "python", "python3.12"], ["bash", "node"]),
+        ("shell", ["bash", "-zsh", "/usr/bin/fish"], ["sleep", "vim"]),
+    ],
+)
+def test_process_names(name, running, not_running):
+    profile = BUILTIN_PROFILES[name]
+    assert all(profile.runs(command) for command in running)
+    assert not any(profile.runs(command) for command in not_running)
+
+
+def test_is_shell():
+    assert is_shell("bash") and is_shell("-zsh") and is_shell("/bin/sh")
+    assert not is_shell("claude") and not is_shell("")
+
+
+def test_every_builtin_carries_the_generic_dialog_rules():
+    for profile in BUILTIN_PROFILES.values():
+        names = {rule.name for rule in profile.rules}
+        assert {rule.name for rule in GENERIC_DIALOG_RULES} <= names, profile.name
+
+
+def test_rules_are_ordered_by_priority_then_declaration():
+    ordered = BUILTIN_PROFILES["claude"].ordered_rules
+    assert [rule.priority for rule in ordered] == sorted((rule.priority for rule in ordered), reverse=True)
+    assert ordered[0].name == "claude.permission_dialog"
+    assert ordered[-1].name == "claude.input_draft"
+
+
+def test_unknown_profile_lists_the_known_names(project, environ):
+    with pytest.raises(UnknownProfile) as raised:
+        get_profile("cluade", project, environ)
+    assert str(raised.value) == "unknown profile 'cluade' (known: aider, claude, codex, gemini, shell)"
+
+
+def test_working_directory(project):
+    assert BUILTIN_PROFILES["claude"].working_directory(project) == project
+    sub = Profile(name="x", command=("x",), cwd="backend")
+    assert sub.working_directory(project) == project / "backend"
+    absolute = Profile(name="x", command=("x",), cwd="/srv/app")
+    assert absolute.working_directory(project) == Path("/srv/app")
+
+
+def test_profile_files_default_to_the_home_config(project):
+    files = profile_files(project, {"HOME": "/home/u"})
+    assert files == [Path("/home/u/.config/chorus/profiles.toml"), project / "chorus.toml"]
+
+
+# --- Rules and regions as data --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "described"),
+    [
+        ("bottom:15", Region("bottom", 15), "in the bottom 15 lines"),
+        ("bottom:1", Region("bottom", 1), "on the last line"),
+        ("top:3", Region("top", 3), "in the top 3 lines"),
+        ("screen", Region("screen"), "on the screen"),
+        ("title", Region("title"), "in the pane title"),
+    ],
+)
+def test_region_parse_and_describe(text, region, described):
+    assert Region.parse(text) == region
+    assert str(region) == text
+    assert region.describe() == described
+
+
+@pytest.mark.parametrize("text", ["bottom", "bottom:0", "bottom:x", "middle:3", "screen:4", ""])
+def test_bad_regions(text):
+    with pytest.raises(ValueError, match="region"):
+        Region.parse(text)
+
+
+def test_rule_refuses_unknown_status_and_bad_pattern():
+    with pytest.raises(ValueError, match="unknown"):
+        Rule("x.unknown", Status.UNKNOWN, "x", Region.bottom(3), 1)
+    with pytest.raises(ValueError, match="regular expression"):
+        Rule("x.bad", Status.IDLE, "(", Region.bottom(3), 1)
+
+
+def test_profile_refuses_duplicate_rule_names():
+    rule = Rule("x.same", Status.IDLE, "x", Region.bottom(3), 1)
+    with pytest.raises(ValueError, match=r"duplicate rule names: x\.same"):
+        Profile(name="x", command=("x",), rules=(rule, rule))
+
+
+def test_unless_vetoes_a_rule():
+    rules = (
+        Rule("x.ready", Status.IDLE, r"ready", Region.bottom(5), 100, unless=r"maintenance"),
+        Rule("x.any", Status.BUSY, r"\S", Region.bottom(5), 50),
+    )
+    profile = Profile(name="x", command=("x",), rules=rules)
+    assert detect(profile, Observation(screen="ready\n")).rule == "x.ready"
+    assert detect(profile, Observation(screen="ready\nmaintenance\n")).rule == "x.any"
+
+
+# --- User profiles --------------------------------------------------------------------------------------------
+
+
+def test_user_profile_extends_a_builtin_and_adds_a_rule(project, environ):
+    write(
+        project / "chorus.toml",
+        """
+        [server]
+        port = 8765
+
+        [profiles.opus]
+        extends = "claude"
+        description = "Claude Code on Opus"
+        command = ["claude", "--model", "opus"]
+        env = { CLAUDE_CODE_USE_BEDROCK = "0" }
+
+        [[profiles.opus.rules]]
+        name = "opus.usage_limit"
+        status = "waiting"
+        pattern = 'usage limit reached'
+        region = "bottom:10"
+        ignore_case = true
+        """,
+    )
+    profile = get_profile("opus", project, environ)
+    assert profile.extends == "claude"
+    assert profile.command == ("claude", "--model", "opus")
+    assert dict(profile.environment) == {"CLAUDE_CODE_USE_BEDROCK": "0"}
+    assert profile.process_names == BUILTIN_PROFILES["claude"].process_names
+    assert profile.delivery == BUILTIN_PROFILES["claude"].delivery
+    added = next(rule for rule in profile.rules if rule.name == "opus.usage_limit")
+    assert (added.status, added.priority, added.region) == (Status.WAITING, 300, Region.bottom(10))
+
+    limit = s.fixture("idle_1").replace("? for shortcuts", "Usage limit reached · resets 5pm")
+    verdict = detect(profile, Observation(screen=limit))
+    assert (verdict.status, verdict.rule) == (Status.WAITING, "opus.usage_limit")
+    # The inherited rules still work.
+    assert detect(profile, Observation(screen=s.fixture("permission_1"))).rule == "claude.permission_dialog"
+
+
+def test_user_rule_replaces_an_inherited_rule_of_the_same_name(project, environ):
+    write(
+        project / "chorus.toml",
+        """
+        [profiles.strict]
+        extends = "claude"
+
+        [[profiles.strict.rules]]
+        name = "claude.esc_to_interrupt"
+        status = "busy"
+        pattern = "never shown"
+        """,
+    )
+    profile = get_profile("strict", project, environ)
+    assert [rule.name for rule in profile.rules].count("claude.esc_to_interrupt") == 1
+    assert detect(profile, Observation(screen=s.fixture("busy_9"))).status == Status.IDLE
+
+
+def test_a_profile_named_like_a_builtin_customises_it(project, environ):
+    write(
+        user_file(environ),
+        """
+        [profiles.gemini]
+        command = ["gemini", "--yolo"]
+        delivery = { enter_delay = 0.8 }
+        """,
+    )
+    profile = get_profile("gemini", project, environ)
+    assert profile.command == ("gemini", "--yolo")
+    assert profile.delivery.enter_delay == 0.8
+    assert profile.delivery.use_bracketed_paste is True
+    assert profile.rules == BUILTIN_PROFILES["gemini"].rules
+
+
+def test_project_file_replaces_the_user_files_profile(project, environ):
+    write(user_file(environ), '[profiles.review]\nextends = "codex"\ndescription = "user"\n')
+    write(project / "chorus.toml", '[profiles.review]\nextends = "claude"\ndescription = "project"\n')
+    profile = get_profile("review", project, environ)
+    assert (profile.extends, profile.description) == ("claude", "project")
+
+
+def test_profiles_may_extend_user_profiles_in_any_order(project, environ):
+    write(
+        project / "chorus.toml",
+        """
+        [profiles.child]
+        extends = "parent"
+        cwd = "web"
+
+        [profiles.parent]
+        extends = "aider"
+        command = ["aider", "--no-auto-commits"]
+        """,
+    )
+    child = get_profile("child", project, environ)
+    assert child.command == ("aider", "--no-auto-commits")
+    assert child.extends == "parent"
+    assert child.working_directory(project) == project / "web"
+    assert child.fallback_status == Status.BUSY
+
+
+def test_new_program_profile(project, environ):
+    write(
+        project / "chorus.toml",
+        """
+        [profiles.goose]
+        command = ["/opt/goose/bin/goose", "session"]
+        fallback_status = "busy"
+
+        [[profiles.goose.rules]]
+        name = "goose.prompt"
+        status = "idle"
+        pattern = '^\\( O\\)>'
+        region = "bottom:2"
+        """,
+    )
+    profile = get_profile("goose", project, environ)
+    assert profile.process_names == ("goose",)
+    assert profile.extends is None
+    assert {rule.name for rule in GENERIC_DIALOG_RULES} < {rule.name for rule in profile.rules}
+    assert detect(profile, Observation(screen="( O)> \n", pane_current_command="goose")).rule == "goose.prompt"
+    assert detect(profile, Observation(screen="thinking\n", pane_current_command="goose")).status == Status.BUSY
+    stopped = detect(profile, Observation(screen="( O)> \n", pane_current_command="zsh"))
+    assert stopped.reason == "process.foreground_shell: foreground command is zsh, not goose"
+
+
+def test_another_program_extending_a_profile_gets_its_own_process_name(project, environ):
+    write(project / "chorus.toml", '[profiles.wrapped]\nextends = "claude"\ncommand = ["/opt/bin/cc-wrapper"]\n')
+    assert get_profile("wrapped", project, environ).process_names == ("cc-wrapper",)
+
+
+def test_generic_rules_can_be_left_out(project, environ):
+    write(project / "chorus.toml", '[profiles.bare]\ncommand = ["tool"]\ngeneric_rules = false\n')
+    assert get_profile("bare", project, environ).rules == ()
+
+
+# --- Bad files: one line naming the file and the problem ------------------------------------------------------
+
+BAD_FILES = [
+    ('[profiles.x\ncommand = ["x"]\n', "invalid TOML"),
+    ("profiles = 3\n", "'profiles' must be a table"),
+    ('[profiles."bad name"]\ncommand = ["x"]\n', "invalid profile name 'bad name'"),
+    ('[profiles.x]\ncommand = ["x"]\ncomand = ["y"]\n', "profiles.x: unknown key 'comand'"),
+    ("[profiles.x]\ndescription = 'no command'\n", "profiles.x: 'command' is required"),
+    ('[profiles.x]\ncommand = "x --flag"\n', "profiles.x: 'command' must be a list of strings"),
+    ('[profiles.x]\nextends = "cluade"\n', "profiles.x: extends unknown profile 'cluade' (known: aider, claude"),
+    ('[profiles.a]\nextends = "b"\n[profiles.b]\nextends = "a"\n', "'extends' loops: a -> b -> a"),
+    ('[profiles.x]\nextends = "claude"\nenv = { A = 1 }\n', "profiles.x: 'env' must be a table of strings"),
+    (
+        '[profiles.x]\nextends = "claude"\ndelivery = { enter_dealy = 1 }\n',
+        "profiles.x: delivery: unknown key 'enter_dealy'",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\ndelivery = { enter_delay = "slow" }\n',
+        "profiles.x: 'enter_delay' must be int or float, not 'slow'",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\ngeneric_rules = false\n',
+        "profiles.x: 'generic_rules' applies only to a profile that extends none",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\n[[profiles.x.rules]]\nname = "x.a"\nstatus = "bussy"\npattern = "a"\n',
+        "profiles.x: rules[0]: 'status' must be one of idle, busy, waiting, stopped, not 'bussy'",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\n[[profiles.x.rules]]\nname = "x.a"\nstatus = "busy"\npattern = "(a"\n',
+        "profiles.x: rules[0]: pattern is not a valid regular expression: missing ), unterminated subpattern",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\n[[profiles.x.rules]]\nname = "x.a"\nstatus = "busy"\npattern = "a"\n'
+        'region = "middle"\n',
+        "profiles.x: rules[0]: region must be 'screen', 'title', 'bottom:N' or 'top:N', not 'middle'",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\n[[profiles.x.rules]]\nstatus = "busy"\npattern = "a"\n',
+        "profiles.x: rules[0]: 'name' is required",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\n[[profiles.x.rules]]\nname = "x.a"\nstatus = "busy"\npattern = "a"\n'
+        "priority = true\n",
+        "profiles.x: rules[0]: 'priority' must be int, not True",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), BAD_FILES, ids=[problem for _, problem in BAD_FILES])
+def test_bad_file_gives_one_line_naming_file_and_problem(project, environ, text, problem):
+    path = write(project / "chorus.toml", text)
+    with pytest.raises(ProfileConfigError) as raised:
+        get_profile("claude", project, environ)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: ")
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_bad_user_file_is_named_too(project, environ):
+    path = write(user_file(environ), "[profiles.x]\nextends = 3\n")
+    with pytest.raises(ProfileConfigError, match="'extends' must be a profile name") as raised:
+        load_profiles(project, environ)
+    assert str(raised.value).startswith(f"{path}: profiles.x: ")
