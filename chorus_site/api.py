@@ -10,6 +10,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 from chorus_site.auth import SESSION_KEY, token_matches
 from events_app.api import router as events_router
 from events_app.store import ConcurrencyError
+from sessions_app.api import router as sessions_router
+from sessions_app.services import SessionError
 
 
 class BearerToken(HttpBearer):
@@ -45,7 +47,13 @@ def _conflict(request: HttpRequest, exc: ConcurrencyError):
     )
 
 
+@api.exception_handler(SessionError)
+def _domain_error(request: HttpRequest, exc: SessionError):
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
+
+
 api.add_router("/events", events_router)
+api.add_router("/sessions", sessions_router)
 
 
 @api.get("/health", tags=["health"], summary="Liveness and the event log's position")

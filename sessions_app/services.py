@@ -253,9 +253,9 @@ def session_send(name: str, text: str) -> OutboxMessage:
     return OutboxMessage.objects.get(pk=message_id)
 
 
-def message_cancel(message_id: str) -> OutboxMessage:
+def message_cancel(message_id: str, session: str | None = None) -> OutboxMessage:
     message = OutboxMessage.objects.filter(pk=message_id).first()
-    if message is None:
+    if message is None or (session is not None and message.session != session):
         raise UnknownSession(f"no message {message_id!r}")
     if message.state != OutboxMessage.QUEUED:
         raise SessionConflict(f"message {message_id} is {message.state}, so it can no longer be cancelled")

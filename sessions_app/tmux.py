@@ -50,7 +50,8 @@ ALLOWED_KEYS = frozenset(
     }
 )
 
-SESSION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+# tmux itself turns ":" and "." into "_" (so a target built from the name would miss); ";" would end a command.
+SESSION_NAME = re.compile("[^\x00-\x1f\x7f-\x9f:.;]+")
 PANE_ID = re.compile(r"%[0-9]+")
 # C0 (TAB, LF, CR and ESC included), DEL and C1 (U+009B is a one-character CSI to some terminal parsers).
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -132,8 +133,8 @@ class PaneScreen:
 
 
 def free_text(variable: str) -> str:
-    """A format that prints `variable` with every control character replaced by "?": a program's argv[0] and a
-    user option can hold anything, even our separator or a newline."""
+    """A format that prints `variable` with every control character replaced by "?": a program's argv[0], a
+    directory name and a user option can hold anything, even our separator or a newline."""
     return "#{s/[\x01-\x1f\x7f]/?/:" + variable + "}"
 
 
@@ -183,7 +184,7 @@ def argument(value: str) -> str:
 
 def check_session_name(name: str) -> str:
     if not SESSION_NAME.fullmatch(name):
-        raise ValueError(f"bad tmux session name {name!r}: use letters, digits, '_' and '-'")
+        raise ValueError(f"bad tmux session name {name!r}: no ':', '.', ';' or control characters")
     return name
 
 
@@ -219,6 +220,10 @@ def split_text(text: str, size: int = LITERAL_CHUNK_CHARS) -> list[str]:
 
 def optional_int(value: str) -> int | None:
     return int(value) if value else None
+
+
+def decode(output: bytes) -> str:
+    return output.decode("utf-8", errors="replace")
 
 
 def parse_panes(output: str) -> list[PaneInfo]:
@@ -521,6 +526,7 @@ class Tmux:
         return {pane.tag: pane for pane in self.list_panes() if pane.tag is not None}
 
     def capture(self, pane_id: str) -> PaneScreen:
+        """One pane's visible screen. Raises PaneGone."""
         screens = self.capture_many([pane_id])
         if pane_id not in screens:
             raise PaneGone(f"can't find pane: {pane_id}")
@@ -611,7 +617,3 @@ class Tmux:
         if result.returncode != 0:
             raise tmux_error(decode(result.stderr))
         return decode(result.stdout)
-
-
-def decode(output: bytes) -> str:
-    return output.decode("utf-8", errors="replace")

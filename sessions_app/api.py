@@ -1,0 +1,114 @@
+"""Sessions API: endpoints parse, call one service or selector, and serialise."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from events_app.store import event_context
+from sessions_app import selectors, services
+from sessions_app.schemas import (
+    AdoptIn,
+    AutoDispatchIn,
+    KeysIn,
+    MessageIn,
+    MessageOut,
+    ProfileOut,
+    ScreenOut,
+    SessionIn,
+    SessionOut,
+    StatusChangeOut,
+)
+
+router = Router(tags=["sessions"])
+
+
+def _out(session) -> dict:
+    data = {f.attname: getattr(session, f.attname) for f in session._meta.concrete_fields}
+    return {**data, "attach_command": selectors.attach_command(session.name)}
+
+
+def _as(request: HttpRequest):
+    return event_context(actor="api-token" if getattr(request, "chorus_bearer", False) else "browser", source="api")
+
+
+@router.get("", response=list[SessionOut], summary="All sessions, live and ended")
+def list_sessions(request: HttpRequest, live: bool = False):
+    return [_out(s) for s in selectors.sessions(include_ended=not live)]
+
+
+@router.post("", response={201: SessionOut}, summary="Start an agent in a new tmux session")
+def create_session(request: HttpRequest, body: SessionIn):
+    with _as(request):
+        return Status(201, _out(services.session_create(body.name, body.profile, body.subdir)))
+
+
+@router.post("/adopt", response={201: SessionOut}, summary="Take over a tmux session or pane Chorus did not start")
+def adopt_session(request: HttpRequest, body: AdoptIn):
+    with _as(request):
+        return Status(201, _out(services.session_adopt(body.target, body.name, body.profile)))
+
+
+@router.get("/profiles", response=list[ProfileOut], summary="Agent profiles (built-in and the user's)")
+def list_profiles(request: HttpRequest):
+    return [{"name": p.name, "description": p.description, "command": list(p.command)} for p in selectors.profiles()]
+
+
+@router.get("/{name}", response=SessionOut)
+def get_session(request: HttpRequest, name: str):
+    return _out(selectors.session(name))
+
+
+@router.post("/{name}/kill", response=SessionOut, summary="End the agent's process tree and its tmux session")
+def kill_session(request: HttpRequest, name: str):
+    with _as(request):
+        return _out(services.session_kill(name))
+
+
+@router.post("/{name}/restart", response=SessionOut, summary="Start the agent again with the same profile")
+def restart_session(request: HttpRequest, name: str):
+    with _as(request):
+        return _out(services.session_restart(name))
+
+
+@router.post("/{name}/messages", response={202: MessageOut}, summary="Queue a message; typed when the agent is idle")
+def send_message(request: HttpRequest, name: str, body: MessageIn):
+    with _as(request):
+        return Status(202, services.session_send(name, body.text))
+
+
+@router.get(
+    "/{name}/outbox", response=list[MessageOut], summary="Messages queued or being delivered (finished=true: every one)"
+)
+def list_outbox(request: HttpRequest, name: str, finished: bool = False):
+    return list(selectors.outbox(name, include_finished=finished))
+
+
+@router.post("/{name}/outbox/{message_id}/cancel", response=MessageOut, summary="Cancel a queued message")
+def cancel_message(request: HttpRequest, name: str, message_id: str):
+    with _as(request):
+        return services.message_cancel(message_id, session=name)
+
+
+@router.post("/{name}/keys", response=SessionOut, summary="Press allowlisted keys (answer a dialog)")
+def send_keys(request: HttpRequest, name: str, body: KeysIn):
+    with _as(request):
+        return _out(services.session_send_keys(name, body.keys))
+
+
+@router.put("/{name}/auto-dispatch", response=SessionOut, summary="Opt the session in or out of auto-dispatch")
+def set_auto_dispatch(request: HttpRequest, name: str, body: AutoDispatchIn):
+    with _as(request):
+        return _out(services.session_set_auto_dispatch(name, body.enabled))
+
+
+@router.get(
+    "/{name}/history", response=list[StatusChangeOut], summary="Status changes with their reasons, newest first"
+)
+def status_history(request: HttpRequest, name: str, limit: int = 100):
+    return list(selectors.status_history(name, min(max(limit, 1), 1000)))
+
+
+@router.get("/{name}/screen", response=ScreenOut, summary="The screen as tmux shows it now")
+def screen(request: HttpRequest, name: str):
+    return {"name": name, "text": selectors.screen(name)}

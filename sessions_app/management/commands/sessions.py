@@ -1,0 +1,171 @@
+"""`manage.py sessions ...`: every session action from the command line; tables for people, --json for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from events_app.store import event_context
+from sessions_app import selectors, services
+
+
+def _age(when) -> str:
+    seconds = int((timezone.now() - when).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _session_dict(session) -> dict:
+    return {
+        "name": session.name,
+        "profile": session.profile,
+        "lifecycle": session.lifecycle,
+        "status": session.status,
+        "status_reason": session.status_reason,
+        "status_since": session.status_since.isoformat(),
+        "pane_id": session.pane_id,
+        "cwd": session.cwd,
+        "auto_dispatch": session.auto_dispatch,
+        "attach_command": selectors.attach_command(session.name),
+        "version": session.version,
+    }
+
+
+def _message_dict(message) -> dict:
+    return {
+        "id": message.id,
+        "session": message.session,
+        "state": message.state,
+        "text": message.text,
+        "attempts": message.attempts,
+        "confirmed_by": message.confirmed_by,
+        "failure_reason": message.failure_reason,
+    }
+
+
+class Command(BaseCommand):
+    help = "List, start, kill, restart, adopt agent sessions; send them messages and keys; read their outbox."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        listing = sub.add_parser("list", help="sessions with status and reason")
+        listing.add_argument("--live", action="store_true", help="only live sessions")
+        new = sub.add_parser("new", help="start an agent in a new tmux session")
+        new.add_argument("name")
+        new.add_argument("--profile", default="claude")
+        new.add_argument("--dir", dest="subdir", help="working directory under PROJECT_ROOT")
+        for action in ("kill", "restart", "attach", "screen", "history"):
+            sub.add_parser(action, help=f"{action} a session").add_argument("name")
+        adopt = sub.add_parser("adopt", help="take over a tmux session or pane Chorus did not start")
+        adopt.add_argument("target", help="tmux session name or pane id (%%N)")
+        adopt.add_argument("--name")
+        adopt.add_argument("--profile", default="shell")
+        send = sub.add_parser("send", help="queue a message (- reads it from stdin)")
+        send.add_argument("name")
+        send.add_argument("text")
+        keys = sub.add_parser("keys", help="press allowlisted keys, e.g. 1, Enter, Escape, Down")
+        keys.add_argument("name")
+        keys.add_argument("keys", nargs="+")
+        outbox = sub.add_parser("outbox", help="messages queued or being delivered")
+        outbox.add_argument("name")
+        outbox.add_argument("--all", dest="finished", action="store_true", help="finished messages too")
+        cancel = sub.add_parser("cancel", help="cancel a queued message")
+        cancel.add_argument("message_id")
+        auto = sub.add_parser("auto-dispatch", help="opt a session in or out of auto-dispatch")
+        auto.add_argument("name")
+        auto.add_argument("state", choices=["on", "off"])
+
+    def handle(self, *args, action, **options):
+        self.as_json = options["json"]
+        try:
+            with event_context(actor="cli", source="cli"):
+                getattr(self, "do_" + action.replace("-", "_"))(**options)
+        except services.SessionError as exc:
+            raise CommandError(str(exc)) from None
+
+    def emit(self, data, table: list[tuple] | None = None) -> None:
+        if self.as_json:
+            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=None))
+        elif table is not None:
+            widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
+            for row in table:
+                self.stdout.write("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+    def say(self, data: dict, text: str) -> None:
+        if self.as_json:
+            self.emit(data)
+        else:
+            self.stdout.write(text, ending="" if text.endswith("\n") else "\n")
+
+    def show_session(self, session) -> None:
+        data = _session_dict(session)
+        self.emit(data, [(k, v) for k, v in data.items()])
+
+    def do_list(self, live=False, **_):
+        sessions = list(selectors.sessions(include_ended=not live))
+        if not sessions and not self.as_json:
+            self.stdout.write("no sessions; start one with: sessions new NAME --profile claude")
+            return
+        table = [("NAME", "PROFILE", "STATUS", "FOR", "WHY")] + [
+            (s.name, s.profile, s.status if s.is_live else s.lifecycle, _age(s.status_since), s.status_reason[:70])
+            for s in sessions
+        ]
+        self.emit([_session_dict(s) for s in sessions], table)
+
+    def do_new(self, name, profile, subdir, **_):
+        self.show_session(services.session_create(name, profile, subdir))
+
+    def do_kill(self, name, **_):
+        self.show_session(services.session_kill(name))
+
+    def do_restart(self, name, **_):
+        self.show_session(services.session_restart(name))
+
+    def do_adopt(self, target, name, profile, **_):
+        self.show_session(services.session_adopt(target, name, profile))
+
+    def do_attach(self, name, **_):
+        selectors.session(name)
+        command = selectors.attach_command(name)
+        self.say({"attach_command": command}, command)
+
+    def do_screen(self, name, **_):
+        text = selectors.screen(name)
+        self.say({"name": name, "text": text}, text)
+
+    def do_history(self, name, **_):
+        rows = [
+            {"at": h.at.isoformat(), "from": h.from_status, "to": h.to_status, "reason": h.reason, "rule": h.rule}
+            for h in selectors.status_history(name)
+        ]
+        self.emit(rows, [("AT", "FROM", "TO", "WHY")] + [(r["at"][:19], r["from"], r["to"], r["reason"]) for r in rows])
+
+    def do_send(self, name, text, **_):
+        if text == "-":
+            text = sys.stdin.read()
+        message = services.session_send(name, text)
+        self.say(_message_dict(message), f"queued {message.id}: typed into {name} when it is idle")
+
+    def do_keys(self, name, keys, **_):
+        services.session_send_keys(name, keys)
+        self.say({"name": name, "keys": keys}, f"pressed {' '.join(keys)}")
+
+    def do_outbox(self, name, finished=False, **_):
+        rows = [_message_dict(m) for m in selectors.outbox(name, include_finished=finished)]
+        table = [("ID", "STATE", "TRIES", "TEXT")] + [
+            (r["id"], r["state"], r["attempts"], r["text"].splitlines()[0][:60] if r["text"] else "") for r in rows
+        ]
+        self.emit(rows, table)
+
+    def do_cancel(self, message_id, **_):
+        message = services.message_cancel(message_id)
+        self.say(_message_dict(message), f"cancelled {message.id}")
+
+    def do_auto_dispatch(self, name, state, **_):
+        self.show_session(services.session_set_auto_dispatch(name, state == "on"))

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Field, Schema
+
+
+class SessionIn(Schema):
+    name: str = Field(description="1-40 letters, digits, '-' or '_'; also the tmux session name")
+    profile: str = "claude"
+    subdir: str | None = Field(None, description="working directory under PROJECT_ROOT")
+
+
+class AdoptIn(Schema):
+    target: str = Field(description="a tmux session name or pane id (%N)")
+    name: str | None = None
+    profile: str = "shell"
+
+
+class MessageIn(Schema):
+    text: str
+
+
+class KeysIn(Schema):
+    keys: list[str] = Field(description="named keys from the allowlist, e.g. ['1'], ['Escape'], ['Down', 'Enter']")
+
+
+class AutoDispatchIn(Schema):
+    enabled: bool
+
+
+class SessionOut(Schema):
+    name: str
+    profile: str
+    command: list[str]
+    cwd: str
+    pane_id: str
+    lifecycle: str
+    status: str
+    status_reason: str
+    status_rule: str
+    status_since: datetime
+    adopted: bool
+    auto_dispatch: bool
+    created_at: datetime
+    ended_at: datetime | None
+    version: int
+    attach_command: str
+
+
+class MessageOut(Schema):
+    id: str
+    session: str
+    text: str
+    state: str
+    queued_at: datetime
+    finished_at: datetime | None
+    attempts: int
+    confirmed_by: str
+    failure_reason: str
+
+
+class StatusChangeOut(Schema):
+    position: int
+    from_status: str
+    to_status: str
+    reason: str
+    rule: str
+    signal: str
+    text: str
+    at: datetime
+
+
+class ScreenOut(Schema):
+    name: str
+    text: str
+
+
+class ProfileOut(Schema):
+    name: str
+    description: str
+    command: list[str]
