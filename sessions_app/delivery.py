@@ -67,18 +67,26 @@ class Typist:
         return screen, detect(self.profile, Observation(screen=screen)).status
 
     def deliver(self, text: str) -> Outcome:
+        """Type `text` once, then submit it."""
         try:
-            return self._deliver(text)
+            if self.profile.delivery.use_bracketed_paste and ("\n" in text or len(text) > PASTE_OVER_CHARS):
+                self.adapter.paste_text(self.pane_id, text)
+            else:
+                # Typed keys cannot carry a line break without submitting it, so lines are joined by spaces.
+                self.adapter.send_text(self.pane_id, text.replace("\n", " "))
+            self.sleep(self.profile.delivery.enter_delay)
+            return self._submit()
         except tmux_adapter.TmuxError as exc:
             return Outcome(False, 0, reason=f"tmux: {exc}")
 
-    def _deliver(self, text: str) -> Outcome:
-        if self.profile.delivery.use_bracketed_paste and ("\n" in text or len(text) > PASTE_OVER_CHARS):
-            self.adapter.paste_text(self.pane_id, text)
-        else:
-            # Typed keys cannot carry a line break without submitting it, so lines are joined by spaces.
-            self.adapter.send_text(self.pane_id, text.replace("\n", " "))
-        self.sleep(self.profile.delivery.enter_delay)
+    def submit(self) -> Outcome:
+        """Submit what is already typed in the input line (a delivery interrupted before its Enter)."""
+        try:
+            return self._submit()
+        except tmux_adapter.TmuxError as exc:
+            return Outcome(False, 0, reason=f"tmux: {exc}")
+
+    def _submit(self) -> Outcome:
         before, _status = self._look()
         knows_input_line = input_draft(before) is not None
         attempts = 0

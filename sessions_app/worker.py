@@ -198,17 +198,29 @@ class SessionMonitor:
             connection.close()
 
     def _recover_interrupted_deliveries(self) -> None:
-        """A worker that died mid-delivery left messages marked delivering; typing them again could submit twice,
-        so they are closed as delivered when the agent shows the text was taken, else as failed."""
+        """A worker that died mid-delivery left messages marked delivering. Typing them again could submit twice,
+        so: text still in the input line is submitted (Enter cannot submit it twice); text already in the
+        transcript is delivered; anything else is failed, visibly, for a person to resend."""
         for message in OutboxMessage.objects.filter(state=OutboxMessage.DELIVERING):
-            outcome = Outcome(False, message.attempts, reason="the worker stopped during delivery; not typed again")
-            session = Session.objects.filter(pk=message.session, lifecycle=LIVE).first()
-            if session is not None:
-                try:
-                    screen = self.tmux.capture(session.pane_id).text
-                except tmux_adapter.TmuxError:
-                    screen = ""
-                first_line = message.text.strip().splitlines()[0][:60] if message.text.strip() else ""
-                if first_line and first_line in screen and not input_draft(screen):
-                    outcome = Outcome(True, message.attempts, confirmed_by="seen in the transcript after a restart")
-            services.delivery_finish(message.id, outcome)
+            outcome = self._recover(message)
+            with event_context(actor="worker", source="worker"):
+                services.delivery_finish(message.id, outcome)
+
+    def _recover(self, message: OutboxMessage) -> Outcome:
+        interrupted = Outcome(False, message.attempts, reason="the worker stopped during delivery; not typed again")
+        session = Session.objects.filter(pk=message.session, lifecycle=LIVE).first()
+        profile = self.profile(session.profile) if session else None
+        if session is None or profile is None:
+            return interrupted
+        try:
+            screen = self.tmux.capture(session.pane_id).text
+        except tmux_adapter.TmuxError:
+            return interrupted
+        lines = message.text.strip().splitlines()
+        head = " ".join(lines[0].split())[:40] if lines else ""
+        draft = input_draft(screen)
+        if head and draft and head in " ".join(draft.split()):
+            return Typist(self.tmux, session.pane_id, profile).submit()
+        if head and head in screen and not draft:
+            return Outcome(True, message.attempts, confirmed_by="seen in the transcript after a worker restart")
+        return interrupted
