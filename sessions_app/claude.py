@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import psutil
 
 from sessions_app.detection import SelfReport
 
+SESSION_FILE = "claude_session_file"
 KNOWN_STATUSES = frozenset({"idle", "busy", "waiting"})
 
 
@@ -34,43 +34,109 @@ def read_session_file(path: Path, pid: int) -> SelfReport | None:
 
 
 class SessionFileFinder:
-    """Finds the session file of the Claude process under a pane, caching which pid it was.
+    """Maps the session files in the directory to the panes whose process trees own them.
 
-    The pane's process tree is walked again only when the cached pid's file disappears, at most every
-    `rescan_seconds`, so a poll of many panes costs one stat per pane.
+    Per poll it costs one stat of the directory and one of each watched file: the directory is listed again only
+    when its mtime changes (a file came or went) or a new pane appears, and a file is parsed only when it changed.
     """
 
-    def __init__(self, directory: Path | None = None, rescan_seconds: float = 2.0):
+    def __init__(self, directory: Path | None = None):
         self.directory = directory or sessions_dir()
-        self.rescan_seconds = rescan_seconds
+        self._listed: tuple[int, frozenset[int]] | None = None
         self._pid_for_pane: dict[int, int] = {}
-        self._scanned_at: dict[int, float] = {}
+        self._parsed: dict[int, tuple[int, SelfReport | None]] = {}
+
+    def refresh(self, pane_pids: set[int]) -> None:
+        """Call once per poll with the pids of the panes that run Claude Code."""
+        try:
+            stamp = os.stat(self.directory).st_mtime_ns
+        except OSError:
+            self._pid_for_pane.clear()
+            self._listed = None
+            return
+        panes = frozenset(pane_pids)
+        if self._listed == (stamp, panes):
+            return
+        self._listed = (stamp, panes)
+        pids = {int(name[:-5]) for name in os.listdir(self.directory) if name.endswith(".json") and name[:-5].isdigit()}
+        mapping = {}
+        for pid in pids:
+            owner = _pane_of(pid, panes)
+            if owner is not None:
+                mapping[owner] = pid
+        self._pid_for_pane = mapping
+        self._parsed = {pid: parsed for pid, parsed in self._parsed.items() if pid in pids}
 
     def report(self, pane_pid: int | None) -> SelfReport | None:
-        if not pane_pid:
+        pid = self._pid_for_pane.get(pane_pid) if pane_pid else None
+        if pid is None:
             return None
-        pid = self._pid_for_pane.get(pane_pid)
-        if pid is not None:
-            found = read_session_file(self.directory / f"{pid}.json", pid)
-            if found is not None:
-                return found
-            del self._pid_for_pane[pane_pid]
-        now = time.monotonic()
-        if now - self._scanned_at.get(pane_pid, -1e9) < self.rescan_seconds:
-            return None
-        self._scanned_at[pane_pid] = now
-        for candidate in self._tree(pane_pid):
-            path = self.directory / f"{candidate}.json"
-            if path.exists():
-                found = read_session_file(path, candidate)
-                if found is not None:
-                    self._pid_for_pane[pane_pid] = candidate
-                    return found
-        return None
-
-    @staticmethod
-    def _tree(pid: int) -> list[int]:
+        path = self.directory / f"{pid}.json"
         try:
-            return [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
-        except psutil.NoSuchProcess:
-            return []
+            changed = os.stat(path).st_mtime_ns
+        except OSError:
+            return None
+        cached = self._parsed.get(pid)
+        if cached is None or cached[0] != changed:
+            cached = self._parsed[pid] = (changed, read_session_file(path, pid))
+        report = cached[1]
+        return report if report is not None and psutil.pid_exists(pid) else None
+
+
+def _pane_of(pid: int, pane_pids: frozenset[int]) -> int | None:
+    """The pane pid among `pane_pids` that is `pid` or one of its ancestors."""
+    try:
+        process = psutil.Process(pid)
+        chain = [pid, *(parent.pid for parent in process.parents())]
+    except psutil.NoSuchProcess:
+        return None
+    return next((candidate for candidate in chain if candidate in pane_pids), None)
+
+
+# --- Hooks, passed with `claude --settings <json>` ----------------------------------------------------------------
+
+# Events worth hearing about: the prompt accepted (delivery confirmation), a dialog opened, a turn ended, an API
+# error, the session's end. Notification is left out: it only nudges after 6 s or 60 s.
+HOOK_EVENTS = ("UserPromptSubmit", "PermissionRequest", "Stop", "StopFailure", "SessionEnd")
+
+# Writes the payload into the session's hook directory atomically (write, then rename) and exits 0 at once, so
+# a slow disk never delays the agent and a missing directory never prints an error into the transcript.
+HOOK_COMMAND = (
+    'd="$CHORUS_HOOK_DIR"; [ -d "$d" ] || exit 0; f="$d/$(date +%s%N)-$$"; '
+    'cat > "$f.part" && mv "$f.part" "$f.json"; exit 0'
+)
+
+
+def hook_settings() -> str:
+    """Inline JSON for `--settings`: it merges with the user's settings and never edits their files."""
+    hook = {"type": "command", "command": HOOK_COMMAND, "timeout": 5, "async": True}
+    return json.dumps({"hooks": {event: [{"hooks": [hook]}] for event in HOOK_EVENTS}}, separators=(",", ":"))
+
+
+def user_disabled_hooks(home: Path | None = None) -> bool:
+    """The user's `"disableAllHooks": true` turns ours off too; overriding it would re-enable theirs, so Chorus
+    only warns."""
+    path = (home or Path.home()) / ".claude" / "settings.json"
+    try:
+        return json.loads(path.read_text()).get("disableAllHooks") is True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def read_hook_events(directory: Path) -> list[dict]:
+    """The hook payloads written since the last call, oldest first; each file is consumed."""
+    try:
+        names = sorted(entry.name for entry in os.scandir(directory) if entry.name.endswith(".json"))
+    except FileNotFoundError:
+        return []
+    events = []
+    for name in names:
+        path = directory / name
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, ValueError):
+            payload = None
+        path.unlink(missing_ok=True)
+        if isinstance(payload, dict) and payload.get("hook_event_name") in HOOK_EVENTS:
+            events.append(payload)
+    return events

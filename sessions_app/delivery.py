@@ -61,6 +61,8 @@ class Typist:
     poll_seconds: float = 0.05
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    # the agent's own word that it accepted the prompt (Claude Code's UserPromptSubmit hook)
+    accepted: Callable[[], bool] | None = None
 
     def _look(self) -> tuple[str, Status]:
         screen = self.adapter.capture(self.pane_id).text
@@ -97,6 +99,8 @@ class Typist:
             draft = None
             while self.clock() < deadline:
                 self.sleep(self.poll_seconds)
+                if self.accepted is not None and self.accepted():
+                    return Outcome(True, attempts, confirmed_by="UserPromptSubmit hook")
                 screen, status = self._look()
                 if status in (Status.BUSY, Status.WAITING):
                     return Outcome(True, attempts, confirmed_by=f"went {status.value}")

@@ -5,7 +5,9 @@ Side effects on tmux happen here (or in the worker), never in projectors, so a r
 
 from __future__ import annotations
 
+import logging
 import re
+import shutil
 import uuid
 from pathlib import Path
 
@@ -13,12 +15,14 @@ import psutil
 from django.conf import settings
 
 from events_app import store
+from sessions_app import claude
 from sessions_app import events as ev
 from sessions_app import tmux as tmux_adapter
 from sessions_app.models import OutboxMessage, Session
 from sessions_app.profiles import Profile, ProfileConfigError, UnknownProfile, get_profile
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+log = logging.getLogger("chorus.sessions")
 
 
 class SessionError(Exception):
@@ -73,11 +77,25 @@ def _live_session(name: str) -> Session:
     return session
 
 
+def hook_directory(name: str) -> Path:
+    return Path(settings.DATA_DIR) / "hooks" / name
+
+
 def _start_pane(name: str, profile_name: str, cwd: Path):
     profile = _profile(profile_name)
     env = {**profile.environment, "CHORUS_SESSION": name}
+    command = list(profile.command)
+    if profile.self_report == claude.SESSION_FILE:
+        # Claude Code's hooks tell which prompt it accepted; they write into a directory of this session's.
+        hooks = hook_directory(name)
+        shutil.rmtree(hooks, ignore_errors=True)
+        hooks.mkdir(parents=True, mode=0o700)
+        env["CHORUS_HOOK_DIR"] = str(hooks)
+        command += ["--settings", claude.hook_settings()]
+        if claude.user_disabled_hooks():
+            log.warning("~/.claude/settings.json sets disableAllHooks: Chorus relies on the session file alone")
     try:
-        pane = tmux().new_session(name, list(profile.command), cwd=str(cwd), env=env, tag=name)
+        pane = tmux().new_session(name, command, cwd=str(cwd), env=env, tag=name)
     except tmux_adapter.SessionExists:
         raise SessionConflict(f"tmux already has a session named {name!r}; adopt it or choose another name") from None
     except tmux_adapter.TmuxError as exc:

@@ -7,6 +7,7 @@ so each delivery runs in a thread of its own and the poll goes on meanwhile.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from events_app.store import event_context
-from sessions_app import services
+from sessions_app import claude, services
 from sessions_app import tmux as tmux_adapter
 from sessions_app.claude import SessionFileFinder
 from sessions_app.delivery import Outcome, Typist, input_draft
@@ -41,6 +42,9 @@ class SessionMonitor:
         self._profiles: dict[str, Profile] = {}
         self._profiles_at = -1e9
         self._tmux_trouble: str | None = None
+        # prompts Claude Code's UserPromptSubmit hook reported, by session: read by delivery threads
+        self._accepted: dict[str, list[tuple[float, str]]] = {}
+        self._accepted_lock = threading.Lock()
 
     # lifecycle
 
@@ -68,6 +72,10 @@ class SessionMonitor:
             if pane.pane_id != session.pane_id:
                 services.session_record_relocated(session, pane.pane_id, pane.pid)
             watched.append((session, pane))
+        self.finder.refresh({p.pid for s, p in watched if self._reports_itself(s)})
+        for session, pane in watched:
+            if self._read_hooks(session):
+                self.screens.pop(pane.pane_id, None)  # the agent just did something: look at its screen now
         wanted = [p.pane_id for s, p in watched if tmux_adapter.needs_capture(p, self.screens.get(p.pane_id))]
         if wanted:
             self.screens.update(self.tmux.capture_many(wanted))
@@ -108,11 +116,38 @@ class SessionMonitor:
                 return None
         return self._profiles[name]
 
+    def _reports_itself(self, session: Session) -> bool:
+        profile = self.profile(session.profile)
+        return profile is not None and profile.self_report == claude.SESSION_FILE
+
+    def _read_hooks(self, session: Session) -> bool:
+        """Consume the session's hook payloads; True if there were any."""
+        if not self._reports_itself(session):
+            return False
+        payloads = claude.read_hook_events(services.hook_directory(session.name))
+        for payload in payloads:
+            kind = payload["hook_event_name"]
+            if kind == "UserPromptSubmit" and isinstance(payload.get("prompt"), str):
+                with self._accepted_lock:
+                    self._accepted.setdefault(session.name, []).append((time.monotonic(), payload["prompt"]))
+            elif kind == "StopFailure":
+                detail = str(payload.get("error") or payload.get("reason") or "the model request failed")
+                self.notifier.notify(session.name, "error", f"{session.name} hit an error", detail[:200])
+        return bool(payloads)
+
+    def prompt_accepted(self, name: str, text: str, since: float) -> bool:
+        """Whether Claude Code's hook reported `text` accepted by session `name` after `since` (monotonic)."""
+        wanted = " ".join(text.split())
+        with self._accepted_lock:
+            entries = self._accepted.get(name, [])
+            self._accepted[name] = [e for e in entries if e[0] > time.monotonic() - 60]
+            return any(at >= since and " ".join(prompt.split()) == wanted for at, prompt in entries)
+
     def _observe(self, session: Session, pane: tmux_adapter.PaneInfo, screen: str, now: float) -> Status | None:
         profile = self.profile(session.profile)
         if profile is None:
             return None
-        report = self.finder.report(pane.pid) if profile.self_report == "claude_session_file" else None
+        report = self.finder.report(pane.pid) if profile.self_report == claude.SESSION_FILE else None
         observation = Observation(
             screen=screen,
             pane_title=pane.title,
@@ -179,16 +214,18 @@ class SessionMonitor:
                 continue
             thread = threading.Thread(
                 target=self._deliver,
-                args=(message.id, message.text, pane.pane_id, profile),
+                args=(name, message.id, message.text, pane.pane_id, profile),
                 daemon=True,
                 name=f"deliver-{name}",
             )
             self.deliveries[name] = thread
             thread.start()
 
-    def _deliver(self, message_id: str, text: str, pane_id: str, profile: Profile) -> None:
+    def _deliver(self, name: str, message_id: str, text: str, pane_id: str, profile: Profile) -> None:
+        started = time.monotonic()
         try:
-            outcome = Typist(self.tmux, pane_id, profile).deliver(text)
+            accepted = functools.partial(self.prompt_accepted, name, text, started)
+            outcome = Typist(self.tmux, pane_id, profile, accepted=accepted).deliver(text)
             close_old_connections()
             with event_context(actor="worker", source="worker"):
                 services.delivery_finish(message_id, outcome)

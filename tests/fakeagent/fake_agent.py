@@ -255,6 +255,9 @@ class FakeAgent:
         self.frame: list[str] | None = None
         self.cursor = ""
         self.resized = False
+        self.hooks = hook_commands(options.settings)
+        self.hook_processes: list[subprocess.Popen] = []
+        self.reported_status = ""
 
     # --- the loop
 
@@ -363,6 +366,7 @@ class FakeAgent:
             return
         self.prompt_count += 1
         self.log(event="prompt", n=self.prompt_count, text=text)
+        self.fire("UserPromptSubmit", prompt=text)
         if self.state == "busy":
             self.queue.append(text)
         else:
@@ -370,7 +374,34 @@ class FakeAgent:
 
     def quit(self, reason: str) -> None:
         self.log(event="exit", reason=reason)
+        self.fire("SessionEnd", reason="prompt_input_exit")
+        if self.options.sessions_dir:
+            (self.options.sessions_dir / f"{os.getpid()}.json").unlink(missing_ok=True)
         self.exit_code = 0
+
+    # --- what Claude Code tells an orchestrator: hooks (--settings) and its session file
+
+    def fire(self, event: str, **payload) -> None:
+        """Run the hook commands for `event` with the JSON payload on stdin, without waiting, like Claude Code."""
+        self.hook_processes = [p for p in self.hook_processes if p.poll() is None]
+        body = json.dumps({"hook_event_name": event, "session_id": "fake", "cwd": os.getcwd(), **payload})
+        for command in self.hooks.get(event, []):
+            process = subprocess.Popen(["sh", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+            process.stdin.write(body.encode())
+            process.stdin.close()
+            self.hook_processes.append(process)
+
+    def report_status(self) -> None:
+        status = {"busy": "busy", "permission": "waiting"}.get(self.state, "idle")
+        if not self.options.sessions_dir or status == self.reported_status:
+            return
+        self.reported_status = status
+        data = {"pid": os.getpid(), "status": status, "statusUpdatedAt": int(time.time() * 1000)}
+        if status == "waiting":
+            data["waitingFor"] = "permission prompt"
+        path = self.options.sessions_dir / f"{os.getpid()}.json"
+        path.with_suffix(".tmp").write_text(json.dumps(data))
+        path.with_suffix(".tmp").replace(path)
 
     # --- work
 
@@ -414,11 +445,13 @@ class FakeAgent:
         if self.after_busy == "ask":
             self.state = "permission"
             self.selection = 0
+            self.fire("PermissionRequest", tool_name="Bash", tool_input={"command": self.ask_command})
             return
         seconds = max(round(now - self.busy_started), 1)
         self.transcript += ["", f"✻ Worked for {seconds}s"]
         self.reply_words = []
         self.state = "idle"
+        self.fire("Stop", last_assistant_message="done")
         if self.queue:
             self.start(self.queue.pop(0))
 
@@ -445,6 +478,7 @@ class FakeAgent:
     # --- screen
 
     def draw(self) -> None:
+        self.report_status()
         width, height = self.terminal.size()
         if self.resized:
             self.resized = False
@@ -526,7 +560,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--relaunch", action="store_true", help="run the agent in a child process, like Gemini CLI does"
     )
+    parser.add_argument("--settings", help="Claude Code's --settings JSON: its hooks are run like Claude runs them")
+    parser.add_argument("--sessions-dir", type=Path, help="keep a Claude-Code-like <pid>.json status file here")
     return parser.parse_args(argv)
+
+
+def hook_commands(settings: str | None) -> dict[str, list[str]]:
+    """The command hooks of a --settings JSON, by event."""
+    if not settings:
+        return {}
+    hooks = json.loads(settings).get("hooks", {})
+    return {
+        event: [h["command"] for group in groups for h in group.get("hooks", []) if h.get("type") == "command"]
+        for event, groups in hooks.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,3 +1,4 @@
+import contextlib
 import json
 import os
 import shutil
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sessions_app.tmux import Tmux, end_process_tree, process_tree
+from sessions_app.tmux import Tmux, TmuxError, end_process_tree, process_tree
 from tests.conftest import require_binary
 
 FAKE_AGENT = Path(__file__).resolve().parent.parent / "fakeagent" / "fake_agent.py"
@@ -27,10 +28,15 @@ def tmux_server():
     try:
         yield server
     finally:
-        processes = [process for pane in server.list_panes() for process in process_tree(pane.pid)]
-        server.kill_server()
-        end_process_tree(processes, timeout=2.0)
-        shutil.rmtree(directory, ignore_errors=True)
+        processes = []
+        # a test that broke the server must not also leak it: the kill below runs whatever happened here
+        with contextlib.suppress(TmuxError):
+            processes = [process for pane in server.list_panes() for process in process_tree(pane.pid)]
+        try:
+            server.kill_server()
+        finally:
+            end_process_tree(processes, timeout=2.0)
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
@@ -45,13 +51,17 @@ def fake_agent_cmd(tmp_path):
 
 
 @pytest.fixture
-def project(tmp_path, settings, tmux_server):
-    """A PROJECT_ROOT whose chorus.toml adds the `fake` profile (the fake agent, with Claude Code's rules), and
-    Chorus pointed at the private tmux server."""
+def project(tmp_path, settings, tmux_server, monkeypatch):
+    """A PROJECT_ROOT whose chorus.toml adds the `fake` profile (the fake agent, with Claude Code's rules, its
+    session file and its hooks), and Chorus pointed at the private tmux server."""
     root = tmp_path / "project"
     (root / "sub").mkdir(parents=True)
     log = tmp_path / "agent.jsonl"
-    command = [sys.executable, str(FAKE_AGENT), "--log", str(log), "--work-seconds", "1"]
+    sessions_dir = tmp_path / "claude-sessions"
+    sessions_dir.mkdir()
+    monkeypatch.setenv("CHORUS_CLAUDE_SESSIONS_DIR", str(sessions_dir))
+    command = [sys.executable, str(FAKE_AGENT), "--log", str(log), "--sessions-dir", str(sessions_dir)]
+    command += ["--work-seconds", "1"]
     (root / "chorus.toml").write_text(
         f'[profiles.fake]\nextends = "claude"\ncommand = {json.dumps(command)}\nprocess_names = ["python*"]\n'
     )

@@ -49,7 +49,7 @@ def test_create_starts_a_tagged_tmux_session_that_turns_idle(agent, tmux_server,
     assert tmux_server.panes_by_tag()["agent-1"].pane_id == agent.pane_id
     session = Session.objects.get(pk="agent-1")
     assert (session.lifecycle, session.profile, session.cwd) == ("live", "fake", str(project.root))
-    assert "claude.input_empty" in session.status_reason
+    assert session.status_reason == "self_report: Claude Code session file says idle"
     assert [e.event_type for e in store.read(stream_type="session")] == ["SessionCreated", "SessionStatusChanged"]
 
 
@@ -60,7 +60,7 @@ def test_a_message_is_typed_once_submitted_and_confirmed(agent, monitor, project
         lambda: OutboxMessage.objects.filter(pk=message.id, state="delivered").first(),
         what="delivery",
     )
-    assert delivered.confirmed_by == "went busy"
+    assert delivered.confirmed_by in ("went busy", "UserPromptSubmit hook")
     assert delivered.attempts == 1
     wait_for(monitor, lambda: status_of("agent-1") == "idle", what="idle again")
     assert received_prompts(project.log) == ["fix the bug in parser.py"]
@@ -88,6 +88,22 @@ def test_messages_wait_in_the_outbox_while_busy_and_go_in_order(agent, monitor, 
         services.message_cancel(second.id)
 
 
+def test_claude_hooks_report_the_accepted_prompt(agent, monitor, project):
+    services.session_send("agent-1", "hooked prompt")
+    wait_for(monitor, lambda: monitor.prompt_accepted("agent-1", "hooked prompt", 0), what="hook payload")
+    assert not monitor.prompt_accepted("agent-1", "another prompt", 0)
+    assert list(services.hook_directory("agent-1").iterdir()) == []
+
+
+def test_without_its_session_file_the_screen_rules_decide(agent, monitor, project, monkeypatch):
+    monkeypatch.setenv("CHORUS_CLAUDE_SESSIONS_DIR", str(project.root / "elsewhere"))
+    services.session_kill("agent-1")
+    services.session_restart("agent-1")
+    blind = SessionMonitor()
+    wait_for(blind, lambda: status_of("agent-1") == "idle", what="idle from the screen")
+    assert "claude.input_empty" in Session.objects.get(pk="agent-1").status_reason
+
+
 def test_multiline_text_arrives_as_one_prompt_byte_for_byte(agent, monitor, project):
     text = "line one\n  indented: C-c ; -x\n\ttab and ESC[201~ tail"
     message = services.session_send("agent-1", text)
@@ -98,7 +114,7 @@ def test_multiline_text_arrives_as_one_prompt_byte_for_byte(agent, monitor, proj
 def test_a_permission_dialog_is_waiting_and_answered_with_keys(agent, monitor, project):
     services.session_send("agent-1", "ask:rm -rf build")
     wait_for(monitor, lambda: status_of("agent-1") == "waiting", what="waiting")
-    assert "permission" in Session.objects.get(pk="agent-1").status_rule
+    assert "says waiting (permission prompt)" in Session.objects.get(pk="agent-1").status_reason
     services.session_send_keys("agent-1", ["1"])
     wait_for(monitor, lambda: status_of("agent-1") in ("busy", "idle"), what="answered")
     assert any(e.event_type == "KeysSent" and e.event.keys == ["1"] for e in store.read(stream_type="session"))

@@ -137,6 +137,14 @@ def test_create_list_and_kill_a_session(tmux_server, start_agent, agent_log):
     wait_for(lambda: not running([agent]), message="the agent to end on SIGHUP")
 
 
+def test_a_session_named_with_spaces_and_dashes(tmux_server):
+    pane = tmux_server.new_session("-my work", ["sleep", "60"], tag="t")
+    assert pane.session_name == "-my work"
+    assert tmux_server.has_session("-my work")
+    assert tmux_server.pane("-my work").pane_id == pane.pane_id
+    assert tmux_server.kill_session("-my work")
+
+
 def test_session_names_match_exactly(tmux_server):
     tmux_server.new_session("chorus-12", ["sleep", "60"])
     # tmux alone would take "chorus-1" as a prefix of "chorus-12"
@@ -406,6 +414,19 @@ def test_busy_idle_and_permission_cycle(tmux_server, start_agent, agent_log):
     wait_for_screen(tmux_server, pane.pane_id, SPINNER.search)
     wait_for_screen(tmux_server, pane.pane_id, lambda text: "esc to interrupt" not in text and INPUT_BOX.search(text))
     assert [entry["answer"] for entry in log_entries(agent_log, "permission")] == ["no", "yes"]
+
+
+def test_start_delay_and_a_dialog_every_second_prompt(tmux_server, fake_agent_cmd, agent_log):
+    pane = tmux_server.new_session("slow", fake_agent_cmd("--start-delay", "0.8", "--ask-every", "2"))
+    time.sleep(0.3)
+    assert not INPUT_BOX.search(tmux_server.capture(pane.pane_id).text)
+    wait_for_screen(tmux_server, pane.pane_id, INPUT_BOX.search)
+
+    for count, text in enumerate(("first work:0", "second work:0"), start=1):
+        tmux_server.send_text(pane.pane_id, text)
+        tmux_server.send_keys(pane.pane_id, "Enter")
+        wait_for_log(agent_log, "prompt", count)
+    wait_for_screen(tmux_server, pane.pane_id, lambda text: DIALOG in text and "   echo hello\n" in text)
 
 
 def test_escape_interrupts_work(tmux_server, start_agent, agent_log):

@@ -116,11 +116,19 @@ def test_attach_command_is_shell_quoted():
     assert Tmux().attach_command("chorus-a") == "tmux attach -t chorus-a"
     assert Tmux("chorus").attach_command("s1") == "tmux -L chorus attach -t s1"
     assert Tmux("/tmp/my dir/sock").attach_command("s1") == "tmux -S '/tmp/my dir/sock' attach -t s1"
+    assert Tmux().attach_command("my work") == "tmux attach -t 'my work'"
 
 
-@pytest.mark.parametrize("name", ["", "a:b", "a.b", "-flag", "a b", "=exact", "x;", "ünï"])
+@pytest.mark.parametrize("name", ["", "a:b", "a.b", "x;", "tab\there", "esc\x1b", "new\nline"])
 def test_bad_session_names_are_refused(name):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bad tmux session name"):
+        Tmux(binary=MISSING_TMUX).has_session(name)
+
+
+@pytest.mark.parametrize("name", ["chorus-a", "0", "my work", "-flag", "ünï"])
+def test_any_name_tmux_keeps_as_is_reaches_tmux(name):
+    # names of sessions the user started, to adopt: the missing binary shows tmux was about to run
+    with pytest.raises(TmuxMissing):
         Tmux(binary=MISSING_TMUX).has_session(name)
 
 

@@ -1,0 +1,292 @@
+"""The worker's session poll at N = 1, 10, 50 fake-agent sessions in a private tmux server.
+
+Run: uv run python bench/worker.py [--sizes 1 10 50] [--seconds 8]
+
+For each N it prints, as medians:
+- tick time of Chorus's monitor (one list-panes call, one batched capture of the panes that may have changed),
+  with every agent idle and with every agent busy (spinners redrawing);
+- the worker's CPU per second of wall time at its default cadence (its own and its tmux client processes');
+- detection latency: the fake agent takes a prompt (its log's timestamp) -> SessionStatusChanged committed;
+and beside it, in the same run, the baseline claude-squad uses: one `tmux capture-pane` process per pane every
+500 ms, classified by the same detector.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FAKE_AGENT = ROOT / "tests" / "fakeagent" / "fake_agent.py"
+
+WORK = Path(tempfile.mkdtemp(prefix="chorus-bench-worker-", dir="/tmp"))
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="tests.settings",
+    CHORUS_DATA_DIR=str(WORK / "data"),
+    PROJECT_ROOT=str(WORK / "project"),
+    CHORUS_TMUX_SOCKET=str(WORK / "tmux.sock"),
+    CHORUS_NOTIFY="off",
+    CHORUS_LOG_LEVEL="WARNING",
+)
+(WORK / "project").mkdir()
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from events_app import store  # noqa: E402
+from sessions_app import services  # noqa: E402
+from sessions_app.detection import Observation, detect  # noqa: E402
+from sessions_app.models import Session  # noqa: E402
+from sessions_app.profiles import get_profile  # noqa: E402
+from sessions_app.tmux import Tmux, end_process_tree, process_tree  # noqa: E402
+from sessions_app.worker import SessionMonitor  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def write_profile(work_seconds: float) -> None:
+    # one log per agent, named after the session (Chorus exports CHORUS_SESSION into the pane)
+    agent = f"exec {sys.executable} {FAKE_AGENT} --work-seconds {work_seconds} --log {WORK}/$CHORUS_SESSION.jsonl"
+    command = ["sh", "-c", agent]
+    (WORK / "project" / "chorus.toml").write_text(
+        f'[profiles.fake]\nextends = "claude"\ncommand = {json.dumps(command)}\nprocess_names = ["python*"]\n'
+    )
+
+
+def start_sessions(count: int, work_seconds: float) -> list[Session]:
+    write_profile(work_seconds)
+    names = [f"agent-{i:02d}" for i in range(count)]
+    for name in names:
+        services.session_create(name, "fake")
+    return list(Session.objects.filter(name__in=names))
+
+
+def wait_all(monitor: SessionMonitor, status: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        monitor.tick()
+        if not Session.objects.filter(lifecycle="live").exclude(status=status).exists():
+            return
+        time.sleep(settings.CHORUS_POLL_INTERVAL)
+    raise SystemExit(f"sessions did not all become {status}")
+
+
+def measure_ticks(monitor: SessionMonitor, seconds: float) -> tuple[list[float], float]:
+    """Tick at the default cadence for `seconds`; return tick durations (ms) and CPU per wall second."""
+    durations = []
+    cpu_start, wall_start = cpu_seconds(), time.monotonic()
+    while time.monotonic() - wall_start < seconds:
+        started = time.perf_counter()
+        monitor.tick()
+        durations.append((time.perf_counter() - started) * 1000)
+        time.sleep(max(0.0, settings.CHORUS_POLL_INTERVAL - (time.perf_counter() - started)))
+    return durations, (cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
+
+
+def baseline_round(tmux: Tmux, panes: list[str], profile) -> tuple[float, dict[str, str]]:
+    """claude-squad's way: one capture-pane process per pane."""
+    started = time.perf_counter()
+    statuses = {}
+    for pane in panes:
+        text = subprocess.run(
+            ["tmux", "-S", str(tmux.socket), "capture-pane", "-p", "-t", pane], capture_output=True, text=True
+        ).stdout
+        statuses[pane] = detect(profile, Observation(screen=text)).status.value
+    return (time.perf_counter() - started) * 1000, statuses
+
+
+def measure_baseline(tmux: Tmux, panes: list[str], profile, seconds: float) -> tuple[list[float], float]:
+    durations = []
+    cpu_start, wall_start = cpu_seconds(), time.monotonic()
+    while time.monotonic() - wall_start < seconds:
+        started = time.perf_counter()
+        durations.append(baseline_round(tmux, panes, profile)[0])
+        time.sleep(max(0.0, 0.5 - (time.perf_counter() - started)))
+    return durations, (cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
+
+
+def prompt_times(name: str) -> list[float]:
+    path = WORK / f"{name}.jsonl"
+    if not path.exists():
+        return []
+    return [e["t"] for e in map(json.loads, path.read_text().splitlines()) if e.get("event") == "prompt"]
+
+
+def detection_latency(monitor: SessionMonitor, tmux: Tmux, sessions: list[Session], rounds: int) -> list[float]:
+    """Prompt typed straight into each agent through tmux -> its busy transition committed (ms)."""
+    stop = threading.Event()
+
+    def run_monitor() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            monitor.tick()
+            stop.wait(max(0.0, settings.CHORUS_POLL_INTERVAL - (time.perf_counter() - started)))
+
+    latencies = []
+    thread = threading.Thread(target=run_monitor, daemon=True)
+    thread.start()
+    try:
+        for _ in range(rounds):
+            after = store.last_position()
+            for session in sessions:
+                tmux.send_text(session.pane_id, "work:0.5 go")
+                tmux.send_keys(session.pane_id, "Enter")
+            deadline = time.monotonic() + 15
+            seen: dict[str, float] = {}
+            while len(seen) < len(sessions) and time.monotonic() < deadline:
+                for item in store.read(after=after, event_types=["SessionStatusChanged"]):
+                    after = item.position
+                    if item.event.to_status == "busy":
+                        seen.setdefault(item.stream_id, item.recorded_at.timestamp())
+                time.sleep(0.02)
+            for session in sessions:
+                typed = prompt_times(session.name)
+                if session.name in seen and typed:
+                    latencies.append((seen[session.name] - typed[-1]) * 1000)
+            time.sleep(2.5)
+    finally:
+        stop.set()
+        thread.join()
+    return latencies
+
+
+def baseline_latency(tmux: Tmux, sessions: list[Session], profile, rounds: int) -> list[float]:
+    latencies = []
+    panes = [s.pane_id for s in sessions]
+    for _ in range(rounds):
+        for session in sessions:
+            tmux.send_text(session.pane_id, "work:0.5 go")
+            tmux.send_keys(session.pane_id, "Enter")
+        # the prompts land at a random point of the baseline's 500 ms cycle, as they do for Chorus's poll
+        time.sleep(random.uniform(0, 0.5))
+        seen: dict[str, float] = {}
+        deadline = time.monotonic() + 15
+        while len(seen) < len(panes) and time.monotonic() < deadline:
+            started = time.perf_counter()
+            _ms, statuses = baseline_round(tmux, panes, profile)
+            now = time.time()
+            for pane, status in statuses.items():
+                if status == "busy":
+                    seen.setdefault(pane, now)
+            time.sleep(max(0.0, 0.5 - (time.perf_counter() - started)))
+        for session in sessions:
+            typed = prompt_times(session.name)
+            if session.pane_id in seen and typed:
+                latencies.append((seen[session.pane_id] - typed[-1]) * 1000)
+        time.sleep(2.5)
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--seconds", type=float, default=8.0, help="measuring time per phase")
+    parser.add_argument("--rounds", type=int, default=4, help="latency rounds per size")
+    args = parser.parse_args()
+    if shutil.which("tmux") is None:
+        raise SystemExit("tmux is not installed (apt-get install tmux)")
+    call_command("migrate", verbosity=0)
+    tmux = services.tmux()
+    profile = get_profile("claude", Path(settings.PROJECT_ROOT))
+    print(f"poll interval {settings.CHORUS_POLL_INTERVAL * 1000:.0f} ms; baseline: capture-pane per pane every 500 ms")
+    rows = []
+    try:
+        for size in args.sizes:
+            for session in Session.objects.filter(lifecycle="live"):
+                services.session_kill(session.name)
+            sessions = start_sessions(size, work_seconds=1000)
+            monitor = SessionMonitor()
+            wait_all(monitor, "idle")
+            idle_ticks, idle_cpu = measure_ticks(monitor, args.seconds)
+            base_idle, base_idle_cpu = measure_baseline(tmux, [s.pane_id for s in sessions], profile, args.seconds)
+            for session in sessions:
+                tmux.send_text(session.pane_id, "stay busy")
+                tmux.send_keys(session.pane_id, "Enter")
+            wait_all(monitor, "busy")
+            busy_ticks, busy_cpu = measure_ticks(monitor, args.seconds)
+            base_busy, base_busy_cpu = measure_baseline(tmux, [s.pane_id for s in sessions], profile, args.seconds)
+            for session in Session.objects.filter(lifecycle="live"):
+                services.session_kill(session.name)
+            sessions = start_sessions(size, work_seconds=0.5)
+            monitor = SessionMonitor()
+            wait_all(monitor, "idle")
+            latency = detection_latency(monitor, tmux, sessions, args.rounds)
+            base_latency = baseline_latency(tmux, sessions, profile, args.rounds)
+            rows.append(
+                (
+                    size,
+                    idle_ticks,
+                    idle_cpu,
+                    base_idle,
+                    base_idle_cpu,
+                    busy_ticks,
+                    busy_cpu,
+                    base_busy,
+                    base_busy_cpu,
+                    latency,
+                    base_latency,
+                )
+            )
+    finally:
+        panes = tmux.list_panes()
+        processes = [p for pane in panes for p in process_tree(pane.pid)]
+        tmux.kill_server()
+        end_process_tree(processes, timeout=2)
+    for (
+        size,
+        idle_ticks,
+        idle_cpu,
+        base_idle,
+        base_idle_cpu,
+        busy_ticks,
+        busy_cpu,
+        base_busy,
+        base_busy_cpu,
+        latency,
+        base_latency,
+    ) in rows:
+        print(f"\nN = {size} sessions")
+        print(f"  {'':34}{'chorus':>12}{'baseline':>12}{'ratio':>8}")
+        for label, ours, theirs in (
+            ("tick, all idle (median ms)", statistics.median(idle_ticks), statistics.median(base_idle)),
+            ("tick, all busy (median ms)", statistics.median(busy_ticks), statistics.median(base_busy)),
+        ):
+            print(f"  {label:34}{ours:12.2f}{theirs:12.2f}{theirs / ours:7.1f}x")
+        for label, ours, theirs in (
+            ("CPU, all idle (% of a core)", idle_cpu * 100, base_idle_cpu * 100),
+            ("CPU, all busy (% of a core)", busy_cpu * 100, base_busy_cpu * 100),
+        ):
+            print(f"  {label:34}{ours:12.1f}{theirs:12.1f}{theirs / max(ours, 1e-9):7.1f}x")
+        print(f"  {'detection p50 (ms)':34}{percentile(latency, 0.5):12.0f}{percentile(base_latency, 0.5):12.0f}")
+        print(f"  {'detection p95 (ms)':34}{percentile(latency, 0.95):12.0f}{percentile(base_latency, 0.95):12.0f}")
+        print(f"  samples: {len(idle_ticks)}+{len(busy_ticks)} ticks, {len(latency)} detections")
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
