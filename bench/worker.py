@@ -41,6 +41,8 @@ os.environ.update(
     CHORUS_LOG_LEVEL="WARNING",
 )
 (WORK / "project").mkdir()
+(WORK / "claude-sessions").mkdir()
+os.environ["CHORUS_CLAUDE_SESSIONS_DIR"] = str(WORK / "claude-sessions")
 
 import django  # noqa: E402
 
@@ -69,17 +71,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def write_profile(work_seconds: float) -> None:
+def write_profile(work_seconds: float, self_report: bool) -> None:
     # one log per agent, named after the session (Chorus exports CHORUS_SESSION into the pane)
     agent = f"exec {sys.executable} {FAKE_AGENT} --work-seconds {work_seconds} --log {WORK}/$CHORUS_SESSION.jsonl"
+    if self_report:
+        agent += f" --sessions-dir {WORK}/claude-sessions"
     command = ["sh", "-c", agent]
     (WORK / "project" / "chorus.toml").write_text(
         f'[profiles.fake]\nextends = "claude"\ncommand = {json.dumps(command)}\nprocess_names = ["python*"]\n'
     )
 
 
-def start_sessions(count: int, work_seconds: float) -> list[Session]:
-    write_profile(work_seconds)
+def start_sessions(count: int, work_seconds: float, self_report: bool) -> list[Session]:
+    write_profile(work_seconds, self_report)
     names = [f"agent-{i:02d}" for i in range(count)]
     for name in names:
         services.session_create(name, "fake")
@@ -207,6 +211,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--seconds", type=float, default=8.0, help="measuring time per phase")
     parser.add_argument("--rounds", type=int, default=4, help="latency rounds per size")
+    parser.add_argument("--self-report", action="store_true", help="agents keep a Claude Code session file")
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         raise SystemExit("tmux is not installed (apt-get install tmux)")
@@ -214,12 +219,16 @@ def main() -> None:
     tmux = services.tmux()
     profile = get_profile("claude", Path(settings.PROJECT_ROOT))
     print(f"poll interval {settings.CHORUS_POLL_INTERVAL * 1000:.0f} ms; baseline: capture-pane per pane every 500 ms")
+    print(
+        "status from: "
+        + ("the agents' session files (Claude Code)" if args.self_report else "screens and pane metadata")
+    )
     rows = []
     try:
         for size in args.sizes:
             for session in Session.objects.filter(lifecycle="live"):
                 services.session_kill(session.name)
-            sessions = start_sessions(size, work_seconds=1000)
+            sessions = start_sessions(size, work_seconds=1000, self_report=args.self_report)
             monitor = SessionMonitor()
             wait_all(monitor, "idle")
             idle_ticks, idle_cpu = measure_ticks(monitor, args.seconds)
@@ -232,7 +241,7 @@ def main() -> None:
             base_busy, base_busy_cpu = measure_baseline(tmux, [s.pane_id for s in sessions], profile, args.seconds)
             for session in Session.objects.filter(lifecycle="live"):
                 services.session_kill(session.name)
-            sessions = start_sessions(size, work_seconds=0.5)
+            sessions = start_sessions(size, work_seconds=0.5, self_report=args.self_report)
             monitor = SessionMonitor()
             wait_all(monitor, "idle")
             latency = detection_latency(monitor, tmux, sessions, args.rounds)

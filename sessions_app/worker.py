@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from events_app import store
 from events_app.store import event_context
 from sessions_app import claude, services
 from sessions_app import tmux as tmux_adapter
@@ -45,6 +47,12 @@ class SessionMonitor:
         # prompts Claude Code's UserPromptSubmit hook reported, by session: read by delivery threads
         self._accepted: dict[str, list[tuple[float, str]]] = {}
         self._accepted_lock = threading.Lock()
+        self._position = -1
+        self._sessions: list[Session] = []
+        self._queued: list[OutboxMessage] = []
+        self._verdicts: dict[str, tuple[tuple, Verdict]] = {}
+        self._hook_stamps: dict[str, int] = {}
+        self._hook_dirs: dict[str, Path] = {}
 
     # lifecycle
 
@@ -57,8 +65,18 @@ class SessionMonitor:
 
     # one tick
 
+    def _read_models(self) -> tuple[list[Session], list[OutboxMessage]]:
+        """Live sessions and queued messages, read again only when the event log has moved since the last tick:
+        every change to them is an event, so an unchanged position means unchanged rows."""
+        position = store.last_position()
+        if position != self._position:
+            self._sessions = list(Session.objects.filter(lifecycle=LIVE))
+            self._queued = list(OutboxMessage.objects.filter(state=OutboxMessage.QUEUED).order_by("queued_position"))
+            self._position = position
+        return self._sessions, self._queued
+
     def tick(self) -> None:
-        sessions = list(Session.objects.filter(lifecycle=LIVE))
+        sessions, queued = self._read_models()
         panes = self._list_panes()
         if panes is None:
             return
@@ -76,7 +94,13 @@ class SessionMonitor:
         for session, pane in watched:
             if self._read_hooks(session):
                 self.screens.pop(pane.pane_id, None)  # the agent just did something: look at its screen now
-        wanted = [p.pane_id for s, p in watched if tmux_adapter.needs_capture(p, self.screens.get(p.pane_id))]
+        reports = {s.name: self.finder.report(p.pid) for s, p in watched if self._reports_itself(s)}
+        wanted = [
+            pane.pane_id
+            for session, pane in watched
+            if tmux_adapter.needs_capture(pane, self.screens.get(pane.pane_id))
+            and not self._busy_by_its_own_word(reports.get(session.name), pane)
+        ]
         if wanted:
             self.screens.update(self.tmux.capture_many(wanted))
         now = time.monotonic()
@@ -85,12 +109,14 @@ class SessionMonitor:
             screen = self.screens.get(pane.pane_id)
             if screen is None:
                 continue
-            status = self._observe(session, pane, screen.text, now)
+            status = self._observe(session, pane, screen.text, now, reports.get(session.name))
             if status is Status.IDLE:
                 idle_sessions.append((session, pane, screen.text))
-        self._start_deliveries(idle_sessions)
-        for name in set(self.trackers) - {s.name for s, _p in watched}:
+        self._start_deliveries(idle_sessions, queued)
+        gone = set(self.trackers) - {s.name for s, _p in watched}
+        for name in gone:
             del self.trackers[name]
+            self._verdicts.pop(name, None)
 
     def _list_panes(self) -> list[tmux_adapter.PaneInfo] | None:
         try:
@@ -124,7 +150,17 @@ class SessionMonitor:
         """Consume the session's hook payloads; True if there were any."""
         if not self._reports_itself(session):
             return False
-        payloads = claude.read_hook_events(services.hook_directory(session.name))
+        directory = self._hook_dirs.get(session.name)
+        if directory is None:
+            directory = self._hook_dirs[session.name] = services.hook_directory(session.name)
+        try:
+            stamp = os.stat(directory).st_mtime_ns
+        except OSError:
+            return False
+        if self._hook_stamps.get(session.name) == stamp:
+            return False
+        self._hook_stamps[session.name] = stamp
+        payloads = claude.read_hook_events(directory)
         for payload in payloads:
             kind = payload["hook_event_name"]
             if kind == "UserPromptSubmit" and isinstance(payload.get("prompt"), str):
@@ -143,11 +179,15 @@ class SessionMonitor:
             self._accepted[name] = [e for e in entries if e[0] > time.monotonic() - 60]
             return any(at >= since and " ".join(prompt.split()) == wanted for at, prompt in entries)
 
-    def _observe(self, session: Session, pane: tmux_adapter.PaneInfo, screen: str, now: float) -> Status | None:
+    def _busy_by_its_own_word(self, report, pane: tmux_adapter.PaneInfo) -> bool:
+        """An agent that says it is busy needs no screen capture: its word outranks the screen, and nothing is
+        typed into a busy agent. This spares the costliest case, many spinners redrawing."""
+        return report is not None and report.status == "busy" and pane.pane_id in self.screens
+
+    def _observe(self, session: Session, pane: tmux_adapter.PaneInfo, screen: str, now: float, report) -> Status | None:
         profile = self.profile(session.profile)
         if profile is None:
             return None
-        report = self.finder.report(pane.pid) if profile.self_report == claude.SESSION_FILE else None
         observation = Observation(
             screen=screen,
             pane_title=pane.title,
@@ -157,7 +197,13 @@ class SessionMonitor:
             alternate_on=pane.alternate_on,
             agent_self_report=report,
         )
-        verdict = detect(profile, observation)
+        # Most panes show the same thing tick after tick: the same inputs give the same verdict.
+        cached = self._verdicts.get(session.name)
+        if cached is not None and cached[0] == (profile, observation):
+            verdict = cached[1]
+        else:
+            verdict = detect(profile, observation)
+            self._verdicts[session.name] = ((profile, observation), verdict)
         tracker = self.trackers.get(session.name)
         if tracker is None:
             tracker = self.trackers[session.name] = StatusTracker()
@@ -194,17 +240,19 @@ class SessionMonitor:
 
     # deliveries
 
-    def _start_deliveries(self, idle_sessions: list[tuple[Session, tmux_adapter.PaneInfo, str]]) -> None:
+    def _start_deliveries(
+        self, idle_sessions: list[tuple[Session, tmux_adapter.PaneInfo, str]], queued: list[OutboxMessage]
+    ) -> None:
         for name, thread in list(self.deliveries.items()):
             if not thread.is_alive():
                 del self.deliveries[name]
         candidates = {s.name: (s, p, screen) for s, p, screen in idle_sessions if s.name not in self.deliveries}
         if not candidates:
             return
-        queued = OutboxMessage.objects.filter(session__in=list(candidates), state=OutboxMessage.QUEUED)
         heads: dict[str, OutboxMessage] = {}
-        for message in queued.order_by("queued_position"):
-            heads.setdefault(message.session, message)
+        for message in queued:
+            if message.session in candidates:
+                heads.setdefault(message.session, message)
         for name, message in heads.items():
             session, pane, screen = candidates[name]
             if input_draft(screen):

@@ -10,7 +10,6 @@ from sessions_app.tmux import (
     CAPTURE_BATCH,
     LITERAL_CHUNK_CHARS,
     PANE_FIELDS,
-    PANE_FORMAT,
     SEPARATOR,
     KeyNotAllowed,
     NoServer,
@@ -25,16 +24,19 @@ from sessions_app.tmux import (
     capture_commands,
     clean_literal,
     clean_paste,
-    free_text,
+    field_separator,
     needs_capture,
+    pane_format,
     parse_captures,
     parse_panes,
+    record_end,
     socket_args,
     split_text,
     tmux_error,
 )
 
 MISSING_TMUX = "/nonexistent/bin/tmux"
+TOKEN = "0a1b2c3d4e5f"
 
 
 def pane_line(**overrides: str) -> str:
@@ -60,7 +62,7 @@ def pane_line(**overrides: str) -> str:
         "tag": "session-7",
     }
     fields.update(overrides)
-    return SEPARATOR.join(fields.values())
+    return field_separator(TOKEN).join(fields.values()) + record_end(TOKEN) + "\n"
 
 
 def screen(**overrides) -> PaneScreen:
@@ -70,7 +72,7 @@ def screen(**overrides) -> PaneScreen:
 
 
 def info(**overrides) -> PaneInfo:
-    pane = parse_panes(pane_line(activity="1000"))[0]
+    pane = parse_panes(pane_line(activity="1000"), TOKEN)[0]
     return dataclasses.replace(pane, **overrides)
 
 
@@ -193,18 +195,13 @@ def test_split_text_keeps_every_character_in_order():
 
 def test_pane_format_and_pane_info_agree():
     assert len(PANE_FIELDS) == len(dataclasses.fields(PaneInfo))
-    assert PANE_FORMAT.startswith(PANE_FIELDS[0] + SEPARATOR)
-
-
-def test_free_text_fields_cannot_carry_the_separator_or_a_newline():
-    # the substitution's character class holds the raw control characters themselves
-    assert free_text("pane_current_command") == "#{s/[\x01-\x1f\x7f]/?/:pane_current_command}"
-    assert "#{s/[\x01-\x1f\x7f]/?/:@chorus_session}" in PANE_FIELDS
+    assert pane_format(TOKEN).startswith(PANE_FIELDS[0] + field_separator(TOKEN))
+    assert pane_format(TOKEN).endswith(PANE_FIELDS[-1] + record_end(TOKEN))
 
 
 def test_parse_panes_reads_every_field():
-    output = pane_line() + "\n" + pane_line(pane_id="%4", dead="1", dead_status="0", tag="", title="") + "\n"
-    first, second = parse_panes(output)
+    output = pane_line() + pane_line(pane_id="%4", dead="1", dead_status="0", tag="", title="")
+    first, second = parse_panes(output, TOKEN)
     assert first == PaneInfo(
         session_name="chorus-a",
         window_index=0,
@@ -230,20 +227,28 @@ def test_parse_panes_reads_every_field():
 
 
 def test_parse_panes_keeps_spaces_and_symbols_in_values():
-    (pane,) = parse_panes(pane_line(title="  Ready (my folder)   ", current_path="/a b/c|d"))
+    (pane,) = parse_panes(pane_line(title="  Ready (my folder)   ", current_path="/a b/c|d"), TOKEN)
     assert pane.title == "  Ready (my folder)   "
     assert pane.current_path == "/a b/c|d"
 
 
+def test_values_holding_newlines_or_the_separator_are_read_whole():
+    hostile = "evil\x1f%9\x1fname\nnext line\x1e"
+    (pane,) = parse_panes(pane_line(current_command=hostile, current_path="/tmp/a\nb", tag=hostile), TOKEN)
+    assert (pane.current_command, pane.current_path, pane.tag) == (hostile, "/tmp/a\nb", hostile)
+
+
 def test_parse_panes_skips_a_missing_target():
-    empty = SEPARATOR * (len(PANE_FIELDS) - 1)
-    assert parse_panes(empty + "\n") == []
-    assert parse_panes("") == []
+    empty = field_separator(TOKEN) * (len(PANE_FIELDS) - 1) + record_end(TOKEN) + "\n"
+    assert parse_panes(empty, TOKEN) == []
+    assert parse_panes("", TOKEN) == []
 
 
-def test_parse_panes_refuses_a_line_it_cannot_read():
+def test_parse_panes_refuses_output_it_cannot_read():
     with pytest.raises(TmuxError, match="unexpected pane line"):
-        parse_panes(pane_line() + SEPARATOR + "extra\n")
+        parse_panes(pane_line().replace(record_end(TOKEN), field_separator(TOKEN) + "extra" + record_end(TOKEN)), TOKEN)
+    with pytest.raises(TmuxError, match="unexpected pane line"):
+        parse_panes("garbage without a record end\n", TOKEN)
 
 
 # --- batched capture
