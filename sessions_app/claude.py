@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import psutil
@@ -44,7 +45,7 @@ class SessionFileFinder:
         self.directory = directory or sessions_dir()
         self._listed: tuple[int, frozenset[int]] | None = None
         self._pid_for_pane: dict[int, int] = {}
-        self._parsed: dict[int, tuple[int, SelfReport | None]] = {}
+        self._parsed: dict[int, tuple[tuple[int, int, int], SelfReport | None]] = {}
 
     def refresh(self, pane_pids: set[int]) -> None:
         """Call once per poll with the pids of the panes that run Claude Code."""
@@ -55,7 +56,7 @@ class SessionFileFinder:
             self._listed = None
             return
         panes = frozenset(pane_pids)
-        if self._listed == (stamp, panes):
+        if self._listed == (stamp, panes) and not recently(stamp):
             return
         self._listed = (stamp, panes)
         pids = {int(name[:-5]) for name in os.listdir(self.directory) if name.endswith(".json") and name[:-5].isdigit()}
@@ -73,14 +74,21 @@ class SessionFileFinder:
             return None
         path = self.directory / f"{pid}.json"
         try:
-            changed = os.stat(path).st_mtime_ns
+            info = os.stat(path)
         except OSError:
             return None
+        changed = (info.st_mtime_ns, info.st_ino, info.st_size)
         cached = self._parsed.get(pid)
-        if cached is None or cached[0] != changed:
+        if cached is None or cached[0] != changed or recently(info.st_mtime_ns):
             cached = self._parsed[pid] = (changed, read_session_file(path, pid))
         report = cached[1]
         return report if report is not None and psutil.pid_exists(pid) else None
+
+
+def recently(stamp_ns: int) -> bool:
+    """Whether a file time is too recent to prove that nothing changed since: the kernel stamps files with a
+    coarse clock (a few ms), so two writes close together can leave the same mtime."""
+    return time.time_ns() - stamp_ns < 1_000_000_000
 
 
 def _pane_of(pid: int, pane_pids: frozenset[int]) -> int | None:

@@ -547,6 +547,28 @@ class Tmux:
             raise PaneGone(f"can't find pane: {pane_id}")
         return screens[pane_id]
 
+    def poll(self, capture: Iterable[str] = ()) -> tuple[list[PaneInfo], dict[str, PaneScreen]]:
+        """Every pane's metadata and the screens of the panes in `capture` (at most CAPTURE_BATCH), in ONE
+        invocation: the worker's tick. A capture that fails (the pane has gone) ends tmux's command list there,
+        so fewer screens come back; the caller captures what it still needs with capture_many()."""
+        pane_ids = [check_pane_id(pane_id) for pane_id in dict.fromkeys(capture)][:CAPTURE_BATCH]
+        token = secrets.token_hex(8)
+        args = ["list-panes", "-a", "-F", pane_format(token)]
+        if pane_ids:
+            args += [";", *capture_commands(pane_ids, token)]
+        taken_at = time.time()
+        result = self._call(args)
+        if result.returncode != 0:
+            error = tmux_error(decode(result.stderr))
+            if isinstance(error, NoServer):
+                return [], {}
+            if not isinstance(error, PaneGone):
+                raise error
+        output = decode(result.stdout)
+        end = record_end(token) + "\n"
+        cut = output.rfind(end) + len(end) if end in output else 0
+        return parse_panes(output[:cut], token), parse_captures(output[cut:], token, pane_ids, taken_at)
+
     def capture_many(self, pane_ids: Iterable[str]) -> dict[str, PaneScreen]:
         """The visible screen of every pane named, in one tmux invocation per CAPTURE_BATCH panes. Panes that
         no longer exist are left out of the result."""

@@ -48,6 +48,8 @@ class SessionMonitor:
         self._accepted: dict[str, list[tuple[float, str]]] = {}
         self._accepted_lock = threading.Lock()
         self._position = -1
+        self._panes: list[tmux_adapter.PaneInfo] = []
+        self._busy_reported: set[str] = set()
         self._sessions: list[Session] = []
         self._queued: list[OutboxMessage] = []
         self._verdicts: dict[str, tuple[tuple, Verdict]] = {}
@@ -77,9 +79,21 @@ class SessionMonitor:
 
     def tick(self) -> None:
         sessions, queued = self._read_models()
-        panes = self._list_panes()
-        if panes is None:
+        names = {session.name for session in sessions}
+        # Panes that were changing at the last tick are captured in the same tmux call that lists every pane.
+        predicted = [
+            pane.pane_id
+            for pane in self._panes
+            if pane.tag in names
+            and pane.pane_id not in self._busy_reported
+            and tmux_adapter.needs_capture(pane, self.screens.get(pane.pane_id))
+        ]
+        polled = self._poll(predicted)
+        if polled is None:
             return
+        panes, screens = polled
+        self._panes = panes
+        self.screens.update(screens)
         by_tag = {pane.tag: pane for pane in panes if pane.tag}
         watched: list[tuple[Session, tmux_adapter.PaneInfo]] = []
         for session in sessions:
@@ -95,11 +109,13 @@ class SessionMonitor:
             if self._read_hooks(session):
                 self.screens.pop(pane.pane_id, None)  # the agent just did something: look at its screen now
         reports = {s.name: self.finder.report(p.pid) for s, p in watched if self._reports_itself(s)}
+        self._busy_reported = {p.pane_id for s, p in watched if self._busy_by_its_own_word(reports.get(s.name), p)}
         wanted = [
             pane.pane_id
             for session, pane in watched
-            if tmux_adapter.needs_capture(pane, self.screens.get(pane.pane_id))
-            and not self._busy_by_its_own_word(reports.get(session.name), pane)
+            if pane.pane_id not in screens
+            and tmux_adapter.needs_capture(pane, self.screens.get(pane.pane_id))
+            and pane.pane_id not in self._busy_reported
         ]
         if wanted:
             self.screens.update(self.tmux.capture_many(wanted))
@@ -118,16 +134,16 @@ class SessionMonitor:
             del self.trackers[name]
             self._verdicts.pop(name, None)
 
-    def _list_panes(self) -> list[tmux_adapter.PaneInfo] | None:
+    def _poll(self, capture: list[str]):
         try:
-            panes = self.tmux.list_panes()
+            polled = self.tmux.poll(capture)
         except tmux_adapter.TmuxError as exc:
             if str(exc) != self._tmux_trouble:
                 log.error("cannot read tmux: %s", exc)
                 self._tmux_trouble = str(exc)
             return None
         self._tmux_trouble = None
-        return panes
+        return polled
 
     def profile(self, name: str) -> Profile | None:
         now = time.monotonic()
@@ -157,7 +173,7 @@ class SessionMonitor:
             stamp = os.stat(directory).st_mtime_ns
         except OSError:
             return False
-        if self._hook_stamps.get(session.name) == stamp:
+        if self._hook_stamps.get(session.name) == stamp and not claude.recently(stamp):
             return False
         self._hook_stamps[session.name] = stamp
         payloads = claude.read_hook_events(directory)

@@ -49,7 +49,7 @@ def test_create_starts_a_tagged_tmux_session_that_turns_idle(agent, tmux_server,
     assert tmux_server.panes_by_tag()["agent-1"].pane_id == agent.pane_id
     session = Session.objects.get(pk="agent-1")
     assert (session.lifecycle, session.profile, session.cwd) == ("live", "fake", str(project.root))
-    assert session.status_reason == "self_report: Claude Code session file says idle"
+    assert session.status_reason == "self_report: Claude Code session file says idle", session.status_reason
     assert [e.event_type for e in store.read(stream_type="session")] == ["SessionCreated", "SessionStatusChanged"]
 
 

@@ -484,3 +484,27 @@ def test_kill_session_orphans_a_program_that_ignores_sighup(tmux_server, start_a
 def test_end_process_tree_of_a_gone_process_is_harmless():
     assert process_tree(2**22 + 12345) == []
     assert end_process_tree([]) == []
+
+
+@pytest.mark.integration
+def test_poll_lists_every_pane_and_captures_the_named_ones_in_one_call(tmux_server, fake_agent_cmd, monkeypatch):
+    first = tmux_server.new_session("p1", fake_agent_cmd(), tag="p1")
+    second = tmux_server.new_session("p2", fake_agent_cmd(), tag="p2")
+    calls = []
+    real_call = tmux_server._call
+    monkeypatch.setattr(tmux_server, "_call", lambda args, stdin=None: calls.append(args) or real_call(args, stdin))
+    deadline = time.monotonic() + 10
+    while True:
+        panes, screens = tmux_server.poll([second.pane_id])
+        if "Fake Agent" in screens[second.pane_id].text or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert {p.pane_id for p in panes} == {first.pane_id, second.pane_id}
+    assert set(screens) == {second.pane_id}
+    assert "Fake Agent" in screens[second.pane_id].text
+    assert all(args[0] == "list-panes" for args in calls)
+    tmux_server.kill_session("p2")
+    panes, screens = tmux_server.poll([second.pane_id])
+    assert [p.pane_id for p in panes] == [first.pane_id] and screens == {}
+    tmux_server.kill_server()
+    assert tmux_server.poll([first.pane_id]) == ([], {})
