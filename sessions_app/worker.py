@@ -7,6 +7,7 @@ so each delivery runs in a thread of its own and the poll goes on meanwhile.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -14,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 from django.conf import settings
 from django.db import close_old_connections, connection
 
@@ -23,7 +25,7 @@ from sessions_app import claude, services
 from sessions_app import tmux as tmux_adapter
 from sessions_app.claude import SessionFileFinder
 from sessions_app.delivery import Outcome, Typist, input_draft
-from sessions_app.detection import Observation, StatusTracker, Verdict, detect
+from sessions_app.detection import Observation, ProcessInfo, StatusTracker, Verdict, detect
 from sessions_app.models import LIVE, OutboxMessage, Session
 from sessions_app.notify import Notifier
 from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile, get_profile
@@ -50,6 +52,7 @@ class SessionMonitor:
         self._position = -1
         self._panes: list[tmux_adapter.PaneInfo] = []
         self._busy_reported: set[str] = set()
+        self._processes: dict[int, psutil.Process] = {}
         self._sessions: list[Session] = []
         self._queued: list[OutboxMessage] = []
         self._verdicts: dict[str, tuple[tuple, Verdict]] = {}
@@ -133,6 +136,8 @@ class SessionMonitor:
         for name in gone:
             del self.trackers[name]
             self._verdicts.pop(name, None)
+        if len(self._processes) > 1000:
+            self._processes = {pid: p for pid, p in self._processes.items() if p.is_running()}
 
     def _poll(self, capture: list[str]):
         try:
@@ -195,6 +200,21 @@ class SessionMonitor:
             self._accepted[name] = [e for e in entries if e[0] > time.monotonic() - 60]
             return any(at >= since and " ".join(prompt.split()) == wanted for at, prompt in entries)
 
+    def _process_info(self, pid: int) -> ProcessInfo:
+        """The CPU use of a pane's process tree since the last sample (psutil keeps the previous reading)."""
+        try:
+            root = self._processes.get(pid)
+            if root is None or not root.is_running():
+                root = self._processes[pid] = psutil.Process(pid)
+            tree = [root, *root.children(recursive=True)]
+            cpu = 0.0
+            for process in tree:
+                cached = self._processes.setdefault(process.pid, process)
+                cpu += cached.cpu_percent(None)
+        except psutil.NoSuchProcess:
+            return ProcessInfo(alive=False, pid=pid)
+        return ProcessInfo(alive=True, pid=pid, cpu_percent=cpu)
+
     def _busy_by_its_own_word(self, report, pane: tmux_adapter.PaneInfo) -> bool:
         """An agent that says it is busy needs no screen capture: its word outranks the screen, and nothing is
         typed into a busy agent. This spares the costliest case, many spinners redrawing."""
@@ -220,6 +240,9 @@ class SessionMonitor:
         else:
             verdict = detect(profile, observation)
             self._verdicts[session.name] = ((profile, observation), verdict)
+        if verdict.status is Status.UNKNOWN and profile.busy_cpu_percent is not None:
+            # Nothing on screen decides: an agent burning CPU is working. Sampled only for undecided panes.
+            verdict = detect(profile, dataclasses.replace(observation, process=self._process_info(pane.pid)))
         tracker = self.trackers.get(session.name)
         if tracker is None:
             tracker = self.trackers[session.name] = StatusTracker()

@@ -207,3 +207,15 @@ def test_duplicate_names_disallowed_keys_and_empty_messages_are_refused(agent):
     with pytest.raises(services.SessionError, match="empty"):
         services.session_send("agent-1", "\x1b\x03  ")
     assert store.last_position() == before
+
+
+def test_an_agent_burning_cpu_with_nothing_on_screen_is_busy(project, monitor):
+    toml = project.root / "chorus.toml"
+    burner = '["python3", "-c", "while True: pass"]'
+    toml.write_text(
+        toml.read_text()
+        + f'\n[profiles.burner]\ncommand = {burner}\nprocess_names = ["python*"]\nbusy_cpu_percent = 20\n'
+    )
+    services.session_create("burner", "burner")
+    wait_for(monitor, lambda: status_of("burner") == "busy", what="busy by CPU")
+    assert "cpu" in Session.objects.get(pk="burner").status_reason.lower()
