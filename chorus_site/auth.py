@@ -30,6 +30,25 @@ def bearer_token(authorization: str | None) -> str | None:
     return None
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class ReadOnlyMiddleware:
+    """With CHORUS_READ_ONLY, everything stays visible and nothing changes: any unsafe request but a login is
+    refused before a view runs, so no path can type into a terminal or append an event."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.CHORUS_READ_ONLY and request.method not in SAFE_METHODS and not request.path.startswith("/login/"):
+            message = "Chorus runs read-only (CHORUS_READ_ONLY): nothing can be changed from here."
+            if request.path.startswith("/api/") or not request.accepts("text/html"):
+                return JsonResponse({"detail": message}, status=403)
+            return HttpResponse(message, status=403, content_type="text/plain")
+        return self.get_response(request)
+
+
 class TokenAuthMiddleware:
     """Let a request through only with the session flag or a valid bearer token."""
 

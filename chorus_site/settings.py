@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "chorus_site.auth.TokenAuthMiddleware",
+    "chorus_site.auth.ReadOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -100,6 +101,13 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 
 # How often each ASGI process looks for events committed by other processes (seconds).
 CHORUS_FOLLOW_INTERVAL = float(os.environ.get("CHORUS_FOLLOW_INTERVAL", "0.1"))
+
+# Read-only mode: every page and API read works; nothing types into a terminal or changes state.
+CHORUS_READ_ONLY = config.env_bool("CHORUS_READ_ONLY", False)
+# Bounded request bodies: a message or description larger than this is refused before it is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = config.env_int("CHORUS_MAX_REQUEST_BYTES", 2_000_000)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 SESSION_COOKIE_NAME = f"chorus_session_{CHORUS_PORT}"
 CSRF_COOKIE_NAME = f"chorus_csrf_{CHORUS_PORT}"

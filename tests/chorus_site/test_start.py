@@ -65,7 +65,7 @@ def test_start_refuses_a_busy_port(tmp_path, subprocess_env):
 
 
 def test_start_refuses_a_public_bind_without_opt_in(tmp_path, subprocess_env):
-    env = {**subprocess_env, "CHORUS_HOST": "0.0.0.0", "CHORUS_DATA_DIR": str(tmp_path)}  # noqa: S104
+    env = {**subprocess_env, "CHORUS_HOST": "0.0.0.0", "CHORUS_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "start"], env=env, capture_output=True, text=True, timeout=30
     )

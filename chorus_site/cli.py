@@ -1,0 +1,47 @@
+"""The `chorus` console script: `chorus <command> [args]` runs `manage.py <command> [args]`.
+
+A few spellings read better at a shell and are translated: `chorus events tail` follows the log, `chorus scan`
+rescans the documents, `chorus verify` checks both the event chain and the projections.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ALIASES = {
+    ("events", "tail"): ["events", "--follow"],
+    ("scan",): ["scan_documents"],
+    ("worker",): ["run_worker"],
+}
+
+
+def translate(argv: list[str]) -> list[list[str]]:
+    """The manage.py command lines that `chorus argv` stands for."""
+    if argv[:1] == ["verify"]:
+        return [["verify_events", *argv[1:]], ["verify_projections", *argv[1:]]]
+    for prefix, replacement in ALIASES.items():
+        if tuple(argv[: len(prefix)]) == prefix:
+            return [[*replacement, *argv[len(prefix) :]]]
+    return [argv]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chorus_site.settings")
+    from django.core.management import execute_from_command_line
+
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        execute_from_command_line(["chorus", "help", *argv[1:]])
+        return 0
+    for command in translate(argv):
+        try:
+            execute_from_command_line(["chorus", *command])
+        except SystemExit as exit_:
+            if exit_.code not in (None, 0):
+                return int(exit_.code) if isinstance(exit_.code, int) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
