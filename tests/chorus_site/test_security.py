@@ -1,0 +1,134 @@
+"""The security model against the real ASGI application (daphne in a child process), as an attacker's browser
+or a script would meet it."""
+
+import http.client
+import http.cookiejar
+import json
+import signal
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.integration
+
+
+def request(server, method, path, headers=None, body=None):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    return response.status, response.read().decode(errors="replace")
+
+
+def bearer():
+    return {"Authorization": f"Bearer {settings.CHORUS_TOKEN}"}
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1.nip.io", "localhost.evil.example"])
+def test_a_foreign_host_header_gets_400(server, host):
+    status, _body = request(server, "GET", "/api/health", {**bearer(), "Host": host})
+    assert status == 400
+
+
+def test_the_api_needs_the_right_token(server):
+    assert request(server, "GET", "/api/sessions")[0] == 401
+    assert request(server, "GET", "/api/sessions", {"Authorization": "Bearer wrong"})[0] == 401
+    assert request(server, "GET", "/api/sessions", {"Authorization": f"Basic {settings.CHORUS_TOKEN}"})[0] == 401
+    assert request(server, "GET", "/api/sessions", bearer())[0] == 200
+
+
+def test_pages_and_websocket_need_a_login(server):
+    status, body = request(server, "GET", "/", {"Accept": "text/html"})
+    assert status == 401 and "Log in to Chorus" in body
+    assert request(server, "GET", "/admin/", {"Accept": "text/html"})[0] == 401
+
+
+def test_a_cookie_session_cannot_post_without_the_csrf_token(server):
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{server.url}/login/?token={settings.CHORUS_TOKEN}", timeout=5)
+    cookies = {c.name: c.value for c in jar}
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    body = json.dumps({"name": "x", "profile": "shell"})
+    headers = {"Cookie": cookie, "Content-Type": "application/json"}
+    assert request(server, "POST", "/api/sessions", headers, body)[0] == 403
+    assert (
+        request(server, "POST", "/login/", {**headers, "Content-Type": "application/x-www-form-urlencoded"}, "token=x")[
+            0
+        ]
+        == 403
+    )
+    status, _ = request(server, "GET", "/api/sessions", headers)
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd", "/static/../manage.py"]
+)
+def test_static_files_never_leave_their_folders(server, path):
+    status, body = request(server, "GET", path, bearer())
+    assert status in (400, 404)
+    assert "root:" not in body and "DJANGO_SETTINGS_MODULE" not in body
+
+
+@pytest.fixture
+def worker(project, manage, subprocess_env, tmux_server):
+    env = {
+        **subprocess_env,
+        "PROJECT_ROOT": str(project.root),
+        "CHORUS_TMUX_SOCKET": str(tmux_server.socket),
+        "CHORUS_NOTIFY": "off",
+        "CHORUS_POLL_INTERVAL": "0.1",
+    }
+    process = subprocess.Popen([*manage, "run_worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield env
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=15)
+
+
+@pytest.fixture
+def chorus_server(worker):
+    from tests.support import ServerProcess, free_port
+
+    process = ServerProcess(worker, free_port(), settings.CHORUS_TOKEN)
+    yield process
+    process.stop()
+
+
+HOSTILE = [
+    ("C-c", "C-c"),
+    ("-t %0 ; kill-server", "-t %0 ; kill-server"),
+    ("Enter", "Enter"),
+    ("safe\x1b[201~evil\nrm -rf ~", "safe[201~evil\nrm -rf ~"),
+    ("\x1b[2J\x1b]0;title\x07clear", "[2J]0;titleclear"),
+    ("quotes ' \" `$(id)` ;", "quotes ' \" `$(id)` ;"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_text_reaches_the_agent_literally(chorus_server, project):
+    """Key names, a leading dash, tmux separators, ESC sequences and the bracketed-paste end marker arrive as
+    text (with control characters and ESC removed), through the API, the worker and tmux."""
+    from tests.sessions_app.conftest import received_prompts
+
+    json_headers = {**bearer(), "Content-Type": "application/json"}
+    created = request(
+        chorus_server, "POST", "/api/sessions", json_headers, json.dumps({"name": "t", "profile": "fake"})
+    )
+    assert created[0] == 201, created
+    deadline = time.monotonic() + 60
+    for index, (sent, arrives) in enumerate(HOSTILE, start=1):
+        while json.loads(request(chorus_server, "GET", "/api/sessions/t", bearer())[1])["status"] != "idle":
+            assert time.monotonic() < deadline, "the agent never became idle"
+            time.sleep(0.1)
+        status, body = request(
+            chorus_server, "POST", "/api/sessions/t/messages", json_headers, json.dumps({"text": sent})
+        )
+        assert status == 202, body
+        while len(received_prompts(project.log)) < index:
+            assert time.monotonic() < deadline, f"the agent received {received_prompts(project.log)!r}"
+            time.sleep(0.1)
+        assert received_prompts(project.log)[-1] == arrives
+    assert request(chorus_server, "GET", "/api/sessions/t", bearer())[0] == 200
