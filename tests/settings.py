@@ -5,8 +5,8 @@ import tempfile
 
 os.environ.setdefault("CHORUS_DATA_DIR", tempfile.mkdtemp(prefix="chorus-test-data-"))
 
-from chorus_site.settings import *  # noqa: E402, F403
-from chorus_site.settings import INSTALLED_APPS  # noqa: E402
+from chorus_site.settings import *  # noqa: F403
+from chorus_site.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.demo"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
