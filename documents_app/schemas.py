@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Field, Schema
+
+
+class DocumentOut(Schema):
+    path: str
+    title: str
+    kind: str = Field(description="markdown, restructuredtext or text")
+    line_count: int
+    sha256: str
+    size: int
+    added_at: datetime
+    changed_at: datetime
+    version: int
+
+
+class LineOut(Schema):
+    number: int
+    text: str
+
+
+class DocumentTextOut(DocumentOut):
+    start: int
+    end: int
+    current_line_count: int = Field(description="lines of the file now")
+    current_sha256: str = Field(description="sha256 of the file now")
+    stale: bool = Field(description="the file differs from what was last recorded; a scan will record it")
+    lines: list[LineOut]
+
+
+class SkipNoteOut(Schema):
+    path: str
+    reason: str
+
+
+class ScanOut(Schema):
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    skipped: int
+    skipped_files: list[SkipNoteOut]
+    errors: list[str]
+    seconds: float
+
+
+class OpenIn(Schema):
+    line: int = Field(1, ge=1)
+
+
+class EditorOut(Schema):
+    opened: bool = Field(description="started in tmux; otherwise run `command` yourself")
+    command: str
+    tmux_session: str
+    pane_id: str
+    attach_command: str
+    reason: str
