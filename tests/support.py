@@ -47,9 +47,7 @@ class ServerProcess:
                 return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    err = (
-                        self.process.stderr.read().decode() if self.process.poll() is not None else "timeout"
-                    )
+                    err = self.process.stderr.read().decode() if self.process.poll() is not None else "timeout"
                     raise RuntimeError(f"daphne did not start: {err}") from None
                 time.sleep(0.1)
 

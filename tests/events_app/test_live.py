@@ -14,9 +14,7 @@ pytestmark = pytest.mark.integration
 def _connect(server, cookie=None, origin="default"):
     headers = {"Cookie": cookie} if cookie else {}
     origin = server.url if origin == "default" else origin
-    return connect(
-        f"ws://127.0.0.1:{server.port}/ws/live/", origin=origin, additional_headers=headers, open_timeout=5
-    )
+    return connect(f"ws://127.0.0.1:{server.port}/ws/live/", origin=origin, additional_headers=headers, open_timeout=5)
 
 
 def _receive_until(ws, predicate, timeout=10.0):
