@@ -1,0 +1,218 @@
+"""Events of tasks (stream `task`, id = the task's number) and of sessions' task slots (stream `assignment`, id = the
+session's name).
+
+A task's references live in its own stream, so the task's version covers them: whoever edits a task with the
+version they saw also saw its references. A session's slot has a stream of its own (not the session stream, whose
+version the worker bumps on every status change): claiming it with the expected version is what makes "one task per
+session" hold with several dispatchers and people assigning at the same moment.
+"""
+
+from __future__ import annotations
+
+from events_app.domain import event
+
+# --- task: what it is --------------------------------------------------------------------------------------------
+
+
+@event("task")
+class TaskCreated:
+    title: str
+    description: str
+    priority: int
+    labels: list
+    status: str
+
+
+@event("task")
+class TaskRetitled:
+    title: str
+
+
+@event("task")
+class TaskDescriptionChanged:
+    description: str
+
+
+@event("task")
+class TaskReprioritised:
+    priority: int
+
+
+@event("task")
+class TaskLabelAdded:
+    label: str
+
+
+@event("task")
+class TaskLabelRemoved:
+    label: str
+
+
+@event("task")
+class TaskDependencyAdded:
+    """The task waits for task `depends_on` to be done."""
+
+    depends_on: int
+
+
+@event("task")
+class TaskDependencyRemoved:
+    depends_on: int
+
+
+@event("task")
+class TaskArchived:
+    pass
+
+
+@event("task")
+class TaskUnarchived:
+    pass
+
+
+# --- task: its lifecycle -----------------------------------------------------------------------------------------
+
+
+@event("task")
+class TaskReadied:
+    """backlog -> ready."""
+
+
+@event("task")
+class TaskShelved:
+    """ready -> backlog."""
+
+
+@event("task")
+class TaskAssigned:
+    """The prompt was built and queued for the session: the audit record of one dispatch.
+
+    `references`: [{reference_id, path, start, end, sha256}] of the text that went into `prompt` (as queued);
+    `git_head`: PROJECT_ROOT's HEAD at that moment (None outside a git repository); `via`: person or dispatch."""
+
+    dispatch_id: str
+    session: str
+    message_id: str
+    prompt: str
+    references: list
+    git_head: str | None
+    via: str
+
+
+@event("task")
+class TaskStarted:
+    """assigned -> in_progress: the agent went busy after its prompt was typed (`evidence_position`: the event
+    that showed it, after which the agent's return to idle means it finished)."""
+
+    evidence: str
+    evidence_position: int
+
+
+@event("task")
+class TaskSentToReview:
+    """in_progress -> review: the agent is back at its prompt; a person decides."""
+
+    evidence: str
+
+
+@event("task")
+class TaskDone:
+    note: str
+    git_head: str | None
+
+
+@event("task")
+class TaskFailed:
+    reason: str
+    git_head: str | None
+
+
+@event("task")
+class TaskCancelled:
+    reason: str
+
+
+@event("task")
+class TaskUnassigned:
+    """assigned / in_progress -> ready: taken back from its session by a person."""
+
+    reason: str
+
+
+@event("task")
+class TaskReopened:
+    """review / done / failed / cancelled -> ready."""
+
+    reason: str
+
+
+# --- task: its references to document line ranges ----------------------------------------------------------------
+
+
+@event("task")
+class ReferenceAdded:
+    reference_id: str
+    path: str
+    start: int
+    end: int
+    sha256: str
+    snapshot: str
+
+
+@event("task")
+class ReferenceReanchored:
+    """The snapshot's text was found intact at other lines (or intact again at its own)."""
+
+    reference_id: str
+    start: int
+    end: int
+
+
+@event("task")
+class ReferenceStale:
+    """The snapshot's text is no longer in the document; `start`..`end` is where it most likely is now and `diff`
+    compares the snapshot with the text there."""
+
+    reference_id: str
+    start: int
+    end: int
+    current_sha256: str
+    diff: str
+
+
+@event("task")
+class ReferenceMissing:
+    """The referenced document is gone."""
+
+    reference_id: str
+
+
+@event("task")
+class ReferenceRefreshed:
+    """A person accepted the document's current text at `start`..`end` as the reference's new snapshot."""
+
+    reference_id: str
+    start: int
+    end: int
+    sha256: str
+    snapshot: str
+
+
+@event("task")
+class ReferenceRemoved:
+    reference_id: str
+
+
+# --- assignment: one session's slot ------------------------------------------------------------------------------
+
+
+@event("assignment")
+class SessionSlotClaimed:
+    task_id: int
+    dispatch_id: str
+
+
+@event("assignment")
+class SessionSlotReleased:
+    task_id: int
+    reason: str

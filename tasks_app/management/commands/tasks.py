@@ -1,0 +1,162 @@
+"""`manage.py tasks ...`: add, list, show, assign, finish and dispatch tasks from the command line; tables for
+people, --json for scripts. A command acts on the task as it is when the command runs (its current version)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from events_app.store import ConcurrencyError, event_context
+from tasks_app import selectors, services
+from tasks_app.errors import TaskError
+from tasks_app.models import STATUSES, Task
+
+
+def _task_dict(task: Task, blocked: list[int]) -> dict:
+    return {
+        "id": task.id,
+        "title": task.title,
+        "status": task.status,
+        "priority": task.priority,
+        "labels": task.labels,
+        "depends_on": task.depends_on,
+        "blocked_by": blocked,
+        "session": task.session,
+        "archived": task.archived,
+        "stale_references": task.stale_references,
+        "result_note": task.result_note,
+        "version": task.version,
+    }
+
+
+class Command(BaseCommand):
+    help = "Add, list, show, assign, finish, reopen and dispatch tasks."
+
+    def add_arguments(self, parser):
+        output = argparse.ArgumentParser(add_help=False)
+        output.add_argument("--json", action="store_true", help="print JSON instead of text")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        add = sub.add_parser("add", parents=[output], help="add a task (ready unless --backlog)")
+        add.add_argument("title")
+        add.add_argument("--description", default="", help="Markdown; - reads it from stdin")
+        add.add_argument("--priority", type=int, default=0, help="higher goes first")
+        add.add_argument("--label", action="append", default=[], help="repeatable")
+        add.add_argument("--ref", action="append", default=[], metavar="PATH:START-END", help="repeatable")
+        add.add_argument("--after", action="append", type=int, default=[], metavar="TASK", help="a task to wait for")
+        add.add_argument("--backlog", action="store_true", help="park it in the backlog instead of making it ready")
+        listing = sub.add_parser("list", parents=[output], help="tasks, most urgent first")
+        listing.add_argument("--status", choices=STATUSES)
+        listing.add_argument("--label")
+        listing.add_argument("--all", dest="include_archived", action="store_true", help="archived tasks too")
+        show = sub.add_parser("show", parents=[output], help="a task, its references and the prompt it would send")
+        show.add_argument("task")
+        assign = sub.add_parser("assign", parents=[output], help="send the task's prompt to a session")
+        assign.add_argument("task")
+        assign.add_argument("session")
+        for action, what in (("done", "mark done"), ("fail", "mark failed"), ("reopen", "make ready again")):
+            finish = sub.add_parser(action, parents=[output], help=what)
+            finish.add_argument("task")
+            finish.add_argument("--note", default="", help="the result, or why")
+        sub.add_parser("dispatch", parents=[output], help="run one dispatch round now")
+
+    def handle(self, *args, action, **options):
+        self.as_json = options["json"]
+        try:
+            with event_context(actor="cli", source="cli"):
+                getattr(self, "do_" + action)(**options)
+        except (TaskError, ConcurrencyError) as exc:
+            raise CommandError(str(exc)) from None
+
+    def emit(self, data, text: str) -> None:
+        self.stdout.write(json.dumps(data, ensure_ascii=False) if self.as_json else text)
+
+    def emit_task(self, task: Task, text: str) -> None:
+        self.emit(_task_dict(task, selectors.blocked_by([task])[task.id]), text)
+
+    def do_add(self, title, description, priority, label, ref, after, backlog, **_):
+        if description == "-":
+            description = sys.stdin.read()
+        task = services.task_create(
+            title, description, priority, label, after, ref, status="backlog" if backlog else "ready"
+        )
+        self.emit_task(task, f"added task {task.id} ({task.status}): {task.title}")
+
+    def do_list(self, status, label, include_archived, **_):
+        tasks = list(selectors.tasks(status=status, label=label, archived=None if include_archived else False))
+        blocked = selectors.blocked_by(tasks)
+        if self.as_json:
+            self.emit([_task_dict(t, blocked[t.id]) for t in tasks], "")
+            return
+        if not tasks:
+            self.stdout.write("no tasks; add one with: tasks add TITLE --ref PATH:START-END")
+            return
+        rows = [("ID", "STATUS", "PRI", "SESSION", "TITLE")]
+        for task in tasks:
+            status_text = (
+                task.status + (" (blocked)" if blocked[task.id] else "") + (" ⚠" if task.stale_references else "")
+            )
+            rows.append((str(task.id), status_text, str(task.priority), task.session or "-", task.title))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+    def do_show(self, task, **_):
+        found = selectors.task(task)
+        references = selectors.references(found.id)
+        prompt, error = selectors.prompt_preview(found)
+        data = {
+            **_task_dict(found, selectors.blocked_by([found])[found.id]),
+            "description": found.description,
+            "dependents": selectors.dependents(found.id),
+            "references": [
+                {"id": r.id, "range": str(r), "state": r.state, "sha256": r.sha256, "diff": r.diff} for r in references
+            ],
+            "prompt": prompt,
+            "prompt_error": error,
+        }
+        lines = [f"task {found.id}: {found.title}"]
+        for key in ("status", "priority", "labels", "session", "depends_on", "blocked_by", "dependents", "version"):
+            lines.append(f"  {key}: {data[key]}")
+        if found.result_note:
+            lines.append(f"  note: {found.result_note}")
+        for reference in data["references"]:
+            lines.append(f"  reference {reference['id']} {reference['range']} ({reference['state']})")
+            if reference["diff"]:
+                lines += ["    " + line for line in reference["diff"].splitlines()]
+        lines += ["", "prompt:" if prompt is not None else f"no prompt: {error}"]
+        if prompt is not None:
+            lines.append(prompt)
+        self.emit(data, "\n".join(lines))
+
+    def do_assign(self, task, session, **_):
+        found = selectors.task(task)
+        assigned = services.task_assign(found.id, session, found.version)
+        self.emit_task(assigned, f"task {assigned.id} assigned to {session}: its prompt is queued")
+
+    def do_done(self, task, note, **_):
+        found = selectors.task(task)
+        done = services.task_done(found.id, found.version, note)
+        self.emit_task(done, f"task {done.id} done")
+
+    def do_fail(self, task, note, **_):
+        found = selectors.task(task)
+        failed = services.task_fail(found.id, found.version, note)
+        self.emit_task(failed, f"task {failed.id} failed")
+
+    def do_reopen(self, task, note, **_):
+        found = selectors.task(task)
+        reopened = services.task_reopen(found.id, found.version, note)
+        self.emit_task(reopened, f"task {reopened.id} is ready again")
+
+    def do_dispatch(self, **_):
+        done = services.dispatch_round()
+        data = {
+            "assigned": [{"task": t.id, "session": t.session} for t in done.assigned],
+            "skipped": [{"task": task_id, "reason": reason} for task_id, reason in done.skipped],
+        }
+        lines = [f"task {t.id} -> {t.session}" for t in done.assigned] or ["nothing dispatched"]
+        lines += [f"task {task_id} passed over: {reason}" for task_id, reason in done.skipped]
+        self.emit(data, "\n".join(lines))

@@ -1,0 +1,141 @@
+"""Read models of tasks, their labels, references and dispatches, and of sessions' task slots. Written only by
+tasks_app.projectors; rebuilt from the `task` and `assignment` streams."""
+
+from __future__ import annotations
+
+from django.db import models
+
+BACKLOG, READY, ASSIGNED, IN_PROGRESS, REVIEW, DONE, FAILED, CANCELLED = (
+    "backlog",
+    "ready",
+    "assigned",
+    "in_progress",
+    "review",
+    "done",
+    "failed",
+    "cancelled",
+)
+STATUSES = (BACKLOG, READY, ASSIGNED, IN_PROGRESS, REVIEW, DONE, FAILED, CANCELLED)
+# A task in one of these holds its session's slot and counts against CHORUS_MAX_ACTIVE_TASKS.
+ACTIVE = (ASSIGNED, IN_PROGRESS)
+FINISHED = (DONE, FAILED, CANCELLED)
+
+
+class Task(models.Model):
+    id = models.PositiveIntegerField(primary_key=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    priority = models.IntegerField(default=0, db_index=True)
+    labels = models.JSONField(default=list)
+    status = models.CharField(max_length=12, choices=[(s, s) for s in STATUSES], db_index=True)
+    archived = models.BooleanField(default=False, db_index=True)
+    depends_on = models.JSONField(default=list)
+    session = models.CharField(max_length=40, blank=True, db_index=True)
+    dispatch_id = models.CharField(max_length=32, blank=True)
+    message_id = models.CharField(max_length=40, blank=True)
+    # position of the TaskAssigned event, and of the event that showed the agent at work (see TaskStarted)
+    assigned_position = models.BigIntegerField(null=True)
+    started_position = models.BigIntegerField(null=True)
+    result_note = models.TextField(blank=True)
+    # references ever added (names the next one) and those now stale or missing (filters, dispatch)
+    references_added = models.PositiveIntegerField(default=0)
+    stale_references = models.PositiveIntegerField(default=0, db_index=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    status_since = models.DateTimeField()
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "chorus_task"
+        ordering = ["-priority", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.title}"
+
+
+class TaskLabel(models.Model):
+    """One row per (task, label): SQLite cannot look inside a JSON list, and the admin and API filter by label."""
+
+    key = models.CharField(max_length=60, primary_key=True)
+    task_id = models.PositiveIntegerField(db_index=True)
+    label = models.CharField(max_length=40, db_index=True)
+
+    class Meta:
+        db_table = "chorus_task_label"
+        ordering = ["label", "task_id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Reference(models.Model):
+    CURRENT, STALE, MISSING = "current", "stale", "missing"
+
+    id = models.CharField(max_length=30, primary_key=True)
+    task_id = models.PositiveIntegerField(db_index=True)
+    number = models.PositiveIntegerField()
+    path = models.CharField(max_length=1000, db_index=True)
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    snapshot = models.TextField()
+    state = models.CharField(max_length=8, default=CURRENT, db_index=True)
+    current_sha256 = models.CharField(max_length=64, blank=True)
+    diff = models.TextField(blank=True)
+    added_at = models.DateTimeField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_task_reference"
+        ordering = ["task_id", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.start}-{self.end}"
+
+
+class Dispatch(models.Model):
+    """The audit record of one assignment: what was sent to which session, and the repository before and after."""
+
+    id = models.CharField(max_length=32, primary_key=True)
+    task_id = models.PositiveIntegerField(db_index=True)
+    session = models.CharField(max_length=40, db_index=True)
+    message_id = models.CharField(max_length=40)
+    prompt = models.TextField()
+    references = models.JSONField(default=list)
+    via = models.CharField(max_length=10)
+    actor = models.CharField(max_length=100, blank=True)
+    # None, as in the events: PROJECT_ROOT was not in a git repository (or the task is not finished yet)
+    git_head_at_dispatch = models.CharField(max_length=64, null=True)  # noqa: DJ001
+    git_head_at_completion = models.CharField(max_length=64, null=True)  # noqa: DJ001
+    # "" while the task is at work; then done, failed, cancelled or unassigned
+    outcome = models.CharField(max_length=12, blank=True)
+    outcome_note = models.TextField(blank=True)
+    position = models.BigIntegerField(db_index=True)
+    dispatched_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True)
+    review_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "chorus_task_dispatch"
+        ordering = ["-position"]
+        verbose_name_plural = "dispatches"
+
+    def __str__(self) -> str:
+        return f"task {self.task_id} -> {self.session}"
+
+
+class SessionSlot(models.Model):
+    """A session's task slot: the task it works on (None when free) and the `assignment` stream's version."""
+
+    session = models.CharField(max_length=40, primary_key=True)
+    task_id = models.PositiveIntegerField(null=True)
+    since = models.DateTimeField()
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "chorus_task_session_slot"
+        ordering = ["session"]
+
+    def __str__(self) -> str:
+        return f"{self.session}: {self.task_id or 'free'}"

@@ -1,0 +1,309 @@
+"""Projectors of the task read models. They apply what the services decided; they never read documents or tmux,
+so a replay gives the same rows whatever the files say today."""
+
+from __future__ import annotations
+
+from events_app.projection import Projector, Rows, handles, register
+from events_app.store import RecordedEvent
+from tasks_app import events as ev
+from tasks_app.models import (
+    ASSIGNED,
+    BACKLOG,
+    CANCELLED,
+    DONE,
+    FAILED,
+    IN_PROGRESS,
+    READY,
+    REVIEW,
+    Dispatch,
+    Reference,
+    SessionSlot,
+    Task,
+    TaskLabel,
+)
+
+_UNSOUND = (Reference.STALE, Reference.MISSING)
+
+
+def _label_key(task_id: int, label: str) -> str:
+    return f"{task_id}:{label}"
+
+
+@register
+class TaskProjector(Projector):
+    name = "tasks"
+    models = (Task, TaskLabel, Reference, Dispatch)
+
+    def _task(self, recorded: RecordedEvent, rows: Rows) -> Task:
+        task = rows.get(Task, int(recorded.stream_id))
+        task.version = recorded.version
+        task.updated_at = recorded.recorded_at
+        return task
+
+    def _status(self, task: Task, status: str, recorded: RecordedEvent) -> None:
+        task.status = status
+        task.status_since = recorded.recorded_at
+
+    def _finish_dispatch(self, task: Task, recorded: RecordedEvent, rows: Rows, outcome: str, note: str) -> None:
+        dispatch = rows.get(Dispatch, task.dispatch_id) if task.dispatch_id else None
+        if dispatch is None or dispatch.outcome:
+            return
+        dispatch.outcome, dispatch.outcome_note = outcome, note
+        dispatch.finished_at = recorded.recorded_at
+        dispatch.git_head_at_completion = getattr(recorded.event, "git_head", None)
+        rows.save(dispatch)
+
+    @handles(ev.TaskCreated)
+    def created(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        task_id = int(recorded.stream_id)
+        rows.save(
+            Task(
+                id=task_id,
+                title=e.title,
+                description=e.description,
+                priority=e.priority,
+                labels=sorted(e.labels),
+                status=e.status,
+                depends_on=[],
+                created_at=recorded.recorded_at,
+                updated_at=recorded.recorded_at,
+                status_since=recorded.recorded_at,
+                version=recorded.version,
+            )
+        )
+        for label in e.labels:
+            rows.save(TaskLabel(key=_label_key(task_id, label), task_id=task_id, label=label))
+
+    @handles(ev.TaskRetitled)
+    def retitled(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        task.title = recorded.event.title
+        rows.save(task)
+
+    @handles(ev.TaskDescriptionChanged)
+    def described(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        task.description = recorded.event.description
+        rows.save(task)
+
+    @handles(ev.TaskReprioritised)
+    def reprioritised(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        task.priority = recorded.event.priority
+        rows.save(task)
+
+    @handles(ev.TaskLabelAdded)
+    def label_added(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        label = recorded.event.label
+        task.labels = sorted({*task.labels, label})
+        rows.save(task)
+        rows.save(TaskLabel(key=_label_key(task.id, label), task_id=task.id, label=label))
+
+    @handles(ev.TaskLabelRemoved)
+    def label_removed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        label = recorded.event.label
+        task.labels = [existing for existing in task.labels if existing != label]
+        rows.save(task)
+        row = rows.get(TaskLabel, _label_key(task.id, label))
+        if row is not None:
+            rows.delete(row)
+
+    @handles(ev.TaskDependencyAdded)
+    def dependency_added(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        task.depends_on = sorted({*task.depends_on, recorded.event.depends_on})
+        rows.save(task)
+
+    @handles(ev.TaskDependencyRemoved)
+    def dependency_removed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        task.depends_on = [d for d in task.depends_on if d != recorded.event.depends_on]
+        rows.save(task)
+
+    @handles(ev.TaskArchived, ev.TaskUnarchived)
+    def archived(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        task.archived = isinstance(recorded.event, ev.TaskArchived)
+        rows.save(task)
+
+    @handles(ev.TaskReadied, ev.TaskShelved)
+    def readied(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        self._status(task, READY if isinstance(recorded.event, ev.TaskReadied) else BACKLOG, recorded)
+        rows.save(task)
+
+    @handles(ev.TaskAssigned)
+    def assigned(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        task = self._task(recorded, rows)
+        self._status(task, ASSIGNED, recorded)
+        task.session, task.dispatch_id, task.message_id = e.session, e.dispatch_id, e.message_id
+        task.assigned_position, task.started_position = recorded.position, None
+        task.result_note = ""
+        rows.save(task)
+        rows.save(
+            Dispatch(
+                id=e.dispatch_id,
+                task_id=task.id,
+                session=e.session,
+                message_id=e.message_id,
+                prompt=e.prompt,
+                references=e.references,
+                via=e.via,
+                actor=str(recorded.metadata.get("actor", ""))[:100],
+                git_head_at_dispatch=e.git_head,
+                position=recorded.position,
+                dispatched_at=recorded.recorded_at,
+            )
+        )
+
+    @handles(ev.TaskStarted)
+    def started(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        self._status(task, IN_PROGRESS, recorded)
+        task.started_position = recorded.event.evidence_position
+        rows.save(task)
+        dispatch = rows.get(Dispatch, task.dispatch_id)
+        dispatch.started_at = recorded.recorded_at
+        rows.save(dispatch)
+
+    @handles(ev.TaskSentToReview)
+    def sent_to_review(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        self._status(task, REVIEW, recorded)
+        rows.save(task)
+        dispatch = rows.get(Dispatch, task.dispatch_id)
+        dispatch.review_at = recorded.recorded_at
+        rows.save(dispatch)
+
+    @handles(ev.TaskDone)
+    def done(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        self._status(task, DONE, recorded)
+        task.result_note = recorded.event.note
+        rows.save(task)
+        self._finish_dispatch(task, recorded, rows, DONE, recorded.event.note)
+
+    @handles(ev.TaskFailed)
+    def failed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        self._status(task, FAILED, recorded)
+        task.result_note = recorded.event.reason
+        rows.save(task)
+        self._finish_dispatch(task, recorded, rows, FAILED, recorded.event.reason)
+
+    @handles(ev.TaskCancelled)
+    def cancelled(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        self._status(task, CANCELLED, recorded)
+        task.result_note = recorded.event.reason
+        rows.save(task)
+        self._finish_dispatch(task, recorded, rows, CANCELLED, recorded.event.reason)
+
+    @handles(ev.TaskUnassigned)
+    def unassigned(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        self._status(task, READY, recorded)
+        rows.save(task)
+        self._finish_dispatch(task, recorded, rows, "unassigned", recorded.event.reason)
+
+    @handles(ev.TaskReopened)
+    def reopened(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        self._status(task, READY, recorded)
+        rows.save(task)
+
+    # references
+
+    def _reference(self, recorded: RecordedEvent, rows: Rows) -> tuple[Task, Reference]:
+        task = self._task(recorded, rows)
+        reference = rows.get(Reference, recorded.event.reference_id)
+        reference.changed_at = recorded.recorded_at
+        return task, reference
+
+    def _set_state(self, task: Task, reference: Reference, state: str) -> None:
+        """Keep the task's count of unsound (stale or missing) references in step with each reference's state."""
+        task.stale_references += (state in _UNSOUND) - (reference.state in _UNSOUND)
+        reference.state = state
+
+    @handles(ev.ReferenceAdded)
+    def reference_added(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        task = self._task(recorded, rows)
+        task.references_added += 1
+        rows.save(task)
+        rows.save(
+            Reference(
+                id=e.reference_id,
+                task_id=task.id,
+                number=task.references_added,
+                path=e.path,
+                start=e.start,
+                end=e.end,
+                sha256=e.sha256,
+                snapshot=e.snapshot,
+                added_at=recorded.recorded_at,
+                changed_at=recorded.recorded_at,
+            )
+        )
+
+    @handles(ev.ReferenceReanchored)
+    def reference_reanchored(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task, reference = self._reference(recorded, rows)
+        self._set_state(task, reference, Reference.CURRENT)
+        reference.start, reference.end = recorded.event.start, recorded.event.end
+        reference.current_sha256, reference.diff = "", ""
+        rows.save(task)
+        rows.save(reference)
+
+    @handles(ev.ReferenceStale)
+    def reference_stale(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        task, reference = self._reference(recorded, rows)
+        self._set_state(task, reference, Reference.STALE)
+        reference.start, reference.end = e.start, e.end
+        reference.current_sha256, reference.diff = e.current_sha256, e.diff
+        rows.save(task)
+        rows.save(reference)
+
+    @handles(ev.ReferenceMissing)
+    def reference_missing(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task, reference = self._reference(recorded, rows)
+        self._set_state(task, reference, Reference.MISSING)
+        reference.current_sha256, reference.diff = "", ""
+        rows.save(task)
+        rows.save(reference)
+
+    @handles(ev.ReferenceRefreshed)
+    def reference_refreshed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        task, reference = self._reference(recorded, rows)
+        self._set_state(task, reference, Reference.CURRENT)
+        reference.start, reference.end, reference.sha256, reference.snapshot = e.start, e.end, e.sha256, e.snapshot
+        reference.current_sha256, reference.diff = "", ""
+        rows.save(task)
+        rows.save(reference)
+
+    @handles(ev.ReferenceRemoved)
+    def reference_removed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task, reference = self._reference(recorded, rows)
+        self._set_state(task, reference, Reference.CURRENT)
+        rows.save(task)
+        rows.delete(reference)
+
+
+@register
+class SessionSlotProjector(Projector):
+    name = "task_slots"
+    models = (SessionSlot,)
+
+    @handles(ev.SessionSlotClaimed, ev.SessionSlotReleased)
+    def changed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        slot = rows.get(SessionSlot, recorded.stream_id) or SessionSlot(session=recorded.stream_id)
+        slot.task_id = recorded.event.task_id if isinstance(recorded.event, ev.SessionSlotClaimed) else None
+        slot.since = recorded.recorded_at
+        slot.version = recorded.version
+        rows.save(slot)

@@ -1,0 +1,24 @@
+import pytest
+
+from events_app.store import event_context
+
+# The real-tmux fixtures (a private tmux server, a PROJECT_ROOT with the fake agent's profile) for the integration
+# tests that follow a real session.
+from tests.sessions_app.conftest import project, tmux_server  # noqa: F401
+from tests.tasks_app.helpers import Docs
+
+
+@pytest.fixture
+def docs(tmp_path, settings):
+    """An empty PROJECT_ROOT of the test's own, outside any git repository, whose documents the test writes."""
+    root = tmp_path / "root"
+    root.mkdir()
+    settings.PROJECT_ROOT = root
+    settings.CHORUS_PROMPT_TEMPLATE = ""
+    return Docs(root)
+
+
+@pytest.fixture
+def person():
+    with event_context(actor="alice", source="test"):
+        yield

@@ -1,0 +1,93 @@
+"""Helpers for the task tests: documents on disk, sessions as the sessions worker would record them, events."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from documents_app.services import documents_scan
+from events_app import store
+from sessions_app import events as session_events
+from sessions_app import services as session_services
+from sessions_app.delivery import Outcome
+from sessions_app.models import OutboxMessage, Session
+
+
+class Docs:
+    """Files under the test's PROJECT_ROOT, recorded as documents by a scan (which also calls the listeners)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def write(self, path: str, text: str, scan: bool = True) -> Path:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        if scan:
+            self.scan()
+        return target
+
+    def remove(self, path: str) -> None:
+        (self.root / path).unlink()
+        self.scan()
+
+    def scan(self):
+        result = documents_scan()
+        assert not result.errors, result.errors
+        return result
+
+
+def numbered(count: int, prefix: str = "line") -> str:
+    """A document of `count` distinct lines: 'line 1' .. 'line N'."""
+    return "".join(f"{prefix} {n}\n" for n in range(1, count + 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """What the sessions worker's detector hands to session_record_status."""
+
+    status: object
+    reason: str
+    rule: str = "test.rule"
+    signal: str = "screen"
+    text: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Status:
+    value: str
+
+
+def session_appears(name: str, status: str = "idle", auto_dispatch: bool = False) -> Session:
+    """A live session as the sessions app records one (created in tmux, then seen idle), without tmux."""
+    created = session_events.SessionCreated(
+        name=name, profile="fake", command=["fake"], cwd="/tmp", pane_id="%1", tmux_session=name, pid=None
+    )
+    store.append("session", name, store.stream_version("session", name), [created])
+    if status != "unknown":
+        session_status(name, status)
+    if auto_dispatch:
+        session_services.session_set_auto_dispatch(name, True)
+    return Session.objects.get(pk=name)
+
+
+def session_status(name: str, status: str, reason: str | None = None) -> None:
+    session = Session.objects.get(pk=name)
+    assert session_services.session_record_status(session, Verdict(_Status(status), reason or f"test says {status}"))
+
+
+def session_stops(name: str, reason: str = "pane dead (exit 0)") -> None:
+    assert session_services.session_record_stopped(Session.objects.get(pk=name), reason, 0)
+
+
+def delivery_starts(message_id: str) -> None:
+    assert session_services.delivery_claim(OutboxMessage.objects.get(pk=message_id))
+
+
+def delivery_ends(message_id: str, delivered: bool = True, confirmed_by: str = "went busy") -> None:
+    outcome = Outcome(delivered, 1, confirmed_by=confirmed_by if delivered else "", reason="" if delivered else "no")
+    session_services.delivery_finish(message_id, outcome)
+
+
+def event_types(stream_type: str = "task", stream_id: str | None = None) -> list[str]:
+    return [e.event_type for e in store.read(stream_type=stream_type, stream_id=stream_id)]

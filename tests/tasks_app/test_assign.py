@@ -1,0 +1,199 @@
+"""Assigning a task builds its prompt and queues it for a session; dispatch does so by itself for opted-in idle
+sessions. One task per session and one session per task, whoever races."""
+
+import pytest
+
+from events_app import projection, store
+from events_app.store import ConcurrencyError
+from sessions_app import services as session_services
+from sessions_app.models import OutboxMessage
+from tasks_app import services
+from tasks_app.errors import TaskConflict, UnknownTask
+from tasks_app.models import Dispatch, SessionSlot, Task
+from tests.tasks_app.helpers import event_types, numbered, session_appears, session_stops
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def spec(docs):
+    docs.write("spec.md", numbered(30))
+    return docs
+
+
+def test_assign_queues_the_prompt_claims_the_session_and_records_the_dispatch(spec, person):
+    session_appears("s1")
+    task = services.task_create("Do it", "carefully", references=["spec.md:3-4"])
+    assigned = services.task_assign(task.id, "s1", task.version)
+    message = OutboxMessage.objects.get()
+    assert (assigned.status, assigned.session, assigned.message_id) == ("assigned", "s1", message.id)
+    assert (message.session, message.state) == ("s1", "queued")
+    assert message.text == "Task 1: Do it\n\ncarefully\n\nspec.md:3-4\n```\nline 3\nline 4\n```"
+    assert SessionSlot.objects.get(pk="s1").task_id == task.id
+    dispatch = Dispatch.objects.get()
+    assert (dispatch.prompt, dispatch.session, dispatch.message_id, dispatch.via, dispatch.actor) == (
+        message.text,
+        "s1",
+        message.id,
+        "person",
+        "alice",
+    )
+    assert event_types("assignment") == ["SessionSlotClaimed"]
+
+
+def test_moved_text_is_reanchored_when_assigning_and_the_prompt_quotes_it(spec):
+    session_appears("s1")
+    task = services.task_create("T", references=["spec.md:3-4"])
+    spec.write("spec.md", "new\nnew\n" + numbered(30), scan=False)
+    services.task_assign(task.id, "s1", task.version)
+    assert "spec.md:5-6\n```\nline 3\nline 4" in OutboxMessage.objects.get().text
+    assert event_types()[-2:] == ["ReferenceReanchored", "TaskAssigned"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "error"),
+    [
+        (lambda t: services.task_archive(t.id, t.version), "is archived"),
+        (lambda t: services.task_cancel(t.id, t.version), "cancelled, so it cannot be assigned"),
+        (lambda t: services.task_add_dependency(t.id, services.task_create("first").id, t.version), r"waits for .*2"),
+        (lambda t: session_stops("s1"), "session s1 is stopped"),
+    ],
+)
+def test_assign_refuses_and_writes_nothing(spec, setup, error):
+    session_appears("s1")
+    task = services.task_create("T")
+    setup(task)
+    task = Task.objects.get(pk=1)
+    position = store.last_position()
+    with pytest.raises(TaskConflict, match=error):
+        services.task_assign(task.id, "s1", task.version)
+    assert store.last_position() == position
+
+
+def test_assign_to_an_unknown_session_is_a_404(spec):
+    task = services.task_create("T")
+    with pytest.raises(UnknownTask, match="no session named 'ghost'"):
+        services.task_assign(task.id, "ghost", task.version)
+
+
+def test_one_task_per_session(spec):
+    session_appears("s1")
+    first, second = services.task_create("a"), services.task_create("b")
+    services.task_assign(first.id, "s1", first.version)
+    position = store.last_position()
+    with pytest.raises(services.SessionBusy, match="already working on task 1"):
+        services.task_assign(second.id, "s1", second.version)
+    assert store.last_position() == position
+
+
+def test_the_limit_of_active_tasks(spec, settings):
+    settings.CHORUS_MAX_ACTIVE_TASKS = 1
+    session_appears("s1")
+    session_appears("s2")
+    first, second = services.task_create("a"), services.task_create("b")
+    services.task_assign(first.id, "s1", first.version)
+    with pytest.raises(services.LimitReached, match="the limit is 1"):
+        services.task_assign(second.id, "s2", second.version)
+
+
+def _racing(monkeypatch, competitor):
+    """Run `competitor` once, between an assignment's reads and its transaction (where a real race falls)."""
+    original = services.git_head
+    pending = [competitor]
+
+    def head():
+        if pending:
+            pending.pop()()
+        return original()
+
+    monkeypatch.setattr(services, "git_head", head)
+
+
+def test_a_session_taken_meanwhile_makes_the_late_assignment_write_nothing(spec, monkeypatch):
+    session_appears("s1")
+    mine, theirs = services.task_create("mine"), services.task_create("theirs")
+    _racing(monkeypatch, lambda: services.task_assign(theirs.id, "s1", theirs.version))
+    with pytest.raises(services.SessionBusy, match="given another task meanwhile"):
+        services.task_assign(mine.id, "s1", mine.version)
+    assert Task.objects.get(pk=mine.id).status == "ready"
+    assert list(OutboxMessage.objects.values_list("session", flat=True)) == ["s1"]
+    assert SessionSlot.objects.get(pk="s1").task_id == theirs.id
+
+
+def test_a_task_taken_meanwhile_leaves_no_claimed_session_and_no_message(spec, monkeypatch):
+    session_appears("s1")
+    session_appears("s2")
+    task = services.task_create("contested")
+    _racing(monkeypatch, lambda: services.task_assign(task.id, "s2", task.version))
+    with pytest.raises(ConcurrencyError):
+        services.task_assign(task.id, "s1", task.version)
+    assert Task.objects.get(pk=task.id).session == "s2"
+    assert list(OutboxMessage.objects.values_list("session", flat=True)) == ["s2"]
+    assert SessionSlot.objects.filter(pk="s1").first() is None
+    assert projection.verify() == []
+
+
+def test_dispatch_gives_the_most_urgent_unblocked_task_to_each_free_opted_in_session(spec):
+    low = services.task_create("low", priority=1)
+    high = services.task_create("high", priority=9)
+    blocked = services.task_create("blocked", priority=50, depends_on=[low.id])
+    services.task_create("stale", priority=40, references=["spec.md:1-2"])
+    spec.write("spec.md", "changed\n" + numbered(30)[7:])
+    services.task_create("parked", priority=99, status="backlog")
+    session_appears("b-idle", auto_dispatch=True)
+    session_appears("a-idle", auto_dispatch=True)
+    session_appears("busy", status="busy", auto_dispatch=True)
+    session_appears("manual")
+    session_appears("queued", auto_dispatch=True)
+    session_services.session_send("queued", "a person's message")
+    done = services.dispatch_round()
+    assert [(t.id, t.session) for t in done.assigned] == [(high.id, "b-idle"), (low.id, "a-idle")]
+    assert Task.objects.get(pk=blocked.id).status == "ready"
+    assert services.dispatch_round().assigned == []
+    assert {d.via for d in Dispatch.objects.all()} == {"dispatch"}
+
+
+def test_dispatch_reports_a_task_it_could_not_send(spec, settings):
+    settings.CHORUS_MAX_MESSAGE_CHARS = 20
+    session_appears("s1", auto_dispatch=True)
+    task = services.task_create("a title long enough to be over the limit")
+    done = services.dispatch_round()
+    assert done.assigned == []
+    assert done.skipped == [(task.id, "cannot send task 1 to s1: the message has 48 characters; the limit is 20")]
+
+
+def test_dispatch_stops_at_the_limit(spec, settings):
+    settings.CHORUS_MAX_ACTIVE_TASKS = 2
+    for name in ("s1", "s2", "s3"):
+        session_appears(name, auto_dispatch=True)
+    for title in "abc":
+        services.task_create(title)
+    assert len(services.dispatch_round().assigned) == 2
+    assert Task.objects.filter(status="assigned").count() == 2
+
+
+def test_a_stale_dispatcher_view_assigns_nothing_twice(spec, monkeypatch):
+    """Two dispatchers read the same free sessions and ready tasks; the one that writes second gets nothing."""
+    session_appears("s1", auto_dispatch=True)
+    session_appears("s2", auto_dispatch=True)
+    for title in "ab":
+        services.task_create(title)
+    seen_sessions, seen_tasks = services.free_sessions(), list(services.dispatchable_tasks())
+    first = services.dispatch_round()
+    monkeypatch.setattr(services, "free_sessions", lambda: seen_sessions)
+    monkeypatch.setattr(services, "dispatchable_tasks", lambda: seen_tasks)
+    second = services.dispatch_round()
+    assert len(first.assigned) == 2 and second.assigned == []
+    assert OutboxMessage.objects.count() == 2
+    assert sorted(SessionSlot.objects.values_list("task_id", flat=True)) == [1, 2]
+
+
+def test_unassign_frees_the_session_and_withdraws_the_queued_prompt(spec):
+    session_appears("s1", status="busy")
+    task = services.task_create("T")
+    task = services.task_assign(task.id, "s1", task.version)
+    task = services.task_unassign(task.id, task.version, "wrong agent")
+    assert (task.status, SessionSlot.objects.get(pk="s1").task_id) == ("ready", None)
+    assert OutboxMessage.objects.get().state == "cancelled"
+    assert Dispatch.objects.get().outcome == "unassigned"
+    assert event_types("assignment") == ["SessionSlotClaimed", "SessionSlotReleased"]

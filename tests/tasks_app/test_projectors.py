@@ -1,0 +1,71 @@
+"""The task projectors: what each event does to the read models, and that a replay gives the same rows."""
+
+import pytest
+
+from events_app import projection, store
+from tasks_app import events as ev
+from tasks_app import services
+from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskLabel
+from tests.tasks_app.helpers import delivery_starts, numbered, session_appears, session_status
+
+pytestmark = pytest.mark.django_db
+
+
+def append(task_id: int, *events):
+    store.append("task", str(task_id), store.stream_version("task", str(task_id)), list(events))
+
+
+def test_the_count_of_unsound_references_follows_each_references_state(docs):
+    docs.write("a.md", numbered(5))
+    task = services.task_create("T", references=["a.md:1-1", "a.md:2-2"])
+    steps = [
+        (ev.ReferenceStale(reference_id="1.1", start=1, end=1, current_sha256="x", diff="d"), 1),
+        (ev.ReferenceMissing(reference_id="1.1"), 1),
+        (ev.ReferenceMissing(reference_id="1.2"), 2),
+        (ev.ReferenceReanchored(reference_id="1.2", start=3, end=3), 1),
+        (ev.ReferenceRefreshed(reference_id="1.1", start=1, end=1, sha256="y", snapshot="s"), 0),
+        (ev.ReferenceStale(reference_id="1.2", start=3, end=3, current_sha256="x", diff="d"), 1),
+        (ev.ReferenceRemoved(reference_id="1.2"), 0),
+    ]
+    for event, unsound in steps:
+        append(task.id, event)
+        assert Task.objects.get(pk=task.id).stale_references == unsound, event
+    assert list(Reference.objects.values_list("id", "state", "start", "snapshot")) == [("1.1", "current", 1, "s")]
+
+
+def test_labels_are_kept_as_a_sorted_list_and_as_rows(docs):
+    task = services.task_create("T", labels=["b", "a"])
+    append(task.id, ev.TaskLabelAdded(label="c"), ev.TaskLabelRemoved(label="a"), ev.TaskLabelAdded(label="c"))
+    assert Task.objects.get(pk=task.id).labels == ["b", "c"]
+    assert sorted(TaskLabel.objects.values_list("key", flat=True)) == ["1:b", "1:c"]
+
+
+def test_a_dispatch_row_records_the_assignment_and_its_end(docs):
+    session_appears("s1")
+    task = services.task_create("T")
+    task = services.task_assign(task.id, "s1", task.version)
+    delivery_starts(task.message_id)
+    session_status("s1", "busy")
+    session_status("s1", "idle")
+    services.tasks_follow()
+    task = services.task_done(task.id, Task.objects.get(pk=task.id).version, "ok")
+    dispatch = Dispatch.objects.get()
+    assert (dispatch.task_id, dispatch.outcome, dispatch.outcome_note) == (task.id, "done", "ok")
+    assert dispatch.started_at <= dispatch.review_at <= dispatch.finished_at
+    assert (task.session, task.dispatch_id) == ("s1", dispatch.id)
+    assert SessionSlot.objects.get(pk="s1").task_id is None
+
+
+def test_a_rebuild_gives_the_live_rows(docs):
+    docs.write("a.md", numbered(8))
+    session_appears("s1")
+    first = services.task_create("one", labels=["x"], references=["a.md:2-3"])
+    second = services.task_create("two", depends_on=[first.id], priority=4)
+    services.task_assign(first.id, "s1", first.version)
+    docs.write("a.md", "top\n" + numbered(8))
+    docs.write("a.md", "top\n" + numbered(8).replace("line 3", "line III"))
+    services.task_archive(second.id, second.version)
+    live = projection.snapshot(["tasks", "task_slots"])
+    assert live["chorus_task_reference"]["1.1"]["state"] == "stale"
+    projection.rebuild(["tasks", "task_slots"])
+    assert projection.snapshot(["tasks", "task_slots"]) == live
