@@ -8,10 +8,14 @@ from ninja import NinjaAPI
 from ninja.security import APIKeyCookie, HttpBearer
 
 from chorus_site.auth import SESSION_KEY, token_matches
+from documents_app.api import router as documents_router
+from documents_app.services import DocumentError
 from events_app.api import router as events_router
 from events_app.store import ConcurrencyError
 from sessions_app.api import router as sessions_router
 from sessions_app.services import SessionError
+from tasks_app.api import router as tasks_router
+from tasks_app.errors import TaskError
 
 
 class BearerToken(HttpBearer):
@@ -52,8 +56,20 @@ def _domain_error(request: HttpRequest, exc: SessionError):
     return api.create_response(request, {"detail": str(exc)}, status=exc.status)
 
 
+@api.exception_handler(DocumentError)
+def _document_error(request: HttpRequest, exc: DocumentError):
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
+
+
+@api.exception_handler(TaskError)
+def _task_error(request: HttpRequest, exc: TaskError):
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
+
+
 api.add_router("/events", events_router)
 api.add_router("/sessions", sessions_router)
+api.add_router("/documents", documents_router)
+api.add_router("/tasks", tasks_router)
 
 
 @api.get("/health", tags=["health"], summary="Liveness and the event log's position")

@@ -149,3 +149,22 @@ CHORUS_POLL_INTERVAL = float(os.environ.get("CHORUS_POLL_INTERVAL", "0.25"))
 CHORUS_NOTIFY = os.environ.get("CHORUS_NOTIFY", "auto")
 # The largest message Chorus types into an agent, in characters.
 CHORUS_MAX_MESSAGE_CHARS = config.env_int("CHORUS_MAX_MESSAGE_CHARS", 100_000)
+
+# Documents under PROJECT_ROOT: gitignore-style globs (comma-separated) choosing which files are documents, and the
+# largest file read as one, in bytes. The worker watches the tree for their changes.
+CHORUS_DOCUMENT_GLOBS = [
+    glob.strip()
+    for glob in (os.environ.get("CHORUS_DOCUMENT_GLOBS") or "*.md,*.markdown,*.rst,*.txt").split(",")
+    if glob.strip()
+]
+CHORUS_DOCUMENT_MAX_BYTES = config.env_int("CHORUS_DOCUMENT_MAX_BYTES", 2 * 1024 * 1024)
+CHORUS_WORKER_JOBS.append("documents_app.watcher.DocumentWatcher")
+
+# Tasks: at most this many tasks assigned or in progress at once; the prompt template (a file, see
+# tasks_app/prompts.py; empty = the built-in layout); seconds between the worker's rounds of following sessions and
+# dispatching; how long a delivered prompt's session must stay idle, never seen busy, before its task goes to review.
+CHORUS_MAX_ACTIVE_TASKS = config.env_int("CHORUS_MAX_ACTIVE_TASKS", 4)
+CHORUS_PROMPT_TEMPLATE = os.environ.get("CHORUS_PROMPT_TEMPLATE", "")
+CHORUS_TASK_INTERVAL = float(os.environ.get("CHORUS_TASK_INTERVAL", "1.0"))
+CHORUS_TASK_QUIET_SECONDS = float(os.environ.get("CHORUS_TASK_QUIET_SECONDS", "10"))
+CHORUS_WORKER_JOBS.append("tasks_app.worker.TaskDispatcher")

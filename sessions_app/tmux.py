@@ -297,15 +297,17 @@ def parse_panes(output: str, token: str) -> list[PaneInfo]:
     return panes
 
 
-def capture_commands(pane_ids: Sequence[str], token: str) -> list[str]:
+def capture_commands(pane_ids: Sequence[str], token: str, ansi: bool = False) -> list[str]:
     """One command list capturing every pane: before each capture a marker line with the pane tmux found
     (display-message prints empty values for a missing pane rather than failing) and the facts for
     PaneScreen, so one output can be split back into screens. The pane id stays out of the marker text
-    itself: tmux runs a display-message format through strftime, and "%4" is a strftime conversion."""
+    itself: tmux runs a display-message format through strftime, and "%4" is a strftime conversion.
+    `ansi` keeps colours and attributes as SGR escape sequences (`capture-pane -e`), for a page's mirror."""
     marker = SEPARATOR.join((token, *MARKER_FIELDS))
+    capture = ["capture-pane", "-p", "-e"] if ansi else ["capture-pane", "-p"]
     args: list[str] = []
     for pane_id in pane_ids:
-        args += ["display-message", "-p", "-t", pane_id, marker, ";", "capture-pane", "-p", "-t", pane_id, ";"]
+        args += ["display-message", "-p", "-t", pane_id, marker, ";", *capture, "-t", pane_id, ";"]
     return args[:-1]
 
 
@@ -540,9 +542,9 @@ class Tmux:
         """The tagged panes by their tag: how a restarted Chorus finds its sessions again."""
         return {pane.tag: pane for pane in self.list_panes() if pane.tag is not None}
 
-    def capture(self, pane_id: str) -> PaneScreen:
-        """One pane's visible screen. Raises PaneGone."""
-        screens = self.capture_many([pane_id])
+    def capture(self, pane_id: str, ansi: bool = False) -> PaneScreen:
+        """One pane's visible screen (with `ansi`, its SGR colour sequences too). Raises PaneGone."""
+        screens = self.capture_many([pane_id], ansi=ansi)
         if pane_id not in screens:
             raise PaneGone(f"can't find pane: {pane_id}")
         return screens[pane_id]
@@ -569,7 +571,7 @@ class Tmux:
         cut = output.rfind(end) + len(end) if end in output else 0
         return parse_panes(output[:cut], token), parse_captures(output[cut:], token, pane_ids, taken_at)
 
-    def capture_many(self, pane_ids: Iterable[str]) -> dict[str, PaneScreen]:
+    def capture_many(self, pane_ids: Iterable[str], ansi: bool = False) -> dict[str, PaneScreen]:
         """The visible screen of every pane named, in one tmux invocation per CAPTURE_BATCH panes. Panes that
         no longer exist are left out of the result."""
         pending = [check_pane_id(pane_id) for pane_id in dict.fromkeys(pane_ids)]
@@ -578,7 +580,7 @@ class Tmux:
             batch, pending = pending[:CAPTURE_BATCH], pending[CAPTURE_BATCH:]
             token = secrets.token_hex(8)
             taken_at = time.time()
-            result = self._call(capture_commands(batch, token))
+            result = self._call(capture_commands(batch, token, ansi))
             captured = parse_captures(decode(result.stdout), token, batch, taken_at)
             screens.update(captured)
             if result.returncode == 0:

@@ -1,66 +1,273 @@
-// Live updates: one websocket per page, subscribed to the topics the page names in data-live-topics.
-// Each event (and each snapshot after a reconnect) fires `chorus:live` on <body>; htmx elements listen with
-// hx-trigger="chorus:live from:body" and re-fetch their partial, so pushes and page loads render alike.
+// Chorus pages: the page websocket is htmx's ws extension (<body ws-connect>), which swaps each HTML fragment
+// the server sends in place of the element with its id. This file adds what a fragment cannot do by itself:
+// the connection indicator, the tab title and favicon counting sessions that need a human, desktop notices,
+// ticking "for 3m 12s" ages, Ctrl+Enter to send, copy buttons, and keeping <details> open across swaps.
 (function () {
   "use strict";
-  let socket = null;
-  let position = null;
-  let retry = 500;
-  let pending = null;
 
-  function topics() {
-    const found = new Set();
-    document.querySelectorAll("[data-live-topics]").forEach((el) => {
-      el.dataset.liveTopics.split(/\s+/).filter(Boolean).forEach((t) => found.add(t));
-    });
-    return [...found];
-  }
-
-  function setState(state, text) {
+  // --- connection indicator ---------------------------------------------------------------------------------
+  function setLive(state, text) {
     const el = document.getElementById("live-status");
     if (el) { el.dataset.state = state; el.textContent = text; }
+    document.body.dataset.live = state;
   }
 
-  function fire(detail) {
-    // Coalesce bursts: one refresh per animation frame is enough for a person to see.
-    if (pending) { pending.events.push(detail); return; }
-    pending = { events: [detail] };
-    requestAnimationFrame(() => {
-      const batch = pending; pending = null;
-      document.body.dispatchEvent(new CustomEvent("chorus:live", { detail: batch }));
+  // --- sessions that need a human: title, favicon, notices --------------------------------------------------
+  let known = null; // names waiting at the last look; null until the page's own first look
+  const baseTitle = () => document.title.replace(/^\(\d+\) /, "");
+
+  function favicon(count) {
+    const link = document.getElementById("favicon");
+    if (!link) return;
+    const fill = count ? "%23b42318" : "%232f5bd3";
+    const badge = count
+      ? `%3Ctext x='16' y='22' font-size='18' font-family='sans-serif' font-weight='700' text-anchor='middle' fill='white'%3E${count > 9 ? "9+" : count}%3C/text%3E`
+      : "";
+    // a square when someone waits, a circle when nobody does: the shape tells as well as the colour
+    const shape = count
+      ? `%3Crect x='2' y='2' width='28' height='28' rx='6' fill='${fill}'/%3E`
+      : `%3Ccircle cx='16' cy='16' r='13' fill='${fill}'/%3E`;
+    link.href = `data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E${shape}${badge}%3C/svg%3E`;
+  }
+
+  function lookAtWaiting() {
+    const el = document.getElementById("needs-human");
+    if (!el) return;
+    const names = (el.dataset.names || "").split(" ").filter(Boolean);
+    document.title = (names.length ? `(${names.length}) ` : "") + baseTitle();
+    favicon(names.length);
+    if (known !== null && "Notification" in window && Notification.permission === "granted") {
+      names.filter((n) => !known.has(n)).forEach((n) => {
+        const notice = new Notification(`${n} needs you`, { body: "An agent is waiting for an answer.", tag: `chorus-${n}` });
+        notice.onclick = () => { window.focus(); location.href = `/sessions/${encodeURIComponent(n)}/`; };
+      });
+    }
+    known = new Set(names);
+  }
+
+  function setUpNotifications() {
+    const button = document.getElementById("notify-enable");
+    if (!button || !("Notification" in window) || Notification.permission !== "default") return;
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      Notification.requestPermission().then(() => { button.hidden = true; });
     });
   }
 
-  function connect() {
-    const wanted = topics();
-    if (!wanted.length) { setState("idle", "static"); return; }
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${location.host}/ws/live/`);
-    socket.onopen = () => {
-      retry = 500;
-      socket.send(JSON.stringify({ subscribe: wanted, after: position }));
-    };
-    socket.onmessage = (msg) => {
-      const data = JSON.parse(msg.data);
-      if (data.type === "snapshot") {
-        const resync = data.resync && position !== null;
-        position = data.position;
-        setState("live", "live");
-        document.body.dataset.livePosition = String(position);
-        if (resync) fire({ type: "resync", position });
-      } else if (data.type === "event") {
-        if (position !== null && data.position <= position) return;
-        position = data.position;
-        document.body.dataset.livePosition = String(position);
-        fire(data);
-      }
-    };
-    socket.onclose = () => {
-      setState("offline", "reconnecting…");
-      setTimeout(connect, retry);
-      retry = Math.min(retry * 2, 10000);
-    };
+  // --- ages: "for 3m 12s" keeps counting between pushes ---------------------------------------------------------
+  function age(seconds) {
+    if (seconds < 60) return `${seconds}s`;
+    const m = Math.floor(seconds / 60);
+    if (m < 60) return `${m}m ${seconds % 60}s`;
+    const h = Math.floor(m / 60);
+    if (h < 24) return `${h}h ${m % 60}m`;
+    return `${Math.floor(h / 24)}d ${h % 24}h`;
+  }
+  function tickAges() {
+    const now = Date.now();
+    document.querySelectorAll("time.age[datetime]").forEach((el) => {
+      const t = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(t)) el.textContent = age(Math.max(0, Math.floor((now - t) / 1000)));
+    });
   }
 
-  document.addEventListener("DOMContentLoaded", connect);
+  // --- keep the reader's place across swaps -----------------------------------------------------------------------
+  let openDetails = [];
+  function rememberOpen() {
+    openDetails = [...document.querySelectorAll("details[open]")].map((d) => d.closest("[id]")).filter(Boolean).map((e) => e.id);
+  }
+  function restoreOpen() {
+    openDetails.forEach((id) => {
+      const el = document.getElementById(id);
+      const d = el && el.querySelector("details");
+      if (d) d.open = true;
+    });
+  }
+
+  // --- a terminal's news is at its bottom: keep a mirror scrolled there unless the reader scrolled up ----------
+  let screenPinned = true;
+  function pinScreens() {
+    document.querySelectorAll(".term.screen").forEach((el) => {
+      if (screenPinned) el.scrollTop = el.scrollHeight;
+      if (!el.dataset.watched) {
+        el.dataset.watched = "1";
+        el.addEventListener("scroll", () => { screenPinned = el.scrollTop + el.clientHeight >= el.scrollHeight - 4; });
+      }
+    });
+  }
+
+  // --- success messages step aside after a while; errors stay until the next action ----------------------------
+  function fadeFlash() {
+    document.querySelectorAll("#flash .msg-success").forEach((el) => {
+      if (el.dataset.fading) return;
+      el.dataset.fading = "1";
+      setTimeout(() => el.remove(), 6000);
+    });
+  }
+
+  // --- document viewer: choose lines with the mouse (drag over numbers, or select text) or the two inputs ------
+  const selection = { start: null, end: null };
+  function showSelection() {
+    const lo = Math.min(selection.start, selection.end), hi = Math.max(selection.start, selection.end);
+    document.querySelectorAll(".lines .line.selected").forEach((el) => el.classList.remove("selected"));
+    if (selection.start === null) return;
+    for (let n = lo; n <= hi; n++) {
+      const el = document.getElementById(`L${n}`);
+      if (el) el.classList.add("selected");
+    }
+    const from = document.getElementById("sel-start"), to = document.getElementById("sel-end");
+    if (from) from.value = lo;
+    if (to) to.value = hi;
+    document.querySelectorAll("[data-sel=start]").forEach((el) => { el.value = lo; });
+    document.querySelectorAll("[data-sel=end]").forEach((el) => { el.value = hi; });
+    const panel = document.getElementById("attach-panel");
+    if (panel) panel.dataset.selected = `${lo}-${hi}`;
+  }
+  function lineOf(node) {
+    const el = node && (node.nodeType === 1 ? node : node.parentElement);
+    const line = el && el.closest(".lines .line");
+    return line ? Number(line.dataset.line) : null;
+  }
+  function setUpDocument() {
+    let dragging = false;
+    document.addEventListener("mousedown", (event) => {
+      const n = event.target.closest && event.target.closest(".lines .ln") ? lineOf(event.target) : null;
+      if (n === null) return;
+      event.preventDefault();
+      dragging = true;
+      if (event.shiftKey && selection.start !== null) selection.end = n; else { selection.start = n; selection.end = n; }
+      showSelection();
+    });
+    document.addEventListener("mouseover", (event) => {
+      if (!dragging) return;
+      const n = lineOf(event.target);
+      if (n !== null) { selection.end = n; showSelection(); }
+    });
+    document.addEventListener("mouseup", () => {
+      if (dragging) { dragging = false; return; }
+      const chosen = window.getSelection();
+      if (!chosen || chosen.isCollapsed) return;
+      const a = lineOf(chosen.anchorNode), b = lineOf(chosen.focusNode);
+      if (a !== null && b !== null) { selection.start = a; selection.end = b; showSelection(); }
+    });
+    document.addEventListener("click", (event) => {
+      if (event.target.closest && event.target.closest(".lines .ln")) event.preventDefault();
+    });
+    ["sel-start", "sel-end"].forEach((id) => {
+      const input = document.getElementById(id);
+      if (!input) return;
+      input.addEventListener("change", () => {
+        const from = Number(document.getElementById("sel-start").value), to = Number(document.getElementById("sel-end").value || from);
+        if (from > 0) { selection.start = from; selection.end = to > 0 ? to : from; showSelection(); }
+      });
+    });
+    document.addEventListener("submit", (event) => {
+      if (event.target.matches("[data-attach]") && selection.start === null) {
+        event.preventDefault();
+        event.stopPropagation();
+        alert("Choose lines first: drag over line numbers or select text.");
+      }
+    }, true);
+  }
+
+  // --- task board: drag a card to a column (the buttons on each card do the same from the keyboard) -----------
+  function setUpBoard() {
+    let dragged = null;
+    document.addEventListener("dragstart", (event) => {
+      const card = event.target.closest && event.target.closest(".task-card[draggable]");
+      if (!card) return;
+      dragged = card;
+      event.dataTransfer.setData("text/plain", card.dataset.task);
+      event.dataTransfer.effectAllowed = "move";
+    });
+    document.addEventListener("dragover", (event) => {
+      const column = event.target.closest && event.target.closest(".column[data-status]");
+      if (column && dragged) { event.preventDefault(); column.classList.add("drop"); }
+    });
+    document.addEventListener("dragleave", (event) => {
+      const column = event.target.closest && event.target.closest(".column[data-status]");
+      if (column) column.classList.remove("drop");
+    });
+    document.addEventListener("drop", (event) => {
+      const column = event.target.closest && event.target.closest(".column[data-status]");
+      if (!column || !dragged) return;
+      event.preventDefault();
+      column.classList.remove("drop");
+      const card = dragged; dragged = null;
+      if (column.contains(card)) return;
+      htmx.ajax("POST", `/tasks/${card.dataset.task}/status`, {
+        source: card, target: "#flash", swap: "outerHTML",
+        values: { status: column.dataset.status, version: card.dataset.version },
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    if (window.htmx) {
+      // 4xx answers carry a message for the flash area; swap them like successes, but as errors.
+      htmx.config.responseHandling = [
+        { code: "204", swap: false },
+        { code: "[23]..", swap: true },
+        { code: "4..", swap: true, error: true },
+        { code: "...", swap: false, error: true },
+      ];
+      htmx.config.wsReconnectDelay = (retry) => Math.min(250 * 2 ** retry, 5000);
+    }
+    setUpNotifications();
+    setUpDocument();
+    setUpBoard();
+    pinScreens();
+    fadeFlash();
+    lookAtWaiting();
+    tickAges();
+    setInterval(tickAges, 1000);
+    if (!document.body.hasAttribute("ws-connect")) setLive("static", "");
+
+    const body = document.body;
+    body.addEventListener("htmx:wsConnecting", () => setLive("connecting", "connecting…"));
+    body.addEventListener("htmx:wsOpen", () => setLive("live", "live"));
+    body.addEventListener("htmx:wsClose", () => setLive("offline", "reconnecting…"));
+    body.addEventListener("htmx:wsError", () => setLive("offline", "reconnecting…"));
+    body.addEventListener("htmx:wsBeforeMessage", rememberOpen);
+    body.addEventListener("htmx:wsAfterMessage", () => {
+      restoreOpen();
+      pinScreens();
+      lookAtWaiting();
+      tickAges();
+      body.dataset.lastUpdate = String(Date.now());
+    });
+
+    body.addEventListener("htmx:afterSwap", fadeFlash);
+    // An error that is not one of our flash fragments (read-only mode, a lost login, a crash) still says what
+    // happened, in the flash area, instead of replacing it with bare text or failing silently.
+    body.addEventListener("htmx:beforeSwap", (event) => {
+      const xhr = event.detail.xhr;
+      if (!xhr || xhr.status < 400 || /id="flash"/.test(xhr.responseText || "")) return;
+      const text = (xhr.status === 401 ? "Not logged in any more: open the login URL again." : xhr.responseText || "")
+        .replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 300) || `The server answered ${xhr.status}.`;
+      const p = document.createElement("p");
+      p.className = "msg msg-error"; p.setAttribute("role", "alert"); p.textContent = `✕ ${text}`;
+      event.detail.shouldSwap = true;
+      event.detail.isError = true;
+      event.detail.target = document.getElementById("flash") || event.detail.target;
+      event.detail.swapOverride = "innerHTML";
+      event.detail.serverResponse = p.outerHTML;
+    });
+
+    document.addEventListener("keydown", (event) => {
+      const el = event.target;
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && el.matches && el.matches("[data-submit-on-ctrl-enter]")) {
+        event.preventDefault();
+        el.form.requestSubmit();
+      }
+    });
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-copy]");
+      if (!button) return;
+      const source = document.querySelector(button.dataset.copy);
+      if (source && navigator.clipboard) {
+        navigator.clipboard.writeText(source.textContent.trim()).then(() => { button.textContent = "Copied"; });
+      }
+    });
+  });
 })();

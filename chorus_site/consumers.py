@@ -1,0 +1,109 @@
+"""The page websocket: one per open page, speaking HTML that the htmx ws extension swaps out of band.
+
+Protocol (`/ws/page/?page=<name>&<that page's parameters>`, the page's own query, authenticated and
+origin-checked like every websocket):
+  <- on connect: a snapshot, every live partial of the page rendered from the read models now, so a page that
+     was (re)connected late shows the present whatever it missed;
+  <- after events: the partials those events changed (the event message names stream and position; the page
+     re-reads the read model and renders the same template partial the page was built with);
+  <- while a screen is shown: the screen's partials when the capture changed (screens are not events).
+Each message is one or more top-level elements with ids; htmx swaps each in place of the element with its id.
+The client sends nothing; actions are ordinary POSTs with the CSRF token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import parse_qs
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from chorus_site import pages
+from chorus_site.auth import scope_is_authenticated
+from events_app import live
+
+log = logging.getLogger("chorus.pages")
+
+
+class PageConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.joined: list[str] = []
+        self.tasks: list[asyncio.Task] = []
+        if not await database_sync_to_async(scope_is_authenticated)(self.scope):
+            await self.close(code=4401)
+            return
+        params = pages.flatten(parse_qs(self.scope.get("query_string", b"").decode("latin-1")))
+        try:
+            self.page = pages.live_page(params)
+        except pages.PageNotFound:
+            await self.close(code=4404)
+            return
+        self.position = 0
+        self.pending: list[dict] = []
+        self.dirty = asyncio.Event()
+        await live.ensure_follower()
+        # Groups first, snapshot second: an event committed in between is re-rendered again, never missed.
+        for group in self.page.groups():
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
+        await self.accept()
+        try:
+            snapshot = await database_sync_to_async(self.page.snapshot)()
+        except pages.PageNotFound:
+            await self.close(code=4404)
+            return
+        await self.send(text_data=snapshot)
+        self.tasks.append(asyncio.ensure_future(self._updates()))
+        if self.page.screen_interval:
+            self.tasks.append(asyncio.ensure_future(self._screens(self.page.screen_interval)))
+
+    async def live_event(self, message: dict) -> None:
+        # An event reaches this consumer once per group it shares with the page.
+        if message["position"] <= self.position:
+            return
+        self.position = message["position"]
+        self.pending.append(message)
+        self.dirty.set()
+
+    async def _updates(self) -> None:
+        """Render what the pending events changed; events that arrive meanwhile are coalesced into one render."""
+        while True:
+            await self.dirty.wait()
+            self.dirty.clear()
+            events, self.pending = self.pending, []
+            try:
+                html = await database_sync_to_async(self.page.update)(events)
+            except pages.PageNotFound:
+                await self.close(code=4404)
+                return
+            except Exception:
+                log.exception("rendering a page update failed")
+                continue
+            if html:
+                await self.send(text_data=html)
+
+    async def _screens(self, interval: float) -> None:
+        # tmux only, no database: off the thread that serves the ORM, so captures never queue behind requests.
+        refresh = sync_to_async(self.page.refresh_screens, thread_sensitive=False)
+        while True:
+            try:
+                html = await refresh()
+            except Exception:
+                log.exception("refreshing a screen failed")
+                html = ""
+            if html:
+                await self.send(text_data=html)
+            await asyncio.sleep(interval)
+
+    async def disconnect(self, code: int) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)

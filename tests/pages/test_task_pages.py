@@ -1,0 +1,109 @@
+"""Documents and tasks in a real browser: a task made from lines selected in a document, assigned to a fake agent,
+its prompt seen arriving in the terminal mirror, the task moving to review, and the reference turning stale when
+the document is edited on disk."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.pages.conftest import wait_for
+from tests.sessions_app.conftest import received_prompts
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(120)]
+
+PLAN = [
+    "# Plan",
+    "",
+    "Some context first.",
+    "The cache must expire after ten minutes.",
+    "Entries are keyed by the user's id.",
+    "A miss reads through to the database.",
+    "",
+    "## Later",
+    "Nothing else for now.",
+]
+
+
+@pytest.fixture
+def plan(stack):
+    docs = stack.project.root / "docs"
+    docs.mkdir(exist_ok=True)
+    path = docs / "plan.md"
+    path.write_text("\n".join(PLAN) + "\n")
+    return path
+
+
+def test_a_task_made_from_selected_lines_is_assigned_and_followed(page, stack, plan, screenshot):
+    stack.manage("sessions", "new", "agent", "--profile", "fake")
+
+    page.goto("/documents/")
+    page.get_by_role("link", name="docs/plan.md").click(timeout=15_000)
+    expect(page.locator("#L4")).to_contain_text("expire after ten minutes")
+    # drag over the line numbers 4 to 6
+    page.locator("#L4 .ln").hover()
+    page.mouse.down()
+    page.locator("#L5 .ln").hover()
+    page.locator("#L6 .ln").hover()
+    page.mouse.up()
+    expect(page.locator("#L5")).to_have_class("line selected")
+    expect(page.locator("#sel-start")).to_have_value("4")
+    expect(page.locator("#sel-end")).to_have_value("6")
+    page.get_by_label("New task").fill("Implement the cache")
+    page.get_by_role("button", name="Create task from these lines").click()
+    expect(page.locator("#flash")).to_contain_text("Task #1 created")
+    # the reference appears beside its lines, live
+    expect(page.locator("#L4 .ref-chip")).to_contain_text("#1 L4\u20136")
+    screenshot(page, "document")
+
+    page.locator("#flash").get_by_role("link", name="Open task #1").click()
+    expect(page.locator("#task-detail")).to_have_attribute("data-status", "ready")
+    expect(page.locator("#task-detail .references")).to_contain_text("docs/plan.md:4-6")
+    page.locator("#assign").get_by_label("Session").select_option("agent")
+    page.locator("#assign").get_by_role("button", name="Assign").click()
+    expect(page.locator("#flash")).to_contain_text("assigned to agent")
+    expect(page.locator("#task-detail .dispatches")).to_contain_text("to agent")
+    prompt = page.locator("#task-detail .dispatches pre.prompt")
+    expect(prompt).to_contain_text("The cache must expire after ten minutes.", use_inner_text=False)
+
+    page.goto("/sessions/agent/")
+    expect(page.locator("#screen")).to_contain_text("Implement the cache", timeout=15_000)
+    wait_for(
+        lambda: any("The cache must expire after ten minutes." in p for p in received_prompts(stack.project.log)),
+        what="the prompt in the agent's log",
+    )
+
+    page.goto("/tasks/")
+    expect(page.locator("#column-review #task-1")).to_be_visible(timeout=20_000)
+    screenshot(page, "board")
+
+    # an edit on disk makes the reference stale: the board, the task and the document say so
+    plan.write_text(plan.read_text().replace("ten minutes", "five minutes"))
+    expect(page.locator("#task-1 .stale-flag")).to_contain_text("1 stale", timeout=10_000)
+    page.goto("/tasks/1/")
+    reference = page.locator("#task-detail .references li").first
+    expect(reference.locator(".badge")).to_contain_text("stale")
+    expect(reference.locator("pre.diff")).to_contain_text("five minutes")
+    screenshot(page, "task")
+    page.goto("/documents/docs/plan.md")
+    expect(page.locator("#L4")).to_have_class("line ref-stale")
+    expect(page.locator("#L4 .ref-chip")).to_contain_text("stale")
+    page.goto("/documents/")
+    screenshot(page, "documents")
+
+
+def test_the_board_creates_filters_and_moves_tasks(page, stack):
+    page.goto("/tasks/")
+    form = page.get_by_role("form", name="Quick create")
+    form.get_by_label("New task").fill("Write the docs")
+    form.get_by_label("Labels").fill("docs")
+    form.get_by_role("button", name="Add").click()
+    card = page.locator("#column-ready #task-1")
+    expect(card).to_be_visible()
+    card.get_by_role("button", name="→ backlog").click()
+    expect(page.locator("#column-backlog #task-1")).to_be_visible()
+    # a drag to another column moves it too
+    page.locator("#task-1").drag_to(page.locator("#column-ready"))
+    expect(page.locator("#column-ready #task-1")).to_be_visible()
+    stack.manage("tasks", "add", "From the command line", "--priority", "5")
+    expect(page.locator("#column-ready #task-2")).to_contain_text("From the command line", timeout=15_000)
+    page.goto("/tasks/?label=docs")
+    expect(page.locator(".task-card")).to_have_count(1)

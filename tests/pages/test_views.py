@@ -1,0 +1,108 @@
+"""Pages and actions through Django's test client, and the live partials a page renders after events."""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from chorus_site import pages, task_pages
+from events_app import store
+from sessions_app import events as session_events
+from tasks_app import services as task_services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser():
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.get(f"/login/?token={settings.CHORUS_TOKEN}")
+    return client
+
+
+def _session(name: str, status: str = "idle") -> None:
+    created = session_events.SessionCreated(
+        name=name, profile="shell", command=["sh"], cwd="/tmp", pane_id="%999", tmux_session=name, pid=None
+    )
+    with store.event_context(actor="test", source="test"):
+        store.append("session", name, 0, [created])
+        if status != "unknown":
+            changed = session_events.SessionStatusChanged(
+                from_status="unknown", to_status=status, reason=f"test says {status}", rule="t", signal="t", text=""
+            )
+            store.append("session", name, 1, [changed])
+
+
+def test_every_page_renders(browser):
+    _session("one", "waiting")
+    task_services.task_create("A task", labels=["ui"])
+    for url in ["/", "/sessions/one/", "/events/", "/events/?stream=session&actor=test", "/tasks/", "/tasks/1/"]:
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        assert b'ws-connect="/ws/page/?page=' in response.content
+    assert b"(1) Sessions" in browser.get("/").content  # the tab title counts who waits
+    assert b"test says waiting" in browser.get("/").content
+    assert b"1 event" in browser.get("/events/verify").content or b"checked" in browser.get("/events/verify").content
+
+
+def test_unknown_things_are_404(browser):
+    for url in ["/sessions/nobody/", "/tasks/999/", "/documents/nothing.md"]:
+        assert browser.get(url).status_code == 404, url
+
+
+def test_actions_answer_htmx_with_a_flash_and_the_right_status(browser):
+    created = browser.post("/tasks/new", {"title": "From the board", "labels": "ui, docs"}, HTTP_HX_REQUEST="true")
+    assert created.status_code == 200
+    assert b"Task #1 created" in created.content and b'href="/tasks/1/"' in created.content
+    stale = browser.post("/tasks/1/status", {"status": "backlog", "version": "0"}, HTTP_HX_REQUEST="true")
+    assert stale.status_code == 409 and b'id="flash"' in stale.content
+    moved = browser.post("/tasks/1/status", {"status": "backlog", "version": "1"}, HTTP_HX_REQUEST="true")
+    assert moved.status_code == 200 and b"is backlog" in moved.content
+    refused = browser.post("/sessions/new", {"name": "no spaces"}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400 and b"invalid session name" in refused.content
+    # without htmx: a redirect back with the message kept for the next page
+    plain = browser.post("/tasks/new", {"title": "Plain form"}, HTTP_REFERER="http://127.0.0.1/tasks/")
+    assert plain.status_code == 302 and plain["Location"] == "http://127.0.0.1/tasks/"
+    assert b"Task #2 created" in browser.get("/tasks/").content
+
+
+def test_actions_need_the_csrf_token():
+    client = Client(HTTP_HOST="127.0.0.1", enforce_csrf_checks=True)
+    client.get(f"/login/?token={settings.CHORUS_TOKEN}")
+    assert client.post("/tasks/new", {"title": "x"}).status_code == 403
+
+
+def test_the_overview_sends_one_card_or_the_grid_when_a_card_changes_section():
+    _session("a")
+    _session("b")
+    page = pages.OverviewPage({})
+    assert 'id="card-a"' in page.snapshot()
+    event = {"stream_type": "session", "stream_id": "a", "position": 99}
+    with store.event_context(actor="test", source="test"):
+        store.append(
+            "session",
+            "a",
+            2,
+            [session_events.SessionStatusChanged("idle", "busy", "now busy", "t", "t", "")],
+        )
+    update = page.update([event])
+    assert 'id="card-a"' in update and 'id="card-b"' not in update and 'id="session-grid"' not in update
+    with store.event_context(actor="test", source="test"):
+        store.append(
+            "session",
+            "a",
+            3,
+            [session_events.SessionStatusChanged("busy", "waiting", "asks", "t", "t", "")],
+        )
+    update = page.update([event])
+    assert 'id="session-grid"' in update and 'id="section-waiting"' in update
+    assert 'data-names="a"' in update  # the top bar's count of sessions waiting
+
+
+def test_the_board_sends_only_the_columns_that_changed():
+    task = task_services.task_create("Move me")
+    page = task_pages.BoardPage({})
+    page.snapshot()
+    task_services.task_set_status(task.id, "backlog", task.version)
+    update = page.update([{"stream_type": "task", "stream_id": str(task.id), "position": 5}])
+    assert 'id="column-ready"' in update and 'id="column-backlog"' in update
+    assert 'id="column-done"' not in update
