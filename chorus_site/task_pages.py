@@ -15,7 +15,7 @@ from events_app import live
 from sessions_app import selectors as session_selectors
 from tasks_app import selectors as task_selectors
 from tasks_app.errors import TaskError, UnknownTask
-from tasks_app.models import ACTIVE, FINISHED, STATUSES, Reference
+from tasks_app.models import ACTIVE, FINISHED, STATUSES
 
 TASKS = live.topic_group("task")
 DOCUMENTS = live.topic_group("document")
@@ -42,13 +42,6 @@ MOVE_TARGETS = {
     "failed": ("ready",),
     "cancelled": ("ready",),
 }
-
-
-def references_on(path: str) -> list[Reference]:
-    """The references of unarchived tasks into one document, in line order (a read of tasks_app's read model)."""
-    archived = set(task_selectors.tasks(archived=True).values_list("id", flat=True))
-    found = [r for r in Reference.objects.filter(path=path).order_by("start", "task_id") if r.task_id not in archived]
-    return found
 
 
 def open_tasks() -> list:
@@ -269,7 +262,7 @@ class DocumentPage(LivePage):
             excerpt = document_selectors.document_excerpt(self.path)
         except document_services.DocumentError as exc:
             raise PageNotFound(str(exc)) from None
-        references = references_on(excerpt.document.path)
+        references = task_selectors.references_for_document(excerpt.document.path)
         self.signature = (excerpt.sha256, tuple((r.id, r.start, r.end, r.state) for r in references))
         lines = []
         for line in excerpt.lines:

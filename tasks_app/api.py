@@ -140,6 +140,11 @@ def bulk_update(request: HttpRequest, body: BulkIn):
     return _tasks_out([selectors.task(task.id) for task in changed])
 
 
+@router.get("/references", response=list[ReferenceOut], summary="Every task's references into one document")
+def document_references(request: HttpRequest, document: str):
+    return [_reference_out(r) for r in selectors.references_for_document(document)]
+
+
 @router.get("/dispatches", response=list[DispatchOut], summary="Dispatches, newest first, with their exact prompts")
 def list_dispatches(request: HttpRequest, limit: int = 100):
     return list(selectors.dispatches(limit=min(max(limit, 1), 1000)))

@@ -45,6 +45,13 @@ def references(task_id: int | str) -> list[Reference]:
     return list(Reference.objects.filter(task_id=services.get_task(task_id).id).order_by("number"))
 
 
+def references_for_document(path: str) -> list[Reference]:
+    """The references of unarchived tasks into one document, in line order."""
+    archived = set(Task.objects.filter(archived=True).values_list("id", flat=True))
+    found = Reference.objects.filter(path=path).order_by("start", "task_id")
+    return [reference for reference in found if reference.task_id not in archived]
+
+
 def dependents(task_id: int) -> list[int]:
     """The tasks that wait for this one."""
     return sorted(t.id for t in Task.objects.only("id", "depends_on") if task_id in t.depends_on)

@@ -132,3 +132,41 @@ def test_text_reaches_the_agent_literally(chorus_server, project):
             time.sleep(0.1)
         assert received_prompts(project.log)[-1] == arrives
     assert request(chorus_server, "GET", "/api/sessions/t", bearer())[0] == 200
+
+
+@pytest.fixture
+def documents_server(subprocess_env, transactional_db, tmp_path):
+    from tests.support import ServerProcess, free_port
+
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "spec.md").write_text("# Spec\nline two\n")
+    (tmp_path / "secret.md").write_text("# Secret\nnot for you\n")
+    (root / "leak.md").symlink_to(tmp_path / "secret.md")
+    env = {**subprocess_env, "PROJECT_ROOT": str(root)}
+    process = ServerProcess(env, free_port(), settings.CHORUS_TOKEN)
+    assert request(process, "POST", "/api/documents/scan", bearer())[0] == 200
+    yield process
+    process.stop()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/documents/..%2F..%2Fetc%2Fpasswd",
+        "/api/documents/../../etc/passwd",
+        "/api/documents/%2Fetc%2Fpasswd",
+        "/api/documents/leak.md",
+        "/api/documents/..%2Fsecret.md",
+    ],
+)
+def test_files_outside_the_project_are_never_read(documents_server, path):
+    status, body = request(documents_server, "GET", path, bearer())
+    assert status == 404, body
+    assert "root:" not in body and "not for you" not in body
+
+
+def test_a_document_inside_the_project_is_read(documents_server):
+    status, body = request(documents_server, "GET", "/api/documents/spec.md?start=2&end=2", bearer())
+    assert status == 200
+    assert json.loads(body)["lines"] == [{"number": 2, "text": "line two"}]

@@ -184,3 +184,13 @@ def test_the_api_needs_authentication(docs):
 def test_the_schema_documents_the_tasks_endpoints(api):
     paths = api.get("/api/openapi.json").json()["paths"]
     assert {"/api/tasks", "/api/tasks/{task_id}", "/api/tasks/bulk", "/api/tasks/dispatches"} <= set(paths)
+
+
+def test_references_into_one_document_skip_archived_tasks(api, created):
+    second = post(api, "", {"title": "Other", "references": [{"path": "spec.md", "start": 1, "end": 1}]})
+    assert second.status_code == 201
+    into = api.get("/api/tasks/references", {"document": "spec.md"}).json()
+    assert [(r["task_id"], r["start"]) for r in into] == [(2, 1), (1, 2)]
+    post(api, "/2/archive", {"version": second.json()["version"]})
+    assert [r["task_id"] for r in api.get("/api/tasks/references", {"document": "spec.md"}).json()] == [1]
+    assert api.get("/api/tasks/references", {"document": "elsewhere.md"}).json() == []
