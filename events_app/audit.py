@@ -1,4 +1,5 @@
-"""Audit of the event table itself: the hash chain and per-stream version continuity."""
+"""Audit of the event table itself: the hash chain, gapless positions and per-stream versions, and the log's
+end against the projector checkpoints."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ class AuditResult:
 def verify_events(chunk: int = 5000) -> AuditResult:
     """Walk the table in position order; stop at the first row whose hash, position or version is off.
 
-    An edited row breaks its own hash; a deleted row breaks the next row's chain (and usually a version run);
-    an inserted row has no valid hash.
+    An edited row breaks its own hash (or, with its hash forged too, the next row's); a deleted row leaves a gap
+    in the positions; an inserted row has no valid hash. Events deleted from the end leave no gap, but the
+    projectors' checkpoints still point past the new end.
     """
     previous_hash = GENESIS_HASH
     previous_position = 0
@@ -42,18 +44,38 @@ def verify_events(chunk: int = 5000) -> AuditResult:
                 position, stream_type, stream_id, version = row[:4]
                 where = f"event #{position} ({row[4]} on {stream_type}:{stream_id} v{version})"
                 if position != previous_position + 1:
-                    return AuditResult(
-                        checked, f"{where}: positions {previous_position + 1}..{position - 1} are missing", position
+                    missing = (
+                        f"#{previous_position + 1}"
+                        if position == previous_position + 2
+                        else f"#{previous_position + 1}..#{position - 1}"
                     )
+                    return AuditResult(checked, f"{where}: the events before it ({missing}) are missing", position)
                 expected_version = versions.get((stream_type, stream_id), 0) + 1
                 if version != expected_version:
                     return AuditResult(
                         checked, f"{where}: stream version {version}, expected {expected_version}", position
                     )
                 if chain_hash(previous_hash, list(row[:9])) != row[9]:
-                    return AuditResult(checked, f"{where}: hash does not match: the row was changed", position)
+                    return AuditResult(
+                        checked, f"{where}: hash does not match: the row was changed or written by hand", position
+                    )
                 versions[(stream_type, stream_id)] = version
                 previous_hash, previous_position = row[9], position
                 checked += 1
             if len(rows) < chunk:
-                return AuditResult(checked)
+                break
+        cursor.execute(
+            "SELECT name, position FROM chorus_projector_checkpoint WHERE position > %s "
+            "ORDER BY position DESC, name LIMIT 1",
+            [previous_position],
+        )
+        ahead = cursor.fetchone()
+    if ahead is not None:
+        name, position = ahead
+        return AuditResult(
+            checked,
+            f"event #{previous_position + 1}: missing; the log ends at #{previous_position} but projection {name} "
+            f"has applied events up to #{position}, so the last events were deleted",
+            previous_position + 1,
+        )
+    return AuditResult(checked)

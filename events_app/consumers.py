@@ -50,9 +50,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content, **kwargs) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("subscribe"), list):
-            await self.send_json(
-                {"type": "error", "message": 'send {"subscribe": [topics], "after": position}'}
-            )
+            await self.send_json({"type": "error", "message": 'send {"subscribe": [topics], "after": position}'})
             return
         topics = content["subscribe"][:MAX_TOPICS]
         try:

@@ -5,10 +5,21 @@ from __future__ import annotations
 from django.db import models
 
 
+class EventPosition(models.BigAutoField):
+    """The log's global position, SQLite's rowid, without AUTOINCREMENT.
+
+    The store always gives the position itself (the last one + 1, under the write lock), so AUTOINCREMENT's
+    promise (a rowid is never reused) is never used, while its bookkeeping row costs a page write per append.
+    """
+
+    def db_type_suffix(self, connection):
+        return None
+
+
 class StoredEvent(models.Model):
     """One domain event. Written only by `events_app.store.append`; never updated or deleted."""
 
-    position = models.BigAutoField(primary_key=True)
+    position = EventPosition(primary_key=True)
     stream_type = models.CharField(max_length=64)
     stream_id = models.CharField(max_length=200)
     version = models.PositiveIntegerField()

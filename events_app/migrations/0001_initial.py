@@ -4,58 +4,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ProjectorCheckpoint',
+            name="ProjectorCheckpoint",
             fields=[
-                ('name', models.CharField(max_length=100, primary_key=True, serialize=False)),
-                ('position', models.BigIntegerField(default=0)),
+                ("name", models.CharField(max_length=100, primary_key=True, serialize=False)),
+                ("position", models.BigIntegerField(default=0)),
             ],
             options={
-                'db_table': 'chorus_projector_checkpoint',
+                "db_table": "chorus_projector_checkpoint",
             },
         ),
         migrations.CreateModel(
-            name='Stream',
+            name="Stream",
             fields=[
-                ('key', models.CharField(max_length=270, primary_key=True, serialize=False)),
-                ('stream_type', models.CharField(db_index=True, max_length=64)),
-                ('stream_id', models.CharField(max_length=200)),
-                ('version', models.PositiveIntegerField()),
-                ('last_position', models.BigIntegerField()),
-                ('last_event_type', models.CharField(max_length=100)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
+                ("key", models.CharField(max_length=270, primary_key=True, serialize=False)),
+                ("stream_type", models.CharField(db_index=True, max_length=64)),
+                ("stream_id", models.CharField(max_length=200)),
+                ("version", models.PositiveIntegerField()),
+                ("last_position", models.BigIntegerField()),
+                ("last_event_type", models.CharField(max_length=100)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
             ],
             options={
-                'db_table': 'chorus_stream',
-                'ordering': ['stream_type', 'stream_id'],
+                "db_table": "chorus_stream",
+                "ordering": ["stream_type", "stream_id"],
             },
         ),
         migrations.CreateModel(
-            name='StoredEvent',
+            name="StoredEvent",
             fields=[
-                ('position', models.BigAutoField(primary_key=True, serialize=False)),
-                ('stream_type', models.CharField(max_length=64)),
-                ('stream_id', models.CharField(max_length=200)),
-                ('version', models.PositiveIntegerField()),
-                ('event_type', models.CharField(db_index=True, max_length=100)),
-                ('schema_version', models.PositiveSmallIntegerField(default=1)),
-                ('data', models.JSONField()),
-                ('metadata', models.JSONField(default=dict)),
-                ('recorded_at', models.DateTimeField(db_index=True)),
-                ('hash', models.CharField(max_length=64)),
+                ("position", models.BigAutoField(primary_key=True, serialize=False)),
+                ("stream_type", models.CharField(max_length=64)),
+                ("stream_id", models.CharField(max_length=200)),
+                ("version", models.PositiveIntegerField()),
+                ("event_type", models.CharField(db_index=True, max_length=100)),
+                ("schema_version", models.PositiveSmallIntegerField(default=1)),
+                ("data", models.JSONField()),
+                ("metadata", models.JSONField(default=dict)),
+                ("recorded_at", models.DateTimeField(db_index=True)),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'db_table': 'chorus_event',
-                'ordering': ['position'],
-                'constraints': [models.UniqueConstraint(fields=('stream_type', 'stream_id', 'version'), name='event_stream_version')],
+                "db_table": "chorus_event",
+                "ordering": ["position"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("stream_type", "stream_id", "version"), name="event_stream_version")
+                ],
             },
         ),
     ]

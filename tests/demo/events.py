@@ -23,5 +23,12 @@ class CounterRenamed:
 
 
 @event("counter")
+class CounterLabelled:
+    """Labels merged into the counter's; a JSON object, so the store's JSON checks have something to check."""
+
+    labels: dict
+
+
+@event("counter")
 class CounterClosed:
     pass

@@ -7,6 +7,8 @@ class Counter(models.Model):
     value = models.IntegerField(default=0)
     increments = models.IntegerField(default=0)
     closed = models.BooleanField(default=False)
+    labels = models.JSONField(default=dict)
+    opened_at = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
         return self.name

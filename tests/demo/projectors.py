@@ -1,5 +1,5 @@
 from events_app.projection import Projector, handles, register
-from tests.demo.events import CounterClosed, CounterIncremented, CounterOpened, CounterRenamed
+from tests.demo.events import CounterClosed, CounterIncremented, CounterLabelled, CounterOpened, CounterRenamed
 from tests.demo.models import Counter, CounterTotal
 
 
@@ -14,7 +14,7 @@ class CounterProjector(Projector):
 
     @handles(CounterOpened)
     def opened(self, recorded, rows):
-        rows.save(Counter(id=recorded.stream_id, name=recorded.event.name))
+        rows.save(Counter(id=recorded.stream_id, name=recorded.event.name, opened_at=recorded.recorded_at))
         totals = _totals(rows)
         totals.open_counters += 1
         rows.save(totals)
@@ -33,6 +33,13 @@ class CounterProjector(Projector):
     def renamed(self, recorded, rows):
         counter = rows.get(Counter, recorded.stream_id)
         counter.name = recorded.event.name
+        rows.save(counter)
+
+    @handles(CounterLabelled)
+    def labelled(self, recorded, rows):
+        counter = rows.get(Counter, recorded.stream_id)
+        # In place on purpose: the unit of work must notice a JSON value changed without being reassigned.
+        counter.labels.update(recorded.event.labels)
         rows.save(counter)
 
     @handles(CounterClosed)

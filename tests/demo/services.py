@@ -1,7 +1,7 @@
 """Commands of the demo domain, written the way every Chorus service is: decide, then append."""
 
 from events_app import store
-from tests.demo.events import CounterClosed, CounterIncremented, CounterOpened, CounterRenamed
+from tests.demo.events import CounterClosed, CounterIncremented, CounterLabelled, CounterOpened, CounterRenamed
 from tests.demo.models import Counter
 
 
@@ -29,6 +29,12 @@ def counter_increment(counter_id: str, by: int, expected_version: int | None = N
 def counter_rename(counter_id: str, name: str):
     _open_counter(counter_id)
     return store.append("counter", counter_id, store.stream_version("counter", counter_id), [CounterRenamed(name)])
+
+
+def counter_label(counter_id: str, labels: dict):
+    _open_counter(counter_id)
+    version = store.stream_version("counter", counter_id)
+    return store.append("counter", counter_id, version, [CounterLabelled(labels=labels)])
 
 
 def counter_close(counter_id: str):

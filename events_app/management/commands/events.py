@@ -1,18 +1,27 @@
+"""List or follow the event log: `manage.py events --stream session:abc --since 2026-11-24 --follow`."""
+
 import json
 import time
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 from events_app import store
 
 
 def _when(value: str) -> datetime:
-    parsed = parse_datetime(value)
+    """An ISO 8601 date and time, or a date (its midnight); naive ones are in the current time zone."""
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            parsed = datetime(day.year, day.month, day.day) if day else None
+    except ValueError:
+        parsed = None
     if parsed is None:
-        raise CommandError(f"not a date and time: {value!r} (use ISO 8601, e.g. 2026-11-24T09:30)")
+        raise CommandError(f"not a date and time: {value!r} (use ISO 8601, e.g. 2026-11-24 or 2026-11-24T09:30)")
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.get_current_timezone())
 
 
@@ -30,6 +39,12 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
 
     def handle(self, *args, **options):
+        try:
+            self._handle(options)
+        except store.ReplayError as exc:
+            raise CommandError(f"cannot read the log: {exc}") from None
+
+    def _handle(self, options):
         stream_type = stream_id = None
         if options["stream"]:
             stream_type, _, stream_id = options["stream"].partition(":")

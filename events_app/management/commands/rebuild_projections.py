@@ -1,12 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from events_app import projection
-from events_app.store import ReplayError
-
-
-class _DryRun(Exception):
-    pass
+from events_app import projection, store
+from events_app.models import ProjectorCheckpoint
 
 
 class Command(BaseCommand):
@@ -14,15 +9,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("names", nargs="*", help="projections to rebuild (default: all)")
-        parser.add_argument("--dry-run", action="store_true", help="replay, report, and roll everything back")
+        parser.add_argument("--dry-run", action="store_true", help="replay, report the differences, change nothing")
         parser.add_argument("--list", action="store_true", help="list the projections and their checkpoints")
 
     def handle(self, *args, **options):
         if options["list"]:
-            checkpoints = {c.name: c.position for c in projection.ProjectorCheckpoint.objects.all()}
-            for p in projection.projectors():
-                tables = ", ".join(m._meta.db_table for m in p.models)
-                self.stdout.write(f"{p.name}\t@{checkpoints.get(p.name, 0)}\t{tables}")
+            self._list()
             return
         names = options["names"] or None
         try:
@@ -30,12 +22,13 @@ class Command(BaseCommand):
         except KeyError as exc:
             raise CommandError(exc.args[0]) from None
         try:
-            with transaction.atomic():
-                changes = projection.verify(names) if options["dry_run"] else None
+            if options["dry_run"]:
+                result, changes = projection.dry_rebuild(names)
+            else:
                 result = projection.rebuild(names)
-                if options["dry_run"]:
-                    raise _DryRun
-        except _DryRun:
+        except store.ReplayError as exc:
+            raise CommandError(f"replay stopped, nothing changed: {exc}") from None
+        if options["dry_run"]:
             self.stdout.write(
                 f"dry run: {result['events']} events would rebuild {', '.join(result['projections'])}; "
                 f"{len(changes)} row difference(s) from the live tables; nothing was changed"
@@ -43,8 +36,15 @@ class Command(BaseCommand):
             for line in changes:
                 self.stdout.write(f"  {line}")
             return
-        except ReplayError as exc:
-            raise CommandError(f"replay stopped, nothing changed: {exc}") from None
         self.stdout.write(
             f"rebuilt {', '.join(result['projections'])} from {result['events']} events (to #{result['position']})"
         )
+
+    def _list(self) -> None:
+        checkpoints = dict(ProjectorCheckpoint.objects.values_list("name", "position"))
+        end = store.last_position()
+        for p in projection.projectors():
+            done = checkpoints.get(p.name, 0)
+            tables = ", ".join(m._meta.db_table for m in p.models)
+            behind = f"\tbehind: the log ends at #{end}" if done < end else ""
+            self.stdout.write(f"{p.name}\t@{done}\t{tables}{behind}")

@@ -13,12 +13,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         names = options["names"] or None
         try:
-            differences = projection.verify(names)
+            chosen = ", ".join(p.name for p in projection.projectors(names))
         except KeyError as exc:
             raise CommandError(exc.args[0]) from None
+        try:
+            differences = projection.verify(names)
         except ReplayError as exc:
-            raise CommandError(f"replay stopped: {exc}") from None
-        chosen = ", ".join(p.name for p in projection.projectors(names))
+            raise CommandError(f"replay stopped, nothing changed: {exc}") from None
         if differences:
             for line in differences:
                 self.stderr.write(line)

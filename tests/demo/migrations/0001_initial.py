@@ -4,29 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Counter',
+            name="Counter",
             fields=[
-                ('id', models.CharField(max_length=50, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=100)),
-                ('value', models.IntegerField(default=0)),
-                ('increments', models.IntegerField(default=0)),
-                ('closed', models.BooleanField(default=False)),
+                ("id", models.CharField(max_length=50, primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=100)),
+                ("value", models.IntegerField(default=0)),
+                ("increments", models.IntegerField(default=0)),
+                ("closed", models.BooleanField(default=False)),
             ],
         ),
         migrations.CreateModel(
-            name='CounterTotal',
+            name="CounterTotal",
             fields=[
-                ('key', models.CharField(max_length=10, primary_key=True, serialize=False)),
-                ('open_counters', models.IntegerField(default=0)),
-                ('total', models.IntegerField(default=0)),
+                ("key", models.CharField(max_length=10, primary_key=True, serialize=False)),
+                ("open_counters", models.IntegerField(default=0)),
+                ("total", models.IntegerField(default=0)),
             ],
         ),
     ]
