@@ -162,11 +162,24 @@ def _stop_agent(session: Session) -> list[int]:
     return sorted(p.pid for p in survivors if p.is_running() and p.status() != psutil.STATUS_ZOMBIE)
 
 
+def _record_after_side_effect(name: str, event, attempts: int = 5) -> None:
+    """Append what a person did to tmux (kill, restart) once it is done. Ending an agent takes seconds, and the
+    worker records what it sees meanwhile (the pane dying), so the version is read after the side effect and
+    read again on a conflict: the person's action stands whatever was observed in between."""
+    for _ in range(attempts):
+        try:
+            store.append("session", name, store.stream_version("session", name), [event])
+            return
+        except store.ConcurrencyError:
+            continue
+    raise SessionConflict(f"session {name!r} keeps changing; its tmux side is done, try again to record it")
+
+
 def session_kill(name: str) -> Session:
     """Kill the agent's whole process tree, then its tmux session, then check that nothing is left."""
     session = _live_session(name)
     leftovers = _stop_agent(session)
-    store.append("session", name, session.version, [ev.SessionKilled(leftover_pids=leftovers)])
+    _record_after_side_effect(name, ev.SessionKilled(leftover_pids=leftovers))
     _cancel_queued(name, reason="the session was killed")
     return get_session(name)
 
@@ -181,10 +194,7 @@ def session_restart(name: str) -> Session:
     if _tmux_call(tmux().has_session, name):
         raise SessionConflict(f"tmux has a session named {name!r} that Chorus does not own; adopt or kill it")
     _agent, pane = _start_pane(name, session.profile, Path(session.cwd))
-    try:
-        store.append("session", name, session.version, [ev.SessionRestarted(pane_id=pane.pane_id, pid=pane.pid)])
-    except store.ConcurrencyError:
-        raise SessionConflict(f"session {name!r} changed meanwhile; try again") from None
+    _record_after_side_effect(name, ev.SessionRestarted(pane_id=pane.pane_id, pid=pane.pid))
     return get_session(name)
 
 

@@ -219,3 +219,17 @@ def test_an_agent_burning_cpu_with_nothing_on_screen_is_busy(project, monitor):
     services.session_create("burner", "burner")
     wait_for(monitor, lambda: status_of("burner") == "busy", what="busy by CPU")
     assert "cpu" in Session.objects.get(pk="burner").status_reason.lower()
+
+
+def test_a_kill_stands_when_the_worker_records_the_pane_dying_meanwhile(agent, monitor, monkeypatch):
+    stop_agent = services._stop_agent
+
+    def stop_while_the_worker_watches(session):
+        leftovers = stop_agent(session)
+        monitor.tick()
+        return leftovers
+
+    monkeypatch.setattr(services, "_stop_agent", stop_while_the_worker_watches)
+    killed = services.session_kill("agent-1")
+    assert killed.lifecycle == "killed"
+    assert [e.event_type for e in store.read(stream_type="session")][-2:] == ["SessionStopped", "SessionKilled"]
