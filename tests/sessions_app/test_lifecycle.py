@@ -1,5 +1,6 @@
 """Sessions end to end: real tmux (a private server), the fake agent, the worker's monitor, the event store."""
 
+import re
 import time
 
 import psutil
@@ -120,12 +121,14 @@ def test_a_permission_dialog_is_waiting_and_answered_with_keys(agent, monitor, p
     assert any(e.event_type == "KeysSent" and e.event.keys == ["1"] for e in store.read(stream_type="session"))
 
 
-def test_exit_turns_the_session_stopped_and_fails_its_queue(agent, monitor, tmux_server):
+def test_exit_turns_the_session_stopped_with_the_signal_that_saw_it(agent, monitor, tmux_server):
     tmux_server.send_text(agent.pane_id, "/exit")
     tmux_server.send_keys(agent.pane_id, "Enter")
     wait_for(monitor, lambda: Session.objects.get(pk="agent-1").lifecycle == "stopped", what="stopped")
     session = Session.objects.get(pk="agent-1")
-    assert session.status == "stopped" and "pane dead" in session.status_reason
+    # The agent's process may be seen gone a moment before tmux marks its pane dead; either decides.
+    assert session.status == "stopped"
+    assert re.search(r"pane dead|agent process \d+ is gone", session.status_reason), session.status_reason
 
 
 def test_kill_ends_a_process_that_ignores_sighup(project, monitor, tmux_server):
