@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from chorus_site.auth import scope_is_authenticated
-from events_app import live
+from events_app import live, store
 
 REPLAY_LIMIT = 1000
 MAX_TOPICS = 200
@@ -61,7 +61,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for group in groups - self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined |= groups
-        position = await database_sync_to_async(live.current_position)()
+        position = await database_sync_to_async(store.last_position)()
         after = content.get("after")
         resync = True
         if isinstance(after, int) and 0 <= after <= position:

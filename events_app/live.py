@@ -20,6 +20,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 
+from events_app import store
+
 log = logging.getLogger(__name__)
 
 ALL_GROUP = "live.all"
@@ -67,12 +69,6 @@ def fetch_after(position: int, limit: int = 1000) -> list[dict]:
         ]
 
 
-def current_position() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(position), 0) FROM chorus_event")
-        return cursor.fetchone()[0]
-
-
 class Follower:
     """Polls the event table in one event loop and sends each new event to its groups."""
 
@@ -87,7 +83,7 @@ class Follower:
         self.loop.call_soon_threadsafe(self._wake.set)
 
     async def start(self) -> None:
-        self.position = await database_sync_to_async(current_position)()
+        self.position = await database_sync_to_async(store.last_position)()
         self.task = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
