@@ -141,6 +141,23 @@ def prompt_times(name: str) -> list[float]:
     return [e["t"] for e in map(json.loads, path.read_text().splitlines()) if e.get("event") == "prompt"]
 
 
+def prompt_all(tmux: Tmux, sessions: list[Session]) -> None:
+    """Type a short job straight into every agent through tmux, bypassing Chorus."""
+    for session in sessions:
+        tmux.send_text(session.pane_id, "work:0.5 go")
+        tmux.send_keys(session.pane_id, "Enter")
+
+
+def latencies(sessions: list[Session], seen: dict[str, float]) -> list[float]:
+    """ms from each agent's last logged prompt to when busy was seen for it (by session name)."""
+    found = []
+    for session in sessions:
+        typed = prompt_times(session.name)
+        if session.name in seen and typed:
+            found.append((seen[session.name] - typed[-1]) * 1000)
+    return found
+
+
 def detection_latency(monitor: SessionMonitor, tmux: Tmux, sessions: list[Session], rounds: int) -> list[float]:
     """Prompt typed straight into each agent through tmux -> its busy transition committed (ms)."""
     stop = threading.Event()
@@ -151,15 +168,13 @@ def detection_latency(monitor: SessionMonitor, tmux: Tmux, sessions: list[Sessio
             monitor.tick()
             stop.wait(max(0.0, settings.CHORUS_POLL_INTERVAL - (time.perf_counter() - started)))
 
-    latencies = []
+    measured = []
     thread = threading.Thread(target=run_monitor, daemon=True)
     thread.start()
     try:
         for _ in range(rounds):
             after = store.last_position()
-            for session in sessions:
-                tmux.send_text(session.pane_id, "work:0.5 go")
-                tmux.send_keys(session.pane_id, "Enter")
+            prompt_all(tmux, sessions)
             deadline = time.monotonic() + 15
             seen: dict[str, float] = {}
             while len(seen) < len(sessions) and time.monotonic() < deadline:
@@ -168,42 +183,34 @@ def detection_latency(monitor: SessionMonitor, tmux: Tmux, sessions: list[Sessio
                     if item.event.to_status == "busy":
                         seen.setdefault(item.stream_id, item.recorded_at.timestamp())
                 time.sleep(0.02)
-            for session in sessions:
-                typed = prompt_times(session.name)
-                if session.name in seen and typed:
-                    latencies.append((seen[session.name] - typed[-1]) * 1000)
+            measured += latencies(sessions, seen)
             time.sleep(2.5)
     finally:
         stop.set()
         thread.join()
-    return latencies
+    return measured
 
 
 def baseline_latency(tmux: Tmux, sessions: list[Session], profile, rounds: int) -> list[float]:
-    latencies = []
-    panes = [s.pane_id for s in sessions]
+    measured = []
+    names = {s.pane_id: s.name for s in sessions}
     for _ in range(rounds):
-        for session in sessions:
-            tmux.send_text(session.pane_id, "work:0.5 go")
-            tmux.send_keys(session.pane_id, "Enter")
+        prompt_all(tmux, sessions)
         # the prompts land at a random point of the baseline's 500 ms cycle, as they do for Chorus's poll
         time.sleep(random.uniform(0, 0.5))
         seen: dict[str, float] = {}
         deadline = time.monotonic() + 15
-        while len(seen) < len(panes) and time.monotonic() < deadline:
+        while len(seen) < len(names) and time.monotonic() < deadline:
             started = time.perf_counter()
-            _ms, statuses = baseline_round(tmux, panes, profile)
+            _ms, statuses = baseline_round(tmux, list(names), profile)
             now = time.time()
             for pane, status in statuses.items():
                 if status == "busy":
-                    seen.setdefault(pane, now)
+                    seen.setdefault(names[pane], now)
             time.sleep(max(0.0, 0.5 - (time.perf_counter() - started)))
-        for session in sessions:
-            typed = prompt_times(session.name)
-            if session.pane_id in seen and typed:
-                latencies.append((seen[session.pane_id] - typed[-1]) * 1000)
+        measured += latencies(sessions, seen)
         time.sleep(2.5)
-    return latencies
+    return measured
 
 
 def main() -> None:
