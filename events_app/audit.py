@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from django.db import connection
-
+from events_app import store
+from events_app.projection import TRACKING
 from events_app.store import GENESIS_HASH, chain_hash
 
 
@@ -32,44 +32,32 @@ def verify_events(chunk: int = 5000) -> AuditResult:
     previous_position = 0
     versions: dict[tuple[str, str], int] = {}
     checked = 0
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(
-                "SELECT position, stream_type, stream_id, version, event_type, schema_version, data, metadata, "
-                "CAST(recorded_at AS TEXT), hash FROM chorus_event WHERE position > %s ORDER BY position LIMIT %s",
-                [previous_position, chunk],
-            )
-            rows = cursor.fetchall()
-            for row in rows:
-                position, stream_type, stream_id, version = row[:4]
-                where = f"event #{position} ({row[4]} on {stream_type}:{stream_id} v{version})"
-                if position != previous_position + 1:
-                    missing = (
-                        f"#{previous_position + 1}"
-                        if position == previous_position + 2
-                        else f"#{previous_position + 1}..#{position - 1}"
-                    )
-                    return AuditResult(checked, f"{where}: the events before it ({missing}) are missing", position)
-                expected_version = versions.get((stream_type, stream_id), 0) + 1
-                if version != expected_version:
-                    return AuditResult(
-                        checked, f"{where}: stream version {version}, expected {expected_version}", position
-                    )
-                if chain_hash(previous_hash, list(row[:9])) != row[9]:
-                    return AuditResult(
-                        checked, f"{where}: hash does not match: the row was changed or written by hand", position
-                    )
-                versions[(stream_type, stream_id)] = version
-                previous_hash, previous_position = row[9], position
-                checked += 1
-            if len(rows) < chunk:
-                break
-        cursor.execute(
-            "SELECT name, position FROM chorus_projector_checkpoint WHERE position > %s "
-            "ORDER BY position DESC, name LIMIT 1",
-            [previous_position],
-        )
-        ahead = cursor.fetchone()
+    recorder = store.recorder()
+    while True:
+        rows = recorder.hashed_rows(previous_position, chunk)
+        for row in rows:
+            position, stream_type, stream_id, version = row[:4]
+            where = f"event #{position} ({row[4]} on {stream_type}:{stream_id} v{version})"
+            if position != previous_position + 1:
+                missing = (
+                    f"#{previous_position + 1}"
+                    if position == previous_position + 2
+                    else f"#{previous_position + 1}..#{position - 1}"
+                )
+                return AuditResult(checked, f"{where}: the events before it ({missing}) are missing", position)
+            expected_version = versions.get((stream_type, stream_id), 0) + 1
+            if version != expected_version:
+                return AuditResult(checked, f"{where}: stream version {version}, expected {expected_version}", position)
+            if chain_hash(previous_hash, list(row[:9])) != row[9]:
+                return AuditResult(
+                    checked, f"{where}: hash does not match: the row was changed or written by hand", position
+                )
+            versions[(stream_type, stream_id)] = version
+            previous_hash, previous_position = row[9], position
+            checked += 1
+        if len(rows) < chunk:
+            break
+    ahead = recorder.max_checkpoint_after(TRACKING, previous_position)
     if ahead is not None:
         name, position = ahead
         return AuditResult(

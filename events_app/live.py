@@ -2,8 +2,8 @@
 finds to its own Channels groups.
 
 Any process may append (web, worker, a manage.py command); none needs to know who is listening, and no Redis is
-needed. After a commit in this process `wake` shortens the wait; events from other processes are found by the
-poll every CHORUS_FOLLOW_INTERVAL seconds.
+needed. After a commit in this process `wake` (a store `after_commit` hook) shortens the wait; events from other
+processes are found by the poll every CHORUS_FOLLOW_INTERVAL seconds.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import threading
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connection
 
 from events_app import store
 
@@ -57,16 +56,10 @@ def wake() -> None:
 
 
 def fetch_after(position: int, limit: int = 1000) -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT position, stream_type, stream_id, version, event_type FROM chorus_event "
-            "WHERE position > %s ORDER BY position LIMIT %s",
-            [position, limit],
-        )
-        return [
-            {"position": p, "stream_type": t, "stream_id": i, "version": v, "event_type": e}
-            for p, t, i, v, e in cursor.fetchall()
-        ]
+    return [
+        {"position": p, "stream_type": t, "stream_id": i, "version": v, "event_type": e}
+        for p, t, i, v, e in store.recorder().notifications(position, limit)
+    ]
 
 
 class Follower:

@@ -1,7 +1,10 @@
 """The event store: append with optimistic concurrency and a hash chain, read back in order.
 
-`append` is the only code that writes the event table. It runs the projectors in the same transaction, so a read
-model is never behind or ahead of the events it is built from.
+A small facade over the recorder of the database (events_app.recorders): the store validates, encodes and hashes
+events and runs the hooks registered at app start; the recorder is the only code that writes the event table.
+Hooks: `on_append` ones run inside the append's transaction, in the order registered (projection, then the
+in-transaction policies), so a read model is never behind or ahead of its events; `after_commit` ones run once
+the transaction commits (the live follower's wake-up, the worker's policy runner).
 """
 
 from __future__ import annotations
@@ -9,42 +12,43 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from events_app.domain import DomainEvent, EventError, canonical_json, check_fields, decode, event_class
+from events_app.errors import ConcurrencyError, ReplayError
+from events_app.recorders import Cursor, Recorder, recorder_for
+
+__all__ = [
+    "GENESIS_HASH",
+    "Appended",
+    "ConcurrencyError",
+    "RecordedEvent",
+    "ReplayError",
+    "after_commit",
+    "append",
+    "chain_hash",
+    "event_context",
+    "last_position",
+    "on_append",
+    "read",
+    "recorder",
+    "stream_version",
+    "use_recorder",
+]
 
 GENESIS_HASH = "0" * 64
 SOURCES = ("web", "api", "admin", "cli", "worker", "test")
 MAX_PAYLOAD_BYTES = 1_000_000
 MAX_STREAM_ID = 200
-
-
-class ConcurrencyError(Exception):
-    """The stream moved on since the caller read it: expected version != current version."""
-
-    def __init__(self, stream_type: str, stream_id: str, expected: int, actual: int):
-        self.stream_type, self.stream_id, self.expected, self.actual = stream_type, stream_id, expected, actual
-        super().__init__(
-            f"{stream_type} {stream_id!r} is at version {actual}, not {expected}: it was changed meanwhile"
-        )
-
-
-class ReplayError(Exception):
-    """A stored event could not be read back or replayed; names the event so an operator can find it."""
-
-    def __init__(self, position: int, event_type: str, reason: str):
-        self.position, self.event_type, self.reason = position, event_type, reason
-        super().__init__(f"event #{position} ({event_type}): {reason}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,79 +97,6 @@ def _metadata() -> dict[str, Any]:
     }
 
 
-@functools.lru_cache(maxsize=1024)
-def _qmark(sql: str) -> str:
-    return sql.replace("%s", "?")
-
-
-class RawCursor:
-    """The driver's own cursor for the store's small, hot statements, with Django's error translation.
-
-    On these statements Django's cursor wrapper (placeholder rewriting, per-call checks and wrappers) costs as
-    much as SQLite's own work, and an append runs about ten of them. While queries are recorded (DEBUG,
-    assertNumQueries) or wrapped (connection.execute_wrapper: tracing, query blockers), a statement goes through
-    Django's cursor instead, so it is still seen. SQL is written with %s placeholders and no literal percent signs.
-    """
-
-    def __init__(self) -> None:
-        self.db = connections[DEFAULT_DB_ALIAS]
-        self.db.validate_thread_sharing()
-        self.db.ensure_connection()
-        self._raw = self._last = self.db.connection.cursor()
-        self._errors = self.db.wrap_database_errors
-        self._recorded: Any = None
-        # BaseDatabaseWrapper.queries_logged, with DEBUG read once: settings are slow to read.
-        self._debug = settings.DEBUG
-
-    def _recording(self) -> Any:
-        if self._recorded is None:
-            self._recorded = self.db.cursor()
-        return self._recorded
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> RawCursor:
-        if self._debug or self.db.force_debug_cursor or self.db.execute_wrappers:
-            self._last = self._recording()
-            self._last.execute(sql, params)
-        else:
-            self.db.validate_no_broken_transaction()
-            with self._errors:
-                self._raw.execute(_qmark(sql), params)
-            self._last = self._raw
-        return self
-
-    def executemany(self, sql: str, param_list: Sequence[Sequence[Any]]) -> RawCursor:
-        if self._debug or self.db.force_debug_cursor or self.db.execute_wrappers:
-            self._last = self._recording()
-            self._last.executemany(sql, param_list)
-        else:
-            self.db.validate_no_broken_transaction()
-            with self._errors:
-                self._raw.executemany(_qmark(sql), param_list)
-            self._last = self._raw
-        return self
-
-    def fetchone(self) -> Any:
-        return self._last.fetchone()
-
-    def fetchall(self) -> list[Any]:
-        return self._last.fetchall()
-
-    @property
-    def rowcount(self) -> int:
-        return self._last.rowcount
-
-    def close(self) -> None:
-        self._raw.close()
-        if self._recorded is not None:
-            self._recorded.close()
-
-    def __enter__(self) -> RawCursor:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-
 def chain_hash(previous: str, fields: Sequence[Any]) -> str:
     """The hash of one event row: over the previous row's hash and this row's stored text."""
     digest = hashlib.sha256(previous.encode())
@@ -201,21 +132,61 @@ def _encode(item: Any, stream_type: str) -> str:
     return data
 
 
-_HEAD = (
-    "SELECT COALESCE((SELECT MAX(version) FROM chorus_event WHERE stream_type = %s AND stream_id = %s), 0), "
-    "COALESCE((SELECT MAX(position) FROM chorus_event), 0), "
-    "(SELECT hash FROM chorus_event ORDER BY position DESC LIMIT 1)"
-)
-_INSERT = (
-    "INSERT INTO chorus_event (position, stream_type, stream_id, version, event_type, schema_version, "
-    "data, metadata, recorded_at, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
+@dataclasses.dataclass(frozen=True)
+class Appended:
+    """What an `on_append` hook gets: the events just written, inside the open transaction, with the cursor that
+    wrote them and the hash of the log's last event before (`head`) and after (`tail`) the append."""
+
+    events: Sequence[RecordedEvent]
+    recorder: Recorder
+    cursor: Cursor
+    head: str
+    tail: str
+
+
+AppendHook = Callable[[Appended], None]
+_on_append: list[AppendHook] = []
+_after_commit: list[Callable[[], None]] = []
+
+
+def on_append(hook: AppendHook) -> AppendHook:
+    """Run `hook` inside every append's transaction, after the events are written, in the order registered. An
+    exception rolls the append back. Registered once at app start (events_app.apps)."""
+    if hook not in _on_append:
+        _on_append.append(hook)
+    return hook
+
+
+def after_commit(hook: Callable[[], None]) -> Callable[[], None]:
+    """Run `hook` after the commit of every transaction that appended (once per append)."""
+    if hook not in _after_commit:
+        _after_commit.append(hook)
+    return hook
+
+
+_recorder: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("chorus_recorder", default=None)
+
+
+def recorder() -> Recorder:
+    """The recorder the store writes through: the default database's, unless `use_recorder` chose another."""
+    return _recorder.get() or recorder_for()
+
+
+@contextlib.contextmanager
+def use_recorder(chosen: Recorder):
+    """Run the store (and projection, policies, live) through `chosen` inside the block: the seam the recorder
+    contract suite uses to run every test on each recorder and cursor path."""
+    token = _recorder.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _recorder.reset(token)
 
 
 def append(
     stream_type: str, stream_id: str, expected_version: int | None, events: Iterable[DomainEvent]
 ) -> list[RecordedEvent]:
-    """Append `events` to one stream atomically and project them.
+    """Append `events` to one stream atomically, then run the `on_append` hooks in the same transaction.
 
     `expected_version` is the stream version the caller decided on (0 for a new stream); None skips the check.
     Raises ConcurrencyError, from inside its own savepoint, so an enclosing transaction survives it.
@@ -234,19 +205,18 @@ def append(
     except (TypeError, ValueError) as exc:
         raise EventError(f"event_context metadata is not JSON: {exc}") from None
 
-    from events_app import live, projection
-
-    # Outside a transaction this block is one (BEGIN IMMEDIATE: the write lock is held from here to COMMIT,
-    # so reading the stream's version and writing the next one cannot interleave with another writer). Inside
-    # the caller's transaction it is a savepoint, so a ConcurrencyError undoes this append and nothing else.
-    with transaction.atomic(), RawCursor() as cursor:
-        current, position, head = cursor.execute(_HEAD, [stream_type, stream_id]).fetchone()
+    chosen = recorder()
+    # Outside a transaction this block is one; inside the caller's it is a savepoint, so a ConcurrencyError
+    # undoes this append and nothing else.
+    with chosen.writing() as cursor:
+        current, position, head = chosen.head(cursor, stream_type, stream_id)
         if expected_version is not None and current != expected_version:
             raise ConcurrencyError(stream_type, stream_id, expected_version, current)
         # Taken under the lock, so recorded_at follows position order (as far as the clock does).
         now = timezone.now()
-        recorded_at = cursor.db.ops.adapt_datetimefield_value(now)
-        tail = head or GENESIS_HASH
+        recorded_at = chosen.adapt_datetime(now)
+        head = head or GENESIS_HASH
+        tail = head
         rows, recorded = [], []
         for offset, (item, data) in enumerate(zip(events, encoded, strict=True), start=1):
             fields = (
@@ -266,38 +236,26 @@ def append(
                 RecordedEvent(position + offset, stream_type, stream_id, current + offset, item, metadata, now)
             )
         try:
-            cursor.executemany(_INSERT, rows)
+            chosen.insert(cursor, rows)
         except IntegrityError:
-            # Only reachable if a writer got past the lock above (a connection not in IMMEDIATE mode): the
-            # unique (stream, version) constraint is the last line of defence.
+            # Only reachable if a writer got past the recorder's lock: the unique (stream, version) constraint is
+            # the last line of defence.
             expected = current if expected_version is None else expected_version
             raise ConcurrencyError(stream_type, stream_id, expected, current + 1) from None
-        projection.project(recorded, cursor, head=head or GENESIS_HASH, tail=tail)
-        cursor.db.on_commit(live.wake)
+        appended = Appended(recorded, chosen, cursor, head, tail)
+        for hook in _on_append:
+            hook(appended)
+        for done in _after_commit:
+            chosen.db.on_commit(done)
     return recorded
 
 
 def stream_version(stream_type: str, stream_id: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT COALESCE(MAX(version), 0) FROM chorus_event WHERE stream_type = %s AND stream_id = %s",
-            [stream_type, str(stream_id)],
-        )
-        return cursor.fetchone()[0]
+    return recorder().stream_version(stream_type, str(stream_id))
 
 
 def last_position() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(position), 0) FROM chorus_event")
-        return cursor.fetchone()[0]
-
-
-# recorded_at as text: the driver's own datetime converter would raise on a corrupt value inside fetchall(),
-# where the row's position is not known; parsed in _decode_row, a bad value becomes a ReplayError like any other.
-_SELECT = (
-    "SELECT position, stream_type, stream_id, version, event_type, schema_version, data, metadata, "
-    "CAST(recorded_at AS TEXT) FROM chorus_event"
-)
+    return recorder().last_position()
 
 
 class _RowDecoder:
@@ -345,50 +303,30 @@ def read(
 
     Raises ReplayError at the first row that cannot be decoded.
     """
-    where, params = [], []
-    if stream_type:
-        where.append("stream_type = %s")
-        params.append(stream_type)
-    if stream_id is not None:
-        where.append("stream_id = %s")
-        params.append(str(stream_id))
-    if event_types:
-        where.append(f"event_type IN ({', '.join(['%s'] * len(event_types))})")
-        params.extend(event_types)
-    if since:
-        where.append("recorded_at >= %s")
-        params.append(connection.ops.adapt_datetimefield_value(since))
-    if before:
-        where.append("recorded_at < %s")
-        params.append(connection.ops.adapt_datetimefield_value(before))
-    if until is not None:
-        where.append("position <= %s")
-        params.append(until)
-    if descending and after:
-        where.append("position > %s")
-        params.append(after)
+    chosen = recorder()
+    filters = {
+        "until": until,
+        "stream_type": stream_type,
+        "stream_id": None if stream_id is None else str(stream_id),
+        "event_types": event_types,
+        "since": since,
+        "before": before,
+        "descending": descending,
+    }
     decode_row = _RowDecoder()
     remaining = limit
     # The next chunk starts past the last row of this one: after it ascending, before it descending.
-    boundary: int | None = None if descending else after
+    lower, upper = after, None
     while remaining is None or remaining > 0:
         size = chunk if remaining is None else min(chunk, remaining)
-        clause = list(where)
-        bound_params: list[Any] = []
-        if boundary is not None:
-            clause.append("position < %s" if descending else "position > %s")
-            bound_params.append(boundary)
-        sql = (
-            f"{_SELECT}{' WHERE ' + ' AND '.join(clause) if clause else ''} "
-            f"ORDER BY position{' DESC' if descending else ''} LIMIT %s"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, *bound_params, size])
-            rows = cursor.fetchall()
+        rows = chosen.select(after=lower, before_position=upper, limit=size, **filters)
         for row in rows:
             yield decode_row(row)
         if len(rows) < size:
             return
         if remaining is not None:
             remaining -= len(rows)
-        boundary = rows[-1][0]
+        if descending:
+            upper = rows[-1][0]
+        else:
+            lower = rows[-1][0]

@@ -85,6 +85,10 @@ def history() -> None:
     services.counter_close("b")
 
 
+def projection_names() -> list[str]:
+    return [p.name for p in projection.projectors()]
+
+
 def checkpoints() -> dict[str, int]:
     return dict(ProjectorCheckpoint.objects.values_list("name", "position"))
 

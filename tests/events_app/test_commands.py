@@ -13,7 +13,7 @@ from events_app import projection, store
 from events_app.models import Stream
 from tests.demo import services
 from tests.demo.models import Counter
-from tests.events_app.helpers import command, history, sql, state, unchecked_json, write_raw_event
+from tests.events_app.helpers import command, history, projection_names, sql, state, unchecked_json, write_raw_event
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def test_rebuild_restores_tampered_read_models():
 
     out, _ = command("rebuild_projections")
 
-    assert out == f"rebuilt {', '.join(projection._projectors)} from 8 events (to #8)\n"
+    assert out == f"rebuilt {', '.join(projection_names())} from 8 events (to #8)\n"
     assert projection.snapshot() == live
 
 
@@ -57,7 +57,7 @@ def test_rebuild_dry_run_reports_the_differences_and_changes_nothing():
     out, _ = command("rebuild_projections", "--dry-run")
 
     assert out.splitlines() == [
-        f"dry run: 8 events would rebuild {', '.join(projection._projectors)}; 1 row difference(s) from the live "
+        f"dry run: 8 events would rebuild {', '.join(projection_names())}; 1 row difference(s) from the live "
         "tables; nothing was changed",
         "  demo_counter a.value: live 1000 != replay 2",
     ]
@@ -66,10 +66,7 @@ def test_rebuild_dry_run_reports_the_differences_and_changes_nothing():
 
 def test_rebuild_list_shows_each_projection_its_checkpoint_and_tables(monkeypatch):
     history()
-    with monkeypatch.context() as patch:
-        patch.setattr(
-            projection, "_projectors", {k: v for k, v in projection._projectors.items() if k != "demo_counters"}
-        )
+    with projection.unregistered("demo_counters"):
         services.counter_increment("a", 1)
 
     out, _ = command("rebuild_projections", "--list")
@@ -77,7 +74,7 @@ def test_rebuild_list_shows_each_projection_its_checkpoint_and_tables(monkeypatc
     lines = dict(line.split("\t", 1) for line in out.splitlines())
     assert lines["streams"] == "@9\tchorus_stream"
     assert lines["demo_counters"] == "@8\tdemo_counter, demo_countertotal\tbehind: the log ends at #9"
-    assert set(lines) == set(projection._projectors)
+    assert set(lines) == set(projection_names())
 
 
 def test_unknown_projection_names_are_a_one_line_error():
@@ -86,7 +83,7 @@ def test_unknown_projection_names_are_a_one_line_error():
         with pytest.raises(CommandError) as failure:
             command(name, "demo_counters", "nope", "zilch")
         assert str(failure.value) == (
-            f"unknown projection(s): nope, zilch; known: {', '.join(sorted(projection._projectors))}"
+            f"unknown projection(s): nope, zilch; known: {', '.join(sorted(projection_names()))}"
         )
 
 
@@ -96,7 +93,7 @@ def test_unknown_projection_names_are_a_one_line_error():
 def test_verify_projections_passes_when_live_equals_replay():
     history()
     out, err = command("verify_projections")
-    assert out == f"ok: {', '.join(projection._projectors)} equal a replay of the event log\n"
+    assert out == f"ok: {', '.join(projection_names())} equal a replay of the event log\n"
     assert err == ""
 
 
@@ -340,6 +337,7 @@ def test_events_bad_arguments_are_a_one_line_error(args, message):
 # In a real process: exit codes, one-line errors, no tracebacks, and --follow.
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_commands_in_a_real_process_exit_non_zero_with_one_line_and_no_traceback(manage, subprocess_env):
     history()
@@ -367,7 +365,7 @@ def test_commands_in_a_real_process_exit_non_zero_with_one_line_and_no_traceback
         "written by hand (5 events before it are intact)"
     ]
     assert results["unknown"][2].splitlines() == [
-        f"CommandError: unknown projection(s): nope; known: {', '.join(sorted(projection._projectors))}"
+        f"CommandError: unknown projection(s): nope; known: {', '.join(sorted(projection_names()))}"
     ]
     # The rename was forged to "Forged" in the log: the live name disagrees as well as the zeroed value.
     assert results["diff"][2].splitlines() == [
@@ -389,6 +387,7 @@ def _lines(stream) -> queue.Queue:
     return lines
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_events_follow_prints_an_event_appended_after_it_started(manage, subprocess_env):
     services.counter_open("c1", "first")

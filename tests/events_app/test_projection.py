@@ -14,21 +14,14 @@ from tests.demo import services
 from tests.demo.events import CounterIncremented
 from tests.demo.models import Counter, CounterTotal
 from tests.demo.projectors import CounterProjector
-from tests.events_app.helpers import checkpoints, event_rows, history, sql, state
+from tests.events_app.helpers import checkpoints, event_rows, history, projection_names, sql, state
 
 pytestmark = pytest.mark.django_db
 
 
-def _without_demo_projector(monkeypatch):
-    """This process as an older release that does not know the demo projector."""
-    monkeypatch.setattr(
-        projection, "_projectors", {k: v for k, v in projection._projectors.items() if k != "demo_counters"}
-    )
-
-
 def test_every_checkpoint_is_at_the_last_event_after_an_append():
     history()
-    assert checkpoints() == dict.fromkeys(projection._projectors, 8)
+    assert checkpoints() == dict.fromkeys(projection_names(), 8)
 
 
 def test_reapplying_events_at_or_below_the_checkpoint_changes_nothing():
@@ -36,9 +29,9 @@ def test_reapplying_events_at_or_below_the_checkpoint_changes_nothing():
     recorded = services.counter_increment("c1", 5) + services.counter_increment("c1", 2)
     before = state()
 
-    projection.project(recorded)
-    projection.project(recorded[1:])
-    projection.project(list(store.read()))
+    projection.apply_events(recorded)
+    projection.apply_events(recorded[1:])
+    projection.apply_events(list(store.read()))
 
     assert state() == before
     assert Counter.objects.get(pk="c1").value == 7
@@ -53,7 +46,7 @@ def test_events_above_the_checkpoint_are_applied_and_those_below_skipped_in_one_
     CounterTotal.objects.filter(pk="all").update(total=5)
     Stream.objects.filter(pk="counter:c1").update(version=2, last_position=2)
 
-    projection.project(recorded)
+    projection.apply_events(recorded)
 
     assert Counter.objects.get(pk="c1").value == 7
     assert projection.verify() == []
@@ -89,8 +82,7 @@ def test_a_failing_projector_rolls_back_the_event_and_every_checkpoint(monkeypat
 
 def test_a_projector_that_is_behind_catches_up_on_the_next_append(monkeypatch):
     history()
-    with monkeypatch.context() as patch:
-        _without_demo_projector(patch)
+    with projection.unregistered("demo_counters"):
         services.counter_increment("a", 10)
         services.counter_open("c", "Cherries")
     assert checkpoints()["demo_counters"] == 8
@@ -100,7 +92,7 @@ def test_a_projector_that_is_behind_catches_up_on_the_next_append(monkeypatch):
 
     assert Counter.objects.get(pk="a").value == 112
     assert Counter.objects.get(pk="c").name == "Cherries"
-    assert checkpoints() == dict.fromkeys(projection._projectors, 11)
+    assert checkpoints() == dict.fromkeys(projection_names(), 11)
     assert projection.verify() == []
 
 
@@ -120,15 +112,14 @@ def test_a_new_projector_catches_up_from_the_start_on_the_next_append():
 
 def test_catch_up_brings_every_projector_to_the_end_of_the_log(monkeypatch):
     history()
-    with monkeypatch.context() as patch:
-        _without_demo_projector(patch)
+    with projection.unregistered("demo_counters"):
         services.counter_increment("a", 10)
         services.counter_increment("a", 20)
 
     assert projection.catch_up() == 2
     assert projection.catch_up() == 0
     assert Counter.objects.get(pk="a").value == 32
-    assert checkpoints() == dict.fromkeys(projection._projectors, 10)
+    assert checkpoints() == dict.fromkeys(projection_names(), 10)
     assert projection.verify() == []
 
 
@@ -140,8 +131,8 @@ def test_rebuild_equals_live():
 
     assert projection.snapshot() == live
     assert live["demo_counter"]["a"]["labels"] == {"colour": "red"}
-    assert result == {"events": 8, "position": 8, "projections": list(projection._projectors)}
-    assert checkpoints() == dict.fromkeys(projection._projectors, 8)
+    assert result == {"events": 8, "position": 8, "projections": list(projection_names())}
+    assert checkpoints() == dict.fromkeys(projection_names(), 8)
 
 
 def test_rebuild_of_one_projection_leaves_the_others_alone():
@@ -205,7 +196,7 @@ def test_a_projector_name_cannot_be_registered_by_a_second_class():
 
     with pytest.raises(ValueError, match="'demo_counters' is registered twice"):
         projection.register(Impostor)
-    assert type(projection._projectors["demo_counters"]) is CounterProjector
+    assert type(projection.projectors(["demo_counters"])[0]) is CounterProjector
 
 
 def test_rows_write_back_only_changed_columns_and_see_in_place_json_changes():
@@ -334,6 +325,7 @@ def test_the_checkpoint_read_is_skipped_only_while_this_process_wrote_the_last_e
     assert projection.verify() == []
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_an_append_by_another_process_is_never_applied_twice(manage, subprocess_env):
     # This process appends last and remembers the checkpoints; then another process appends. The next append
@@ -345,11 +337,12 @@ def test_an_append_by_another_process_is_never_applied_twice(manage, subprocess_
     services.counter_increment("shared", 1)
 
     assert Counter.objects.get(pk="shared").value == 3
-    assert checkpoints() == dict.fromkeys(projection._projectors, 4)
+    assert checkpoints() == dict.fromkeys(projection_names(), 4)
     assert projection.verify() == []
     # In a transactional test the commit hooks ran: this process remembers the log's last event.
-    assert projection._known is not None
-    assert projection._known[0] == sql("SELECT hash FROM chorus_event WHERE position = 4")[0][0]
+    remembered = store.recorder().remembered("projection")
+    assert remembered is not None
+    assert remembered[0] == sql("SELECT hash FROM chorus_event WHERE position = 4")[0][0]
 
 
 def test_rows_update_writes_columns_without_reading_the_row():

@@ -11,6 +11,7 @@ from events_app import store
 from events_app.audit import verify_events
 from events_app.domain import DomainEvent, EventError, event
 from events_app.models import Stream
+from events_app.recorders.sqlite import SQLiteRecorder
 from events_app.store import ConcurrencyError, ReplayError
 from tests.demo import services
 from tests.demo.events import CounterClosed, CounterIncremented, CounterLabelled, CounterOpened, CounterRenamed
@@ -99,14 +100,20 @@ def test_a_conflict_outside_any_transaction_leaves_the_connection_ready():
     assert verify_events().ok
 
 
-def test_the_unique_stream_version_is_the_last_line_of_defence(monkeypatch):
+class StaleHead(SQLiteRecorder):
+    """As if another writer had got in between reading the version and inserting (possible only for a connection
+    that does not take the write lock at BEGIN): the store is told a version that is already taken."""
+
+    def head(self, cursor, stream_type, stream_id):
+        version, position, last_hash = super().head(cursor, stream_type, stream_id)
+        return version - 1, position, last_hash
+
+
+def test_the_unique_stream_version_is_the_last_line_of_defence():
     services.counter_open("c1", "first")
     before, rows = state(), event_rows()
-    # As if another writer had got in between reading the version and inserting (possible only for a connection
-    # that does not take the write lock at BEGIN): the store reads a version that is already taken.
-    monkeypatch.setattr(store, "_HEAD", store._HEAD.replace("SELECT MAX(version)", "SELECT MAX(version) - 1"))
 
-    with pytest.raises(ConcurrencyError) as conflict:
+    with store.use_recorder(StaleHead()), pytest.raises(ConcurrencyError) as conflict:
         store.append("counter", "c1", None, [CounterIncremented(by=1, note="")])
 
     assert (conflict.value.expected, conflict.value.actual) == (0, 1)

@@ -1,0 +1,277 @@
+"""What a recorder is: the only code that writes the event table and the tracking (checkpoint) tables.
+
+The store above it validates, encodes and hashes events and knows no SQL; a recorder turns its requests into
+statements for one database backend. SQL here is portable (`%s` placeholders, no dialect): a backend's recorder
+overrides what its database does differently or faster. Every recorder passes one contract suite
+(tests/events_app/recorder_contract.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+
+# The event row as the store builds it, in this column order; `hash` last.
+EVENT_COLUMNS = (
+    "position",
+    "stream_type",
+    "stream_id",
+    "version",
+    "event_type",
+    "schema_version",
+    "data",
+    "metadata",
+    "recorded_at",
+    "hash",
+)
+# recorded_at as text: a driver's own datetime converter would raise on a corrupt value inside fetchall(), where
+# the row's position is not known; the store parses it, and a bad value becomes a ReplayError like any other.
+_SELECT = (
+    "SELECT position, stream_type, stream_id, version, event_type, schema_version, data, metadata, "
+    "CAST(recorded_at AS TEXT) FROM chorus_event"
+)
+_SELECT_HASHED = (
+    "SELECT position, stream_type, stream_id, version, event_type, schema_version, data, metadata, "
+    "CAST(recorded_at AS TEXT), hash FROM chorus_event WHERE position > %s ORDER BY position LIMIT %s"
+)
+_HEAD = (
+    "SELECT COALESCE((SELECT MAX(version) FROM chorus_event WHERE stream_type = %s AND stream_id = %s), 0), "
+    "COALESCE((SELECT MAX(position) FROM chorus_event), 0), "
+    "(SELECT hash FROM chorus_event ORDER BY position DESC LIMIT 1)"
+)
+_INSERT = (
+    f"INSERT INTO chorus_event ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608  (constant column names)
+    f"VALUES ({', '.join(['%s'] * len(EVENT_COLUMNS))})"
+)
+# Tracking tables, by what they track: how far each projector or worker policy has applied the log.
+TRACKING = {"projection": "chorus_projector_checkpoint", "policy": "chorus_policy_checkpoint"}
+
+
+class Cursor(Protocol):
+    """What the store, projection and read-model writes need of a cursor: `%s` placeholders, chaining execute."""
+
+    db: Any
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+    def executemany(self, sql: str, param_list: Sequence[Sequence[Any]]) -> Cursor: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    @property
+    def rowcount(self) -> int: ...
+    def close(self) -> None: ...
+
+
+class DjangoCursor:
+    """Django's own cursor behind the Cursor interface: every statement is seen by query logging and wrappers."""
+
+    def __init__(self, alias: str = DEFAULT_DB_ALIAS) -> None:
+        self.db = connections[alias]
+        self._cursor = self.db.cursor()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> DjangoCursor:
+        self._cursor.execute(sql, params)
+        return self
+
+    def executemany(self, sql: str, param_list: Sequence[Sequence[Any]]) -> DjangoCursor:
+        self._cursor.executemany(sql, param_list)
+        return self
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def close(self) -> None:
+        self._cursor.close()
+
+    def __enter__(self) -> DjangoCursor:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _checkpoint_update(table: str, count: int) -> str:
+    return f"UPDATE {table} SET position = %s WHERE name IN ({', '.join(['%s'] * count)})"  # noqa: S608
+
+
+class Recorder:
+    """Portable SQL over one database connection (alias). Backends subclass it; see recorders/__init__.py."""
+
+    vendor: ClassVar[str] = ""
+
+    def __init__(self, alias: str = DEFAULT_DB_ALIAS) -> None:
+        self.alias = alias
+        # What this process knows for certain: right after it committed a write ending the log at the event with
+        # hash H, the checkpoints of a tracking table were these. While the log still ends with H (nobody has
+        # appended since), they need not be read again. Set on commit only, so a rolled-back write is never
+        # remembered; any other process's append changes the last hash.
+        self._known: dict[str, tuple[str, dict[str, int]]] = {}
+
+    @property
+    def db(self):
+        return connections[self.alias]
+
+    # --- cursors and transactions ------------------------------------------------------------------------------
+
+    def cursor(self) -> Cursor:
+        """A cursor for the store's and projection's statements, inside whatever transaction is open."""
+        return DjangoCursor(self.alias)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Cursor]:
+        """A transaction (a savepoint inside the caller's) in which the log's end cannot move under the caller:
+        reading the head and inserting after it are one step for every other writer."""
+        with transaction.atomic(using=self.alias), contextlib.closing(self.cursor()) as cursor:
+            self.lock(cursor)
+            yield cursor
+
+    def lock(self, cursor: Cursor) -> None:
+        """Take the log's write lock in the open transaction, if the backend needs a statement for it."""
+
+    # --- the event table ---------------------------------------------------------------------------------------
+
+    def head(self, cursor: Cursor, stream_type: str, stream_id: str) -> tuple[int, int, str | None]:
+        """The stream's version, the log's last position and the last event's hash (None for an empty log)."""
+        return cursor.execute(_HEAD, [stream_type, stream_id]).fetchone()
+
+    def insert(self, cursor: Cursor, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert event rows (EVENT_COLUMNS order). A (stream, version) already taken raises IntegrityError."""
+        cursor.executemany(_INSERT, rows)
+
+    def adapt_datetime(self, value: datetime) -> Any:
+        return self.db.ops.adapt_datetimefield_value(value)
+
+    def stream_version(self, stream_type: str, stream_id: str) -> int:
+        with contextlib.closing(self.cursor()) as cursor:
+            return cursor.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM chorus_event WHERE stream_type = %s AND stream_id = %s",
+                [stream_type, stream_id],
+            ).fetchone()[0]
+
+    def last_position(self) -> int:
+        with contextlib.closing(self.cursor()) as cursor:
+            return cursor.execute("SELECT COALESCE(MAX(position), 0) FROM chorus_event").fetchone()[0]
+
+    def select(
+        self,
+        *,
+        after: int | None = None,
+        before_position: int | None = None,
+        until: int | None = None,
+        stream_type: str | None = None,
+        stream_id: str | None = None,
+        event_types: Sequence[str] | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        limit: int,
+        descending: bool = False,
+    ) -> list[tuple]:
+        """One chunk of stored rows in position order (or reversed), filtered; rows as in _SELECT."""
+        where, params = [], []
+        if stream_type:
+            where.append("stream_type = %s")
+            params.append(stream_type)
+        if stream_id is not None:
+            where.append("stream_id = %s")
+            params.append(stream_id)
+        if event_types:
+            where.append(f"event_type IN ({', '.join(['%s'] * len(event_types))})")
+            params.extend(event_types)
+        if since:
+            where.append("recorded_at >= %s")
+            params.append(self.adapt_datetime(since))
+        if before:
+            where.append("recorded_at < %s")
+            params.append(self.adapt_datetime(before))
+        if until is not None:
+            where.append("position <= %s")
+            params.append(until)
+        if after:
+            where.append("position > %s")
+            params.append(after)
+        if before_position is not None:
+            where.append("position < %s")
+            params.append(before_position)
+        sql = (
+            f"{_SELECT}{' WHERE ' + ' AND '.join(where) if where else ''} "
+            f"ORDER BY position{' DESC' if descending else ''} LIMIT %s"
+        )
+        with contextlib.closing(self.cursor()) as cursor:
+            return cursor.execute(sql, [*params, limit]).fetchall()
+
+    def notifications(self, after: int, limit: int) -> list[tuple[int, str, str, int, str]]:
+        """(position, stream_type, stream_id, version, event_type) of the events after `after`, for followers."""
+        with contextlib.closing(self.cursor()) as cursor:
+            return cursor.execute(
+                "SELECT position, stream_type, stream_id, version, event_type FROM chorus_event "
+                "WHERE position > %s ORDER BY position LIMIT %s",
+                [after, limit],
+            ).fetchall()
+
+    def hashed_rows(self, after: int, limit: int) -> list[tuple]:
+        """Rows after `after` with their hash (_SELECT's columns, then hash), for the audit of the chain."""
+        with contextlib.closing(self.cursor()) as cursor:
+            return cursor.execute(_SELECT_HASHED, [after, limit]).fetchall()
+
+    # --- tracking ----------------------------------------------------------------------------------------------
+
+    def checkpoints(self, cursor: Cursor, tracking: str, head: str | None = None) -> dict[str, int]:
+        """Every checkpoint of a tracking table. With `head`, the last hash of the log as the caller's transaction
+        sees it: what this process remembers for that log end is returned without a query."""
+        known = self._known.get(tracking)
+        if head is not None and known is not None and known[0] == head:
+            return dict(known[1])
+        return dict(cursor.execute(f"SELECT name, position FROM {TRACKING[tracking]}").fetchall())  # noqa: S608
+
+    def set_checkpoints(
+        self,
+        cursor: Cursor,
+        tracking: str,
+        names: Sequence[str],
+        position: int,
+        existing: dict[str, int],
+        *,
+        tail: str | None = None,
+    ) -> None:
+        """Move these checkpoints to `position`: one UPDATE, plus an INSERT for a name's first. With `tail`, the
+        log's last hash after this write: remembered once the transaction commits (see `checkpoints`)."""
+        table = TRACKING[tracking]
+        known = [name for name in names if name in existing]
+        if known:
+            cursor.execute(_checkpoint_update(table, len(known)), [position, *known])
+            if cursor.rowcount != len(known):
+                raise DatabaseError(f"checkpoints in {table} were deleted outside the event store")
+        new = [(name, position) for name in names if name not in existing]
+        if new:
+            cursor.executemany(f"INSERT INTO {table} (name, position) VALUES (%s, %s)", new)  # noqa: S608
+        if tail is not None:
+            after = {**existing, **dict.fromkeys(names, position)}
+            self.db.on_commit(functools.partial(self._remember, tracking, tail, after))
+
+    def remembered(self, tracking: str) -> tuple[str, dict[str, int]] | None:
+        """The log end (its last hash) this process last committed a write at, and the checkpoints then."""
+        return self._known.get(tracking)
+
+    def _remember(self, tracking: str, tail: str, checkpoints: dict[str, int]) -> None:
+        self._known[tracking] = (tail, checkpoints)
+
+    def max_checkpoint_after(self, tracking: str, position: int) -> tuple[str, int] | None:
+        """The checkpoint furthest past `position` (a log whose end was cut off), or None."""
+        with contextlib.closing(self.cursor()) as cursor:
+            return cursor.execute(
+                f"SELECT name, position FROM {TRACKING[tracking]} WHERE position > %s "  # noqa: S608
+                "ORDER BY position DESC, name LIMIT 1",
+                [position],
+            ).fetchone()
