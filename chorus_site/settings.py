@@ -138,7 +138,8 @@ LOGGING = {
 }
 
 # Background jobs of the worker (`manage.py run_worker`), each a class with interval/start/tick/stop.
-CHORUS_WORKER_JOBS: list[str] = ["sessions_app.worker.SessionMonitor"]
+# The worker policies (events_app.policies) follow the log; each app adds its own jobs below.
+CHORUS_WORKER_JOBS: list[str] = ["events_app.policies.PolicyRunner", "sessions_app.worker.SessionMonitor"]
 
 # tmux server the sessions live on: empty = the user's default server (so `tmux attach -t NAME` just works),
 # a name = `tmux -L NAME`, a path = `tmux -S PATH`.

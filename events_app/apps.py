@@ -6,4 +6,9 @@ class EventsAppConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self) -> None:
-        from events_app import projectors  # noqa: F401  (registers the streams projector)
+        from events_app import live, policies, projection, projectors, store  # noqa: F401  (projectors registers)
+
+        # Inside every append, in this order: read models first, so policies see the event's effects.
+        store.on_append(projection.project)
+        store.on_append(policies.run_in_transaction)
+        store.after_commit(live.wake)

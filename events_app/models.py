@@ -1,4 +1,4 @@
-"""The event table (the only source of truth) and projector checkpoints."""
+"""The event table (the only source of truth) and the checkpoints of projectors and worker policies."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class EventPosition(models.BigAutoField):
 
 
 class StoredEvent(models.Model):
-    """One domain event. Written only by `events_app.store.append`; never updated or deleted."""
+    """One domain event. Written only by the recorder (`events_app.store.append`); never updated or deleted."""
 
     position = EventPosition(primary_key=True)
     stream_type = models.CharField(max_length=64)
@@ -49,6 +49,19 @@ class ProjectorCheckpoint(models.Model):
 
     class Meta:
         db_table = "chorus_projector_checkpoint"
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.position}"
+
+
+class PolicyCheckpoint(models.Model):
+    """The last event position a worker policy has handled (events_app.policies.PolicyRunner)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    position = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "chorus_policy_checkpoint"
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.position}"
