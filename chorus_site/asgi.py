@@ -1,4 +1,4 @@
-"""ASGI entry point: Django for HTTP, Channels for websockets (sessions, origin and host checked)."""
+"""ASGI entry point: Django for HTTP, Channels for websockets (origin and host checked, then authenticated)."""
 
 import os
 
@@ -10,12 +10,14 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
-from chorus_site.auth import WebsocketOriginCheck  # noqa: E402
+from chorus_site.auth import WebsocketAuthentication, WebsocketOriginCheck  # noqa: E402
 from chorus_site.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": WebsocketOriginCheck(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": WebsocketOriginCheck(
+            SessionMiddlewareStack(WebsocketAuthentication(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlsplit
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.request import validate_host
@@ -104,6 +105,21 @@ def scope_is_authenticated(scope: dict) -> bool:
     headers = dict(scope.get("headers") or [])
     token = bearer_token(headers.get(b"authorization", b"").decode("latin-1") or None)
     return token_matches(token)
+
+
+class WebsocketAuthentication:
+    """ASGI middleware inside the session middleware: decides once per websocket whether it is authenticated (the
+    logged-in session flag or a bearer token) and says so in `scope["chorus_authenticated"]`, which every consumer
+    checks before accepting. Consumers import nothing of this site's authentication."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            authenticated = await database_sync_to_async(scope_is_authenticated)(scope)
+            scope = {**scope, "chorus_authenticated": authenticated}
+        return await self.app(scope, receive, send)
 
 
 class WebsocketOriginCheck:

@@ -23,7 +23,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chorus_site import pages
-from chorus_site.auth import scope_is_authenticated
 from events_app import live
 
 log = logging.getLogger("chorus.pages")
@@ -33,7 +32,7 @@ class PageConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.joined: list[str] = []
         self.tasks: list[asyncio.Task] = []
-        if not await database_sync_to_async(scope_is_authenticated)(self.scope):
+        if self.scope.get("chorus_authenticated") is not True:
             await self.close(code=4401)
             return
         params = pages.flatten(parse_qs(self.scope.get("query_string", b"").decode("latin-1")))

@@ -6,6 +6,9 @@ Protocol (JSON both ways):
   <- {"type": "event", "position": N, "stream_type": ..., "stream_id": ..., "event_type": ..., "version": ...}
 With "after", the events between it and P on the subscribed topics are sent before the snapshot (at most
 REPLAY_LIMIT; beyond that the snapshot says resync), so a reconnecting client sees no gap.
+
+Who may connect is decided before the consumer runs: the site's ASGI middleware authenticates the connection and
+sets `scope["chorus_authenticated"]`; without it set to True the socket is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from chorus_site.auth import scope_is_authenticated
 from events_app import live, store
 
 REPLAY_LIMIT = 1000
@@ -40,7 +42,7 @@ def _missed(after: int, upto: int, groups: set[str]) -> list[dict] | None:
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
-        if not await database_sync_to_async(scope_is_authenticated)(self.scope):
+        if self.scope.get("chorus_authenticated") is not True:
             await self.close(code=4401)
             return
         self.groups_joined: set[str] = set()
