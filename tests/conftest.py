@@ -1,5 +1,6 @@
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +11,22 @@ from tests.support import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Tests in these tiers may start processes (tmux, servers, browsers, agent CLIs); the fast tier starts none.
+PROCESS_TIERS = ("integration", "browser", "agents")
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_starts_no_process(request, monkeypatch):
+    """A test outside the process tiers that starts a process fails, naming itself: mark it, or use a seam."""
+    if any(request.node.get_closest_marker(tier) for tier in PROCESS_TIERS):
+        return
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts a process: mark it integration (the fast tier starts none)")
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
+    for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system"):
+        monkeypatch.setattr(os, name, refuse)
 
 
 def require_binary(name: str, install_hint: str) -> str:

@@ -18,6 +18,7 @@ def test_spellings_map_to_manage_commands(argv, commands):
     assert translate(argv) == commands
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_the_console_script_runs_a_command_and_reports_errors(subprocess_env):
     ok = subprocess.run(["chorus", "verify"], env=subprocess_env, capture_output=True, text=True)

@@ -40,6 +40,7 @@ def test_security_headers_are_sent(api):
     assert response["Referrer-Policy"] == "same-origin"
 
 
+@pytest.mark.integration
 def test_check_deploy_passes_with_the_production_settings(subprocess_env, tmp_path):
     env = {
         **subprocess_env,
