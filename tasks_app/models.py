@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from django.db import models
 
-BACKLOG, READY, ASSIGNED, IN_PROGRESS, REVIEW, DONE, FAILED, CANCELLED = (
-    "backlog",
-    "ready",
-    "assigned",
-    "in_progress",
-    "review",
-    "done",
-    "failed",
-    "cancelled",
+from tasks_app.lifecycle import (  # noqa: F401  (the statuses, for the code that names them beside the models)
+    ACTIVE,
+    ASSIGNED,
+    BACKLOG,
+    CANCELLED,
+    DONE,
+    FAILED,
+    FINISHED,
+    IN_PROGRESS,
+    READY,
+    REVIEW,
+    STATUSES,
 )
-STATUSES = (BACKLOG, READY, ASSIGNED, IN_PROGRESS, REVIEW, DONE, FAILED, CANCELLED)
-# A task in one of these holds its session's slot and counts against CHORUS_MAX_ACTIVE_TASKS.
-ACTIVE = (ASSIGNED, IN_PROGRESS)
-FINISHED = (DONE, FAILED, CANCELLED)
 
 
 class Task(models.Model):
