@@ -40,6 +40,7 @@ from documents_app.content import Facts, count_lines, decode, inspect
 from documents_app.editor import EDITOR_SESSION, EditorLaunch, EditorTmux, editor_argv
 from documents_app.models import Document, ScannedFile
 from events_app import store
+from events_app.errors import DomainError, NotFound
 from events_app.models import Stream
 from events_app.store import event_context
 from sessions_app import services as sessions_services
@@ -61,14 +62,12 @@ DELETED = "the file was deleted"
 BINARY = "binary (it contains a NUL byte)"
 
 
-class DocumentError(Exception):
+class DocumentError(DomainError):
     """A request about documents that cannot be carried out; the message is for the user."""
 
-    status = 400
 
-
-class DocumentNotFound(DocumentError):
-    status = 404
+class DocumentNotFound(DocumentError, NotFound):
+    pass
 
 
 def register_change_listener(listener: ChangeListener) -> ChangeListener:

@@ -15,6 +15,7 @@ import psutil
 from django.conf import settings
 
 from events_app import store
+from events_app.errors import Conflict, DomainError, NotFound
 from sessions_app import claude
 from sessions_app import events as ev
 from sessions_app import tmux as tmux_adapter
@@ -25,18 +26,16 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 log = logging.getLogger("chorus.sessions")
 
 
-class SessionError(Exception):
+class SessionError(DomainError):
     """A request about sessions that cannot be carried out; the message is for the user."""
 
-    status = 400
+
+class UnknownSession(SessionError, NotFound):
+    pass
 
 
-class UnknownSession(SessionError):
-    status = 404
-
-
-class SessionConflict(SessionError):
-    status = 409
+class SessionConflict(SessionError, Conflict):
+    pass
 
 
 def tmux() -> tmux_adapter.Tmux:

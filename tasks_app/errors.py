@@ -1,19 +1,17 @@
-"""Domain errors of tasks; the message is for the user and `status` is the HTTP status the API answers with."""
+"""Domain errors of tasks (see events_app.errors): the message is for the user, the kind gives the HTTP status."""
 
 from __future__ import annotations
 
+from events_app.errors import Conflict, DomainError, NotFound
 
-class TaskError(Exception):
+
+class TaskError(DomainError):
     """A request about tasks that cannot be carried out (bad input): nothing was written."""
 
-    status = 400
+
+class UnknownTask(TaskError, NotFound):
+    pass
 
 
-class UnknownTask(TaskError):
-    status = 404
-
-
-class TaskConflict(TaskError):
+class TaskConflict(TaskError, Conflict):
     """The request is well formed but the tasks' current state refuses it (a cycle, a busy session, a limit)."""
-
-    status = 409
