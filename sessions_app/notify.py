@@ -22,17 +22,21 @@ def _osascript_quote(text: str) -> str:
 
 
 class Notifier:
+    """`clock` and `run` (subprocess.run's signature) are seams for tests."""
+
     def __init__(
         self,
         backend: str = "auto",
         dedupe_seconds: float = 30.0,
         max_per_minute: int = 6,
         clock: Callable[[], float] = time.monotonic,
+        run: Callable[..., object] = subprocess.run,
     ):
         self.backend = self._choose(backend)
         self.dedupe_seconds = dedupe_seconds
         self.max_per_minute = max_per_minute
         self.clock = clock
+        self.run = run
         self._last: dict[tuple[str, str], float] = {}
         self._sent: collections.deque[float] = collections.deque()
 
@@ -74,6 +78,6 @@ class Notifier:
             log.warning("%s: %s", title, body)
             return
         try:
-            subprocess.run(command, timeout=5, check=False, capture_output=True)
+            self.run(command, timeout=5, check=False, capture_output=True)
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.warning("%s failed (%s): %s: %s", command[0], exc, title, body)

@@ -38,6 +38,7 @@ def _write(directory, pid, **data):
     return path
 
 
+@pytest.mark.integration
 def test_reads_the_status_of_the_agent_under_the_pane(tmp_path, agent_tree):
     pane_pid, agent_pid = agent_tree
     _write(tmp_path, agent_pid, status="waiting", waitingFor="permission prompt")
@@ -48,6 +49,7 @@ def test_reads_the_status_of_the_agent_under_the_pane(tmp_path, agent_tree):
     assert finder.report(12345678) is None
 
 
+@pytest.mark.integration
 def test_follows_changes_and_new_files(tmp_path, agent_tree):
     pane_pid, agent_pid = agent_tree
     finder = SessionFileFinder(tmp_path)
@@ -65,6 +67,7 @@ def test_follows_changes_and_new_files(tmp_path, agent_tree):
     assert finder.report(pane_pid) is None
 
 
+@pytest.mark.integration
 def test_a_stale_file_of_a_dead_pid_is_ignored(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -74,6 +77,7 @@ def test_a_stale_file_of_a_dead_pid_is_ignored(tmp_path):
     assert finder.report(dead.pid) is None
 
 
+@pytest.mark.integration
 def test_unknown_status_or_broken_json_is_no_report(tmp_path, agent_tree):
     pane_pid, agent_pid = agent_tree
     _write(tmp_path, agent_pid, status="shell")
@@ -84,12 +88,14 @@ def test_unknown_status_or_broken_json_is_no_report(tmp_path, agent_tree):
     assert finder.report(pane_pid) is None
 
 
+@pytest.mark.integration
 def test_a_missing_directory_is_no_report(tmp_path, agent_tree):
     finder = SessionFileFinder(tmp_path / "absent")
     finder.refresh({agent_tree[0]})
     assert finder.report(agent_tree[0]) is None
 
 
+@pytest.mark.integration
 def test_hook_settings_cover_the_events_and_write_atomically(tmp_path):
     settings = json.loads(claude.hook_settings())
     assert set(settings["hooks"]) == set(claude.HOOK_EVENTS)
@@ -100,6 +106,7 @@ def test_hook_settings_cover_the_events_and_write_atomically(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.integration
 def test_hooks_without_their_directory_exit_quietly(tmp_path):
     command = json.loads(claude.hook_settings())["hooks"]["Stop"][0]["hooks"][0]["command"]
     result = subprocess.run(["sh", "-c", command], input="{}", capture_output=True, text=True, env={})
