@@ -4,10 +4,12 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
+from sessions_app.agents import DEFAULT_PROFILE
+
 
 class SessionIn(Schema):
     name: str = Field(description="1-40 letters, digits, '-' or '_'; also the tmux session name")
-    profile: str = "claude"
+    profile: str = DEFAULT_PROFILE
     subdir: str | None = Field(None, description="working directory under PROJECT_ROOT")
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import psutil
+from django.conf import settings
 
 INSTALL_HINT = "apt-get install tmux / brew install tmux"
 TAG_OPTION = "@chorus_session"
@@ -617,7 +618,7 @@ class Tmux:
     def paste_text(self, pane_id: str, text: str) -> None:
         """Insert `text`, after clean_paste(), as one bracketed paste through a named buffer: the program
         takes its line breaks as part of the draft, not as Enter. This relies on the program having turned
-        bracketed paste on (Claude Code, Codex and Gemini CLI do); tmux 3.3 cannot report whether it has."""
+        bracketed paste on (the agent TUIs Chorus knows do); tmux 3.3 cannot report whether it has."""
         check_pane_id(pane_id)
         text = clean_paste(text)
         if not text:
@@ -661,3 +662,8 @@ class Tmux:
         if result.returncode != 0:
             raise tmux_error(decode(result.stderr))
         return decode(result.stdout)
+
+
+def configured() -> Tmux:
+    """The tmux server Chorus works with: settings.CHORUS_TMUX_SOCKET, or the user's default server."""
+    return Tmux(settings.CHORUS_TMUX_SOCKET or None)

@@ -8,8 +8,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from sessions_app.agents import DEFAULT_PROFILE
+from sessions_app.catalog import get_profile
 from sessions_app.detection import Observation, detect
-from sessions_app.profiles import ProfileConfigError, UnknownProfile, get_profile
+from sessions_app.profiles import ProfileConfigError, UnknownProfile
 
 
 class Command(BaseCommand):
@@ -22,7 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE", help="a captured screen; - reads stdin")
-        parser.add_argument("--profile", default="claude", help="agent profile (default: claude)")
+        parser.add_argument("--profile", default=DEFAULT_PROFILE, help="agent profile (default: %(default)s)")
         parser.add_argument("--current-command", default="", help="#{pane_current_command} at capture time")
         parser.add_argument("--pane-dead", type=int, choices=(0, 1), default=0, help="#{pane_dead}")
         parser.add_argument("--pane-dead-status", type=int, default=None, help="#{pane_dead_status}")

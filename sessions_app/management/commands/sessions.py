@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from events_app.store import event_context
 from sessions_app import selectors, services
+from sessions_app.agents import DEFAULT_PROFILE
 
 
 def _age(when) -> str:
@@ -58,7 +59,7 @@ class Command(BaseCommand):
         listing.add_argument("--live", action="store_true", help="only live sessions")
         new = sub.add_parser("new", help="start an agent in a new tmux session")
         new.add_argument("name")
-        new.add_argument("--profile", default="claude")
+        new.add_argument("--profile", default=DEFAULT_PROFILE)
         new.add_argument("--dir", dest="subdir", help="working directory under PROJECT_ROOT")
         for action in ("kill", "restart", "attach", "screen", "history"):
             sub.add_parser(action, help=f"{action} a session").add_argument("name")
@@ -110,7 +111,7 @@ class Command(BaseCommand):
     def do_list(self, live=False, **_):
         sessions = list(selectors.sessions(include_ended=not live))
         if not sessions and not self.as_json:
-            self.stdout.write("no sessions; start one with: sessions new NAME --profile claude")
+            self.stdout.write(f"no sessions; start one with: sessions new NAME --profile {DEFAULT_PROFILE}")
             return
         table = [("NAME", "PROFILE", "STATUS", "FOR", "WHY")] + [
             (s.name, s.profile, s.status if s.is_live else s.lifecycle, _age(s.status_since), s.status_reason[:70])
