@@ -156,7 +156,6 @@ def session_kill(name: str) -> Session:
     session = _live_session(name)
     leftovers = _stop_agent(session)
     _record_after_side_effect(name, ev.SessionKilled(leftover_pids=leftovers))
-    _cancel_queued(name, reason="the session was killed")
     return get_session(name)
 
 
@@ -270,8 +269,9 @@ def message_cancel(message_id: str, session: str | None = None) -> OutboxMessage
     return OutboxMessage.objects.get(pk=message_id)
 
 
-def _cancel_queued(name: str, reason: str) -> None:
-    for message in OutboxMessage.objects.filter(session=name, state=OutboxMessage.QUEUED):
+def messages_fail_queued(session: str, reason: str) -> None:
+    """Fail the messages still queued for `session`, which can no longer be delivered (it ended)."""
+    for message in OutboxMessage.objects.filter(session=session, state=OutboxMessage.QUEUED):
         try:
             store.append("message", message.id, message.version, [ev.PromptDeliveryFailed(reason=reason, attempts=0)])
         except store.ConcurrencyError:
@@ -306,13 +306,10 @@ def session_record_status(session: Session, verdict) -> bool:
 
 
 def session_record_stopped(session: Session, reason: str, exit_status: int | None) -> bool:
-    """The agent ended by itself or its pane vanished; queued messages can no longer be delivered."""
-    done = _append_session(
+    """The agent ended by itself or its pane vanished (its queued messages fail with it: see policies)."""
+    return _append_session(
         session.name, session.version, ev.SessionStopped(reason=reason[:500], exit_status=exit_status)
     )
-    if done:
-        _cancel_queued(session.name, reason=f"the session stopped: {reason}")
-    return done
 
 
 def session_record_relocated(session: Session, pane_id: str, pid: int | None) -> bool:

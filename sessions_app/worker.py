@@ -21,12 +21,11 @@ from django.db import close_old_connections, connection
 
 from events_app import store
 from events_app.store import event_context
-from sessions_app import selectors, services
+from sessions_app import notify, selectors, services
 from sessions_app import tmux as tmux_adapter
 from sessions_app.delivery import Outcome, Typist, unsent
 from sessions_app.detection import Observation, ProcessInfo, StatusTracker, Verdict, detect
 from sessions_app.models import LIVE, OutboxMessage, Session
-from sessions_app.notify import Notifier
 from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile
 from sessions_app.self_report import Reader, SelfReport, SelfReportPlugin
 from sessions_app.stamps import recently
@@ -36,10 +35,13 @@ PROFILE_CACHE_SECONDS = 5.0
 
 
 class SessionMonitor:
-    def __init__(self, adapter: tmux_adapter.Tmux | None = None, notifier: Notifier | None = None):
+    """The worker's session job. Status changes reach the desktop through sessions_app.policies; the monitor
+    itself notifies only of what no event records (an error the agent's hooks reported)."""
+
+    def __init__(self, adapter: tmux_adapter.Tmux | None = None, notifier: notify.Notifier | None = None):
         self.interval = settings.CHORUS_POLL_INTERVAL
         self.tmux = adapter or tmux_adapter.configured()
-        self.notifier = notifier or Notifier(settings.CHORUS_NOTIFY)
+        self._notifier = notifier
         # one reader per self-report plug-in in use, by the plug-in's name
         self.readers: dict[str, Reader] = {}
         self.trackers: dict[str, StatusTracker] = {}
@@ -206,7 +208,8 @@ class SessionMonitor:
                 with self._accepted_lock:
                     self._accepted.setdefault(session.name, []).append((time.monotonic(), signal.text))
             elif signal.kind == "error":
-                self.notifier.notify(session.name, "error", f"{session.name} hit an error", signal.text[:200])
+                notifier = self._notifier or notify.notifier()
+                notifier.notify(session.name, "error", f"{session.name} hit an error", signal.text[:200])
         return bool(signals)
 
     def prompt_accepted(self, name: str, text: str, since: float) -> bool:
@@ -281,19 +284,11 @@ class SessionMonitor:
         previous = session.status
         if services.session_record_status(session, verdict):
             log.info("%s: %s -> %s (%s)", session.name, previous, verdict.status.value, verdict.reason)
-            self._notify(session.name, previous, verdict)
 
     def _stopped(self, session: Session, reason: str, exit_status: int | None) -> None:
         if services.session_record_stopped(session, reason, exit_status):
             log.info("%s stopped: %s", session.name, reason)
-            self.notifier.notify(session.name, "stopped", f"{session.name} stopped", reason)
         self.trackers.pop(session.name, None)
-
-    def _notify(self, name: str, previous: str, verdict: Verdict) -> None:
-        if verdict.status is Status.WAITING:
-            self.notifier.notify(name, "waiting", f"{name} needs you", verdict.reason)
-        elif verdict.status is Status.IDLE and previous == Status.BUSY.value:
-            self.notifier.notify(name, "idle", f"{name} is done", "back at its prompt")
 
     # deliveries
 

@@ -3,6 +3,7 @@ import stat
 
 import pytest
 
+from sessions_app import notify
 from sessions_app.notify import Notifier
 
 
@@ -80,6 +81,14 @@ def test_off_says_nothing():
     runner = Runner()
     assert not Notifier(backend="off", run=runner).notify("s1", "waiting", "t", "b")
     assert runner.commands == []
+
+
+def test_the_process_has_one_notifier_as_the_settings_ask(settings):
+    settings.CHORUS_NOTIFY = "log"
+    assert notify.notifier() is notify.notifier()
+    assert notify.notifier().backend == "log"
+    settings.CHORUS_NOTIFY = "off"
+    assert notify.notifier().backend == "off"
 
 
 @pytest.mark.integration
