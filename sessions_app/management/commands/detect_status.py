@@ -5,16 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from events_app.commands import DomainCommand
+from sessions_app import selectors
 from sessions_app.agents import DEFAULT_PROFILE
-from sessions_app.catalog import get_profile
 from sessions_app.detection import Observation, detect
-from sessions_app.profiles import ProfileConfigError, UnknownProfile
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = (
         "Classify screens captured with `tmux capture-pane -p` (FILE, or - for stdin) and print "
         "FILE<TAB>STATUS<TAB>REASON for each, using the same detection as the worker."
@@ -32,10 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--alternate-on", type=int, choices=(0, 1), default=0, help="#{alternate_on}")
 
     def handle(self, *args, **options):
-        try:
-            profile = get_profile(options["profile"], Path(settings.PROJECT_ROOT))
-        except (UnknownProfile, ProfileConfigError) as exc:
-            raise CommandError(str(exc)) from None
+        profile = selectors.profile(options["profile"])
         stdin = options.get("stdin") or sys.stdin
         # Read every input before printing anything, so bad input gives an error and no partial table.
         screens = [(name, self._read(name, stdin)) for name in options["files"]]
