@@ -35,6 +35,7 @@ from sessions_app.profiles import (
 from sessions_app.stamps import recently
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+SHOULD = re.compile(r"^\w+ should")
 
 
 # --- The shape of a profile table -----------------------------------------------------------------------------
@@ -186,7 +187,9 @@ def describe(error: Mapping[str, Any]) -> str:
         message = str(error["ctx"]["error"])
         problem = message if message.startswith(key) else f"{key!r} {message}"
     else:
-        problem = f"{key!r} {error['msg'].replace('Input should', 'must', 1)}, not {error['input']!r}"
+        # pydantic says "Input should be a valid number", "String should have at least 1 character", ...
+        must = SHOULD.sub("must", error["msg"], count=1)
+        problem = f"{key!r} {must}, not {error['input']!r}"
     return ": ".join([*where, problem])
 
 

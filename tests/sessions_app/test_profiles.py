@@ -360,6 +360,10 @@ BAD_FILES = [
     ),
     ('[profiles.x]\nextends = "claude"\nrules = [3]\n', "profiles.x: 'rules[0]' must be a valid dictionary"),
     (
+        '[profiles.x]\nextends = "claude"\n[[profiles.x.rules]]\nname = ""\nstatus = "busy"\npattern = "a"\n',
+        "profiles.x: rules[0]: 'name' must have at least 1 character, not ''",
+    ),
+    (
         '[profiles.x]\nextends = "claude"\n[profiles.x.composer]\nprompt = "> "\nplacehodlers = []\n',
         "profiles.x: composer: unknown key 'placehodlers' (allowed: above, below, clears_on_submit, continuation,",
     ),
