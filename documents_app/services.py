@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import posixpath
 import shlex
 import shutil
 import time
@@ -34,13 +33,13 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import transaction
 
-from documents_app import discovery
+from documents_app import discovery, reading
 from documents_app import events as ev
 from documents_app.content import Facts, count_lines, decode, inspect
 from documents_app.editor import EDITOR_SESSION, EditorLaunch, EditorTmux, editor_argv
+from documents_app.errors import DocumentError
 from documents_app.models import Document, ScannedFile
 from events_app import store
-from events_app.errors import DomainError, NotFound
 from events_app.models import Stream
 from events_app.store import event_context
 from sessions_app import services as sessions_services
@@ -62,87 +61,11 @@ DELETED = "the file was deleted"
 BINARY = "binary (it contains a NUL byte)"
 
 
-class DocumentError(DomainError):
-    """A request about documents that cannot be carried out; the message is for the user."""
-
-
-class DocumentNotFound(DocumentError, NotFound):
-    pass
-
-
 def register_change_listener(listener: ChangeListener) -> ChangeListener:
     """Call `listener` on every document change (see the module's docstring); usable as a decorator."""
     if listener not in on_document_change:
         on_document_change.append(listener)
     return listener
-
-
-# --- paths -----------------------------------------------------------------------------------------------------
-
-
-def normalise(path: str) -> str:
-    """`path` as a document's id: relative to PROJECT_ROOT, "/"-separated, without "." or ".." steps. Anything
-    that is not such a path inside the tree (absolute, escaping with "..", empty) is not found."""
-    if not isinstance(path, str) or not path or "\0" in path or path.startswith("/"):
-        raise DocumentNotFound(f"no document {path!r} under PROJECT_ROOT")
-    normal = posixpath.normpath(path)
-    if normal in (".", "..") or normal.startswith("../"):
-        raise DocumentNotFound(f"no document {path!r} under PROJECT_ROOT")
-    return normal
-
-
-def locate(path: str) -> tuple[Document, str]:
-    """The recorded document at `path` and its file's absolute path, after checking that the file really is that
-    document's: inside PROJECT_ROOT with no symbolic link on the way. Raises DocumentNotFound otherwise, without
-    reading anything."""
-    normal = normalise(path)
-    document = Document.objects.filter(pk=normal).first()
-    if document is None:
-        raise DocumentNotFound(f"no document {path!r} under PROJECT_ROOT (scan_documents finds new ones)")
-    root = os.path.realpath(settings.PROJECT_ROOT)
-    absolute = os.path.join(root, normal)
-    if os.path.realpath(absolute) != absolute:
-        raise DocumentNotFound(f"document {normal!r} is now a symbolic link; it is not read")
-    return document, absolute
-
-
-class Current(NamedTuple):
-    """A recorded document and what its file holds now."""
-
-    document: Document
-    absolute: str
-    data: bytes
-
-
-def read_document(path: str) -> Current:
-    document, absolute = locate(path)
-    try:
-        data, _stat = discovery.read(absolute, settings.CHORUS_DOCUMENT_MAX_BYTES)
-    except FileNotFoundError:
-        raise DocumentNotFound(f"document {document.path!r} was deleted") from None
-    except discovery.Unreadable as exc:
-        raise DocumentError(f"document {document.path!r} cannot be read: {exc}") from None
-    return Current(document, absolute, data)
-
-
-def line_range(path: str, line_count: int, start: int | None, end: int | None) -> tuple[int, int]:
-    """The inclusive 1-based range `start`..`end`, each defaulting to the file's first / last line, checked
-    against the file's `line_count`; the whole of an empty file is the empty range (1, 0)."""
-    first = 1 if start is None else start
-    last = line_count if end is None else end
-    if start is not None and end is not None:
-        asked = f"line {first}" if first == last else f"lines {first}-{last}"
-    else:
-        asked = f"line {first if start is not None else last}"
-    if (start is not None and first < 1) or (end is not None and last < 1):
-        raise DocumentError(f"{asked}: line numbers start at 1")
-    if start is not None and end is not None and first > last:
-        raise DocumentError(f"{asked}: the range ends before it starts")
-    if (start is not None and first > line_count) or last > line_count:
-        verb = "are" if asked.startswith("lines") else "is"
-        noun = "line" if line_count == 1 else "lines"
-        raise DocumentError(f"{asked} {verb} outside {path}, which has {line_count} {noun}")
-    return first, last
 
 
 # --- scanning --------------------------------------------------------------------------------------------------
@@ -447,7 +370,7 @@ def document_changed_on_disk(path: str) -> str:
 
     Returns what happened: "added", "changed", "removed", "unchanged", "skipped" (not a document and never was),
     "absent" (no such file and no such document) or "failed" (see the log)."""
-    normal = normalise(path)
+    normal = reading.normalise(path)
     config = discovery.Config.current()
     result = ScanResult()
     writer = _Writer(config, result)
@@ -469,9 +392,9 @@ def document_changed_on_disk(path: str) -> str:
 def document_open_in_editor(path: str, line: int = 1) -> EditorLaunch:
     """Start `$EDITOR +LINE FILE` in a new window of the tmux session "chorus-editor" (created when needed).
     Without a usable tmux, nothing is started and the command is returned for the user to run."""
-    current = read_document(path)
+    current = reading.read_document(path)
     # An empty file can still be opened at its (empty) first line.
-    line_range(current.document.path, max(count_lines(current.data), 1), line, line)
+    reading.line_range(current.document.path, max(count_lines(current.data), 1), line, line)
     argv = editor_argv(settings.EDITOR, line, current.absolute)
     if shutil.which(argv[0]) is None:
         raise DocumentError(f"the editor {argv[0]!r} is not installed; set EDITOR to one that is")

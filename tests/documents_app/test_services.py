@@ -5,6 +5,7 @@ import time
 import pytest
 
 from documents_app import discovery, services
+from documents_app.errors import DocumentNotFound
 from documents_app.models import Document, ScannedFile
 from events_app import projection, store
 
@@ -218,7 +219,7 @@ def test_one_file_changed_on_disk(project, listened):
     (project.root / "a.md").unlink()
     assert services.document_changed_on_disk("a.md") == "removed"
     assert [call[0] for call in listened] == ["a.md", "a.md"]
-    with pytest.raises(services.DocumentNotFound):
+    with pytest.raises(DocumentNotFound):
         services.document_changed_on_disk("../outside.md")
 
 
