@@ -20,7 +20,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from documents_app.content import split_lines
 from events_app import store
 from events_app.domain import DomainEvent
 from events_app.store import ConcurrencyError
@@ -399,22 +398,21 @@ def _read_or_none(path: str) -> list[str] | None:
         return None
 
 
-def references_follow_document(path: str, new_text: str | None, old_hash: str | None, new_hash: str | None) -> None:
-    """documents_app's change listener: called inside the transaction that records a document's change (new_text)
-    or removal (None). References of tasks that are not archived follow moved text, turn stale when their text
-    changed, or missing with the document; one append per task, under the write lock the caller holds."""
-    lines = None if new_text is None else split_lines(new_text)
-    references = Reference.objects.filter(path=path).order_by("task_id", "number")
+def references_follow(path: str, lines: list[str] | None) -> None:
+    """The document at `path` now holds `lines` (None: it is gone). References of tasks that are not archived
+    follow moved text, turn stale when their text changed, or missing with the document; one append per task.
+    Called by the policy reacting to the document's event, inside its transaction."""
     by_task: dict[int, list[Reference]] = {}
-    for reference in references:
+    for reference in Reference.objects.filter(path=path).order_by("task_id", "number"):
         by_task.setdefault(reference.task_id, []).append(reference)
     for task in Task.objects.filter(pk__in=by_task, archived=False).order_by("id"):
         events = [event for reference in by_task[task.id] for event in _followed(reference, lines)]
-        store.append("task", str(task.id), task.version, events)
+        if events:
+            store.append("task", str(task.id), task.version, events)
 
 
 def references_check(task_id: int, expected_version: int) -> Task:
-    """Compare each reference with its document now, as the change listener would: for when documents changed
+    """Compare each reference with its document now, as following the document does: for when documents changed
     while nobody was watching them."""
     task = _current(task_id, expected_version)
     cache: dict[str, list[str] | None] = {}

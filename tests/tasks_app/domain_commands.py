@@ -1,7 +1,7 @@
 """Task services for the live == rebuilt property test (see tests/events_app/domain_commands.py).
 
 References need a recorded document, so one document of this module's own tree is rewritten and recorded by
-documents_app (whose listener moves the references along); sessions appear as the sessions worker records them,
+documents_app (whose events move the references along); sessions appear as the sessions worker records them,
 without tmux. Most commands act on the version of the task as it is now, one with any version (a conflict).
 """
 

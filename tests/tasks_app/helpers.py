@@ -14,7 +14,7 @@ from sessions_app.models import OutboxMessage, Session
 
 
 class Docs:
-    """Files under the test's PROJECT_ROOT, recorded as documents by a scan (which also calls the listeners)."""
+    """Files under the test's PROJECT_ROOT, recorded as documents by a scan (whose events move references along)."""
 
     def __init__(self, root: Path):
         self.root = root

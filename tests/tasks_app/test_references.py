@@ -1,5 +1,5 @@
 """References follow their text: re-anchored when it moved, stale (with a diff) when it changed, missing when the
-document went. Driven by documents_app's scans, which call the tasks listener inside the document's transaction."""
+document went. Driven by documents_app's scans, whose events tasks' policy follows inside the document's transaction."""
 
 import pytest
 
