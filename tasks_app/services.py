@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-import subprocess
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
@@ -28,6 +27,7 @@ from sessions_app.models import OutboxMessage, Session, StatusChange
 from tasks_app import anchoring, documents, prompts
 from tasks_app import events as ev
 from tasks_app.errors import TaskConflict, TaskError, UnknownTask
+from tasks_app.git import git_head
 from tasks_app.models import (
     ACTIVE,
     ASSIGNED,
@@ -110,22 +110,6 @@ def unfinished_dependencies(tasks: Iterable[Task]) -> dict[int, list[int]]:
     wanted = {number for task in tasks for number in task.depends_on}
     done = set(Task.objects.filter(pk__in=wanted, status=DONE).values_list("pk", flat=True)) if wanted else set()
     return {task.id: [number for number in task.depends_on if number not in done] for task in tasks}
-
-
-def git_head() -> str | None:
-    """PROJECT_ROOT's HEAD commit, or None when it is not in a git repository (or has no commit yet)."""
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(settings.PROJECT_ROOT), "rev-parse", "--verify", "--quiet", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None
 
 
 # --- validation ----------------------------------------------------------------------------------------------

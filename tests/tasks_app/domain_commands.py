@@ -6,6 +6,7 @@ without tmux. Most commands act on the version of the task as it is now, one wit
 """
 
 import atexit
+import functools
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from documents_app.services import document_changed_on_disk
 from events_app.models import StoredEvent
 from sessions_app.models import OutboxMessage, Session
-from tasks_app import services
+from tasks_app import git, services
 from tasks_app.errors import TaskError
 from tasks_app.models import Task
 from tests.events_app import domain_commands
@@ -113,7 +114,15 @@ COMMANDS = []
 
 
 def command(service, **kwargs):
-    COMMANDS.append(domain_commands.command(service, **kwargs))
+    """Register `service` for both runs; it reads no git HEAD (the property is about events, and it starts no
+    process)."""
+
+    @functools.wraps(service)
+    def without_git(**arguments):
+        with git.head_reader(lambda: None):
+            return service(**arguments)
+
+    COMMANDS.append(domain_commands.command(without_git, **kwargs))
 
 
 lines = st.integers(0, 14)

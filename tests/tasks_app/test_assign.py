@@ -1,13 +1,15 @@
 """Assigning a task builds its prompt and queues it for a session; dispatch does so by itself for opted-in idle
 sessions. One task per session and one session per task, whoever races."""
 
+import contextlib
+
 import pytest
 
 from events_app import projection, store
 from events_app.store import ConcurrencyError
 from sessions_app import services as session_services
 from sessions_app.models import OutboxMessage
-from tasks_app import services
+from tasks_app import git, services
 from tasks_app.errors import TaskConflict, UnknownTask
 from tasks_app.models import Dispatch, SessionSlot, Task
 from tests.tasks_app.helpers import event_types, numbered, session_appears, session_stops
@@ -96,36 +98,38 @@ def test_the_limit_of_active_tasks(spec, settings):
         services.task_assign(second.id, "s2", second.version)
 
 
-def _racing(monkeypatch, competitor):
-    """Run `competitor` once, between an assignment's reads and its transaction (where a real race falls)."""
-    original = services.git_head
+@contextlib.contextmanager
+def racing(competitor):
+    """Run `competitor` once, between an assignment's reads and its transaction, where a real race falls: the
+    assignment asks for git's HEAD there."""
     pending = [competitor]
 
     def head():
         if pending:
             pending.pop()()
-        return original()
 
-    monkeypatch.setattr(services, "git_head", head)
+    with git.head_reader(head):
+        yield
 
 
-def test_a_session_taken_meanwhile_makes_the_late_assignment_write_nothing(spec, monkeypatch):
+def test_a_session_taken_meanwhile_makes_the_late_assignment_write_nothing(spec):
     session_appears("s1")
     mine, theirs = services.task_create("mine"), services.task_create("theirs")
-    _racing(monkeypatch, lambda: services.task_assign(theirs.id, "s1", theirs.version))
-    with pytest.raises(services.SessionBusy, match="given another task meanwhile"):
+    with (
+        racing(lambda: services.task_assign(theirs.id, "s1", theirs.version)),
+        pytest.raises(services.SessionBusy, match="given another task meanwhile"),
+    ):
         services.task_assign(mine.id, "s1", mine.version)
     assert Task.objects.get(pk=mine.id).status == "ready"
     assert list(OutboxMessage.objects.values_list("session", flat=True)) == ["s1"]
     assert SessionSlot.objects.get(pk="s1").task_id == theirs.id
 
 
-def test_a_task_taken_meanwhile_leaves_no_claimed_session_and_no_message(spec, monkeypatch):
+def test_a_task_taken_meanwhile_leaves_no_claimed_session_and_no_message(spec):
     session_appears("s1")
     session_appears("s2")
     task = services.task_create("contested")
-    _racing(monkeypatch, lambda: services.task_assign(task.id, "s2", task.version))
-    with pytest.raises(ConcurrencyError):
+    with racing(lambda: services.task_assign(task.id, "s2", task.version)), pytest.raises(ConcurrencyError):
         services.task_assign(task.id, "s1", task.version)
     assert Task.objects.get(pk=task.id).session == "s2"
     assert list(OutboxMessage.objects.values_list("session", flat=True)) == ["s2"]

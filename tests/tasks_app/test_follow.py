@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from events_app import projection
-from tasks_app import anchoring, services
+from tasks_app import anchoring, git, services
 from tasks_app.models import Dispatch, SessionSlot, Task
 from tasks_app.worker import TaskDispatcher
 from tests.tasks_app.helpers import (
@@ -138,38 +138,41 @@ def test_a_persons_change_meanwhile_wins_and_the_worker_looks_again(assigned, mo
     assert (status(), Task.objects.get(pk=1).priority) == ("in_progress", 5)
 
 
-def test_the_audit_has_the_git_head_at_dispatch_and_at_completion(docs):
-    def git(*args):
-        subprocess.run(["git", "-C", str(docs.root), *args], check=True, capture_output=True)
-
-    git("init", "-q")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "one")
-    first = services.git_head()
-    assert first and len(first) == 40
+def test_the_audit_has_the_heads_at_dispatch_and_at_completion(docs):
+    heads = iter(["a" * 40, "b" * 40])
     docs.write("spec.md", "a\nb\n")
     session_appears("s1")
-    task = services.task_create("T", references=["spec.md:1-2"])
-    task = services.task_assign(task.id, "s1", task.version)
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "two")
-    task = services.task_fail(task.id, task.version, "wrong approach")
+    with git.head_reader(lambda: next(heads)):
+        task = services.task_create("T", references=["spec.md:1-2"])
+        task = services.task_assign(task.id, "s1", task.version)
+        task = services.task_fail(task.id, task.version, "wrong approach")
     dispatch = Dispatch.objects.get()
-    assert dispatch.git_head_at_dispatch == first
-    assert dispatch.git_head_at_completion == services.git_head() != first
+    assert (dispatch.git_head_at_dispatch, dispatch.git_head_at_completion) == ("a" * 40, "b" * 40)
     assert dispatch.references == [
-        {
-            "reference_id": "1.1",
-            "path": "spec.md",
-            "start": 1,
-            "end": 2,
-            "sha256": anchoring.digest("a\nb"),
-        }
+        {"reference_id": "1.1", "path": "spec.md", "start": 1, "end": 2, "sha256": anchoring.digest("a\nb")}
     ]
     assert (dispatch.outcome, dispatch.outcome_note) == ("failed", "wrong approach")
 
 
-def test_outside_a_git_repository_the_heads_are_null(assigned):
+def test_without_a_head_the_audit_heads_are_null(assigned):
     task = services.task_fail(assigned.id, assigned.version)
     dispatch = Dispatch.objects.get()
     assert (dispatch.git_head_at_dispatch, dispatch.git_head_at_completion) == (None, None)
     assert task.result_note == "marked failed by a person"
     assert timezone.now() - dispatch.finished_at < timedelta(seconds=10)
+
+
+@pytest.mark.integration
+def test_git_gives_the_head_of_the_project_and_none_outside_a_repository(docs):
+    assert git.git_head() is None, "outside a git repository"
+
+    def run(*args):
+        subprocess.run(["git", "-C", str(docs.root), *args], check=True, capture_output=True)
+
+    run("init", "-q")
+    assert git.git_head() is None, "no commit yet"
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "one")
+    first = git.git_head()
+    assert first and len(first) == 40
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "two")
+    assert git.git_head() not in (None, first)
