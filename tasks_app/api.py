@@ -119,15 +119,15 @@ def bulk_update(request: HttpRequest, body: BulkIn):
     changed = []
     with _as(request), transaction.atomic():
         for item in body.items:
-            task = services.get_task(item.id)
+            task = selectors.task(item.id)
             version = item.version
             if body.status is not None:
-                task = services.task_set_status(task.id, body.status, version, body.note)
+                task = services.task_set_status(task.id, body.status, expected_version=version, note=body.note)
                 version = task.version
             if body.priority is not None or body.add_labels or body.remove_labels:
                 task = services.task_update(
                     task.id,
-                    version,
+                    expected_version=version,
                     priority=body.priority,
                     add_labels=body.add_labels,
                     remove_labels=body.remove_labels,
@@ -135,7 +135,7 @@ def bulk_update(request: HttpRequest, body: BulkIn):
                 version = task.version
             if body.archived is not None:
                 change = services.task_archive if body.archived else services.task_unarchive
-                task = change(task.id, version)
+                task = change(task.id, expected_version=version)
             changed.append(task)
     return _tasks_out([selectors.task(task.id) for task in changed])
 
@@ -160,7 +160,7 @@ def update_task(request: HttpRequest, task_id: int, body: TaskUpdateIn):
     with _as(request):
         task = services.task_update(
             task_id,
-            body.version,
+            expected_version=body.version,
             title=body.title,
             description=body.description,
             priority=body.priority,
@@ -174,25 +174,25 @@ def update_task(request: HttpRequest, task_id: int, body: TaskUpdateIn):
 @router.post("/{task_id}/status", response=TaskOut, summary="A person's transition: ready, backlog, done, failed...")
 def set_status(request: HttpRequest, task_id: int, body: StatusIn):
     with _as(request):
-        return _task_out(services.task_set_status(task_id, body.status, body.version, body.note))
+        return _task_out(services.task_set_status(task_id, body.status, expected_version=body.version, note=body.note))
 
 
 @router.post("/{task_id}/archive", response=TaskOut, summary="Archive (tasks are never deleted)")
 def archive(request: HttpRequest, task_id: int, body: VersionIn):
     with _as(request):
-        return _task_out(services.task_archive(task_id, body.version))
+        return _task_out(services.task_archive(task_id, expected_version=body.version))
 
 
 @router.post("/{task_id}/unarchive", response=TaskOut, summary="Bring an archived task back")
 def unarchive(request: HttpRequest, task_id: int, body: VersionIn):
     with _as(request):
-        return _task_out(services.task_unarchive(task_id, body.version))
+        return _task_out(services.task_unarchive(task_id, expected_version=body.version))
 
 
 @router.post("/{task_id}/assign", response=TaskOut, summary="Send the task's prompt to a session")
 def assign(request: HttpRequest, task_id: int, body: AssignIn):
     with _as(request):
-        return _task_out(services.task_assign(task_id, body.session, body.version))
+        return _task_out(services.task_assign(task_id, body.session, expected_version=body.version))
 
 
 @router.get("/{task_id}/prompt", response=PromptOut, summary="The prompt assigning the task would send now")
@@ -209,7 +209,7 @@ def list_references(request: HttpRequest, task_id: int):
 @router.post("/{task_id}/references", response={201: ReferenceOut}, summary="Anchor the task to a line range")
 def add_reference(request: HttpRequest, task_id: int, body: ReferenceIn):
     with _as(request):
-        reference = services.reference_add(task_id, body.path, body.start, body.end, body.version)
+        reference = services.reference_add(task_id, body.path, body.start, body.end, expected_version=body.version)
     return Status(201, _reference_out(reference))
 
 
@@ -218,7 +218,7 @@ def add_reference(request: HttpRequest, task_id: int, body: ReferenceIn):
 )
 def check_references(request: HttpRequest, task_id: int, body: VersionIn):
     with _as(request):
-        services.references_check(task_id, body.version)
+        services.references_check(task_id, expected_version=body.version)
     return [_reference_out(r) for r in selectors.references(task_id)]
 
 
@@ -229,13 +229,16 @@ def check_references(request: HttpRequest, task_id: int, body: VersionIn):
 )
 def refresh_reference(request: HttpRequest, task_id: int, reference_id: str, body: RefreshIn):
     with _as(request):
-        return _reference_out(services.reference_refresh(task_id, reference_id, body.version, body.start, body.end))
+        reference = services.reference_refresh(
+            task_id, reference_id, expected_version=body.version, start=body.start, end=body.end
+        )
+        return _reference_out(reference)
 
 
 @router.delete("/{task_id}/references/{reference_id}", response=TaskOut, summary="Remove a reference")
 def remove_reference(request: HttpRequest, task_id: int, reference_id: str, version: int):
     with _as(request):
-        return _task_out(services.reference_remove(task_id, reference_id, version))
+        return _task_out(services.reference_remove(task_id, reference_id, expected_version=version))
 
 
 @router.get("/{task_id}/dependencies", response=DependenciesOut, summary="What the task waits for, and what waits")
@@ -251,13 +254,13 @@ def dependencies(request: HttpRequest, task_id: int):
 @router.post("/{task_id}/dependencies", response=TaskOut, summary="Make the task wait for another (no cycles)")
 def add_dependency(request: HttpRequest, task_id: int, body: DependencyIn):
     with _as(request):
-        return _task_out(services.task_add_dependency(task_id, body.depends_on, body.version))
+        return _task_out(services.task_add_dependency(task_id, body.depends_on, expected_version=body.version))
 
 
 @router.delete("/{task_id}/dependencies/{depends_on}", response=TaskOut, summary="Stop waiting for a task")
 def remove_dependency(request: HttpRequest, task_id: int, depends_on: int, version: int):
     with _as(request):
-        return _task_out(services.task_remove_dependency(task_id, depends_on, version))
+        return _task_out(services.task_remove_dependency(task_id, depends_on, expected_version=version))
 
 
 @router.get("/{task_id}/dispatches", response=list[DispatchOut], summary="The task's dispatches with exact prompts")

@@ -1,17 +1,20 @@
 """Task services for the live == rebuilt property test (see tests/events_app/domain_commands.py).
 
 References need a recorded document, so one document of this module's own tree is rewritten and recorded by
-documents_app (whose events move the references along); sessions appear as the sessions worker records them,
-without tmux. Most commands act on the version of the task as it is now, one with any version (a conflict).
+documents_app (whose events move the references along, through tasks' policy); sessions appear as the sessions
+worker records them, without tmux, and their tasks follow them through policies. Most commands act on the version of
+the task as it is now, one with any version (a conflict).
 """
 
 import atexit
 import functools
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.test import override_settings
+from django.utils import timezone
 from hypothesis import strategies as st
 
 from documents_app.services import document_changed_on_disk
@@ -64,12 +67,12 @@ def task_created(title: str, priority: int, depends_on: list, anchor: tuple | No
 
 def reference_added(task_id: int, start: int, end: int) -> None:
     with override_settings(PROJECT_ROOT=ROOT):
-        services.reference_add(task_id, PATH, start, end, _version(task_id))
+        services.reference_add(task_id, PATH, start, end, expected_version=_version(task_id))
 
 
 def reference_refreshed(task_id: int, number: int) -> None:
     with override_settings(PROJECT_ROOT=ROOT):
-        services.reference_refresh(task_id, f"{task_id}.{number}", _version(task_id))
+        services.reference_refresh(task_id, f"{task_id}.{number}", expected_version=_version(task_id))
 
 
 def current(service):
@@ -107,6 +110,11 @@ def prompts_delivered(worked: bool) -> None:
 def dispatched() -> None:
     with override_settings(PROJECT_ROOT=ROOT):
         services.dispatch_round()
+
+
+def quiet_period_passed() -> None:
+    """The worker's timer looked, long after every delivery."""
+    services.tasks_review_quiet(now=timezone.now() + timedelta(days=1))
 
 
 # This module's commands, for the tasks-only run of the property (tests/tasks_app/test_property.py).
@@ -174,4 +182,4 @@ command(session_seen, name=sessions, status=st.sampled_from(["idle", "busy"]), w
 command(current(services.task_assign), task_id=tasks, session=sessions, raises=(TaskError,), weight=2)
 command(dispatched, weight=2)
 command(prompts_delivered, worked=st.booleans(), weight=3)
-command(services.tasks_follow, weight=2)
+command(quiet_period_passed)

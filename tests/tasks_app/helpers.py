@@ -80,6 +80,13 @@ def session_stops(name: str, reason: str = "pane dead (exit 0)") -> None:
     assert session_services.session_record_stopped(Session.objects.get(pk=name), reason, 0)
 
 
+def session_killed(name: str) -> None:
+    """What session_kill records once the agent's processes and pane are gone (the tmux side is not the point)."""
+    store.append(
+        "session", name, store.stream_version("session", name), [session_events.SessionKilled(leftover_pids=[])]
+    )
+
+
 def delivery_starts(message_id: str) -> None:
     assert session_services.delivery_claim(OutboxMessage.objects.get(pk=message_id))
 

@@ -133,22 +133,22 @@ class Command(BaseCommand):
 
     def do_assign(self, task, session, **_):
         found = selectors.task(task)
-        assigned = services.task_assign(found.id, session, found.version)
+        assigned = services.task_assign(found.id, session, expected_version=found.version)
         self.emit_task(assigned, f"task {assigned.id} assigned to {session}: its prompt is queued")
 
     def do_done(self, task, note, **_):
         found = selectors.task(task)
-        done = services.task_done(found.id, found.version, note)
+        done = services.task_done(found.id, expected_version=found.version, note=note)
         self.emit_task(done, f"task {done.id} done")
 
     def do_fail(self, task, note, **_):
         found = selectors.task(task)
-        failed = services.task_fail(found.id, found.version, note)
+        failed = services.task_fail(found.id, expected_version=found.version, reason=note)
         self.emit_task(failed, f"task {failed.id} failed")
 
     def do_reopen(self, task, note, **_):
         found = selectors.task(task)
-        reopened = services.task_reopen(found.id, found.version, note)
+        reopened = services.task_reopen(found.id, expected_version=found.version, reason=note)
         self.emit_task(reopened, f"task {reopened.id} is ready again")
 
     def do_dispatch(self, **_):
