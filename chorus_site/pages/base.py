@@ -55,8 +55,9 @@ def flatten(querydict) -> dict[str, str]:
 
 def needs_human() -> dict:
     """The live sessions waiting for a person: the top bar's counter, the tab title, favicon and notices."""
-    waiting = [s.name for s in session_selectors.sessions(include_ended=False) if s.status == "waiting"]
-    return {"waiting_names": waiting}
+    # Names only: every open page reads this after every session event.
+    waiting = session_selectors.sessions(include_ended=False).filter(status="waiting").values_list("name", flat=True)
+    return {"waiting_names": list(waiting)}
 
 
 @dataclasses.dataclass

@@ -69,7 +69,9 @@ def live_sessions() -> dict:
 
 
 def labels() -> list[str]:
-    return sorted({label for labels in task_selectors.tasks().values_list("labels", flat=True) for label in labels})
+    # Distinct lists first: thousands of tasks share a few, and each row's list is JSON to decode.
+    lists = task_selectors.tasks().order_by().values_list("labels", flat=True).distinct()
+    return sorted({label for labels in lists for label in labels})
 
 
 class BoardPage(LivePage):
