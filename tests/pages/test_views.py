@@ -6,7 +6,10 @@ from django.test import Client
 
 from chorus_site.pages import screens
 from chorus_site.pages.board import BoardPage
+from chorus_site.pages.events import EventsPage
 from chorus_site.pages.overview import OverviewPage
+from chorus_site.pages.session import SessionPage
+from chorus_site.pages.task import TaskPage
 from events_app import store
 from sessions_app import events as session_events
 from tasks_app import services as task_services
@@ -118,3 +121,38 @@ def test_the_board_sends_only_the_columns_that_changed():
     update = page.update([{"stream_type": "task", "stream_id": str(task.id), "position": 5}])
     assert 'id="column-ready"' in update and 'id="column-backlog"' in update
     assert 'id="column-done"' not in update
+
+
+def test_the_session_page_follows_its_own_session_and_every_outbox():
+    _session("mine")
+    _session("other")
+    page = SessionPage({"name": "mine"})
+    page.snapshot()
+    other = page.update([{"stream_type": "session", "stream_id": "other", "position": 9}])
+    assert 'id="session-head"' not in other
+    mine = page.update([{"stream_type": "session", "stream_id": "mine", "position": 10}])
+    assert 'id="session-head"' in mine and 'id="history"' in mine and 'id="dialog"' in mine
+    assert 'id="outbox"' in page.update([{"stream_type": "message", "stream_id": "m1", "position": 11}])
+
+
+def test_the_task_page_follows_the_tasks_it_waits_for_and_offers_the_lifecycles_moves():
+    _session("worker")
+    first = task_services.task_create("First")
+    second = task_services.task_create("Second", status="backlog")
+    task_services.task_add_dependency(second.id, first.id, expected_version=second.version)
+    unrelated = task_services.task_create("Unrelated")
+    page = TaskPage({"id": str(second.id)})
+    snapshot = page.snapshot()
+    assert 'value="ready"' in snapshot and 'value="cancelled"' in snapshot and 'value="done"' not in snapshot
+    assert 'class="assign-form"' in snapshot  # a backlog task can be assigned
+    assert page.update([{"stream_type": "task", "stream_id": str(unrelated.id), "position": 20}]) == ""
+    assert 'id="task-detail"' in page.update([{"stream_type": "task", "stream_id": str(first.id), "position": 21}])
+
+
+def test_an_older_page_of_the_event_log_keeps_what_it_showed():
+    _session("logged")
+    newest, older = EventsPage({}), EventsPage({"before": "2"})
+    newest.snapshot(), older.snapshot()
+    event = {"stream_type": "session", "stream_id": "logged", "position": 3}
+    assert 'id="event-rows"' in newest.update([event])
+    assert 'id="event-rows"' not in older.update([event])
