@@ -11,7 +11,9 @@ It prints, as medians:
 - from a save (plain rewrite, or a temporary file renamed over the document) to DocumentChanged committed, p50 and
   p95 (target p95 <= 1 s), through the DocumentWatcher job in a real worker process, beside a bare watchdog
   observer's delivery of the same saves' first event;
-- building a prompt with 20 references into 10,000-line documents (tasks_app), when tasks_app has it.
+- building a prompt with 20 references into 10,000-line documents (tasks_app), when tasks_app has it;
+- a change of a 10,000-line document that 20 tasks refer to, recorded with the references following it in the same
+  transaction (moved by one line each time), beside a bare read + sha256 + split of the same file.
 """
 
 from __future__ import annotations
@@ -285,6 +287,44 @@ def bench_prompt(work: Path) -> None:
     print(f"  {'baseline: bare read + slice':28}{statistics.median(bare) * 1000:8.2f} ms")
 
 
+def bench_follow(work: Path) -> None:
+    """A change of a 10,000-line document with 20 references into it, recorded by document_changed_on_disk (the
+    watcher's call) with the references following in its transaction, beside a bare read + sha256 + split."""
+    from django.test import override_settings
+
+    from documents_app import services
+    from documents_app.content import decode, split_lines
+    from tasks_app import services as task_services
+    from tasks_app.models import Reference
+
+    project = work / "follow-project"
+    project.mkdir()
+    spec = project / "spec.md"
+    lines = [f"spec line {line}: text of the design." for line in range(10_000)]
+    spec.write_text("\n".join(lines) + "\n")
+    timings, bare = [], []
+    with override_settings(PROJECT_ROOT=project, CHORUS_PROMPT_TEMPLATE=""):
+        services.documents_scan()
+        for index in range(20):
+            start = 100 + index * 490
+            task_services.task_create(f"bench {index}", references=[f"spec.md:{start}-{start + 30}"])
+        for index in range(20):
+            lines.insert(0, f"inserted line {index}")
+            spec.write_text("\n".join(lines) + "\n")
+            started = time.perf_counter()
+            assert services.document_changed_on_disk("spec.md") == "changed"
+            timings.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            data = spec.read_bytes()
+            hashlib.sha256(data).hexdigest()
+            split_lines(decode(data))
+            bare.append(time.perf_counter() - started)
+        assert min(Reference.objects.values_list("start", flat=True)) == 120, "each change moved them by a line"
+    print("\nchange of a 10,000-line document with 20 references following it (median of 20)")
+    print(f"  {'document_changed_on_disk':28}{statistics.median(timings) * 1000:8.2f} ms")
+    print(f"  {'baseline: read + sha256 + split':28}{statistics.median(bare) * 1000:8.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=5000)
@@ -336,6 +376,7 @@ def main() -> None:
 
         setup_django(work / "data-prompt", work / "prompt-project")
         bench_prompt(work)
+        bench_follow(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

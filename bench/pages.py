@@ -122,7 +122,7 @@ def seed_tasks(count: int) -> None:
                 status="backlog" if index % 3 == 0 else "ready",
             )
             if index % 5 == 0:
-                task_services.task_cancel(task.id, task.version, "bench")
+                task_services.task_cancel(task.id, expected_version=task.version, reason="bench")
 
 
 def timed_get(client: Client, url: str, count: int) -> list[float]:

@@ -46,6 +46,9 @@ class Line:
     html: str  # the same, escaped, in spans that open and close within the line
 
 
+BLANK = Line("", "")
+
+
 def colour_256(index: int) -> int | str:
     """A 256-colour palette index as a palette class (0-15) or an RGB hex value."""
     if index < 16:
@@ -83,13 +86,13 @@ def apply_sgr(style: Style, raw: str) -> Style:
     """The style after one SGR sequence's parameters (`raw`, e.g. "1;38;5;208")."""
     params = [[int(n) if n.isdigit() else 0 for n in p.split(":")] for p in (raw.split(";") if raw else ["0"])]
     changes: dict = {}
-    current = dataclasses.asdict(style)
+    current = dict(vars(style))  # flat fields: a copy of the instance's dict (asdict would deep-copy)
     i = 0
     while i < len(params):
         code = params[i][0]
         step = 1
         if code == 0:
-            current = dataclasses.asdict(DEFAULT)
+            current = dict(vars(DEFAULT))
             changes = {}
         elif code == 1:
             changes["bold"] = True
@@ -197,6 +200,9 @@ def render_lines(text: str) -> list[Line]:
             opened = False
 
     for row in text.split("\n"):
+        if not row:  # most of a screen: nothing to write, whatever the style
+            lines.append(BLANK)
+            continue
         position = 0
         for match in _TOKEN.finditer(row):
             write(row[position : match.start()])

@@ -9,13 +9,10 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from chorus_site.auth import SESSION_KEY, token_matches
 from documents_app.api import router as documents_router
-from documents_app.services import DocumentError
 from events_app.api import router as events_router
-from events_app.store import ConcurrencyError
+from events_app.errors import ConcurrencyError, DomainError
 from sessions_app.api import router as sessions_router
-from sessions_app.services import SessionError
 from tasks_app.api import router as tasks_router
-from tasks_app.errors import TaskError
 
 
 class BearerToken(HttpBearer):
@@ -44,26 +41,13 @@ api = NinjaAPI(
 )
 
 
-@api.exception_handler(ConcurrencyError)
-def _conflict(request: HttpRequest, exc: ConcurrencyError):
-    return api.create_response(
-        request, {"detail": str(exc), "expected": exc.expected, "actual": exc.actual}, status=409
-    )
-
-
-@api.exception_handler(SessionError)
-def _domain_error(request: HttpRequest, exc: SessionError):
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
-
-
-@api.exception_handler(DocumentError)
-def _document_error(request: HttpRequest, exc: DocumentError):
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
-
-
-@api.exception_handler(TaskError)
-def _task_error(request: HttpRequest, exc: TaskError):
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError):
+    """Every app's domain errors, answered with the status their kind says (404, 409, else 400)."""
+    body = {"detail": str(exc)}
+    if isinstance(exc, ConcurrencyError):
+        body |= {"expected": exc.expected, "actual": exc.actual}
+    return api.create_response(request, body, status=exc.status)
 
 
 api.add_router("/events", events_router)

@@ -16,35 +16,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from chorus_site import pages
+from chorus_site.pages import registry
+from chorus_site.pages.base import PageNotFound, flatten
 from events_app import live
 
 log = logging.getLogger("chorus.pages")
 
 
 class PageConsumer(AsyncWebsocketConsumer):
+    def __init__(self, *args, follow: Callable[[], Awaitable[object]] = live.ensure_follower, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Starts this process's follower of the event table, which sends every event to its groups; a test that
+        # sends the group messages itself passes a stand-in (`PageConsumer.as_asgi(follow=...)`).
+        self.follow = follow
+
     async def connect(self) -> None:
         self.joined: list[str] = []
         self.tasks: list[asyncio.Task] = []
         if self.scope.get("chorus_authenticated") is not True:
             await self.close(code=4401)
             return
-        params = pages.flatten(parse_qs(self.scope.get("query_string", b"").decode("latin-1")))
+        params = flatten(parse_qs(self.scope.get("query_string", b"").decode("latin-1")))
         try:
-            self.page = pages.live_page(params)
-        except pages.PageNotFound:
+            self.page = registry.live_page(params)
+        except PageNotFound:
             await self.close(code=4404)
             return
         self.position = 0
         self.pending: list[dict] = []
         self.dirty = asyncio.Event()
-        await live.ensure_follower()
+        await self.follow()
         # Groups first, snapshot second: an event committed in between is re-rendered again, never missed.
         for group in self.page.groups():
             await self.channel_layer.group_add(group, self.channel_name)
@@ -52,7 +60,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         await self.accept()
         try:
             snapshot = await database_sync_to_async(self.page.snapshot)()
-        except pages.PageNotFound:
+        except PageNotFound:
             await self.close(code=4404)
             return
         await self.send(text_data=snapshot)
@@ -76,7 +84,7 @@ class PageConsumer(AsyncWebsocketConsumer):
             events, self.pending = self.pending, []
             try:
                 html = await database_sync_to_async(self.page.update)(events)
-            except pages.PageNotFound:
+            except PageNotFound:
                 await self.close(code=4404)
                 return
             except Exception:

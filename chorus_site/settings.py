@@ -162,10 +162,10 @@ CHORUS_DOCUMENT_MAX_BYTES = config.env_int("CHORUS_DOCUMENT_MAX_BYTES", 2 * 1024
 CHORUS_WORKER_JOBS.append("documents_app.watcher.DocumentWatcher")
 
 # Tasks: at most this many tasks assigned or in progress at once; the prompt template (a file, see
-# tasks_app/prompts.py; empty = the built-in layout); seconds between the worker's rounds of following sessions and
-# dispatching; how long a delivered prompt's session must stay idle, never seen busy, before its task goes to review.
+# tasks_app/prompts.py; empty = the built-in layout); seconds between the worker's looks for delivered prompts never
+# seen at work; how long a delivered prompt's session must stay idle, never seen busy, before its task goes to review.
 CHORUS_MAX_ACTIVE_TASKS = config.env_int("CHORUS_MAX_ACTIVE_TASKS", 4)
 CHORUS_PROMPT_TEMPLATE = os.environ.get("CHORUS_PROMPT_TEMPLATE", "")
 CHORUS_TASK_INTERVAL = float(os.environ.get("CHORUS_TASK_INTERVAL", "1.0"))
 CHORUS_TASK_QUIET_SECONDS = float(os.environ.get("CHORUS_TASK_QUIET_SECONDS", "10"))
-CHORUS_WORKER_JOBS.append("tasks_app.worker.TaskDispatcher")
+CHORUS_WORKER_JOBS.append("tasks_app.worker.QuietPeriod")

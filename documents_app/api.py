@@ -1,8 +1,6 @@
-"""Documents API: endpoints parse, call one service or selector, and serialise."""
+"""Documents API: endpoints parse, call one service or selector, and serialise with the schemas."""
 
 from __future__ import annotations
-
-import dataclasses
 
 from django.http import HttpRequest
 from ninja import Router
@@ -26,14 +24,14 @@ def list_documents(request: HttpRequest):
 @router.post("/scan", response=ScanOut, summary="Look at the whole tree and record what changed")
 def scan_documents(request: HttpRequest):
     with _as(request):
-        return dataclasses.asdict(services.documents_scan())
+        return ScanOut.model_validate(services.documents_scan())
 
 
 # Before the document route: its {path:path} would take ".../open" as part of the path.
 @router.post("/{path:path}/open", response=EditorOut, summary="Open the document in $EDITOR at a line, in tmux")
 def open_document(request: HttpRequest, path: str, body: OpenIn):
     with _as(request):
-        return dataclasses.asdict(services.document_open_in_editor(path, body.line))
+        return EditorOut.model_validate(services.document_open_in_editor(path, body.line))
 
 
 @router.get(
@@ -42,13 +40,4 @@ def open_document(request: HttpRequest, path: str, body: OpenIn):
     summary="A document with its numbered lines as the file holds them now (start..end, 1-based, inclusive)",
 )
 def get_document(request: HttpRequest, path: str, start: int | None = None, end: int | None = None):
-    excerpt = selectors.document_excerpt(path, start, end)
-    return {
-        **{name: getattr(excerpt.document, name) for name in DocumentOut.model_fields},
-        "start": excerpt.start,
-        "end": excerpt.end,
-        "current_line_count": excerpt.line_count,
-        "current_sha256": excerpt.sha256,
-        "stale": excerpt.stale,
-        "lines": [dataclasses.asdict(line) for line in excerpt.lines],
-    }
+    return DocumentTextOut.of(selectors.document_excerpt(path, start, end))

@@ -1,5 +1,5 @@
 """What a document's bytes say: hash, lines, title. Pure functions, shared by the scanner, the selectors and the
-change listeners, so that everyone numbers lines the same way.
+reactions to document events, so that everyone numbers lines the same way.
 
 A line ends at "\\n" only (a "\\r" before it is dropped), as editors and `$EDITOR +N` count them; str.splitlines
 would also split at form feeds and Unicode separators and disagree with the editor's line numbers.

@@ -11,6 +11,7 @@ import dataclasses
 import os
 import secrets
 import shlex
+import shutil
 from collections.abc import Sequence
 
 from sessions_app import tmux as tmux_adapter
@@ -45,7 +46,9 @@ class EditorTmux(tmux_adapter.Tmux):
 
     def open_window(self, session: str, argv: Sequence[str], cwd: str) -> tmux_adapter.PaneInfo:
         """Run `argv` in a new window of `session`, creating the session (with it as the first window) if needed.
-        A window closes when its editor exits."""
+        A window closes when its editor exits. Without a tmux to run, TmuxMissing before anything is started."""
+        if shutil.which(self.binary) is None:
+            raise tmux_adapter.TmuxMissing(f"tmux is not installed ({tmux_adapter.INSTALL_HINT})")
         try:
             return self.new_session(session, argv, cwd=cwd, remain_on_exit=False)
         except tmux_adapter.SessionExists:

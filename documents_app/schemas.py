@@ -1,8 +1,12 @@
+"""API schemas of documents, also what the `documents` and `scan_documents` commands print with --json."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from ninja import Field, Schema
+
+from documents_app.selectors import Excerpt
 
 
 class DocumentOut(Schema):
@@ -29,6 +33,18 @@ class DocumentTextOut(DocumentOut):
     current_sha256: str = Field(description="sha256 of the file now")
     stale: bool = Field(description="the file differs from what was last recorded; a scan will record it")
     lines: list[LineOut]
+
+    @classmethod
+    def of(cls, excerpt: Excerpt) -> DocumentTextOut:
+        return cls(
+            **DocumentOut.model_validate(excerpt.document).model_dump(),
+            start=excerpt.start,
+            end=excerpt.end,
+            current_line_count=excerpt.line_count,
+            current_sha256=excerpt.sha256,
+            stale=excerpt.stale,
+            lines=[LineOut.model_validate(line) for line in excerpt.lines],
+        )
 
 
 class SkipNoteOut(Schema):

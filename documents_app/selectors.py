@@ -1,4 +1,5 @@
-"""Reads of documents for pages, the API and commands. Text always comes from the file as it is now."""
+"""Reads of documents for pages, the API, commands and other apps. Text always comes from the file as it is now
+(documents_app.reading), never from the event log."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import hashlib
 
 from django.db.models import QuerySet
 
-from documents_app import services
+from documents_app import reading
 from documents_app.content import decode, split_lines
+from documents_app.errors import DocumentError
 from documents_app.models import Document
 
 
@@ -44,7 +46,7 @@ def documents() -> QuerySet[Document]:
 
 
 def document(path: str) -> Document:
-    return services.locate(path)[0]
+    return reading.locate(path)[0]
 
 
 def document_excerpt(path: str, start: int | None = None, end: int | None = None) -> Excerpt:
@@ -52,9 +54,9 @@ def document_excerpt(path: str, start: int | None = None, end: int | None = None
 
     Raises DocumentNotFound for anything that is not a recorded document inside PROJECT_ROOT (nothing is read
     then), and DocumentError for a range outside the file."""
-    current = services.read_document(path)
+    current = reading.read_document(path)
     lines = split_lines(decode(current.data))
-    first, last = services.line_range(current.document.path, len(lines), start, end)
+    first, last = reading.line_range(current.document.path, len(lines), start, end)
     return Excerpt(
         document=current.document,
         start=first,
@@ -68,3 +70,24 @@ def document_excerpt(path: str, start: int | None = None, end: int | None = None
 def document_lines(path: str, start: int | None = None, end: int | None = None) -> list[str]:
     """The text of lines `start`..`end` of the document at `path`, one string per line without its line break."""
     return [line.text for line in document_excerpt(path, start, end).lines]
+
+
+def document_text(path: str) -> str:
+    """The whole text of the document at `path` as its file holds it now (same checks as document_excerpt)."""
+    return decode(reading.read_document(path).data)
+
+
+def document_current_lines(path: str, sha256: str) -> list[str] | None:
+    """The document's lines now, only if its file still holds the content that hashes to `sha256` (the hash its
+    latest event recorded); None when the file is gone or has changed again since, which a later event will
+    record. For reactions to a document's event: what the scanner has just read is served without reading the
+    file again."""
+    data = reading.lent(path, sha256)
+    if data is None:
+        try:
+            data = reading.read_document(path).data
+        except DocumentError:
+            return None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            return None
+    return split_lines(decode(data))

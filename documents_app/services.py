@@ -1,55 +1,37 @@
 """Document services: the only writers of document events. Entry points (commands, the API, the watcher) call these.
 
-Change listeners: how references (tasks_app) follow the text they point at.
-
-    register_change_listener(fn)        # or append to on_document_change
-    fn(path: str, new_text: str | None, old_hash: str, new_hash: str | None) -> None
-
-A listener is called inside the transaction that appends a document's event, right after the append (the
-documents read model is already updated), for:
-  - DocumentChanged: new_text is the new content, old_hash / new_hash the sha256 before and after;
-  - DocumentRemoved: new_text and new_hash are None, old_hash is the hash the document had;
-  - DocumentAdded of a path that had been a document before (removed, now back): like a change, with old_hash
-    the hash it had when it was removed.
-`path` is relative to PROJECT_ROOT with "/" separators (the document's stream id). new_text is decoded like every
-read here (UTF-8, undecodable bytes as U+FFFD); split it with documents_app.content.split_lines to number lines as
-the selectors and editors do. A listener records what it decides through its own services (events), inside the
-same transaction; events it appends carry the document event's position as their causation_id. If it raises,
-the document's event and everything the listener did are rolled back together, the error is logged and reported,
-and the next scan or save tries that document again; other documents go on.
+Other apps react to a document's events with policies (events_app.policies): references (tasks_app) follow their
+text inside the transaction that records a change. A reaction that needs the new text asks
+documents_app.selectors.document_current_lines, which serves the bytes the scanner has just read; a reaction that
+raises rolls back that document's event, which the next scan or save records again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
-import posixpath
 import shlex
 import shutil
 import time
-from collections.abc import Callable
 from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
 
-from documents_app import discovery
+from documents_app import discovery, reading
 from documents_app import events as ev
-from documents_app.content import Facts, count_lines, decode, inspect
+from documents_app.content import Facts, count_lines, inspect
 from documents_app.editor import EDITOR_SESSION, EditorLaunch, EditorTmux, editor_argv
+from documents_app.errors import DocumentError
 from documents_app.models import Document, ScannedFile
 from events_app import store
-from events_app.errors import DomainError, NotFound
 from events_app.models import Stream
-from events_app.store import event_context
 from sessions_app import services as sessions_services
 from sessions_app import tmux as tmux_adapter
 
 log = logging.getLogger("chorus.documents")
-
-ChangeListener = Callable[[str, str | None, str, str | None], None]
-on_document_change: list[ChangeListener] = []
 
 # A file whose stat is this recent when it is read may still change within the file system clock's granularity
 # without its stat changing (git's "racy" files): it is not remembered, so the next scan reads it again.
@@ -60,89 +42,6 @@ BATCH_FILES = 200
 BATCH_BYTES = 16 << 20
 DELETED = "the file was deleted"
 BINARY = "binary (it contains a NUL byte)"
-
-
-class DocumentError(DomainError):
-    """A request about documents that cannot be carried out; the message is for the user."""
-
-
-class DocumentNotFound(DocumentError, NotFound):
-    pass
-
-
-def register_change_listener(listener: ChangeListener) -> ChangeListener:
-    """Call `listener` on every document change (see the module's docstring); usable as a decorator."""
-    if listener not in on_document_change:
-        on_document_change.append(listener)
-    return listener
-
-
-# --- paths -----------------------------------------------------------------------------------------------------
-
-
-def normalise(path: str) -> str:
-    """`path` as a document's id: relative to PROJECT_ROOT, "/"-separated, without "." or ".." steps. Anything
-    that is not such a path inside the tree (absolute, escaping with "..", empty) is not found."""
-    if not isinstance(path, str) or not path or "\0" in path or path.startswith("/"):
-        raise DocumentNotFound(f"no document {path!r} under PROJECT_ROOT")
-    normal = posixpath.normpath(path)
-    if normal in (".", "..") or normal.startswith("../"):
-        raise DocumentNotFound(f"no document {path!r} under PROJECT_ROOT")
-    return normal
-
-
-def locate(path: str) -> tuple[Document, str]:
-    """The recorded document at `path` and its file's absolute path, after checking that the file really is that
-    document's: inside PROJECT_ROOT with no symbolic link on the way. Raises DocumentNotFound otherwise, without
-    reading anything."""
-    normal = normalise(path)
-    document = Document.objects.filter(pk=normal).first()
-    if document is None:
-        raise DocumentNotFound(f"no document {path!r} under PROJECT_ROOT (scan_documents finds new ones)")
-    root = os.path.realpath(settings.PROJECT_ROOT)
-    absolute = os.path.join(root, normal)
-    if os.path.realpath(absolute) != absolute:
-        raise DocumentNotFound(f"document {normal!r} is now a symbolic link; it is not read")
-    return document, absolute
-
-
-class Current(NamedTuple):
-    """A recorded document and what its file holds now."""
-
-    document: Document
-    absolute: str
-    data: bytes
-
-
-def read_document(path: str) -> Current:
-    document, absolute = locate(path)
-    try:
-        data, _stat = discovery.read(absolute, settings.CHORUS_DOCUMENT_MAX_BYTES)
-    except FileNotFoundError:
-        raise DocumentNotFound(f"document {document.path!r} was deleted") from None
-    except discovery.Unreadable as exc:
-        raise DocumentError(f"document {document.path!r} cannot be read: {exc}") from None
-    return Current(document, absolute, data)
-
-
-def line_range(path: str, line_count: int, start: int | None, end: int | None) -> tuple[int, int]:
-    """The inclusive 1-based range `start`..`end`, each defaulting to the file's first / last line, checked
-    against the file's `line_count`; the whole of an empty file is the empty range (1, 0)."""
-    first = 1 if start is None else start
-    last = line_count if end is None else end
-    if start is not None and end is not None:
-        asked = f"line {first}" if first == last else f"lines {first}-{last}"
-    else:
-        asked = f"line {first if start is not None else last}"
-    if (start is not None and first < 1) or (end is not None and last < 1):
-        raise DocumentError(f"{asked}: line numbers start at 1")
-    if start is not None and end is not None and first > last:
-        raise DocumentError(f"{asked}: the range ends before it starts")
-    if (start is not None and first > line_count) or last > line_count:
-        verb = "are" if asked.startswith("lines") else "is"
-        noun = "line" if line_count == 1 else "lines"
-        raise DocumentError(f"{asked} {verb} outside {path}, which has {line_count} {noun}")
-    return first, last
 
 
 # --- scanning --------------------------------------------------------------------------------------------------
@@ -204,8 +103,7 @@ class _Writer:
     """The write phase: observations are re-decided against the read model under the write lock, in batches,
     so a scan and the watcher (or two scans) never record the same change twice."""
 
-    def __init__(self, config: discovery.Config, result: ScanResult):
-        self.config = config
+    def __init__(self, result: ScanResult):
         self.result = result
         self.pending: list[Observation] = []
         self.pending_bytes = 0
@@ -278,70 +176,41 @@ class _Writer:
             if known is None:
                 return "skipped"
             event = ev.DocumentRemoved(sha256=known.sha256, reason=o.reason[:500])
-            return self._append(o.path, known.version, event, "removed", (o.path, None, known.sha256, None))
+            return self._append(o, known.version, event, "removed")
         if known is not None and known.sha256 == o.facts.sha256:
             self.result.unchanged += 1
             return "unchanged"
-        old_hash = known.sha256 if known is not None else (self._hash_when_removed(o.path) if version else None)
-        if old_hash is not None and on_document_change and o.data is None:
-            if not self._load(o):
-                return "absent"
-            if known is not None and known.sha256 == o.facts.sha256:
-                self.result.unchanged += 1
-                return "unchanged"
         facts = o.facts
         if known is None:
             event = ev.DocumentAdded(
                 title=facts.title, line_count=facts.line_count, sha256=facts.sha256, size=facts.size
             )
-            kind = "added"
-        else:
-            event = ev.DocumentChanged(
-                old_sha256=known.sha256,
-                new_sha256=facts.sha256,
-                old_line_count=known.line_count,
-                new_line_count=facts.line_count,
-                title=facts.title,
-                size=facts.size,
-            )
-            kind, version = "changed", known.version
-        notice = None
-        if old_hash is not None and on_document_change:
-            notice = (o.path, decode(o.data), old_hash, facts.sha256)
-        return self._append(o.path, version, event, kind, notice)
+            return self._append(o, version, event, "added")
+        event = ev.DocumentChanged(
+            old_sha256=known.sha256,
+            new_sha256=facts.sha256,
+            old_line_count=known.line_count,
+            new_line_count=facts.line_count,
+            title=facts.title,
+            size=facts.size,
+        )
+        return self._append(o, known.version, event, "changed")
 
-    def _load(self, o: Observation) -> bool:
-        """Read the file again for the listeners' text (the read phase kept no bytes of a file it remembered, or
-        of a new one) and describe what it holds now. False when it is no longer a document (what it became is
-        recorded when that is seen)."""
+    def _append(self, o: Observation, version: int, event, kind: str) -> str:
+        # The reactions to this event read the bytes just read rather than the file again.
+        lent = reading.just_read(o.path, o.facts.sha256, o.data) if o.data is not None else contextlib.nullcontext()
         try:
-            o.data, _stat = discovery.read(o.absolute, self.config.max_bytes)
-        except (FileNotFoundError, discovery.Unreadable):
-            return False
-        o.facts = inspect(o.path, o.data)
-        return not o.facts.binary
-
-    @staticmethod
-    def _hash_when_removed(path: str) -> str | None:
-        last = next(store.read(stream_type="document", stream_id=path, descending=True, limit=1), None)
-        return last.event.sha256 if last is not None and isinstance(last.event, ev.DocumentRemoved) else None
-
-    def _append(self, path: str, version: int, event, kind: str, notice: tuple | None) -> str:
-        try:
-            with transaction.atomic():
-                recorded = store.append("document", path, version, [event])
-                if notice is not None:
-                    with event_context(causation_id=recorded[-1].position):
-                        for listener in list(on_document_change):
-                            listener(*notice)
+            with transaction.atomic(), lent:
+                store.append("document", o.path, version, [event])
         except store.ConcurrencyError:
-            self.result.errors.append(f"{path}: changed by another writer meanwhile; the next scan looks again")
+            self.result.errors.append(f"{o.path}: changed by another writer meanwhile; the next scan looks again")
             return "failed"
         except Exception as exc:
-            # A listener's bug: one line for whoever reads the log, the traceback at debug level.
-            log.error("%s of document %s not recorded: %r", kind, path, exc)
-            log.debug("recording %s of document %s failed", kind, path, exc_info=True)
-            self.result.errors.append(f"{path}: {kind} not recorded: {exc}")
+            # A reaction's bug (it rolled back with the event): one line for whoever reads the log, the traceback
+            # at debug level.
+            log.error("%s of document %s not recorded: %r", kind, o.path, exc)
+            log.debug("recording %s of document %s failed", kind, o.path, exc_info=True)
+            self.result.errors.append(f"{o.path}: {kind} not recorded: {exc}")
             return "failed"
         setattr(self.result, kind, getattr(self.result, kind) + 1)
         return kind
@@ -384,7 +253,7 @@ def documents_scan() -> ScanResult:
     started = time.monotonic()
     config = discovery.Config.current()
     result = ScanResult()
-    writer = _Writer(config, result)
+    writer = _Writer(result)
     known = dict(Document.objects.values_list("path", "sha256"))
     cache = {
         row[0]: row[1:]
@@ -420,7 +289,8 @@ def documents_scan() -> ScanResult:
             result.unchanged += 1
             continue
         if recorded is None:
-            # Only a document that comes back needs its text (for the listeners); a new one does not.
+            # Not kept for the write phase: nothing refers to a new document yet (one that comes back is read
+            # again if references into it ask for its text).
             observation.data = None
         writer.add(observation)
     for path in sorted(set(known) - present):
@@ -447,10 +317,10 @@ def document_changed_on_disk(path: str) -> str:
 
     Returns what happened: "added", "changed", "removed", "unchanged", "skipped" (not a document and never was),
     "absent" (no such file and no such document) or "failed" (see the log)."""
-    normal = normalise(path)
+    normal = reading.normalise(path)
     config = discovery.Config.current()
     result = ScanResult()
-    writer = _Writer(config, result)
+    writer = _Writer(result)
     absolute = config.absolute(normal)
     reason = discovery.eligible(config, normal)
     observation = Observation(normal, absolute, None, reason) if reason else _observe(config, writer, normal, absolute)
@@ -469,9 +339,9 @@ def document_changed_on_disk(path: str) -> str:
 def document_open_in_editor(path: str, line: int = 1) -> EditorLaunch:
     """Start `$EDITOR +LINE FILE` in a new window of the tmux session "chorus-editor" (created when needed).
     Without a usable tmux, nothing is started and the command is returned for the user to run."""
-    current = read_document(path)
+    current = reading.read_document(path)
     # An empty file can still be opened at its (empty) first line.
-    line_range(current.document.path, max(count_lines(current.data), 1), line, line)
+    reading.line_range(current.document.path, max(count_lines(current.data), 1), line, line)
     argv = editor_argv(settings.EDITOR, line, current.absolute)
     if shutil.which(argv[0]) is None:
         raise DocumentError(f"the editor {argv[0]!r} is not installed; set EDITOR to one that is")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from events_app import selectors
@@ -15,8 +15,8 @@ router = Router(tags=["events"])
 
 
 class EventFilter(Schema):
-    after: int = 0
-    limit: int = 100
+    after: int = Field(0, ge=0, description="only events after this position")
+    limit: int = Field(100, ge=1, le=1000)
     stream_type: str | None = None
     stream_id: str | None = None
     event_type: list[str] | None = None
@@ -24,25 +24,21 @@ class EventFilter(Schema):
     until: datetime | None = None
 
 
-def _out(item) -> dict:
-    return {
-        "position": item.position,
-        "recorded_at": item.recorded_at,
-        "stream_type": item.stream_type,
-        "stream_id": item.stream_id,
-        "version": item.version,
-        "event_type": item.event_type,
-        "data": item.event.to_payload(),
-        "metadata": item.metadata,
-    }
+def _out(item) -> EventOut:
+    return EventOut(
+        position=item.position,
+        recorded_at=item.recorded_at,
+        stream_type=item.stream_type,
+        stream_id=item.stream_id,
+        version=item.version,
+        event_type=item.event_type,
+        data=item.event.to_payload(),
+        metadata=item.metadata,
+    )
 
 
 @router.get("", response=EventPageOut, summary="Events after a position, oldest first, filtered")
 def list_events(request: HttpRequest, filters: Query[EventFilter]):
-    if not 1 <= filters.limit <= 1000:
-        raise HttpError(422, "limit must be between 1 and 1000")
-    if filters.after < 0:
-        raise HttpError(422, "after must be 0 or more")
     items = selectors.events_page(
         after=filters.after,
         limit=filters.limit,
@@ -53,7 +49,7 @@ def list_events(request: HttpRequest, filters: Query[EventFilter]):
         before=filters.until,
     )
     next_after = items[-1].position if len(items) == filters.limit else None
-    return {"items": [_out(i) for i in items], "next_after": next_after}
+    return EventPageOut(items=[_out(i) for i in items], next_after=next_after)
 
 
 @router.get("/streams", response=list[StreamOut], summary="Every stream with its version and last event")

@@ -48,8 +48,10 @@ def groups_for(stream_type: str, stream_id: str) -> list[str]:
 
 
 def wake() -> None:
-    """Tell this process's followers that an event was just committed here."""
+    """Tell this process's followers that an event was just committed here (a store `after_commit` hook)."""
     with _lock:
+        for loop in [loop for loop in _followers if loop.is_closed()]:
+            del _followers[loop]
         followers = list(_followers.values())
     for follower in followers:
         follower.poke()
@@ -73,7 +75,9 @@ class Follower:
         self.task: asyncio.Task | None = None
 
     def poke(self) -> None:
-        self.loop.call_soon_threadsafe(self._wake.set)
+        # The loop may close between the check in wake() and this call (a server shutting down): nothing to wake.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self._wake.set)
 
     async def start(self) -> None:
         self.position = await database_sync_to_async(store.last_position)()

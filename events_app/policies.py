@@ -138,7 +138,11 @@ def run_in_transaction(appended: Appended) -> None:
                 raise PolicyLoop(f"policies react to each other's events without end: {' -> '.join(chain)}")
             token = _depth.set((*chain, f"{found.name}@#{recorded.position}"))
             try:
-                with event_context(causation_id=recorded.position, policy=found.name):
+                with event_context(
+                    causation_id=recorded.position,
+                    correlation_id=recorded.metadata.get("correlation_id"),
+                    policy=found.name,
+                ):
                     found.handler(recorded)
             finally:
                 _depth.reset(token)
@@ -204,9 +208,15 @@ class PolicyRunner:
 
     def _call(self, found: Policy, batch: list[RecordedEvent]) -> bool:
         started = time.monotonic()
-        causation = batch[-1].position if batch else None
+        last = batch[-1] if batch else None
         try:
-            with event_context(actor="worker", source="worker", causation_id=causation, policy=found.name):
+            with event_context(
+                actor="worker",
+                source="worker",
+                causation_id=last.position if last else None,
+                correlation_id=last.metadata.get("correlation_id") if last else None,
+                policy=found.name,
+            ):
                 found.handler(batch)
         except Exception as exc:
             if self._failing.get(found.name) != repr(exc):

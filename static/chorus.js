@@ -34,12 +34,14 @@
     const el = document.getElementById("needs-human");
     if (!el) return;
     const names = (el.dataset.names || "").split(" ").filter(Boolean);
+    const urls = (el.dataset.urls || "").split(" ").filter(Boolean); // each name's session page, in order
     document.title = (names.length ? `(${names.length}) ` : "") + baseTitle();
     favicon(names.length);
     if (known !== null && "Notification" in window && Notification.permission === "granted") {
-      names.filter((n) => !known.has(n)).forEach((n) => {
+      names.forEach((n, i) => {
+        if (known.has(n)) return;
         const notice = new Notification(`${n} needs you`, { body: "An agent is waiting for an answer.", tag: `chorus-${n}` });
-        notice.onclick = () => { window.focus(); location.href = `/sessions/${encodeURIComponent(n)}/`; };
+        notice.onclick = () => { window.focus(); location.href = urls[i]; };
       });
     }
     known = new Set(names);
@@ -195,7 +197,7 @@
       column.classList.remove("drop");
       const card = dragged; dragged = null;
       if (column.contains(card)) return;
-      htmx.ajax("POST", `/tasks/${card.dataset.task}/status`, {
+      htmx.ajax("POST", card.dataset.statusUrl, {
         source: card, target: "#flash", swap: "outerHTML",
         values: { status: column.dataset.status, version: card.dataset.version },
       });

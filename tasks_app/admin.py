@@ -11,12 +11,10 @@ from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 
 from events_app.admin import ReadOnlyAdmin
-from events_app.store import ConcurrencyError, event_context
-from tasks_app import services
-from tasks_app.errors import TaskError
+from events_app.errors import DomainError
+from events_app.store import event_context
+from tasks_app import selectors, services
 from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskLabel
-
-REFUSED = (TaskError, ConcurrencyError)
 
 
 class TaskActionForm(helpers.ActionForm):
@@ -81,7 +79,10 @@ def _status_action(status: str):
     def action(modeladmin: TaskAdmin, request, queryset):
         note = request.POST.get("note", "")
         modeladmin.each(
-            request, queryset, f"set to {status}", lambda t, v: services.task_set_status(t.id, status, v, note)
+            request,
+            queryset,
+            f"set to {status}",
+            lambda t, v: services.task_set_status(t.id, status, expected_version=v, note=note),
         )
 
     action.__name__ = f"set_{status}"
@@ -156,7 +157,7 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.display(description="references")
     def reference_list(self, task: Task) -> str:
-        references = Reference.objects.filter(task_id=task.id).order_by("number")
+        references = selectors.references(task.id)
         return (
             format_html_join(
                 "",
@@ -168,7 +169,7 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.display(description="dispatches")
     def dispatch_list(self, task: Task) -> str:
-        dispatches = Dispatch.objects.filter(task_id=task.id).order_by("-position")
+        dispatches = selectors.dispatches(task.id, limit=None)
         return (
             format_html_join(
                 "",
@@ -197,7 +198,7 @@ class TaskAdmin(admin.ModelAdmin):
             for task in queryset.order_by("id"):
                 try:
                     change(task, self._seen_version(request, task))
-                except REFUSED as exc:
+                except DomainError as exc:
                     self.message_user(request, f"Task {task.id}: {exc}", messages.ERROR)
                 else:
                     succeeded += 1
@@ -221,7 +222,10 @@ class TaskAdmin(admin.ModelAdmin):
             self.message_user(request, f"priority {value!r} is not a whole number", messages.ERROR)
             return
         self.each(
-            request, queryset, f"priority {priority}", lambda t, v: services.task_update(t.id, v, priority=priority)
+            request,
+            queryset,
+            f"priority {priority}",
+            lambda t, v: services.task_update(t.id, expected_version=v, priority=priority),
         )
 
     @admin.action(description="Add label (action bar: label)")
@@ -229,7 +233,10 @@ class TaskAdmin(admin.ModelAdmin):
         label = self._needs(request, "label")
         if label:
             self.each(
-                request, queryset, f"labelled {label}", lambda t, v: services.task_update(t.id, v, add_labels=[label])
+                request,
+                queryset,
+                f"labelled {label}",
+                lambda t, v: services.task_update(t.id, expected_version=v, add_labels=[label]),
             )
 
     @admin.action(description="Remove label (action bar: label)")
@@ -240,27 +247,34 @@ class TaskAdmin(admin.ModelAdmin):
                 request,
                 queryset,
                 f"unlabelled {label}",
-                lambda t, v: services.task_update(t.id, v, remove_labels=[label]),
+                lambda t, v: services.task_update(t.id, expected_version=v, remove_labels=[label]),
             )
 
     @admin.action(description="Assign to session (action bar: session)")
     def assign(self, request, queryset):
         session = self._needs(request, "session")
         if session:
-            self.each(request, queryset, f"assigned to {session}", lambda t, v: services.task_assign(t.id, session, v))
+            self.each(
+                request,
+                queryset,
+                f"assigned to {session}",
+                lambda t, v: services.task_assign(t.id, session, expected_version=v),
+            )
 
     @admin.action(description="Unassign (back to ready)")
     def unassign(self, request, queryset):
         note = request.POST.get("note", "")
-        self.each(request, queryset, "unassigned", lambda t, v: services.task_unassign(t.id, v, note))
+        self.each(
+            request, queryset, "unassigned", lambda t, v: services.task_unassign(t.id, expected_version=v, reason=note)
+        )
 
     @admin.action(description="Archive")
     def archive(self, request, queryset):
-        self.each(request, queryset, "archived", lambda t, v: services.task_archive(t.id, v))
+        self.each(request, queryset, "archived", lambda t, v: services.task_archive(t.id, expected_version=v))
 
     @admin.action(description="Unarchive")
     def unarchive(self, request, queryset):
-        self.each(request, queryset, "unarchived", lambda t, v: services.task_unarchive(t.id, v))
+        self.each(request, queryset, "unarchived", lambda t, v: services.task_unarchive(t.id, expected_version=v))
 
     # the change form, and deleting (= archiving)
 
@@ -271,7 +285,7 @@ class TaskAdmin(admin.ModelAdmin):
                 if change:
                     task = services.task_update(
                         obj.pk,
-                        data["version"],
+                        expected_version=data["version"],
                         title=data["title"],
                         description=data["description"],
                         priority=data["priority"],
@@ -279,7 +293,7 @@ class TaskAdmin(admin.ModelAdmin):
                     )
                 else:
                     task = services.task_create(data["title"], data["description"], data["priority"], form.labels())
-        except REFUSED as exc:
+        except DomainError as exc:
             request._chorus_refused = True
             self.message_user(request, f"Not saved: {exc}", messages.ERROR)
             return
@@ -310,7 +324,12 @@ class TaskAdmin(admin.ModelAdmin):
         return super().response_change(request, obj)
 
     def delete_model(self, request, obj):
-        self.each(request, Task.objects.filter(pk=obj.pk), "archived", lambda t, v: services.task_archive(t.id, v))
+        self.each(
+            request,
+            Task.objects.filter(pk=obj.pk),
+            "archived",
+            lambda t, v: services.task_archive(t.id, expected_version=v),
+        )
 
     def delete_queryset(self, request, queryset):
         self.archive(request, queryset)

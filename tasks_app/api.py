@@ -1,19 +1,20 @@
-"""Tasks API: endpoints parse, call one service or selector, and serialise."""
+"""Tasks API: endpoints parse, call one service or selector, and serialise with the schemas. Domain errors go
+through the site's exception handlers (chorus_site/api.py)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
 from events_app.store import event_context
 from tasks_app import selectors, services
-from tasks_app.models import Reference, Task
 from tasks_app.schemas import (
     AssignIn,
     BulkIn,
     DependenciesOut,
     DependencyIn,
+    DispatchFilter,
     DispatchOut,
     DispatchRoundOut,
     PromptOut,
@@ -22,6 +23,7 @@ from tasks_app.schemas import (
     RefreshIn,
     StatusIn,
     TaskDetailOut,
+    TaskFilter,
     TaskIn,
     TaskOut,
     TaskUpdateIn,
@@ -35,58 +37,21 @@ def _as(request: HttpRequest):
     return event_context(actor="api-token" if getattr(request, "chorus_bearer", False) else "browser", source="api")
 
 
-def _tasks_out(tasks: list[Task]) -> list[dict]:
-    blocked = selectors.blocked_by(tasks)
-    return [
-        {**{f.attname: getattr(task, f.attname) for f in task._meta.concrete_fields}, "blocked_by": blocked[task.id]}
-        for task in tasks
-    ]
-
-
-def _task_out(task: Task) -> dict:
-    return _tasks_out([task])[0]
-
-
-def _reference_out(reference: Reference) -> dict:
-    return {
-        **{f.attname: getattr(reference, f.attname) for f in reference._meta.concrete_fields},
-        "stale": reference.state == Reference.STALE,
-        "missing": reference.state == Reference.MISSING,
-    }
-
-
-def _detail(task: Task) -> dict:
-    prompt, error = selectors.prompt_preview(task)
-    return {
-        **_task_out(task),
-        "references": [_reference_out(r) for r in selectors.references(task.id)],
-        "dependents": selectors.dependents(task.id),
-        "prompt": prompt,
-        "prompt_error": error,
-    }
+def _references(task_id: int) -> list[ReferenceOut]:
+    return [ReferenceOut.model_validate(r) for r in selectors.references(task_id)]
 
 
 @router.get("", response=list[TaskOut], summary="Tasks, most urgent first, filtered")
-def list_tasks(
-    request: HttpRequest,
-    status: str | None = None,
-    label: str | None = None,
-    session: str | None = None,
-    archived: bool = False,
-    include_archived: bool = False,
-    stale: bool | None = None,
-    q: str | None = None,
-    limit: int = 200,
-):
+def list_tasks(request: HttpRequest, filters: Query[TaskFilter]):
     tasks = selectors.tasks(
-        status=status,
-        label=label,
-        session=session,
-        archived=None if include_archived else archived,
-        stale=stale,
-        search=q,
+        status=filters.status,
+        label=filters.label,
+        session=filters.session,
+        archived=None if filters.include_archived else filters.archived,
+        stale=filters.stale,
+        search=filters.q,
     )
-    return _tasks_out(list(tasks[: min(max(limit, 1), 1000)]))
+    return TaskOut.many(tasks[: filters.limit])
 
 
 @router.post("", response={201: TaskDetailOut}, summary="Create a task (with dependencies and references)")
@@ -101,17 +66,13 @@ def create_task(request: HttpRequest, body: TaskIn):
             [services.Range(r.path, r.start, r.end) for r in body.references],
             body.status,
         )
-    return Status(201, _detail(task))
+    return Status(201, TaskDetailOut.of(task))
 
 
 @router.post("/dispatch", response=DispatchRoundOut, summary="Run one dispatch round now")
 def dispatch(request: HttpRequest):
     with _as(request):
-        done = services.dispatch_round()
-    return {
-        "assigned": _tasks_out(done.assigned),
-        "skipped": [{"task_id": task_id, "reason": reason} for task_id, reason in done.skipped],
-    }
+        return DispatchRoundOut.of(services.dispatch_round())
 
 
 @router.post("/bulk", response=list[TaskOut], summary="Change many tasks at once: all of them, or none")
@@ -119,15 +80,15 @@ def bulk_update(request: HttpRequest, body: BulkIn):
     changed = []
     with _as(request), transaction.atomic():
         for item in body.items:
-            task = services.get_task(item.id)
+            task = selectors.task(item.id)
             version = item.version
             if body.status is not None:
-                task = services.task_set_status(task.id, body.status, version, body.note)
+                task = services.task_set_status(task.id, body.status, expected_version=version, note=body.note)
                 version = task.version
             if body.priority is not None or body.add_labels or body.remove_labels:
                 task = services.task_update(
                     task.id,
-                    version,
+                    expected_version=version,
                     priority=body.priority,
                     add_labels=body.add_labels,
                     remove_labels=body.remove_labels,
@@ -135,24 +96,24 @@ def bulk_update(request: HttpRequest, body: BulkIn):
                 version = task.version
             if body.archived is not None:
                 change = services.task_archive if body.archived else services.task_unarchive
-                task = change(task.id, version)
-            changed.append(task)
-    return _tasks_out([selectors.task(task.id) for task in changed])
+                task = change(task.id, expected_version=version)
+            changed.append(task.id)
+    return TaskOut.many(selectors.task(task_id) for task_id in changed)
 
 
 @router.get("/references", response=list[ReferenceOut], summary="Every task's references into one document")
 def document_references(request: HttpRequest, document: str):
-    return [_reference_out(r) for r in selectors.references_for_document(document)]
+    return [ReferenceOut.model_validate(r) for r in selectors.references_for_document(document)]
 
 
 @router.get("/dispatches", response=list[DispatchOut], summary="Dispatches, newest first, with their exact prompts")
-def list_dispatches(request: HttpRequest, limit: int = 100):
-    return list(selectors.dispatches(limit=min(max(limit, 1), 1000)))
+def list_dispatches(request: HttpRequest, filters: Query[DispatchFilter]):
+    return list(selectors.dispatches(limit=filters.limit))
 
 
 @router.get("/{task_id}", response=TaskDetailOut, summary="A task with its references and the prompt it would send")
 def get_task(request: HttpRequest, task_id: int):
-    return _detail(selectors.task(task_id))
+    return TaskDetailOut.of(selectors.task(task_id))
 
 
 @router.patch("/{task_id}", response=TaskDetailOut, summary="Change title, description, priority or labels")
@@ -160,7 +121,7 @@ def update_task(request: HttpRequest, task_id: int, body: TaskUpdateIn):
     with _as(request):
         task = services.task_update(
             task_id,
-            body.version,
+            expected_version=body.version,
             title=body.title,
             description=body.description,
             priority=body.priority,
@@ -168,49 +129,49 @@ def update_task(request: HttpRequest, task_id: int, body: TaskUpdateIn):
             add_labels=body.add_labels,
             remove_labels=body.remove_labels,
         )
-    return _detail(task)
+    return TaskDetailOut.of(task)
 
 
 @router.post("/{task_id}/status", response=TaskOut, summary="A person's transition: ready, backlog, done, failed...")
 def set_status(request: HttpRequest, task_id: int, body: StatusIn):
     with _as(request):
-        return _task_out(services.task_set_status(task_id, body.status, body.version, body.note))
+        return TaskOut.of(services.task_set_status(task_id, body.status, expected_version=body.version, note=body.note))
 
 
 @router.post("/{task_id}/archive", response=TaskOut, summary="Archive (tasks are never deleted)")
 def archive(request: HttpRequest, task_id: int, body: VersionIn):
     with _as(request):
-        return _task_out(services.task_archive(task_id, body.version))
+        return TaskOut.of(services.task_archive(task_id, expected_version=body.version))
 
 
 @router.post("/{task_id}/unarchive", response=TaskOut, summary="Bring an archived task back")
 def unarchive(request: HttpRequest, task_id: int, body: VersionIn):
     with _as(request):
-        return _task_out(services.task_unarchive(task_id, body.version))
+        return TaskOut.of(services.task_unarchive(task_id, expected_version=body.version))
 
 
 @router.post("/{task_id}/assign", response=TaskOut, summary="Send the task's prompt to a session")
 def assign(request: HttpRequest, task_id: int, body: AssignIn):
     with _as(request):
-        return _task_out(services.task_assign(task_id, body.session, body.version))
+        return TaskOut.of(services.task_assign(task_id, body.session, expected_version=body.version))
 
 
 @router.get("/{task_id}/prompt", response=PromptOut, summary="The prompt assigning the task would send now")
 def prompt(request: HttpRequest, task_id: int):
     text, error = selectors.prompt_preview(selectors.task(task_id))
-    return {"prompt": text, "error": error}
+    return PromptOut(prompt=text, error=error)
 
 
 @router.get("/{task_id}/references", response=list[ReferenceOut], summary="References with stale/missing flags")
 def list_references(request: HttpRequest, task_id: int):
-    return [_reference_out(r) for r in selectors.references(task_id)]
+    return _references(task_id)
 
 
 @router.post("/{task_id}/references", response={201: ReferenceOut}, summary="Anchor the task to a line range")
 def add_reference(request: HttpRequest, task_id: int, body: ReferenceIn):
     with _as(request):
-        reference = services.reference_add(task_id, body.path, body.start, body.end, body.version)
-    return Status(201, _reference_out(reference))
+        reference = services.reference_add(task_id, body.path, body.start, body.end, expected_version=body.version)
+    return Status(201, ReferenceOut.model_validate(reference))
 
 
 @router.post(
@@ -218,8 +179,8 @@ def add_reference(request: HttpRequest, task_id: int, body: ReferenceIn):
 )
 def check_references(request: HttpRequest, task_id: int, body: VersionIn):
     with _as(request):
-        services.references_check(task_id, body.version)
-    return [_reference_out(r) for r in selectors.references(task_id)]
+        services.references_check(task_id, expected_version=body.version)
+    return _references(task_id)
 
 
 @router.post(
@@ -229,37 +190,40 @@ def check_references(request: HttpRequest, task_id: int, body: VersionIn):
 )
 def refresh_reference(request: HttpRequest, task_id: int, reference_id: str, body: RefreshIn):
     with _as(request):
-        return _reference_out(services.reference_refresh(task_id, reference_id, body.version, body.start, body.end))
+        reference = services.reference_refresh(
+            task_id, reference_id, expected_version=body.version, start=body.start, end=body.end
+        )
+    return ReferenceOut.model_validate(reference)
 
 
 @router.delete("/{task_id}/references/{reference_id}", response=TaskOut, summary="Remove a reference")
 def remove_reference(request: HttpRequest, task_id: int, reference_id: str, version: int):
     with _as(request):
-        return _task_out(services.reference_remove(task_id, reference_id, version))
+        return TaskOut.of(services.reference_remove(task_id, reference_id, expected_version=version))
 
 
 @router.get("/{task_id}/dependencies", response=DependenciesOut, summary="What the task waits for, and what waits")
 def dependencies(request: HttpRequest, task_id: int):
     task = selectors.task(task_id)
-    return {
-        "depends_on": task.depends_on,
-        "blocked_by": selectors.blocked_by([task])[task.id],
-        "dependents": selectors.dependents(task.id),
-    }
+    return DependenciesOut(
+        depends_on=task.depends_on,
+        blocked_by=selectors.blocked_by([task])[task.id],
+        dependents=selectors.dependents(task.id),
+    )
 
 
 @router.post("/{task_id}/dependencies", response=TaskOut, summary="Make the task wait for another (no cycles)")
 def add_dependency(request: HttpRequest, task_id: int, body: DependencyIn):
     with _as(request):
-        return _task_out(services.task_add_dependency(task_id, body.depends_on, body.version))
+        return TaskOut.of(services.task_add_dependency(task_id, body.depends_on, expected_version=body.version))
 
 
 @router.delete("/{task_id}/dependencies/{depends_on}", response=TaskOut, summary="Stop waiting for a task")
 def remove_dependency(request: HttpRequest, task_id: int, depends_on: int, version: int):
     with _as(request):
-        return _task_out(services.task_remove_dependency(task_id, depends_on, version))
+        return TaskOut.of(services.task_remove_dependency(task_id, depends_on, expected_version=version))
 
 
 @router.get("/{task_id}/dispatches", response=list[DispatchOut], summary="The task's dispatches with exact prompts")
-def task_dispatches(request: HttpRequest, task_id: int, limit: int = 100):
-    return list(selectors.dispatches(task_id, limit=min(max(limit, 1), 1000)))
+def task_dispatches(request: HttpRequest, task_id: int, filters: Query[DispatchFilter]):
+    return list(selectors.dispatches(task_id, limit=filters.limit))

@@ -1,6 +1,6 @@
-"""How tasks read documents: through documents_app, so a reference can only name a recorded document inside
-PROJECT_ROOT, read as it is now (documents_app.services.read_document: no symbolic link, no file over the size
-limit), with lines numbered as the document pages and editors number them (documents_app.content.split_lines)."""
+"""How tasks read documents: through documents_app's reads, so a reference can only name a recorded document inside
+PROJECT_ROOT, read as it is now (documents_app.reading: no symbolic link, no file over the size limit), with lines
+numbered as the document pages and editors number them (documents_app.content.split_lines)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 
 from django.conf import settings
 
-from documents_app import services as document_services
-from documents_app.content import decode, split_lines
+from documents_app import reading
+from documents_app import selectors as document_selectors
+from documents_app.content import split_lines
+from documents_app.errors import DocumentError
 
 
 class DocumentUnavailable(Exception):
@@ -26,16 +28,16 @@ def normalise(path: str) -> str:
         except ValueError:
             raise DocumentUnavailable(f"{path} is outside PROJECT_ROOT") from None
     try:
-        return document_services.normalise(path)
-    except document_services.DocumentError as exc:
+        return reading.normalise(path)
+    except DocumentError as exc:
         raise DocumentUnavailable(str(exc)) from None
 
 
 def read_text(path: str) -> str:
     """The current text of the recorded document `path`."""
     try:
-        return decode(document_services.read_document(path).data)
-    except document_services.DocumentError as exc:
+        return document_selectors.document_text(path)
+    except DocumentError as exc:
         raise DocumentUnavailable(str(exc)) from None
 
 

@@ -1,26 +1,14 @@
 """Projectors of the task read models. They apply what the services decided; they never read documents or tmux,
-so a replay gives the same rows whatever the files say today."""
+so a replay gives the same rows whatever the files say today. A transition's new status comes from the lifecycle
+(tasks_app.lifecycle), never checked here: the log is what happened."""
 
 from __future__ import annotations
 
 from events_app.projection import Projector, Rows, handles, register
 from events_app.store import RecordedEvent
 from tasks_app import events as ev
-from tasks_app.models import (
-    ASSIGNED,
-    BACKLOG,
-    CANCELLED,
-    DONE,
-    FAILED,
-    IN_PROGRESS,
-    READY,
-    REVIEW,
-    Dispatch,
-    Reference,
-    SessionSlot,
-    Task,
-    TaskLabel,
-)
+from tasks_app import lifecycle
+from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskLabel
 
 _UNSOUND = (Reference.STALE, Reference.MISSING)
 
@@ -40,9 +28,12 @@ class TaskProjector(Projector):
         task.updated_at = recorded.recorded_at
         return task
 
-    def _status(self, task: Task, status: str, recorded: RecordedEvent) -> None:
-        task.status = status
+    def _moved(self, recorded: RecordedEvent, rows: Rows) -> Task:
+        """The task after a transition's event: in the status the lifecycle says it leads to."""
+        task = self._task(recorded, rows)
+        task.status = lifecycle.status_after(recorded.event_type)
         task.status_since = recorded.recorded_at
+        return task
 
     def _finish_dispatch(self, task: Task, recorded: RecordedEvent, rows: Rows, outcome: str, note: str) -> None:
         dispatch = rows.get(Dispatch, task.dispatch_id) if task.dispatch_id else None
@@ -129,17 +120,14 @@ class TaskProjector(Projector):
         task.archived = isinstance(recorded.event, ev.TaskArchived)
         rows.save(task)
 
-    @handles(ev.TaskReadied, ev.TaskShelved)
-    def readied(self, recorded: RecordedEvent, rows: Rows) -> None:
-        task = self._task(recorded, rows)
-        self._status(task, READY if isinstance(recorded.event, ev.TaskReadied) else BACKLOG, recorded)
-        rows.save(task)
+    @handles(ev.TaskReadied, ev.TaskShelved, ev.TaskReopened)
+    def moved(self, recorded: RecordedEvent, rows: Rows) -> None:
+        rows.save(self._moved(recorded, rows))
 
     @handles(ev.TaskAssigned)
     def assigned(self, recorded: RecordedEvent, rows: Rows) -> None:
         e = recorded.event
-        task = self._task(recorded, rows)
-        self._status(task, ASSIGNED, recorded)
+        task = self._moved(recorded, rows)
         task.session, task.dispatch_id, task.message_id = e.session, e.dispatch_id, e.message_id
         task.assigned_position, task.started_position = recorded.position, None
         task.result_note = ""
@@ -162,8 +150,7 @@ class TaskProjector(Projector):
 
     @handles(ev.TaskStarted)
     def started(self, recorded: RecordedEvent, rows: Rows) -> None:
-        task = self._task(recorded, rows)
-        self._status(task, IN_PROGRESS, recorded)
+        task = self._moved(recorded, rows)
         task.started_position = recorded.event.evidence_position
         rows.save(task)
         dispatch = rows.get(Dispatch, task.dispatch_id)
@@ -172,8 +159,7 @@ class TaskProjector(Projector):
 
     @handles(ev.TaskSentToReview)
     def sent_to_review(self, recorded: RecordedEvent, rows: Rows) -> None:
-        task = self._task(recorded, rows)
-        self._status(task, REVIEW, recorded)
+        task = self._moved(recorded, rows)
         rows.save(task)
         dispatch = rows.get(Dispatch, task.dispatch_id)
         dispatch.review_at = recorded.recorded_at
@@ -181,40 +167,23 @@ class TaskProjector(Projector):
 
     @handles(ev.TaskDone)
     def done(self, recorded: RecordedEvent, rows: Rows) -> None:
-        task = self._task(recorded, rows)
-        self._status(task, DONE, recorded)
+        task = self._moved(recorded, rows)
         task.result_note = recorded.event.note
         rows.save(task)
-        self._finish_dispatch(task, recorded, rows, DONE, recorded.event.note)
+        self._finish_dispatch(task, recorded, rows, task.status, recorded.event.note)
 
-    @handles(ev.TaskFailed)
+    @handles(ev.TaskFailed, ev.TaskCancelled)
     def failed(self, recorded: RecordedEvent, rows: Rows) -> None:
-        task = self._task(recorded, rows)
-        self._status(task, FAILED, recorded)
+        task = self._moved(recorded, rows)
         task.result_note = recorded.event.reason
         rows.save(task)
-        self._finish_dispatch(task, recorded, rows, FAILED, recorded.event.reason)
-
-    @handles(ev.TaskCancelled)
-    def cancelled(self, recorded: RecordedEvent, rows: Rows) -> None:
-        task = self._task(recorded, rows)
-        self._status(task, CANCELLED, recorded)
-        task.result_note = recorded.event.reason
-        rows.save(task)
-        self._finish_dispatch(task, recorded, rows, CANCELLED, recorded.event.reason)
+        self._finish_dispatch(task, recorded, rows, task.status, recorded.event.reason)
 
     @handles(ev.TaskUnassigned)
     def unassigned(self, recorded: RecordedEvent, rows: Rows) -> None:
-        task = self._task(recorded, rows)
-        self._status(task, READY, recorded)
+        task = self._moved(recorded, rows)
         rows.save(task)
         self._finish_dispatch(task, recorded, rows, "unassigned", recorded.event.reason)
-
-    @handles(ev.TaskReopened)
-    def reopened(self, recorded: RecordedEvent, rows: Rows) -> None:
-        task = self._task(recorded, rows)
-        self._status(task, READY, recorded)
-        rows.save(task)
 
     # references
 

@@ -1,11 +1,16 @@
-"""API schemas of tasks: paired In/Out shapes. Not the storage format (events are), so they may change freely."""
+"""API schemas of tasks: paired In/Out shapes, also what the `tasks` command prints with --json. Not the storage
+format (events are), so they may change freely. Each Out schema is built from the read models in one place."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
 from ninja import Field, Schema
+
+from tasks_app import selectors
+from tasks_app.models import Reference, Task
 
 NewStatus = Literal["backlog", "ready"]
 PersonStatus = Literal["backlog", "ready", "done", "failed", "cancelled"]
@@ -76,6 +81,17 @@ class BulkIn(Schema):
     archived: bool | None = None
 
 
+class TaskFilter(Schema):
+    status: str | None = None
+    label: str | None = None
+    session: str | None = None
+    archived: bool = False
+    include_archived: bool = False
+    stale: bool | None = None
+    q: str | None = None
+    limit: int = Field(200, ge=1, le=1000)
+
+
 class TaskOut(Schema):
     id: int
     title: str
@@ -96,6 +112,18 @@ class TaskOut(Schema):
     status_since: datetime
     version: int
 
+    @classmethod
+    def many(cls, tasks: Iterable[Task]) -> list[TaskOut]:
+        """The tasks, each with its dependencies not done yet (one query for all)."""
+        tasks = list(tasks)
+        blocked = selectors.blocked_by(tasks)
+        fields = [name for name in TaskOut.model_fields if name != "blocked_by"]
+        return [cls(**{name: getattr(task, name) for name in fields}, blocked_by=blocked[task.id]) for task in tasks]
+
+    @classmethod
+    def of(cls, task: Task) -> TaskOut:
+        return cls.many([task])[0]
+
 
 class ReferenceOut(Schema):
     id: str
@@ -113,6 +141,14 @@ class ReferenceOut(Schema):
     added_at: datetime
     changed_at: datetime
 
+    @staticmethod
+    def resolve_stale(reference: Reference) -> bool:
+        return reference.state == Reference.STALE
+
+    @staticmethod
+    def resolve_missing(reference: Reference) -> bool:
+        return reference.state == Reference.MISSING
+
 
 class TaskDetailOut(TaskOut):
     references: list[ReferenceOut]
@@ -120,11 +156,26 @@ class TaskDetailOut(TaskOut):
     prompt: str | None = Field(description="the prompt assigning it would send now")
     prompt_error: str | None
 
+    @classmethod
+    def of(cls, task: Task) -> TaskDetailOut:
+        prompt, error = selectors.prompt_preview(task)
+        return cls(
+            **TaskOut.of(task).model_dump(),
+            references=[ReferenceOut.model_validate(r) for r in selectors.references(task.id)],
+            dependents=selectors.dependents(task.id),
+            prompt=prompt,
+            prompt_error=error,
+        )
+
 
 class DependenciesOut(Schema):
     depends_on: list[int]
     blocked_by: list[int]
     dependents: list[int]
+
+
+class DispatchFilter(Schema):
+    limit: int = Field(100, ge=1, le=1000)
 
 
 class DispatchOut(Schema):
@@ -154,6 +205,14 @@ class SkippedOut(Schema):
 class DispatchRoundOut(Schema):
     assigned: list[TaskOut]
     skipped: list[SkippedOut]
+
+    @classmethod
+    def of(cls, done) -> DispatchRoundOut:
+        """Out of a services.DispatchRound."""
+        return cls(
+            assigned=TaskOut.many(done.assigned),
+            skipped=[SkippedOut(task_id=task_id, reason=reason) for task_id, reason in done.skipped],
+        )
 
 
 class PromptOut(Schema):

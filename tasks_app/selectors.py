@@ -1,12 +1,20 @@
-"""Reads of tasks for the API, the admin and commands: read-model queries, plus the prompt a task would send now."""
+"""Reads of tasks for the services, the policies, the API, the admin, commands and pages: read-model queries, plus
+the prompt a task would send now. Sessions are read through sessions_app.selectors, documents through tasks_app's
+document reads; nothing here writes or calls a service."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Q, QuerySet
 
-from tasks_app import prompts, services
-from tasks_app.errors import TaskError
-from tasks_app.models import STATUSES, Dispatch, Reference, Task, TaskLabel
+from sessions_app import selectors as session_selectors
+from tasks_app import prompts
+from tasks_app.errors import TaskError, UnknownTask
+from tasks_app.models import ACTIVE, DONE, READY, STATUSES, Dispatch, Reference, SessionSlot, Task, TaskLabel
+
+if TYPE_CHECKING:
+    from sessions_app.models import Session
 
 
 def tasks(
@@ -38,18 +46,48 @@ def tasks(
 
 
 def task(task_id: int | str) -> Task:
-    return services.get_task(task_id)
+    try:
+        number = int(task_id)
+    except (TypeError, ValueError):
+        raise UnknownTask(f"no task {task_id!r}: a task is named by its number") from None
+    found = Task.objects.filter(pk=number).first()
+    if found is None:
+        raise UnknownTask(f"no task {number}")
+    return found
+
+
+def last_task_number() -> int:
+    return Task.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def tasks_at_work(session: str | None = None) -> QuerySet[Task]:
+    """Tasks assigned or in progress (holding their session's slot), in one session or in all."""
+    queryset = Task.objects.filter(status__in=ACTIVE).order_by("id")
+    return queryset if session is None else queryset.filter(session=session)
+
+
+def task_waiting_on(message_id: str) -> Task | None:
+    """The task at work whose prompt is this message, if there is one."""
+    return Task.objects.filter(status__in=ACTIVE, message_id=message_id).first()
 
 
 def references(task_id: int | str) -> list[Reference]:
-    return list(Reference.objects.filter(task_id=services.get_task(task_id).id).order_by("number"))
+    return list(Reference.objects.filter(task_id=task(task_id).id).order_by("number"))
+
+
+def reference(found: Task, reference_id: str) -> Reference:
+    """One of the task's references; UnknownTask when it has no such reference."""
+    result = Reference.objects.filter(pk=reference_id, task_id=found.id).first()
+    if result is None:
+        raise UnknownTask(f"task {found.id} has no reference {reference_id!r}")
+    return result
 
 
 def references_for_document(path: str) -> list[Reference]:
     """The references of unarchived tasks into one document, in line order."""
     archived = set(Task.objects.filter(archived=True).values_list("id", flat=True))
     found = Reference.objects.filter(path=path).order_by("start", "task_id")
-    return [reference for reference in found if reference.task_id not in archived]
+    return [item for item in found if item.task_id not in archived]
 
 
 def dependents(task_id: int) -> list[int]:
@@ -57,22 +95,48 @@ def dependents(task_id: int) -> list[int]:
     return sorted(t.id for t in Task.objects.only("id", "depends_on") if task_id in t.depends_on)
 
 
+def dependency_graph() -> dict[int, list[int]]:
+    """Every task's dependencies, by task number."""
+    return dict(Task.objects.values_list("id", "depends_on"))
+
+
 def blocked_by(tasks: list[Task]) -> dict[int, list[int]]:
-    """For each task, its dependencies not done yet."""
-    return services.unfinished_dependencies(tasks)
+    """For each task, the tasks it waits for that are not done yet; one query for all of them."""
+    wanted = {number for found in tasks for number in found.depends_on}
+    done = set(Task.objects.filter(pk__in=wanted, status=DONE).values_list("pk", flat=True)) if wanted else set()
+    return {found.id: [number for number in found.depends_on if number not in done] for found in tasks}
 
 
-def dispatches(task_id: int | str | None = None, limit: int = 100) -> QuerySet[Dispatch]:
-    """Dispatches, newest first: each with its exact prompt, references, session, message and git HEADs."""
+def dispatches(task_id: int | str | None = None, limit: int | None = 100) -> QuerySet[Dispatch]:
+    """Dispatches, newest first (the `limit` newest; None: all): each with its exact prompt, references, session,
+    message and git HEADs."""
     queryset = Dispatch.objects.all()
     if task_id is not None:
-        queryset = queryset.filter(task_id=services.get_task(task_id).id)
+        queryset = queryset.filter(task_id=task(task_id).id)
     return queryset.order_by("-position")[:limit]
 
 
-def prompt_preview(task: Task) -> tuple[str | None, str | None]:
+def prompt_preview(found: Task) -> tuple[str | None, str | None]:
     """The prompt assigning the task would send now, or None and why it cannot be built."""
     try:
-        return prompts.build_prompt(task, Reference.objects.filter(task_id=task.id).order_by("number")), None
+        return prompts.build_prompt(found, Reference.objects.filter(task_id=found.id).order_by("number")), None
     except TaskError as exc:
         return None, str(exc)
+
+
+def slot(session: str) -> SessionSlot | None:
+    """The session's task slot, None if it was never given a task."""
+    return SessionSlot.objects.filter(pk=session).first()
+
+
+def dispatchable_tasks() -> QuerySet[Task]:
+    """Ready, unarchived tasks whose references are sound, highest priority first, oldest first among equals;
+    whether their dependencies are done is checked per task."""
+    return Task.objects.filter(status=READY, archived=False, stale_references=0).order_by("-priority", "id")
+
+
+def free_sessions() -> list[Session]:
+    """Live sessions opted in to dispatch, idle, holding no task and with nothing queued for them; the ones idle
+    the longest first."""
+    taken = set(SessionSlot.objects.filter(task_id__isnull=False).values_list("session", flat=True))
+    return [s for s in session_selectors.sessions_free_for_work() if s.name not in taken]

@@ -1,7 +1,8 @@
-"""The worker's task job: follow every assigned task's session, then dispatch ready tasks to free sessions.
+"""The worker's task timer: the one reaction of tasks that is a matter of time rather than of an event.
 
-Level-triggered: each tick decides from the read models as they are (session status and history, the outbox, the
-slots), never from remembered state, so a restarted worker carries on where the last one stopped.
+A prompt delivered to an agent never seen busy (too quick, or seen by no worker), whose session has been idle ever
+since for CHORUS_TASK_QUIET_SECONDS, sends its task to review. Everything else a task does with its session, and
+dispatch, are policies (tasks_app.policies).
 """
 
 from __future__ import annotations
@@ -15,26 +16,16 @@ from tasks_app import services
 log = logging.getLogger("chorus.worker.tasks")
 
 
-class TaskDispatcher:
+class QuietPeriod:
     def __init__(self) -> None:
         self.interval = settings.CHORUS_TASK_INTERVAL
-        # What was last said about a task passed over, so a task that cannot go is reported once, not every tick.
-        self._reported: dict[int, str] = {}
 
     def start(self) -> None:
-        """Nothing to recover: the first tick reads the read models like every other."""
+        """Nothing to recover: each tick reads the read models as they are."""
 
     def stop(self) -> None:
         """Nothing runs between ticks."""
 
     def tick(self) -> None:
-        for task in services.tasks_follow():
-            log.info("task %s is %s (%s)", task.id, task.status, task.session)
-        dispatched = services.dispatch_round()
-        for task in dispatched.assigned:
-            log.info("task %s dispatched to %s", task.id, task.session)
-            self._reported.pop(task.id, None)
-        for task_id, reason in dispatched.skipped:
-            if self._reported.get(task_id) != reason:
-                log.warning("task %s was not dispatched: %s", task_id, reason)
-                self._reported[task_id] = reason
+        for task in services.tasks_review_quiet():
+            log.info("task %s is %s (%s was quiet after its prompt)", task.id, task.status, task.session)

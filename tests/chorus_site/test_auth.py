@@ -2,7 +2,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from chorus_site.auth import origin_allowed
+from chorus_site.auth import WebsocketAuthentication, origin_allowed
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +79,20 @@ def _scope(host, origin, scheme="ws"):
 )
 def test_websocket_origin_must_be_the_served_origin(host, origin, allowed):
     assert origin_allowed(_scope(host, origin)) is allowed
+
+
+@pytest.mark.asyncio
+async def test_websocket_authentication_says_in_the_scope_whether_the_socket_is_logged_in():
+    seen = []
+
+    async def inner(scope, receive, send):
+        seen.append(scope.get("chorus_authenticated"))
+
+    middleware = WebsocketAuthentication(inner)
+    token = [(b"authorization", f"Bearer {settings.CHORUS_TOKEN}".encode())]
+    await middleware({"type": "websocket", "headers": token}, None, None)
+    await middleware({"type": "websocket", "headers": [(b"authorization", b"Bearer wrong")]}, None, None)
+    await middleware({"type": "websocket", "headers": [], "session": {"chorus_authenticated": True}}, None, None)
+    await middleware({"type": "websocket", "headers": [], "session": {}}, None, None)
+    await middleware({"type": "http", "headers": token}, None, None)
+    assert seen == [True, False, True, False, None]

@@ -6,4 +6,4 @@ class DemoConfig(AppConfig):
     label = "demo"
 
     def ready(self) -> None:
-        from tests.demo import projectors  # noqa: F401
+        from tests.demo import policies, projectors  # noqa: F401

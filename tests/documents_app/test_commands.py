@@ -88,6 +88,7 @@ def test_a_missing_editor_is_an_error(tree, settings):
         run("documents", "open", "guide.md")
 
 
+@pytest.mark.integration
 def test_a_failing_command_exits_non_zero_with_one_line(tree, manage, subprocess_env):
     env = {**subprocess_env, "PROJECT_ROOT": str(tree.root)}
     result = subprocess.run(

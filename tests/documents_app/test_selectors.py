@@ -1,7 +1,9 @@
+import hashlib
+
 import pytest
 
-from documents_app import discovery, selectors, services
-from documents_app.services import DocumentError, DocumentNotFound
+from documents_app import discovery, reading, selectors, services
+from documents_app.errors import DocumentError, DocumentNotFound
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +103,32 @@ def test_a_document_deleted_since_the_last_scan_is_not_found(recorded):
 def test_listing_and_one_document(recorded):
     assert [d.path for d in selectors.documents()] == ["doc.md", "empty.txt", "sub/inner.md"]
     assert selectors.document("./doc.md").title == "One"
+
+
+def test_the_whole_text_as_the_file_holds_it_now(recorded):
+    assert selectors.document_text("doc.md") == "# One\ntwo\nthree\nfour\n"
+    with pytest.raises(DocumentNotFound):
+        selectors.document_text("nope.md")
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_current_lines_only_while_the_file_holds_the_content_of_that_hash(recorded):
+    now = "# One\ntwo\nthree\nfour\n"
+    assert selectors.document_current_lines("doc.md", sha(now)) == ["# One", "two", "three", "four"]
+    recorded.write("doc.md", "changed again\n")
+    assert selectors.document_current_lines("doc.md", sha(now)) is None, "a later event will bring the new text"
+    (recorded.root / "doc.md").unlink()
+    assert selectors.document_current_lines("doc.md", sha("changed again\n")) is None
+    assert selectors.document_current_lines("nope.md", sha(now)) is None
+
+
+def test_current_lines_come_from_what_the_scanner_has_just_read_without_reading_again(recorded, no_reads):
+    with reading.just_read("doc.md", sha("just\nread\n"), b"just\nread\n"):
+        assert selectors.document_current_lines("doc.md", sha("just\nread\n")) == ["just", "read"]
+        with pytest.raises(AssertionError, match="was read"):
+            selectors.document_current_lines("sub/inner.md", sha("inner\n"))
+    with pytest.raises(AssertionError, match="was read"):
+        selectors.document_current_lines("doc.md", sha("just\nread\n"))

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from documents_app import discovery, services
+from documents_app.errors import DocumentNotFound
 from documents_app.models import Document, ScannedFile
 from events_app import projection, store
 
@@ -70,16 +71,18 @@ def test_a_touched_file_is_read_once_and_records_nothing(project, reads):
     assert len(events()) == 1
 
 
-def test_a_change_is_recorded_with_both_hashes_and_told_to_listeners(project, listened):
-    project.write("a.md", "one\n")
+def test_a_change_is_recorded_with_both_hashes_and_its_reactions_get_the_text_the_scan_read(project, reactions, reads):
+    path = project.write("a.md", "one\n")
     services.documents_scan()
     project.write("a.md", "one\ntwo\nthree\n")
+    reads.clear()
     result = services.documents_scan()
     assert (result.changed, result.unchanged) == (1, 0)
     changed = events()[-1][1]
     assert (changed.old_sha256, changed.new_sha256) == (sha("one\n"), sha("one\ntwo\nthree\n"))
     assert (changed.old_line_count, changed.new_line_count, changed.title, changed.size) == (1, 3, "one", 14)
-    assert listened == [("a.md", "one\ntwo\nthree\n", sha("one\n"), sha("one\ntwo\nthree\n"))]
+    assert reactions.seen[-1] == ("a.md", "DocumentChanged", ["one", "two", "three"])
+    assert reads == [str(path)], "the reaction got the bytes the scan had just read"
     assert Document.objects.get(pk="a.md").line_count == 3
 
 
@@ -103,10 +106,11 @@ def test_a_file_too_fresh_to_vouch_for_is_not_remembered(project, monkeypatch):
     assert list(ScannedFile.objects.values_list("path", flat=True)) == ["older.md"]
 
 
-def test_deleted_ignored_binary_and_huge_documents_are_removed_with_the_reason(project, settings, listened):
+def test_deleted_ignored_binary_and_huge_documents_are_removed_with_the_reason(project, settings, reactions):
     for name in ("deleted.md", "ignored.md", "binary.md", "huge.md", "kept.md"):
         project.write(name, f"{name}\n")
     services.documents_scan()
+    reactions.seen.clear()
     (project.root / "deleted.md").unlink()
     project.write(".gitignore", "ignored.md\n")
     project.write("binary.md", b"\0\1\2")
@@ -125,8 +129,7 @@ def test_deleted_ignored_binary_and_huge_documents_are_removed_with_the_reason(p
         ("binary.md", reasons["binary.md"]),
         ("huge.md", reasons["huge.md"]),
     }
-    assert sorted(call[0] for call in listened) == sorted(reasons)
-    assert all(call[1] is None and call[3] is None for call in listened)
+    assert sorted(reactions.seen) == [(path, "DocumentRemoved", None) for path in sorted(reasons)]
     assert list(Document.objects.values_list("path", flat=True)) == ["kept.md"]
     again = services.documents_scan()
     assert (again.removed, again.skipped) == (0, 2)
@@ -139,7 +142,7 @@ def test_a_huge_file_is_skipped_without_being_read(project, settings, reads):
     assert (result.added, result.skipped, reads) == (0, 1, [])
 
 
-def test_a_document_that_comes_back_is_added_and_told_as_a_change_from_its_last_hash(project, listened):
+def test_a_document_that_comes_back_is_added_and_its_reactions_get_its_text(project, reactions):
     project.write("a.md", "first\n")
     services.documents_scan()
     (project.root / "a.md").unlink()
@@ -147,44 +150,26 @@ def test_a_document_that_comes_back_is_added_and_told_as_a_change_from_its_last_
     project.write("a.md", "second\n")
     assert services.documents_scan().added == 1
     assert [type(e).__name__ for _, e in events()] == ["DocumentAdded", "DocumentRemoved", "DocumentAdded"]
-    assert listened[-1] == ("a.md", "second\n", sha("first\n"), sha("second\n"))
+    assert reactions.seen[-1] == ("a.md", "DocumentAdded", ["second"])
     assert Document.objects.get(pk="a.md").version == 3
 
 
-def test_a_failing_listener_rolls_back_its_document_only_and_the_next_scan_tries_again(project, monkeypatch):
+def test_a_failing_reaction_rolls_back_its_document_only_and_the_next_scan_tries_again(project, reactions):
     project.write("a.md", "a\n")
     project.write("b.md", "b\n")
     services.documents_scan()
     project.write("a.md", "a2\n")
     project.write("b.md", "b2\n")
-    calls = []
-
-    def listener(path, text, old, new):
-        calls.append(path)
-        store.append("document", "listener-side-effect", None, [])
-        if path == "a.md":
-            raise RuntimeError("reference store is broken")
-
-    monkeypatch.setattr(services, "on_document_change", [listener])
+    reactions.refused.add("a.md")
     result = services.documents_scan()
-    assert (result.changed, result.errors) == (1, ["a.md: changed not recorded: reference store is broken"])
+    assert (result.changed, result.errors) == (1, ["a.md: changed not recorded: the reaction is broken"])
     assert Document.objects.get(pk="a.md").sha256 == sha("a\n")
     assert Document.objects.get(pk="b.md").sha256 == sha("b2\n")
-    services.on_document_change.remove(listener)
+    assert [type(e).__name__ for path, e in events() if path == "a.md"] == ["DocumentAdded"]
+    reactions.refused.clear()
     assert services.documents_scan().changed == 1
     assert Document.objects.get(pk="a.md").sha256 == sha("a2\n")
-
-
-def test_listeners_events_name_the_document_event_as_their_cause(project, monkeypatch):
-    from tests.demo import services as demo
-
-    project.write("a.md", "a\n")
-    services.documents_scan()
-    monkeypatch.setattr(services, "on_document_change", [lambda *args: demo.counter_open("c1", "caused")])
-    project.write("a.md", "b\n")
-    services.documents_scan()
-    changed, opened = list(store.read())[-2:]
-    assert opened.metadata["causation_id"] == changed.position
+    assert reactions.seen[-1] == ("a.md", "DocumentChanged", ["a2"])
 
 
 def test_a_stale_snapshot_never_records_a_change_twice(project, monkeypatch):
@@ -204,7 +189,7 @@ def test_a_stale_snapshot_never_records_a_change_twice(project, monkeypatch):
     assert [type(e).__name__ for _, e in events()] == ["DocumentAdded", "DocumentChanged"]
 
 
-def test_one_file_changed_on_disk(project, listened):
+def test_one_file_changed_on_disk(project, reactions):
     assert services.document_changed_on_disk("a.md") == "absent"
     project.write("a.md", "1\n")
     assert services.document_changed_on_disk("a.md") == "added"
@@ -217,8 +202,12 @@ def test_one_file_changed_on_disk(project, listened):
     assert services.document_changed_on_disk("c.py") == "skipped"
     (project.root / "a.md").unlink()
     assert services.document_changed_on_disk("a.md") == "removed"
-    assert [call[0] for call in listened] == ["a.md", "a.md"]
-    with pytest.raises(services.DocumentNotFound):
+    assert [(path, kind) for path, kind, _lines in reactions.seen] == [
+        ("a.md", "DocumentAdded"),
+        ("a.md", "DocumentChanged"),
+        ("a.md", "DocumentRemoved"),
+    ]
+    with pytest.raises(DocumentNotFound):
         services.document_changed_on_disk("../outside.md")
 
 

@@ -1,5 +1,5 @@
 """The event store's contract: append, concurrency, atomic batches, order, the hash chain, upcasting, bad input
-and event metadata."""
+and event metadata; each test on both cursor paths of the SQLite recorder."""
 
 import dataclasses
 import json
@@ -20,6 +20,13 @@ from tests.demo.projectors import CounterProjector
 from tests.events_app.helpers import checkpoints, event_rows, history, sql, state, write_raw_event
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["raw-cursor", "django-cursor"])
+def cursor_path(request):
+    """The store's contract holds on both of the SQLite recorder's cursor paths."""
+    with store.use_recorder(SQLiteRecorder(raw=request.param)) as chosen:
+        yield chosen
 
 
 def test_append_records_position_version_and_projects_in_the_same_call():

@@ -41,6 +41,18 @@ def test_a_style_carries_over_lines_but_each_line_closes_its_spans():
     assert [line.html for line in lines] == ['<span class="f3">one</span>', '<span class="f3">two</span>', "three"]
 
 
+def test_a_style_carries_over_blank_lines_and_a_reset_among_them():
+    lines = ansi.render_lines("\x1b[1;31mone\n\n\x1b[4mtwo\n\n\x1b[0m\nthree")
+    assert [line.html for line in lines] == [
+        '<span class="f9 sb">one</span>',
+        "",
+        '<span class="f9 sb su">two</span>',
+        "",
+        "",
+        "three",
+    ]
+
+
 def test_tail_skips_blank_lines():
     lines = ansi.render_lines("a\nb\n\nc\n\n   \n")
     assert [line.text for line in ansi.tail(lines, 2)] == ["b", "c"]

@@ -4,7 +4,12 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from chorus_site import pages, task_pages
+from chorus_site.pages import screens
+from chorus_site.pages.board import BoardPage
+from chorus_site.pages.events import EventsPage
+from chorus_site.pages.overview import OverviewPage
+from chorus_site.pages.session import SessionPage
+from chorus_site.pages.task import TaskPage
 from events_app import store
 from sessions_app import events as session_events
 from tasks_app import services as task_services
@@ -32,15 +37,25 @@ def _session(name: str, status: str = "idle") -> None:
             store.append("session", name, 1, [changed])
 
 
-def test_every_page_renders(browser):
+@pytest.fixture
+def screens_show():
+    """Every pane shows this screen (no tmux): the pages read it through their one screen source."""
+    with screens.replaced(lambda panes: {name: "$ make\n\x1b[32mall green\x1b[0m\n" for name in panes}):
+        yield
+
+
+def test_every_page_renders(browser, screens_show):
     _session("one", "waiting")
     task_services.task_create("A task", labels=["ui"])
     for url in ["/", "/sessions/one/", "/events/", "/events/?stream=session&actor=test", "/tasks/", "/tasks/1/"]:
         response = browser.get(url)
         assert response.status_code == 200, url
         assert b'ws-connect="/ws/page/?page=' in response.content
-    assert b"(1) Sessions" in browser.get("/").content  # the tab title counts who waits
-    assert b"test says waiting" in browser.get("/").content
+    overview = browser.get("/").content
+    assert b"(1) Sessions" in overview  # the tab title counts who waits
+    assert b"test says waiting" in overview
+    assert b'<span class="f2">all green</span>' in overview  # the card's last lines of the screen
+    assert b'<span class="f2">all green</span>' in browser.get("/sessions/one/").content
     assert b"1 event" in browser.get("/events/verify").content or b"checked" in browser.get("/events/verify").content
 
 
@@ -74,7 +89,7 @@ def test_actions_need_the_csrf_token():
 def test_the_overview_sends_one_card_or_the_grid_when_a_card_changes_section():
     _session("a")
     _session("b")
-    page = pages.OverviewPage({})
+    page = OverviewPage({})
     assert 'id="card-a"' in page.snapshot()
     event = {"stream_type": "session", "stream_id": "a", "position": 99}
     with store.event_context(actor="test", source="test"):
@@ -100,9 +115,44 @@ def test_the_overview_sends_one_card_or_the_grid_when_a_card_changes_section():
 
 def test_the_board_sends_only_the_columns_that_changed():
     task = task_services.task_create("Move me")
-    page = task_pages.BoardPage({})
+    page = BoardPage({})
     page.snapshot()
-    task_services.task_set_status(task.id, "backlog", task.version)
+    task_services.task_set_status(task.id, "backlog", expected_version=task.version)
     update = page.update([{"stream_type": "task", "stream_id": str(task.id), "position": 5}])
     assert 'id="column-ready"' in update and 'id="column-backlog"' in update
     assert 'id="column-done"' not in update
+
+
+def test_the_session_page_follows_its_own_session_and_every_outbox():
+    _session("mine")
+    _session("other")
+    page = SessionPage({"name": "mine"})
+    page.snapshot()
+    other = page.update([{"stream_type": "session", "stream_id": "other", "position": 9}])
+    assert 'id="session-head"' not in other
+    mine = page.update([{"stream_type": "session", "stream_id": "mine", "position": 10}])
+    assert 'id="session-head"' in mine and 'id="history"' in mine and 'id="dialog"' in mine
+    assert 'id="outbox"' in page.update([{"stream_type": "message", "stream_id": "m1", "position": 11}])
+
+
+def test_the_task_page_follows_the_tasks_it_waits_for_and_offers_the_lifecycles_moves():
+    _session("worker")
+    first = task_services.task_create("First")
+    second = task_services.task_create("Second", status="backlog")
+    task_services.task_add_dependency(second.id, first.id, expected_version=second.version)
+    unrelated = task_services.task_create("Unrelated")
+    page = TaskPage({"id": str(second.id)})
+    snapshot = page.snapshot()
+    assert 'value="ready"' in snapshot and 'value="cancelled"' in snapshot and 'value="done"' not in snapshot
+    assert 'class="assign-form"' in snapshot  # a backlog task can be assigned
+    assert page.update([{"stream_type": "task", "stream_id": str(unrelated.id), "position": 20}]) == ""
+    assert 'id="task-detail"' in page.update([{"stream_type": "task", "stream_id": str(first.id), "position": 21}])
+
+
+def test_an_older_page_of_the_event_log_keeps_what_it_showed():
+    _session("logged")
+    newest, older = EventsPage({}), EventsPage({"before": "2"})
+    newest.snapshot(), older.snapshot()
+    event = {"stream_type": "session", "stream_id": "logged", "position": 3}
+    assert 'id="event-rows"' in newest.update([event])
+    assert 'id="event-rows"' not in older.update([event])

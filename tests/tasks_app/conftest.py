@@ -1,11 +1,23 @@
 import pytest
 
 from events_app.store import event_context
+from tasks_app import git
 
 # The real-tmux fixtures (a private tmux server, a PROJECT_ROOT with the fake agent's profile) for the integration
 # tests that follow a real session.
 from tests.sessions_app.conftest import project, tmux_server  # noqa: F401
 from tests.tasks_app.helpers import Docs
+
+
+@pytest.fixture(autouse=True)
+def _no_git(request):
+    """The fast tier starts no git: PROJECT_ROOT's HEAD is None there, as in the tests' roots, which are outside any
+    git repository. The integration tier runs the real git."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    with git.head_reader(lambda: None):
+        yield
 
 
 @pytest.fixture

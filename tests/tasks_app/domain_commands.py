@@ -1,22 +1,26 @@
 """Task services for the live == rebuilt property test (see tests/events_app/domain_commands.py).
 
 References need a recorded document, so one document of this module's own tree is rewritten and recorded by
-documents_app (whose listener moves the references along); sessions appear as the sessions worker records them,
-without tmux. Most commands act on the version of the task as it is now, one with any version (a conflict).
+documents_app (whose events move the references along, through tasks' policy); sessions appear as the sessions
+worker records them, without tmux, and their tasks follow them through policies. Most commands act on the version of
+the task as it is now, one with any version (a conflict).
 """
 
 import atexit
+import functools
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.test import override_settings
+from django.utils import timezone
 from hypothesis import strategies as st
 
 from documents_app.services import document_changed_on_disk
 from events_app.models import StoredEvent
 from sessions_app.models import OutboxMessage, Session
-from tasks_app import services
+from tasks_app import git, services
 from tasks_app.errors import TaskError
 from tasks_app.models import Task
 from tests.events_app import domain_commands
@@ -63,12 +67,12 @@ def task_created(title: str, priority: int, depends_on: list, anchor: tuple | No
 
 def reference_added(task_id: int, start: int, end: int) -> None:
     with override_settings(PROJECT_ROOT=ROOT):
-        services.reference_add(task_id, PATH, start, end, _version(task_id))
+        services.reference_add(task_id, PATH, start, end, expected_version=_version(task_id))
 
 
 def reference_refreshed(task_id: int, number: int) -> None:
     with override_settings(PROJECT_ROOT=ROOT):
-        services.reference_refresh(task_id, f"{task_id}.{number}", _version(task_id))
+        services.reference_refresh(task_id, f"{task_id}.{number}", expected_version=_version(task_id))
 
 
 def current(service):
@@ -108,12 +112,25 @@ def dispatched() -> None:
         services.dispatch_round()
 
 
+def quiet_period_passed() -> None:
+    """The worker's timer looked, long after every delivery."""
+    services.tasks_review_quiet(now=timezone.now() + timedelta(days=1))
+
+
 # This module's commands, for the tasks-only run of the property (tests/tasks_app/test_property.py).
 COMMANDS = []
 
 
 def command(service, **kwargs):
-    COMMANDS.append(domain_commands.command(service, **kwargs))
+    """Register `service` for both runs; it reads no git HEAD (the property is about events, and it starts no
+    process)."""
+
+    @functools.wraps(service)
+    def without_git(**arguments):
+        with git.head_reader(lambda: None):
+            return service(**arguments)
+
+    COMMANDS.append(domain_commands.command(without_git, **kwargs))
 
 
 lines = st.integers(0, 14)
@@ -165,4 +182,4 @@ command(session_seen, name=sessions, status=st.sampled_from(["idle", "busy"]), w
 command(current(services.task_assign), task_id=tasks, session=sessions, raises=(TaskError,), weight=2)
 command(dispatched, weight=2)
 command(prompts_delivered, worked=st.booleans(), weight=3)
-command(services.tasks_follow, weight=2)
+command(quiet_period_passed)

@@ -14,7 +14,7 @@ from sessions_app.models import OutboxMessage, Session
 
 
 class Docs:
-    """Files under the test's PROJECT_ROOT, recorded as documents by a scan (which also calls the listeners)."""
+    """Files under the test's PROJECT_ROOT, recorded as documents by a scan (whose events move references along)."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -78,6 +78,13 @@ def session_status(name: str, status: str, reason: str | None = None) -> None:
 
 def session_stops(name: str, reason: str = "pane dead (exit 0)") -> None:
     assert session_services.session_record_stopped(Session.objects.get(pk=name), reason, 0)
+
+
+def session_killed(name: str) -> None:
+    """What session_kill records once the agent's processes and pane are gone (the tmux side is not the point)."""
+    store.append(
+        "session", name, store.stream_version("session", name), [session_events.SessionKilled(leftover_pids=[])]
+    )
 
 
 def delivery_starts(message_id: str) -> None:

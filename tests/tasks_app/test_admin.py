@@ -99,7 +99,7 @@ def test_assign_and_unassign_in_bulk_report_each_refusal(staff, tasks):
 
 def test_a_stale_version_is_reported_and_changes_nothing(staff, tasks):
     first, _ = tasks
-    services.task_update(first.id, first.version, title="changed by someone else")
+    services.task_update(first.id, expected_version=first.version, title="changed by someone else")
     position = store.last_position()
     response = act(staff, "set_cancelled", [first], versions={first.pk: first.version})
     assert texts(response) == ["Task 1: task '1' is at version 3, not 2: it was changed meanwhile"]

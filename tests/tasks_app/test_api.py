@@ -72,6 +72,16 @@ def test_list_filters(api, created):
     }
 
 
+@pytest.mark.parametrize("path", ["/api/tasks", "/api/tasks/dispatches", "/api/tasks/1/dispatches"])
+def test_a_limit_is_between_1_and_1000(api, created, path):
+    assert api.get(path, {"limit": 1}).status_code == 200
+    for limit in (0, 1001):
+        refused = api.get(path, {"limit": limit})
+        assert refused.status_code == 422, refused.content
+        assert refused.json()["detail"][0]["loc"][-1] == "limit"
+    assert len(api.get("/api/tasks", {"limit": 1}).json()) == 1
+
+
 def test_update_needs_the_version_seen_and_answers_409_when_stale(api, created):
     changed = patch(api, "/1", {"version": 2, "title": "Parse it all", "add_labels": ["urgent"]})
     assert changed.status_code == 200

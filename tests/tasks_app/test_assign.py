@@ -1,16 +1,19 @@
 """Assigning a task builds its prompt and queues it for a session; dispatch does so by itself for opted-in idle
 sessions. One task per session and one session per task, whoever races."""
 
+import contextlib
+
 import pytest
 
 from events_app import projection, store
 from events_app.store import ConcurrencyError
 from sessions_app import services as session_services
 from sessions_app.models import OutboxMessage
-from tasks_app import services
+from tasks_app import git, services
 from tasks_app.errors import TaskConflict, UnknownTask
 from tasks_app.models import Dispatch, SessionSlot, Task
-from tests.tasks_app.helpers import event_types, numbered, session_appears, session_stops
+from tests.tasks_app.factories import SessionFactory, TaskFactory
+from tests.tasks_app.helpers import event_types, numbered, session_stops
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +25,9 @@ def spec(docs):
 
 
 def test_assign_queues_the_prompt_claims_the_session_and_records_the_dispatch(spec, person):
-    session_appears("s1")
+    SessionFactory(name="s1")
     task = services.task_create("Do it", "carefully", references=["spec.md:3-4"])
-    assigned = services.task_assign(task.id, "s1", task.version)
+    assigned = services.task_assign(task.id, "s1", expected_version=task.version)
     message = OutboxMessage.objects.get()
     assert (assigned.status, assigned.session, assigned.message_id) == ("assigned", "s1", message.id)
     assert (message.session, message.state) == ("s1", "queued")
@@ -42,10 +45,10 @@ def test_assign_queues_the_prompt_claims_the_session_and_records_the_dispatch(sp
 
 
 def test_moved_text_is_reanchored_when_assigning_and_the_prompt_quotes_it(spec):
-    session_appears("s1")
+    SessionFactory(name="s1")
     task = services.task_create("T", references=["spec.md:3-4"])
     spec.write("spec.md", "new\nnew\n" + numbered(30), scan=False)
-    services.task_assign(task.id, "s1", task.version)
+    services.task_assign(task.id, "s1", expected_version=task.version)
     assert "spec.md:5-6\n```\nline 3\nline 4" in OutboxMessage.objects.get().text
     assert event_types()[-2:] == ["ReferenceReanchored", "TaskAssigned"]
 
@@ -53,80 +56,85 @@ def test_moved_text_is_reanchored_when_assigning_and_the_prompt_quotes_it(spec):
 @pytest.mark.parametrize(
     ("setup", "error"),
     [
-        (lambda t: services.task_archive(t.id, t.version), "is archived"),
-        (lambda t: services.task_cancel(t.id, t.version), "cancelled, so it cannot be assigned"),
-        (lambda t: services.task_add_dependency(t.id, services.task_create("first").id, t.version), r"waits for .*2"),
+        (lambda t: services.task_archive(t.id, expected_version=t.version), "is archived"),
+        (lambda t: services.task_cancel(t.id, expected_version=t.version), "cancelled, so it cannot be assigned"),
+        (lambda t: services.task_add_dependency(t.id, TaskFactory().id, expected_version=t.version), r"waits for .*2"),
         (lambda t: session_stops("s1"), "session s1 is stopped"),
     ],
 )
 def test_assign_refuses_and_writes_nothing(spec, setup, error):
-    session_appears("s1")
-    task = services.task_create("T")
+    SessionFactory(name="s1")
+    task = TaskFactory(title="T")
     setup(task)
     task = Task.objects.get(pk=1)
     position = store.last_position()
     with pytest.raises(TaskConflict, match=error):
-        services.task_assign(task.id, "s1", task.version)
+        services.task_assign(task.id, "s1", expected_version=task.version)
     assert store.last_position() == position
 
 
 def test_assign_to_an_unknown_session_is_a_404(spec):
-    task = services.task_create("T")
+    task = TaskFactory(title="T")
     with pytest.raises(UnknownTask, match="no session named 'ghost'"):
-        services.task_assign(task.id, "ghost", task.version)
+        services.task_assign(task.id, "ghost", expected_version=task.version)
 
 
 def test_one_task_per_session(spec):
-    session_appears("s1")
-    first, second = services.task_create("a"), services.task_create("b")
-    services.task_assign(first.id, "s1", first.version)
+    SessionFactory(name="s1")
+    first, second = TaskFactory(title="a"), TaskFactory(title="b")
+    services.task_assign(first.id, "s1", expected_version=first.version)
     position = store.last_position()
     with pytest.raises(services.SessionBusy, match="already working on task 1"):
-        services.task_assign(second.id, "s1", second.version)
+        services.task_assign(second.id, "s1", expected_version=second.version)
     assert store.last_position() == position
 
 
 def test_the_limit_of_active_tasks(spec, settings):
     settings.CHORUS_MAX_ACTIVE_TASKS = 1
-    session_appears("s1")
-    session_appears("s2")
-    first, second = services.task_create("a"), services.task_create("b")
-    services.task_assign(first.id, "s1", first.version)
+    SessionFactory(name="s1")
+    SessionFactory(name="s2")
+    first, second = TaskFactory(title="a"), TaskFactory(title="b")
+    services.task_assign(first.id, "s1", expected_version=first.version)
     with pytest.raises(services.LimitReached, match="the limit is 1"):
-        services.task_assign(second.id, "s2", second.version)
+        services.task_assign(second.id, "s2", expected_version=second.version)
 
 
-def _racing(monkeypatch, competitor):
-    """Run `competitor` once, between an assignment's reads and its transaction (where a real race falls)."""
-    original = services.git_head
+@contextlib.contextmanager
+def racing(competitor):
+    """Run `competitor` once, between an assignment's reads and its transaction, where a real race falls: the
+    assignment asks for git's HEAD there."""
     pending = [competitor]
 
     def head():
         if pending:
             pending.pop()()
-        return original()
 
-    monkeypatch.setattr(services, "git_head", head)
+    with git.head_reader(head):
+        yield
 
 
-def test_a_session_taken_meanwhile_makes_the_late_assignment_write_nothing(spec, monkeypatch):
-    session_appears("s1")
-    mine, theirs = services.task_create("mine"), services.task_create("theirs")
-    _racing(monkeypatch, lambda: services.task_assign(theirs.id, "s1", theirs.version))
-    with pytest.raises(services.SessionBusy, match="given another task meanwhile"):
-        services.task_assign(mine.id, "s1", mine.version)
+def test_a_session_taken_meanwhile_makes_the_late_assignment_write_nothing(spec):
+    SessionFactory(name="s1")
+    mine, theirs = TaskFactory(title="mine"), TaskFactory(title="theirs")
+    with (
+        racing(lambda: services.task_assign(theirs.id, "s1", expected_version=theirs.version)),
+        pytest.raises(services.SessionBusy, match="given another task meanwhile"),
+    ):
+        services.task_assign(mine.id, "s1", expected_version=mine.version)
     assert Task.objects.get(pk=mine.id).status == "ready"
     assert list(OutboxMessage.objects.values_list("session", flat=True)) == ["s1"]
     assert SessionSlot.objects.get(pk="s1").task_id == theirs.id
 
 
-def test_a_task_taken_meanwhile_leaves_no_claimed_session_and_no_message(spec, monkeypatch):
-    session_appears("s1")
-    session_appears("s2")
-    task = services.task_create("contested")
-    _racing(monkeypatch, lambda: services.task_assign(task.id, "s2", task.version))
-    with pytest.raises(ConcurrencyError):
-        services.task_assign(task.id, "s1", task.version)
+def test_a_task_taken_meanwhile_leaves_no_claimed_session_and_no_message(spec):
+    SessionFactory(name="s1")
+    SessionFactory(name="s2")
+    task = TaskFactory(title="contested")
+    with (
+        racing(lambda: services.task_assign(task.id, "s2", expected_version=task.version)),
+        pytest.raises(ConcurrencyError),
+    ):
+        services.task_assign(task.id, "s1", expected_version=task.version)
     assert Task.objects.get(pk=task.id).session == "s2"
     assert list(OutboxMessage.objects.values_list("session", flat=True)) == ["s2"]
     assert SessionSlot.objects.filter(pk="s1").first() is None
@@ -134,17 +142,17 @@ def test_a_task_taken_meanwhile_leaves_no_claimed_session_and_no_message(spec, m
 
 
 def test_dispatch_gives_the_most_urgent_unblocked_task_to_each_free_opted_in_session(spec):
-    low = services.task_create("low", priority=1)
-    high = services.task_create("high", priority=9)
+    low = TaskFactory(title="low", priority=1)
+    high = TaskFactory(title="high", priority=9)
     blocked = services.task_create("blocked", priority=50, depends_on=[low.id])
     services.task_create("stale", priority=40, references=["spec.md:1-2"])
     spec.write("spec.md", "changed\n" + numbered(30)[7:])
     services.task_create("parked", priority=99, status="backlog")
-    session_appears("b-idle", auto_dispatch=True)
-    session_appears("a-idle", auto_dispatch=True)
-    session_appears("busy", status="busy", auto_dispatch=True)
-    session_appears("manual")
-    session_appears("queued", auto_dispatch=True)
+    SessionFactory(name="b-idle", auto_dispatch=True)
+    SessionFactory(name="a-idle", auto_dispatch=True)
+    SessionFactory(name="busy", status="busy", auto_dispatch=True)
+    SessionFactory(name="manual")
+    SessionFactory(name="queued", auto_dispatch=True)
     session_services.session_send("queued", "a person's message")
     done = services.dispatch_round()
     assert [(t.id, t.session) for t in done.assigned] == [(high.id, "b-idle"), (low.id, "a-idle")]
@@ -155,7 +163,7 @@ def test_dispatch_gives_the_most_urgent_unblocked_task_to_each_free_opted_in_ses
 
 def test_dispatch_reports_a_task_it_could_not_send(spec, settings):
     settings.CHORUS_MAX_MESSAGE_CHARS = 20
-    session_appears("s1", auto_dispatch=True)
+    SessionFactory(name="s1", auto_dispatch=True)
     task = services.task_create("a title long enough to be over the limit")
     done = services.dispatch_round()
     assert done.assigned == []
@@ -165,34 +173,30 @@ def test_dispatch_reports_a_task_it_could_not_send(spec, settings):
 def test_dispatch_stops_at_the_limit(spec, settings):
     settings.CHORUS_MAX_ACTIVE_TASKS = 2
     for name in ("s1", "s2", "s3"):
-        session_appears(name, auto_dispatch=True)
-    for title in "abc":
-        services.task_create(title)
+        SessionFactory(name=name, auto_dispatch=True)
+    TaskFactory.create_batch(3)
     assert len(services.dispatch_round().assigned) == 2
     assert Task.objects.filter(status="assigned").count() == 2
 
 
-def test_a_stale_dispatcher_view_assigns_nothing_twice(spec, monkeypatch):
+def test_a_stale_dispatcher_view_assigns_nothing_twice(spec):
     """Two dispatchers read the same free sessions and ready tasks; the one that writes second gets nothing."""
-    session_appears("s1", auto_dispatch=True)
-    session_appears("s2", auto_dispatch=True)
-    for title in "ab":
-        services.task_create(title)
-    seen_sessions, seen_tasks = services.free_sessions(), list(services.dispatchable_tasks())
+    SessionFactory(name="s1", auto_dispatch=True)
+    SessionFactory(name="s2", auto_dispatch=True)
+    TaskFactory.create_batch(2)
+    seen = services.DispatchView.now()
     first = services.dispatch_round()
-    monkeypatch.setattr(services, "free_sessions", lambda: seen_sessions)
-    monkeypatch.setattr(services, "dispatchable_tasks", lambda: seen_tasks)
-    second = services.dispatch_round()
+    second = services.dispatch_round(seen)
     assert len(first.assigned) == 2 and second.assigned == []
     assert OutboxMessage.objects.count() == 2
     assert sorted(SessionSlot.objects.values_list("task_id", flat=True)) == [1, 2]
 
 
 def test_unassign_frees_the_session_and_withdraws_the_queued_prompt(spec):
-    session_appears("s1", status="busy")
-    task = services.task_create("T")
-    task = services.task_assign(task.id, "s1", task.version)
-    task = services.task_unassign(task.id, task.version, "wrong agent")
+    SessionFactory(name="s1", status="busy")
+    task = TaskFactory(title="T")
+    task = services.task_assign(task.id, "s1", expected_version=task.version)
+    task = services.task_unassign(task.id, expected_version=task.version, reason="wrong agent")
     assert (task.status, SessionSlot.objects.get(pk="s1").task_id) == ("ready", None)
     assert OutboxMessage.objects.get().state == "cancelled"
     assert Dispatch.objects.get().outcome == "unassigned"

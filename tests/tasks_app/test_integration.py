@@ -9,12 +9,13 @@ import pytest
 from documents_app.models import Document
 from documents_app.services import documents_scan
 from documents_app.watcher import DocumentWatcher
+from events_app.policies import PolicyRunner
 from sessions_app import services as session_services
 from sessions_app.models import Session
 from sessions_app.worker import SessionMonitor
 from tasks_app import services
 from tasks_app.models import Dispatch, Reference, Task
-from tasks_app.worker import TaskDispatcher
+from tasks_app.worker import QuietPeriod
 from tests.sessions_app.conftest import received_prompts
 from tests.tasks_app.helpers import numbered
 
@@ -40,9 +41,10 @@ def jobs(project):
     (project.root / "docs").mkdir()
     (project.root / "docs" / "spec.md").write_text(numbered(40))
     documents_scan()
-    monitor = SessionMonitor()
+    monitor, runner = SessionMonitor(), PolicyRunner()
     monitor.start()
-    yield [monitor, TaskDispatcher()]
+    runner.start()
+    yield [monitor, runner, QuietPeriod()]
     monitor.stop()
 
 
@@ -54,7 +56,7 @@ def test_an_assigned_task_reaches_the_agent_and_follows_it_to_review(project, jo
     session_services.session_create("agent-1", "fake")
     wait_for(jobs, lambda: Session.objects.get(pk="agent-1").status == "idle", what="idle")
     task = services.task_create("Fix the parser", "work:2 then stop", references=["docs/spec.md:10-12"])
-    task = services.task_assign(task.id, "agent-1", task.version)
+    task = services.task_assign(task.id, "agent-1", expected_version=task.version)
     seen = {status_of(task.id)}
     wait_for(jobs, lambda: seen.add(status_of(task.id)) or status_of(task.id) == "review", timeout=20, what="review")
     assert seen == {"assigned", "in_progress", "review"}
@@ -71,7 +73,7 @@ def test_dispatch_feeds_an_opted_in_session_one_task_after_another(project, jobs
     wait_for(jobs, lambda: status_of(first.id) == "review", timeout=20, what="first in review")
     assert status_of(second.id) == "ready", "it waits until the first is done"
     first = Task.objects.get(pk=first.id)
-    services.task_done(first.id, first.version, "looks good")
+    services.task_done(first.id, expected_version=first.version, note="looks good")
     wait_for(jobs, lambda: status_of(second.id) == "review", timeout=20, what="second in review")
     assert [p.splitlines()[0] for p in received_prompts(project.log)] == ["Task 1: first", "Task 2: second"]
 
@@ -80,7 +82,7 @@ def test_a_killed_session_fails_its_task(project, jobs):
     session_services.session_create("agent-1", "fake")
     wait_for(jobs, lambda: Session.objects.get(pk="agent-1").status == "idle", what="idle")
     task = services.task_create("long", "work:30")
-    task = services.task_assign(task.id, "agent-1", task.version)
+    task = services.task_assign(task.id, "agent-1", expected_version=task.version)
     wait_for(jobs, lambda: status_of(task.id) == "in_progress", what="in progress")
     session_services.session_kill("agent-1")
     wait_for(jobs, lambda: status_of(task.id) == "failed", what="failed")

@@ -43,12 +43,11 @@ def test_labels_are_kept_as_a_sorted_list_and_as_rows(docs):
 def test_a_dispatch_row_records_the_assignment_and_its_end(docs):
     session_appears("s1")
     task = services.task_create("T")
-    task = services.task_assign(task.id, "s1", task.version)
+    task = services.task_assign(task.id, "s1", expected_version=task.version)
     delivery_starts(task.message_id)
     session_status("s1", "busy")
     session_status("s1", "idle")
-    services.tasks_follow()
-    task = services.task_done(task.id, Task.objects.get(pk=task.id).version, "ok")
+    task = services.task_done(task.id, expected_version=Task.objects.get(pk=task.id).version, note="ok")
     dispatch = Dispatch.objects.get()
     assert (dispatch.task_id, dispatch.outcome, dispatch.outcome_note) == (task.id, "done", "ok")
     assert dispatch.started_at <= dispatch.review_at <= dispatch.finished_at
@@ -61,10 +60,10 @@ def test_a_rebuild_gives_the_live_rows(docs):
     session_appears("s1")
     first = services.task_create("one", labels=["x"], references=["a.md:2-3"])
     second = services.task_create("two", depends_on=[first.id], priority=4)
-    services.task_assign(first.id, "s1", first.version)
+    services.task_assign(first.id, "s1", expected_version=first.version)
     docs.write("a.md", "top\n" + numbered(8))
     docs.write("a.md", "top\n" + numbered(8).replace("line 3", "line III"))
-    services.task_archive(second.id, second.version)
+    services.task_archive(second.id, expected_version=second.version)
     live = projection.snapshot(["tasks", "task_slots"])
     assert live["chorus_task_reference"]["1.1"]["state"] == "stale"
     projection.rebuild(["tasks", "task_slots"])

@@ -17,7 +17,7 @@ from sessions_app.models import OutboxMessage
 from tasks_app import services
 from tasks_app.errors import TaskError
 from tasks_app.models import ACTIVE, SessionSlot, Task
-from tests.tasks_app.helpers import session_appears
+from tests.tasks_app.factories import SessionFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,9 +45,9 @@ def check_invariants(limit: int) -> int:
 def test_threads_dispatching_and_assigning_by_hand_at_once(docs, settings):
     settings.CHORUS_MAX_ACTIVE_TASKS = 5
     for name in SESSIONS:
-        session_appears(name, auto_dispatch=True)
+        SessionFactory(name=name, auto_dispatch=True)
     for n in range(12):
-        services.task_create(f"task {n}", priority=n % 3)
+        TaskFactory(priority=n % 3)
     seen = {task.id: task.version for task in Task.objects.all()}
     start = threading.Barrier(6)
     failures, refusals = [], []
@@ -70,7 +70,7 @@ def test_threads_dispatching_and_assigning_by_hand_at_once(docs, settings):
         for _ in range(6):
             task_id = chooser.choice(list(seen))
             try:
-                services.task_assign(task_id, chooser.choice(SESSIONS), seen[task_id])
+                services.task_assign(task_id, chooser.choice(SESSIONS), expected_version=seen[task_id])
             except (TaskError, ConcurrencyError) as exc:
                 refusals.append(type(exc).__name__)
 
@@ -89,9 +89,9 @@ def test_threads_dispatching_and_assigning_by_hand_at_once(docs, settings):
 def test_processes_dispatching_at_once(docs, settings, manage, subprocess_env, tmp_path):
     settings.CHORUS_MAX_ACTIVE_TASKS = 4
     for name in SESSIONS:
-        session_appears(name, auto_dispatch=True)
+        SessionFactory(name=name, auto_dispatch=True)
     for n in range(8):
-        services.task_create(f"task {n}", priority=n)
+        TaskFactory(priority=n)
     go = tmp_path / "go"
     # Each process starts Django, says so, and waits for the signal, so that their rounds overlap.
     code = (
@@ -116,12 +116,12 @@ def test_processes_dispatching_at_once(docs, settings, manage, subprocess_env, t
 
 def test_the_invariants_check_can_fail(docs):
     """The race tests' check would see a task in two sessions (written behind the services' back here)."""
-    session_appears("s1")
-    session_appears("s2")
-    task = services.task_create("T")
-    task = services.task_assign(task.id, "s1", task.version)
+    SessionFactory(name="s1")
+    SessionFactory(name="s2")
+    task = TaskFactory()
+    task = services.task_assign(task.id, "s1", expected_version=task.version)
     Task.objects.filter(pk=task.id).update(status="ready")
-    services.task_assign(task.id, "s2", task.version)
+    services.task_assign(task.id, "s2", expected_version=task.version)
     Task.objects.filter(pk=task.id).update(status="assigned")
     with pytest.raises(AssertionError, match="assigned twice"):
         check_invariants(limit=5)

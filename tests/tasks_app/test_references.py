@@ -1,10 +1,10 @@
 """References follow their text: re-anchored when it moved, stale (with a diff) when it changed, missing when the
-document went. Driven by documents_app's scans, which call the tasks listener inside the document's transaction."""
+document went. Driven by documents_app's scans, whose events tasks' policy follows inside the document's transaction."""
 
 import pytest
 
 from events_app import projection, store
-from tasks_app import anchoring, services
+from tasks_app import anchoring, selectors, services
 from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.models import Reference
 from tests.tasks_app.helpers import event_types, numbered
@@ -99,57 +99,57 @@ def test_moved_text_is_followed_to_its_new_lines(anchored, docs):
 def test_changed_text_turns_stale_with_a_diff_and_a_person_refreshes_it(anchored, docs):
     docs.write("docs/spec.md", numbered(20).replace("line 6\n", "line six\n"))
     reference = ref()
-    assert reference.state == "stale" and services.get_task(1).stale_references == 1
+    assert reference.state == "stale" and selectors.task(1).stale_references == 1
     assert "-line 6\n+line six" in reference.diff
     assert reference.current_sha256 == anchoring.digest("line 5\nline six\nline 7")
     position = store.last_position()
     docs.write("docs/spec.md", numbered(20).replace("line 6\n", "line six\n") + "appended\n")
     assert store.last_position() == position + 1, "the same stale text again is not a new event"
-    task = services.get_task(1)
-    refreshed = services.reference_refresh(task.id, "1.1", task.version)
+    task = selectors.task(1)
+    refreshed = services.reference_refresh(task.id, "1.1", expected_version=task.version)
     assert (refreshed.state, refreshed.snapshot, refreshed.diff) == ("current", "line 5\nline six\nline 7", "")
-    assert services.get_task(1).stale_references == 0
+    assert selectors.task(1).stale_references == 0
     assert event_types()[-2:] == ["ReferenceStale", "ReferenceRefreshed"]
 
 
 def test_a_vanished_document_marks_its_references_missing_and_its_return_restores_them(anchored, docs):
     docs.remove("docs/spec.md")
-    assert ref().state == "missing" and services.get_task(1).stale_references == 1
-    task = services.get_task(1)
+    assert ref().state == "missing" and selectors.task(1).stale_references == 1
+    task = selectors.task(1)
     with pytest.raises(TaskError, match="no document"):
-        services.reference_refresh(task.id, "1.1", task.version)
+        services.reference_refresh(task.id, "1.1", expected_version=task.version)
     docs.write("docs/spec.md", "new first line\n" + numbered(20))
     assert (ref().state, ref().start) == ("current", 6)
     assert event_types()[-2:] == ["ReferenceMissing", "ReferenceReanchored"]
 
 
 def test_references_of_archived_tasks_rest_until_they_come_back(anchored, docs):
-    task = services.task_archive(anchored.id, anchored.version)
+    task = services.task_archive(anchored.id, expected_version=anchored.version)
     docs.write("docs/spec.md", "x\n" + numbered(20).replace("line 7", "line seven"))
     assert ref().state == "current", "archived tasks are not followed"
-    back = services.task_unarchive(task.id, task.version)
+    back = services.task_unarchive(task.id, expected_version=task.version)
     assert (ref().state, back.stale_references) == ("stale", 1)
     assert (ref().start, ref().end) == (6, 8)
 
 
 def test_refresh_to_another_range_and_remove(anchored, docs):
-    task = services.get_task(1)
-    moved = services.reference_refresh(task.id, "1.1", task.version, start=1, end=2)
+    task = selectors.task(1)
+    moved = services.reference_refresh(task.id, "1.1", expected_version=task.version, start=1, end=2)
     assert (moved.start, moved.end, moved.snapshot) == (1, 2, "line 1\nline 2")
-    task = services.get_task(1)
-    second = services.reference_add(task.id, "docs/spec.md", 10, 10, task.version)
+    task = selectors.task(1)
+    second = services.reference_add(task.id, "docs/spec.md", 10, 10, expected_version=task.version)
     assert second.id == "1.2"
-    task = services.reference_remove(task.id, "1.1", services.get_task(1).version)
+    task = services.reference_remove(task.id, "1.1", expected_version=selectors.task(1).version)
     assert list(Reference.objects.values_list("id", flat=True)) == ["1.2"]
     with pytest.raises(TaskError, match=r"no reference '1\.1'"):
-        services.reference_remove(task.id, "1.1", task.version)
-    third = services.reference_add(task.id, "docs/spec.md", 3, 3, task.version)
+        services.reference_remove(task.id, "1.1", expected_version=task.version)
+    third = services.reference_add(task.id, "docs/spec.md", 3, 3, expected_version=task.version)
     assert third.id == "1.3", "a removed reference's name is never reused"
 
 
 def test_check_compares_with_the_files_when_nobody_watched(anchored, docs):
     docs.write("docs/spec.md", "moved\n" + numbered(20), scan=False)
-    task = services.references_check(anchored.id, anchored.version)
+    task = services.references_check(anchored.id, expected_version=anchored.version)
     assert (ref().start, task.stale_references) == (6, 0)
 
 
@@ -164,7 +164,7 @@ def test_assigning_needs_sound_references(anchored, docs):
 
     session_appears("s1")
     docs.write("docs/spec.md", numbered(20).replace("line 5", "line five"), scan=False)
-    task = services.get_task(1)
+    task = selectors.task(1)
     with pytest.raises(TaskConflict, match=r"reference 1.1 \(docs/spec.md:5-7\) is stale"):
-        services.task_assign(task.id, "s1", task.version)
-    assert services.get_task(1).status == "ready"
+        services.task_assign(task.id, "s1", expected_version=task.version)
+    assert selectors.task(1).status == "ready"

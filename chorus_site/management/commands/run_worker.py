@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
 from chorus_site.worker import Worker
+from events_app.commands import DomainCommand
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Run the background worker (tmux polling, document watching, dispatch) until SIGTERM or Ctrl-C."
 
     def handle(self, *args, **options):

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from chorus_site import config
 from chorus_site.accounts import ensure_admin_user
+from events_app.commands import DomainCommand
 
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
 
@@ -31,7 +32,7 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Start Chorus: apply migrations, then run the web server and the worker; print the login URL."
 
     def add_arguments(self, parser):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from documents_app import selectors, services
+from documents_app.schemas import DocumentOut, DocumentTextOut, EditorOut
+from events_app.commands import DomainCommand
 from events_app.store import event_context
 
 RANGE = re.compile(r"^(\d+)?(-)?(\d+)?$")
@@ -24,20 +25,7 @@ def parse_range(text: str) -> tuple[int | None, int | None]:
     return start, end
 
 
-def _document_dict(document) -> dict:
-    return {
-        "path": document.path,
-        "title": document.title,
-        "kind": document.kind,
-        "line_count": document.line_count,
-        "sha256": document.sha256,
-        "size": document.size,
-        "changed_at": document.changed_at.isoformat(),
-        "version": document.version,
-    }
-
-
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "List documents, show a document's numbered lines, open one in $EDITOR at a line."
 
     def add_arguments(self, parser):
@@ -53,11 +41,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, **options):
         self.as_json = options["json"]
-        try:
-            with event_context(actor="cli", source="cli"):
-                getattr(self, "do_" + action)(**options)
-        except services.DocumentError as exc:
-            raise CommandError(str(exc)) from None
+        with event_context(actor="cli", source="cli"):
+            getattr(self, "do_" + action)(**options)
 
     def write_json(self, data) -> None:
         self.stdout.write(json.dumps(data, ensure_ascii=False))
@@ -65,7 +50,7 @@ class Command(BaseCommand):
     def do_list(self, **_):
         documents = list(selectors.documents())
         if self.as_json:
-            self.write_json([_document_dict(d) for d in documents])
+            self.write_json([DocumentOut.model_validate(d).model_dump(mode="json") for d in documents])
             return
         if not documents:
             self.stdout.write("no documents; find them with: scan_documents")
@@ -78,17 +63,7 @@ class Command(BaseCommand):
         start, end = parse_range(lines) if lines else (None, None)
         excerpt = selectors.document_excerpt(path, start, end)
         if self.as_json:
-            self.write_json(
-                {
-                    **_document_dict(excerpt.document),
-                    "start": excerpt.start,
-                    "end": excerpt.end,
-                    "current_line_count": excerpt.line_count,
-                    "current_sha256": excerpt.sha256,
-                    "stale": excerpt.stale,
-                    "lines": [{"number": line.number, "text": line.text} for line in excerpt.lines],
-                }
-            )
+            self.write_json(DocumentTextOut.of(excerpt).model_dump(mode="json"))
             return
         width = len(str(excerpt.end)) if excerpt.lines else 1
         for line in excerpt.lines:
@@ -97,7 +72,7 @@ class Command(BaseCommand):
     def do_open(self, path, line, **_):
         launch = services.document_open_in_editor(path, line)
         if self.as_json:
-            self.write_json(dataclasses.asdict(launch))
+            self.write_json(EditorOut.model_validate(launch).model_dump(mode="json"))
         elif launch.opened:
             self.stdout.write(f"opened in tmux session {launch.tmux_session}; look at it with: {launch.attach_command}")
         else:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from documents_app import services
+from documents_app.schemas import ScanOut
+from events_app.commands import DomainCommand
 from events_app.store import event_context
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Find documents under PROJECT_ROOT and record those added, changed or removed since the last look."
 
     def add_arguments(self, parser):
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         with event_context(actor="cli", source="cli"):
             result = services.documents_scan()
         if options["json"]:
-            self.stdout.write(json.dumps(dataclasses.asdict(result), ensure_ascii=False))
+            self.stdout.write(json.dumps(ScanOut.model_validate(result).model_dump(mode="json"), ensure_ascii=False))
         else:
             counts = ", ".join(f"{name} {count}" for name, count in result.counts().items())
             self.stdout.write(f"{counts} ({result.seconds:.2f} s)")

@@ -4,11 +4,12 @@ import json
 import time
 from datetime import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from events_app import store
+from events_app.commands import DomainCommand
 
 
 def _when(value: str) -> datetime:
@@ -25,7 +26,7 @@ def _when(value: str) -> datetime:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.get_current_timezone())
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "List or follow events, filtered by stream, type and time."
 
     def add_arguments(self, parser):
@@ -39,12 +40,6 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
 
     def handle(self, *args, **options):
-        try:
-            self._handle(options)
-        except store.ReplayError as exc:
-            raise CommandError(f"cannot read the log: {exc}") from None
-
-    def _handle(self, options):
         stream_type = stream_id = None
         if options["stream"]:
             stream_type, _, stream_id = options["stream"].partition(":")

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from events_app import projection, store
+from events_app.commands import DomainCommand
 from events_app.models import ProjectorCheckpoint
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Empty read models and replay every event in order (all projections, or the ones named)."
 
     def add_arguments(self, parser):

@@ -1,9 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from events_app.audit import verify_events
+from events_app.commands import DomainCommand
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Check the event table's hash chain and version continuity; name the first bad event."
 
     def handle(self, *args, **options):

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from events_app import projection
+from events_app.commands import DomainCommand
 from events_app.store import ReplayError
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Rebuild the read models in a transaction that is rolled back and diff them against the live tables."
 
     def add_arguments(self, parser):

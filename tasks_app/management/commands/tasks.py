@@ -7,32 +7,14 @@ import argparse
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
-
-from events_app.store import ConcurrencyError, event_context
+from events_app.commands import DomainCommand
+from events_app.store import event_context
 from tasks_app import selectors, services
-from tasks_app.errors import TaskError
 from tasks_app.models import STATUSES, Task
+from tasks_app.schemas import DispatchRoundOut, TaskDetailOut, TaskOut
 
 
-def _task_dict(task: Task, blocked: list[int]) -> dict:
-    return {
-        "id": task.id,
-        "title": task.title,
-        "status": task.status,
-        "priority": task.priority,
-        "labels": task.labels,
-        "depends_on": task.depends_on,
-        "blocked_by": blocked,
-        "session": task.session,
-        "archived": task.archived,
-        "stale_references": task.stale_references,
-        "result_note": task.result_note,
-        "version": task.version,
-    }
-
-
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Add, list, show, assign, finish, reopen and dispatch tasks."
 
     def add_arguments(self, parser):
@@ -64,17 +46,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, **options):
         self.as_json = options["json"]
-        try:
-            with event_context(actor="cli", source="cli"):
-                getattr(self, "do_" + action)(**options)
-        except (TaskError, ConcurrencyError) as exc:
-            raise CommandError(str(exc)) from None
+        with event_context(actor="cli", source="cli"):
+            getattr(self, "do_" + action)(**options)
 
     def emit(self, data, text: str) -> None:
         self.stdout.write(json.dumps(data, ensure_ascii=False) if self.as_json else text)
 
     def emit_task(self, task: Task, text: str) -> None:
-        self.emit(_task_dict(task, selectors.blocked_by([task])[task.id]), text)
+        self.emit(TaskOut.of(task).model_dump(mode="json"), text)
 
     def do_add(self, title, description, priority, label, ref, after, backlog, **_):
         if description == "-":
@@ -85,10 +64,9 @@ class Command(BaseCommand):
         self.emit_task(task, f"added task {task.id} ({task.status}): {task.title}")
 
     def do_list(self, status, label, include_archived, **_):
-        tasks = list(selectors.tasks(status=status, label=label, archived=None if include_archived else False))
-        blocked = selectors.blocked_by(tasks)
+        tasks = TaskOut.many(selectors.tasks(status=status, label=label, archived=None if include_archived else False))
         if self.as_json:
-            self.emit([_task_dict(t, blocked[t.id]) for t in tasks], "")
+            self.emit([task.model_dump(mode="json") for task in tasks], "")
             return
         if not tasks:
             self.stdout.write("no tasks; add one with: tasks add TITLE --ref PATH:START-END")
@@ -96,7 +74,7 @@ class Command(BaseCommand):
         rows = [("ID", "STATUS", "PRI", "SESSION", "TITLE")]
         for task in tasks:
             status_text = (
-                task.status + (" (blocked)" if blocked[task.id] else "") + (" ⚠" if task.stale_references else "")
+                task.status + (" (blocked)" if task.blocked_by else "") + (" ⚠" if task.stale_references else "")
             )
             rows.append((str(task.id), status_text, str(task.priority), task.session or "-", task.title))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -104,59 +82,44 @@ class Command(BaseCommand):
             self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
     def do_show(self, task, **_):
-        found = selectors.task(task)
-        references = selectors.references(found.id)
-        prompt, error = selectors.prompt_preview(found)
-        data = {
-            **_task_dict(found, selectors.blocked_by([found])[found.id]),
-            "description": found.description,
-            "dependents": selectors.dependents(found.id),
-            "references": [
-                {"id": r.id, "range": str(r), "state": r.state, "sha256": r.sha256, "diff": r.diff} for r in references
-            ],
-            "prompt": prompt,
-            "prompt_error": error,
-        }
-        lines = [f"task {found.id}: {found.title}"]
+        shown = TaskDetailOut.of(selectors.task(task))
+        lines = [f"task {shown.id}: {shown.title}"]
         for key in ("status", "priority", "labels", "session", "depends_on", "blocked_by", "dependents", "version"):
-            lines.append(f"  {key}: {data[key]}")
-        if found.result_note:
-            lines.append(f"  note: {found.result_note}")
-        for reference in data["references"]:
-            lines.append(f"  reference {reference['id']} {reference['range']} ({reference['state']})")
-            if reference["diff"]:
-                lines += ["    " + line for line in reference["diff"].splitlines()]
-        lines += ["", "prompt:" if prompt is not None else f"no prompt: {error}"]
-        if prompt is not None:
-            lines.append(prompt)
-        self.emit(data, "\n".join(lines))
+            lines.append(f"  {key}: {getattr(shown, key)}")
+        if shown.result_note:
+            lines.append(f"  note: {shown.result_note}")
+        for reference in shown.references:
+            lines.append(
+                f"  reference {reference.id} {reference.path}:{reference.start}-{reference.end} ({reference.state})"
+            )
+            lines += ["    " + line for line in reference.diff.splitlines()]
+        lines += ["", "prompt:" if shown.prompt is not None else f"no prompt: {shown.prompt_error}"]
+        if shown.prompt is not None:
+            lines.append(shown.prompt)
+        self.emit(shown.model_dump(mode="json"), "\n".join(lines))
 
     def do_assign(self, task, session, **_):
         found = selectors.task(task)
-        assigned = services.task_assign(found.id, session, found.version)
+        assigned = services.task_assign(found.id, session, expected_version=found.version)
         self.emit_task(assigned, f"task {assigned.id} assigned to {session}: its prompt is queued")
 
     def do_done(self, task, note, **_):
         found = selectors.task(task)
-        done = services.task_done(found.id, found.version, note)
+        done = services.task_done(found.id, expected_version=found.version, note=note)
         self.emit_task(done, f"task {done.id} done")
 
     def do_fail(self, task, note, **_):
         found = selectors.task(task)
-        failed = services.task_fail(found.id, found.version, note)
+        failed = services.task_fail(found.id, expected_version=found.version, reason=note)
         self.emit_task(failed, f"task {failed.id} failed")
 
     def do_reopen(self, task, note, **_):
         found = selectors.task(task)
-        reopened = services.task_reopen(found.id, found.version, note)
+        reopened = services.task_reopen(found.id, expected_version=found.version, reason=note)
         self.emit_task(reopened, f"task {reopened.id} is ready again")
 
     def do_dispatch(self, **_):
         done = services.dispatch_round()
-        data = {
-            "assigned": [{"task": t.id, "session": t.session} for t in done.assigned],
-            "skipped": [{"task": task_id, "reason": reason} for task_id, reason in done.skipped],
-        }
         lines = [f"task {t.id} -> {t.session}" for t in done.assigned] or ["nothing dispatched"]
         lines += [f"task {task_id} passed over: {reason}" for task_id, reason in done.skipped]
-        self.emit(data, "\n".join(lines))
+        self.emit(DispatchRoundOut.of(done).model_dump(mode="json"), "\n".join(lines))

@@ -1,0 +1,130 @@
+"""The overview: every session as a card (waiting ones first) with its task and the last lines of its screen, counts
+by status, and the new-session form. An update sends the cards that changed, or the whole grid when a card changes
+section; the screens are looked at every second, all in one read, and a card's tail goes when it changed."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from chorus_site import ansi
+from chorus_site.pages import screens
+from chorus_site.pages.base import SESSION, TASK, Fragment, LivePage, Shown
+from events_app.errors import DomainError
+from sessions_app import selectors as session_selectors
+from tasks_app import lifecycle
+from tasks_app import selectors as task_selectors
+
+SECTIONS = (("waiting", "Needs you"), ("live", "Working"), ("ended", "Ended"))
+TAIL_LINES = 6
+
+
+@dataclasses.dataclass
+class Card:
+    session: Any
+    tail: list[ansi.Line]
+    task: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.session.name
+
+    @property
+    def key(self) -> tuple:
+        """What the card shows, but its tail (which a screen refresh sends by itself)."""
+        task = self.task
+        return (self.session.version, task and (task.id, task.title, task.status))
+
+
+def current_tasks() -> dict[str, Any]:
+    """The task each session is working on (assigned, in progress or in review), by session name."""
+    working = task_selectors.tasks().filter(status__in=[*lifecycle.ACTIVE, lifecycle.REVIEW]).exclude(session="")
+    return {task.session: task for task in working.order_by("updated_at")}
+
+
+def tail(screen: str) -> list[ansi.Line]:
+    return ansi.tail(ansi.render_lines(screen), TAIL_LINES)
+
+
+def _section(session) -> str:
+    if not session.is_live:
+        return "ended"
+    return "waiting" if session.status == "waiting" else "live"
+
+
+def grid(sessions: list, tails: Shown) -> dict:
+    sections: dict[str, list[Card]] = {key: [] for key, _ in SECTIONS}
+    current = current_tasks()
+    for s in sessions:
+        sections[_section(s)].append(Card(s, tails.get(s.name, []), current.get(s.name)))
+    counts = {status: 0 for status in ("waiting", "busy", "idle", "unknown", "stopped")}
+    for s in sessions:
+        if s.is_live:
+            counts[s.status] = counts.get(s.status, 0) + 1
+    counts["ended"] = len(sections["ended"])
+    return {
+        "sections": [(key, title, sections[key]) for key, title in SECTIONS],
+        "counts": counts,
+        "total": len(sessions),
+    }
+
+
+def profiles() -> list[str]:
+    try:
+        return [p.name for p in session_selectors.profiles()]
+    except DomainError:
+        return ["claude", "shell"]
+
+
+class OverviewPage(LivePage):
+    name = "overview"
+    template = "overview.html"
+    section = "sessions"
+    topics = (TASK,)
+    screen_interval = 1.0
+
+    def __init__(self, params: Mapping[str, str]):
+        super().__init__(params)
+        self.panes: Mapping[str, str] = {}  # the live sessions' panes, as the last reading found them
+        self.tails = Shown()  # each card's tail as last shown
+
+    def read_sessions(self) -> list:
+        sessions = list(session_selectors.sessions())
+        self.panes = {s.name: s.pane_id for s in sessions if s.is_live and s.pane_id}
+        return sessions
+
+    def read_grid(self) -> list[Fragment]:
+        context = grid(self.read_sessions(), self.tails)
+        cards = [
+            Fragment("overview.html#session-card", {"card": card}, id=f"card-{card.name}", key=card.key)
+            for _key, _title, section in context["sections"]
+            for card in section
+        ]
+        layout = tuple((key, tuple(card.name for card in section)) for key, _title, section in context["sections"])
+        return [
+            Fragment("overview.html#session-grid", context, key=layout, covers=cards),
+            Fragment("overview.html#status-counts", context, key=tuple(context["counts"].items())),
+            *cards,
+        ]
+
+    partials = {"session-grid": read_grid, "status-counts": read_grid, "session-card": read_grid}
+    # a task names its session in its read model, not in its events: any task event may change what a card shows
+    renders = {
+        SESSION: ("status-counts", "session-grid", "session-card"),
+        TASK: ("status-counts", "session-grid", "session-card"),
+    }
+
+    def context(self) -> dict:
+        sessions = self.read_sessions()
+        for name, screen in screens.screens(self.panes).items():
+            self.tails.changed(name, tail(screen))
+        return {**super().context(), **grid(sessions, self.tails), "profiles": profiles()}
+
+    def refresh_screens(self) -> str:
+        tails = {name: tail(screen) for name, screen in screens.screens(self.panes).items()}
+        return "".join(
+            Fragment("overview.html#session-tail", {"name": name, "tail": lines}).render()
+            for name, lines in tails.items()
+            if self.tails.changed(name, lines)
+        )

@@ -1,0 +1,115 @@
+"""One session: its terminal mirrored live (looked at every 0.3 s, sent when it changed), the dialog's options read
+off the screen while it waits, keys, a message box, the outbox and the status history."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from chorus_site import ansi
+from chorus_site.pages import screens
+from chorus_site.pages.base import MESSAGE, Fragment, LivePage, Shown, found
+from sessions_app import selectors as session_selectors
+
+# The named keys offered under the terminal, a subset of the tmux adapter's allowlist, in a useful order.
+KEY_BUTTONS = ("Enter", "Escape", "Up", "Down", "Tab", "BTab", "y", "n", "C-c")
+
+
+@dataclasses.dataclass(frozen=True)
+class Screen:
+    """What the page shows of a screen: its HTML, and the numbered options of a dialog on it."""
+
+    html: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+
+def screen(text: str) -> Screen:
+    lines = ansi.render_lines(text)
+    plain = "\n".join(line.text for line in lines)
+    return Screen("\n".join(line.html for line in lines), tuple(ansi.dialog_options(plain)))
+
+
+def head(session) -> dict:
+    return {
+        "session": session,
+        "history": list(session_selectors.status_history(session.name, 50)),
+        "attach_command": session_selectors.attach_command(session.name),
+    }
+
+
+def outbox(name: str) -> dict:
+    messages = list(found(session_selectors.outbox, name, include_finished=True))
+    return {"session_name": name, "outbox_messages": messages[::-1][:30]}
+
+
+class SessionPage(LivePage):
+    name = "session"
+    template = "session.html"
+    section = "sessions"
+    parameters = ("name",)
+    topics = (MESSAGE,)
+    screen_interval = 0.3
+
+    def __init__(self, params: Mapping[str, str]):
+        super().__init__(params)
+        self.session_name = self.params.get("name", "")
+        self.pane = ""  # the session's pane while it is live, as the last reading found it
+        self.waiting = False
+        self.texts = Shown()  # the screen's text as last looked at
+        self.screen = Screen()
+
+    def read_session(self):
+        session = found(session_selectors.session, self.session_name)
+        self.pane = session.pane_id if session.is_live else ""
+        self.waiting = session.is_live and session.status == "waiting"
+        return session
+
+    def read_head(self) -> list[Fragment]:
+        context = head(self.read_session())
+        return [Fragment("session.html#session-head", context), Fragment("session.html#history", context)]
+
+    def read_outbox(self) -> list[Fragment]:
+        return [Fragment("session.html#outbox", outbox(self.session_name))]
+
+    def read_dialog(self) -> list[Fragment]:
+        self.read_session()
+        return [Fragment("session.html#dialog", self.dialog())]
+
+    partials = {"session-head": read_head, "history": read_head, "outbox": read_outbox, "dialog": read_dialog}
+    renders = {"session:{name}": ("session-head", "history", "dialog"), MESSAGE: ("outbox",)}
+
+    def dialog(self) -> dict:
+        return {"session_name": self.session_name, "options": self.screen.options if self.waiting else ()}
+
+    def shown_screen(self) -> dict:
+        return {"session_name": self.session_name, "screen_html": self.screen.html, "live": bool(self.pane)}
+
+    def look(self) -> bool:
+        """Read the screen now; whether it changed since the last look."""
+        pane = self.pane
+        text = screens.screens({self.session_name: pane}).get(self.session_name, "") if pane else ""
+        if not self.texts.changed(self.session_name, text):
+            return False
+        self.screen = screen(text)
+        return True
+
+    def context(self) -> dict:
+        session = self.read_session()
+        self.look()
+        return {
+            **super().context(),
+            **head(session),
+            **outbox(self.session_name),
+            **self.dialog(),
+            **self.shown_screen(),
+            "keys": KEY_BUTTONS,
+        }
+
+    def refresh_screens(self) -> str:
+        dialog = self.dialog()
+        if not self.look():
+            return ""
+        parts = [Fragment("session.html#screen", self.shown_screen())]
+        if self.dialog() != dialog:
+            parts.append(Fragment("session.html#dialog", self.dialog()))
+        return "".join(part.render() for part in parts)

@@ -1,0 +1,89 @@
+"""The overview and session pages, and what a person does to sessions from them."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from chorus_site.pages.overview import OverviewPage
+from chorus_site.pages.session import SessionPage
+from chorus_site.views.base import act, page
+from sessions_app import services as session_services
+
+
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    """Every session as a card, waiting ones first, with counts by status and the new-session form."""
+    return page(request, OverviewPage({}))
+
+
+@require_GET
+def session_detail(request: HttpRequest, name: str) -> HttpResponse:
+    """One session: its terminal mirrored live, a message box, dialog answers and keys, outbox, history."""
+    return page(request, SessionPage({"name": name}))
+
+
+@require_POST
+def session_create(request: HttpRequest) -> HttpResponse:
+    name = request.POST.get("name", "").strip()
+    profile = request.POST.get("profile", "").strip() or "claude"
+    subdir = request.POST.get("subdir", "").strip() or None
+    return act(
+        request,
+        lambda: session_services.session_create(name, profile, subdir),
+        lambda s: f"Session {s.name} started ({s.profile}).",
+    )
+
+
+@require_POST
+def session_kill(request: HttpRequest, name: str) -> HttpResponse:
+    return act(request, lambda: session_services.session_kill(name), f"Session {name} killed.")
+
+
+@require_POST
+def session_restart(request: HttpRequest, name: str) -> HttpResponse:
+    return act(request, lambda: session_services.session_restart(name), f"Session {name} restarted.")
+
+
+@require_POST
+def session_send(request: HttpRequest, name: str) -> HttpResponse:
+    text = request.POST.get("text", "")
+    return act(
+        request,
+        lambda: session_services.session_send(name, text),
+        "Message queued; it is typed when the agent is idle.",
+        back=reverse("session", args=[name]),
+    )
+
+
+@require_POST
+def session_keys(request: HttpRequest, name: str) -> HttpResponse:
+    keys = request.POST.getlist("key")
+    return act(
+        request,
+        lambda: session_services.session_send_keys(name, keys),
+        f"Pressed {' '.join(keys)}.",
+        back=reverse("session", args=[name]),
+    )
+
+
+@require_POST
+def session_auto_dispatch(request: HttpRequest, name: str) -> HttpResponse:
+    enabled = request.POST.get("enabled") in ("1", "on", "true")
+    return act(
+        request,
+        lambda: session_services.session_set_auto_dispatch(name, enabled),
+        f"Auto-dispatch {'on' if enabled else 'off'} for {name}.",
+        back=reverse("session", args=[name]),
+    )
+
+
+@require_POST
+def message_cancel(request: HttpRequest, name: str, message_id: str) -> HttpResponse:
+    return act(
+        request,
+        lambda: session_services.message_cancel(message_id, session=name),
+        "Message cancelled.",
+        back=reverse("session", args=[name]),
+    )

@@ -1,0 +1,145 @@
+"""The task board and task pages, and what a person does to tasks from them (and from a document's lines). Every
+change names the version of the task the form showed (`expected_version`), so a stale page is refused, not obeyed."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from chorus_site.pages.base import flatten
+from chorus_site.pages.board import BoardPage
+from chorus_site.pages.task import TaskPage
+from chorus_site.views.base import act, page
+from events_app.errors import DomainError
+from tasks_app import selectors as task_selectors
+from tasks_app import services as task_services
+
+
+def _version(request: HttpRequest) -> int:
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        raise DomainError("the form did not say which version of the task it showed; reload the page") from None
+
+
+def _number(request: HttpRequest, field: str) -> int:
+    try:
+        return int(request.POST.get(field, ""))
+    except ValueError:
+        raise DomainError(f"{field.replace('_', ' ')} must be a whole number") from None
+
+
+def _task_link(task) -> tuple[str, str]:
+    return (reverse("task", args=[task.id]), f"Open task #{task.id}")
+
+
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    """Tasks in columns by status, filtered; quick create; moves by buttons or drag and drop."""
+    return page(request, BoardPage(flatten(request.GET)))
+
+
+@require_GET
+def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+    """One task: references with their state and diff, dependencies, dispatches with their prompts, assignment."""
+    return page(request, TaskPage({"id": str(task_id)}))
+
+
+@require_POST
+def task_create(request: HttpRequest) -> HttpResponse:
+    def create():
+        labels = [label for label in request.POST.get("labels", "").replace(",", " ").split() if label]
+        references = []
+        if request.POST.get("reference_path"):
+            start, end = _number(request, "reference_start"), _number(request, "reference_end")
+            references.append((request.POST["reference_path"], start, end))
+        priority = _number(request, "priority") if request.POST.get("priority", "").strip() else 0
+        return task_services.task_create(
+            request.POST.get("title", ""),
+            description=request.POST.get("description", ""),
+            priority=priority,
+            labels=labels,
+            references=references,
+        )
+
+    return act(request, create, lambda t: f"Task #{t.id} created: {t.title}", back=reverse("board"), link=_task_link)
+
+
+@require_POST
+def reference_add(request: HttpRequest) -> HttpResponse:
+    """Add the selected lines of a document to an existing task (chosen from a list, at its current version)."""
+
+    def add():
+        task = task_selectors.task(request.POST.get("task", ""))
+        start, end = _number(request, "start"), _number(request, "end")
+        task_services.reference_add(task.id, request.POST.get("path", ""), start, end, expected_version=task.version)
+        return task
+
+    return act(request, add, lambda t: f"Lines added to task #{t.id}.", link=_task_link)
+
+
+@require_POST
+def task_status(request: HttpRequest, task_id: int) -> HttpResponse:
+    status = request.POST.get("status", "")
+    return act(
+        request,
+        lambda: task_services.task_set_status(task_id, status, expected_version=_version(request)),
+        lambda t: f"Task #{t.id} is {t.status.replace('_', ' ')}.",
+        back=reverse("task", args=[task_id]),
+    )
+
+
+@require_POST
+def task_assign(request: HttpRequest, task_id: int) -> HttpResponse:
+    session = request.POST.get("session", "")
+    return act(
+        request,
+        lambda: task_services.task_assign(task_id, session, expected_version=_version(request)),
+        lambda t: f"Task #{t.id} assigned to {t.session}; its prompt is queued.",
+        back=reverse("task", args=[task_id]),
+    )
+
+
+@require_POST
+def task_dependency_add(request: HttpRequest, task_id: int) -> HttpResponse:
+    return act(
+        request,
+        lambda: task_services.task_add_dependency(
+            task_id, _number(request, "depends_on"), expected_version=_version(request)
+        ),
+        "Dependency added.",
+        back=reverse("task", args=[task_id]),
+    )
+
+
+@require_POST
+def task_dependency_remove(request: HttpRequest, task_id: int) -> HttpResponse:
+    return act(
+        request,
+        lambda: task_services.task_remove_dependency(
+            task_id, _number(request, "depends_on"), expected_version=_version(request)
+        ),
+        "Dependency removed.",
+        back=reverse("task", args=[task_id]),
+    )
+
+
+@require_POST
+def reference_refresh(request: HttpRequest, task_id: int, reference_id: str) -> HttpResponse:
+    return act(
+        request,
+        lambda: task_services.reference_refresh(task_id, reference_id, expected_version=_version(request)),
+        "The reference now quotes the document as it is.",
+        back=reverse("task", args=[task_id]),
+    )
+
+
+@require_POST
+def reference_remove(request: HttpRequest, task_id: int, reference_id: str) -> HttpResponse:
+    return act(
+        request,
+        lambda: task_services.reference_remove(task_id, reference_id, expected_version=_version(request)),
+        "Reference removed.",
+        back=reverse("task", args=[task_id]),
+    )

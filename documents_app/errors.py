@@ -1,0 +1,13 @@
+"""Domain errors of documents (see events_app.errors): the message is for the user, the kind gives the HTTP status."""
+
+from __future__ import annotations
+
+from events_app.errors import DomainError, NotFound
+
+
+class DocumentError(DomainError):
+    """A request about documents that cannot be carried out; the message is for the user."""
+
+
+class DocumentNotFound(DocumentError, NotFound):
+    pass

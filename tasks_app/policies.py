@@ -1,0 +1,135 @@
+"""Every reaction of tasks to an event, its own or another app's (events_app.policies). Each decides which task is
+concerned and calls a service; the services decide and append.
+
+In the event's transaction (the read models already show the event; a reaction that raises rolls the event back):
+- references follow their document (DocumentChanged, DocumentRemoved, DocumentAdded of a path that was one before);
+- a task at work follows its session and its prompt (status changes, the session's end, a prompt that was lost):
+  in the log's order, so whichever the log says happened first decides;
+- a task leaving work frees its session's slot and withdraws its prompt if it is still queued.
+
+In the worker, after the commit (at least once, and when the worker starts):
+- dispatch, on whatever can make one possible: a session idle, opted in or freed, a task made ready, a dependency
+  done, a reference sound again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from documents_app import selectors as document_selectors
+from documents_app.events import DocumentAdded, DocumentChanged, DocumentRemoved
+from events_app.policies import policy, worker_policy
+from events_app.store import RecordedEvent
+from sessions_app.events import (
+    MessageCancelled,
+    PromptDelivered,
+    PromptDeliveryFailed,
+    SessionAutoDispatchSet,
+    SessionKilled,
+    SessionStatusChanged,
+    SessionStopped,
+)
+from tasks_app import events as ev
+from tasks_app import lifecycle, selectors, services
+
+log = logging.getLogger("chorus.worker.tasks")
+
+
+@policy(DocumentChanged, DocumentRemoved, DocumentAdded)
+def references_follow_their_document(recorded: RecordedEvent) -> None:
+    event, path = recorded.event, recorded.stream_id
+    if isinstance(event, DocumentAdded) and recorded.version == 1:
+        return  # a path that was never a document: nothing refers to it yet
+    if not selectors.references_for_document(path):
+        return
+    if isinstance(event, DocumentRemoved):
+        services.references_follow(path, None)
+        return
+    sha256 = event.new_sha256 if isinstance(event, DocumentChanged) else event.sha256
+    lines = document_selectors.document_current_lines(path, sha256)
+    if lines is not None:  # None: the file changed again since; the event that records it brings its text
+        services.references_follow(path, lines)
+
+
+@policy(SessionStatusChanged)
+def tasks_follow_their_session(recorded: RecordedEvent) -> None:
+    for task in selectors.tasks_at_work(recorded.stream_id):
+        services.task_follow_status(
+            task.id, to_status=recorded.event.to_status, reason=recorded.event.reason, position=recorded.position
+        )
+
+
+@policy(SessionKilled, SessionStopped)
+def tasks_fail_with_their_session(recorded: RecordedEvent) -> None:
+    for task in selectors.tasks_at_work(recorded.stream_id):
+        services.task_follow_session_end(task.id)
+
+
+@policy(PromptDeliveryFailed, MessageCancelled)
+def tasks_fail_with_their_prompt(recorded: RecordedEvent) -> None:
+    task = selectors.task_waiting_on(recorded.stream_id)
+    if task is None:
+        return
+    failed = isinstance(recorded.event, PromptDeliveryFailed)
+    services.task_follow_prompt_lost(task.id, why=(recorded.event.reason or "failed") if failed else "cancelled")
+
+
+# The events of the transitions that take a task out of work, and what its session's slot is released for when the
+# event gives no reason of its own.
+LEAVING_WORK = tuple(
+    transition.event_type
+    for transition in lifecycle.TRANSITIONS
+    if any(map(lifecycle.holds_slot, transition.sources)) and not lifecycle.holds_slot(transition.target)
+)
+RELEASED = {
+    "TaskSentToReview": "sent to review",
+    "TaskDone": "the task is done",
+    "TaskFailed": "the task failed",
+    "TaskCancelled": "the task was cancelled",
+    "TaskUnassigned": "unassigned",
+}
+
+
+@policy(*(getattr(ev, name) for name in LEAVING_WORK))
+def a_task_leaving_work_frees_its_session(recorded: RecordedEvent) -> None:
+    reason = getattr(recorded.event, "reason", "") or RELEASED[recorded.event_type]
+    services.slot_release(int(recorded.stream_id), reason=reason)
+
+
+@policy(*(getattr(ev, name) for name in LEAVING_WORK))
+def a_task_leaving_work_withdraws_its_prompt(recorded: RecordedEvent) -> None:
+    services.prompt_withdraw(int(recorded.stream_id))
+
+
+# What was last said about a task passed over, so a task that cannot go is reported once, not every round.
+passed_over: dict[int, str] = {}
+
+
+@worker_policy(
+    SessionStatusChanged,
+    SessionAutoDispatchSet,
+    PromptDelivered,
+    PromptDeliveryFailed,
+    MessageCancelled,
+    ev.SessionSlotReleased,
+    ev.TaskCreated,
+    ev.TaskReadied,
+    ev.TaskReopened,
+    ev.TaskUnassigned,
+    ev.TaskUnarchived,
+    ev.TaskDone,
+    ev.TaskDependencyRemoved,
+    ev.ReferenceReanchored,
+    ev.ReferenceRefreshed,
+    ev.ReferenceRemoved,
+    at_start=True,
+)
+def ready_tasks_go_to_free_sessions(batch: list[RecordedEvent]) -> None:
+    dispatched = services.dispatch_round()
+    for task in dispatched.assigned:
+        log.info("task %s dispatched to %s", task.id, task.session)
+        passed_over.pop(task.id, None)
+    for task_id, reason in dispatched.skipped:
+        if passed_over.get(task_id) != reason:
+            log.warning("task %s was not dispatched: %s", task_id, reason)
+            passed_over[task_id] = reason

@@ -1,0 +1,79 @@
+"""Task services: the only writers of task and assignment events, one module per concern. Entry points (API,
+admin, commands, pages) and the policies call these; each validates, decides and appends, and a refused request
+writes nothing. Every service that changes a task takes the version of it the caller saw, keyword-only
+(`expected_version=`); a stale one raises events_app.store.ConcurrencyError (HTTP 409).
+
+- tasks: create, edit, dependencies, archive, and a person's transitions of the lifecycle;
+- references: line ranges of documents that follow their text;
+- assignment: a prompt queued for a session holding its slot, and both given back when the task leaves work;
+- dispatch: ready tasks handed to free opted-in sessions;
+- following: a task at work moving with its session.
+"""
+
+from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
+from tasks_app.services.dispatch import DispatchRound, DispatchView, dispatch_round
+from tasks_app.services.following import (
+    task_follow_prompt_lost,
+    task_follow_session_end,
+    task_follow_status,
+    tasks_review_quiet,
+)
+from tasks_app.services.references import (
+    Range,
+    reference_add,
+    reference_refresh,
+    reference_remove,
+    references_check,
+    references_follow,
+)
+from tasks_app.services.tasks import (
+    task_add_dependency,
+    task_archive,
+    task_cancel,
+    task_create,
+    task_done,
+    task_fail,
+    task_ready,
+    task_remove_dependency,
+    task_reopen,
+    task_set_status,
+    task_shelve,
+    task_unarchive,
+    task_unassign,
+    task_update,
+)
+
+__all__ = [
+    "DispatchRound",
+    "DispatchView",
+    "LimitReached",
+    "Range",
+    "SessionBusy",
+    "dispatch_round",
+    "prompt_withdraw",
+    "reference_add",
+    "reference_refresh",
+    "reference_remove",
+    "references_check",
+    "references_follow",
+    "slot_release",
+    "task_add_dependency",
+    "task_archive",
+    "task_assign",
+    "task_cancel",
+    "task_create",
+    "task_done",
+    "task_fail",
+    "task_follow_prompt_lost",
+    "task_follow_session_end",
+    "task_follow_status",
+    "task_ready",
+    "task_remove_dependency",
+    "task_reopen",
+    "task_set_status",
+    "task_shelve",
+    "task_unarchive",
+    "task_unassign",
+    "task_update",
+    "tasks_review_quiet",
+]

@@ -1,0 +1,124 @@
+"""Services of assignment: a task's prompt queued for a session, holding the session's slot (its `assignment`
+stream) while the task is at work, and the slot and the prompt given back when it leaves work.
+
+One task per session and one session per task, whoever races: the slot is claimed at the version read before the
+transaction (SessionBusy otherwise) and the task is recorded at the version its caller saw (ConcurrencyError), in
+one transaction with the queued prompt, so whoever loses has nothing of theirs written.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+
+from events_app import store
+from events_app.store import ConcurrencyError
+from sessions_app import selectors as session_selectors
+from sessions_app import services as session_services
+from tasks_app import anchoring, lifecycle, prompts, selectors
+from tasks_app import events as ev
+from tasks_app.errors import TaskConflict, TaskError, UnknownTask
+from tasks_app.git import git_head
+from tasks_app.models import Task
+from tasks_app.services.references import references_placed
+from tasks_app.services.stream import append, check_transition, task_at
+
+
+class SessionBusy(TaskConflict):
+    """The session already works on a task (its slot is taken)."""
+
+
+class LimitReached(TaskConflict):
+    """CHORUS_MAX_ACTIVE_TASKS tasks are assigned or in progress."""
+
+
+def _check_assignable(task: Task, session: str) -> None:
+    if task.archived:
+        raise TaskConflict(f"task {task.id} is archived")
+    check_transition(task, "assigned")
+    waiting = selectors.blocked_by([task])[task.id]
+    if waiting:
+        raise TaskConflict(f"task {task.id} waits for task(s) {', '.join(map(str, waiting))}, not done yet")
+    found = session_selectors.session_named(session)
+    if found is None:
+        raise UnknownTask(f"no session named {session!r}")
+    if not found.is_live:
+        raise TaskConflict(f"session {session} is {found.lifecycle}")
+
+
+def task_assign(task_id: int, session: str, *, expected_version: int, via: str = "person") -> Task:
+    """Build the task's prompt from the current text of its references and queue it for `session`.
+
+    One transaction claims the session's slot, queues the message and records the assignment with its audit
+    (prompt, reference hashes, git HEAD). Moved text is re-anchored in the same append; a stale or missing
+    reference refuses the assignment."""
+    if via not in ("person", "dispatch"):
+        raise TaskError(f"unknown assignment route {via!r}")
+    task = task_at(task_id, expected_version)
+    _check_assignable(task, session)
+    slot = selectors.slot(session)
+    if slot is not None and slot.task_id is not None:
+        raise SessionBusy(f"session {session} is already working on task {slot.task_id}")
+    cache: dict[str, list[str]] = {}
+    references, reanchored = references_placed(task, cache)
+    prompt = prompts.build_prompt(task, references, lines=cache)
+    sent = [
+        {
+            "reference_id": r.id,
+            "path": r.path,
+            "start": r.start,
+            "end": r.end,
+            "sha256": anchoring.digest(anchoring.range_text(cache[r.path], r.start, r.end)),
+        }
+        for r in references
+    ]
+    head = git_head()
+    dispatch_id = uuid.uuid4().hex
+    claim = ev.SessionSlotClaimed(task_id=task.id, dispatch_id=dispatch_id)
+    with transaction.atomic():
+        # Counted under the write lock the transaction holds from its start (BEGIN IMMEDIATE), so two assignments
+        # cannot both see room for one more.
+        active = selectors.tasks_at_work().count()
+        if active >= settings.CHORUS_MAX_ACTIVE_TASKS:
+            raise LimitReached(
+                f"{active} tasks are assigned or in progress: the limit is {settings.CHORUS_MAX_ACTIVE_TASKS} "
+                "(CHORUS_MAX_ACTIVE_TASKS)"
+            )
+        try:
+            store.append("assignment", session, slot.version if slot else 0, [claim])
+        except ConcurrencyError:
+            raise SessionBusy(f"session {session} was given another task meanwhile") from None
+        try:
+            message = session_services.session_send(session, prompt)
+        except session_services.SessionError as exc:
+            raise TaskConflict(f"cannot send task {task.id} to {session}: {exc}") from None
+        assigned = ev.TaskAssigned(
+            dispatch_id=dispatch_id,
+            session=session,
+            message_id=message.id,
+            prompt=message.text,
+            references=sent,
+            git_head=head,
+            via=via,
+        )
+        return append(task, expected_version, [*reanchored, assigned])
+
+
+def slot_release(task_id: int, *, reason: str) -> None:
+    """Free the session slot the task holds, once the task is no longer at work."""
+    task = selectors.task(task_id)
+    slot = selectors.slot(task.session) if task.session else None
+    if lifecycle.holds_slot(task.status) or slot is None or slot.task_id != task.id:
+        return
+    released = ev.SessionSlotReleased(task_id=task.id, reason=reason[:500])
+    store.append("assignment", slot.session, slot.version, [released])
+
+
+def prompt_withdraw(task_id: int) -> None:
+    """Cancel the task's prompt if it still waits in the outbox, once the task is no longer at work (a prompt
+    claimed for delivery is being typed and can no longer be withdrawn)."""
+    task = selectors.task(task_id)
+    if task.message_id and not lifecycle.holds_slot(task.status) and session_selectors.message_waiting(task.message_id):
+        session_services.message_cancel(task.message_id)
