@@ -53,9 +53,9 @@ from django.core.management import call_command  # noqa: E402
 
 from events_app import store  # noqa: E402
 from sessions_app import services  # noqa: E402
+from sessions_app.catalog import get_profile  # noqa: E402
 from sessions_app.detection import Observation, detect  # noqa: E402
 from sessions_app.models import Session  # noqa: E402
-from sessions_app.profiles import get_profile  # noqa: E402
 from sessions_app.tmux import Tmux, end_process_tree, process_tree  # noqa: E402
 from sessions_app.worker import SessionMonitor  # noqa: E402
 

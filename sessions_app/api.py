@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
 from events_app.store import event_context
 from sessions_app import selectors, services
 from sessions_app.schemas import (
     AdoptIn,
     AutoDispatchIn,
+    HistoryQuery,
     KeysIn,
     MessageIn,
     MessageOut,
@@ -23,52 +24,47 @@ from sessions_app.schemas import (
 router = Router(tags=["sessions"])
 
 
-def _out(session) -> dict:
-    data = {f.attname: getattr(session, f.attname) for f in session._meta.concrete_fields}
-    return {**data, "attach_command": selectors.attach_command(session.name)}
-
-
 def _as(request: HttpRequest):
     return event_context(actor="api-token" if getattr(request, "chorus_bearer", False) else "browser", source="api")
 
 
 @router.get("", response=list[SessionOut], summary="All sessions, live and ended")
 def list_sessions(request: HttpRequest, live: bool = False):
-    return [_out(s) for s in selectors.sessions(include_ended=not live)]
+    return list(selectors.sessions(include_ended=not live))
 
 
 @router.post("", response={201: SessionOut}, summary="Start an agent in a new tmux session")
 def create_session(request: HttpRequest, body: SessionIn):
     with _as(request):
-        return Status(201, _out(services.session_create(body.name, body.profile, body.subdir)))
+        return Status(201, services.session_create(body.name, body.profile, body.subdir))
 
 
 @router.post("/adopt", response={201: SessionOut}, summary="Take over a tmux session or pane Chorus did not start")
 def adopt_session(request: HttpRequest, body: AdoptIn):
     with _as(request):
-        return Status(201, _out(services.session_adopt(body.target, body.name, body.profile)))
+        return Status(201, services.session_adopt(body.target, body.name, body.profile))
 
 
 @router.get("/profiles", response=list[ProfileOut], summary="Agent profiles (built-in and the user's)")
 def list_profiles(request: HttpRequest):
-    return [{"name": p.name, "description": p.description, "command": list(p.command)} for p in selectors.profiles()]
+    return selectors.profiles()
 
 
 @router.get("/{name}", response=SessionOut)
 def get_session(request: HttpRequest, name: str):
-    return _out(selectors.session(name))
+    return selectors.session(name)
 
 
 @router.post("/{name}/kill", response=SessionOut, summary="End the agent's process tree and its tmux session")
 def kill_session(request: HttpRequest, name: str):
     with _as(request):
-        return _out(services.session_kill(name))
+        return services.session_kill(name)
 
 
 @router.post("/{name}/restart", response=SessionOut, summary="Start the agent again with the same profile")
 def restart_session(request: HttpRequest, name: str):
     with _as(request):
-        return _out(services.session_restart(name))
+        return services.session_restart(name)
 
 
 @router.post("/{name}/messages", response={202: MessageOut}, summary="Queue a message; typed when the agent is idle")
@@ -93,22 +89,22 @@ def cancel_message(request: HttpRequest, name: str, message_id: str):
 @router.post("/{name}/keys", response=SessionOut, summary="Press allowlisted keys (answer a dialog)")
 def send_keys(request: HttpRequest, name: str, body: KeysIn):
     with _as(request):
-        return _out(services.session_send_keys(name, body.keys))
+        return services.session_send_keys(name, body.keys)
 
 
 @router.put("/{name}/auto-dispatch", response=SessionOut, summary="Opt the session in or out of auto-dispatch")
 def set_auto_dispatch(request: HttpRequest, name: str, body: AutoDispatchIn):
     with _as(request):
-        return _out(services.session_set_auto_dispatch(name, body.enabled))
+        return services.session_set_auto_dispatch(name, body.enabled)
 
 
 @router.get(
     "/{name}/history", response=list[StatusChangeOut], summary="Status changes with their reasons, newest first"
 )
-def status_history(request: HttpRequest, name: str, limit: int = 100):
-    return list(selectors.status_history(name, min(max(limit, 1), 1000)))
+def status_history(request: HttpRequest, name: str, query: Query[HistoryQuery]):
+    return list(selectors.status_history(name, query.limit))
 
 
 @router.get("/{name}/screen", response=ScreenOut, summary="The screen as tmux shows it now")
 def screen(request: HttpRequest, name: str):
-    return {"name": name, "text": selectors.screen(name)}
+    return ScreenOut(name=name, text=selectors.screen(name))

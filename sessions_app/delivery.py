@@ -1,44 +1,31 @@
-# ruff: noqa: RUF001  -- the glyphs agents really draw (U+276F), not typos for >.
 """Typing a prompt into an agent and confirming that it was really submitted, without ever submitting twice.
 
 The text is typed once (literally, or as one bracketed paste when it has line breaks or is long), Enter follows
 after the profile's delay, and the submit counts only when the agent visibly took it: it went busy (or straight
-into a dialog), or its input line emptied. While the text still sits in the input line, Enter is pressed again,
-a bounded number of times; the text itself is never typed again.
+into a dialog), its input line emptied (read with the profile's composer rule), or the agent itself said so (its
+self-report plug-in). While the text still sits in the input line, Enter is pressed again, a bounded number of
+times; the text itself is never typed again.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Callable
 
 from sessions_app import tmux as tmux_adapter
-from sessions_app.detection import Observation, detect, screen_lines
+from sessions_app.detection import Observation, detect
 from sessions_app.profiles import Profile, Status
 
 PASTE_OVER_CHARS = 200
-_RULE = re.compile(r"^[╭╰]?[─━]{8,}[╮╯]?$")
-_INPUT = re.compile(r"^[❯>][\u00a0 ]?(.*)$")
 
 
-def input_draft(screen: str) -> str | None:
-    """The text in an input line drawn between two horizontal rules near the bottom (Claude Code and look-alikes):
-    "" when empty, None when the screen shows no such input line."""
-    lines = [line.rstrip() for line in screen_lines(screen)][-15:]
-    for index in range(len(lines) - 2, 0, -1):
-        if not _RULE.match(lines[index - 1].strip()):
-            continue
-        match = _INPUT.match(lines[index].strip(" "))
-        if match is None:
-            continue
-        body = [match.group(1)]
-        for following in lines[index + 1 :]:
-            if _RULE.match(following.strip()):
-                return "\n".join(body).strip()
-            body.append(following.strip())
-    return None
+def unsent(profile: Profile, screen: str) -> str | None:
+    """The text in the agent's input line, where that line tells whether a submit took: "" when empty, None when
+    no input line shows or when the profile's input keeps showing what was submitted (a shell's command line)."""
+    if profile.composer is None or not profile.composer.clears_on_submit:
+        return None
+    return profile.draft(screen)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +48,7 @@ class Typist:
     poll_seconds: float = 0.05
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    # the agent's own word that it accepted the prompt (Claude Code's UserPromptSubmit hook)
+    # whether the agent's self-report plug-in heard it accept the prompt (e.g. from its hooks)
     accepted: Callable[[], bool] | None = None
 
     def _look(self) -> tuple[str, Status]:
@@ -90,7 +77,8 @@ class Typist:
 
     def _submit(self) -> Outcome:
         before, _status = self._look()
-        knows_input_line = input_draft(before) is not None
+        knows_input_line = unsent(self.profile, before) is not None
+        reporter = self.profile.self_report if self.accepted is not None else None
         attempts = 0
         while attempts < self.max_enters:
             attempts += 1
@@ -99,12 +87,12 @@ class Typist:
             draft = None
             while self.clock() < deadline:
                 self.sleep(self.poll_seconds)
-                if self.accepted is not None and self.accepted():
-                    return Outcome(True, attempts, confirmed_by="UserPromptSubmit hook")
+                if reporter is not None and self.accepted():
+                    return Outcome(True, attempts, confirmed_by=reporter.confirmation)
                 screen, status = self._look()
                 if status in (Status.BUSY, Status.WAITING):
                     return Outcome(True, attempts, confirmed_by=f"went {status.value}")
-                draft = input_draft(screen)
+                draft = unsent(self.profile, screen)
                 if knows_input_line and draft == "":
                     return Outcome(True, attempts, confirmed_by="input line emptied")
                 if not knows_input_line and screen != before:

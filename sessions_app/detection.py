@@ -8,11 +8,11 @@ status from flapping. Signals in order of authority: pane dead / agent process g
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sessions_app.profiles import Profile, Region, Rule, Status, command_name, is_shell
+from sessions_app.screen import screen_lines
+from sessions_app.self_report import SelfReport
 
 __all__ = [
     "Observation",
@@ -25,32 +25,6 @@ __all__ = [
     "detect",
     "screen_lines",
 ]
-
-
-@dataclass(frozen=True)
-class SelfReport:
-    """What the agent says of its own state, already read by the caller (e.g. ~/.claude/sessions/<pid>.json).
-
-    pid_alive: whether the pid the report belongs to still runs (None: not checked). After a SIGKILL Claude
-    Code's file stays behind saying idle, so a report from a dead pid is ignored.
-    """
-
-    status: str
-    waiting_for: str = ""
-    pid: int | None = None
-    pid_alive: bool | None = None
-    source: str = "agent self-report"
-
-    @classmethod
-    def from_claude_session(cls, data: Mapping[str, Any], pid_alive: bool | None) -> SelfReport:
-        pid = data.get("pid")
-        return cls(
-            status=str(data.get("status") or ""),
-            waiting_for=str(data.get("waitingFor") or ""),
-            pid=pid if isinstance(pid, int) else None,
-            pid_alive=pid_alive,
-            source="Claude Code session file",
-        )
 
 
 @dataclass(frozen=True)
@@ -89,28 +63,8 @@ class Verdict:
 
 SELF_REPORT_STATUSES = {"idle": Status.IDLE, "busy": Status.BUSY, "waiting": Status.WAITING}
 
-_BORDERS = "│┃║"
-_BORDER_LEFT = re.compile(rf"^[ \t]*[{_BORDERS}][ \t]?")
-_BORDER_RIGHT = re.compile(rf"[ \t]*[{_BORDERS}]$")
 _RULE_LINE = re.compile(r"[─━╌┄═]{8,}")
 SHOWN_CHARS = 80
-
-
-def screen_lines(screen: str) -> list[str]:
-    """The screen's lines as rules see them: box borders and trailing spaces gone, trailing blank lines dropped.
-
-    Only spaces and tabs are stripped: str.strip() would also eat the no-break space of Claude's input line.
-    """
-    lines = []
-    for raw in screen.split("\n"):
-        line = raw.rstrip(" \t\r")
-        # The cheap test first: most lines have no border, and the worker runs this for every pane it polls.
-        if line and (line[-1] in _BORDERS or line.lstrip(" \t")[:1] in _BORDERS):
-            line = _BORDER_RIGHT.sub("", _BORDER_LEFT.sub("", line))
-        lines.append(line)
-    while lines and not lines[-1].strip(" \t"):
-        lines.pop()
-    return lines
 
 
 class _Regions:

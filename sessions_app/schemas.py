@@ -1,13 +1,18 @@
+"""The sessions API's shapes, also the command line's --json output (the event payloads are in events.py)."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from ninja import Field, Schema
 
+from sessions_app.agents import DEFAULT_PROFILE
+from sessions_app.selectors import attach_command
+
 
 class SessionIn(Schema):
     name: str = Field(description="1-40 letters, digits, '-' or '_'; also the tmux session name")
-    profile: str = "claude"
+    profile: str = DEFAULT_PROFILE
     subdir: str | None = Field(None, description="working directory under PROJECT_ROOT")
 
 
@@ -47,6 +52,10 @@ class SessionOut(Schema):
     version: int
     attach_command: str
 
+    @staticmethod
+    def resolve_attach_command(session) -> str:
+        return attach_command(session.name)
+
 
 class MessageOut(Schema):
     id: str
@@ -69,6 +78,10 @@ class StatusChangeOut(Schema):
     signal: str
     text: str
     at: datetime
+
+
+class HistoryQuery(Schema):
+    limit: int = Field(100, ge=1, le=1000, description="at most this many changes, newest first")
 
 
 class ScreenOut(Schema):

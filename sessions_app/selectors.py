@@ -1,4 +1,4 @@
-"""Reads of sessions for pages, the API and commands."""
+"""Reads of sessions for pages, the API and commands: read models, profiles, and what tmux shows now."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from pathlib import Path
 
 from django.conf import settings
 
-from sessions_app import services
 from sessions_app import tmux as tmux_adapter
+from sessions_app.catalog import get_profile, load_profiles
+from sessions_app.dialogs import Dialog
+from sessions_app.errors import SessionConflict, SessionError, UnknownSession
 from sessions_app.models import OutboxMessage, Session, StatusChange
-from sessions_app.profiles import load_profiles
+from sessions_app.profiles import Profile
 
 
 def sessions(include_ended: bool = True):
@@ -18,11 +20,14 @@ def sessions(include_ended: bool = True):
 
 
 def session(name: str) -> Session:
-    return services.get_session(name)
+    found = Session.objects.filter(pk=name).first()
+    if found is None:
+        raise UnknownSession(f"no session named {name!r}")
+    return found
 
 
 def outbox(name: str, include_finished: bool = False):
-    services.get_session(name)
+    session(name)
     queryset = OutboxMessage.objects.filter(session=name)
     if not include_finished:
         queryset = queryset.filter(state__in=[OutboxMessage.QUEUED, OutboxMessage.DELIVERING])
@@ -30,30 +35,45 @@ def outbox(name: str, include_finished: bool = False):
 
 
 def status_history(name: str, limit: int = 100):
-    services.get_session(name)
+    session(name)
     return StatusChange.objects.filter(session=name).order_by("-position")[:limit]
 
 
 def attach_command(name: str) -> str:
-    return services.tmux().attach_command(name)
+    return tmux_adapter.configured().attach_command(name)
 
 
 def screen(name: str) -> str:
     """The session's screen as tmux shows it now (plain text)."""
-    current = services.get_session(name)
+    current = session(name)
     if not current.is_live:
-        raise services.SessionConflict(f"session {name!r} is {current.lifecycle}")
+        raise SessionConflict(f"session {name!r} is {current.lifecycle}")
     try:
-        return services.tmux().capture(current.pane_id).text
+        return tmux_adapter.configured().capture(current.pane_id).text
     except tmux_adapter.TmuxError as exc:
-        raise services.SessionConflict(f"cannot read the screen: {exc}") from None
+        raise SessionConflict(f"cannot read the screen: {exc}") from None
 
 
-def profiles():
+def profiles() -> list[Profile]:
+    """Every profile of the project (built-in and the user's), by name."""
+    return sorted(load_profiles(Path(settings.PROJECT_ROOT)).values(), key=lambda p: p.name)
+
+
+def profile(name: str) -> Profile:
+    """The project's profile `name`; UnknownProfile or ProfileConfigError (both SessionErrors) if it cannot be used."""
+    return get_profile(name, Path(settings.PROJECT_ROOT))
+
+
+def dialog_options(name: str, screen: str) -> list[tuple[str, str]]:
+    """The options of the dialog on `screen` (plain text) as the profile of session `name` draws them: (key to
+    press, label), in order; empty when no dialog shows. A profile that cannot be loaded reads them with the
+    common markers, so a person can still answer."""
+    current = session(name)
     try:
-        return sorted(load_profiles(Path(settings.PROJECT_ROOT)).values(), key=lambda p: p.name)
-    except ValueError as exc:
-        raise services.SessionError(str(exc)) from None
+        dialog = profile(current.profile).dialog
+    except SessionError:
+        dialog = Dialog()
+    return dialog.options(screen)
 
 
 # --- Reads for tasks_app, which follows sessions and their messages through these and never queries their models.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import uuid
 from pathlib import Path
 
@@ -15,31 +14,21 @@ import psutil
 from django.conf import settings
 
 from events_app import store
-from events_app.errors import Conflict, DomainError, NotFound
-from sessions_app import claude
 from sessions_app import events as ev
+from sessions_app import selectors
 from sessions_app import tmux as tmux_adapter
+from sessions_app.agents import DEFAULT_PROFILE
+from sessions_app.errors import SessionConflict, SessionError, UnknownSession
 from sessions_app.models import OutboxMessage, Session
-from sessions_app.profiles import Profile, ProfileConfigError, UnknownProfile, get_profile
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 log = logging.getLogger("chorus.sessions")
 
-
-class SessionError(DomainError):
-    """A request about sessions that cannot be carried out; the message is for the user."""
-
-
-class UnknownSession(SessionError, NotFound):
-    pass
-
-
-class SessionConflict(SessionError, Conflict):
-    pass
+__all__ = ["SessionConflict", "SessionError", "UnknownSession"]  # raised here, defined in sessions_app.errors
 
 
 def tmux() -> tmux_adapter.Tmux:
-    return tmux_adapter.Tmux(settings.CHORUS_TMUX_SOCKET or None)
+    return tmux_adapter.configured()
 
 
 def _validate_name(name: str) -> str:
@@ -63,10 +52,7 @@ def _working_directory(subdir: str | None) -> Path:
 
 
 def get_session(name: str) -> Session:
-    session = Session.objects.filter(pk=name).first()
-    if session is None:
-        raise UnknownSession(f"no session named {name!r}")
-    return session
+    return selectors.session(name)
 
 
 def _live_session(name: str) -> Session:
@@ -81,18 +67,16 @@ def hook_directory(name: str) -> Path:
 
 
 def _start_pane(name: str, profile_name: str, cwd: Path):
-    profile = _profile(profile_name)
+    profile = selectors.profile(profile_name)
     env = {**profile.environment, "CHORUS_SESSION": name}
     command = list(profile.command)
-    if profile.self_report == claude.SESSION_FILE:
-        # Claude Code's hooks tell which prompt it accepted; they write into a directory of this session's.
-        hooks = hook_directory(name)
-        shutil.rmtree(hooks, ignore_errors=True)
-        hooks.mkdir(parents=True, mode=0o700)
-        env["CHORUS_HOOK_DIR"] = str(hooks)
-        command += ["--settings", claude.hook_settings()]
-        if claude.user_disabled_hooks():
-            log.warning("~/.claude/settings.json sets disableAllHooks: Chorus relies on the session file alone")
+    if profile.self_report is not None:
+        # The agent's own report: its plug-in says what to add (hooks writing into this session's directory).
+        launch = profile.self_report.launch(hook_directory(name))
+        env.update(launch.environment)
+        command += launch.arguments
+        for warning in launch.warnings:
+            log.warning("%s: %s", name, warning)
     try:
         pane = tmux().new_session(name, command, cwd=str(cwd), env=env, tag=name)
     except tmux_adapter.SessionExists:
@@ -102,13 +86,6 @@ def _start_pane(name: str, profile_name: str, cwd: Path):
     return profile, pane
 
 
-def _profile(name: str) -> Profile:
-    try:
-        return get_profile(name, Path(settings.PROJECT_ROOT))
-    except (UnknownProfile, ProfileConfigError) as exc:
-        raise SessionError(str(exc)) from None
-
-
 def _tmux_call(action, *args):
     try:
         return action(*args)
@@ -116,11 +93,11 @@ def _tmux_call(action, *args):
         raise SessionError(str(exc)) from None
 
 
-def session_create(name: str, profile: str = "claude", subdir: str | None = None) -> Session:
+def session_create(name: str, profile: str = DEFAULT_PROFILE, subdir: str | None = None) -> Session:
     """Start an agent in a new tmux session named `name` inside PROJECT_ROOT (or a subdirectory of it)."""
     _validate_name(name)
     cwd = _working_directory(subdir)
-    _profile(profile)
+    selectors.profile(profile)
     version = store.stream_version("session", name)
     current = Session.objects.filter(pk=name).first()
     if current is not None and current.is_live:
@@ -179,7 +156,6 @@ def session_kill(name: str) -> Session:
     session = _live_session(name)
     leftovers = _stop_agent(session)
     _record_after_side_effect(name, ev.SessionKilled(leftover_pids=leftovers))
-    _cancel_queued(name, reason="the session was killed")
     return get_session(name)
 
 
@@ -207,7 +183,7 @@ def session_adopt(target: str, name: str | None = None, profile: str = "shell") 
     except tmux_adapter.TmuxError as exc:
         raise SessionError(str(exc)) from None
     name = _validate_name(name or pane.session_name)
-    agent = _profile(profile)
+    agent = selectors.profile(profile)
     if pane.tag:
         raise SessionConflict(f"pane {pane.pane_id} already belongs to Chorus session {pane.tag!r}")
     current = Session.objects.filter(pk=name).first()
@@ -293,8 +269,9 @@ def message_cancel(message_id: str, session: str | None = None) -> OutboxMessage
     return OutboxMessage.objects.get(pk=message_id)
 
 
-def _cancel_queued(name: str, reason: str) -> None:
-    for message in OutboxMessage.objects.filter(session=name, state=OutboxMessage.QUEUED):
+def messages_fail_queued(session: str, reason: str) -> None:
+    """Fail the messages still queued for `session`, which can no longer be delivered (it ended)."""
+    for message in OutboxMessage.objects.filter(session=session, state=OutboxMessage.QUEUED):
         try:
             store.append("message", message.id, message.version, [ev.PromptDeliveryFailed(reason=reason, attempts=0)])
         except store.ConcurrencyError:
@@ -329,13 +306,10 @@ def session_record_status(session: Session, verdict) -> bool:
 
 
 def session_record_stopped(session: Session, reason: str, exit_status: int | None) -> bool:
-    """The agent ended by itself or its pane vanished; queued messages can no longer be delivered."""
-    done = _append_session(
+    """The agent ended by itself or its pane vanished (its queued messages fail with it: see policies)."""
+    return _append_session(
         session.name, session.version, ev.SessionStopped(reason=reason[:500], exit_status=exit_status)
     )
-    if done:
-        _cancel_queued(session.name, reason=f"the session stopped: {reason}")
-    return done
 
 
 def session_record_relocated(session: Session, pane_id: str, pid: int | None) -> bool:

@@ -12,10 +12,11 @@ import secrets
 import shlex
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import psutil
+from django.conf import settings
 
 INSTALL_HINT = "apt-get install tmux / brew install tmux"
 TAG_OPTION = "@chorus_session"
@@ -412,10 +413,15 @@ def wait_ended(processes: Iterable[psutil.Process], timeout: float) -> list[psut
 # --- the adapter
 
 
+# How a Tmux runs its client: subprocess.run's signature (argv, input=, capture_output=, timeout=, check=).
+Runner = Callable[..., subprocess.CompletedProcess[bytes]]
+
+
 class Tmux:
     """One tmux server: `socket` None is the user's default (so `tmux attach -t NAME` just works), a bare name
     is `-L name`, a path is `-S path`. `config_file` is read when this adapter starts the server (tests pass
-    os.devnull to keep the user's ~/.tmux.conf out)."""
+    os.devnull to keep the user's ~/.tmux.conf out). `run` starts the tmux client: a seam for tests that look at
+    the commands without running tmux."""
 
     def __init__(
         self,
@@ -424,11 +430,13 @@ class Tmux:
         binary: str = "tmux",
         config_file: str | os.PathLike | None = None,
         timeout: float = 10.0,
+        run: Runner = subprocess.run,
     ) -> None:
         self.socket = socket
         self.binary = binary
         self.config_file = config_file
         self.timeout = timeout
+        self.run = run
 
     def __repr__(self) -> str:
         return f"Tmux(socket={self.socket!r})"
@@ -610,7 +618,7 @@ class Tmux:
     def paste_text(self, pane_id: str, text: str) -> None:
         """Insert `text`, after clean_paste(), as one bracketed paste through a named buffer: the program
         takes its line breaks as part of the draft, not as Enter. This relies on the program having turned
-        bracketed paste on (Claude Code, Codex and Gemini CLI do); tmux 3.3 cannot report whether it has."""
+        bracketed paste on (the agent TUIs Chorus knows do); tmux 3.3 cannot report whether it has."""
         check_pane_id(pane_id)
         text = clean_paste(text)
         if not text:
@@ -643,9 +651,7 @@ class Tmux:
         if self.config_file is not None:
             command += ["-f", os.fspath(self.config_file)]
         try:
-            return subprocess.run(
-                [*command, *args], input=stdin, capture_output=True, timeout=self.timeout, check=False
-            )
+            return self.run([*command, *args], input=stdin, capture_output=True, timeout=self.timeout, check=False)
         except FileNotFoundError:
             raise TmuxMissing(f"tmux is not installed ({INSTALL_HINT})") from None
         except subprocess.TimeoutExpired:
@@ -656,3 +662,8 @@ class Tmux:
         if result.returncode != 0:
             raise tmux_error(decode(result.stderr))
         return decode(result.stdout)
+
+
+def configured() -> Tmux:
+    """The tmux server Chorus works with: settings.CHORUS_TMUX_SOCKET, or the user's default server."""
+    return Tmux(settings.CHORUS_TMUX_SOCKET or None)

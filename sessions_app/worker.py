@@ -21,32 +21,36 @@ from django.db import close_old_connections, connection
 
 from events_app import store
 from events_app.store import event_context
-from sessions_app import claude, services
+from sessions_app import notify, selectors, services
 from sessions_app import tmux as tmux_adapter
-from sessions_app.claude import SessionFileFinder
-from sessions_app.delivery import Outcome, Typist, input_draft
+from sessions_app.delivery import Outcome, Typist, unsent
 from sessions_app.detection import Observation, ProcessInfo, StatusTracker, Verdict, detect
 from sessions_app.models import LIVE, OutboxMessage, Session
-from sessions_app.notify import Notifier
-from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile, get_profile
+from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile
+from sessions_app.self_report import Reader, SelfReport, SelfReportPlugin
+from sessions_app.stamps import recently
 
 log = logging.getLogger("chorus.worker.sessions")
 PROFILE_CACHE_SECONDS = 5.0
 
 
 class SessionMonitor:
-    def __init__(self, adapter: tmux_adapter.Tmux | None = None, notifier: Notifier | None = None):
+    """The worker's session job. Status changes reach the desktop through sessions_app.policies; the monitor
+    itself notifies only of what no event records (an error the agent's hooks reported)."""
+
+    def __init__(self, adapter: tmux_adapter.Tmux | None = None, notifier: notify.Notifier | None = None):
         self.interval = settings.CHORUS_POLL_INTERVAL
-        self.tmux = adapter or services.tmux()
-        self.notifier = notifier or Notifier(settings.CHORUS_NOTIFY)
-        self.finder = SessionFileFinder()
+        self.tmux = adapter or tmux_adapter.configured()
+        self._notifier = notifier
+        # one reader per self-report plug-in in use, by the plug-in's name
+        self.readers: dict[str, Reader] = {}
         self.trackers: dict[str, StatusTracker] = {}
         self.screens: dict[str, tmux_adapter.PaneScreen] = {}
         self.deliveries: dict[str, threading.Thread] = {}
         self._profiles: dict[str, Profile] = {}
         self._profiles_at = -1e9
         self._tmux_trouble: str | None = None
-        # prompts Claude Code's UserPromptSubmit hook reported, by session: read by delivery threads
+        # prompts the agents' self-report plug-ins heard accepted, by session: read by delivery threads
         self._accepted: dict[str, list[tuple[float, str]]] = {}
         self._accepted_lock = threading.Lock()
         self._position = -1
@@ -107,11 +111,7 @@ class SessionMonitor:
             if pane.pane_id != session.pane_id:
                 services.session_record_relocated(session, pane.pane_id, pane.pid)
             watched.append((session, pane))
-        self.finder.refresh({p.pid for s, p in watched if self._reports_itself(s)})
-        for session, pane in watched:
-            if self._read_hooks(session):
-                self.screens.pop(pane.pane_id, None)  # the agent just did something: look at its screen now
-        reports = {s.name: self.finder.report(p.pid) for s, p in watched if self._reports_itself(s)}
+        reports = self._self_reports(watched)
         self._busy_reported = {p.pane_id for s, p in watched if self._busy_by_its_own_word(reports.get(s.name), p)}
         wanted = [
             pane.pane_id
@@ -157,20 +157,41 @@ class SessionMonitor:
             self._profiles_at = now
         if name not in self._profiles:
             try:
-                self._profiles[name] = get_profile(name, Path(settings.PROJECT_ROOT))
+                self._profiles[name] = selectors.profile(name)
             except (UnknownProfile, ProfileConfigError) as exc:
                 log.error("session profile %s cannot be used: %s", name, exc)
                 return None
         return self._profiles[name]
 
-    def _reports_itself(self, session: Session) -> bool:
+    def _reporter(self, session: Session) -> SelfReportPlugin | None:
         profile = self.profile(session.profile)
-        return profile is not None and profile.self_report == claude.SESSION_FILE
+        return profile.self_report if profile is not None else None
 
-    def _read_hooks(self, session: Session) -> bool:
+    def _self_reports(self, watched: list[tuple[Session, tmux_adapter.PaneInfo]]) -> dict[str, SelfReport | None]:
+        """What the agents that report themselves say, by session; their hooks are read on the way."""
+        reporters = {s.name: plugin for s, _p in watched if (plugin := self._reporter(s)) is not None}
+        # Every reader is refreshed, also one whose last session has gone, so it forgets that session's pane.
+        pane_pids: dict[str, set[int]] = {name: set() for name in self.readers}
+        for session, pane in watched:
+            plugin = reporters.get(session.name)
+            if plugin is not None:
+                if plugin.name not in self.readers:
+                    self.readers[plugin.name] = plugin.reader()
+                pane_pids.setdefault(plugin.name, set()).add(pane.pid)
+        for name, pids in pane_pids.items():
+            self.readers[name].refresh(pids)
+        reports = {}
+        for session, pane in watched:
+            plugin = reporters.get(session.name)
+            if plugin is None:
+                continue
+            if self._read_hooks(session, plugin):
+                self.screens.pop(pane.pane_id, None)  # the agent just did something: look at its screen now
+            reports[session.name] = self.readers[plugin.name].report(pane.pid)
+        return reports
+
+    def _read_hooks(self, session: Session, plugin: SelfReportPlugin) -> bool:
         """Consume the session's hook payloads; True if there were any."""
-        if not self._reports_itself(session):
-            return False
         directory = self._hook_dirs.get(session.name)
         if directory is None:
             directory = self._hook_dirs[session.name] = services.hook_directory(session.name)
@@ -178,22 +199,22 @@ class SessionMonitor:
             stamp = os.stat(directory).st_mtime_ns
         except OSError:
             return False
-        if self._hook_stamps.get(session.name) == stamp and not claude.recently(stamp):
+        if self._hook_stamps.get(session.name) == stamp and not recently(stamp):
             return False
         self._hook_stamps[session.name] = stamp
-        payloads = claude.read_hook_events(directory)
-        for payload in payloads:
-            kind = payload["hook_event_name"]
-            if kind == "UserPromptSubmit" and isinstance(payload.get("prompt"), str):
+        signals = plugin.signals(directory)
+        for signal in signals:
+            if signal.kind == "prompt_accepted":
                 with self._accepted_lock:
-                    self._accepted.setdefault(session.name, []).append((time.monotonic(), payload["prompt"]))
-            elif kind == "StopFailure":
-                detail = str(payload.get("error") or payload.get("reason") or "the model request failed")
-                self.notifier.notify(session.name, "error", f"{session.name} hit an error", detail[:200])
-        return bool(payloads)
+                    self._accepted.setdefault(session.name, []).append((time.monotonic(), signal.text))
+            elif signal.kind == "error":
+                notifier = self._notifier or notify.notifier()
+                notifier.notify(session.name, "error", f"{session.name} hit an error", signal.text[:200])
+        return bool(signals)
 
     def prompt_accepted(self, name: str, text: str, since: float) -> bool:
-        """Whether Claude Code's hook reported `text` accepted by session `name` after `since` (monotonic)."""
+        """Whether the agent's self-report plug-in heard `text` accepted by session `name` after `since`
+        (monotonic)."""
         wanted = " ".join(text.split())
         with self._accepted_lock:
             entries = self._accepted.get(name, [])
@@ -263,19 +284,11 @@ class SessionMonitor:
         previous = session.status
         if services.session_record_status(session, verdict):
             log.info("%s: %s -> %s (%s)", session.name, previous, verdict.status.value, verdict.reason)
-            self._notify(session.name, previous, verdict)
 
     def _stopped(self, session: Session, reason: str, exit_status: int | None) -> None:
         if services.session_record_stopped(session, reason, exit_status):
             log.info("%s stopped: %s", session.name, reason)
-            self.notifier.notify(session.name, "stopped", f"{session.name} stopped", reason)
         self.trackers.pop(session.name, None)
-
-    def _notify(self, name: str, previous: str, verdict: Verdict) -> None:
-        if verdict.status is Status.WAITING:
-            self.notifier.notify(name, "waiting", f"{name} needs you", verdict.reason)
-        elif verdict.status is Status.IDLE and previous == Status.BUSY.value:
-            self.notifier.notify(name, "idle", f"{name} is done", "back at its prompt")
 
     # deliveries
 
@@ -294,10 +307,10 @@ class SessionMonitor:
                 heads.setdefault(message.session, message)
         for name, message in heads.items():
             session, pane, screen = candidates[name]
-            if input_draft(screen):
-                continue  # a person is typing in that pane; the message waits for an empty input line
             profile = self.profile(session.profile)
-            if profile is None or not services.delivery_claim(message):
+            if profile is None or profile.draft(screen):
+                continue  # a person is typing in that pane; the message waits for an empty input line
+            if not services.delivery_claim(message):
                 continue
             thread = threading.Thread(
                 target=self._deliver,
@@ -342,7 +355,7 @@ class SessionMonitor:
             return interrupted
         lines = message.text.strip().splitlines()
         head = " ".join(lines[0].split())[:40] if lines else ""
-        draft = input_draft(screen)
+        draft = unsent(profile, screen)
         if head and draft and head in " ".join(draft.split()):
             return Typist(self.tmux, session.pane_id, profile).submit()
         if head and head in screen and not draft:

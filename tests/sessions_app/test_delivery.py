@@ -3,8 +3,8 @@
 
 from dataclasses import dataclass, field
 
-from sessions_app.delivery import Typist, input_draft
-from sessions_app.profiles import BUILTIN_PROFILES
+from sessions_app.agents import BUILTIN_PROFILES
+from sessions_app.delivery import Typist, unsent
 from sessions_app.tmux import PaneScreen
 
 RULE = "─" * 60
@@ -111,13 +111,49 @@ def test_a_shell_gets_lines_joined_instead_of_a_paste():
     assert pane.calls[0] == ("text", "a b")
 
 
-def test_the_agents_hook_confirms_before_the_screen_does():
+def test_the_agents_own_word_confirms_before_the_screen_does():
     pane = ScriptedPane({0: claude_screen("{typed}")})
     outcome = typist(pane, accepted=lambda: pane.enters == 1).deliver("fix it")
-    assert (outcome.delivered, outcome.confirmed_by) == (True, "UserPromptSubmit hook")
+    assert (outcome.delivered, outcome.confirmed_by) == (True, BUILTIN_PROFILES["claude"].self_report.confirmation)
+    assert outcome.confirmed_by == "UserPromptSubmit hook"
 
 
-def test_input_draft_reads_the_line_between_rules():
-    assert input_draft(claude_screen("")) == ""
-    assert input_draft(claude_screen("half typed")) == "half typed"
-    assert input_draft("no input box here\n") is None
+def test_without_a_self_report_plugin_nothing_is_taken_as_its_word():
+    pane = ScriptedPane({0: codex_screen("{typed}"), 1: codex_screen()})
+    outcome = typist(pane, profile="codex", accepted=lambda: True).deliver("fix it")
+    assert outcome.confirmed_by == "input line emptied"
+
+
+def codex_screen(composer: str = "Ask Codex to do anything", working: bool = False) -> str:
+    status = ["• Working (2s • esc to interrupt)", ""] if working else []
+    return "\n".join(["› earlier prompt", "", "• answer", "", *status, f"› {composer}", "", "  ? for shortcuts"]) + "\n"
+
+
+def test_codex_is_confirmed_when_its_composer_shows_the_placeholder_again():
+    pane = ScriptedPane({0: codex_screen("{typed}"), 1: codex_screen()})
+    outcome = typist(pane, profile="codex").deliver("fix it")
+    assert (outcome.delivered, outcome.confirmed_by) == (True, "input line emptied")
+
+
+def test_codex_presses_enter_again_while_the_text_sits_in_its_composer():
+    pane = ScriptedPane({0: codex_screen("{typed}"), 2: codex_screen(working=True)})
+    outcome = typist(pane, profile="codex").deliver("fix it")
+    assert (outcome.delivered, outcome.attempts, outcome.confirmed_by) == (True, 2, "went busy")
+
+
+def test_gemini_is_confirmed_when_its_box_shows_the_placeholder_again():
+    def box(text):
+        return "\n".join(["> earlier", "", "╭" + "─" * 40 + "╮", f"│ > {text} │", "╰" + "─" * 40 + "╯"]) + "\n"
+
+    pane = ScriptedPane({0: box("{typed}"), 1: box("  Type your message or @path/to/file")})
+    assert typist(pane, profile="gemini").deliver("fix it").confirmed_by == "input line emptied"
+
+
+def test_unsent_text_is_what_the_composer_reads_where_it_empties_on_submit():
+    claude = BUILTIN_PROFILES["claude"]
+    assert unsent(claude, claude_screen("")) == ""
+    assert unsent(claude, claude_screen("half typed")) == "half typed"
+    assert unsent(claude, "no input box here\n") is None
+    # a shell's command line stays on screen once submitted, so it tells nothing about the submit
+    assert BUILTIN_PROFILES["shell"].draft("$ make\n") == "make"
+    assert unsent(BUILTIN_PROFILES["shell"], "$ make\n") is None

@@ -86,6 +86,7 @@ def test_bad_profile_file(settings):
         detect_status(str(s.FIXTURES / "idle_1.txt"))
 
 
+@pytest.mark.integration
 def test_command_line_error_is_one_line_and_a_failure(manage, subprocess_env, tmp_path):
     subprocess_env.update(PROJECT_ROOT=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
     result = subprocess.run(
@@ -100,6 +101,7 @@ def test_command_line_error_is_one_line_and_a_failure(manage, subprocess_env, tm
     assert result.stderr.strip().splitlines() == [f"CommandError: {tmp_path / 'missing.txt'}: no such file"]
 
 
+@pytest.mark.integration
 def test_command_line_reads_stdin(manage, subprocess_env, tmp_path):
     subprocess_env.update(PROJECT_ROOT=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
     result = subprocess.run(

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from sessions_app.agents import BUILTIN_PROFILES, claude
 from sessions_app.detection import Observation, ProcessInfo, SelfReport, Status, detect, screen_lines
-from sessions_app.profiles import BUILTIN_PROFILES
 from tests.sessions_app import screens as s
 
 CLAUDE = BUILTIN_PROFILES["claude"]
@@ -342,9 +342,8 @@ def test_foreground_shell_outranks_a_stale_session_file():
 
 def test_self_report_outranks_the_screen():
     """Right after a dialog is answered the input line flashes back while the session file already says busy."""
-    report = SelfReport.from_claude_session(
-        {"pid": 4242, "status": "waiting", "waitingFor": "permission prompt"}, pid_alive=True
-    )
+    waiting = {"pid": 4242, "status": "waiting", "waitingFor": "permission prompt"}
+    report = claude.session_report(waiting, pid_alive=True)
     observation = Observation(screen=s.fixture("idle_after_2"), agent_self_report=report)
     verdict = detect(CLAUDE, observation)
     check(verdict, Status.WAITING, "self_report")

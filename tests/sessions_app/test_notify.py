@@ -3,6 +3,7 @@ import stat
 
 import pytest
 
+from sessions_app import notify
 from sessions_app.notify import Notifier
 
 
@@ -14,43 +15,57 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def fake_notify_send(tmp_path, monkeypatch):
-    """A notify-send on PATH that records its arguments, one call per line."""
-    log = tmp_path / "calls.log"
-    script = tmp_path / "notify-send"
-    script.write_text(f'#!/bin/sh\nprintf "%s|" "$@" >> {log}\necho >> {log}\n')
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-    return log
+class Runner:
+    """Stands in for subprocess.run: keeps each command line."""
+
+    def __init__(self):
+        self.commands = []
+
+    def __call__(self, command, **_options):
+        self.commands.append(command)
 
 
-def test_notify_send_gets_title_and_body_as_arguments(fake_notify_send):
-    notifier = Notifier()
-    assert notifier.backend == "notify-send"
+def test_notify_send_gets_title_and_body_as_arguments():
+    runner = Runner()
+    notifier = Notifier("notify-send", run=runner)
     assert notifier.notify("s1", "waiting", "s1 needs you", "-rf / ; permission prompt")
-    assert fake_notify_send.read_text().splitlines() == ["--app-name=Chorus|--|s1 needs you|-rf / ; permission prompt|"]
+    assert runner.commands == [["notify-send", "--app-name=Chorus", "--", "s1 needs you", "-rf / ; permission prompt"]]
 
 
-def test_repeats_are_deduplicated_per_session_and_kind(fake_notify_send):
-    clock = Clock()
-    notifier = Notifier(dedupe_seconds=30, clock=clock)
+def test_osascript_gets_both_quoted_into_its_script():
+    runner = Runner()
+    Notifier("osascript", run=runner).notify("s1", "waiting", 's1 "needs" you', "a\\b")
+    assert runner.commands == [["osascript", "-e", 'display notification "a\\\\b" with title "s1 \\"needs\\" you"']]
+
+
+def test_repeats_are_deduplicated_per_session_and_kind():
+    clock, runner = Clock(), Runner()
+    notifier = Notifier("notify-send", dedupe_seconds=30, clock=clock, run=runner)
     assert notifier.notify("s1", "waiting", "t", "b")
     assert not notifier.notify("s1", "waiting", "t", "b")
     assert notifier.notify("s1", "idle", "t", "b")
     assert notifier.notify("s2", "waiting", "t", "b")
     clock.now += 31
     assert notifier.notify("s1", "waiting", "t", "b")
-    assert len(fake_notify_send.read_text().splitlines()) == 4
+    assert len(runner.commands) == 4
 
 
-def test_rate_limit_caps_a_minute(fake_notify_send):
+def test_rate_limit_caps_a_minute():
     clock = Clock()
-    notifier = Notifier(max_per_minute=3, clock=clock)
+    notifier = Notifier("notify-send", max_per_minute=3, clock=clock, run=Runner())
     said = [notifier.notify(f"s{i}", "waiting", "t", "b") for i in range(5)]
     assert said == [True, True, True, False, False]
     clock.now += 60
     assert notifier.notify("s9", "waiting", "t", "b")
+
+
+def test_a_failing_backend_is_logged(caplog):
+    def broken(command, **_options):
+        raise OSError("no such program")
+
+    with caplog.at_level("WARNING", logger="chorus.notify"):
+        assert Notifier("notify-send", run=broken).notify("s1", "waiting", "s1 needs you", "permission prompt")
+    assert "notify-send failed (no such program): s1 needs you: permission prompt" in caplog.text
 
 
 def test_without_a_desktop_it_logs(monkeypatch, caplog, tmp_path):
@@ -62,6 +77,28 @@ def test_without_a_desktop_it_logs(monkeypatch, caplog, tmp_path):
     assert "s1 needs you: permission prompt" in caplog.text
 
 
-def test_off_says_nothing(fake_notify_send):
-    assert not Notifier(backend="off").notify("s1", "waiting", "t", "b")
-    assert not fake_notify_send.exists()
+def test_off_says_nothing():
+    runner = Runner()
+    assert not Notifier(backend="off", run=runner).notify("s1", "waiting", "t", "b")
+    assert runner.commands == []
+
+
+def test_the_process_has_one_notifier_as_the_settings_ask(settings):
+    settings.CHORUS_NOTIFY = "log"
+    assert notify.notifier() is notify.notifier()
+    assert notify.notifier().backend == "log"
+    settings.CHORUS_NOTIFY = "off"
+    assert notify.notifier().backend == "off"
+
+
+@pytest.mark.integration
+def test_a_real_notify_send_on_path_is_chosen_and_gets_the_arguments(tmp_path, monkeypatch):
+    log = tmp_path / "calls.log"
+    script = tmp_path / "notify-send"
+    script.write_text(f'#!/bin/sh\nprintf "%s|" "$@" >> {log}\necho >> {log}\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    notifier = Notifier()
+    assert notifier.backend == "notify-send"
+    assert notifier.notify("s1", "waiting", "s1 needs you", "-rf / ; permission prompt")
+    assert log.read_text().splitlines() == ["--app-name=Chorus|--|s1 needs you|-rf / ; permission prompt|"]

@@ -1,27 +1,21 @@
-"""Profiles: the built-ins, user profiles from TOML files, and one-line errors for bad files."""
+# ruff: noqa: RUF001  -- the glyph Codex really draws (U+203A), not a typo for >.
+"""Profiles: the built-ins, user profiles from TOML files (every signal settable), and one-line errors for bad
+files."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from sessions_app.agents import BUILTIN_PROFILES, GENERIC_DIALOG_RULES, SELF_REPORTS
+from sessions_app.catalog import get_profile, load_profiles, profile_files
+from sessions_app.composer import Composer
 from sessions_app.detection import Observation, detect
-from sessions_app.profiles import (
-    BUILTIN_PROFILES,
-    GENERIC_DIALOG_RULES,
-    Profile,
-    ProfileConfigError,
-    Region,
-    Rule,
-    Status,
-    UnknownProfile,
-    get_profile,
-    is_shell,
-    load_profiles,
-    profile_files,
-)
+from sessions_app.dialogs import Dialog
+from sessions_app.profiles import Profile, ProfileConfigError, Region, Rule, Status, UnknownProfile, is_shell
 from tests.sessions_app import screens as s
 
 
@@ -94,6 +88,13 @@ def test_every_builtin_carries_the_generic_dialog_rules():
     for profile in BUILTIN_PROFILES.values():
         names = {rule.name for rule in profile.rules}
         assert {rule.name for rule in GENERIC_DIALOG_RULES} <= names, profile.name
+
+
+def test_every_builtin_has_a_composer_and_a_dialog_rule():
+    for profile in BUILTIN_PROFILES.values():
+        assert isinstance(profile.composer, Composer), profile.name
+        assert isinstance(profile.dialog, Dialog), profile.name
+    assert {name for name, p in BUILTIN_PROFILES.items() if p.self_report} == {"claude"}
 
 
 def test_rules_are_ordered_by_priority_then_declaration():
@@ -315,16 +316,21 @@ BAD_FILES = [
     ('[profiles.x]\ncommand = ["x"]\ncomand = ["y"]\n', "profiles.x: unknown key 'comand'"),
     ("[profiles.x]\ndescription = 'no command'\n", "profiles.x: 'command' is required"),
     ('[profiles.x]\ncommand = "x --flag"\n', "profiles.x: 'command' must be a list of strings"),
+    ('[profiles.x]\ncommand = ["x", 3]\n', "profiles.x: 'command' must be a list of strings"),
     ('[profiles.x]\nextends = "cluade"\n', "profiles.x: extends unknown profile 'cluade' (known: aider, claude"),
     ('[profiles.a]\nextends = "b"\n[profiles.b]\nextends = "a"\n', "'extends' loops: a -> b -> a"),
     ('[profiles.x]\nextends = "claude"\nenv = { A = 1 }\n', "profiles.x: 'env' must be a table of strings"),
     (
         '[profiles.x]\nextends = "claude"\ndelivery = { enter_dealy = 1 }\n',
-        "profiles.x: delivery: unknown key 'enter_dealy'",
+        "profiles.x: delivery: unknown key 'enter_dealy' (allowed: enter_delay, interrupt_key, submit_key,",
     ),
     (
         '[profiles.x]\nextends = "claude"\ndelivery = { enter_delay = "slow" }\n',
-        "profiles.x: 'enter_delay' must be int or float, not 'slow'",
+        "profiles.x: delivery: 'enter_delay' must be a valid number, not 'slow'",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\ndelivery = { enter_delay = -1 }\n',
+        "profiles.x: delivery: 'enter_delay' must be greater than or equal to 0, not -1",
     ),
     (
         '[profiles.x]\nextends = "claude"\ngeneric_rules = false\n',
@@ -336,7 +342,7 @@ BAD_FILES = [
     ),
     (
         '[profiles.x]\nextends = "claude"\n[[profiles.x.rules]]\nname = "x.a"\nstatus = "busy"\npattern = "(a"\n',
-        "profiles.x: rules[0]: pattern is not a valid regular expression: missing ), unterminated subpattern",
+        "profiles.x: rules[0]: 'pattern' is not a valid regular expression: missing ), unterminated subpattern",
     ),
     (
         '[profiles.x]\nextends = "claude"\n[[profiles.x.rules]]\nname = "x.a"\nstatus = "busy"\npattern = "a"\n'
@@ -350,7 +356,33 @@ BAD_FILES = [
     (
         '[profiles.x]\nextends = "claude"\n[[profiles.x.rules]]\nname = "x.a"\nstatus = "busy"\npattern = "a"\n'
         "priority = true\n",
-        "profiles.x: rules[0]: 'priority' must be int, not True",
+        "profiles.x: rules[0]: 'priority' must be a valid integer, not True",
+    ),
+    ('[profiles.x]\nextends = "claude"\nrules = [3]\n', "profiles.x: 'rules[0]' must be a valid dictionary"),
+    (
+        '[profiles.x]\nextends = "claude"\n[[profiles.x.rules]]\nname = ""\nstatus = "busy"\npattern = "a"\n',
+        "profiles.x: rules[0]: 'name' must have at least 1 character, not ''",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\n[profiles.x.composer]\nprompt = "> "\nplacehodlers = []\n',
+        "profiles.x: composer: unknown key 'placehodlers' (allowed: above, below, clears_on_submit, continuation,",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\n[profiles.x.composer]\nbelow = "[x"\n',
+        "profiles.x: composer: 'below' is not a valid regular expression",
+    ),
+    (
+        '[profiles.x]\ncommand = ["x"]\n[profiles.x.composer]\nregion = 3\n',
+        "profiles.x: composer: 'prompt' is required unless the profile extends one with a composer",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\n[profiles.x.composer]\nregion = 0\n',
+        "profiles.x: composer: 'region' must be greater than or equal to 1, not 0",
+    ),
+    ('[profiles.x]\nextends = "claude"\ndialog = { markers = "a" }\n', "profiles.x: dialog: markers must be one or"),
+    (
+        '[profiles.x]\nextends = "claude"\nself_report = "cluade_session_file"\n',
+        "profiles.x: 'self_report' must be one of claude_session_file (or \"\" for none), not 'cluade_session_file'",
     ),
 ]
 
@@ -368,6 +400,78 @@ def test_bad_file_gives_one_line_naming_file_and_problem(project, environ, text,
 
 def test_bad_user_file_is_named_too(project, environ):
     path = write(user_file(environ), "[profiles.x]\nextends = 3\n")
-    with pytest.raises(ProfileConfigError, match="'extends' must be a profile name") as raised:
+    with pytest.raises(ProfileConfigError, match="'extends' must be a valid string, not 3") as raised:
         load_profiles(project, environ)
     assert str(raised.value).startswith(f"{path}: profiles.x: ")
+
+
+# --- Every signal settable in TOML ----------------------------------------------------------------------------
+
+
+def test_composer_dialog_delivery_and_self_report_of_a_new_program(project, environ):
+    write(
+        project / "chorus.toml",
+        """
+        [profiles.goose]
+        command = ["goose", "session"]
+        self_report = "claude_session_file"
+        delivery = { enter_delay = 0.3, use_bracketed_paste = false, submit_key = "Enter" }
+        env = { GOOSE_MODE = "auto" }
+
+        [profiles.goose.composer]
+        prompt = '^\\( O\\)> ?(?P<text>.*)$'
+        placeholders = ["Ask goose"]
+        region = 2
+        clears_on_submit = false
+
+        [profiles.goose.dialog]
+        markers = "◆"
+        region = 10
+        """,
+    )
+    profile = get_profile("goose", project, environ)
+    assert profile.composer == Composer(
+        prompt=r"^\( O\)> ?(?P<text>.*)$", placeholders=("Ask goose",), region=2, clears_on_submit=False
+    )
+    assert profile.draft("( O)> Ask goose\n") == ""
+    assert profile.draft("( O)> write the release notes\n") == "write the release notes"
+    assert profile.dialog == Dialog(markers="◆", region=10)
+    assert profile.dialog_options("Pick:\n ◆ 1. this\n   2. that\n") == [("1", "this"), ("2", "that")]
+    # the generic menu rule follows the profile's markers
+    assert detect(profile, Observation(screen="Pick:\n ◆ 1. this\n   2. that\n")).rule == "generic.option_menu"
+    assert profile.self_report is SELF_REPORTS["claude_session_file"]
+    assert (profile.delivery.enter_delay, profile.delivery.use_bracketed_paste) == (0.3, False)
+    assert dict(profile.environment) == {"GOOSE_MODE": "auto"}
+
+
+def test_an_extending_profile_changes_only_the_keys_it_sets(project, environ):
+    write(
+        project / "chorus.toml",
+        """
+        [profiles.quiet]
+        extends = "codex"
+        self_report = ""
+        composer = { placeholders = ["Type here"] }
+        dialog = { markers = "›" }
+        """,
+    )
+    profile, codex = get_profile("quiet", project, environ), BUILTIN_PROFILES["codex"]
+    assert profile.composer.prompt == codex.composer.prompt
+    assert profile.composer.placeholders == ("Type here",)
+    assert profile.dialog == Dialog(markers="›", region=codex.dialog.region)
+    assert profile.self_report is None
+    assert get_profile("claude", project, environ).self_report is SELF_REPORTS["claude_session_file"]
+    menus = [rule for rule in profile.rules if rule.menu]
+    assert menus and all(rule.pattern == Dialog(markers="›").menu_pattern() for rule in menus)
+
+
+def test_an_unchanged_file_is_read_once(project, environ, monkeypatch):
+    path = write(project / "chorus.toml", '[profiles.x]\nextends = "shell"\n')
+    old = path.stat().st_mtime_ns - 5_000_000_000
+    os.utime(path, ns=(old, old))
+    first = load_profiles(project, environ)
+    path.write_text('[profiles.x]\nextends = "aider"\n')
+    os.utime(path, ns=(old, old))  # the same stamp and size: the cached profiles stand
+    assert load_profiles(project, environ)["x"] is first["x"]
+    path.write_text('[profiles.x]\nextends = "codex"\n')  # a fresh stamp: read again
+    assert load_profiles(project, environ)["x"].extends == "codex"

@@ -8,7 +8,6 @@ import time
 import psutil
 import pytest
 
-from sessions_app import tmux as tmux_module
 from sessions_app.tmux import (
     KeyNotAllowed,
     PaneGone,
@@ -222,23 +221,29 @@ def test_dead_pane_keeps_its_exit_status(tmux_server):
 # --- capture
 
 
-def test_capture_many_panes_in_one_tmux_process(tmux_server, monkeypatch):
+class Counting:
+    """A runner that runs tmux and keeps each command line."""
+
+    def __init__(self):
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command, **options):
+        self.commands.append(command)
+        return subprocess.run(command, **options)
+
+
+def test_capture_many_panes_in_one_tmux_process(tmux_server):
     panes = [
         tmux_server.new_session(name, ["sh", "-c", f"echo screen of {name}; exec sleep 60"])
         for name in ("one", "two", "three")
     ]
     wait_for(lambda: all("screen of" in tmux_server.capture(p.pane_id).text for p in panes))
 
-    runs = []
-    real_run = subprocess.run
-
-    def counting_run(*args, **kwargs):
-        runs.append(args[0])
-        return real_run(*args, **kwargs)
-
-    monkeypatch.setattr(tmux_module.subprocess, "run", counting_run)
+    counting = Counting()
+    adapter = Tmux(tmux_server.socket, config_file=tmux_server.config_file, run=counting)
     before = time.time()
-    screens = tmux_server.capture_many([pane.pane_id for pane in panes])
+    screens = adapter.capture_many([pane.pane_id for pane in panes])
+    runs = counting.commands
 
     assert len(runs) == 1
     assert [screens[p.pane_id].text.splitlines()[0] for p in panes] == [
@@ -486,23 +491,22 @@ def test_end_process_tree_of_a_gone_process_is_harmless():
     assert end_process_tree([]) == []
 
 
-@pytest.mark.integration
-def test_poll_lists_every_pane_and_captures_the_named_ones_in_one_call(tmux_server, fake_agent_cmd, monkeypatch):
+def test_poll_lists_every_pane_and_captures_the_named_ones_in_one_call(tmux_server, fake_agent_cmd):
     first = tmux_server.new_session("p1", fake_agent_cmd(), tag="p1")
     second = tmux_server.new_session("p2", fake_agent_cmd(), tag="p2")
-    calls = []
-    real_call = tmux_server._call
-    monkeypatch.setattr(tmux_server, "_call", lambda args, stdin=None: calls.append(args) or real_call(args, stdin))
+    counting = Counting()
+    adapter = Tmux(tmux_server.socket, config_file=tmux_server.config_file, run=counting)
     deadline = time.monotonic() + 10
     while True:
-        panes, screens = tmux_server.poll([second.pane_id])
+        panes, screens = adapter.poll([second.pane_id])
         if "Fake Agent" in screens[second.pane_id].text or time.monotonic() > deadline:
             break
         time.sleep(0.1)
     assert {p.pane_id for p in panes} == {first.pane_id, second.pane_id}
     assert set(screens) == {second.pane_id}
     assert "Fake Agent" in screens[second.pane_id].text
-    assert all(args[0] == "list-panes" for args in calls)
+    prefix = ["tmux", "-u", "-S", str(tmux_server.socket), "-f", str(tmux_server.config_file)]
+    assert all(command[: len(prefix) + 1] == [*prefix, "list-panes"] for command in counting.commands)
     tmux_server.kill_session("p2")
     panes, screens = tmux_server.poll([second.pane_id])
     assert [p.pane_id for p in panes] == [first.pane_id] and screens == {}

@@ -35,8 +35,18 @@ from sessions_app.tmux import (
     tmux_error,
 )
 
-MISSING_TMUX = "/nonexistent/bin/tmux"
 TOKEN = "0a1b2c3d4e5f"
+
+
+class NoTmux:
+    """A runner where tmux is not installed; it keeps the command lines that would have run."""
+
+    def __init__(self):
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command, **_options):
+        self.commands.append(command)
+        raise FileNotFoundError(command[0])
 
 
 def pane_line(**overrides: str) -> str:
@@ -124,26 +134,28 @@ def test_attach_command_is_shell_quoted():
 @pytest.mark.parametrize("name", ["", "a:b", "a.b", "x;", "tab\there", "esc\x1b", "new\nline"])
 def test_bad_session_names_are_refused(name):
     with pytest.raises(ValueError, match="bad tmux session name"):
-        Tmux(binary=MISSING_TMUX).has_session(name)
+        Tmux(run=NoTmux()).has_session(name)
 
 
 @pytest.mark.parametrize("name", ["chorus-a", "0", "my work", "-flag", "ünï"])
 def test_any_name_tmux_keeps_as_is_reaches_tmux(name):
-    # names of sessions the user started, to adopt: the missing binary shows tmux was about to run
+    # names of sessions the user started, to adopt
+    runner = NoTmux()
     with pytest.raises(TmuxMissing):
-        Tmux(binary=MISSING_TMUX).has_session(name)
+        Tmux("chorus", run=runner).has_session(name)
+    assert runner.commands == [["tmux", "-u", "-L", "chorus", "has-session", "-t", f"={name}"]]
 
 
 @pytest.mark.parametrize("pane_id", ["", "3", "%", "%3;", "-t", "%3 ", "=a:"])
 def test_bad_pane_ids_are_refused_before_tmux_runs(pane_id):
     with pytest.raises(ValueError):
-        Tmux(binary=MISSING_TMUX).send_text(pane_id, "hello")
+        Tmux(run=NoTmux()).send_text(pane_id, "hello")
 
 
 @pytest.mark.parametrize("key", ["C-z", "F1", "Enter ; kill-server", "-t", "enter", "M-x", "q", "10"])
 def test_keys_outside_the_allowlist_are_refused_before_tmux_runs(key):
     with pytest.raises(KeyNotAllowed, match="not allowed"):
-        Tmux(binary=MISSING_TMUX).send_keys("%1", "Enter", key)
+        Tmux(run=NoTmux()).send_keys("%1", "Enter", key)
 
 
 def test_allowlist_holds_what_dialogs_need():
@@ -152,7 +164,7 @@ def test_allowlist_holds_what_dialogs_need():
 
 def test_missing_tmux_says_how_to_install_it():
     with pytest.raises(TmuxMissing, match="apt-get install tmux / brew install tmux"):
-        Tmux(binary=MISSING_TMUX).list_panes()
+        Tmux(run=NoTmux()).list_panes()
 
 
 # --- cleaning text
@@ -385,4 +397,4 @@ def test_no_server_is_a_pane_gone():
 
 def test_refuses_to_kill_the_users_default_server():
     with pytest.raises(ValueError, match="default tmux server"):
-        Tmux(binary=MISSING_TMUX).kill_server()
+        Tmux(run=NoTmux()).kill_server()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sessions_app.agents import BUILTIN_PROFILES
 from sessions_app.detection import StatusTracker, Verdict, detect
-from sessions_app.profiles import BUILTIN_PROFILES, Status
+from sessions_app.profiles import Status
 from tests.sessions_app import screens as s
 
 

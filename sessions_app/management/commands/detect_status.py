@@ -5,14 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from events_app.commands import DomainCommand
+from sessions_app import selectors
+from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.detection import Observation, detect
-from sessions_app.profiles import ProfileConfigError, UnknownProfile, get_profile
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = (
         "Classify screens captured with `tmux capture-pane -p` (FILE, or - for stdin) and print "
         "FILE<TAB>STATUS<TAB>REASON for each, using the same detection as the worker."
@@ -22,7 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE", help="a captured screen; - reads stdin")
-        parser.add_argument("--profile", default="claude", help="agent profile (default: claude)")
+        parser.add_argument("--profile", default=DEFAULT_PROFILE, help="agent profile (default: %(default)s)")
         parser.add_argument("--current-command", default="", help="#{pane_current_command} at capture time")
         parser.add_argument("--pane-dead", type=int, choices=(0, 1), default=0, help="#{pane_dead}")
         parser.add_argument("--pane-dead-status", type=int, default=None, help="#{pane_dead_status}")
@@ -30,10 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--alternate-on", type=int, choices=(0, 1), default=0, help="#{alternate_on}")
 
     def handle(self, *args, **options):
-        try:
-            profile = get_profile(options["profile"], Path(settings.PROJECT_ROOT))
-        except (UnknownProfile, ProfileConfigError) as exc:
-            raise CommandError(str(exc)) from None
+        profile = selectors.profile(options["profile"])
         stdin = options.get("stdin") or sys.stdin
         # Read every input before printing anything, so bad input gives an error and no partial table.
         screens = [(name, self._read(name, stdin)) for name in options["files"]]

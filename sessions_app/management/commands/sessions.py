@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from events_app.commands import DomainCommand
 from events_app.store import event_context
 from sessions_app import selectors, services
+from sessions_app.agents import DEFAULT_PROFILE
+from sessions_app.schemas import MessageOut, ScreenOut, SessionOut, StatusChangeOut
 
 
 def _age(when) -> str:
@@ -20,35 +23,12 @@ def _age(when) -> str:
     return f"{seconds}s"
 
 
-def _session_dict(session) -> dict:
-    return {
-        "name": session.name,
-        "profile": session.profile,
-        "lifecycle": session.lifecycle,
-        "status": session.status,
-        "status_reason": session.status_reason,
-        "status_since": session.status_since.isoformat(),
-        "pane_id": session.pane_id,
-        "cwd": session.cwd,
-        "auto_dispatch": session.auto_dispatch,
-        "attach_command": selectors.attach_command(session.name),
-        "version": session.version,
-    }
+def _data(schema, item) -> dict:
+    """One session, message or status change as the API serialises it (its schema, its JSON encoder)."""
+    return schema.from_orm(item).model_dump()
 
 
-def _message_dict(message) -> dict:
-    return {
-        "id": message.id,
-        "session": message.session,
-        "state": message.state,
-        "text": message.text,
-        "attempts": message.attempts,
-        "confirmed_by": message.confirmed_by,
-        "failure_reason": message.failure_reason,
-    }
-
-
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "List, start, kill, restart, adopt agent sessions; send them messages and keys; read their outbox."
 
     def add_arguments(self, parser):
@@ -58,7 +38,7 @@ class Command(BaseCommand):
         listing.add_argument("--live", action="store_true", help="only live sessions")
         new = sub.add_parser("new", help="start an agent in a new tmux session")
         new.add_argument("name")
-        new.add_argument("--profile", default="claude")
+        new.add_argument("--profile", default=DEFAULT_PROFILE)
         new.add_argument("--dir", dest="subdir", help="working directory under PROJECT_ROOT")
         for action in ("kill", "restart", "attach", "screen", "history"):
             sub.add_parser(action, help=f"{action} a session").add_argument("name")
@@ -83,15 +63,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, **options):
         self.as_json = options["json"]
-        try:
-            with event_context(actor="cli", source="cli"):
-                getattr(self, "do_" + action.replace("-", "_"))(**options)
-        except services.SessionError as exc:
-            raise CommandError(str(exc)) from None
+        with event_context(actor="cli", source="cli"):
+            getattr(self, "do_" + action.replace("-", "_"))(**options)
 
     def emit(self, data, table: list[tuple] | None = None) -> None:
         if self.as_json:
-            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=None))
+            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=None, cls=DjangoJSONEncoder))
         elif table is not None:
             widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
             for row in table:
@@ -104,19 +81,19 @@ class Command(BaseCommand):
             self.stdout.write(text, ending="" if text.endswith("\n") else "\n")
 
     def show_session(self, session) -> None:
-        data = _session_dict(session)
+        data = _data(SessionOut, session)
         self.emit(data, [(k, v) for k, v in data.items()])
 
     def do_list(self, live=False, **_):
         sessions = list(selectors.sessions(include_ended=not live))
         if not sessions and not self.as_json:
-            self.stdout.write("no sessions; start one with: sessions new NAME --profile claude")
+            self.stdout.write(f"no sessions; start one with: sessions new NAME --profile {DEFAULT_PROFILE}")
             return
         table = [("NAME", "PROFILE", "STATUS", "FOR", "WHY")] + [
             (s.name, s.profile, s.status if s.is_live else s.lifecycle, _age(s.status_since), s.status_reason[:70])
             for s in sessions
         ]
-        self.emit([_session_dict(s) for s in sessions], table)
+        self.emit([_data(SessionOut, s) for s in sessions], table)
 
     def do_new(self, name, profile, subdir, **_):
         self.show_session(services.session_create(name, profile, subdir))
@@ -131,33 +108,31 @@ class Command(BaseCommand):
         self.show_session(services.session_adopt(target, name, profile))
 
     def do_attach(self, name, **_):
-        selectors.session(name)
-        command = selectors.attach_command(name)
-        self.say({"attach_command": command}, command)
+        session = selectors.session(name)
+        self.say(_data(SessionOut, session), selectors.attach_command(name))
 
     def do_screen(self, name, **_):
-        text = selectors.screen(name)
-        self.say({"name": name, "text": text}, text)
+        screen = ScreenOut(name=name, text=selectors.screen(name))
+        self.say(screen.model_dump(), screen.text)
 
     def do_history(self, name, **_):
-        rows = [
-            {"at": h.at.isoformat(), "from": h.from_status, "to": h.to_status, "reason": h.reason, "rule": h.rule}
-            for h in selectors.status_history(name)
-        ]
-        self.emit(rows, [("AT", "FROM", "TO", "WHY")] + [(r["at"][:19], r["from"], r["to"], r["reason"]) for r in rows])
+        changes = list(selectors.status_history(name))
+        table = [("AT", "FROM", "TO", "WHY")]
+        table += [(c.at.isoformat()[:19], c.from_status, c.to_status, c.reason) for c in changes]
+        self.emit([_data(StatusChangeOut, c) for c in changes], table)
 
     def do_send(self, name, text, **_):
         if text == "-":
             text = sys.stdin.read()
         message = services.session_send(name, text)
-        self.say(_message_dict(message), f"queued {message.id}: typed into {name} when it is idle")
+        self.say(_data(MessageOut, message), f"queued {message.id}: typed into {name} when it is idle")
 
     def do_keys(self, name, keys, **_):
-        services.session_send_keys(name, keys)
-        self.say({"name": name, "keys": keys}, f"pressed {' '.join(keys)}")
+        session = services.session_send_keys(name, keys)
+        self.say(_data(SessionOut, session), f"pressed {' '.join(keys)}")
 
     def do_outbox(self, name, finished=False, **_):
-        rows = [_message_dict(m) for m in selectors.outbox(name, include_finished=finished)]
+        rows = [_data(MessageOut, m) for m in selectors.outbox(name, include_finished=finished)]
         table = [("ID", "STATE", "TRIES", "TEXT")] + [
             (r["id"], r["state"], r["attempts"], r["text"].splitlines()[0][:60] if r["text"] else "") for r in rows
         ]
@@ -165,7 +140,7 @@ class Command(BaseCommand):
 
     def do_cancel(self, message_id, **_):
         message = services.message_cancel(message_id)
-        self.say(_message_dict(message), f"cancelled {message.id}")
+        self.say(_data(MessageOut, message), f"cancelled {message.id}")
 
     def do_auto_dispatch(self, name, state, **_):
         self.show_session(services.session_set_auto_dispatch(name, state == "on"))

@@ -1,0 +1,20 @@
+"""The built-in agents: one module each with its rules, its composer and dialog rules, its delivery settings and
+its self-report plug-in. Generic code reaches them only through these registries and the profiles they hold."""
+
+from __future__ import annotations
+
+from sessions_app.agents import aider, claude, codex, gemini, shell
+from sessions_app.agents.generic import GENERIC_DIALOG_RULES
+from sessions_app.profiles import Profile
+from sessions_app.self_report import SelfReportPlugin
+
+BUILTIN_PROFILES: dict[str, Profile] = {
+    profile.name: profile for profile in (claude.PROFILE, codex.PROFILE, gemini.PROFILE, aider.PROFILE, shell.PROFILE)
+}
+
+SELF_REPORTS: dict[str, SelfReportPlugin] = {plugin.name: plugin for plugin in (claude.SESSION_FILE,)}
+
+# What a new session runs unless told otherwise.
+DEFAULT_PROFILE = claude.PROFILE.name
+
+__all__ = ["BUILTIN_PROFILES", "DEFAULT_PROFILE", "GENERIC_DIALOG_RULES", "SELF_REPORTS"]

@@ -1,0 +1,274 @@
+# ruff: noqa: RUF001, RUF002, RUF003  -- the glyphs Claude Code really draws (U+276F), not typos for >.
+"""Claude Code: its screen rules, its input line, and what it says about itself (its session file and its hooks).
+
+Observed in 2.1.330 (see design.md): the live input line is `❯` + a no-break space between two full-width rules,
+and while it runs Claude Code keeps `~/.claude/sessions/<pid>.json`, whose `status` (idle, busy, waiting with
+`waitingFor`) changes ~50 ms before the screen and stays right where screen scraping goes wrong. After SIGKILL the
+file stays behind saying idle, so a report counts only while its pid is alive and belongs to the pane's process
+tree. Hooks passed with `--settings` say which prompt was accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from sessions_app.agents.generic import GENERIC_DIALOG_RULES
+from sessions_app.composer import Composer
+from sessions_app.dialogs import Dialog
+from sessions_app.profiles import Delivery, Profile, Region, Rule, Status
+from sessions_app.screen import HORIZONTAL_RULE
+from sessions_app.self_report import Launch, SelfReport, SelfReportPlugin, Signal
+from sessions_app.stamps import recently
+
+RULES = (
+    Rule(
+        "claude.permission_dialog",
+        Status.WAITING,
+        r"^[ \t]*Do you want to [^\n]*\?[ \t]*\n(?:[ \t]*\n)?[ \t]*(?:[❯›>][ \t]*)?1[.)][ \t]",
+        Region.bottom(15),
+        320,
+    ),
+    Rule("claude.esc_to_interrupt", Status.BUSY, r"esc to interrupt", Region.bottom(6), 220, ignore_case=True),
+    # The spinner line: a cycling glyph, a random gerund and an ellipsis ("✶ Blanching… (4s · ↓ 17 tokens)").
+    # Glyphs and verbs vary by version, so any non-word glyph counts except the transcript's own markers; the
+    # finished form "✻ Brewed for 8s" has no ellipsis after the verb. It also catches busy while a typed draft
+    # hides "esc to interrupt" in the footer.
+    Rule(
+        "claude.spinner",
+        Status.BUSY,
+        r"^ ?[^\w\s●⏺❯›>⎿│\-]\s[\w'-]+(?:…|\.\.\.)(?=\s|$)",
+        Region.bottom(15),
+        210,
+    ),
+    # The live input line sits between two rules; a prompt echoed in the transcript does not.
+    Rule(
+        "claude.input_empty",
+        Status.IDLE,
+        rf"^{HORIZONTAL_RULE}\n[❯>][\u00a0 ]?\n{HORIZONTAL_RULE}$",
+        Region.bottom(12),
+        110,
+    ),
+    # A draft in the input line while idle. A draft typed during a busy turn hides "esc to interrupt" and, while
+    # text streams, there is no spinner either: the session file is the signal that tells those apart.
+    Rule(
+        "claude.input_draft",
+        Status.IDLE,
+        rf"^{HORIZONTAL_RULE}\n[❯>][\u00a0 ]\S[^\n]*\n(?:[^\n]*\n){{0,6}}?{HORIZONTAL_RULE}$",
+        Region.bottom(12),
+        100,
+    ),
+)
+
+# Between its two rules: `❯` + NBSP and the draft, whose further lines follow until the lower rule. The older boxed
+# renderer draws `>` inside a rounded box, whose top and bottom edges match the same rules.
+COMPOSER = Composer(
+    prompt=r"^[ \t]*[❯>][\u00a0 ]?(?P<text>.*)$",
+    above=rf"^{HORIZONTAL_RULE}$",
+    below=rf"^{HORIZONTAL_RULE}$",
+    region=15,
+)
+
+# Not ●: Claude Code starts its messages with it.
+DIALOG = Dialog()
+
+
+# --- The session file ---------------------------------------------------------------------------------------------
+
+KNOWN_STATUSES = frozenset({"idle", "busy", "waiting"})
+SOURCE = "Claude Code session file"
+
+
+def sessions_dir() -> Path:
+    return Path(os.environ.get("CHORUS_CLAUDE_SESSIONS_DIR") or Path.home() / ".claude" / "sessions")
+
+
+def session_report(data: Mapping[str, Any], pid_alive: bool | None) -> SelfReport:
+    """A session file's content as a self-report."""
+    pid = data.get("pid")
+    return SelfReport(
+        status=str(data.get("status") or ""),
+        waiting_for=str(data.get("waitingFor") or ""),
+        pid=pid if isinstance(pid, int) else None,
+        pid_alive=pid_alive,
+        source=SOURCE,
+    )
+
+
+class Processes:
+    """What the finder asks about processes (psutil): a seam, so the mapping logic is tested without any."""
+
+    def lineage(self, pid: int) -> list[int]:
+        """`pid` and its ancestors, nearest first; empty when it is gone."""
+        try:
+            process = psutil.Process(pid)
+            return [pid, *(parent.pid for parent in process.parents())]
+        except psutil.NoSuchProcess:
+            return []
+
+    def alive(self, pid: int) -> bool:
+        return psutil.pid_exists(pid)
+
+
+class SessionFileFinder:
+    """Maps the session files in the directory to the panes whose process trees own them.
+
+    Per poll it costs one stat of the directory and one of each watched file: the directory is listed again only
+    when its mtime changes (a file came or went) or a new pane appears, and a file is parsed only when it changed.
+    """
+
+    def __init__(self, directory: Path | None = None, processes: Processes | None = None):
+        self.directory = directory or sessions_dir()
+        self.processes = processes or Processes()
+        self._listed: tuple[int, frozenset[int]] | None = None
+        self._pid_for_pane: dict[int, int] = {}
+        self._parsed: dict[int, tuple[tuple[int, int, int], SelfReport | None]] = {}
+
+    def refresh(self, pane_pids: set[int]) -> None:
+        """Call once per poll with the pids of the panes that run Claude Code."""
+        try:
+            stamp = os.stat(self.directory).st_mtime_ns
+        except OSError:
+            self._pid_for_pane.clear()
+            self._listed = None
+            return
+        panes = frozenset(pane_pids)
+        if self._listed == (stamp, panes) and not recently(stamp):
+            return
+        self._listed = (stamp, panes)
+        pids = {int(name[:-5]) for name in os.listdir(self.directory) if name.endswith(".json") and name[:-5].isdigit()}
+        mapping = {}
+        for pid in pids:
+            # The pane pid among `panes` that is `pid` or one of its ancestors.
+            owner = next((candidate for candidate in self.processes.lineage(pid) if candidate in panes), None)
+            if owner is not None:
+                mapping[owner] = pid
+        self._pid_for_pane = mapping
+        self._parsed = {pid: parsed for pid, parsed in self._parsed.items() if pid in pids}
+
+    def report(self, pane_pid: int | None) -> SelfReport | None:
+        pid = self._pid_for_pane.get(pane_pid) if pane_pid else None
+        if pid is None:
+            return None
+        path = self.directory / f"{pid}.json"
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        changed = (info.st_mtime_ns, info.st_ino, info.st_size)
+        cached = self._parsed.get(pid)
+        if cached is None or cached[0] != changed or recently(info.st_mtime_ns):
+            cached = self._parsed[pid] = (changed, self._read(path, pid))
+        report = cached[1]
+        return report if report is not None and self.processes.alive(pid) else None
+
+    def _read(self, path: Path, pid: int) -> SelfReport | None:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("status") not in KNOWN_STATUSES or not self.processes.alive(pid):
+            return None
+        return session_report({**data, "pid": pid}, pid_alive=True)
+
+
+# --- Hooks, passed with `claude --settings <json>` ----------------------------------------------------------------
+
+# Events worth hearing about: the prompt accepted (delivery confirmation), a dialog opened, a turn ended, an API
+# error, the session's end. Notification is left out: it only nudges after 6 s or 60 s.
+HOOK_EVENTS = ("UserPromptSubmit", "PermissionRequest", "Stop", "StopFailure", "SessionEnd")
+
+# Writes the payload into the session's hook directory atomically (write, then rename) and exits 0 at once, so
+# a slow disk never delays the agent and a missing directory never prints an error into the transcript.
+HOOK_COMMAND = (
+    'd="$CHORUS_HOOK_DIR"; [ -d "$d" ] || exit 0; f="$d/$(date +%s%N)-$$"; '
+    'cat > "$f.part" && mv "$f.part" "$f.json"; exit 0'
+)
+
+
+def hook_settings() -> str:
+    """Inline JSON for `--settings`: it merges with the user's settings and never edits their files."""
+    hook = {"type": "command", "command": HOOK_COMMAND, "timeout": 5, "async": True}
+    return json.dumps({"hooks": {event: [{"hooks": [hook]}] for event in HOOK_EVENTS}}, separators=(",", ":"))
+
+
+def user_disabled_hooks(home: Path | None = None) -> bool:
+    """The user's `"disableAllHooks": true` turns ours off too; overriding it would re-enable theirs, so Chorus
+    only warns."""
+    path = (home or Path.home()) / ".claude" / "settings.json"
+    try:
+        return json.loads(path.read_text()).get("disableAllHooks") is True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def read_hook_events(directory: Path) -> list[dict]:
+    """The hook payloads written since the last call, oldest first; each file is consumed."""
+    try:
+        names = sorted(entry.name for entry in os.scandir(directory) if entry.name.endswith(".json"))
+    except FileNotFoundError:
+        return []
+    events = []
+    for name in names:
+        path = directory / name
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, ValueError):
+            payload = None
+        path.unlink(missing_ok=True)
+        if isinstance(payload, dict) and payload.get("hook_event_name") in HOOK_EVENTS:
+            events.append(payload)
+    return events
+
+
+def signal(payload: dict) -> Signal:
+    """What a hook payload tells the worker."""
+    kind = payload["hook_event_name"]
+    if kind == "UserPromptSubmit" and isinstance(payload.get("prompt"), str):
+        return Signal("prompt_accepted", payload["prompt"])
+    if kind == "StopFailure":
+        return Signal("error", str(payload.get("error") or payload.get("reason") or "the model request failed"))
+    return Signal("activity")
+
+
+class SessionFile(SelfReportPlugin):
+    """Claude Code's session file for its state, its hooks for the prompt it accepted and its errors."""
+
+    name = "claude_session_file"
+    confirmation = "UserPromptSubmit hook"
+
+    def launch(self, hook_dir: Path) -> Launch:
+        shutil.rmtree(hook_dir, ignore_errors=True)
+        hook_dir.mkdir(parents=True, mode=0o700)
+        warnings = ()
+        if user_disabled_hooks():
+            warnings = ("~/.claude/settings.json sets disableAllHooks: Chorus relies on the session file alone",)
+        return Launch(("--settings", hook_settings()), {"CHORUS_HOOK_DIR": str(hook_dir)}, warnings)
+
+    def reader(self) -> SessionFileFinder:
+        return SessionFileFinder()
+
+    def signals(self, hook_dir: Path) -> list[Signal]:
+        return [signal(payload) for payload in read_hook_events(hook_dir)]
+
+
+SESSION_FILE = SessionFile()
+
+PROFILE = Profile(
+    name="claude",
+    command=("claude",),
+    description="Claude Code",
+    rules=(*RULES, *GENERIC_DIALOG_RULES),
+    process_names=("claude", "claude.exe", "node"),
+    busy_cpu_percent=25.0,
+    composer=COMPOSER,
+    dialog=DIALOG,
+    self_report=SESSION_FILE,
+    delivery=Delivery(enter_delay=0.1),
+)

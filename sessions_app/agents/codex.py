@@ -1,0 +1,71 @@
+# ruff: noqa: RUF001, RUF002  -- the glyphs Codex really draws (U+203A), not typos for >.
+"""OpenAI Codex CLI: its screen and title rules and its composer.
+
+The composer line starts with `›` (`▌` on every line of it in older releases, before 0.4x) and shows a dimmed
+placeholder when empty; captured without colours the placeholder reads as text, so the rule knows the phrases
+(codex-rs/tui: the composer's default and chatwidget's PLACEHOLDERS and SIDE_PLACEHOLDERS). Its dialogs select
+with the same `›`, so a line drawn like a numbered option is never the composer.
+"""
+
+from __future__ import annotations
+
+from sessions_app.agents.generic import GENERIC_DIALOG_RULES
+from sessions_app.composer import Composer
+from sessions_app.dialogs import Dialog
+from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
+
+RULES = (
+    # Waiting for approval, the title blinks between "[ ! ] Action Required | …" and "[ . ] …".
+    Rule("codex.title_action_required", Status.WAITING, r"Action Required|^\[ [!.] \]", TITLE, 330),
+    # While answer text streams Codex draws no status line; its title's braille spinner is the busy signal.
+    Rule("codex.title_spinner", Status.BUSY, r"^[\u2800-\u28ff]", TITLE, 250),
+    Rule("codex.esc_to_interrupt", Status.BUSY, r"esc to interrupt", Region.bottom(8), 220, ignore_case=True),
+    Rule("codex.composer", Status.IDLE, r"^[ \t]?[›▌][ \t\u00a0]", Region.bottom(6), 100),
+    Rule(
+        "codex.footer",
+        Status.IDLE,
+        r"context left|\? for shortcuts|⏎ send",
+        Region.bottom(3),
+        95,
+        ignore_case=True,
+    ),
+)
+
+PLACEHOLDERS = (
+    "Ask Codex to do anything",
+    "Describe a task like 'write tests for <filepath>'",
+    "Explain this codebase",
+    "Summarize recent commits",
+    "Implement {feature}",
+    "Find and fix a bug in @filename",
+    "Write tests for @filename",
+    "Improve documentation in @filename",
+    "Run /review on my current changes",
+    "Use /skills to list available skills",
+    "Check recently modified functions for compatibility",
+    "How many files have been modified?",
+    "Will this algorithm scale well?",
+)
+
+# A draft's further lines are indented under its first (two columns: the glyph and a blank), or, in the older
+# look, marked with ▌ too. Below the composer only its footer follows (one or two lines of hints).
+COMPOSER = Composer(
+    prompt=r"^[ \t]?[›▌](?:[ \t\u00a0](?P<text>.*))?$",
+    continuation=r"^(?:  |[ \t]?▌(?:[ \t\u00a0]|$))(?P<text>.*)$",
+    placeholders=PLACEHOLDERS,
+    region=20,
+    footer=2,
+)
+
+PROFILE = Profile(
+    name="codex",
+    command=("codex",),
+    description="OpenAI Codex CLI",
+    rules=(*RULES, *GENERIC_DIALOG_RULES),
+    process_names=("codex", "codex-*", "node"),
+    busy_cpu_percent=25.0,
+    composer=COMPOSER,
+    dialog=Dialog(),
+    # A paste-burst window of ~120 ms: an Enter inside it becomes a line break.
+    delivery=Delivery(enter_delay=0.15),
+)

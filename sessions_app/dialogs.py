@@ -1,0 +1,100 @@
+# ruff: noqa: RUF001  -- the markers are the look-alike glyphs TUIs really draw (U+276F, U+203A), not typos for >.
+"""Dialog-option rules: how an agent draws a dialog's options, so that status detection, delivery and the pages read
+them alike.
+
+A dialog is a question (a line ending in ? or :), numbered options ("1. Yes", "2) No") and a selection marker in
+front of the highlighted one. Which characters mark the selection differs by agent (● is Gemini's radio button
+but the start of every message elsewhere), so each profile carries its Dialog; the status rules that see a menu
+are built from the same markers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sessions_app.screen import screen_lines
+
+# What most TUIs draw in front of the highlighted option.
+DEFAULT_MARKERS = "❯›>▸▶→»◉"
+
+
+@dataclass(frozen=True)
+class Menu:
+    """The options of the dialog on screen, in order, as (key to press, label)."""
+
+    options: tuple[tuple[str, str], ...]
+    question: str = ""
+    selected: str | None = None
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """markers: the characters in front of the selected option. region: how many non-blank lines from the bottom
+    are looked at."""
+
+    markers: str = DEFAULT_MARKERS
+    region: int = 20
+    _option: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.markers or any(ch.isspace() or ch.isalnum() for ch in self.markers):
+            raise ValueError(f"markers must be one or more symbols (e.g. '❯›>'), not {self.markers!r}")
+        if self.region < 1:
+            raise ValueError(f"region must be a number of lines >= 1, not {self.region}")
+        pattern = rf"^[ \t]*(?:(?P<marker>{self._marker_class})[ \t]*)?(?P<key>[1-9])[.)][ \t]+(?P<label>\S.*?)[ \t]*$"
+        object.__setattr__(self, "_option", re.compile(pattern))
+
+    @property
+    def _marker_class(self) -> str:
+        return "[" + "".join(re.escape(ch) for ch in self.markers) + "]"
+
+    def is_option(self, line: str) -> bool:
+        """Whether `line` is drawn like one of a dialog's numbered options."""
+        return self._option.match(line) is not None
+
+    def menu(self, screen: str | Sequence[str]) -> Menu | None:
+        """The dialog's options near the bottom of a plain screen (or its screen_lines).
+
+        Only a run that counts up from 1, of at least two options, is taken, and the last such run on screen: a
+        numbered list in the transcript above does not pass for the dialog below it.
+        """
+        lines = screen_lines(screen) if isinstance(screen, str) else screen
+        rows = [row for row in lines if row.strip(" \t")][-self.region :]
+        runs: list[tuple[int, list[tuple[str, str]], str | None]] = []
+        for index, row in enumerate(rows):
+            match = self._option.match(row)
+            if match is None:
+                continue
+            key, label = match.group("key"), match.group("label")
+            selected = key if match.group("marker") else None
+            if key == "1":
+                runs.append((index, [(key, label)], selected))
+            elif runs and int(key) == int(runs[-1][1][-1][0]) + 1:
+                start, options, chosen = runs[-1]
+                options.append((key, label))
+                runs[-1] = (start, options, chosen or selected)
+        runs = [run for run in runs if len(run[1]) >= 2]
+        if not runs:
+            return None
+        start, options, selected = runs[-1]
+        above = rows[start - 1].strip(" \t") if start else ""
+        question = above if above.endswith(("?", ":")) else ""
+        return Menu(options=tuple(options), question=question, selected=selected)
+
+    def options(self, screen: str | Sequence[str]) -> list[tuple[str, str]]:
+        """The (key, label) pairs of the dialog on screen; empty when there is none."""
+        menu = self.menu(screen)
+        return list(menu.options) if menu else []
+
+    def menu_pattern(self) -> str:
+        """A status rule's pattern: a numbered menu with a highlighted option right under a question or heading.
+
+        The heading matters: a prompt the user typed as a numbered list is echoed with the same marker, but it
+        follows a transcript line, not a question. Two consecutive options are required, one of them highlighted.
+        """
+        markers = self._marker_class
+        option = rf"[ \t]*(?:{markers}[ \t]*)?\d{{1,2}}[.)][ \t]+\S[^\n]*\n"
+        selected = rf"[ \t]*{markers}[ \t]*\d{{1,2}}[.)][ \t]+\S[^\n]*\n"
+        return rf"^[^\n]*[?:][ \t]*\n(?:[ \t]*\n)?(?={option}{option})(?:{option})*?{selected}"

@@ -1,0 +1,34 @@
+"""How rules see a captured screen: its lines without box borders, trailing spaces and the blank rows below.
+
+Pure functions shared by status rules, input-line (composer) rules and dialog parsing, so all three read a screen
+the same way.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BORDERS = "│┃║"
+_BORDER_LEFT = re.compile(rf"^[ \t]*[{_BORDERS}][ \t]?")
+_BORDER_RIGHT = re.compile(rf"[ \t]*[{_BORDERS}]$")
+
+# A full-width horizontal rule, or the top/bottom edge of a rounded box.
+HORIZONTAL_RULE = r"[╭╰]?[─━]{8,}[╮╯]?"
+
+
+def screen_lines(screen: str) -> list[str]:
+    """The screen's lines as rules see them: box borders and trailing spaces gone, trailing blank lines dropped.
+
+    Only spaces and tabs are stripped: str.strip() would also eat a no-break space, which some input lines draw
+    after their prompt mark.
+    """
+    lines = []
+    for raw in screen.split("\n"):
+        line = raw.rstrip(" \t\r")
+        # The cheap test first: most lines have no border, and the worker runs this for every pane it polls.
+        if line and (line[-1] in _BORDERS or line.lstrip(" \t")[:1] in _BORDERS):
+            line = _BORDER_RIGHT.sub("", _BORDER_LEFT.sub("", line))
+        lines.append(line)
+    while lines and not lines[-1].strip(" \t"):
+        lines.pop()
+    return lines

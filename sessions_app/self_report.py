@@ -1,0 +1,81 @@
+"""Self-report plug-ins: what an agent says of its own state, outranking what its screen shows.
+
+A profile names its plug-in (`self_report = "<name>"`); the plug-ins are registered by name in
+sessions_app.agents.SELF_REPORTS. A plug-in provides what to add when the agent starts (arguments, environment,
+its hook directory), a reader of the agent's state reports, the agent's hook payloads read as signals, and how a
+delivery confirmed by the agent itself is named. Generic code reaches it only through the profile.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class SelfReport:
+    """What the agent says of its own state, already read by the caller (a plug-in's reader).
+
+    pid_alive: whether the pid the report belongs to still runs (None: not checked). A report left behind by a
+    killed process may say idle forever, so a report from a dead pid is ignored.
+    """
+
+    status: str
+    waiting_for: str = ""
+    pid: int | None = None
+    pid_alive: bool | None = None
+    source: str = "agent self-report"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What starting the agent takes besides its profile's command: more arguments, environment, warnings to log."""
+
+    arguments: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One hook payload as the worker needs it: a prompt the agent accepted (its text), an error to tell a person
+    about, or just activity (look at the screen now)."""
+
+    kind: Literal["prompt_accepted", "error", "activity"]
+    text: str = ""
+
+
+class Reader(Protocol):
+    """Finds the reports of the agents running in the panes it is told about; one per worker and plug-in."""
+
+    def refresh(self, pane_pids: set[int]) -> None:
+        """Called once per poll with the pids of the panes whose profiles use this plug-in."""
+
+    def report(self, pane_pid: int | None) -> SelfReport | None:
+        """The current report of the agent under that pane, if it keeps one."""
+
+
+class SelfReportPlugin(ABC):
+    """name: what a profile's `self_report` says. confirmation: an Outcome's confirmed_by when the agent itself
+    reported a prompt accepted."""
+
+    name: str
+    confirmation: str
+
+    @abstractmethod
+    def launch(self, hook_dir: Path) -> Launch:
+        """Prepare `hook_dir` (emptied, private to the session) and say what to add to the agent's start."""
+
+    @abstractmethod
+    def reader(self) -> Reader:
+        """A new reader of the agents' reports."""
+
+    @abstractmethod
+    def signals(self, hook_dir: Path) -> list[Signal]:
+        """The hook payloads written into `hook_dir` since the last call, oldest first; each is consumed."""
+
+    def __repr__(self) -> str:
+        return f"<self-report plug-in {self.name}>"

@@ -1,0 +1,171 @@
+"""Claude Code's self-report plug-in: its session file mapped to panes, its hooks, what it adds at launch."""
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from sessions_app.agents import SELF_REPORTS, claude
+from sessions_app.agents.claude import SessionFileFinder
+from sessions_app.self_report import Signal
+
+PANE, AGENT = 4100, 4101
+
+
+class Processes:
+    """A process table: pid -> parent (None at the top); a pid not in it is gone."""
+
+    def __init__(self, parents: dict[int, int | None]):
+        self.parents = parents
+
+    def lineage(self, pid):
+        chain = []
+        while pid in self.parents:
+            chain.append(pid)
+            pid = self.parents[pid]
+        return chain
+
+    def alive(self, pid):
+        return pid in self.parents
+
+
+@pytest.fixture
+def processes():
+    """The pane's shell with the agent under it."""
+    return Processes({1: None, PANE: 1, AGENT: PANE})
+
+
+def _write(directory, pid, **data):
+    path = directory / f"{pid}.json"
+    path.write_text(json.dumps({"pid": pid, **data}))
+    return path
+
+
+def test_reads_the_status_of_the_agent_under_the_pane(tmp_path, processes):
+    _write(tmp_path, AGENT, status="waiting", waitingFor="permission prompt")
+    finder = SessionFileFinder(tmp_path, processes)
+    finder.refresh({PANE})
+    report = finder.report(PANE)
+    assert (report.status, report.waiting_for, report.pid, report.source) == (
+        "waiting",
+        "permission prompt",
+        AGENT,
+        "Claude Code session file",
+    )
+    assert finder.report(12345678) is None
+
+
+def test_a_file_of_a_process_outside_the_pane_is_not_its_report(tmp_path, processes):
+    processes.parents[5000] = 1
+    _write(tmp_path, 5000, status="busy")
+    finder = SessionFileFinder(tmp_path, processes)
+    finder.refresh({PANE})
+    assert finder.report(PANE) is None
+
+
+def test_follows_changes_and_new_files(tmp_path, processes):
+    finder = SessionFileFinder(tmp_path, processes)
+    finder.refresh({PANE})
+    assert finder.report(PANE) is None
+    path = _write(tmp_path, AGENT, status="busy")
+    finder.refresh({PANE})
+    assert finder.report(PANE).status == "busy"
+    time.sleep(0.01)
+    _write(tmp_path, AGENT, status="idle")
+    finder.refresh({PANE})
+    assert finder.report(PANE).status == "idle"
+    path.unlink()
+    finder.refresh({PANE})
+    assert finder.report(PANE) is None
+
+
+def test_a_stale_file_of_a_dead_pid_is_ignored(tmp_path, processes):
+    _write(tmp_path, AGENT, status="idle")
+    finder = SessionFileFinder(tmp_path, processes)
+    finder.refresh({PANE})
+    assert finder.report(PANE).status == "idle"
+    del processes.parents[AGENT]
+    assert finder.report(PANE) is None
+
+
+def test_unknown_status_or_broken_json_is_no_report(tmp_path, processes):
+    _write(tmp_path, AGENT, status="shell")
+    finder = SessionFileFinder(tmp_path, processes)
+    finder.refresh({PANE})
+    assert finder.report(PANE) is None
+    (tmp_path / f"{AGENT}.json").write_text("{broken")
+    assert finder.report(PANE) is None
+
+
+def test_a_missing_directory_is_no_report(tmp_path, processes):
+    finder = SessionFileFinder(tmp_path / "absent", processes)
+    finder.refresh({PANE})
+    assert finder.report(PANE) is None
+
+
+def test_the_plugin_is_registered_under_its_profile_name():
+    assert SELF_REPORTS["claude_session_file"] is claude.SESSION_FILE
+    assert claude.PROFILE.self_report is claude.SESSION_FILE
+
+
+def test_launch_prepares_an_empty_private_hook_directory_and_passes_the_hooks(tmp_path):
+    hooks = tmp_path / "hooks" / "s1"
+    hooks.mkdir(parents=True)
+    (hooks / "old.json").write_text("{}")
+    launch = claude.SESSION_FILE.launch(hooks)
+    assert list(hooks.iterdir()) == [] and hooks.stat().st_mode & 0o777 == 0o700
+    assert launch.arguments == ("--settings", claude.hook_settings())
+    assert dict(launch.environment) == {"CHORUS_HOOK_DIR": str(hooks)}
+
+
+def test_hook_payloads_become_signals_and_are_consumed(tmp_path):
+    payloads = [
+        {"hook_event_name": "UserPromptSubmit", "prompt": "fix it"},
+        {"hook_event_name": "StopFailure", "error": "rate limited"},
+        {"hook_event_name": "Stop"},
+        {"hook_event_name": "Notification"},
+    ]
+    for index, payload in enumerate(payloads):
+        (tmp_path / f"{index:03d}-1.json").write_text(json.dumps(payload))
+    (tmp_path / "004-1.part").write_text("{")
+    assert claude.SESSION_FILE.signals(tmp_path) == [
+        Signal("prompt_accepted", "fix it"),
+        Signal("error", "rate limited"),
+        Signal("activity"),
+    ]
+    assert [path.name for path in tmp_path.iterdir()] == ["004-1.part"]
+
+
+@pytest.mark.integration
+def test_hook_settings_cover_the_events_and_write_atomically(tmp_path):
+    settings = json.loads(claude.hook_settings())
+    assert set(settings["hooks"]) == set(claude.HOOK_EVENTS)
+    command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    payload = json.dumps({"hook_event_name": "UserPromptSubmit", "prompt": "hi; rm -rf / $(x)"})
+    subprocess.run(["sh", "-c", command], input=payload, text=True, env={"CHORUS_HOOK_DIR": str(tmp_path)}, check=True)
+    assert claude.read_hook_events(tmp_path) == [json.loads(payload)]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.integration
+def test_hooks_without_their_directory_exit_quietly(tmp_path):
+    command = json.loads(claude.hook_settings())["hooks"]["Stop"][0]["hooks"][0]["command"]
+    result = subprocess.run(["sh", "-c", command], input="{}", capture_output=True, text=True, env={})
+    assert result.returncode == 0 and result.stderr == ""
+
+
+def test_user_disabled_hooks_is_detected(tmp_path):
+    (tmp_path / ".claude").mkdir()
+    assert not claude.user_disabled_hooks(tmp_path)
+    (tmp_path / ".claude" / "settings.json").write_text('{"disableAllHooks": true}')
+    assert claude.user_disabled_hooks(tmp_path)
+
+
+def test_launch_warns_when_the_user_turned_every_hook_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert claude.SESSION_FILE.launch(tmp_path / "a").warnings == ()
+    (tmp_path / "home" / ".claude").mkdir(parents=True)
+    (tmp_path / "home" / ".claude" / "settings.json").write_text('{"disableAllHooks": true}')
+    [warning] = claude.SESSION_FILE.launch(tmp_path / "b").warnings
+    assert "disableAllHooks" in warning

@@ -1,0 +1,58 @@
+"""`manage.py sessions` reads without tmux: the API's schemas as --json, tables for people, one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from sessions_app import services
+from sessions_app.detection import Verdict
+from sessions_app.profiles import Status
+from tests.sessions_app.factories import SessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def socket(settings):
+    settings.CHORUS_TMUX_SOCKET = "chorus-test"
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("sessions", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_json_is_what_the_api_serves(client, settings):
+    session = SessionFactory(name="w1")
+    services.session_record_status(session, Verdict(Status.IDLE, "rule x matched", "x", "screen"))
+    [listed] = json.loads(run("--json", "list"))
+    assert (listed["name"], listed["status"], listed["attach_command"]) == (
+        "w1",
+        "idle",
+        "tmux -L chorus-test attach -t w1",
+    )
+    api = client.get("/api/sessions/w1", HTTP_AUTHORIZATION=f"Bearer {settings.CHORUS_TOKEN}").json()
+    assert listed == api
+    [change] = json.loads(run("--json", "history", "w1"))
+    assert (change["from_status"], change["to_status"], change["reason"]) == ("unknown", "idle", "rule x matched")
+    message = json.loads(run("--json", "send", "w1", "hello"))
+    assert [m["id"] for m in json.loads(run("--json", "outbox", "w1"))] == [message["id"]]
+
+
+def test_tables_for_people():
+    SessionFactory(name="w2", profile="codex")
+    assert run("list").splitlines()[1].split()[:3] == ["w2", "codex", "unknown"]
+    assert run("attach", "w2").strip() == "tmux -L chorus-test attach -t w2"
+    assert "AT" in run("history", "w2")
+
+
+def test_a_domain_error_is_one_line():
+    with pytest.raises(CommandError, match=r"^no session named 'ghost'$"):
+        run("history", "ghost")
+    with pytest.raises(CommandError, match=r"^no message 'nope'$"):
+        run("cancel", "nope")

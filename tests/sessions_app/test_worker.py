@@ -1,0 +1,107 @@
+# ruff: noqa: RUF001  -- screens hold the glyphs TUIs really draw (U+203A), not typos for >.
+"""The worker's session job against a scripted tmux (no tmux, no agent): it types a queued message only into an
+empty input line, as the session's profile reads it, and never into a person's draft."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from sessions_app import services
+from sessions_app.models import OutboxMessage, Session
+from sessions_app.tmux import PaneInfo, PaneScreen
+from sessions_app.worker import SessionMonitor
+from tests.sessions_app import screens as s
+from tests.sessions_app.factories import SessionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class ScriptedTmux:
+    """One pane whose screen a test sets; Enter turns it into `after_enter`."""
+
+    def __init__(self, session: Session, command: str, screen: str, after_enter: str):
+        self.pane = PaneInfo(
+            session_name=session.name, window_index=0, pane_id=session.pane_id, pid=session.pid,
+            current_command=command, current_path="/tmp", dead=False, dead_status=None, dead_signal=None,
+            title="", alternate_on=False, cursor_x=0, cursor_y=0, history_size=0, width=200, height=50,
+            in_mode=False, activity=1, tag=session.name,
+        )  # fmt: skip
+        self.screen = screen
+        self.after_enter = after_enter
+        self.typed: list[str] = []
+
+    def show(self, screen: str) -> None:
+        self.screen = screen
+        self.pane = dataclasses.replace(self.pane, activity=self.pane.activity + 1)
+
+    def _screen(self) -> PaneScreen:
+        return PaneScreen(self.pane.pane_id, self.screen, self.pane.activity, False, 200, 50, time.time())
+
+    def poll(self, capture):
+        return [self.pane], {pane_id: self._screen() for pane_id in capture if pane_id == self.pane.pane_id}
+
+    def capture_many(self, pane_ids):
+        return {pane_id: self._screen() for pane_id in pane_ids if pane_id == self.pane.pane_id}
+
+    def capture(self, pane_id):
+        return self._screen()
+
+    def send_text(self, pane_id, text):
+        self.typed.append(text)
+
+    paste_text = send_text
+
+    def send_keys(self, pane_id, *keys):
+        self.typed.extend(keys)
+        if "Enter" in keys:
+            self.show(self.after_enter)
+
+
+def codex(composer: str, working: bool = False) -> str:
+    status = ["• Working (1s • esc to interrupt)", ""] if working else []
+    return s.screen("› earlier prompt", "", "• Done.", "", *status, f"› {composer}", "", "  ? for shortcuts")
+
+
+def gemini(text: str, above: str = "✦ Done.") -> str:
+    return s.screen("> earlier prompt", "", above, "", *s.boxed(f"> {text}"), s.GEMINI_FOOTER)
+
+
+@pytest.fixture
+def project(settings, tmp_path, monkeypatch):
+    settings.PROJECT_ROOT = tmp_path
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+@pytest.mark.parametrize(
+    ("profile", "command", "draft", "empty", "busy"),
+    [
+        ("codex", "codex", codex("half a sentence"), codex("Ask Codex to do anything"), codex("", working=True)),
+        (
+            "gemini",
+            "node",
+            gemini("half a sentence"),
+            gemini("  Type your message or @path/to/file"),
+            gemini("", above="⠏ Thinking (esc to cancel, 1s)"),
+        ),
+    ],
+)
+def test_a_queued_message_waits_while_a_person_drafts(project, profile, command, draft, empty, busy):
+    session = SessionFactory(profile=profile)
+    tmux = ScriptedTmux(session, command, draft, after_enter=busy)
+    monitor = SessionMonitor(adapter=tmux)
+    message = services.session_send(session.name, "run the tests")
+    for _ in range(3):
+        monitor.tick()
+    assert Session.objects.get(pk=session.name).status == "idle"
+    assert OutboxMessage.objects.get(pk=message.id).state == "queued"
+    assert tmux.typed == []
+
+    tmux.show(empty)
+    monitor.tick()
+    monitor.stop()
+    delivered = OutboxMessage.objects.get(pk=message.id)
+    assert (delivered.state, delivered.confirmed_by) == ("delivered", "went busy")
+    assert tmux.typed == ["run the tests", "Enter"]
