@@ -15,7 +15,8 @@ router = Router(tags=["events"])
 
 
 class EventFilter(Schema):
-    after: int = Field(0, ge=0, description="only events after this position")
+    # Positions are SQLite integers (64-bit): a larger one names no event and cannot be bound to a query.
+    after: int = Field(0, ge=0, le=2**63 - 1, description="only events after this position")
     limit: int = Field(100, ge=1, le=1000)
     stream_type: str | None = None
     stream_id: str | None = None

@@ -50,7 +50,9 @@ def test_unknown_stream_is_404_with_a_message(api):
     assert "no stream counter:nope" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 5000}, {"after": -1}, {"since": "yesterday"}])
+@pytest.mark.parametrize(
+    "params", [{"limit": 0}, {"limit": 5000}, {"after": -1}, {"after": 2**70}, {"since": "yesterday"}]
+)
 def test_bad_filters_are_422(api, params):
     response = api.get("/api/events", params)
     assert response.status_code == 422
