@@ -229,31 +229,3 @@ def to_html(text: str) -> str:
 def tail(lines: list[Line], count: int) -> list[Line]:
     """The last `count` lines that say something: a screen's blank rows would only take the room."""
     return [line for line in lines if line.text.strip()][-count:]
-
-
-# A numbered choice of a dialog, possibly behind a selection marker (Claude Code's U+276F, Codex's U+203A, ...):
-# "<marker> 1. Yes", "  2) No".
-_OPTION = re.compile(
-    "^\\s*(?:[\u276f\u203a>\u25b6\u25b8\u2192*]\\s*)?" r"(?P<key>[1-9])[.)]\s+(?P<label>\S.{0,80}?)\s*$"
-)
-
-
-def dialog_options(text: str, region: int = 20) -> list[tuple[str, str]]:
-    """The numbered options of a dialog near the bottom of a plain screen, as (key, label), in order.
-
-    Only a run that counts up from 1 is taken, so a numbered list in the transcript above does not pass for a
-    dialog unless it is the last such run on screen.
-    """
-    rows = [row for row in text.split("\n") if row.strip()][-region:]
-    runs: list[list[tuple[str, str]]] = []
-    for row in rows:
-        match = _OPTION.match(row)
-        if not match:
-            continue
-        key, label = match.group("key"), match.group("label")
-        if key == "1":
-            runs.append([(key, label)])
-        elif runs and int(key) == int(runs[-1][-1][0]) + 1:
-            runs[-1].append((key, label))
-    runs = [run for run in runs if len(run) >= 2]
-    return runs[-1] if runs else []

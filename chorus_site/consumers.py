@@ -19,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -94,8 +93,8 @@ class PageConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=html)
 
     async def _screens(self, interval: float) -> None:
-        # tmux only, no database: off the thread that serves the ORM, so captures never queue behind requests.
-        refresh = sync_to_async(self.page.refresh_screens, thread_sensitive=False)
+        # The screens the worker stored (sessions_app.mirror): a database read, like the page's other readings.
+        refresh = database_sync_to_async(self.page.refresh_screens)
         while True:
             try:
                 html = await refresh()

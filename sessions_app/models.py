@@ -81,3 +81,24 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session}: {self.text[:40]}"
+
+
+class MirroredScreen(models.Model):
+    """Not a read model: the last screen the worker captured of a session someone is looking at (its terminal
+    mirror on a page), with colours as tmux gives them (`capture-pane -e`). Screens are not history, so they are no
+    events: the worker writes `text` (sessions_app.mirror.record), pages write `wanted_until` (mirror.watch), and a
+    rebuild leaves the table alone. `seq` grows with every new text."""
+
+    session = models.CharField(max_length=40, primary_key=True)
+    pane_id = models.CharField(max_length=20, blank=True)
+    text = models.TextField(blank=True)
+    captured_at = models.FloatField(default=0.0)
+    seq = models.PositiveIntegerField(default=0)
+    # time.time() until which a page wants the worker to keep this screen current
+    wanted_until = models.FloatField(default=0.0, db_index=True)
+
+    class Meta:
+        db_table = "chorus_session_screen"
+
+    def __str__(self) -> str:
+        return f"{self.session} #{self.seq}"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 
 from sessions_app import tmux as tmux_adapter
+from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.catalog import get_profile, load_profiles
 from sessions_app.dialogs import Dialog
 from sessions_app.errors import SessionConflict, SessionError, UnknownSession
-from sessions_app.models import OutboxMessage, Session, StatusChange
+from sessions_app.models import MirroredScreen, OutboxMessage, Session, StatusChange
 from sessions_app.profiles import Profile
 
 
@@ -52,6 +54,17 @@ def screen(name: str) -> str:
         return tmux_adapter.configured().capture(current.pane_id).text
     except tmux_adapter.TmuxError as exc:
         raise SessionConflict(f"cannot read the screen: {exc}") from None
+
+
+def screens(names: Iterable[str]) -> dict[str, MirroredScreen]:
+    """The last screen the worker captured of each session named that has one (sessions_app.mirror): what pages
+    show. A page that shows a screen must say so with mirror.watch, or the worker stops capturing it."""
+    return {row.session: row for row in MirroredScreen.objects.filter(session__in=list(names)).exclude(seq=0)}
+
+
+def default_profile() -> str:
+    """The profile a new session gets when none is chosen."""
+    return DEFAULT_PROFILE
 
 
 def profiles() -> list[Profile]:

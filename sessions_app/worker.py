@@ -1,8 +1,10 @@
-"""The worker's session job: one look at every pane per tick, stable status transitions, deliveries, notices.
+"""The worker's session job: one look at every pane per tick, stable status transitions, deliveries, the screens
+pages show.
 
 A tick costs one `list-panes` call for all panes plus one batched `capture-pane` call for the panes that may have
-changed, whatever the number of sessions. Typing a prompt takes a second or more (Enter delays, confirmation),
-so each delivery runs in a thread of its own and the poll goes on meanwhile.
+changed, whatever the number of sessions, and one more (in colour) while pages show screens that changed. Typing a
+prompt takes a second or more (Enter delays, confirmation), so each delivery runs in a thread of its own and the
+poll goes on meanwhile.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.db import close_old_connections, connection
 
 from events_app import store
 from events_app.store import event_context
-from sessions_app import notify, selectors, services
+from sessions_app import mirror, notify, selectors, services
 from sessions_app import tmux as tmux_adapter
 from sessions_app.delivery import Outcome, Typist, unsent
 from sessions_app.detection import Observation, ProcessInfo, StatusTracker, Verdict, detect
@@ -46,6 +48,8 @@ class SessionMonitor:
         self.readers: dict[str, Reader] = {}
         self.trackers: dict[str, StatusTracker] = {}
         self.screens: dict[str, tmux_adapter.PaneScreen] = {}
+        # the colour captures of the screens pages show (sessions_app.mirror), by pane
+        self.mirrored: dict[str, tmux_adapter.PaneScreen] = {}
         self.deliveries: dict[str, threading.Thread] = {}
         self._profiles: dict[str, Profile] = {}
         self._profiles_at = -1e9
@@ -122,6 +126,7 @@ class SessionMonitor:
         ]
         if wanted:
             self.screens.update(self.tmux.capture_many(wanted))
+        self._mirror(watched)
         now = time.monotonic()
         idle_sessions = []
         for session, pane in watched:
@@ -138,6 +143,28 @@ class SessionMonitor:
             self._verdicts.pop(name, None)
         if len(self._processes) > 1000:
             self._processes = {pid: p for pid, p in self._processes.items() if p.is_running()}
+
+    def _mirror(self, watched: list[tuple[Session, tmux_adapter.PaneInfo]]) -> None:
+        """Capture in colour the screens that pages show (once per pane and tick, however many pages show it) and
+        store those that changed. A self-reporting busy agent is captured here too: its screen is what a person
+        watching it wants to see move."""
+        shown = mirror.wanted()
+        panes = {pane.pane_id: (session.name, pane) for session, pane in watched if session.name in shown}
+        self.mirrored = {pane_id: screen for pane_id, screen in self.mirrored.items() if pane_id in panes}
+        due = [
+            pane_id
+            for pane_id, (_name, pane) in panes.items()
+            if tmux_adapter.needs_capture(pane, self.mirrored.get(pane_id))
+        ]
+        if not due:
+            return
+        changed = {}
+        for pane_id, screen in self.tmux.capture_many(due, ansi=True).items():
+            previous = self.mirrored.get(pane_id)
+            self.mirrored[pane_id] = screen
+            if previous is None or previous.text != screen.text:
+                changed[panes[pane_id][0]] = (pane_id, screen.text, screen.taken_at)
+        mirror.record(changed)
 
     def _poll(self, capture: list[str]):
         try:

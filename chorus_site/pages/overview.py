@@ -74,7 +74,7 @@ def profiles() -> list[str]:
     try:
         return [p.name for p in session_selectors.profiles()]
     except DomainError:
-        return ["claude", "shell"]
+        return [session_selectors.default_profile()]
 
 
 class OverviewPage(LivePage):
@@ -86,12 +86,13 @@ class OverviewPage(LivePage):
 
     def __init__(self, params: Mapping[str, str]):
         super().__init__(params)
-        self.panes: Mapping[str, str] = {}  # the live sessions' panes, as the last reading found them
+        self.live: list[str] = []  # the sessions with a live pane, as the last reading found them
         self.tails = Shown()  # each card's tail as last shown
+        self.screens = screens.Screens()
 
     def read_sessions(self) -> list:
         sessions = list(session_selectors.sessions())
-        self.panes = {s.name: s.pane_id for s in sessions if s.is_live and s.pane_id}
+        self.live = [s.name for s in sessions if s.is_live and s.pane_id]
         return sessions
 
     def read_grid(self) -> list[Fragment]:
@@ -117,12 +118,17 @@ class OverviewPage(LivePage):
 
     def context(self) -> dict:
         sessions = self.read_sessions()
-        for name, screen in screens.screens(self.panes).items():
+        for name, screen in self.screens.read(self.live).items():
             self.tails.changed(name, tail(screen))
-        return {**super().context(), **grid(sessions, self.tails), "profiles": profiles()}
+        return {
+            **super().context(),
+            **grid(sessions, self.tails),
+            "profiles": profiles(),
+            "default_profile": session_selectors.default_profile(),
+        }
 
     def refresh_screens(self) -> str:
-        tails = {name: tail(screen) for name, screen in screens.screens(self.panes).items()}
+        tails = {name: tail(screen) for name, screen in self.screens.read(self.live).items()}
         return "".join(
             Fragment("overview.html#session-tail", {"name": name, "tail": lines}).render()
             for name, lines in tails.items()

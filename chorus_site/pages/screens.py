@@ -1,47 +1,32 @@
-"""What a session's terminal shows now, as the pages read it: every screen a page shows comes through `screens()`.
+"""What a session's terminal shows, as the pages read it: the screens the worker last captured
+(sessions_app.mirror), through the sessions selector. The web process never calls tmux for a page.
 
-Today the web process captures the panes itself, one tmux invocation for all the panes a page asks for at once.
-When the worker keeps the last capture of every pane, only `screens()` changes; the pages keep their own diffing
-(they push a screen only when it changed).
+Every screen a page shows comes through its `Screens` reader, which also keeps telling the worker that the page
+shows them (every RENEW_SECONDS), so the worker captures each shown pane once per tick, for every page at once.
+The pages keep their own diffing: they push a screen only when it changed.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Iterable
 
-from sessions_app import services as session_services
-from sessions_app import tmux as tmux_adapter
-
-Source = Callable[[Mapping[str, str]], Mapping[str, str]]
+from sessions_app import mirror
+from sessions_app import selectors as session_selectors
 
 
-def capture(panes: Mapping[str, str]) -> dict[str, str]:
-    """Capture the panes now ({session name: pane id}) in one tmux invocation: {session name: ANSI screen}."""
-    if not panes:
-        return {}
-    try:
-        captured = session_services.tmux().capture_many(panes.values(), ansi=True)
-    except (tmux_adapter.TmuxError, ValueError):
-        return {}
-    return {name: captured[pane].text for name, pane in panes.items() if pane in captured}
+class Screens:
+    """One page's reader of the screens it shows."""
 
+    def __init__(self) -> None:
+        self._told: tuple[frozenset[str], float] = (frozenset(), 0.0)
 
-_source: Source = capture
-
-
-def screens(panes: Mapping[str, str]) -> dict[str, str]:
-    """The ANSI screen of each session named ({session name: its pane id} -> {session name: screen}); a session
-    whose screen cannot be read (its pane is gone, tmux is) is left out."""
-    return dict(_source(panes))
-
-
-@contextlib.contextmanager
-def replaced(source: Source) -> Iterator[None]:
-    """Test seam: inside the block the pages read every screen from `source` instead."""
-    global _source
-    previous, _source = _source, source
-    try:
-        yield
-    finally:
-        _source = previous
+    def read(self, names: Iterable[str]) -> dict[str, str]:
+        """The ANSI screen of each session named that the worker has captured ({session name: screen})."""
+        names = frozenset(names)
+        now = time.time()
+        told, at = self._told
+        if names and (not names <= told or now - at >= mirror.RENEW_SECONDS):
+            mirror.watch(names, now)
+            self._told = (names, now)
+        return {name: screen.text for name, screen in session_selectors.screens(names).items()}

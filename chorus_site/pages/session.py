@@ -23,10 +23,11 @@ class Screen:
     options: tuple[tuple[str, str], ...] = ()
 
 
-def screen(text: str) -> Screen:
+def screen(name: str, text: str) -> Screen:
     lines = ansi.render_lines(text)
     plain = "\n".join(line.text for line in lines)
-    return Screen("\n".join(line.html for line in lines), tuple(ansi.dialog_options(plain)))
+    options = found(session_selectors.dialog_options, name, plain)
+    return Screen("\n".join(line.html for line in lines), tuple(options))
 
 
 def head(session) -> dict:
@@ -57,6 +58,7 @@ class SessionPage(LivePage):
         self.waiting = False
         self.texts = Shown()  # the screen's text as last looked at
         self.screen = Screen()
+        self.screens = screens.Screens()
 
     def read_session(self):
         session = found(session_selectors.session, self.session_name)
@@ -86,11 +88,10 @@ class SessionPage(LivePage):
 
     def look(self) -> bool:
         """Read the screen now; whether it changed since the last look."""
-        pane = self.pane
-        text = screens.screens({self.session_name: pane}).get(self.session_name, "") if pane else ""
+        text = self.screens.read([self.session_name]).get(self.session_name, "") if self.pane else ""
         if not self.texts.changed(self.session_name, text):
             return False
-        self.screen = screen(text)
+        self.screen = screen(self.session_name, text)
         return True
 
     def context(self) -> dict:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from chorus_site.pages.overview import OverviewPage
 from chorus_site.pages.session import SessionPage
 from chorus_site.views.base import act, page
+from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
 
 
@@ -27,7 +28,7 @@ def session_detail(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 def session_create(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "").strip()
-    profile = request.POST.get("profile", "").strip() or "claude"
+    profile = request.POST.get("profile", "").strip() or session_selectors.default_profile()
     subdir = request.POST.get("subdir", "").strip() or None
     return act(
         request,

@@ -56,29 +56,3 @@ def test_a_style_carries_over_blank_lines_and_a_reset_among_them():
 def test_tail_skips_blank_lines():
     lines = ansi.render_lines("a\nb\n\nc\n\n   \n")
     assert [line.text for line in ansi.tail(lines, 2)] == ["b", "c"]
-
-
-def test_dialog_options_are_the_last_run_counting_from_one():
-    screen = "\n".join(
-        [
-            "● Plan:",
-            "  1. read the code",
-            "  2. fix it",
-            "────",
-            " Do you want to proceed?",
-            " \u276f 1. Yes",
-            "   2. Yes, and don't ask again for rm commands",
-            "   3. No, and tell Claude what to do differently (esc)",
-            "",
-            " Esc to cancel",
-        ]
-    )
-    assert ansi.dialog_options(screen) == [
-        ("1", "Yes"),
-        ("2", "Yes, and don't ask again for rm commands"),
-        ("3", "No, and tell Claude what to do differently (esc)"),
-    ]
-
-
-def test_no_dialog_without_a_numbered_run():
-    assert ansi.dialog_options("\u276f\u00a0\n? for shortcuts\n 3. alone\n") == []

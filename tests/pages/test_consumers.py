@@ -2,6 +2,9 @@
 unknown pages, the snapshot on connect, the partials an event changed, and screens pushed only when they change.
 tests/pages/test_page_socket.py drives the same socket through a real daphne."""
 
+import asyncio
+import time
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -10,9 +13,9 @@ from django.conf import settings
 
 from chorus_site.auth import WebsocketAuthentication
 from chorus_site.consumers import PageConsumer
-from chorus_site.pages import screens
 from events_app import live, store
 from sessions_app import events as session_events
+from sessions_app import mirror
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 5
@@ -82,15 +85,30 @@ async def test_an_event_already_rendered_is_not_rendered_again():
     await communicator.disconnect()
 
 
+@database_sync_to_async
+def _captured(name: str, text: str) -> None:
+    """What the worker does when it captured a new screen of a session a page shows."""
+    mirror.record({name: ("%5", text, time.time())})
+
+
 async def test_a_screen_is_pushed_when_it_changes_and_only_then():
-    shown = {"text": "$ make\n\x1b[32mbuilding\x1b[0m\n"}
     await _created("builder", pane="%5")
-    with screens.replaced(lambda panes: {name: shown["text"] for name in panes}):
-        communicator = _communicator("page=session&name=builder", token=settings.CHORUS_TOKEN)
-        assert (await communicator.connect(TIMEOUT))[0] is True
-        assert 'id="session-head"' in await communicator.receive_from(TIMEOUT)
-        assert '<span class="f2">building</span>' in await communicator.receive_from(TIMEOUT)
-        assert await communicator.receive_nothing(0.8)  # 0.3 s between looks: the same screen is not sent again
-        shown["text"] = "$ make\n\x1b[32mall green\x1b[0m\n"
-        assert '<span class="f2">all green</span>' in await communicator.receive_from(TIMEOUT)
-        await communicator.disconnect()
+    await _captured("builder", "$ make\n\x1b[32mbuilding\x1b[0m\n")
+    communicator = _communicator("page=session&name=builder", token=settings.CHORUS_TOKEN)
+    assert (await communicator.connect(TIMEOUT))[0] is True
+    assert 'id="session-head"' in await communicator.receive_from(TIMEOUT)
+    assert '<span class="f2">building</span>' in await communicator.receive_from(TIMEOUT)
+    assert await communicator.receive_nothing(0.8)  # 0.3 s between looks: the same screen is not sent again
+    await _captured("builder", "$ make\n\x1b[32mall green\x1b[0m\n")
+    assert '<span class="f2">all green</span>' in await communicator.receive_from(TIMEOUT)
+    await communicator.disconnect()
+
+
+async def test_a_page_that_shows_a_screen_has_the_worker_capture_it():
+    await _created("watched", pane="%6")
+    communicator = _communicator("page=session&name=watched", token=settings.CHORUS_TOKEN)
+    assert (await communicator.connect(TIMEOUT))[0] is True
+    await communicator.receive_from(TIMEOUT)
+    await asyncio.sleep(0.5)  # the page looks at its screen every 0.3 s
+    assert "watched" in await database_sync_to_async(mirror.wanted)()
+    await communicator.disconnect()

@@ -1,10 +1,11 @@
 """Pages and actions through Django's test client, and the live partials a page renders after events."""
 
+import time
+
 import pytest
 from django.conf import settings
 from django.test import Client
 
-from chorus_site.pages import screens
 from chorus_site.pages.board import BoardPage
 from chorus_site.pages.events import EventsPage
 from chorus_site.pages.overview import OverviewPage
@@ -12,6 +13,7 @@ from chorus_site.pages.session import SessionPage
 from chorus_site.pages.task import TaskPage
 from events_app import store
 from sessions_app import events as session_events
+from sessions_app import mirror
 from tasks_app import services as task_services
 
 pytestmark = pytest.mark.django_db
@@ -37,15 +39,10 @@ def _session(name: str, status: str = "idle") -> None:
             store.append("session", name, 1, [changed])
 
 
-@pytest.fixture
-def screens_show():
-    """Every pane shows this screen (no tmux): the pages read it through their one screen source."""
-    with screens.replaced(lambda panes: {name: "$ make\n\x1b[32mall green\x1b[0m\n" for name in panes}):
-        yield
-
-
-def test_every_page_renders(browser, screens_show):
+def test_every_page_renders(browser):
     _session("one", "waiting")
+    # the screen the worker last captured of it (no tmux here): what the pages show
+    mirror.record({"one": ("%1", "$ make\n\x1b[32mall green\x1b[0m\n", time.time())})
     task_services.task_create("A task", labels=["ui"])
     for url in ["/", "/sessions/one/", "/events/", "/events/?stream=session&actor=test", "/tasks/", "/tasks/1/"]:
         response = browser.get(url)

@@ -1,6 +1,7 @@
 # ruff: noqa: RUF001  -- screens hold the glyphs TUIs really draw (U+203A), not typos for >.
 """The worker's session job against a scripted tmux (no tmux, no agent): it types a queued message only into an
-empty input line, as the session's profile reads it, and never into a person's draft."""
+empty input line, as the session's profile reads it, and never into a person's draft; it keeps the screens pages
+show, once per tick, only while a page shows them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from sessions_app import services
+from sessions_app import mirror, selectors, services
 from sessions_app.models import OutboxMessage, Session
 from sessions_app.tmux import PaneInfo, PaneScreen
 from sessions_app.worker import SessionMonitor
@@ -32,6 +33,7 @@ class ScriptedTmux:
         self.screen = screen
         self.after_enter = after_enter
         self.typed: list[str] = []
+        self.coloured: list[list[str]] = []  # the colour captures asked for, one list per call
 
     def show(self, screen: str) -> None:
         self.screen = screen
@@ -43,7 +45,11 @@ class ScriptedTmux:
     def poll(self, capture):
         return [self.pane], {pane_id: self._screen() for pane_id in capture if pane_id == self.pane.pane_id}
 
-    def capture_many(self, pane_ids):
+    def capture_many(self, pane_ids, ansi=False):
+        if ansi:
+            self.coloured.append(list(pane_ids))
+            screen = dataclasses.replace(self._screen(), text=f"\x1b[1m{self.screen}\x1b[0m")
+            return {pane_id: screen for pane_id in pane_ids if pane_id == self.pane.pane_id}
         return {pane_id: self._screen() for pane_id in pane_ids if pane_id == self.pane.pane_id}
 
     def capture(self, pane_id):
@@ -105,3 +111,36 @@ def test_a_queued_message_waits_while_a_person_drafts(project, profile, command,
     delivered = OutboxMessage.objects.get(pk=message.id)
     assert (delivered.state, delivered.confirmed_by) == ("delivered", "went busy")
     assert tmux.typed == ["run the tests", "Enter"]
+
+
+def test_the_screen_a_page_shows_is_captured_in_colour_once_per_change_and_stored(project):
+    session = SessionFactory(profile="shell")
+    tmux = ScriptedTmux(session, "bash", "$ make", after_enter="$ make")
+    monitor = SessionMonitor(adapter=tmux)
+    monitor.tick()
+    assert tmux.coloured == []  # nobody shows it
+    assert selectors.screens([session.name]) == {}
+
+    mirror.watch([session.name])
+    monitor.tick()
+    monitor.tick()  # nothing changed on screen: no capture
+    first = selectors.screens([session.name])[session.name]
+    tmux.show("$ make\nall green")
+    monitor.tick()
+
+    assert tmux.coloured == [[session.pane_id], [session.pane_id]]
+    (stored,) = selectors.screens([session.name]).values()
+    assert (first.text, first.seq) == ("\x1b[1m$ make\x1b[0m", 1)
+    assert (stored.text, stored.seq, stored.pane_id) == ("\x1b[1m$ make\nall green\x1b[0m", 2, session.pane_id)
+
+
+def test_a_screen_no_page_shows_any_more_is_not_captured(project):
+    session = SessionFactory(profile="shell")
+    tmux = ScriptedTmux(session, "bash", "$ make", after_enter="$ make")
+    monitor = SessionMonitor(adapter=tmux)
+    mirror.watch([session.name], now=time.time() - mirror.WATCH_SECONDS - 1)
+
+    tmux.show("$ make\nall green")
+    monitor.tick()
+
+    assert tmux.coloured == []

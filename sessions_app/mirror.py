@@ -1,0 +1,55 @@
+"""Terminal mirrors: the screens people are looking at, captured by the worker and read by every page.
+
+The worker owns the panes: it captures each wanted screen at most once per tick, however many pages show it, and
+stores what changed (`record`). A page that shows a screen says so (`watch`), which keeps it wanted for
+WATCH_SECONDS; pages read the stored screens through sessions_app.selectors.screens. Nothing here is an event
+(screens are not history): this is a cache beside the read models, like the documents scanner's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+
+from django.db import transaction
+from django.db.models import F
+
+from sessions_app.models import MirroredScreen
+
+# How long one `watch` keeps a screen wanted; a page renews it every RENEW_SECONDS while it shows the screen, so a
+# screen nobody shows any more stops being captured within WATCH_SECONDS.
+WATCH_SECONDS = 5.0
+RENEW_SECONDS = 2.0
+
+
+def watch(names: Iterable[str], now: float | None = None) -> None:
+    """Keep these sessions' screens captured for the next WATCH_SECONDS."""
+    due = sorted(set(names))
+    if not due:
+        return
+    until = (time.time() if now is None else now) + WATCH_SECONDS
+    with transaction.atomic():
+        MirroredScreen.objects.bulk_create(
+            [MirroredScreen(session=name, wanted_until=until) for name in due], ignore_conflicts=True
+        )
+        MirroredScreen.objects.filter(session__in=due).update(wanted_until=until)
+
+
+def wanted(now: float | None = None) -> set[str]:
+    """The sessions whose screens a page is showing now."""
+    now = time.time() if now is None else now
+    return set(MirroredScreen.objects.filter(wanted_until__gt=now).values_list("session", flat=True))
+
+
+def record(screens: Mapping[str, tuple[str, str, float]]) -> None:
+    """Store new screens, {session: (pane id, ANSI text, time.time() of the capture)}: the worker's only write
+    here, one transaction for a tick's screens. The caller passes only screens whose text changed."""
+    if not screens:
+        return
+    with transaction.atomic():
+        for name, (pane_id, text, captured_at) in screens.items():
+            updated = MirroredScreen.objects.filter(session=name).update(
+                pane_id=pane_id, text=text, captured_at=captured_at, seq=F("seq") + 1
+            )
+            if not updated:
+                MirroredScreen.objects.create(session=name, pane_id=pane_id, text=text, captured_at=captured_at, seq=1)
