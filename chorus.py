@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Bootstrap for a fresh machine: `python3 chorus.py start` runs Chorus, `python3 chorus.py test` its tests.
+"""Bootstrap for a fresh machine: `python3 chorus.py start` runs Chorus, `python3 chorus.py test` its tests,
+`python3 chorus.py lint` its code checks.
 
 Needs only Python 3.11+ and pip. It finds uv (or installs it into .chorus-tools/ beside this file), lets uv
 build the locked environment, and hands over to manage.py. Run it from the project your agents work on:
@@ -48,8 +49,8 @@ def main(argv: list[str]) -> int:
         say(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
         return 2
     action = argv[0] if argv else "start"
-    if action not in ("start", "test", "manage"):
-        say("usage: python3 chorus.py start | test [pytest args] | manage <command> [args]")
+    if action not in ("start", "test", "lint", "manage"):
+        say("usage: python3 chorus.py start | test [pytest args] | lint | manage <command> [args]")
         return 2
     uv = find_uv()
     if shutil.which("tmux") is None:
@@ -58,7 +59,19 @@ def main(argv: list[str]) -> int:
         return uv_run(uv, ["python", str(HERE / "manage.py"), "start", *argv[1:]])
     if action == "manage":
         return uv_run(uv, ["python", str(HERE / "manage.py"), *argv[1:]])
+    if action == "lint":
+        return lint(uv)
     return uv_run(uv, ["pytest", *argv[1:]], cwd=HERE)
+
+
+def lint(uv: str) -> int:
+    """ruff's checks and formatting, then the layer contracts (import-linter, pyproject.toml); the first failure
+    stops."""
+    for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["lint-imports"]):
+        status = uv_run(uv, check, cwd=HERE)
+        if status != 0:
+            return status
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,8 +20,6 @@ def _fast_tier_starts_no_process(request, monkeypatch):
     """A test outside the process tiers that starts a process fails, naming itself: mark it, or use a seam."""
     if any(request.node.get_closest_marker(tier) for tier in PROCESS_TIERS):
         return
-    if os.environ.get("CHORUS_STRICT_TIERS") != "1":
-        return
 
     def refuse(*_args, **_kwargs):
         raise AssertionError(f"{request.node.nodeid} starts a process: mark it integration (the fast tier starts none)")
