@@ -41,30 +41,32 @@ class StoredEvent(models.Model):
         return f"#{self.position} {self.event_type} {self.stream_type}:{self.stream_id} v{self.version}"
 
 
-class ProjectorCheckpoint(models.Model):
-    """The last event position a projector has applied, written in the same transaction as its rows."""
+class Checkpoint(models.Model):
+    """How far a follower of the log has got: the last position it applied, by its name. Written only by the
+    recorder (its tracking tables)."""
 
     name = models.CharField(max_length=100, primary_key=True)
     position = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.position}"
+
+
+class ProjectorCheckpoint(Checkpoint):
+    """The last event position a projector has applied, written in the same transaction as its rows."""
 
     class Meta:
         db_table = "chorus_projector_checkpoint"
 
-    def __str__(self) -> str:
-        return f"{self.name} @ {self.position}"
 
-
-class PolicyCheckpoint(models.Model):
+class PolicyCheckpoint(Checkpoint):
     """The last event position a worker policy has handled (events_app.policies.PolicyRunner)."""
-
-    name = models.CharField(max_length=100, primary_key=True)
-    position = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "chorus_policy_checkpoint"
-
-    def __str__(self) -> str:
-        return f"{self.name} @ {self.position}"
 
 
 class Stream(models.Model):
