@@ -1,8 +1,8 @@
 """The session side of the agent tools: each call recorded and counted against the session's rate limit, progress
 reports, and the questions an agent asks a person with their answers.
 
-The tasks facade (tasks_app.services.agent) calls `call_record` or `progress_report` inside the transaction of each
-call, after what the call changes, so a refused call (revoked, too fast) writes nothing at all. An answer reaches
+The tasks facade (tasks_app.services.agent) calls `call_record` or `progress_report` first in the transaction of
+each call, so a refused call (revoked, too fast, or refused by what it asks) writes nothing at all. An answer reaches
 the agent as one queued message through its outbox: typed when the agent is idle, exactly once, confirmed like any
 delivery; so no request is held open while a person thinks.
 """
