@@ -38,6 +38,12 @@ PROFILE_CACHE_SECONDS = 5.0
 SIGNAL_CHARS = 200
 
 
+TYPED_NOT_SUBMITTED = (
+    "the worker stopped after typing it and before submitting it; it is still on the pane's input line (press Enter "
+    "there, or clear it)"
+)
+
+
 class SessionMonitor:
     """The worker's session job. Status changes reach the desktop through sessions_app.policies; the monitor
     itself notifies only of what no event records (an error the agent's hooks reported)."""
@@ -388,8 +394,9 @@ class SessionMonitor:
 
     def _recover_interrupted_deliveries(self) -> None:
         """A worker that died mid-delivery left messages marked delivering. Typing them again could submit twice,
-        so: text still in the input line is submitted (Enter cannot submit it twice); text already in the
-        transcript is delivered; anything else is failed, visibly, for a person to resend."""
+        so: text still in an agent's input line is submitted (Enter cannot submit it twice); text still on a
+        shell's command line (the cursor's line) is failed with that reason; text already in the transcript is
+        delivered; anything else is failed, visibly, for a person to resend. Never delivered unseen."""
         for message in OutboxMessage.objects.filter(state=OutboxMessage.DELIVERING):
             outcome = self._recover(message)
             with event_context(actor="worker", source="worker"):
@@ -403,13 +410,44 @@ class SessionMonitor:
             return interrupted
         try:
             screen = self.tmux.capture(session.pane_id).text
+            cursor_y = self.tmux.pane(session.pane_id).cursor_y
         except tmux_adapter.TmuxError:
             return interrupted
         lines = message.text.strip().splitlines()
         head = " ".join(lines[0].split())[:40] if lines else ""
+        if not head:
+            return interrupted
         draft = unsent(profile, screen)
-        if head and draft and head in " ".join(draft.split()):
+        if draft is not None:
+            if head in " ".join(draft.split()):
+                return Typist(self.tmux, session.pane_id, profile).submit()
+            transcript = "" if draft else screen
+        else:
+            # The profile cannot tell its input line from the transcript (a shell): the cursor's line is where
+            # unsubmitted text sits, so text there was typed and never submitted, and only the lines above it
+            # are the transcript.
+            rows = screen.split("\n")
+            if 0 <= cursor_y < len(rows) and head in " ".join(rows[cursor_y].split()):
+                return dataclasses.replace(interrupted, reason=TYPED_NOT_SUBMITTED)
+            transcript = "\n".join(rows[:cursor_y])
+        if head in " ".join(transcript.split()):
+            return Outcome(True, message.attempts, confirmed_by="seen in the transcript after a worker restart")
+        return interrupted
+        draft = unsent(profile, screen)
+        if draft is None:
+            # The profile cannot tell its input line from the transcript (a shell): the line the cursor is on is
+            # where unsubmitted text would sit, and text there was typed but never submitted.
+            rows = screen.split("\n")
+            draft = rows[cursor_y] if 0 <= cursor_y < len(rows) else ""
+            if head in " ".join(draft.split()):
+                return dataclasses.replace(
+                    interrupted,
+                    reason="the worker stopped before submitting it; it is still on the pane's input line "
+                    "(press Enter there, or clear it)",
+                )
+            screen = "\n".join(rows[:cursor_y])
+        elif head in " ".join(draft.split()):
             return Typist(self.tmux, session.pane_id, profile).submit()
-        if head and head in screen and not draft:
+        if head in " ".join(screen.split()) and not draft.strip():
             return Outcome(True, message.attempts, confirmed_by="seen in the transcript after a worker restart")
         return interrupted

@@ -24,7 +24,7 @@ class ScriptedTmux:
     """One pane whose screen a test sets; Enter turns it into `after_enter`."""
 
     def __init__(self, session: Session, command: str, screen: str, after_enter: str):
-        self.pane = PaneInfo(
+        self.info = PaneInfo(
             session_name=session.name, window_index=0, pane_id=session.pane_id, pid=session.pid,
             current_command=command, current_path="/tmp", dead=False, dead_status=None, dead_signal=None,
             title="", alternate_on=False, cursor_x=0, cursor_y=0, history_size=0, width=200, height=50,
@@ -37,23 +37,26 @@ class ScriptedTmux:
 
     def show(self, screen: str) -> None:
         self.screen = screen
-        self.pane = dataclasses.replace(self.pane, activity=self.pane.activity + 1)
+        self.info = dataclasses.replace(self.info, activity=self.info.activity + 1)
 
     def _screen(self) -> PaneScreen:
-        return PaneScreen(self.pane.pane_id, self.screen, self.pane.activity, False, 200, 50, time.time())
+        return PaneScreen(self.info.pane_id, self.screen, self.info.activity, False, 200, 50, time.time())
 
     def poll(self, capture):
-        return [self.pane], {pane_id: self._screen() for pane_id in capture if pane_id == self.pane.pane_id}
+        return [self.info], {pane_id: self._screen() for pane_id in capture if pane_id == self.info.pane_id}
 
     def capture_many(self, pane_ids, ansi=False):
         if ansi:
             self.coloured.append(list(pane_ids))
             screen = dataclasses.replace(self._screen(), text=f"\x1b[1m{self.screen}\x1b[0m")
-            return {pane_id: screen for pane_id in pane_ids if pane_id == self.pane.pane_id}
-        return {pane_id: self._screen() for pane_id in pane_ids if pane_id == self.pane.pane_id}
+            return {pane_id: screen for pane_id in pane_ids if pane_id == self.info.pane_id}
+        return {pane_id: self._screen() for pane_id in pane_ids if pane_id == self.info.pane_id}
 
     def capture(self, pane_id):
         return self._screen()
+
+    def pane(self, target):
+        return self.info
 
     def send_text(self, pane_id, text):
         self.typed.append(text)
@@ -144,3 +147,29 @@ def test_a_screen_no_page_shows_any_more_is_not_captured(project):
     monitor.tick()
 
     assert tmux.coloured == []
+
+
+@pytest.mark.parametrize(
+    ("screen", "cursor_y", "state", "said"),
+    [
+        ("$ echo survive", 0, "failed", "still on the pane's input line"),
+        ("$ echo survive\nsurvive\n$ ", 2, "delivered", "seen in the transcript after a worker restart"),
+        ("$ ", 0, "failed", "not typed again"),
+    ],
+    ids=["typed-not-submitted", "submitted", "never-typed"],
+)
+def test_a_delivery_a_dead_worker_left_in_a_shell_is_confirmed_from_the_screen_or_failed(
+    project, screen, cursor_y, state, said
+):
+    session = SessionFactory(profile="shell")
+    message = services.session_send(session.name, "echo survive")
+    assert services.delivery_claim(OutboxMessage.objects.get(pk=message.id))
+    tmux = ScriptedTmux(session, "bash", screen, after_enter=screen)
+    tmux.info = dataclasses.replace(tmux.info, cursor_y=cursor_y)
+
+    SessionMonitor(adapter=tmux).start()
+
+    recovered = OutboxMessage.objects.get(pk=message.id)
+    assert recovered.state == state
+    assert said in (recovered.confirmed_by or recovered.failure_reason)
+    assert tmux.typed == []

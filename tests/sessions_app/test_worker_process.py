@@ -114,3 +114,27 @@ def test_a_read_only_worker_watches_but_types_no_message_queued_before_it_starte
     assert OutboxMessage.objects.get(pk=message.id).state == "queued"
     assert received_prompts(project.log) == []
     assert "read-only" in output
+
+
+def test_after_kill_9_between_typing_and_enter_in_a_shell_the_message_is_failed_not_delivered(
+    project, manage, worker_env
+):
+    toml = project.root / "chorus.toml"
+    toml.write_text(toml.read_text() + "\n[profiles.shell.delivery]\nenter_delay = 4\n")
+    services.session_create("sh", "shell")
+    worker = start_worker(manage, worker_env)
+    try:
+        poll(lambda: Session.objects.get(pk="sh").status == "idle", what="idle")
+        message = services.session_send("sh", "echo survive")
+        poll(lambda: OutboxMessage.objects.get(pk=message.id).state == "delivering", what="delivering")
+        time.sleep(1.5)  # typed, and Enter is 4 s away
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+    restarted = start_worker(manage, worker_env)
+    try:
+        failed = poll(lambda: OutboxMessage.objects.filter(pk=message.id, state="failed").first(), what="failed")
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(timeout=15)
+    assert "still on the pane's input line" in failed.failure_reason
