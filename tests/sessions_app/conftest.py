@@ -24,7 +24,11 @@ def tmux_server():
     require_binary("tmux", "apt-get install tmux")
     # a short path: a unix socket path must fit in about 100 bytes, and pytest's tmp_path can be longer
     directory = tempfile.mkdtemp(prefix="chorus-tmux-", dir="/tmp")
-    server = Tmux(os.path.join(directory, "socket"), config_file=os.devnull)
+    # Panes without a program run /bin/sh, not the user's login shell: an interactive bash runs ~/.bashrc, whose
+    # hooks (pyenv's rehash lock, for one) can hold the prompt back for a minute and make a shell test fail.
+    config = Path(directory, "tmux.conf")
+    config.write_text("set-option -g default-shell /bin/sh\n")
+    server = Tmux(os.path.join(directory, "socket"), config_file=config)
     try:
         yield server
     finally:
