@@ -79,6 +79,7 @@ SELF_REPORT_STATUSES = {"idle": Status.IDLE, "busy": Status.BUSY, "waiting": Sta
 
 _RULE_LINE = re.compile(r"[─━╌┄═]{8,}")
 SHOWN_CHARS = 80
+FOREGROUND_SHELL = "process.foreground_shell"
 
 
 class _Regions:
@@ -127,7 +128,7 @@ def _observed(profile: Profile, observation: Observation) -> Verdict:
     if command and is_shell(command) and not profile.runs(command):
         return _signal(
             Status.STOPPED,
-            "process.foreground_shell",
+            FOREGROUND_SHELL,
             "process",
             f"foreground command is {command}, not {profile.program}",
             command,
@@ -231,12 +232,18 @@ class StatusTracker:
     redrawn clock never produces them. Idle after busy or waiting must hold for `idle_quiet_seconds`: the input
     line flashes back for a moment right after a dialog is answered, and a poll can land between two busy
     frames. Unknown must hold for `unknown_grace_seconds`, so an undecidable mid-redraw frame changes nothing.
+    Stopped because a shell is in the foreground must hold for `launcher_grace_seconds`, first verdict included:
+    many agents start through a shell script that then execs them (pyenv's and asdf's shims), so for a moment
+    the foreground is a shell although nothing stopped.
     Pure: time comes in with each call, so timelines are tested without sleeping.
     """
 
-    def __init__(self, idle_quiet_seconds: float = 0.8, unknown_grace_seconds: float = 2.0):
+    def __init__(
+        self, idle_quiet_seconds: float = 0.8, unknown_grace_seconds: float = 2.0, launcher_grace_seconds: float = 2.0
+    ):
         self.idle_quiet_seconds = idle_quiet_seconds
         self.unknown_grace_seconds = unknown_grace_seconds
+        self.launcher_grace_seconds = launcher_grace_seconds
         self._verdict: Verdict | None = None
         self._pending: Verdict | None = None
         self._pending_since = 0.0
@@ -256,14 +263,14 @@ class StatusTracker:
         """When a pending change would be confirmed if nothing else arrives: call `tick` then."""
         if self._pending is None:
             return None
-        return self._pending_since + self._hold(self._pending.status)
+        return self._pending_since + self._hold(self._pending)
 
     def update(self, verdict: Verdict, at: float) -> StatusChange | None:
         """Feed one verdict observed at time `at` (seconds, monotonic); return the transition it confirms."""
         self._advance(at)
-        if self._verdict is None:
+        if self._verdict is None and verdict.rule != FOREGROUND_SHELL:
             return self._report(verdict, since=at, at=at)
-        if verdict.status is self._verdict.status:
+        if self._verdict is not None and verdict.status is self._verdict.status:
             self._verdict = verdict
             self._pending = None
             return None
@@ -277,12 +284,14 @@ class StatusTracker:
         self._advance(at)
         pending = self._pending
         # Compared with pending_until's own sum, so a tick at exactly pending_until confirms despite rounding.
-        if pending is None or at < self._pending_since + self._hold(pending.status):
+        if pending is None or at < self._pending_since + self._hold(pending):
             return None
         return self._report(pending, since=self._pending_since, at=at)
 
-    def _hold(self, status: Status) -> float:
-        current = self.status
+    def _hold(self, verdict: Verdict) -> float:
+        status, current = verdict.status, self.status
+        if verdict.rule == FOREGROUND_SHELL:
+            return self.launcher_grace_seconds
         if status is Status.IDLE and current in (Status.BUSY, Status.WAITING):
             return self.idle_quiet_seconds
         if status is Status.UNKNOWN:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sessions_app.agents import BUILTIN_PROFILES
-from sessions_app.detection import StatusTracker, Verdict, detect
+from sessions_app.detection import FOREGROUND_SHELL, StatusTracker, Verdict, detect
 from sessions_app.profiles import Status
 from tests.sessions_app import screens as s
 
@@ -124,7 +124,8 @@ def test_observations_must_come_in_time_order():
 def test_the_captured_session_reports_each_transition_once():
     """The fixtures in capture order (about 0.7 s apart), as a worker that ticks when a change falls due."""
     claude = BUILTIN_PROFILES["claude"]
-    tracker = StatusTracker(idle_quiet_seconds=0.6)
+    # The captures are spaced evenly, so a shell in front (after /exit) lasts one capture here, minutes in real life.
+    tracker = StatusTracker(idle_quiet_seconds=0.6, launcher_grace_seconds=0.5)
     reported = []
     for capture in s.captures():
         due = tracker.pending_until
@@ -132,6 +133,8 @@ def test_the_captured_session_reports_each_transition_once():
             reported.append(str(change.verdict.status))
         if change := tracker.update(detect(claude, capture.observation), capture.seconds):
             reported.append(str(change.verdict.status))
+    if tracker.pending_until is not None and (change := tracker.tick(tracker.pending_until)):
+        reported.append(str(change.verdict.status))
     turn = ["busy", "idle"]
     tool_turn = ["busy", "waiting", "busy", "idle"]
     assert reported == [
@@ -147,3 +150,31 @@ def test_the_captured_session_reports_each_transition_once():
         "idle",
         "stopped",
     ]
+
+
+def shell_in_front() -> Verdict:
+    return Verdict(Status.STOPPED, "foreground command is bash, not claude", FOREGROUND_SHELL, "process", "bash")
+
+
+def test_a_launcher_script_in_front_for_a_moment_at_start_is_not_a_stop():
+    tracker = StatusTracker(launcher_grace_seconds=2.0)
+    assert tracker.update(shell_in_front(), 0.0) is None
+    assert tracker.update(shell_in_front(), 0.5) is None
+    change = tracker.update(verdict("idle"), 1.0)
+    assert (change.previous, change.verdict.status) == (None, Status.IDLE)
+
+
+def test_a_shell_that_stays_in_front_is_a_stop_once_it_held():
+    tracker = StatusTracker(launcher_grace_seconds=2.0)
+    tracker.update(verdict("busy"), 0.0)
+    assert tracker.update(shell_in_front(), 1.0) is None
+    assert tracker.pending_until == 3.0
+    change = tracker.tick(3.0)
+    assert (change.previous, change.verdict.status) == (Status.BUSY, Status.STOPPED)
+
+
+def test_a_dead_pane_is_a_stop_at_once():
+    tracker = StatusTracker(launcher_grace_seconds=2.0)
+    tracker.update(verdict("busy"), 0.0)
+    change = tracker.update(verdict("stopped"), 0.1)
+    assert change.verdict.status is Status.STOPPED
