@@ -118,12 +118,16 @@ def policies(*, in_transaction: bool | None = None) -> list[Policy]:
 def suspended(*names: str):
     """Run the block without these policies (tests of what happens without a reaction, or of a worker policy
     called by hand)."""
-    removed = {n: _policies.pop(n) for n in names if n in _policies}
+    registered = dict(_policies)
+    for name in names:
+        _policies.pop(name, None)
     _index()
     try:
         yield
     finally:
-        _policies.update(removed)
+        # In the order they were registered: the order policies react in is the order of registration.
+        _policies.clear()
+        _policies.update(registered)
         _index()
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from events_app.domain import DomainEvent
 from events_app.store import ConcurrencyError
 from sessions_app import selectors as session_selectors
+from sessions_app.models import LIVE
 from tasks_app import events as ev
 from tasks_app import lifecycle, selectors
 from tasks_app.git import git_head
@@ -66,8 +67,12 @@ def task_follow_session_end(task_id: int) -> Task | None:
 
 
 def task_follow_prompt_lost(task_id: int, *, why: str) -> Task | None:
-    """The task's prompt will never be typed (its delivery failed, or it was cancelled): the task failed."""
+    """The task's prompt will never be typed (its delivery failed, or it was cancelled): the task failed. When its
+    session has ended, that is why, whichever reaction to the end came first: the task says the session's reason."""
     task = selectors.task(task_id)
+    session = session_selectors.session_named(task.session)
+    if session is not None and session.lifecycle != LIVE:
+        return task_follow_session_end(task_id)
     return _failed(task, f"the prompt did not reach {task.session}: {why}")
 
 

@@ -118,12 +118,13 @@ def test_a_session_that_stops_fails_its_task_and_frees_its_slot(assigned):
     assert Dispatch.objects.get().outcome == "failed"
 
 
-def test_a_killed_session_fails_its_task_whose_queued_prompt_is_withdrawn(assigned):
-    """The kill comes first in the log, so it is the reason; the prompt goes with the task that left work."""
+def test_a_killed_session_fails_its_task_and_its_queued_prompt_with_the_kill_as_the_reason(assigned):
+    """The kill is the reason, whichever reaction to it runs first (the queued prompt failing with its session, or
+    the task failing with it)."""
     session_killed("s1")
     failed = Task.objects.get(pk=1)
     assert (failed.status, failed.result_note) == ("failed", "session s1 killed: killed from Chorus")
-    assert OutboxMessage.objects.get(pk=assigned.message_id).state == "cancelled"
+    assert OutboxMessage.objects.get(pk=assigned.message_id).state == "failed"
     assert event_types() == ["TaskCreated", "TaskAssigned", "TaskFailed"]
 
 
