@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pwd
 import secrets
+import stat
 from pathlib import Path
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -26,6 +28,59 @@ def data_dir(root: Path | None = None) -> Path:
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "chorus"
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:8]
     return base / f"{root.name or 'root'}-{digest}"
+
+
+def secure_data_dir(directory: Path, *, uid: int | None = None) -> None:
+    """Create the data directory, or tighten the one there, to mode 0700, and everything in it to 0600 (folders
+    0700), at every start of every process: the database holds session keys and the files the token. Refuses, in
+    one line, a directory (or anything in it) that belongs to another user than `uid` (this process's user): its
+    owner could have planted a token it knows. Symbolic links are left alone and never followed."""
+    uid = os.geteuid() if uid is None else uid
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _make_private(directory, os.stat(directory), uid, 0o700)
+    for folder, names, files in os.walk(directory):
+        for name in (*names, *files):
+            path = Path(folder) / name
+            info = os.lstat(path)
+            if not stat.S_ISLNK(info.st_mode):
+                _make_private(path, info, uid, 0o700 if stat.S_ISDIR(info.st_mode) else 0o600)
+
+
+def secure_database(path: Path, *, uid: int | None = None) -> None:
+    """Make the SQLite database file (mode 0600) before SQLite does (0644 under the usual umask), or tighten the
+    one there and what SQLite keeps beside it. SQLite creates the -wal, -shm and -journal files with the
+    database's own mode, so they stay private too; the database may live outside the data directory."""
+    uid = os.geteuid() if uid is None else uid
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        _make_private(path, os.fstat(fd), uid, 0o600, fd=fd)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = Path(f"{path}{suffix}")
+        try:
+            info = os.lstat(companion)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            _make_private(companion, info, uid, 0o600)
+
+
+def _make_private(path: Path, info: os.stat_result, uid: int, mode: int, *, fd: int | None = None) -> None:
+    if info.st_uid != uid:
+        raise SystemExit(
+            f"chorus: {path} belongs to {_user(info.st_uid)}, not to {_user(uid)}: refusing to start, since its "
+            "owner can read Chorus's secrets or plant its own (choose another CHORUS_DATA_DIR)"
+        )
+    if stat.S_IMODE(info.st_mode) != mode:
+        os.chmod(fd if fd is not None else path, mode)
+
+
+def _user(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
 
 
 def read_or_create_secret(path: Path, nbytes: int = 32) -> str:

@@ -10,7 +10,8 @@ from chorus_site import config
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = config.project_root()
 DATA_DIR = config.data_dir(PROJECT_ROOT)
-DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+# Private at every start, before a secret in it is read (config.secure_data_dir refuses another user's directory).
+config.secure_data_dir(DATA_DIR)
 
 SECRET_KEY = os.environ.get("CHORUS_SECRET_KEY") or config.read_or_create_secret(DATA_DIR / "secret_key", 48)
 # The token that logs a browser in and authenticates API clients (Authorization: Bearer ...).
@@ -95,6 +96,7 @@ DATABASES = {
         "TEST": {"NAME": os.environ.get("CHORUS_TEST_DATABASE") or None},
     }
 }
+config.secure_database(DATABASE_PATH)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
