@@ -96,6 +96,54 @@ def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
     return value
 
 
+def replace_secret(path: Path, nbytes: int = 32) -> str:
+    """Put a new secret in `path` (mode 0600) and return it. Written beside it, then renamed over it: a reader sees
+    the old secret or the new one, never a part, and a SecretFile notices the new file at its next look."""
+    value = secrets.token_urlsafe(nbytes)
+    write_private(path, (value + "\n").encode())
+    return value
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` atomically with a file of mode 0600 holding `data`: write a new file, then rename it."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+class SecretFile:
+    """A secret kept in a file that another process may replace (`chorus token rotate`): read again whenever the
+    file is another or has changed, so each look costs one stat. A missing, unreadable or empty file holds no
+    secret (None): nothing can match it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._stamp: tuple[int, int, int, int] | None = None
+        self._value: str | None = None
+
+    def value(self) -> str | None:
+        try:
+            info = os.stat(self.path)
+            stamp = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+            if stamp != self._stamp:
+                self._value, self._stamp = self.path.read_text().strip() or None, stamp
+        except OSError:
+            return None
+        return self._value
+
+
+def login_url(host: str, port: int, token: str) -> str:
+    """The URL that logs a browser in (what `start` and `token` print)."""
+    shown_host = f"[{host}]" if ":" in host else host
+    return f"http://{shown_host}:{port}/login/?token={token}"
+
+
 def env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw in (None, ""):

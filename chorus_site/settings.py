@@ -16,6 +16,10 @@ config.secure_data_dir(DATA_DIR)
 SECRET_KEY = os.environ.get("CHORUS_SECRET_KEY") or config.read_or_create_secret(DATA_DIR / "secret_key", 48)
 # The token that logs a browser in and authenticates API clients (Authorization: Bearer ...).
 CHORUS_TOKEN = os.environ.get("CHORUS_TOKEN") or config.read_or_create_secret(DATA_DIR / "token")
+# The file the token is kept in: every process reads it again when it changes (`chorus token rotate`), so
+# chorus_site.auth.current_token() is the token in force and CHORUS_TOKEN the one at start. None: CHORUS_TOKEN is
+# fixed by the environment.
+CHORUS_TOKEN_FILE = None if os.environ.get("CHORUS_TOKEN") else DATA_DIR / "token"
 DEBUG = config.env_bool("CHORUS_DEBUG", False)
 
 CHORUS_HOST = config.bind_host()

@@ -1,14 +1,19 @@
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 
-from chorus_site import config
+from chorus_site import auth, config
 from tests.support import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -178,3 +183,88 @@ def test_a_data_directory_owned_by_someone_else_stops_every_command_in_one_line(
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert str(data) in result.stderr and f"uid {os.stat(data).st_uid}" in result.stderr
     assert not (data / "token").exists()
+
+
+# --- a browser's session is bound to the token it logged in with (issue 15, item 5) ---------------------------
+
+
+@pytest.fixture
+def token_file(tmp_path, settings):
+    """A token file of the test's own, as the data directory's: rotating it leaves the suite's token alone."""
+    path = tmp_path / "token"
+    config.read_or_create_secret(path)
+    settings.CHORUS_TOKEN_FILE = path
+    return path
+
+
+def _logged_in(token: str) -> Client:
+    browser = Client()
+    assert browser.get(f"/login/?token={token}").status_code == 302
+    return browser
+
+
+def test_a_session_keeps_a_fingerprint_of_its_token_never_the_token(token_file):
+    token = token_file.read_text().strip()
+    browser = _logged_in(token)
+    stored = Session.objects.get(pk=browser.session.session_key)
+    assert token not in stored.session_data and token not in json.dumps(stored.get_decoded())
+
+
+def test_rotating_the_token_ends_every_session_and_bearer_made_with_the_old_one_at_once(token_file):
+    old = token_file.read_text().strip()
+    browser = _logged_in(old)
+    assert browser.get("/api/health").status_code == 200
+
+    new = config.replace_secret(token_file)
+
+    assert new != old and token_file.read_text().strip() == new and _mode(token_file) == 0o600
+    assert browser.get("/api/health").status_code == 401
+    assert browser.get("/", HTTP_ACCEPT="text/html").status_code == 401
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {old}").get("/api/health").status_code == 401
+    assert Client().get(f"/login/?token={old}").status_code == 403
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {new}").get("/api/health").status_code == 200
+    assert _logged_in(new).get("/api/health").status_code == 200
+
+
+def test_a_session_made_before_sessions_were_bound_must_log_in_again(token_file):
+    browser = Client()
+    session = browser.session
+    session[auth.SESSION_KEY] = True
+    session.save()
+    browser.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    assert browser.get("/api/health").status_code == 401
+
+
+def test_a_websocket_of_a_session_made_with_an_old_token_is_not_authenticated(token_file):
+    browser = _logged_in(token_file.read_text().strip())
+    scope = {"type": "websocket", "headers": [], "session": browser.session}
+    assert auth.scope_is_authenticated(scope)
+    config.replace_secret(token_file)
+    assert not auth.scope_is_authenticated(scope)
+
+
+def test_a_missing_or_empty_token_file_lets_nobody_in(token_file):
+    token = token_file.read_text().strip()
+    token_file.write_text("\n")
+    assert Client(HTTP_AUTHORIZATION="Bearer ").get("/api/health").status_code == 401
+    token_file.unlink()
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/health").status_code == 401
+
+
+def test_token_rotate_prints_the_new_login_url_and_show_the_current_one(token_file):
+    old = token_file.read_text().strip()
+    rotated = StringIO()
+    call_command("token", "rotate", stdout=rotated)
+    new = token_file.read_text().strip()
+    assert new != old
+    url = f"http://127.0.0.1:{settings.CHORUS_PORT}/login/?token={new}"
+    assert url in rotated.getvalue() and old not in rotated.getvalue()
+    shown = StringIO()
+    call_command("token", "show", "--json", stdout=shown)
+    assert json.loads(shown.getvalue()) == {"login_url": url}
+
+
+def test_token_rotate_refuses_a_token_fixed_by_the_environment(settings):
+    settings.CHORUS_TOKEN_FILE = None
+    with pytest.raises(CommandError, match="CHORUS_TOKEN"):
+        call_command("token", "rotate")

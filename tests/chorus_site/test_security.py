@@ -182,3 +182,37 @@ def test_a_document_inside_the_project_is_read(documents_server):
     status, body = request(documents_server, "GET", "/api/documents/spec.md?start=2&end=2", bearer())
     assert status == 200
     assert json.loads(body)["lines"] == [{"number": 2, "text": "line two"}]
+
+
+@pytest.fixture
+def own_token_server(tmp_path, subprocess_env, transactional_db):
+    """A real server with a data directory (and so a token) of its own, on the test database: rotating its token
+    leaves the suite's alone."""
+    from chorus_site import config
+    from tests.support import ServerProcess, free_port
+
+    env = {**subprocess_env, "CHORUS_DATA_DIR": str(tmp_path / "data")}
+    process = ServerProcess(env, free_port(), config.read_or_create_secret(tmp_path / "data" / "token"))
+    yield process, env
+    process.stop()
+
+
+def test_token_rotate_logs_out_every_session_and_bearer_of_a_running_server(own_token_server, manage):
+    server, env = own_token_server
+    old = server.token
+    cookie = {"Cookie": server.session_cookie()}
+    assert request(server, "GET", "/api/sessions", cookie)[0] == 200
+
+    rotated = subprocess.run(
+        [*manage, "token", "rotate"], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+
+    new = rotated.stdout.split("/login/?token=")[-1].split()[0]
+    assert new != old and old not in rotated.stdout
+    assert request(server, "GET", "/api/sessions", cookie)[0] == 401
+    assert request(server, "GET", "/", {**cookie, "Accept": "text/html"})[0] == 401
+    assert request(server, "GET", "/api/sessions", {"Authorization": f"Bearer {old}"})[0] == 401
+    assert request(server, "GET", f"/login/?token={old}")[0] == 403
+    assert request(server, "GET", "/api/sessions", {"Authorization": f"Bearer {new}"})[0] == 200
+    server.token = new
+    assert request(server, "GET", "/api/sessions", {"Cookie": server.session_cookie()})[0] == 200

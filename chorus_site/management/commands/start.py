@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 
 from chorus_site import config
 from chorus_site.accounts import ensure_admin_user
+from chorus_site.auth import current_token
 from events_app.commands import DomainCommand
 
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
@@ -61,7 +62,7 @@ class Command(DomainCommand):
         shown_host = f"[{host}]" if ":" in host else host
         self.stdout.write(
             f"Chorus is running for {settings.PROJECT_ROOT}\n"
-            f"  open   http://{shown_host}:{port}/login/?token={settings.CHORUS_TOKEN}\n"
+            f"  open   {config.login_url(host, port, current_token())}\n"
             f"  data   {settings.DATA_DIR}\n"
             f"  admin  http://{shown_host}:{port}/admin/ (user admin"
             + (f", password {password} — shown once, kept in the data directory)" if password else ")")
