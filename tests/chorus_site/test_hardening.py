@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from chorus_site import auth, config
+from chorus_site import auth, config, webserver
 from tests.support import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -268,3 +268,20 @@ def test_token_rotate_refuses_a_token_fixed_by_the_environment(settings):
     settings.CHORUS_TOKEN_FILE = None
     with pytest.raises(CommandError, match="CHORUS_TOKEN"):
         call_command("token", "rotate")
+
+
+# --- the token never reaches the access log (issue 15, item 6) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path, logged",
+    [
+        ("/login/?token=s3cret", "/login/?token=[redacted]"),
+        ("/login/?next=/tasks/&token=s3cret&x=1", "/login/?next=/tasks/&token=[redacted]&x=1"),
+        ("/login/?%74oken=s3cret&token=again", "/login/?%74oken=[redacted]&token=[redacted]"),
+        ("/login/?tokens=kept&token", "/login/?tokens=kept&token"),
+        ("/api/health", "/api/health"),
+    ],
+)
+def test_the_access_log_shows_every_path_without_its_token(path, logged):
+    assert webserver.redact(path) == logged

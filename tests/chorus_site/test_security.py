@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import time
+import types
 import urllib.request
 
 import pytest
@@ -216,3 +217,39 @@ def test_token_rotate_logs_out_every_session_and_bearer_of_a_running_server(own_
     assert request(server, "GET", "/api/sessions", {"Authorization": f"Bearer {new}"})[0] == 200
     server.token = new
     assert request(server, "GET", "/api/sessions", {"Cookie": server.session_cookie()})[0] == 200
+
+
+def test_the_token_never_reaches_the_access_log(tmp_path, subprocess_env, manage, transactional_db):
+    """`start` as a user runs it, its web server's access log on stdout: every login URL, right or wrong, and
+    however its parameter is spelt, is logged without the token; the token shows once, in the printed login URL."""
+    from chorus_site import config
+    from tests.support import free_port
+
+    port = free_port()
+    token = config.read_or_create_secret(tmp_path / "data" / "token")
+    env = {**subprocess_env, "PORT": str(port), "CHORUS_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
+    output = tmp_path / "start.log"
+    with output.open("w") as log:
+        process = subprocess.Popen([*manage, "start", "--no-worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        server = types.SimpleNamespace(port=port)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                request(server, "GET", "/login/")
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, output.read_text()
+                time.sleep(0.2)
+        logins = [f"/login/?token={token}", f"/login/?next=/tasks/&token={token}", f"/login/?%74oken={token}&x=1"]
+        assert [request(server, "GET", path)[0] for path in logins] == [302, 302, 302]
+        assert request(server, "GET", f"/login/?token={token[:-1]}")[0] == 403
+        assert request(server, "GET", f"/api/health?token={token}")[0] == 401
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    lines = output.read_text().splitlines()
+    access = [line for line in lines if '"GET /' in line]
+    assert len(access) >= 6, lines
+    assert [line for line in lines if token[:-1] in line] == [f"  open   http://127.0.0.1:{port}/login/?token={token}"]
+    assert all("oken=[redacted]" in line for line in access if "oken=" in line)

@@ -20,6 +20,8 @@ from chorus_site.auth import current_token
 from events_app.commands import DomainCommand
 
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
+# daphne, with the token kept out of its access log
+WEB_SERVER = "chorus_site.webserver"
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -52,7 +54,7 @@ class Command(DomainCommand):
         env = dict(os.environ, PROJECT_ROOT=str(settings.PROJECT_ROOT), CHORUS_DATA_DIR=str(settings.DATA_DIR))
         processes = {
             "web": subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "chorus_site.asgi:application"],
+                [sys.executable, "-m", WEB_SERVER, "-b", host, "-p", str(port), "chorus_site.asgi:application"],
                 env=env,
                 cwd=settings.BASE_DIR,
             )
