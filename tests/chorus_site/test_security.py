@@ -9,6 +9,7 @@ import subprocess
 import time
 import types
 import urllib.request
+from collections import Counter
 
 import pytest
 from django.conf import settings
@@ -253,3 +254,59 @@ def test_the_token_never_reaches_the_access_log(tmp_path, subprocess_env, manage
     assert len(access) >= 6, lines
     assert [line for line in lines if token[:-1] in line] == [f"  open   http://127.0.0.1:{port}/login/?token={token}"]
     assert all("oken=[redacted]" in line for line in access if "oken=" in line)
+
+
+# Swaps argv[1] (a directory) for a symbolic link to argv[2] and back until SIGTERM, then prints how many times.
+SWAPPER = """
+import os, signal, sys
+docs, outside = sys.argv[1:]
+parked, swaps, stopping = docs + ".parked", 0, []
+signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+while not stopping:
+    os.rename(docs, parked)
+    os.symlink(outside, docs)
+    os.unlink(docs)
+    os.rename(parked, docs)
+    swaps += 1
+print(swaps)
+"""
+
+
+def test_document_reads_never_leave_the_root_while_an_agent_swaps_a_directory_for_a_link(
+    tmp_path, subprocess_env, transactional_db
+):
+    """A directory inside the root swapped for a symbolic link out of it and back, as fast as another process can
+    (an agent), while the real server serves a document under it a few thousand times: never a byte from outside,
+    never a 500."""
+    import sys
+
+    from tests.support import ServerProcess, free_port
+
+    root, outside = tmp_path / "project", tmp_path / "outside"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "inner.md").write_text("inside\n")
+    outside.mkdir()
+    (outside / "inner.md").write_text("secret outside the root\n")
+    server = ServerProcess({**subprocess_env, "PROJECT_ROOT": str(root)}, free_port(), settings.CHORUS_TOKEN)
+    statuses, leaked, swapper = Counter(), 0, None
+    try:
+        assert request(server, "POST", "/api/documents/scan", bearer())[0] == 200
+        swapper = subprocess.Popen(
+            [sys.executable, "-c", SWAPPER, str(root / "docs"), str(outside)], stdout=subprocess.PIPE, text=True
+        )
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        for _ in range(2000):
+            connection.request("GET", "/api/documents/docs/inner.md", headers=bearer())
+            response = connection.getresponse()
+            body = response.read().decode(errors="replace")
+            statuses[response.status] += 1
+            leaked += "secret" in body
+        swapper.terminate()
+        swaps = int(swapper.communicate(timeout=10)[0])
+        after = request(server, "GET", "/api/documents/docs/inner.md", bearer())
+    finally:
+        if swapper is not None and swapper.poll() is None:
+            swapper.kill()
+        server.stop()
+    assert leaked == 0 and not [status for status in statuses if status >= 500], statuses
+    assert swaps > 100 and after[0] == 200 and "inside" in after[1], (swaps, after)
