@@ -101,6 +101,8 @@ DATABASES = {
     }
 }
 config.secure_database(DATABASE_PATH)
+# The event log's signed anchor, kept outside the database (events_app.anchors; its key `anchor_key` beside it).
+CHORUS_ANCHOR_FILE = DATA_DIR / "anchor"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # How often each ASGI process looks for events committed by other processes (seconds).
