@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from events_app.projection import Projector, Rows, handles, register
 from events_app.store import RecordedEvent
+from sessions_app.events import AgentProgressReported
 from tasks_app import events as ev
 from tasks_app import lifecycle
-from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskLabel
+from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskDependency, TaskLabel, TaskNote
 
 _UNSOUND = (Reference.STALE, Reference.MISSING)
 
@@ -17,10 +18,14 @@ def _label_key(task_id: int, label: str) -> str:
     return f"{task_id}:{label}"
 
 
+def _dependency_key(task_id: int, depends_on: int) -> str:
+    return f"{task_id}:{depends_on}"
+
+
 @register
 class TaskProjector(Projector):
     name = "tasks"
-    models = (Task, TaskLabel, Reference, Dispatch)
+    models = (Task, TaskLabel, TaskDependency, Reference, Dispatch)
 
     def _task(self, recorded: RecordedEvent, rows: Rows) -> Task:
         task = rows.get(Task, int(recorded.stream_id))
@@ -107,12 +112,17 @@ class TaskProjector(Projector):
         task = self._task(recorded, rows)
         task.depends_on = sorted({*task.depends_on, recorded.event.depends_on})
         rows.save(task)
+        key = _dependency_key(task.id, recorded.event.depends_on)
+        rows.save(TaskDependency(key=key, task_id=task.id, depends_on=recorded.event.depends_on))
 
     @handles(ev.TaskDependencyRemoved)
     def dependency_removed(self, recorded: RecordedEvent, rows: Rows) -> None:
         task = self._task(recorded, rows)
         task.depends_on = [d for d in task.depends_on if d != recorded.event.depends_on]
         rows.save(task)
+        row = rows.get(TaskDependency, _dependency_key(task.id, recorded.event.depends_on))
+        if row is not None:
+            rows.delete(row)
 
     @handles(ev.TaskArchived, ev.TaskUnarchived)
     def archived(self, recorded: RecordedEvent, rows: Rows) -> None:
@@ -160,6 +170,15 @@ class TaskProjector(Projector):
     @handles(ev.TaskSentToReview)
     def sent_to_review(self, recorded: RecordedEvent, rows: Rows) -> None:
         task = self._moved(recorded, rows)
+        rows.save(task)
+        dispatch = rows.get(Dispatch, task.dispatch_id)
+        dispatch.review_at = recorded.recorded_at
+        rows.save(dispatch)
+
+    @handles(ev.TaskFinished)
+    def finished(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._moved(recorded, rows)
+        task.result_note = recorded.event.summary
         rows.save(task)
         dispatch = rows.get(Dispatch, task.dispatch_id)
         dispatch.review_at = recorded.recorded_at
@@ -276,3 +295,24 @@ class SessionSlotProjector(Projector):
         slot.since = recorded.recorded_at
         slot.version = recorded.version
         rows.save(slot)
+
+
+@register
+class TaskNoteProjector(Projector):
+    name = "task_notes"
+    models = (TaskNote,)
+
+    @handles(AgentProgressReported)
+    def noted(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        if e.task_id is None:
+            return  # progress of an agent without a task: only its session's list of calls shows it
+        rows.save(
+            TaskNote(
+                position=recorded.position,
+                task_id=e.task_id,
+                session=recorded.stream_id,
+                note=e.note,
+                at=recorded.recorded_at,
+            )
+        )
