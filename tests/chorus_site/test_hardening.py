@@ -155,6 +155,11 @@ def test_every_start_makes_an_open_data_directory_private_wal_and_shm_included(t
     assert migrated.returncode == 0, migrated.stderr
     data.chmod(0o755)
     (data / "chorus.sqlite3").chmod(0o644)
+    # Held open across the server's start, so the -wal and -shm (made 0644 beside the 0644 database) are there to
+    # be tightened, and stay while the server writes (SQLite removes them when its last connection closes).
+    reader = sqlite3.connect(data / "chorus.sqlite3")
+    reader.execute("SELECT count(*) FROM chorus_event").fetchall()
+    assert _mode(data / "chorus.sqlite3-wal") == 0o644
     server = ServerProcess(env, free_port(), "known-token")
     try:
         server.session_cookie()
@@ -164,6 +169,7 @@ def test_every_start_makes_an_open_data_directory_private_wal_and_shm_included(t
         assert {name: _mode(data / name) for name in files} == dict.fromkeys(files, 0o600)
     finally:
         server.stop()
+        reader.close()
 
 
 @pytest.mark.integration
