@@ -36,6 +36,10 @@ def setup_django(data_dir: Path) -> None:
     from django.core.management import call_command
 
     django.setup()
+    from django.conf import settings
+
+    # As in production, each commit that appends writes the log's signed anchor (the test settings leave it off).
+    settings.CHORUS_ANCHOR_FILE = data_dir / "anchor"
     call_command("migrate", verbosity=0)
 
 
@@ -233,7 +237,8 @@ def main() -> int:
         differences = projection.verify()
         print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
         print(
-            f"verify_events: {'ok' if chain.ok else chain.problem} ({chain.checked:,} events); "
+            f"verify_events: {'ok' if chain.ok else chain.problem} ({chain.checked:,} events"
+            f"{f', signed anchor at #{chain.anchored:,}' if chain.anchored else ''}); "
             f"verify_projections: {'ok' if not differences else f'{len(differences)} difference(s)'}"
         )
         bench.raw.close()

@@ -1,11 +1,14 @@
 """Authentication for every HTTP, API and websocket request: a secret token, exchanged once for a session.
 
 The token lives in the data directory (mode 0600). A browser opens the login URL that `chorus start` prints,
-which stores a flag in its session; API clients send `Authorization: Bearer <token>`.
+which stores a fingerprint of the token in its session (never the token); API clients send
+`Authorization: Bearer <token>`. `chorus token rotate` replaces the file: every process sees the new token at its
+next request, and every session and bearer made with the old one stops working.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from urllib.parse import urlsplit
 
@@ -17,12 +20,45 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from chorus_site import config
+
 SESSION_KEY = "chorus_authenticated"
 PUBLIC_PREFIXES = ("/login/", "/static/", "/favicon.ico")
 
+_token_files: dict[str, config.SecretFile] = {}
+
+
+def current_token() -> str | None:
+    """The token in force: the data directory's token file as it is now (one stat per call), or CHORUS_TOKEN when
+    the environment fixes it. None when the file is gone or empty: then no token is right."""
+    path = settings.CHORUS_TOKEN_FILE
+    if path is None:
+        return settings.CHORUS_TOKEN
+    secret = _token_files.get(str(path))
+    if secret is None:
+        secret = _token_files[str(path)] = config.SecretFile(path)
+    return secret.value()
+
 
 def token_matches(candidate: str | None) -> bool:
-    return bool(candidate) and hmac.compare_digest(candidate.encode(), settings.CHORUS_TOKEN.encode())
+    token = current_token()
+    return bool(candidate) and token is not None and hmac.compare_digest(candidate.encode(), token.encode())
+
+
+def token_fingerprint(token: str) -> str:
+    """What a logged-in session keeps of the token it was made with: enough to tell whether that token is still in
+    force, nothing that logs anyone in (the session table is in the database, the token is not)."""
+    return hmac.new(token.encode(), b"chorus browser session", hashlib.sha256).hexdigest()
+
+
+def session_is_current(session) -> bool:
+    """Whether this session logged in with the token in force now."""
+    fingerprint, token = session.get(SESSION_KEY), current_token()
+    return (
+        isinstance(fingerprint, str)
+        and token is not None
+        and hmac.compare_digest(fingerprint.encode(), token_fingerprint(token).encode())
+    )
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -60,8 +96,11 @@ class TokenAuthMiddleware:
         request.chorus_bearer = False
         if request.path.startswith(PUBLIC_PREFIXES):
             return self.get_response(request)
-        if request.session.get(SESSION_KEY):
+        if session_is_current(request.session):
             return self.get_response(request)
+        if SESSION_KEY in request.session:
+            # Logged in with a token that is no longer in force: the session ends here.
+            request.session.flush()
         token = bearer_token(request.headers.get("Authorization"))
         if token is not None:
             if token_matches(token):
@@ -94,13 +133,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if not token_matches(token.strip()):
         return render(request, "login.html", {"error": "That token is not right.", "next": next_url}, status=403)
     request.session.cycle_key()
-    request.session[SESSION_KEY] = True
+    request.session[SESSION_KEY] = token_fingerprint(token.strip())
     return HttpResponseRedirect(next_url)
 
 
 def scope_is_authenticated(scope: dict) -> bool:
     session = scope.get("session")
-    if session is not None and session.get(SESSION_KEY):
+    if session is not None and session_is_current(session):
         return True
     headers = dict(scope.get("headers") or [])
     token = bearer_token(headers.get(b"authorization", b"").decode("latin-1") or None)

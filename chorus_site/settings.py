@@ -10,11 +10,16 @@ from chorus_site import config
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = config.project_root()
 DATA_DIR = config.data_dir(PROJECT_ROOT)
-DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+# Private at every start, before a secret in it is read (config.secure_data_dir refuses another user's directory).
+config.secure_data_dir(DATA_DIR)
 
 SECRET_KEY = os.environ.get("CHORUS_SECRET_KEY") or config.read_or_create_secret(DATA_DIR / "secret_key", 48)
 # The token that logs a browser in and authenticates API clients (Authorization: Bearer ...).
 CHORUS_TOKEN = os.environ.get("CHORUS_TOKEN") or config.read_or_create_secret(DATA_DIR / "token")
+# The file the token is kept in: every process reads it again when it changes (`chorus token rotate`), so
+# chorus_site.auth.current_token() is the token in force and CHORUS_TOKEN the one at start. None: CHORUS_TOKEN is
+# fixed by the environment.
+CHORUS_TOKEN_FILE = None if os.environ.get("CHORUS_TOKEN") else DATA_DIR / "token"
 DEBUG = config.env_bool("CHORUS_DEBUG", False)
 
 CHORUS_HOST = config.bind_host()
@@ -95,6 +100,9 @@ DATABASES = {
         "TEST": {"NAME": os.environ.get("CHORUS_TEST_DATABASE") or None},
     }
 }
+config.secure_database(DATABASE_PATH)
+# The event log's signed anchor, kept outside the database (events_app.anchors; its key `anchor_key` beside it).
+CHORUS_ANCHOR_FILE = DATA_DIR / "anchor"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # How often each ASGI process looks for events committed by other processes (seconds).

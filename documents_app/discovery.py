@@ -5,11 +5,17 @@ Ignore rules follow git: every .gitignore applies to its own directory and below
 a shallower one's, `.git/info/exclude` ranks below the root .gitignore, and nothing under an excluded directory can
 be included again (such directories are not even entered). Symbolic links are never followed or listed, so a
 document is always a regular file inside the tree.
+
+Every file and directory under the root is opened beneath it (open_beneath): one component at a time, relative to
+the descriptor of the directory before, never through a symbolic link. An agent that swaps a directory for a link
+out of the tree between a check and an open (agents write inside the root) makes the open fail, never lead outside.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import functools
 import os
 import stat
@@ -23,6 +29,12 @@ from events_app.store import MAX_STREAM_ID
 
 # Never a project's documents, whatever .gitignore says, and often huge (a .git or node_modules of 100k files).
 SKIP_DIRECTORIES = frozenset({".git", "node_modules", ".venv"})
+# An ignore file larger than this is not read (no real one comes near).
+IGNORE_FILE_MAX_BYTES = 8 * 1024 * 1024
+
+_ROOT = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_DIRECTORY = _ROOT | os.O_NOFOLLOW
+_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 class Unreadable(Exception):
@@ -84,17 +96,18 @@ class Rules:
     @classmethod
     def for_root(cls, root: Path) -> Rules:
         rules = cls()
-        for source in (root / ".git" / "info" / "exclude", root / ".gitignore"):
-            rules = rules.extended("", source)
+        for source in (".git/info/exclude", ".gitignore"):
+            rules = rules.extended(root, "", source)
         return rules
 
-    def extended(self, prefix: str, source: Path) -> Rules:
-        """These rules plus the ignore file `source`, whose patterns are relative to `prefix` ("" or "dir/")."""
+    def extended(self, root: Path, prefix: str, source: str) -> Rules:
+        """These rules plus the ignore file `source` under `root` (read beneath it; none if it cannot be read),
+        whose patterns are relative to `prefix` ("" or "dir/")."""
         try:
-            lines = source.read_bytes().decode("utf-8", errors="replace").splitlines()
-        except OSError:
+            data, _stat = _read_beneath(root, source, IGNORE_FILE_MAX_BYTES)
+        except (OSError, Unreadable):
             return self
-        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        spec = pathspec.GitIgnoreSpec.from_lines(data.decode("utf-8", errors="replace").splitlines())
         return Rules((*self.specs, (prefix, spec))) if spec.patterns else self
 
     def ignored(self, path: str, is_dir: bool) -> bool:
@@ -118,32 +131,58 @@ def _skipped_name(path: str) -> str | None:
 
 
 def walk(config: Config) -> Iterator[Found | Skipped]:
-    """Every file under the root that the globs choose and no ignore rule excludes, with its stat."""
+    """Every file under the root that the globs choose and no ignore rule excludes, with its stat. Each directory
+    is listed through a descriptor opened beneath the root, so a directory swapped for a link is not entered."""
     data_dir = str(config.data_dir)
-    pending: list[tuple[str, str, Rules]] = [(str(config.root), "", Rules.for_root(config.root))]
+    pending: list[tuple[str, Rules]] = [("", Rules.for_root(config.root))]
     while pending:
-        directory, prefix, rules = pending.pop()
-        try:
-            with os.scandir(directory) as listing:
-                entries = list(listing)
-        except OSError:
-            # A directory removed or made unreadable meanwhile holds no documents we could read.
-            continue
-        if prefix and any(entry.name == ".gitignore" for entry in entries):
-            rules = rules.extended(prefix, Path(directory) / ".gitignore")
-        for entry in entries:
-            path = prefix + entry.name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in SKIP_DIRECTORIES and entry.path != data_dir and not rules.ignored(path, True):
-                        pending.append((entry.path, path + "/", rules))
+        prefix, rules = pending.pop()
+        directory = os.path.join(config.root, prefix)
+        with _listing(config.root, prefix) as entries:
+            if prefix and any(entry.name == ".gitignore" for entry in entries):
+                rules = rules.extended(config.root, prefix, prefix + ".gitignore")
+            for entry in entries:
+                path, absolute = prefix + entry.name, os.path.join(directory, entry.name)
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if (
+                            entry.name not in SKIP_DIRECTORIES
+                            and absolute != data_dir
+                            and not rules.ignored(path, True)
+                        ):
+                            pending.append((path + "/", rules))
+                        continue
+                    if (
+                        not entry.is_file(follow_symlinks=False)
+                        or not config.matches(path)
+                        or rules.ignored(path, False)
+                    ):
+                        continue
+                    reason = _skipped_name(path)
+                    yield Skipped(path, reason) if reason else Found(path, absolute, entry.stat(follow_symlinks=False))
+                except OSError:
                     continue
-                if not entry.is_file(follow_symlinks=False) or not config.matches(path) or rules.ignored(path, False):
-                    continue
-                reason = _skipped_name(path)
-                yield Skipped(path, reason) if reason else Found(path, entry.path, entry.stat(follow_symlinks=False))
-            except OSError:
-                continue
+
+
+@contextlib.contextmanager
+def _listing(root: Path, prefix: str) -> Iterator[list[os.DirEntry]]:
+    """The entries of the directory `prefix` ("" or "dir/") under `root`, listed through a descriptor opened beneath
+    it and kept open for the block (their stat() is relative to it). A directory removed, made unreadable or swapped
+    for a link meanwhile lists nothing: it holds no documents we could read."""
+    try:
+        fd = open_beneath(root, prefix[:-1], _DIRECTORY) if prefix else os.open(root, _ROOT)
+    except OSError:
+        yield []
+        return
+    try:
+        with os.scandir(fd) as listing:
+            entries = list(listing)
+    except OSError:
+        entries = []
+    try:
+        yield entries
+    finally:
+        os.close(fd)
 
 
 def eligible(config: Config, path: str) -> str | None:
@@ -164,24 +203,56 @@ def eligible(config: Config, path: str) -> str | None:
             return f"{prefix} is ignored by .gitignore"
         if os.path.islink(directory):
             return f"{prefix} is a symbolic link"
-        rules = rules.extended(prefix, Path(directory) / ".gitignore")
+        rules = rules.extended(config.root, prefix, prefix + ".gitignore")
     if rules.ignored(path, False):
         return "it is ignored by .gitignore"
     return _skipped_name(path)
 
 
-def read(absolute: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
-    """The bytes of a regular file and its stat as it was read; raises FileNotFoundError when it is gone and
-    Unreadable when it is there but cannot be a document. Never follows a symbolic link, never blocks on a
-    FIFO, never reads more than `max_bytes` + 1 bytes."""
+def open_beneath(root: str | Path, path: str, flags: int = _FILE) -> int:
+    """A descriptor of `path` (relative, "/"-separated, no "." or ".." steps) under the directory `root`, opened one
+    component at a time relative to the one before, each with O_NOFOLLOW (O_DIRECTORY for the directories). A
+    symbolic link anywhere on the way fails the open, however recently it was swapped in (NotADirectoryError for a
+    directory, ELOOP for the last component), so nothing outside `root` is ever opened. The caller closes it."""
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise FileNotFoundError(errno.ENOENT, "not a path beneath the root", path)
+    fd = os.open(root, _ROOT)
     try:
-        fd = os.open(absolute, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        for part in parts[:-1]:
+            child = os.open(part, _DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        return os.open(parts[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(root: str) -> str:
+    return os.path.realpath(root)
+
+
+def read(absolute: str, max_bytes: int, *, root: str | Path | None = None) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file under `root` (PROJECT_ROOT unless said) and its stat as it was read; raises
+    FileNotFoundError when it is gone and Unreadable when it is there but cannot be a document. Opened beneath the
+    root (open_beneath), so never through a symbolic link; never blocks on a FIFO, never reads more than
+    `max_bytes` + 1 bytes."""
+    top = (_resolved(str(settings.PROJECT_ROOT)) if root is None else os.fspath(root)).rstrip("/")
+    if not absolute.startswith(top + "/"):
+        raise Unreadable(f"it is not under {top or '/'}")
+    return _read_beneath(top or "/", absolute[len(top) + 1 :], max_bytes)
+
+
+def _read_beneath(root: str | Path, path: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
+    try:
+        fd = open_beneath(root, path)
     except (FileNotFoundError, NotADirectoryError):
-        raise FileNotFoundError(absolute) from None
+        # NotADirectoryError: a directory on the way is a file or a symbolic link now.
+        raise FileNotFoundError(os.path.join(root, path)) from None
     except OSError as exc:
-        # ELOOP: the last component is a symbolic link (O_NOFOLLOW).
         raise Unreadable(
-            "it is a symbolic link" if os.path.islink(absolute) else f"unreadable: {exc.strerror}"
+            "it is a symbolic link" if exc.errno == errno.ELOOP else f"unreadable: {exc.strerror}"
         ) from None
     try:
         info = os.fstat(fd)

@@ -2,8 +2,9 @@
 other apps read documents through this module only. It writes nothing.
 
 A path must name a recorded document inside the tree and resolve to itself (no symbolic link on the way), or it is
-not found and nothing is read; the file is opened with O_NOFOLLOW|O_NONBLOCK and must be a regular file within
-CHORUS_DOCUMENT_MAX_BYTES (documents_app.discovery.read).
+not found and nothing is read. The file is then opened beneath the root, component by component without following
+a link (documents_app.discovery.read), so a directory swapped for a link after that check is refused, not followed;
+it must be a regular file within CHORUS_DOCUMENT_MAX_BYTES.
 
 While the scanner appends a change it has just read, `just_read` lends those bytes to whatever reads that document
 inside the append (the reactions to its event), so a change is not read from disk twice.
@@ -49,7 +50,12 @@ def locate(path: str) -> tuple[Document, str]:
         raise DocumentNotFound(f"no document {path!r} under PROJECT_ROOT (scan_documents finds new ones)")
     root = os.path.realpath(settings.PROJECT_ROOT)
     absolute = os.path.join(root, normal)
-    if os.path.realpath(absolute) != absolute:
+    try:
+        resolved = os.path.realpath(absolute)
+    except OSError:
+        # A link on the way was removed while it was being resolved: the path is changing under us.
+        raise DocumentNotFound(f"document {normal!r} is being moved; it is not read") from None
+    if resolved != absolute:
         raise DocumentNotFound(f"document {normal!r} is now a symbolic link; it is not read")
     return document, absolute
 

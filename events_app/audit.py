@@ -1,11 +1,12 @@
-"""Audit of the event table itself: the hash chain, gapless positions and per-stream versions, and the log's
-end against the projector checkpoints."""
+"""Audit of the event table itself: the hash chain, gapless positions and per-stream versions, the log's end
+against the projector checkpoints, and the log against its signed anchor, kept outside the database
+(events_app.anchors)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from events_app import store
+from events_app import anchors, store
 from events_app.projection import TRACKING
 from events_app.store import GENESIS_HASH, chain_hash
 
@@ -15,6 +16,8 @@ class AuditResult:
     checked: int
     problem: str | None = None
     position: int | None = None
+    # The position of the signed anchor the log was found to hold (None: not anchored).
+    anchored: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -26,8 +29,18 @@ def verify_events(chunk: int = 5000) -> AuditResult:
 
     An edited row breaks its own hash (or, with its hash forged too, the next row's); a deleted row leaves a gap
     in the positions; an inserted row has no valid hash. Events deleted from the end leave no gap, but the
-    projectors' checkpoints still point past the new end.
+    projectors' checkpoints still point past the new end. A log re-hashed after an edit, or cut with its
+    checkpoints lowered, no longer holds its signed anchor: the anchored position has another hash, or is gone.
     """
+    path = anchors.anchor_file()
+    try:
+        # Read before the walk: the event it names was committed before it was written, so the walk will see it.
+        anchor = anchors.read_anchor(path) if path is not None else None
+    except anchors.AnchorError as exc:
+        anchor, untrusted = None, str(exc)
+    else:
+        untrusted = None
+    anchored_hash = None
     previous_hash = GENESIS_HASH
     previous_position = 0
     versions: dict[tuple[str, str], int] = {}
@@ -54,6 +67,8 @@ def verify_events(chunk: int = 5000) -> AuditResult:
                 )
             versions[(stream_type, stream_id)] = version
             previous_hash, previous_position = row[9], position
+            if anchor is not None and position == anchor.position:
+                anchored_hash = row[9]
             checked += 1
         if len(rows) < chunk:
             break
@@ -66,4 +81,23 @@ def verify_events(chunk: int = 5000) -> AuditResult:
             f"has applied events up to #{position}, so the last events were deleted",
             previous_position + 1,
         )
-    return AuditResult(checked)
+    if untrusted is not None:
+        return AuditResult(checked, untrusted)
+    if anchor is None:
+        return AuditResult(checked)
+    if anchor.position > previous_position:
+        return AuditResult(
+            checked,
+            f"event #{previous_position + 1}: missing; the log ends at #{previous_position} but its signed anchor "
+            f"({path}) holds event #{anchor.position}, so the last events were cut",
+            previous_position + 1,
+        )
+    if anchored_hash != anchor.hash:
+        return AuditResult(
+            checked,
+            f"event #{anchor.position}: not the event its signed anchor ({path}) holds: its hash is "
+            f"{anchored_hash[:16]}…, anchored as {anchor.hash[:16]}…, so the log was rewritten up to here, "
+            "hashes included",
+            anchor.position,
+        )
+    return AuditResult(checked, anchored=anchor.position)

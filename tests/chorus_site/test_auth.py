@@ -2,7 +2,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from chorus_site.auth import WebsocketAuthentication, origin_allowed
+from chorus_site.auth import SESSION_KEY, WebsocketAuthentication, origin_allowed, token_fingerprint
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,8 @@ async def test_websocket_authentication_says_in_the_scope_whether_the_socket_is_
     token = [(b"authorization", f"Bearer {settings.CHORUS_TOKEN}".encode())]
     await middleware({"type": "websocket", "headers": token}, None, None)
     await middleware({"type": "websocket", "headers": [(b"authorization", b"Bearer wrong")]}, None, None)
-    await middleware({"type": "websocket", "headers": [], "session": {"chorus_authenticated": True}}, None, None)
+    logged_in = {SESSION_KEY: token_fingerprint(settings.CHORUS_TOKEN)}
+    await middleware({"type": "websocket", "headers": [], "session": logged_in}, None, None)
     await middleware({"type": "websocket", "headers": [], "session": {}}, None, None)
     await middleware({"type": "http", "headers": token}, None, None)
     assert seen == [True, False, True, False, None]

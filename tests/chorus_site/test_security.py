@@ -7,7 +7,9 @@ import json
 import signal
 import subprocess
 import time
+import types
 import urllib.request
+from collections import Counter
 
 import pytest
 from django.conf import settings
@@ -182,3 +184,129 @@ def test_a_document_inside_the_project_is_read(documents_server):
     status, body = request(documents_server, "GET", "/api/documents/spec.md?start=2&end=2", bearer())
     assert status == 200
     assert json.loads(body)["lines"] == [{"number": 2, "text": "line two"}]
+
+
+@pytest.fixture
+def own_token_server(tmp_path, subprocess_env, transactional_db):
+    """A real server with a data directory (and so a token) of its own, on the test database: rotating its token
+    leaves the suite's alone."""
+    from chorus_site import config
+    from tests.support import ServerProcess, free_port
+
+    env = {**subprocess_env, "CHORUS_DATA_DIR": str(tmp_path / "data")}
+    process = ServerProcess(env, free_port(), config.read_or_create_secret(tmp_path / "data" / "token"))
+    yield process, env
+    process.stop()
+
+
+def test_token_rotate_logs_out_every_session_and_bearer_of_a_running_server(own_token_server, manage):
+    server, env = own_token_server
+    old = server.token
+    cookie = {"Cookie": server.session_cookie()}
+    assert request(server, "GET", "/api/sessions", cookie)[0] == 200
+
+    rotated = subprocess.run(
+        [*manage, "token", "rotate"], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+
+    new = rotated.stdout.split("/login/?token=")[-1].split()[0]
+    assert new != old and old not in rotated.stdout
+    assert request(server, "GET", "/api/sessions", cookie)[0] == 401
+    assert request(server, "GET", "/", {**cookie, "Accept": "text/html"})[0] == 401
+    assert request(server, "GET", "/api/sessions", {"Authorization": f"Bearer {old}"})[0] == 401
+    assert request(server, "GET", f"/login/?token={old}")[0] == 403
+    assert request(server, "GET", "/api/sessions", {"Authorization": f"Bearer {new}"})[0] == 200
+    server.token = new
+    assert request(server, "GET", "/api/sessions", {"Cookie": server.session_cookie()})[0] == 200
+
+
+def test_the_token_never_reaches_the_access_log(tmp_path, subprocess_env, manage, transactional_db):
+    """`start` as a user runs it, its web server's access log on stdout: every login URL, right or wrong, and
+    however its parameter is spelt, is logged without the token; the token shows once, in the printed login URL."""
+    from chorus_site import config
+    from tests.support import free_port
+
+    port = free_port()
+    token = config.read_or_create_secret(tmp_path / "data" / "token")
+    env = {**subprocess_env, "PORT": str(port), "CHORUS_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
+    output = tmp_path / "start.log"
+    with output.open("w") as log:
+        process = subprocess.Popen([*manage, "start", "--no-worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        server = types.SimpleNamespace(port=port)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                request(server, "GET", "/login/")
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, output.read_text()
+                time.sleep(0.2)
+        logins = [f"/login/?token={token}", f"/login/?next=/tasks/&token={token}", f"/login/?%74oken={token}&x=1"]
+        assert [request(server, "GET", path)[0] for path in logins] == [302, 302, 302]
+        assert request(server, "GET", f"/login/?token={token[:-1]}")[0] == 403
+        assert request(server, "GET", f"/api/health?token={token}")[0] == 401
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    lines = output.read_text().splitlines()
+    access = [line for line in lines if '"GET /' in line]
+    assert len(access) >= 6, lines
+    assert [line for line in lines if token[:-1] in line] == [f"  open   http://127.0.0.1:{port}/login/?token={token}"]
+    assert all("oken=[redacted]" in line for line in access if "oken=" in line)
+
+
+# Swaps argv[1] (a directory) for a symbolic link to argv[2] and back until SIGTERM, then prints how many times.
+SWAPPER = """
+import os, signal, sys
+docs, outside = sys.argv[1:]
+parked, swaps, stopping = docs + ".parked", 0, []
+signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+while not stopping:
+    os.rename(docs, parked)
+    os.symlink(outside, docs)
+    os.unlink(docs)
+    os.rename(parked, docs)
+    swaps += 1
+print(swaps)
+"""
+
+
+def test_document_reads_never_leave_the_root_while_an_agent_swaps_a_directory_for_a_link(
+    tmp_path, subprocess_env, transactional_db
+):
+    """A directory inside the root swapped for a symbolic link out of it and back, as fast as another process can
+    (an agent), while the real server serves a document under it a few thousand times: never a byte from outside,
+    never a 500."""
+    import sys
+
+    from tests.support import ServerProcess, free_port
+
+    root, outside = tmp_path / "project", tmp_path / "outside"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "inner.md").write_text("inside\n")
+    outside.mkdir()
+    (outside / "inner.md").write_text("secret outside the root\n")
+    server = ServerProcess({**subprocess_env, "PROJECT_ROOT": str(root)}, free_port(), settings.CHORUS_TOKEN)
+    statuses, leaked, swapper = Counter(), 0, None
+    try:
+        assert request(server, "POST", "/api/documents/scan", bearer())[0] == 200
+        swapper = subprocess.Popen(
+            [sys.executable, "-c", SWAPPER, str(root / "docs"), str(outside)], stdout=subprocess.PIPE, text=True
+        )
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        for _ in range(2000):
+            connection.request("GET", "/api/documents/docs/inner.md", headers=bearer())
+            response = connection.getresponse()
+            body = response.read().decode(errors="replace")
+            statuses[response.status] += 1
+            leaked += "secret" in body
+        swapper.terminate()
+        swaps = int(swapper.communicate(timeout=10)[0])
+        after = request(server, "GET", "/api/documents/docs/inner.md", bearer())
+    finally:
+        if swapper is not None and swapper.poll() is None:
+            swapper.kill()
+        server.stop()
+    assert leaked == 0 and not [status for status in statuses if status >= 500], statuses
+    assert swaps > 100 and after[0] == 200 and "inside" in after[1], (swaps, after)

@@ -105,14 +105,35 @@ def test_read_refuses_what_cannot_be_a_document(root):
     (root / "big.md").write_bytes(b"x" * 1001)
     (root / "link.md").symlink_to(root / "ok.md")
     os.mkfifo(root / "fifo.md")
-    assert discovery.read(str(root / "ok.md"), 1000)[0] == b"text\n"
+    assert discovery.read(str(root / "ok.md"), 1000, root=root)[0] == b"text\n"
     with pytest.raises(discovery.Unreadable, match="larger than CHORUS_DOCUMENT_MAX_BYTES"):
-        discovery.read(str(root / "big.md"), 1000)
+        discovery.read(str(root / "big.md"), 1000, root=root)
     with pytest.raises(discovery.Unreadable, match="symbolic link"):
-        discovery.read(str(root / "link.md"), 1000)
+        discovery.read(str(root / "link.md"), 1000, root=root)
     with pytest.raises(discovery.Unreadable, match="not a regular file"):
-        discovery.read(str(root / "fifo.md"), 1000)
+        discovery.read(str(root / "fifo.md"), 1000, root=root)
     with pytest.raises(FileNotFoundError):
-        discovery.read(str(root / "gone.md"), 1000)
+        discovery.read(str(root / "gone.md"), 1000, root=root)
     with pytest.raises(FileNotFoundError):
-        discovery.read(str(root / "ok.md" / "under-a-file.md"), 1000)
+        discovery.read(str(root / "ok.md" / "under-a-file.md"), 1000, root=root)
+
+
+def test_read_opens_beneath_the_root_never_through_a_link_on_the_way(root, tmp_path):
+    """The last component's O_NOFOLLOW is not enough: a directory on the way that is a link is refused too."""
+    make(tmp_path, "outside/secret.md", content="secret\n")
+    make(root, "docs/inner.md")
+    (root / "linked").symlink_to(tmp_path / "outside", target_is_directory=True)
+    with pytest.raises(FileNotFoundError):
+        discovery.read(str(root / "linked" / "secret.md"), 1000, root=root)
+    for outside in (str(tmp_path / "outside" / "secret.md"), str(root / ".." / "outside" / "secret.md")):
+        with pytest.raises((discovery.Unreadable, FileNotFoundError)):
+            discovery.read(outside, 1000, root=root)
+    assert discovery.read(str(root / "docs" / "inner.md"), 1000, root=root)[0] == b"text\n"
+
+
+def test_the_project_root_is_where_reads_are_confined_unless_said(root, settings):
+    make(root, "a.md")
+    settings.PROJECT_ROOT = root
+    assert discovery.read(str(root / "a.md"), 1000)[0] == b"text\n"
+    with pytest.raises(discovery.Unreadable, match="not under"):
+        discovery.read(str(root.parent / "a.md"), 1000)

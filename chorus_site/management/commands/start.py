@@ -16,10 +16,13 @@ from django.core.management.base import CommandError
 
 from chorus_site import config
 from chorus_site.accounts import ensure_admin_user
+from chorus_site.auth import current_token
 from chorus_site.supervisor import Child, GaveUp, Supervisor
 from events_app.commands import DomainCommand
 
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
+# daphne, with the token kept out of its access log
+WEB_SERVER = "chorus_site.webserver"
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -54,7 +57,7 @@ class Command(DomainCommand):
             [
                 Child(
                     "web server",
-                    [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "chorus_site.asgi:application"],
+                    [sys.executable, "-m", WEB_SERVER, "-b", host, "-p", str(port), "chorus_site.asgi:application"],
                     env=env,
                     cwd=str(settings.BASE_DIR),
                 ),
@@ -67,7 +70,7 @@ class Command(DomainCommand):
         shown_host = f"[{host}]" if ":" in host else host
         self.stdout.write(
             f"Chorus is running for {settings.PROJECT_ROOT}\n"
-            f"  open   http://{shown_host}:{port}/login/?token={settings.CHORUS_TOKEN}\n"
+            f"  open   {config.login_url(host, port, current_token())}\n"
             f"  data   {settings.DATA_DIR}\n"
             f"  admin  http://{shown_host}:{port}/admin/ (user admin"
             + (f", password {password} — shown once, kept in the data directory)" if password else ")")

@@ -5,10 +5,14 @@ from events_app.commands import DomainCommand
 
 
 class Command(DomainCommand):
-    help = "Check the event table's hash chain and version continuity; name the first bad event."
+    help = (
+        "Check the event table's hash chain and version continuity, and the log against its signed anchor; name the "
+        "first bad event."
+    )
 
     def handle(self, *args, **options):
         result = verify_events()
         if not result.ok:
             raise CommandError(f"{result.problem} ({result.checked} events before it are intact)")
-        self.stdout.write(f"ok: {result.checked} events, hash chain and versions intact")
+        anchored = f"; the signed anchor at #{result.anchored} holds" if result.anchored else ""
+        self.stdout.write(f"ok: {result.checked} events, hash chain and versions intact{anchored}")
