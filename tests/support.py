@@ -34,7 +34,8 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A real Chorus ASGI server (daphne) in a child process, on the test database.
+    """A real Chorus web server (daphne, as `start` runs it: chorus_site.webserver) in a child process, on the test
+    database.
 
     Its log goes to a file, never to a pipe nobody reads: daphne logs every connection, and a full pipe (64 KiB,
     a few hundred websockets) would stop the whole server in its next write."""
@@ -48,7 +49,7 @@ class ServerProcess:
             [
                 sys.executable,
                 "-m",
-                "daphne",
+                "chorus_site.webserver",
                 "-b",
                 "127.0.0.1",
                 "-p",
