@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.support import ServerProcess, free_port
+from tests.support import ServerProcess, child_environment, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -42,15 +42,7 @@ def require_binary(name: str, install_hint: str) -> str:
 
 @pytest.fixture
 def subprocess_env():
-    """Environment for a child process that must use this test run's database and settings."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="tests.settings",
-        CHORUS_DATA_DIR=str(settings.DATA_DIR),
-        CHORUS_DATABASE=str(settings.DATABASES["default"]["NAME"]),
-        PYTHONPATH=str(ROOT),
-    )
-    return env
+    return child_environment()
 
 
 @pytest.fixture
@@ -64,3 +56,17 @@ def server(subprocess_env, transactional_db):
     process = ServerProcess(subprocess_env, free_port(), settings.CHORUS_TOKEN)
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="module")
+def module_server(django_db_setup):
+    """One real server for the tests of a module that only ask it and read nothing it keeps in memory between
+    requests (refusals, reads): starting daphne costs seconds. The database is emptied after each test as usual."""
+    process = ServerProcess(child_environment(), free_port(), settings.CHORUS_TOKEN)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def shared_server(module_server, transactional_db):
+    return module_server

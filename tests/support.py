@@ -1,6 +1,7 @@
 """Helpers shared by the tests and the benchmarks: a real Chorus server in a child process."""
 
 import http.cookiejar
+import os
 import socket
 import subprocess
 import sys
@@ -9,6 +10,20 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def child_environment() -> dict[str, str]:
+    """Environment for a child process that must use this test run's database and settings."""
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        CHORUS_DATA_DIR=str(settings.DATA_DIR),
+        CHORUS_DATABASE=str(settings.DATABASES["default"]["NAME"]),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
 
 
 def free_port() -> int:

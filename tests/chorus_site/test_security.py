@@ -26,6 +26,12 @@ def bearer():
     return {"Authorization": f"Bearer {settings.CHORUS_TOKEN}"}
 
 
+@pytest.fixture
+def server(shared_server):
+    """This module's tests only ask the server and keep nothing in it: one server for all of them."""
+    return shared_server
+
+
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1.nip.io", "localhost.evil.example"])
 def test_a_foreign_host_header_gets_400(server, host):
     status, _body = request(server, "GET", "/api/health", {**bearer(), "Host": host})
@@ -134,20 +140,26 @@ def test_text_reaches_the_agent_literally(chorus_server, project):
     assert request(chorus_server, "GET", "/api/sessions/t", bearer())[0] == 200
 
 
-@pytest.fixture
-def documents_server(subprocess_env, transactional_db, tmp_path):
-    from tests.support import ServerProcess, free_port
+@pytest.fixture(scope="module")
+def documents_project_server(django_db_setup, tmp_path_factory):
+    """A server whose PROJECT_ROOT holds a document, and a symbolic link to a file outside it."""
+    from tests.support import ServerProcess, child_environment, free_port
 
-    root = tmp_path / "project"
+    base = tmp_path_factory.mktemp("documents")
+    root = base / "project"
     root.mkdir()
     (root / "spec.md").write_text("# Spec\nline two\n")
-    (tmp_path / "secret.md").write_text("# Secret\nnot for you\n")
-    (root / "leak.md").symlink_to(tmp_path / "secret.md")
-    env = {**subprocess_env, "PROJECT_ROOT": str(root)}
-    process = ServerProcess(env, free_port(), settings.CHORUS_TOKEN)
-    assert request(process, "POST", "/api/documents/scan", bearer())[0] == 200
+    (base / "secret.md").write_text("# Secret\nnot for you\n")
+    (root / "leak.md").symlink_to(base / "secret.md")
+    process = ServerProcess({**child_environment(), "PROJECT_ROOT": str(root)}, free_port(), settings.CHORUS_TOKEN)
     yield process
     process.stop()
+
+
+@pytest.fixture
+def documents_server(documents_project_server, transactional_db):
+    assert request(documents_project_server, "POST", "/api/documents/scan", bearer())[0] == 200
+    return documents_project_server
 
 
 @pytest.mark.parametrize(

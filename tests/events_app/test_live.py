@@ -68,9 +68,9 @@ def test_reconnect_after_a_position_replays_the_gap(server, manage, subprocess_e
     assert seen[-1]["position"] == position + 4
 
 
-def test_unauthenticated_websocket_is_refused(server):
+def test_unauthenticated_websocket_is_refused(shared_server):
     with pytest.raises(InvalidStatus) as refused:
-        _connect(server, cookie=None)
+        _connect(shared_server, cookie=None)
     assert refused.value.response.status_code == 403
 
 
@@ -79,14 +79,14 @@ def test_unauthenticated_websocket_is_refused(server):
     [None, "http://localhost:3000", "http://evil.example", "null"],
     ids=["missing", "port", "host", "null"],
 )
-def test_websocket_from_a_foreign_origin_is_refused(server, origin):
+def test_websocket_from_a_foreign_origin_is_refused(shared_server, origin):
     with pytest.raises(InvalidStatus) as refused:
-        _connect(server, server.session_cookie(), origin=origin)
+        _connect(shared_server, shared_server.session_cookie(), origin=origin)
     assert refused.value.response.status_code == 403
 
 
-def test_bad_subscription_gets_an_error_message(server):
-    with _connect(server, server.session_cookie()) as ws:
+def test_bad_subscription_gets_an_error_message(shared_server):
+    with _connect(shared_server, shared_server.session_cookie()) as ws:
         ws.send(json.dumps({"subscribe": ["bad topic!"]}))
         reply = json.loads(ws.recv(timeout=5))
         ws.send("[1, 2]")

@@ -25,25 +25,25 @@ def _created(name: str) -> None:
         store.append("session", name, 0, [event])
 
 
-def test_the_page_socket_needs_a_login(server):
+def test_the_page_socket_needs_a_login(shared_server):
     with pytest.raises(InvalidStatus) as refused:
-        _connect(server, "page=overview", None)
+        _connect(shared_server, "page=overview", None)
     assert refused.value.response.status_code == 403
 
 
-def test_the_page_socket_refuses_another_origin(server):
+def test_the_page_socket_refuses_another_origin(shared_server):
     with pytest.raises(InvalidStatus):
         connect(
-            f"ws://127.0.0.1:{server.port}/ws/page/?page=overview",
+            f"ws://127.0.0.1:{shared_server.port}/ws/page/?page=overview",
             origin="http://127.0.0.1:1",
-            additional_headers={"Cookie": server.session_cookie()},
+            additional_headers={"Cookie": shared_server.session_cookie()},
             open_timeout=5,
         )
 
 
-def test_an_unknown_page_is_refused(server):
+def test_an_unknown_page_is_refused(shared_server):
     with pytest.raises(InvalidStatus) as refused:
-        _connect(server, "page=nothing", server.session_cookie())
+        _connect(shared_server, "page=nothing", shared_server.session_cookie())
     assert refused.value.response.status_code == 403
 
 
