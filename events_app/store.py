@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 GENESIS_HASH = "0" * 64
-SOURCES = ("web", "api", "admin", "cli", "worker", "test")
+SOURCES = ("web", "api", "admin", "cli", "worker", "agent", "test")
 MAX_PAYLOAD_BYTES = 1_000_000
 MAX_STREAM_ID = 200
 

@@ -3,6 +3,8 @@
 Pure code, no tmux calls: the worker gathers an Observation, `detect` decides, `StatusTracker` keeps the reported
 status from flapping. Signals in order of authority: pane dead / agent process gone / a shell in the foreground
 -> stopped; the agent's self-report; then the profile's rules over the pane title and the screen, by priority.
+What the agent told Chorus through its tools (an open question, progress just reported) outranks an idle or
+undecided verdict of those, never a busy or waiting one (a dialog on screen says more than the question).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sessions_app.screen import screen_lines
 from sessions_app.self_report import SelfReport
 
 __all__ = [
+    "AgentSignal",
     "Observation",
     "ProcessInfo",
     "SelfReport",
@@ -37,6 +40,16 @@ class ProcessInfo:
 
 
 @dataclass(frozen=True)
+class AgentSignal:
+    """What the agent said through its Chorus tools, as the worker read it: an open question (waiting until it is
+    answered) or progress reported since the last look (busy at that moment). `rule` names it, `reason` says it."""
+
+    status: Status
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Observation:
     """One look at a pane: `tmux capture-pane -p` text and the pane's metadata at that moment."""
 
@@ -48,6 +61,7 @@ class Observation:
     alternate_on: bool = False
     agent_self_report: SelfReport | None = None
     process: ProcessInfo | None = None
+    agent_signal: AgentSignal | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,14 @@ class _Regions:
 
 def detect(profile: Profile, observation: Observation) -> Verdict:
     """Decide the status of the pane `observation` describes, running `profile`'s program."""
+    verdict = _observed(profile, observation)
+    signal = observation.agent_signal
+    if signal is not None and verdict.status in (Status.IDLE, Status.UNKNOWN):
+        return Verdict(status=signal.status, reason=signal.reason, rule=signal.rule, signal="agent", text=verdict.text)
+    return verdict
+
+
+def _observed(profile: Profile, observation: Observation) -> Verdict:
     if observation.pane_dead:
         code = observation.pane_dead_status
         detail = f"pane dead (exit {code})" if code is not None else "pane dead"

@@ -1,8 +1,11 @@
-"""Events of agent sessions (stream `session`, id = the session's name) and of their messages (stream `message`).
+"""Events of agent sessions (stream `session`, id = the session's name), of their messages (stream `message`), of
+their agents' Chorus tools (stream `agent`, id = the session's name) and of the questions agents ask a person
+(stream `question`, id = the question's id).
 
 A session name is reused across incarnations: SessionCreated may follow SessionKilled or SessionStopped on the same
 stream, so the expected version makes "create if the name is free" race-free. Messages have streams of their own so
-that delivery (worker) and status changes (worker poll) never contend for one stream version.
+that delivery (worker) and status changes (worker poll) never contend for one stream version; questions too, so a
+person answering never contends with the agent's calls.
 """
 
 from __future__ import annotations
@@ -103,3 +106,67 @@ class PromptDelivered:
 class PromptDeliveryFailed:
     reason: str
     attempts: int
+
+
+# --- agent: the session's Chorus tools (MCP server and command-line twins) -------------------------------------
+
+
+@event("agent")
+class AgentCredentialIssued:
+    """A credential for the session's agent tools, scoped to `tier`. Only the sha256 digest of its secret is ever
+    recorded: the secret is in a file of the session's agents directory (sessions_app.credentials)."""
+
+    tier: str
+    digest: str
+
+
+@event("agent")
+class AgentCredentialRevoked:
+    """The credential stops working: its session ended, was restarted, or was given a new one."""
+
+    digest: str
+    reason: str
+
+
+@event("agent")
+class AgentToolCalled:
+    """One call of an agent tool or its twin, on `task_id` when it concerns the session's task; `detail` is one line
+    on what it asked, for the session's list of calls. What the call changed is recorded by its own events."""
+
+    tool: str
+    task_id: int | None
+    detail: str
+
+
+@event("agent")
+class AgentProgressReported:
+    """report_progress: the agent says how its work goes (a note on its task's timeline, when it has one)."""
+
+    task_id: int | None
+    note: str
+
+
+# --- question: what an agent asks a person (ask_human) ------------------------------------------------------------
+
+
+@event("question")
+class QuestionAsked:
+    session: str
+    text: str
+    options: list
+    task_id: int | None
+
+
+@event("question")
+class QuestionAnswered:
+    """A person answered; the answer was queued for the agent as the outbox message `message_id`."""
+
+    answer: str
+    message_id: str
+
+
+@event("question")
+class QuestionWithdrawn:
+    """Nobody answered before the session that asked ended (or was restarted)."""
+
+    reason: str

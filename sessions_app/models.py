@@ -1,4 +1,5 @@
-"""Read models of sessions, their status history and their outboxes. Written only by sessions_app.projectors."""
+"""Read models of sessions, their status history, their outboxes and their agents' tools (credentials, calls,
+questions). Written only by sessions_app.projectors."""
 
 from __future__ import annotations
 
@@ -73,6 +74,8 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     confirmed_by = models.CharField(max_length=40, blank=True)
     failure_reason = models.CharField(max_length=500, blank=True)
+    # the session whose agent sent it (its send_message tool); empty when a person or Chorus queued it
+    sender = models.CharField(max_length=40, blank=True)
     version = models.PositiveIntegerField()
 
     class Meta:
@@ -81,6 +84,78 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session}: {self.text[:40]}"
+
+
+class AgentCredential(models.Model):
+    """A credential of a session's agent tools, by the sha256 digest of its secret (the secret itself is neither
+    here nor in the log). A session has at most one in force: issuing another revokes the one before."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    session = models.CharField(max_length=40, db_index=True)
+    tier = models.CharField(max_length=12)
+    issued_position = models.BigIntegerField()
+    issued_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True)
+    revoked_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        db_table = "chorus_agent_credential"
+        ordering = ["-issued_position"]
+
+    def __str__(self) -> str:
+        return f"{self.session} ({self.tier}{', revoked' if self.revoked_at else ''})"
+
+
+class AgentCall(models.Model):
+    """One call of an agent tool or its twin: the session's list of calls, and what its rate limit counts."""
+
+    position = models.BigIntegerField(primary_key=True)
+    session = models.CharField(max_length=40)
+    tool = models.CharField(max_length=40)
+    task_id = models.PositiveIntegerField(null=True)
+    detail = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_agent_call"
+        ordering = ["-position"]
+        indexes = [models.Index(fields=["session", "at"], name="agent_call_session_at")]
+
+    def __str__(self) -> str:
+        return f"{self.session}: {self.tool}"
+
+
+class AgentQuestion(models.Model):
+    """A question an agent asked a person (ask_human): open until answered, or withdrawn when its session ends."""
+
+    OPEN, ANSWERED, WITHDRAWN = "open", "answered", "withdrawn"
+
+    id = models.CharField(max_length=40, primary_key=True)
+    session = models.CharField(max_length=40, db_index=True)
+    task_id = models.PositiveIntegerField(null=True)
+    text = models.TextField()
+    options = models.JSONField(default=list)
+    state = models.CharField(max_length=10, default=OPEN, db_index=True)
+    asked_position = models.BigIntegerField()
+    asked_at = models.DateTimeField()
+    answer = models.TextField(blank=True)
+    # the actor who answered, as the event's metadata names them
+    answered_by = models.CharField(max_length=100, blank=True)
+    answered_at = models.DateTimeField(null=True)
+    message_id = models.CharField(max_length=40, blank=True)
+    withdrawn_reason = models.CharField(max_length=500, blank=True)
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "chorus_agent_question"
+        ordering = ["asked_position"]
+
+    def __str__(self) -> str:
+        return f"{self.session}: {self.text[:40]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.OPEN
 
 
 class MirroredScreen(models.Model):

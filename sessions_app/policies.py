@@ -2,8 +2,10 @@
 
 - Queued messages fail in the transaction that ends their session: nothing can deliver them any more, and no worker
   may claim one between the session's end and its failure.
+- The agent tools of an incarnation end with it, in the transaction of its end (killed, stopped, restarted): its
+  credential is revoked and its open questions are withdrawn, so neither works a moment longer.
 - The desktop hears of a session waiting, finishing or stopping from the worker, after the commit: a notification
-  is a side effect that must not repeat on replay.
+  is a side effect that must not repeat on replay. So is removing a revoked credential's files.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from django.utils import timezone
 
 from events_app.policies import policy, worker_policy
 from events_app.store import RecordedEvent
+from sessions_app import agent_reports, credentials, notify, services
 from sessions_app import events as ev
-from sessions_app import notify, services
 
 # Older news is not worth a notification: it was recorded while the worker was down.
 NOTICE_MAX_AGE = datetime.timedelta(minutes=2)
@@ -27,6 +29,27 @@ def queued_messages_fail_when_the_session_ends(recorded: RecordedEvent) -> None:
     killed = isinstance(event, ev.SessionKilled)
     reason = "the session was killed" if killed else f"the session stopped: {event.reason}"
     services.messages_fail_queued(recorded.stream_id, reason)
+
+
+@policy(ev.SessionKilled, ev.SessionStopped, ev.SessionRestarted)
+def agent_tools_end_with_their_session(recorded: RecordedEvent) -> None:
+    event = recorded.event
+    if isinstance(event, ev.SessionKilled):
+        reason = "the session was killed"
+    elif isinstance(event, ev.SessionStopped):
+        reason = f"the session stopped: {event.reason}"
+    else:
+        reason = "the session was restarted"
+    name = recorded.stream_id
+    successor = credentials.revoke_ended(name, ended_at=recorded.position, reason=reason)
+    # A restart under way has started a new agent, which may already have asked its own questions.
+    agent_reports.questions_withdraw(name, before=successor or recorded.position, reason=reason)
+
+
+@worker_policy(ev.AgentCredentialRevoked, at_start=True)
+def revoked_credentials_leave_no_files(batch: list[RecordedEvent]) -> None:
+    """At start, every session's directory is looked at: what was revoked while the worker was down."""
+    credentials.files_remove({recorded.stream_id for recorded in batch} if batch else None)
 
 
 def notice(recorded: RecordedEvent) -> tuple[str, str, str, str] | None:

@@ -1,11 +1,11 @@
-"""Projectors of the sessions read models."""
+"""Projectors of the sessions read models: sessions, their outboxes, their agents' tools and questions."""
 
 from __future__ import annotations
 
 from events_app.projection import Projector, Rows, handles, register
 from events_app.store import RecordedEvent
 from sessions_app import events as ev
-from sessions_app.models import LIVE, OutboxMessage, Session, StatusChange
+from sessions_app.models import LIVE, AgentCall, AgentCredential, AgentQuestion, OutboxMessage, Session, StatusChange
 
 
 @register
@@ -110,6 +110,7 @@ class OutboxProjector(Projector):
 
     @handles(ev.MessageQueued)
     def queued(self, recorded: RecordedEvent, rows: Rows) -> None:
+        by_agent = recorded.metadata.get("source") == "agent"
         rows.save(
             OutboxMessage(
                 id=recorded.stream_id,
@@ -117,6 +118,7 @@ class OutboxProjector(Projector):
                 text=recorded.event.text,
                 queued_position=recorded.position,
                 queued_at=recorded.recorded_at,
+                sender=str(recorded.metadata.get("actor", ""))[:40] if by_agent else "",
                 version=recorded.version,
             )
         )
@@ -146,3 +148,83 @@ class OutboxProjector(Projector):
         message = self._message(recorded, rows)
         message.state, message.finished_at = OutboxMessage.CANCELLED, recorded.recorded_at
         rows.save(message)
+
+
+@register
+class AgentProjector(Projector):
+    name = "agents"
+    models = (AgentCredential, AgentCall)
+
+    @handles(ev.AgentCredentialIssued)
+    def issued(self, recorded: RecordedEvent, rows: Rows) -> None:
+        rows.save(
+            AgentCredential(
+                digest=recorded.event.digest,
+                session=recorded.stream_id,
+                tier=recorded.event.tier,
+                issued_position=recorded.position,
+                issued_at=recorded.recorded_at,
+            )
+        )
+
+    @handles(ev.AgentCredentialRevoked)
+    def revoked(self, recorded: RecordedEvent, rows: Rows) -> None:
+        credential = rows.get(AgentCredential, recorded.event.digest)
+        credential.revoked_at, credential.revoked_reason = recorded.recorded_at, recorded.event.reason[:500]
+        rows.save(credential)
+
+    @handles(ev.AgentToolCalled, ev.AgentProgressReported)
+    def called(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        progress = isinstance(e, ev.AgentProgressReported)
+        rows.save(
+            AgentCall(
+                position=recorded.position,
+                session=recorded.stream_id,
+                tool="report_progress" if progress else e.tool,
+                task_id=e.task_id,
+                detail=(e.note if progress else e.detail)[:200],
+                at=recorded.recorded_at,
+            )
+        )
+
+
+@register
+class QuestionProjector(Projector):
+    name = "questions"
+    models = (AgentQuestion,)
+
+    def _question(self, recorded: RecordedEvent, rows: Rows) -> AgentQuestion:
+        question = rows.get(AgentQuestion, recorded.stream_id)
+        question.version = recorded.version
+        return question
+
+    @handles(ev.QuestionAsked)
+    def asked(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        rows.save(
+            AgentQuestion(
+                id=recorded.stream_id,
+                session=e.session,
+                task_id=e.task_id,
+                text=e.text,
+                options=e.options,
+                asked_position=recorded.position,
+                asked_at=recorded.recorded_at,
+                version=recorded.version,
+            )
+        )
+
+    @handles(ev.QuestionAnswered)
+    def answered(self, recorded: RecordedEvent, rows: Rows) -> None:
+        question = self._question(recorded, rows)
+        question.state, question.answer = AgentQuestion.ANSWERED, recorded.event.answer
+        question.answered_by = str(recorded.metadata.get("actor", ""))[:100]
+        question.answered_at, question.message_id = recorded.recorded_at, recorded.event.message_id
+        rows.save(question)
+
+    @handles(ev.QuestionWithdrawn)
+    def withdrawn(self, recorded: RecordedEvent, rows: Rows) -> None:
+        question = self._question(recorded, rows)
+        question.state, question.withdrawn_reason = AgentQuestion.WITHDRAWN, recorded.event.reason[:500]
+        rows.save(question)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -12,7 +13,15 @@ from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.catalog import get_profile, load_profiles
 from sessions_app.dialogs import Dialog
 from sessions_app.errors import SessionConflict, SessionError, UnknownSession
-from sessions_app.models import MirroredScreen, OutboxMessage, Session, StatusChange
+from sessions_app.models import (
+    AgentCall,
+    AgentCredential,
+    AgentQuestion,
+    MirroredScreen,
+    OutboxMessage,
+    Session,
+    StatusChange,
+)
 from sessions_app.profiles import Profile
 
 
@@ -87,6 +96,60 @@ def dialog_options(name: str, screen: str) -> list[tuple[str, str]]:
     except SessionError:
         dialog = Dialog()
     return dialog.options(screen)
+
+
+# --- Agent tools: credentials, calls and questions (written by sessions_app.credentials and agent_reports).
+
+
+def agent_credential(name: str) -> AgentCredential | None:
+    """The session's agent credential in force, if it has one (its tier says what its agent may call)."""
+    return AgentCredential.objects.filter(session=name, revoked_at__isnull=True).first()
+
+
+def agent_credential_of(digest: str) -> AgentCredential | None:
+    """The credential whose secret hashes to `digest`, in force or revoked."""
+    return AgentCredential.objects.filter(pk=digest).first()
+
+
+def agent_calls(name: str, limit: int = 100):
+    """The session's calls of its agent tools, newest first."""
+    session(name)
+    return AgentCall.objects.filter(session=name).order_by("-position")[:limit]
+
+
+def agent_call_times(name: str, since: datetime) -> list[datetime]:
+    """When the session called its agent tools since `since`, oldest first: what its rate limit counts."""
+    return list(AgentCall.objects.filter(session=name, at__gte=since).order_by("at").values_list("at", flat=True))
+
+
+def progress_reported_since(position: int) -> set[str]:
+    """The sessions whose agents reported progress in an event after `position`."""
+    reports = AgentCall.objects.filter(position__gt=position, tool="report_progress")
+    return set(reports.values_list("session", flat=True))
+
+
+def questions(name: str, include_closed: bool = False):
+    """The questions the session's agent asked, oldest first: the open ones, or all."""
+    session(name)
+    queryset = AgentQuestion.objects.filter(session=name)
+    if not include_closed:
+        queryset = queryset.filter(state=AgentQuestion.OPEN)
+    return queryset.order_by("asked_position")
+
+
+def question(question_id: str) -> AgentQuestion:
+    found = AgentQuestion.objects.filter(pk=question_id).first() if isinstance(question_id, str) else None
+    if found is None:
+        raise UnknownSession(f"no question {question_id!r}")
+    return found
+
+
+def open_questions() -> dict[str, AgentQuestion]:
+    """The oldest open question of each session that has one: a person is waited for."""
+    oldest: dict[str, AgentQuestion] = {}
+    for found in AgentQuestion.objects.filter(state=AgentQuestion.OPEN).order_by("asked_position"):
+        oldest.setdefault(found.session, found)
+    return oldest
 
 
 # --- Reads for tasks_app, which follows sessions and their messages through these and never queries their models.

@@ -26,7 +26,7 @@ from events_app.store import event_context
 from sessions_app import mirror, notify, selectors, services
 from sessions_app import tmux as tmux_adapter
 from sessions_app.delivery import Outcome, Typist, unsent
-from sessions_app.detection import Observation, ProcessInfo, StatusTracker, Verdict, detect
+from sessions_app.detection import AgentSignal, Observation, ProcessInfo, StatusTracker, Verdict, detect
 from sessions_app.models import LIVE, OutboxMessage, Session
 from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile
 from sessions_app.self_report import Reader, SelfReport, SelfReportPlugin
@@ -34,6 +34,8 @@ from sessions_app.stamps import recently
 
 log = logging.getLogger("chorus.worker.sessions")
 PROFILE_CACHE_SECONDS = 5.0
+# how much of an agent's question a status reason shows
+SIGNAL_CHARS = 200
 
 
 class SessionMonitor:
@@ -63,6 +65,9 @@ class SessionMonitor:
         self._processes: dict[int, psutil.Process] = {}
         self._sessions: list[Session] = []
         self._queued: list[OutboxMessage] = []
+        # what agents told Chorus through their tools: open questions (until answered), progress (for one tick)
+        self._signals: dict[str, AgentSignal] = {}
+        self._progressed: set[str] = set()
         self._verdicts: dict[str, tuple[tuple, Verdict]] = {}
         self._hook_stamps: dict[str, int] = {}
         self._hook_dirs: dict[str, Path] = {}
@@ -85,8 +90,22 @@ class SessionMonitor:
         if position != self._position:
             self._sessions = list(Session.objects.filter(lifecycle=LIVE))
             self._queued = list(OutboxMessage.objects.filter(state=OutboxMessage.QUEUED).order_by("queued_position"))
+            self._progressed = selectors.progress_reported_since(self._position) if self._position >= 0 else set()
+            self._signals = {
+                name: AgentSignal(Status.WAITING, "agent.question", f"agent asks: {question.text}"[:SIGNAL_CHARS])
+                for name, question in selectors.open_questions().items()
+            }
             self._position = position
         return self._sessions, self._queued
+
+    def _agent_signal(self, name: str) -> AgentSignal | None:
+        """An open question of the session's agent, else its progress reported since the last look (once)."""
+        if name in self._signals:
+            return self._signals[name]
+        if name in self._progressed:
+            self._progressed.discard(name)
+            return AgentSignal(Status.BUSY, "agent.progress", "agent: report_progress")
+        return None
 
     def tick(self) -> None:
         sessions, queued = self._read_models()
@@ -280,6 +299,7 @@ class SessionMonitor:
             pane_dead_status=pane.dead_status,
             alternate_on=pane.alternate_on,
             agent_self_report=report,
+            agent_signal=self._agent_signal(session.name),
         )
         # Most panes show the same thing tick after tick: the same inputs give the same verdict.
         cached = self._verdicts.get(session.name)

@@ -88,7 +88,9 @@ class TaskAssigned:
     """The prompt was built and queued for the session: the audit record of one dispatch.
 
     `references`: [{reference_id, path, start, end, sha256}] of the text that went into `prompt` (as queued);
-    `git_head`: PROJECT_ROOT's HEAD at that moment (None outside a git repository); `via`: person or dispatch."""
+    `git_head`: PROJECT_ROOT's HEAD at that moment (None outside a git repository); `via`: person, dispatch, or
+    agent (the session's agent pulled it with its next_task tool: no prompt was queued, `message_id` is empty and
+    `prompt` is what the tool gave the agent)."""
 
     dispatch_id: str
     session: str
@@ -113,6 +115,15 @@ class TaskSentToReview:
     """in_progress -> review: the agent is back at its prompt; a person decides."""
 
     evidence: str
+
+
+@event("task")
+class TaskFinished:
+    """assigned / in_progress -> review: the task's agent said it is done (its finish_task tool), in its own words;
+    a person decides."""
+
+    summary: str
+    git_head: str | None
 
 
 @event("task")

@@ -32,9 +32,9 @@ LABELS = {
     CANCELLED: "Cancelled",
 }
 
-# Who makes a transition: a person (page, API, admin, command), an assignment (a person's or dispatch's), or the
-# worker following the task's session.
-PERSON, ASSIGNMENT, SESSION = "person", "assignment", "session"
+# Who makes a transition: a person (page, API, admin, command), an assignment (a person's or dispatch's), the
+# worker following the task's session, or the task's agent itself through its Chorus tools.
+PERSON, ASSIGNMENT, SESSION, AGENT = "person", "assignment", "session", "agent"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,10 +50,11 @@ TRANSITIONS = (
     Transition("made ready", "TaskReadied", (BACKLOG,), READY, (PERSON,)),
     Transition("shelved", "TaskShelved", (READY,), BACKLOG, (PERSON,)),
     Transition("assigned", "TaskAssigned", (BACKLOG, READY), ASSIGNED, (ASSIGNMENT,)),
-    Transition("started", "TaskStarted", (ASSIGNED,), IN_PROGRESS, (SESSION,)),
+    Transition("started", "TaskStarted", (ASSIGNED,), IN_PROGRESS, (SESSION, AGENT)),
     Transition("sent to review", "TaskSentToReview", ACTIVE, REVIEW, (SESSION,)),
+    Transition("finished", "TaskFinished", ACTIVE, REVIEW, (AGENT,)),
     Transition("marked done", "TaskDone", (*ACTIVE, REVIEW), DONE, (PERSON,)),
-    Transition("marked failed", "TaskFailed", (*ACTIVE, REVIEW), FAILED, (PERSON, SESSION)),
+    Transition("marked failed", "TaskFailed", (*ACTIVE, REVIEW), FAILED, (PERSON, SESSION, AGENT)),
     Transition("cancelled", "TaskCancelled", (BACKLOG, READY, *ACTIVE, REVIEW), CANCELLED, (PERSON,)),
     Transition("unassigned", "TaskUnassigned", ACTIVE, READY, (PERSON,)),
     Transition("reopened", "TaskReopened", (REVIEW, *FINISHED), READY, (PERSON,)),

@@ -1,5 +1,5 @@
-"""Read models of tasks, their labels, references and dispatches, and of sessions' task slots. Written only by
-tasks_app.projectors; rebuilt from the `task` and `assignment` streams."""
+"""Read models of tasks, their labels, references, dispatches and agents' notes, and of sessions' task slots. Written
+only by tasks_app.projectors; rebuilt from the `task` and `assignment` streams (notes: from the `agent` stream)."""
 
 from __future__ import annotations
 
@@ -138,3 +138,22 @@ class SessionSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session}: {self.task_id or 'free'}"
+
+
+class TaskNote(models.Model):
+    """A progress note the task's agent wrote (its report_progress tool): the rows of the task's timeline that are
+    neither transitions nor dispatches. Projected from the session's `agent` stream, so the task's version does not
+    move with each note."""
+
+    position = models.BigIntegerField(primary_key=True)
+    task_id = models.PositiveIntegerField(db_index=True)
+    session = models.CharField(max_length=40)
+    note = models.TextField()
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_task_note"
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"task {self.task_id}: {self.note[:40]}"

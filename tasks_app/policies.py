@@ -83,6 +83,7 @@ LEAVING_WORK = tuple(
 )
 RELEASED = {
     "TaskSentToReview": "sent to review",
+    "TaskFinished": "its agent finished it",
     "TaskDone": "the task is done",
     "TaskFailed": "the task failed",
     "TaskCancelled": "the task was cancelled",

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from events_app.projection import Projector, Rows, handles, register
 from events_app.store import RecordedEvent
+from sessions_app.events import AgentProgressReported
 from tasks_app import events as ev
 from tasks_app import lifecycle
-from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskLabel
+from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskLabel, TaskNote
 
 _UNSOUND = (Reference.STALE, Reference.MISSING)
 
@@ -165,6 +166,15 @@ class TaskProjector(Projector):
         dispatch.review_at = recorded.recorded_at
         rows.save(dispatch)
 
+    @handles(ev.TaskFinished)
+    def finished(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._moved(recorded, rows)
+        task.result_note = recorded.event.summary
+        rows.save(task)
+        dispatch = rows.get(Dispatch, task.dispatch_id)
+        dispatch.review_at = recorded.recorded_at
+        rows.save(dispatch)
+
     @handles(ev.TaskDone)
     def done(self, recorded: RecordedEvent, rows: Rows) -> None:
         task = self._moved(recorded, rows)
@@ -276,3 +286,24 @@ class SessionSlotProjector(Projector):
         slot.since = recorded.recorded_at
         slot.version = recorded.version
         rows.save(slot)
+
+
+@register
+class TaskNoteProjector(Projector):
+    name = "task_notes"
+    models = (TaskNote,)
+
+    @handles(AgentProgressReported)
+    def noted(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        if e.task_id is None:
+            return  # progress of an agent without a task: only its session's list of calls shows it
+        rows.save(
+            TaskNote(
+                position=recorded.position,
+                task_id=e.task_id,
+                session=recorded.stream_id,
+                note=e.note,
+                at=recorded.recorded_at,
+            )
+        )

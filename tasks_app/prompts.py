@@ -2,9 +2,10 @@
 under a `path:start-end` header, laid out by a template (CHORUS_PROMPT_TEMPLATE, a file, or the default below).
 
 Template placeholders (string.Template, `$$` for a literal dollar): ${id}, ${title}, ${description}, ${priority},
-${labels} and ${references}, the rendered ranges. Without a template the parts that are not empty are laid out as
-`Task <id>: <title>`, the description and the ranges, a blank line apart. Each document is read once per prompt,
-however many ranges of it the task refers to.
+${labels}, ${references}, the rendered ranges, and ${tools}, a paragraph naming the Chorus tools to call when done or
+stuck (empty for a session without tools). Without a template the parts that are not empty are laid out as
+`Task <id>: <title>`, the description, the ranges and the tools' paragraph, a blank line apart. Each document is
+read once per prompt, however many ranges of it the task refers to.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ from tasks_app.anchoring import range_text
 from tasks_app.errors import TaskError
 
 _BACKTICKS = re.compile(r"`{3,}")
+
+# For a session whose agent has Chorus's tools (an MCP server named "chorus", and the `chorus agent` twins).
+TOOLS = (
+    'You have Chorus\'s tools (MCP server "chorus"). When the task is done and checked, call finish_task with a '
+    "summary of what you changed and how you checked it; if it cannot be done, call fail_task with the reason; if "
+    "only a person can unblock you, call ask_human (the answer comes later as a message: end your turn and wait); "
+    "call report_progress at milestones. Without those tools, run the same from a shell: "
+    '`chorus agent finish "summary"`, `chorus agent fail "reason"`, `chorus agent ask "question"`, '
+    '`chorus agent progress "note"`.'
+)
 
 
 def template_text() -> str | None:
@@ -68,12 +79,18 @@ def render_references(references: Iterable[Any], lines: dict[str, list[str]] | N
 
 
 def build_prompt(
-    task: Any, references: Iterable[Any], template: str | None = None, *, lines: dict[str, list[str]] | None = None
+    task: Any,
+    references: Iterable[Any],
+    template: str | None = None,
+    *,
+    lines: dict[str, list[str]] | None = None,
+    tools: bool = False,
 ) -> str:
     """The prompt for `task` (id, title, description, priority, labels) with the current text of `references`.
 
     `template` (text) overrides the configured one; `lines`, documents' lines by path, spares reading again what
-    the caller has just read (and checked). Raises TaskError for an unreadable document or template."""
+    the caller has just read (and checked); `tools`: the session's agent has Chorus's tools, which the prompt names.
+    Raises TaskError for an unreadable document or template."""
     values = {
         "id": task.id,
         "title": task.title,
@@ -81,10 +98,11 @@ def build_prompt(
         "priority": task.priority,
         "labels": ", ".join(task.labels),
         "references": render_references(references, lines),
+        "tools": TOOLS if tools else "",
     }
     layout = template_text() if template is None else template
     if layout is None:
-        parts = (f"Task {task.id}: {task.title}", values["description"], values["references"])
+        parts = (f"Task {task.id}: {task.title}", values["description"], values["references"], values["tools"])
         return "\n\n".join(part for part in parts if part)
     try:
         prompt = string.Template(layout).substitute(values)

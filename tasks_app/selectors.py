@@ -11,7 +11,18 @@ from django.db.models import Q, QuerySet
 from sessions_app import selectors as session_selectors
 from tasks_app import prompts
 from tasks_app.errors import TaskError, UnknownTask
-from tasks_app.models import ACTIVE, DONE, READY, STATUSES, Dispatch, Reference, SessionSlot, Task, TaskLabel
+from tasks_app.models import (
+    ACTIVE,
+    DONE,
+    READY,
+    STATUSES,
+    Dispatch,
+    Reference,
+    SessionSlot,
+    Task,
+    TaskLabel,
+    TaskNote,
+)
 
 if TYPE_CHECKING:
     from sessions_app.models import Session
@@ -114,6 +125,16 @@ def dispatches(task_id: int | str | None = None, limit: int | None = 100) -> Que
     if task_id is not None:
         queryset = queryset.filter(task_id=task(task_id).id)
     return queryset.order_by("-position")[:limit]
+
+
+def task_notes(task_id: int | str) -> QuerySet[TaskNote]:
+    """The progress notes its agents wrote on the task, oldest first."""
+    return TaskNote.objects.filter(task_id=task(task_id).id).order_by("position")
+
+
+def task_of_session(session: str) -> Task | None:
+    """The task the session works on (assigned or in progress), if it has one: at most one holds its slot."""
+    return tasks_at_work(session).first()
 
 
 def prompt_preview(found: Task) -> tuple[str | None, str | None]:

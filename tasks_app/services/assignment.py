@@ -1,5 +1,6 @@
 """Services of assignment: a task's prompt queued for a session, holding the session's slot (its `assignment`
-stream) while the task is at work, and the slot and the prompt given back when it leaves work.
+stream) while the task is at work, and the slot and the prompt given back when it leaves work. A session's agent
+may also pull a task itself (task_pull, its next_task tool): the same claim, without a queued prompt.
 
 One task per session and one session per task, whoever races: the slot is claimed at the version read before the
 transaction (SessionBusy otherwise) and the task is recorded at the version its caller saw (ConcurrencyError), in
@@ -56,6 +57,17 @@ def task_assign(task_id: int, session: str, *, expected_version: int, via: str =
     reference refuses the assignment."""
     if via not in ("person", "dispatch"):
         raise TaskError(f"unknown assignment route {via!r}")
+    return _assign(task_id, session, expected_version=expected_version, via=via)
+
+
+def task_pull(task_id: int, session: str, *, expected_version: int) -> Task:
+    """The session's agent takes the task itself (its next_task tool): assigned as task_assign does, under the
+    same slot rules and limit, but no prompt is queued (the tool gives it to the agent, recorded in the
+    assignment) and the task is in progress at once, since the agent is at work on it."""
+    return _assign(task_id, session, expected_version=expected_version, via=lifecycle.AGENT)
+
+
+def _assign(task_id: int, session: str, *, expected_version: int, via: str) -> Task:
     task = task_at(task_id, expected_version)
     _check_assignable(task, session)
     slot = selectors.slot(session)
@@ -63,7 +75,8 @@ def task_assign(task_id: int, session: str, *, expected_version: int, via: str =
         raise SessionBusy(f"session {session} is already working on task {slot.task_id}")
     cache: dict[str, list[str]] = {}
     references, reanchored = references_placed(task, cache)
-    prompt = prompts.build_prompt(task, references, lines=cache)
+    tools = session_selectors.agent_credential(session) is not None
+    prompt = prompts.build_prompt(task, references, lines=cache, tools=tools)
     sent = [
         {
             "reference_id": r.id,
@@ -90,20 +103,19 @@ def task_assign(task_id: int, session: str, *, expected_version: int, via: str =
             store.append("assignment", session, slot.version if slot else 0, [claim])
         except ConcurrencyError:
             raise SessionBusy(f"session {session} was given another task meanwhile") from None
-        try:
-            message = session_services.session_send(session, prompt)
-        except session_services.SessionError as exc:
-            raise TaskConflict(f"cannot send task {task.id} to {session}: {exc}") from None
-        assigned = ev.TaskAssigned(
-            dispatch_id=dispatch_id,
-            session=session,
-            message_id=message.id,
-            prompt=message.text,
-            references=sent,
-            git_head=head,
-            via=via,
-        )
-        return append(task, expected_version, [*reanchored, assigned])
+        audit = {"dispatch_id": dispatch_id, "session": session, "references": sent, "git_head": head, "via": via}
+        if via == lifecycle.AGENT:
+            # Whatever the session shows after this moment is its work on the task (see TaskStarted).
+            now = store.last_position()
+            started = ev.TaskStarted(evidence=f"{session} took it with next_task", evidence_position=now)
+            events = [ev.TaskAssigned(message_id="", prompt=prompt, **audit), started]
+        else:
+            try:
+                message = session_services.session_send(session, prompt)
+            except session_services.SessionError as exc:
+                raise TaskConflict(f"cannot send task {task.id} to {session}: {exc}") from None
+            events = [ev.TaskAssigned(message_id=message.id, prompt=message.text, **audit)]
+        return append(task, expected_version, [*reanchored, *events])
 
 
 def slot_release(task_id: int, *, reason: str) -> None:

@@ -29,10 +29,12 @@ def states(session: str) -> list[tuple[str, str, int]]:
     return [(m.state, m.failure_reason, m.attempts) for m in messages]
 
 
-def test_both_reactions_are_registered():
+def test_the_reactions_are_registered():
     names = {p.name: p.in_transaction for p in registry.policies() if p.module == "sessions_app.policies"}
     assert names == {
         "queued_messages_fail_when_the_session_ends": True,
+        "agent_tools_end_with_their_session": True,
+        "revoked_credentials_leave_no_files": False,
         "the_desktop_hears_when_a_session_needs_a_person": False,
     }
 

@@ -47,3 +47,11 @@ def test_a_transition_from_the_wrong_status_is_refused_naming_both():
 def test_only_active_tasks_hold_a_slot_and_only_unstarted_ones_can_be_assigned():
     assert [s for s in lifecycle.STATUSES if lifecycle.holds_slot(s)] == list(ACTIVE)
     assert [s for s in lifecycle.STATUSES if lifecycle.assignable(s)] == [BACKLOG, READY]
+
+
+def test_the_agent_of_a_task_may_start_finish_or_fail_it_and_nothing_else():
+    moves = {t.verb for t in lifecycle.TRANSITIONS if lifecycle.AGENT in t.by}
+    assert moves == {"started", "finished", "marked failed"}
+    assert lifecycle.check(ASSIGNED, "finished", task_id=7).target == REVIEW
+    with pytest.raises(lifecycle.NotAllowed, match=r"task 7 is review, so it cannot be finished"):
+        lifecycle.check(REVIEW, "finished", task_id=7)

@@ -35,6 +35,7 @@ def test_every_reaction_of_tasks_is_declared_in_its_policies_module():
 def test_the_transitions_out_of_work_come_from_the_lifecycle_and_each_has_a_reason():
     assert set(task_policies.LEAVING_WORK) == {
         "TaskSentToReview",
+        "TaskFinished",
         "TaskDone",
         "TaskFailed",
         "TaskCancelled",

@@ -60,9 +60,26 @@ def test_a_template_file_lays_it_out(task, tmp_path, settings):
     assert prompts.build_prompt(task, [], template="only ${id}") == "only 1"
 
 
+def test_a_session_with_tools_is_told_which_to_call_when_done_or_stuck(task):
+    prompt = prompts.build_prompt(task, [], tools=True)
+    assert prompt == f"Task 1: Fix the parser\n\nIt must accept **empty** lists.\n\n{prompts.TOOLS}"
+    for named in ("finish_task", "fail_task", "ask_human", "report_progress", 'chorus agent finish "summary"'):
+        assert named in prompts.TOOLS
+    assert (
+        prompts.build_prompt(task, [], template="${title}\n${tools}", tools=True) == f"Fix the parser\n{prompts.TOOLS}"
+    )
+    assert prompts.build_prompt(task, [], template="${title}\n${tools}") == "Fix the parser"
+
+
 @pytest.mark.parametrize(
     ("template", "error"),
-    [("${nope}", r"uses \$\{nope\}, which is not one of: description, id"), ("cost $", "malformed")],
+    [
+        (
+            "${nope}",
+            r"uses \$\{nope\}, which is not one of: description, id, labels, priority, references, title, tools",
+        ),
+        ("cost $", "malformed"),
+    ],
 )
 def test_a_bad_template_is_a_clear_error(task, template, error):
     with pytest.raises(TaskError, match=error):
