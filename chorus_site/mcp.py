@@ -150,6 +150,9 @@ SessionName = Annotated[str, Field(description="The name of the session to send 
 MessageText = Annotated[str, Field(description="The message, typed into that agent's input when it is idle.")]
 DocumentPath = Annotated[str, Field(description="The document's path relative to the project's root.")]
 Line = Annotated[int | None, Field(description="A line number (1-based, inclusive); omit for the whole document.")]
+TaskId = Annotated[
+    int | None, Field(description="The id of the task you mean, checked to be yours; omit for your current task.")
+]
 
 
 def agent_server(facade: Any) -> MCPServer:
@@ -178,25 +181,25 @@ def agent_server(facade: Any) -> MCPServer:
         return await call(ctx, facade.current_task)
 
     @tool(facade.report_progress, WRITES)
-    async def report_progress(note: Note, ctx: Context):
+    async def report_progress(note: Note, ctx: Context, task_id: TaskId = None):
         """Add a short progress note to your task's timeline, for the person following it: call it at milestones
         (a step done, a change of plan), not for every command."""
         refuse_writes_when_read_only()
-        return await call(ctx, facade.report_progress, note=note)
+        return await call(ctx, facade.report_progress, note=note, task_id=task_id)
 
     @tool(facade.finish_task, WRITES)
-    async def finish_task(summary: Summary, ctx: Context):
+    async def finish_task(summary: Summary, ctx: Context, task_id: TaskId = None):
         """Call this when your task is done and checked: it goes to review at once with your summary. Not while
         work remains; if you cannot finish, call fail_task, and if a person could unblock you, ask_human."""
         refuse_writes_when_read_only()
-        return await call(ctx, facade.finish_task, summary=summary)
+        return await call(ctx, facade.finish_task, summary=summary, task_id=task_id)
 
     @tool(facade.fail_task, WRITES)
-    async def fail_task(reason: Reason, ctx: Context):
+    async def fail_task(reason: Reason, ctx: Context, task_id: TaskId = None):
         """Call this when your task cannot be done and no answer from a person would change that: it is marked
         failed at once with your reason."""
         refuse_writes_when_read_only()
-        return await call(ctx, facade.fail_task, reason=reason)
+        return await call(ctx, facade.fail_task, reason=reason, task_id=task_id)
 
     @tool(facade.ask_human, WRITES)
     async def ask_human(question: Question, ctx: Context, options: Options = None):

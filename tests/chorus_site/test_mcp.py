@@ -13,7 +13,9 @@ import pytest
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import BaseModel
+from starlette.responses import JSONResponse
 
+from chorus_site.asgi import with_agent_tools
 from chorus_site.mcp import AgentEndpoint
 from events_app.errors import Conflict, DomainError
 
@@ -75,18 +77,18 @@ class StubFacade:
         self.record("current_task", caller)
         return None
 
-    def report_progress(self, caller: Caller, *, note: str) -> Ack:
-        self.record("report_progress", caller, note=note)
+    def report_progress(self, caller: Caller, *, note: str, task_id: int | None = None) -> Ack:
+        self.record("report_progress", caller, note=note, task_id=task_id)
         if note == "again":
             raise Conflict("task 7 is not yours: it is assigned to w2")
         return Ack(message="noted")
 
-    def finish_task(self, caller: Caller, *, summary: str) -> Ack:
-        self.record("finish_task", caller, summary=summary)
+    def finish_task(self, caller: Caller, *, summary: str, task_id: int | None = None) -> Ack:
+        self.record("finish_task", caller, summary=summary, task_id=task_id)
         return Ack(message="task 7 is in review")
 
-    def fail_task(self, caller: Caller, *, reason: str) -> Ack:
-        self.record("fail_task", caller, reason=reason)
+    def fail_task(self, caller: Caller, *, reason: str, task_id: int | None = None) -> Ack:
+        self.record("fail_task", caller, reason=reason, task_id=task_id)
         raise RuntimeError("a bug with a secret path /home/me/.local in its message")
 
     def ask_human(self, caller: Caller, *, question: str, options: list[str] | None = None) -> Asked:
@@ -132,9 +134,9 @@ def structured(result) -> dict:
 TOOLS = {
     "whoami": set(),
     "current_task": set(),
-    "report_progress": {"note"},
-    "finish_task": {"summary"},
-    "fail_task": {"reason"},
+    "report_progress": {"note", "task_id"},
+    "finish_task": {"summary", "task_id"},
+    "fail_task": {"reason", "task_id"},
     "ask_human": {"question", "options"},
     "next_task": set(),
     "send_message": {"session", "text"},
@@ -165,7 +167,7 @@ async def test_each_tool_calls_its_facade_function_for_the_authenticated_session
         assert structured(await session.call_tool("whoami", {})) == {"session": "w1", "task_id": 7}
         assert structured(await session.call_tool("current_task", {})) == {"result": None}
         assert structured(await session.call_tool("report_progress", {"note": "tests pass"})) == {"message": "noted"}
-        await session.call_tool("finish_task", {"summary": "done"})
+        await session.call_tool("finish_task", {"summary": "done", "task_id": 7})
         asked = await session.call_tool("ask_human", {"question": "Which?", "options": ["a", "b"]})
         assert structured(asked) == {"question_id": "q-1", "options": ["a", "b"]}
         # A result that may be none is wrapped by the SDK: {"result": null} or {"result": {...}}.
@@ -176,8 +178,8 @@ async def test_each_tool_calls_its_facade_function_for_the_authenticated_session
     assert facade.calls == [
         ("whoami", "w1", {}),
         ("current_task", "w1", {}),
-        ("report_progress", "w1", {"note": "tests pass"}),
-        ("finish_task", "w1", {"summary": "done"}),
+        ("report_progress", "w1", {"note": "tests pass", "task_id": None}),
+        ("finish_task", "w1", {"summary": "done", "task_id": 7}),
         ("ask_human", "w1", {"question": "Which?", "options": ["a", "b"]}),
         ("next_task", "w1", {}),
         ("send_message", "w1", {"session": "w2", "text": "yours now"}),
@@ -291,3 +293,27 @@ async def test_the_body_is_bounded_by_the_sites_limit(facade, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = await post(facade, {"Authorization": f"Bearer {GOOD}"}, b"x" * 2000)
     assert response.status_code == 413
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("path", ["/mcp/", "/mcp"])
+async def test_the_site_sends_mcp_requests_to_the_endpoint_built_once_and_the_rest_to_django(facade, path):
+    async def site(scope, receive, send):
+        await JSONResponse({"from": "site"})(scope, receive, send)
+
+    loads = []
+
+    def load():
+        loads.append(1)
+        return AgentEndpoint(facade)
+
+    application = with_agent_tools(site, load)
+    transport = httpx2.ASGITransport(app=application)
+    async with httpx2.AsyncClient(transport=transport, headers=ACCEPT) as client:
+        page = await client.get("http://127.0.0.1:8765/mcp/other")
+        assert loads == []
+        for _ in range(2):
+            tools = await client.post(f"http://127.0.0.1:8765{path}", content=json.dumps(INITIALIZE).encode())
+            assert tools.status_code == 401
+    assert page.json() == {"from": "site"}
+    assert loads == [1]
