@@ -30,6 +30,9 @@ EDITOR = os.environ.get("EDITOR", "vi")
 CHORUS_MCP_URL = os.environ.get("CHORUS_MCP_URL") or (
     f"http://{f'[{CHORUS_HOST}]' if ':' in CHORUS_HOST else CHORUS_HOST}:{CHORUS_PORT}/mcp/"
 )
+# The per-session rate limit of the agent tools (MCP and twins alike): at most this many calls in this many seconds.
+CHORUS_AGENT_MAX_CALLS = config.env_int("CHORUS_AGENT_MAX_CALLS", 60)
+CHORUS_AGENT_CALL_SECONDS = float(os.environ.get("CHORUS_AGENT_CALL_SECONDS", "60"))
 
 INSTALLED_APPS = [
     "daphne",
