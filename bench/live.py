@@ -3,6 +3,10 @@
 Run: uv run python bench/live.py [--events 300] [--interval 0.02]
 Baseline, in the same run: a bare sqlite3 process polling the event table at the same interval as the web
 server's follower: the floor any "follow the table" design has. Chorus's overhead = its latency - the baseline.
+
+Under load: uv run python bench/live.py --clients 200 --events 1500 --interval 0.02 (200 clients, 50 events/s for
+30 s): every client's latency, the events lost silently (target 0: a client that falls behind must be told, by a
+resync snapshot) and those announced by a resync; the baseline is the same run with one client.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import ServerProcess, free_port  # noqa: E402
+from tests import load  # noqa: E402
+from tests.support import ServerProcess, free_port, live_events  # noqa: E402
 
 POLLER = r"""
 import sqlite3, sys, time
@@ -47,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--interval", type=float, default=0.02, help="seconds between appends")
+    parser.add_argument("--clients", type=int, default=1, help="websocket clients at once (the load test)")
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="chorus-bench-live-"))
@@ -60,6 +67,13 @@ def main() -> None:
     env["CHORUS_DATABASE"] = str(data / "chorus.sqlite3")
     follow_interval = float(env.get("CHORUS_FOLLOW_INTERVAL", "0.1"))
     server = ServerProcess(env, free_port(), (data / "token").read_text().strip())
+    if args.clients > 1:
+        try:
+            under_load(server, env, args)
+        finally:
+            server.stop()
+            shutil.rmtree(data, ignore_errors=True)
+        return
     from websockets.sync.client import connect
 
     received: dict[int, float] = {}
@@ -76,8 +90,9 @@ def main() -> None:
         def listen() -> None:
             while len(received) < args.events + 1:
                 message = json.loads(ws.recv(timeout=30))
-                if message["type"] == "event":
-                    received[message["version"]] = time.time()
+                now = time.time()
+                for event in live_events(message):
+                    received[event["version"]] = now
 
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
@@ -131,6 +146,24 @@ def main() -> None:
     print(
         f"lost: {lost}; target: p95 <= 500 ms -> {'met' if percentile(chorus, 0.95) <= 500 and not lost else 'MISSED'}"
     )
+
+
+def under_load(server: ServerProcess, env: dict, args: argparse.Namespace) -> None:
+    alone = load.run(server, env, clients=1, events=min(args.events, 300), interval=args.interval)
+    crowd = load.run(server, env, clients=args.clients, events=args.events, interval=args.interval)
+    print(f"{args.events} events appended by another process, one every {args.interval * 1000:.0f} ms")
+    print(f"{'':34}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'silently lost':>15}{'announced':>11}")
+    for name, result in ((f"{args.clients} clients", crowd), ("baseline: 1 client", alone)):
+        values = result.latencies_ms()
+        print(
+            f"{name:34}{statistics.median(values):10.1f}{percentile(values, 0.95):10.1f}{max(values):10.1f}"
+            f"{result.lost():15}{result.announced():11}"
+        )
+    errors = [e for c in crowd.clients for e in c.errors]
+    if errors:
+        print(f"client errors: {len(errors)}, first: {errors[0]}")
+    met = not crowd.lost() and not errors and percentile(crowd.latencies_ms(), 0.95) <= 500
+    print(f"target: 0 lost silently, p95 <= 500 ms -> {'met' if met else 'MISSED'}")
 
 
 if __name__ == "__main__":

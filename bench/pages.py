@@ -79,7 +79,8 @@ WATCH = """
   ws.onopen = () => ws.send(JSON.stringify({ subscribe: ["session"] }));
   ws.onmessage = (m) => {
     const data = JSON.parse(m.data);
-    if (data.type === "event") window.__json[data.position] = performance.timeOrigin + performance.now();
+    const now = performance.timeOrigin + performance.now();
+    for (const event of data.type === "event" ? [data] : data.events || []) window.__json[event.position] = now;
   };
 }
 """

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
@@ -30,14 +31,14 @@ log = logging.getLogger("chorus.pages")
 
 
 class PageConsumer(AsyncWebsocketConsumer):
-    def __init__(self, *args, follow: Callable[[], Awaitable[object]] = live.ensure_follower, **kwargs):
+    def __init__(self, *args, hub: Callable[[], Awaitable[live.Hub]] = live.following, **kwargs):
         super().__init__(*args, **kwargs)
-        # Starts this process's follower of the event table, which sends every event to its groups; a test that
-        # sends the group messages itself passes a stand-in (`PageConsumer.as_asgi(follow=...)`).
-        self.follow = follow
+        # This process's hub of live events, its follower of the event table running; a test that publishes the
+        # events itself passes a hub without a follower (`PageConsumer.as_asgi(hub=...)`).
+        self.hub = hub
 
     async def connect(self) -> None:
-        self.joined: list[str] = []
+        self.subscription: live.Subscription | None = None
         self.tasks: list[asyncio.Task] = []
         if self.scope.get("chorus_authenticated") is not True:
             await self.close(code=4401)
@@ -49,13 +50,9 @@ class PageConsumer(AsyncWebsocketConsumer):
             await self.close(code=4404)
             return
         self.position = 0
-        self.pending: list[dict] = []
-        self.dirty = asyncio.Event()
-        await self.follow()
-        # Groups first, snapshot second: an event committed in between is re-rendered again, never missed.
-        for group in self.page.groups():
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.append(group)
+        hub = await self.hub()
+        # Subscribed first, snapshot second: an event committed in between is re-rendered again, never missed.
+        self.subscription = hub.subscribe(self.page.groups())
         await self.accept()
         try:
             snapshot = await database_sync_to_async(self.page.snapshot)()
@@ -67,22 +64,19 @@ class PageConsumer(AsyncWebsocketConsumer):
         if self.page.screen_interval:
             self.tasks.append(asyncio.ensure_future(self._screens(self.page.screen_interval)))
 
-    async def live_event(self, message: dict) -> None:
-        # An event reaches this consumer once per group it shares with the page.
-        if message["position"] <= self.position:
-            return
-        self.position = message["position"]
-        self.pending.append(message)
-        self.dirty.set()
-
     async def _updates(self) -> None:
-        """Render what the pending events changed; events that arrive meanwhile are coalesced into one render."""
+        """Render what the events changed, all that arrived since the last render at once; a page that fell behind
+        the log gets a whole snapshot instead."""
         while True:
-            await self.dirty.wait()
-            self.dirty.clear()
-            events, self.pending = self.pending, []
+            items = await self.subscription.next()
+            events = [e for e in items if e["position"] > self.position] if items is not None else None
+            if events == []:
+                continue
+            if events:
+                self.position = events[-1]["position"]
+            render = self.page.snapshot if events is None else functools.partial(self.page.update, events)
             try:
-                html = await database_sync_to_async(self.page.update)(events)
+                html = await database_sync_to_async(render)()
             except PageNotFound:
                 await self.close(code=4404)
                 return
@@ -111,5 +105,5 @@ class PageConsumer(AsyncWebsocketConsumer):
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.subscription is not None:
+            self.subscription.close()

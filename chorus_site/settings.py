@@ -105,8 +105,6 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-
 # How often each ASGI process looks for events committed by other processes (seconds).
 CHORUS_FOLLOW_INTERVAL = float(os.environ.get("CHORUS_FOLLOW_INTERVAL", "0.1"))
 

@@ -4,14 +4,21 @@ Protocol (JSON both ways):
   -> {"subscribe": ["*" | "<stream_type>" | "<stream_type>:<stream_id>", ...], "after": <position or null>}
   <- {"type": "snapshot", "position": P, "resync": bool}   re-read what you show; events <= P are in it
   <- {"type": "event", "position": N, "stream_type": ..., "stream_id": ..., "event_type": ..., "version": ...}
+  <- {"type": "events", "events": [{"position": N, "stream_type": ...}, ...]}   several that arrived together
 With "after", the events between it and P on the subscribed topics are sent before the snapshot (at most
-REPLAY_LIMIT; beyond that the snapshot says resync), so a reconnecting client sees no gap.
+REPLAY_LIMIT; beyond that the snapshot says resync), so a reconnecting client sees no gap. A client that falls
+behind the log (events_app.live.LAG_LIMIT unsent) gets a snapshot with "resync": true instead of the events it
+could not take: a gap is always announced, never silent.
 
 Who may connect is decided before the consumer runs: the site's ASGI middleware authenticates the connection and
 sets `scope["chorus_authenticated"]`; without it set to True the socket is refused.
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -20,6 +27,7 @@ from events_app import live, store
 
 REPLAY_LIMIT = 1000
 MAX_TOPICS = 200
+USAGE = 'send {"subscribe": [topics], "after": position}'
 
 
 def _missed(after: int, upto: int, groups: set[str]) -> list[dict] | None:
@@ -42,17 +50,28 @@ def _missed(after: int, upto: int, groups: set[str]) -> list[dict] | None:
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
+        self.subscription: live.Subscription | None = None
+        self.sender: asyncio.Task | None = None
         if self.scope.get("chorus_authenticated") is not True:
             await self.close(code=4401)
             return
-        self.groups_joined: set[str] = set()
         self.position = 0
-        await live.ensure_follower()
+        # What this socket sends, one at a time: a replay and its snapshot are never interleaved with live events.
+        self.sending = asyncio.Lock()
+        self.hub = await live.following()
         await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        try:
+            content = json.loads(text_data if text_data is not None else bytes_data)
+        except (TypeError, ValueError):
+            await self.send_json({"type": "error", "message": f"not JSON: {USAGE}"})
+            return
+        await self.receive_json(content)
 
     async def receive_json(self, content, **kwargs) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("subscribe"), list):
-            await self.send_json({"type": "error", "message": 'send {"subscribe": [topics], "after": position}'})
+            await self.send_json({"type": "error", "message": USAGE})
             return
         topics = content["subscribe"][:MAX_TOPICS]
         try:
@@ -60,28 +79,41 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         except ValueError as exc:
             await self.send_json({"type": "error", "message": str(exc)})
             return
-        for group in groups - self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined |= groups
-        position = await database_sync_to_async(store.last_position)()
-        after = content.get("after")
-        resync = True
-        if isinstance(after, int) and 0 <= after <= position:
-            missed = await database_sync_to_async(_missed)(after, position, groups)
-            if missed is not None:
-                resync = False
-                for item in missed:
-                    await self.send_json({"type": "event", **item})
-        self.position = max(self.position, position)
-        await self.send_json({"type": "snapshot", "position": position, "resync": resync})
+        async with self.sending:
+            # Subscribed before the snapshot is read: an event committed in between is sent, never missed.
+            if self.subscription is None:
+                self.subscription = self.hub.subscribe(groups)
+                self.sender = asyncio.ensure_future(self._send_events())
+            else:
+                self.subscription.follow(self.subscription.groups | groups)
+            position = await database_sync_to_async(store.last_position)()
+            after = content.get("after")
+            resync = True
+            if isinstance(after, int) and 0 <= after <= position:
+                missed = await database_sync_to_async(_missed)(after, position, groups)
+                if missed:
+                    await self.send(text_data=live.frame(missed))
+                resync = missed is None
+            self.position = max(self.position, position)
+            await self.send_json({"type": "snapshot", "position": position, "resync": resync})
 
-    async def live_event(self, message: dict) -> None:
-        # One event reaches a consumer once per group it shares with it, and may precede the snapshot.
-        if message["position"] <= self.position:
-            return
-        self.position = message["position"]
-        await self.send_json({**message, "type": "event"})
+    async def _send_events(self) -> None:
+        while True:
+            items = await self.subscription.next()
+            async with self.sending:
+                if items is None:
+                    self.position = await database_sync_to_async(store.last_position)()
+                    await self.send_json({"type": "snapshot", "position": self.position, "resync": True})
+                    continue
+                items = [item for item in items if item["position"] > self.position]
+                if items:
+                    self.position = items[-1]["position"]
+                    await self.send(text_data=live.frame(items))
 
     async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "groups_joined", ()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.subscription is not None:
+            self.subscription.close()
+        if self.sender is not None:
+            self.sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.sender

@@ -27,6 +27,15 @@ class Conflict(DomainError):
     status = 409
 
 
+class ReadOnly(DomainError):
+    """Chorus runs read-only (CHORUS_READ_ONLY): the request would change something, or type into a terminal."""
+
+    status = 403
+
+    def __init__(self, what: str = "nothing can be changed"):
+        super().__init__(f"Chorus runs read-only (CHORUS_READ_ONLY): {what}")
+
+
 class ConcurrencyError(Conflict):
     """The stream moved on since the caller read it: expected version != current version."""
 

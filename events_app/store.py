@@ -24,7 +24,7 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from events_app.domain import DomainEvent, EventError, canonical_json, check_fields, decode, event_class
-from events_app.errors import ConcurrencyError, ReplayError
+from events_app.errors import ConcurrencyError, ReadOnly, ReplayError
 from events_app.recorders import Cursor, Recorder, recorder_for
 
 __all__ = [
@@ -194,11 +194,14 @@ def append(
     events = list(events)
     if not events:
         return []
+    metadata = _metadata()
+    if settings.CHORUS_READ_ONLY and metadata["source"] != "worker":
+        # Read-only keeps the picture current (the worker still records what it sees) and lets nobody change it.
+        raise ReadOnly()
     stream_id = str(stream_id)
     if not stream_type or not stream_id or len(stream_id) > MAX_STREAM_ID:
         raise ValueError(f"a stream needs a type and an id of 1..{MAX_STREAM_ID} characters")
     encoded = [_encode(item, stream_type) for item in events]
-    metadata = _metadata()
     try:
         metadata_json = canonical_json(metadata)
         metadata_json.encode()

@@ -6,15 +6,17 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from events_app.store import event_context
-from sessions_app import selectors, services
+from sessions_app import agent_reports, selectors, services
 from sessions_app.schemas import (
     AdoptIn,
+    AnswerIn,
     AutoDispatchIn,
     HistoryQuery,
     KeysIn,
     MessageIn,
     MessageOut,
     ProfileOut,
+    QuestionOut,
     ScreenOut,
     SessionIn,
     SessionOut,
@@ -108,3 +110,20 @@ def status_history(request: HttpRequest, name: str, query: Query[HistoryQuery]):
 @router.get("/{name}/screen", response=ScreenOut, summary="The screen as tmux shows it now")
 def screen(request: HttpRequest, name: str):
     return ScreenOut(name=name, text=selectors.screen(name))
+
+
+@router.get(
+    "/{name}/questions",
+    response=list[QuestionOut],
+    summary="Questions its agent asked that wait for an answer (closed=true: answered and withdrawn ones too)",
+)
+def list_questions(request: HttpRequest, name: str, closed: bool = False):
+    return list(selectors.questions(name, include_closed=closed))
+
+
+@router.post(
+    "/{name}/questions/answer", response=QuestionOut, summary="Answer its agent's question; typed to it as a message"
+)
+def answer_question(request: HttpRequest, name: str, body: AnswerIn):
+    with _as(request):
+        return agent_reports.question_answer(name, body.text, question_id=body.question_id)

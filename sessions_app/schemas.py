@@ -63,6 +63,7 @@ class SessionOut(Schema):
 class MessageOut(Schema):
     id: str
     session: str
+    sender: str = Field(description="the session whose agent sent it (its send_message tool); empty otherwise")
     text: str
     state: str
     queued_at: datetime
@@ -96,3 +97,23 @@ class ProfileOut(Schema):
     name: str
     description: str
     command: list[str]
+
+
+class AnswerIn(Schema):
+    text: str = Field(description="the answer, typed to the agent as one message")
+    question_id: str | None = Field(None, description="the question answered (default: the session's oldest open one)")
+
+
+class QuestionOut(Schema):
+    id: str
+    session: str
+    task_id: int | None
+    text: str
+    options: list[str]
+    state: str = Field(description="open, answered or withdrawn")
+    asked_at: datetime
+    answer: str
+    answered_by: str
+    answered_at: datetime | None
+    message_id: str = Field(description="the outbox message that carries the answer to the agent")
+    withdrawn_reason: str

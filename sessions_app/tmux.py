@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import psutil
 from django.conf import settings
 
+from events_app.errors import ReadOnly
+
 INSTALL_HINT = "apt-get install tmux / brew install tmux"
 TAG_OPTION = "@chorus_session"
 # Part of the field and record delimiters of list-panes output (see pane_format) and of capture markers.
@@ -25,6 +27,9 @@ SEPARATOR = "\x1f"
 # The client sends a whole invocation to the server in one message of at most 16 KiB ("command too long").
 LITERAL_CHUNK_CHARS = 2048
 CAPTURE_BATCH = 64
+# The tmux commands that only look. While Chorus runs read-only (CHORUS_READ_ONLY) no other command runs, in any
+# process: nothing is typed, started, killed or tagged, whatever code path asks.
+LOOKING = frozenset({"list-panes", "display-message", "capture-pane", "has-session"})
 
 ALLOWED_KEYS = frozenset(
     {
@@ -186,6 +191,11 @@ def socket_args(socket: str | os.PathLike | None) -> list[str]:
     if not socket:
         raise ValueError("empty tmux socket name")
     return ["-S", socket] if "/" in socket else ["-L", socket]
+
+
+def command_names(args: Sequence[str]) -> list[str]:
+    """The names of the commands in a tmux command list (`a x ; b y` -> [a, b])."""
+    return [arg for index, arg in enumerate(args) if index == 0 or args[index - 1] == ";"]
 
 
 def argument(value: str) -> str:
@@ -646,6 +656,10 @@ class Tmux:
     # running tmux
 
     def _call(self, args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        if settings.CHORUS_READ_ONLY:
+            changing = [name for name in command_names(args) if name not in LOOKING]
+            if changing:
+                raise ReadOnly(f"tmux {changing[0]} would change a terminal")
         # -u: list output comes as UTF-8 whatever the locale; under LC_ALL=C tmux would print "_" for "✳"
         command = [self.binary, "-u", *socket_args(self.socket)]
         if self.config_file is not None:

@@ -75,6 +75,9 @@ class SessionMonitor:
     # lifecycle
 
     def start(self) -> None:
+        if settings.CHORUS_READ_ONLY:
+            log.info("read-only (CHORUS_READ_ONLY): watching the sessions; nothing is typed into them")
+            return
         self._recover_interrupted_deliveries()
 
     def stop(self) -> None:
@@ -342,6 +345,8 @@ class SessionMonitor:
     def _start_deliveries(
         self, idle_sessions: list[tuple[Session, tmux_adapter.PaneInfo, str]], queued: list[OutboxMessage]
     ) -> None:
+        if settings.CHORUS_READ_ONLY:
+            return  # queued messages stay queued until a worker that may type runs
         for name, thread in list(self.deliveries.items()):
             if not thread.is_alive():
                 del self.deliveries[name]

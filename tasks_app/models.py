@@ -67,6 +67,22 @@ class TaskLabel(models.Model):
         return self.label
 
 
+class TaskDependency(models.Model):
+    """One row per (task, task it waits for), indexed both ways: a task's dependents are found without reading
+    every task (the JSON list on Task cannot be searched by an index)."""
+
+    key = models.CharField(max_length=24, primary_key=True)
+    task_id = models.PositiveIntegerField(db_index=True)
+    depends_on = models.PositiveIntegerField(db_index=True)
+
+    class Meta:
+        db_table = "chorus_task_dependency"
+        ordering = ["task_id", "depends_on"]
+
+    def __str__(self) -> str:
+        return f"#{self.task_id} after #{self.depends_on}"
+
+
 class Reference(models.Model):
     CURRENT, STALE, MISSING = "current", "stale", "missing"
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 from documents_app import selectors as document_selectors
 from documents_app.events import DocumentAdded, DocumentChanged, DocumentRemoved
 from events_app.policies import policy, worker_policy
@@ -126,6 +128,8 @@ passed_over: dict[int, str] = {}
     at_start=True,
 )
 def ready_tasks_go_to_free_sessions(batch: list[RecordedEvent]) -> None:
+    if settings.CHORUS_READ_ONLY:
+        return  # a dispatch types a prompt into a terminal
     dispatched = services.dispatch_round()
     for task in dispatched.assigned:
         log.info("task %s dispatched to %s", task.id, task.session)

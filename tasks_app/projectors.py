@@ -9,7 +9,7 @@ from events_app.store import RecordedEvent
 from sessions_app.events import AgentProgressReported
 from tasks_app import events as ev
 from tasks_app import lifecycle
-from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskLabel, TaskNote
+from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskDependency, TaskLabel, TaskNote
 
 _UNSOUND = (Reference.STALE, Reference.MISSING)
 
@@ -18,10 +18,14 @@ def _label_key(task_id: int, label: str) -> str:
     return f"{task_id}:{label}"
 
 
+def _dependency_key(task_id: int, depends_on: int) -> str:
+    return f"{task_id}:{depends_on}"
+
+
 @register
 class TaskProjector(Projector):
     name = "tasks"
-    models = (Task, TaskLabel, Reference, Dispatch)
+    models = (Task, TaskLabel, TaskDependency, Reference, Dispatch)
 
     def _task(self, recorded: RecordedEvent, rows: Rows) -> Task:
         task = rows.get(Task, int(recorded.stream_id))
@@ -108,12 +112,17 @@ class TaskProjector(Projector):
         task = self._task(recorded, rows)
         task.depends_on = sorted({*task.depends_on, recorded.event.depends_on})
         rows.save(task)
+        key = _dependency_key(task.id, recorded.event.depends_on)
+        rows.save(TaskDependency(key=key, task_id=task.id, depends_on=recorded.event.depends_on))
 
     @handles(ev.TaskDependencyRemoved)
     def dependency_removed(self, recorded: RecordedEvent, rows: Rows) -> None:
         task = self._task(recorded, rows)
         task.depends_on = [d for d in task.depends_on if d != recorded.event.depends_on]
         rows.save(task)
+        row = rows.get(TaskDependency, _dependency_key(task.id, recorded.event.depends_on))
+        if row is not None:
+            rows.delete(row)
 
     @handles(ev.TaskArchived, ev.TaskUnarchived)
     def archived(self, recorded: RecordedEvent, rows: Rows) -> None:

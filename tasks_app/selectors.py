@@ -20,6 +20,7 @@ from tasks_app.models import (
     Reference,
     SessionSlot,
     Task,
+    TaskDependency,
     TaskLabel,
     TaskNote,
 )
@@ -103,7 +104,7 @@ def references_for_document(path: str) -> list[Reference]:
 
 def dependents(task_id: int) -> list[int]:
     """The tasks that wait for this one."""
-    return sorted(t.id for t in Task.objects.only("id", "depends_on") if task_id in t.depends_on)
+    return list(TaskDependency.objects.filter(depends_on=task_id).order_by("task_id").values_list("task_id", flat=True))
 
 
 def dependency_graph() -> dict[int, list[int]]:

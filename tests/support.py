@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -33,12 +34,16 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A real Chorus ASGI server (daphne) in a child process, on the test database."""
+    """A real Chorus ASGI server (daphne) in a child process, on the test database.
+
+    Its log goes to a file, never to a pipe nobody reads: daphne logs every connection, and a full pipe (64 KiB,
+    a few hundred websockets) would stop the whole server in its next write."""
 
     def __init__(self, env: dict, port: int, token: str):
         self.token = token
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (closed by stop)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -53,7 +58,7 @@ class ServerProcess:
             env={**env, "PORT": str(port)},
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
         deadline = time.monotonic() + 20
         while True:
@@ -62,8 +67,10 @@ class ServerProcess:
                 return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    err = self.process.stderr.read().decode() if self.process.poll() is not None else "timeout"
-                    raise RuntimeError(f"daphne did not start: {err}") from None
+                    reason = "it exited" if self.process.poll() is not None else "timeout"
+                    output = self.output()
+                    self.stop()
+                    raise RuntimeError(f"daphne did not start ({reason}): {output}") from None
                 time.sleep(0.1)
 
     def session_cookie(self) -> str:
@@ -73,9 +80,23 @@ class ServerProcess:
         opener.open(f"{self.url}/login/?token={self.token}", timeout=5)
         return "; ".join(f"{c.name}={c.value}" for c in jar)
 
+    def output(self) -> str:
+        """What the server wrote to its log so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
     def stop(self) -> None:
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
-        except Exception:
+        except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def live_events(message: dict) -> list[dict]:
+    """The events in a frame of the live socket: one (`event`), several (`events`) or none."""
+    if message["type"] == "event":
+        return [{k: v for k, v in message.items() if k != "type"}]
+    return message["events"] if message["type"] == "events" else []

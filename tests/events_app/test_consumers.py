@@ -6,6 +6,7 @@ from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from events_app import live
 from events_app.routing import websocket_urlpatterns
 from tests.demo import services
 
@@ -55,10 +56,11 @@ async def test_a_reconnect_after_a_position_gets_the_missed_events_before_its_sn
     await client.connect()
 
     await client.send_json_to({"subscribe": ["counter:b", "counter:c"], "after": 1})
-    messages = [await client.receive_json_from(timeout=5) for _ in range(3)]
+    replay, snapshot = [await client.receive_json_from(timeout=5) for _ in range(2)]
 
-    assert [(m["type"], m.get("stream_id")) for m in messages] == [("event", "b"), ("event", "c"), ("snapshot", None)]
-    assert messages[-1] == {"type": "snapshot", "position": 3, "resync": False}
+    assert replay["type"] == "events"
+    assert [(e["stream_id"], e["position"]) for e in replay["events"]] == [("b", 2), ("c", 3)]
+    assert snapshot == {"type": "snapshot", "position": 3, "resync": False}
     await client.disconnect()
 
 
@@ -67,14 +69,32 @@ async def test_a_reconnect_after_a_position_gets_the_missed_events_before_its_sn
     [
         ({"subscribe": "counter"}, 'send {"subscribe": [topics], "after": position}'),
         ({"subscribe": ["bad topic!"]}, "invalid topic 'bad topic!'"),
+        ("subscribe me", 'not JSON: send {"subscribe": [topics], "after": position}'),
+        ('{"subscribe": ["\\ud800"]', 'not JSON: send {"subscribe": [topics], "after": position}'),
     ],
+    ids=["not-a-list", "bad-topic", "not-json", "truncated"],
 )
 async def test_a_bad_subscription_gets_an_error_and_the_socket_stays_open(sent, message):
     client = communicator()
     await client.connect()
 
-    await client.send_json_to(sent)
+    await client.send_json_to(sent) if isinstance(sent, dict) else await client.send_to(text_data=sent)
     assert await client.receive_json_from(timeout=5) == {"type": "error", "message": message}
     await client.send_json_to({"subscribe": ["*"]})
     assert (await client.receive_json_from(timeout=5))["type"] == "snapshot"
+    await client.disconnect()
+
+
+async def test_a_client_that_falls_behind_the_log_is_told_to_resync_never_left_with_a_silent_gap():
+    await sync_to_async(services.counter_open)("wanted", "wanted")
+    client = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/live/")
+    client.scope["chorus_authenticated"] = True
+    await client.connect()
+    await client.send_json_to({"subscribe": ["counter"]})
+    await client.receive_json_from(timeout=5)
+
+    # More events than a subscription may hold unsent, all at once, before the socket could send any.
+    live.hub().publish([live.notice(100 + n, "counter", "wanted", 2 + n, "X") for n in range(live.LAG_LIMIT + 1)])
+
+    assert await client.receive_json_from(timeout=5) == {"type": "snapshot", "position": 1, "resync": True}
     await client.disconnect()

@@ -8,6 +8,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from tests.support import live_events
+
 pytestmark = pytest.mark.integration
 
 
@@ -28,14 +30,18 @@ def _receive_until(ws, predicate, timeout=10.0):
     raise AssertionError(f"timed out; received {seen}")
 
 
+def _events(messages):
+    return [event for message in messages for event in live_events(message)]
+
+
 def test_events_appended_by_another_process_reach_the_websocket(server, manage, subprocess_env):
     with _connect(server, server.session_cookie()) as ws:
         ws.send(json.dumps({"subscribe": ["counter"]}))
         snapshot = json.loads(ws.recv(timeout=5))
         assert snapshot["type"] == "snapshot"
         subprocess.run([*manage, "demo_append", "c1", "--count", "5"], env=subprocess_env, check=True)
-        seen = _receive_until(ws, lambda m, s: len([x for x in s if x["type"] == "event"]) == 6)
-    events = [m for m in seen if m["type"] == "event"]
+        seen = _receive_until(ws, lambda m, s: len(_events(s)) == 6)
+    events = _events(seen)
     assert [e["event_type"] for e in events] == ["CounterOpened"] + ["CounterIncremented"] * 5
     assert [e["version"] for e in events] == [1, 2, 3, 4, 5, 6]
     assert all(e["stream_id"] == "c1" for e in events)
@@ -49,8 +55,8 @@ def test_topics_filter_what_a_client_receives(server, manage, subprocess_env):
         json.loads(ws.recv(timeout=5))
         subprocess.run([*manage, "demo_append", "other"], env=subprocess_env, check=True)
         subprocess.run([*manage, "demo_append", "wanted"], env=subprocess_env, check=True)
-        seen = _receive_until(ws, lambda m, s: len(s) == 2)
-    assert {m["stream_id"] for m in seen} == {"wanted"}
+        seen = _receive_until(ws, lambda m, s: len(_events(s)) == 2)
+    assert {e["stream_id"] for e in _events(seen)} == {"wanted"}
 
 
 def test_reconnect_after_a_position_replays_the_gap(server, manage, subprocess_env):
@@ -62,7 +68,7 @@ def test_reconnect_after_a_position_replays_the_gap(server, manage, subprocess_e
     with _connect(server, cookie) as ws:
         ws.send(json.dumps({"subscribe": ["*"], "after": position}))
         seen = _receive_until(ws, lambda m, s: m["type"] == "snapshot")
-    missed = [m for m in seen if m["type"] == "event"]
+    missed = _events(seen)
     assert [m["position"] for m in missed] == list(range(position + 1, position + 5))
     assert seen[-1]["resync"] is False
     assert seen[-1]["position"] == position + 4

@@ -7,7 +7,6 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
@@ -21,13 +20,14 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 5
 
 
-async def _no_follower() -> None:
-    """The test sends the follower's group messages itself."""
+async def _hub_without_follower() -> live.Hub:
+    """The test publishes the follower's events itself."""
+    return live.hub()
 
 
 def _communicator(query: str, *, token: str | None = None) -> WebsocketCommunicator:
     headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
-    application = WebsocketAuthentication(PageConsumer.as_asgi(follow=_no_follower))
+    application = WebsocketAuthentication(PageConsumer.as_asgi(hub=_hub_without_follower))
     return WebsocketCommunicator(application, f"/ws/page/?{query}", headers=headers)
 
 
@@ -38,13 +38,13 @@ def _created(name: str, pane: str = "%999") -> dict:
     )
     with store.event_context(actor="test", source="test"):
         recorded = store.append("session", name, 0, [event])[0]
-    return {"type": "live.event", "position": recorded.position, "stream_type": "session", "stream_id": name}
+    return {"position": recorded.position, "stream_type": "session", "stream_id": name, "version": 1,
+            "event_type": "SessionCreated"}  # fmt: skip
 
 
 async def _followed(message: dict) -> None:
-    """What the event follower does with a committed event: send it to the groups that follow its stream."""
-    for group in live.groups_for(message["stream_type"], message["stream_id"]):
-        await get_channel_layer().group_send(group, message)
+    """What the event follower does with a committed event: hand it to the subscriptions of its groups."""
+    live.hub().publish([dict(message)])
 
 
 async def test_a_socket_without_login_or_token_is_closed_4401():
@@ -78,10 +78,23 @@ async def test_an_event_already_rendered_is_not_rendered_again():
     assert (await communicator.connect(TIMEOUT))[0] is True
     await communicator.receive_from(TIMEOUT)
     message = await _created("once")
-    await _followed(message)  # reaches the page through each group it shares with it, rendered once
-    assert "session:once" in await communicator.receive_from(TIMEOUT)
     await _followed(message)
+    assert "session:once" in await communicator.receive_from(TIMEOUT)
+    await _followed(message)  # handed over again (a follower's retry): already rendered, not again
     assert await communicator.receive_nothing(0.5)
+    await communicator.disconnect()
+
+
+async def test_a_page_that_falls_behind_the_log_gets_a_whole_snapshot():
+    communicator = _communicator("page=events", token=settings.CHORUS_TOKEN)
+    assert (await communicator.connect(TIMEOUT))[0] is True
+    await communicator.receive_from(TIMEOUT)
+    message = await _created("flood")
+    live.hub().publish(
+        [{**message, "position": message["position"] + n} for n in range(live.LAG_LIMIT + 1)]
+    )  # more than it may hold before it has rendered any
+    snapshot = await communicator.receive_from(TIMEOUT)
+    assert 'id="event-rows"' in snapshot and 'id="needs-human"' in snapshot
     await communicator.disconnect()
 
 

@@ -1,11 +1,15 @@
 """The session side of the agent tools: calls recorded and rate limited across processes (the count is in the
 database), progress, and questions answered exactly once through the outbox, withdrawn with their session."""
 
+import io
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 
 from events_app import store
 from events_app.store import event_context
@@ -221,3 +225,48 @@ def test_a_restart_withdraws_the_old_agents_questions_but_not_those_of_the_agent
     store.append("session", "s1", store.stream_version("session", "s1"), [ev.SessionRestarted(pane_id="%2", pid=None)])
     old.refresh_from_db(), new.refresh_from_db()
     assert (old.state, new.state) == ("withdrawn", "open")
+
+
+@pytest.mark.django_db
+def test_a_person_lists_and_answers_questions_from_the_command_line():
+    started()
+    first, second = ask(text="Which database?", options=["Postgres", "SQLite"]), ask(text="May I delete x?")
+    out = io.StringIO()
+    call_command("sessions", "questions", "s1", stdout=out)
+    assert [line.split()[0] for line in out.getvalue().splitlines()] == ["ID", first.id, second.id]
+    assert "Postgres | SQLite" in out.getvalue()
+    out = io.StringIO()
+    call_command("sessions", "answer", "s1", "yes", "--question", second.id, stdout=out)
+    assert out.getvalue() == f"answered {second.id}: typed into s1 as a message when it is idle\n"
+    out = io.StringIO()
+    call_command("sessions", "--json", "answer", "s1", "SQLite", stdout=out)
+    assert json.loads(out.getvalue())["id"] == first.id
+    with pytest.raises(CommandError, match=r"^session s1 has no open question$"):
+        call_command("sessions", "answer", "s1", "again")
+    out = io.StringIO()
+    call_command("sessions", "--json", "questions", "s1", "--all", stdout=out)
+    assert [(q["state"], q["answered_by"]) for q in json.loads(out.getvalue())] == [("answered", "cli")] * 2
+
+
+@pytest.mark.django_db
+def test_the_api_lists_a_sessions_questions_and_takes_an_answer(settings, tmp_path, monkeypatch):
+    settings.PROJECT_ROOT = tmp_path
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {settings.CHORUS_TOKEN}")
+    started()
+    question = ask(text="Which database?", options=["Postgres", "SQLite"])
+    [listed] = api.get("/api/sessions/s1/questions").json()
+    assert (listed["id"], listed["state"], listed["options"]) == (question.id, "open", ["Postgres", "SQLite"])
+    answered = api.post(
+        "/api/sessions/s1/questions/answer",
+        {"text": "SQLite", "question_id": question.id},
+        content_type="application/json",
+    )
+    assert answered.status_code == 200, answered.content
+    assert (answered.json()["state"], answered.json()["answered_by"]) == ("answered", "api-token")
+    assert api.get("/api/sessions/s1/questions").json() == []
+    assert len(api.get("/api/sessions/s1/questions?closed=true").json()) == 1
+    again = api.post("/api/sessions/s1/questions/answer", {"text": "no"}, content_type="application/json")
+    assert (again.status_code, again.json()["detail"]) == (409, "session s1 has no open question")
+    message = api.get("/api/sessions/s1/outbox").json()[0]
+    assert (message["text"], message["sender"]) == (f"Answer to your question ({question.id}): SQLite", "")

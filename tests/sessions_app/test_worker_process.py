@@ -99,3 +99,18 @@ def test_after_kill_9_mid_delivery_the_prompt_is_submitted_exactly_once(project,
         restarted.wait(timeout=15)
     assert delivered.confirmed_by in ("went busy", "input line emptied")
     assert received_prompts(project.log) == ["survive a crash"]
+
+
+def test_a_read_only_worker_watches_but_types_no_message_queued_before_it_started(project, manage, worker_env):
+    services.session_create("w", "fake")
+    message = services.session_send("w", "do not type me")
+    worker = start_worker(manage, {**worker_env, "CHORUS_READ_ONLY": "1"})
+    try:
+        poll(lambda: Session.objects.get(pk="w").status == "idle", what="idle")
+        time.sleep(1.0)  # ten polls at 0.1 s in which a delivery would have started
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=15)[0]
+    assert OutboxMessage.objects.get(pk=message.id).state == "queued"
+    assert received_prompts(project.log) == []
+    assert "read-only" in output

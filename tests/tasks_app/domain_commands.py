@@ -3,7 +3,8 @@
 References need a recorded document, so one document of this module's own tree is rewritten and recorded by
 documents_app (whose events move the references along, through tasks' policy); sessions appear as the sessions
 worker records them, without tmux, and their tasks follow them through policies. Most commands act on the version of
-the task as it is now, one with any version (a conflict).
+the task as it is now, one with any version (a conflict). Their agents get tools and call them (the facade), and a
+person answers their questions.
 """
 
 import atexit
@@ -18,13 +19,23 @@ from django.utils import timezone
 from hypothesis import strategies as st
 
 from documents_app.services import document_changed_on_disk
+from events_app.errors import DomainError
 from events_app.models import StoredEvent
+from sessions_app import agent_reports, credentials
 from sessions_app.models import OutboxMessage, Session
 from tasks_app import git, services
 from tasks_app.errors import TaskError
 from tasks_app.models import Task
+from tasks_app.services import agent
 from tests.events_app import domain_commands
-from tests.tasks_app.helpers import delivery_ends, delivery_starts, numbered, session_appears, session_status
+from tests.tasks_app.helpers import (
+    delivery_ends,
+    delivery_starts,
+    numbered,
+    session_appears,
+    session_killed,
+    session_status,
+)
 
 ROOT = Path(tempfile.mkdtemp(prefix="chorus-tasks-property-"))
 atexit.register(shutil.rmtree, ROOT, ignore_errors=True)
@@ -112,6 +123,41 @@ def dispatched() -> None:
         services.dispatch_round()
 
 
+# The secret of each session's latest credential (one of a rolled-back transaction, or of an earlier example, is
+# simply refused).
+SECRETS: dict[str, str] = {}
+AGENT_CALLS = {
+    "whoami": lambda me, text: agent.whoami(me),
+    "current_task": lambda me, text: agent.current_task(me),
+    "report_progress": lambda me, text: agent.report_progress(me, note=text),
+    "finish_task": lambda me, text: agent.finish_task(me, summary=text),
+    "fail_task": lambda me, text: agent.fail_task(me, reason=text),
+    "ask_human": lambda me, text: agent.ask_human(me, question=text, options=["yes", "no"]),
+    "next_task": lambda me, text: agent.next_task(me),
+    "send_message": lambda me, text: agent.send_message(me, session="p2" if me.session == "p1" else "p1", text=text),
+}
+
+
+def agent_tools_given(name: str, tier: str) -> None:
+    """The session's agent was (re)started with tools: a new credential, the old one revoked."""
+    SECRETS[name] = credentials.issue(name, tier).secret
+
+
+def agent_called(name: str, tool: str, text: str) -> None:
+    with override_settings(PROJECT_ROOT=ROOT):
+        AGENT_CALLS[tool](agent.authenticate(SECRETS.get(name, "")), text)
+
+
+def question_answered(name: str, text: str) -> None:
+    agent_reports.question_answer(name, text)
+
+
+def session_ended(name: str) -> None:
+    """A person killed the session: its task fails, its credential is revoked, its questions are withdrawn."""
+    if Session.objects.filter(pk=name, lifecycle="live").exists():
+        session_killed(name)
+
+
 def quiet_period_passed() -> None:
     """The worker's timer looked, long after every delivery."""
     services.tasks_review_quiet(now=timezone.now() + timedelta(days=1))
@@ -183,3 +229,14 @@ command(current(services.task_assign), task_id=tasks, session=sessions, raises=(
 command(dispatched, weight=2)
 command(prompts_delivered, worked=st.booleans(), weight=3)
 command(quiet_period_passed)
+command(agent_tools_given, name=sessions, tier=st.sampled_from(credentials.TIERS))
+command(
+    agent_called,
+    name=sessions,
+    tool=st.sampled_from(list(AGENT_CALLS)),
+    text=st.sampled_from(["done", "", "x" * 2_001]),
+    raises=(DomainError,),
+    weight=4,
+)
+command(question_answered, name=sessions, text=st.sampled_from(["yes", " "]), raises=(DomainError,))
+command(session_ended, name=sessions)

@@ -1,11 +1,16 @@
 """The task projectors: what each event does to the read models, and that a replay gives the same rows."""
 
+from importlib import import_module
+
 import pytest
+from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from events_app import projection, store
 from tasks_app import events as ev
-from tasks_app import services
-from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskLabel
+from tasks_app import selectors, services
+from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskDependency, TaskLabel
 from tests.tasks_app.helpers import delivery_starts, numbered, session_appears, session_status
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +73,29 @@ def test_a_rebuild_gives_the_live_rows(docs):
     assert live["chorus_task_reference"]["1.1"]["state"] == "stale"
     projection.rebuild(["tasks", "task_slots"])
     assert projection.snapshot(["tasks", "task_slots"]) == live
+
+
+def test_dependents_are_read_from_their_own_index_not_from_every_task(docs):
+    first = services.task_create("first")
+    second = services.task_create("second", depends_on=[first.id])
+    third = services.task_create("third", depends_on=[first.id, second.id])
+    services.task_remove_dependency(third.id, second.id, expected_version=third.version)
+
+    with CaptureQueriesContext(connection) as queries:
+        found = selectors.dependents(first.id)
+
+    assert found == [second.id, third.id]
+    assert selectors.dependents(second.id) == []
+    assert [q["sql"] for q in queries if 'chorus_task"' in q["sql"]] == []
+    assert projection.verify() == []
+
+
+def test_the_migration_fills_the_index_of_an_existing_database_from_the_tasks(docs):
+    first = services.task_create("first")
+    second = services.task_create("second", depends_on=[first.id])
+    TaskDependency.objects.all().delete()
+
+    import_module("tasks_app.migrations.0003_task_dependency").fill(apps, None)
+
+    assert selectors.dependents(first.id) == [second.id]
+    assert projection.verify() == []

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from events_app.commands import DomainCommand
 from events_app.store import event_context
-from sessions_app import selectors, services
+from sessions_app import agent_reports, selectors, services
 from sessions_app.agents import DEFAULT_PROFILE
-from sessions_app.schemas import MessageOut, ScreenOut, SessionOut, StatusChangeOut
+from sessions_app.schemas import MessageOut, QuestionOut, ScreenOut, SessionOut, StatusChangeOut
 from sessions_app.tools_loader import CHOICES
 
 
@@ -61,6 +61,13 @@ class Command(DomainCommand):
         outbox.add_argument("--all", dest="finished", action="store_true", help="finished messages too")
         cancel = sub.add_parser("cancel", help="cancel a queued message")
         cancel.add_argument("message_id")
+        questions = sub.add_parser("questions", help="questions its agent asked that wait for an answer")
+        questions.add_argument("name")
+        questions.add_argument("--all", dest="closed", action="store_true", help="answered and withdrawn ones too")
+        answer = sub.add_parser("answer", help="answer its agent's question (- reads the answer from stdin)")
+        answer.add_argument("name")
+        answer.add_argument("text")
+        answer.add_argument("--question", dest="question_id", help="the question's id (default: the oldest open one)")
         auto = sub.add_parser("auto-dispatch", help="opt a session in or out of auto-dispatch")
         auto.add_argument("name")
         auto.add_argument("state", choices=["on", "off"])
@@ -148,3 +155,19 @@ class Command(DomainCommand):
 
     def do_auto_dispatch(self, name, state, **_):
         self.show_session(services.session_set_auto_dispatch(name, state == "on"))
+
+    def do_questions(self, name, closed=False, **_):
+        rows = [_data(QuestionOut, q) for q in selectors.questions(name, include_closed=closed)]
+        table = [("ID", "STATE", "ASKED", "QUESTION", "OPTIONS")] + [
+            (r["id"], r["state"], _age(r["asked_at"]), r["text"].splitlines()[0][:60], " | ".join(r["options"]))
+            for r in rows
+        ]
+        self.emit(rows, table)
+
+    def do_answer(self, name, text, question_id=None, **_):
+        if text == "-":
+            text = sys.stdin.read()
+        question = agent_reports.question_answer(name, text, question_id=question_id)
+        self.say(
+            _data(QuestionOut, question), f"answered {question.id}: typed into {name} as a message when it is idle"
+        )

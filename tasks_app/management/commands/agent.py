@@ -1,0 +1,132 @@
+"""`chorus agent ...` (manage.py agent): the twins of the agent's MCP tools, for a shell inside the session's pane when
+the tools are missing. The session and its tier come from the credential, read from the file the pane's
+CHORUS_AGENT_CREDENTIAL names; each action calls one function of the facade (tasks_app.services.agent)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from events_app.commands import DomainCommand
+from sessions_app.errors import AgentDenied
+from tasks_app.errors import TaskError
+from tasks_app.services import agent
+
+CREDENTIAL_VARIABLE = "CHORUS_AGENT_CREDENTIAL"
+LINES = re.compile(r"^(?P<start>\d+)?-(?P<end>\d+)?$|^(?P<only>\d+)$")
+
+
+def credential() -> str:
+    """The secret in the file CHORUS_AGENT_CREDENTIAL names; AgentDenied saying what is missing."""
+    path = os.environ.get(CREDENTIAL_VARIABLE, "")
+    if not path:
+        raise AgentDenied(
+            f"no agent credential: {CREDENTIAL_VARIABLE} is not set (run this inside a session Chorus started with "
+            "agent tools)"
+        )
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "it is gone (the session ended or was restarted)" if isinstance(exc, FileNotFoundError) else exc
+        raise AgentDenied(f"cannot read the agent credential {path}: {reason}") from None
+
+
+def line_range(spec: str | None) -> tuple[int | None, int | None]:
+    if spec is None:
+        return None, None
+    found = LINES.match(spec.strip())
+    if found is None:
+        raise TaskError(f"--lines {spec!r} is not A-B, A-, -B or A (line numbers)")
+    if found["only"]:
+        return int(found["only"]), int(found["only"])
+    return (int(found["start"]) if found["start"] else None), (int(found["end"]) if found["end"] else None)
+
+
+def text_argument(value: str) -> str:
+    """The text given, or standard input for `-`."""
+    return sys.stdin.read() if value == "-" else value
+
+
+class Command(DomainCommand):
+    help = "Your session's Chorus tools from a shell: whoami, task, progress, finish, fail, ask, next, send, read."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="print the tool's result as JSON")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        sub.add_parser("whoami", help="your session, profile, host, tier and task")
+        sub.add_parser("task", help="your task, with its references' text as it is now")
+        for action, what, text in (
+            ("progress", "a progress note on your task's timeline", "note"),
+            ("finish", "your task goes to review with your summary", "summary"),
+            ("fail", "your task fails with your reason", "reason"),
+        ):
+            verb = sub.add_parser(action, help=what)
+            verb.add_argument("text", metavar=text.upper(), help=f"the {text} (- reads it from stdin)")
+            verb.add_argument("--task", type=int, dest="task_id", help="the task you mean (refused if not yours)")
+        ask = sub.add_parser("ask", help="ask the person; the answer comes as a message")
+        ask.add_argument("text", metavar="QUESTION", help="the question (- reads it from stdin)")
+        ask.add_argument("--option", action="append", dest="options", help="a possible answer (repeat for more)")
+        sub.add_parser("next", help="take the most urgent ready task and print its prompt")
+        send = sub.add_parser("send", help="queue a message for another session (fleet-write)")
+        send.add_argument("session")
+        send.add_argument("text", help="the message (- reads it from stdin)")
+        read = sub.add_parser("read", help="read a document of the project (fleet-read)")
+        read.add_argument("path")
+        read.add_argument("--lines", help="A-B, A-, -B or A")
+
+    def handle(self, *args, action, **options):
+        caller = agent.authenticate(credential())
+        result, text = getattr(self, "do_" + action)(caller, **options)
+        if options["json"]:
+            self.stdout.write("null" if result is None else result.model_dump_json())
+        else:
+            self.stdout.write(text, ending="" if text.endswith("\n") else "\n")
+
+    def do_whoami(self, caller, **_):
+        who = agent.whoami(caller)
+        task = f"task {who.task_id}" if who.task_id is not None else "no task"
+        return who, f"session {who.session} (profile {who.profile}) on {who.host}, tier {who.tier}, {task}"
+
+    def do_task(self, caller, **_):
+        task = agent.current_task(caller)
+        if task is None:
+            return None, "no task at work; `chorus agent next` takes the next ready one"
+        parts = [f"Task {task.id}: {task.title} ({task.status})", task.description.strip()]
+        for reference in task.references:
+            flag = "" if reference.state == "current" else f" [{reference.state.upper()}]"
+            parts.append(f"{reference.path}:{reference.start}-{reference.end}{flag}\n{reference.text}")
+        return task, "\n\n".join(part for part in parts if part)
+
+    def do_progress(self, caller, text, task_id, **_):
+        ack = agent.report_progress(caller, note=text_argument(text), task_id=task_id)
+        return ack, ack.message
+
+    def do_finish(self, caller, text, task_id, **_):
+        ack = agent.finish_task(caller, summary=text_argument(text), task_id=task_id)
+        return ack, ack.message
+
+    def do_fail(self, caller, text, task_id, **_):
+        ack = agent.fail_task(caller, reason=text_argument(text), task_id=task_id)
+        return ack, ack.message
+
+    def do_ask(self, caller, text, options, **_):
+        asked = agent.ask_human(caller, question=text_argument(text), options=options)
+        return asked, asked.message
+
+    def do_next(self, caller, **_):
+        task = agent.next_task(caller)
+        if task is None:
+            return None, "no task is ready for you"
+        return task, task.prompt
+
+    def do_send(self, caller, session, text, **_):
+        sent = agent.send_message(caller, session=session, text=text_argument(text))
+        return sent, sent.message
+
+    def do_read(self, caller, path, lines, **_):
+        start, end = line_range(lines)
+        document = agent.read_document(caller, path=path, start=start, end=end)
+        width = len(str(document.end))
+        return document, "\n".join(f"{line.number:>{width}}  {line.text}" for line in document.lines)
