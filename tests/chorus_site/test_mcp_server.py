@@ -20,12 +20,14 @@ from mcp.client.streamable_http import streamable_http_client
 from documents_app.services import documents_scan
 from events_app import store
 from sessions_app import credentials, services
-from sessions_app.models import AgentQuestion, OutboxMessage
+from sessions_app.models import AgentQuestion, OutboxMessage, Session
 from tasks_app.models import Task
 from tasks_app.services.tasks import task_create
 from tests.support import ServerProcess, child_environment, free_port
 
 pytestmark = [pytest.mark.integration]
+
+SH_PROFILE = '[profiles.sh]\nextends = "shell"\ncommand = ["/bin/sh"]\n'
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +35,8 @@ def root(tmp_path_factory):
     root = tmp_path_factory.mktemp("tools") / "project"
     root.mkdir()
     (root / "spec.md").write_text("# Spec\nline two\nline three\n")
+    # A shell that reads no start-up files: the agent of every session here, ready at once.
+    (root / "chorus.toml").write_text(SH_PROFILE)
     return root
 
 
@@ -55,7 +59,7 @@ def chorus(tools_server, transactional_db, tmux_server, settings, root):
 
 def start(name: str, tier: str) -> str:
     """A shell session with tools of `tier`; its secret, read from its credential file as the agent would."""
-    services.session_create(name, "shell", tools=tier)
+    services.session_create(name, "sh", tools=tier)
     return (credentials.directory(name) / credentials.SECRET_FILE).read_text()
 
 
@@ -103,7 +107,7 @@ def test_an_agent_takes_reports_on_and_finishes_its_task(chorus):
     )
     assert {k: answer(whoami)[k] for k in ("session", "profile", "tier", "task_id")} == {
         "session": "w1",
-        "profile": "shell",
+        "profile": "sh",
         "tier": "self",
         "task_id": None,
     }
@@ -216,7 +220,7 @@ def test_no_credential_or_a_made_up_one_is_refused(chorus):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_call_while_the_web_server_is_down_fails_cleanly(tmux_server, settings, root):
+def test_while_the_web_server_is_down_a_call_fails_at_once_and_the_twin_still_works(tmux_server, settings, root):
     settings.PROJECT_ROOT = root
     settings.CHORUS_TMUX_SOCKET = str(tmux_server.socket)
     server = ServerProcess({**child_environment(), "PROJECT_ROOT": str(root)}, free_port(), settings.CHORUS_TOKEN)
@@ -229,3 +233,12 @@ def test_a_call_while_the_web_server_is_down_fails_cleanly(tmux_server, settings
     # The SDK's client says it cannot connect, at once: the agent can turn to the twin.
     assert failure.group_contains(httpx2.ConnectError)
     assert time.monotonic() - started < 5
+    # The twin as the agent's shell runs it: `chorus` found on the pane's PATH, the credential from its file.
+    pane = Session.objects.get(pk="w1").pane_id
+    tmux_server.send_text(pane, "chorus agent --json whoami > whoami.json")
+    tmux_server.send_keys(pane, "Enter")
+    output = root / "whoami.json"
+    deadline = time.monotonic() + 60
+    while not (output.exists() and output.read_text().strip().endswith("}")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert json.loads(output.read_text())["session"] == "w1"

@@ -94,7 +94,10 @@ def test_codex_gets_its_token_from_the_launcher_not_from_argv(project, tmux_serv
 
 
 def test_a_shell_finds_the_chorus_twin_on_its_path(project, tmux_server):
-    services.session_create("s1", "shell", tools="fleet-write")
+    # A shell that reads no start-up files, ready at once.
+    with (project.root / "chorus.toml").open("a") as config:
+        config.write('[profiles.sh]\nextends = "shell"\ncommand = ["/bin/sh"]\n')
+    services.session_create("s1", "sh", tools="fleet-write")
     pane = Session.objects.get(pk="s1").pane_id
     tmux_server.send_text(pane, "command -v chorus > found.txt")
     tmux_server.send_keys(pane, "Enter")
