@@ -131,11 +131,6 @@ async def call(ctx: Context, action: Callable, **arguments) -> Any:
         raise ToolError(str(exc)) from None
 
 
-def refuse_writes_when_read_only() -> None:
-    if settings.CHORUS_READ_ONLY:
-        raise ToolError("Chorus runs read-only (CHORUS_READ_ONLY): nothing can be changed from here")
-
-
 Note = Annotated[str, Field(description="What you did and what comes next, in a sentence or two.")]
 Summary = Annotated[
     str, Field(description="What you changed, where, and how you checked it: the evidence a reviewer reads.")
@@ -184,21 +179,18 @@ def agent_server(facade: Any) -> MCPServer:
     async def report_progress(note: Note, ctx: Context, task_id: TaskId = None):
         """Add a short progress note to your task's timeline, for the person following it: call it at milestones
         (a step done, a change of plan), not for every command."""
-        refuse_writes_when_read_only()
         return await call(ctx, facade.report_progress, note=note, task_id=task_id)
 
     @tool(facade.finish_task, WRITES)
     async def finish_task(summary: Summary, ctx: Context, task_id: TaskId = None):
         """Call this when your task is done and checked: it goes to review at once with your summary. Not while
         work remains; if you cannot finish, call fail_task, and if a person could unblock you, ask_human."""
-        refuse_writes_when_read_only()
         return await call(ctx, facade.finish_task, summary=summary, task_id=task_id)
 
     @tool(facade.fail_task, WRITES)
     async def fail_task(reason: Reason, ctx: Context, task_id: TaskId = None):
         """Call this when your task cannot be done and no answer from a person would change that: it is marked
         failed at once with your reason."""
-        refuse_writes_when_read_only()
         return await call(ctx, facade.fail_task, reason=reason, task_id=task_id)
 
     @tool(facade.ask_human, WRITES)
@@ -206,21 +198,18 @@ def agent_server(facade: Any) -> MCPServer:
         """Ask the person in charge when you are blocked on a decision or on information only they have. It
         returns at once; the answer arrives later as a message typed into your input, so end your turn and wait
         for it instead of guessing."""
-        refuse_writes_when_read_only()
         return await call(ctx, facade.ask_human, question=question, options=options)
 
     @tool(facade.next_task, WRITES)
     async def next_task(ctx: Context):
         """Claim the most urgent task that is ready for you (its dependencies done, within the limit of active
         tasks) and get its prompt; null when none is ready. Call it after finish_task to keep working."""
-        refuse_writes_when_read_only()
         return await call(ctx, facade.next_task)
 
     @tool(facade.send_message, WRITES)
     async def send_message(session: SessionName, text: MessageText, ctx: Context):
         """Send a message to the agent of another session, for handing work over: it is queued and typed into
         that agent's input when it is idle, with you recorded as the sender. Needs the fleet-write tier."""
-        refuse_writes_when_read_only()
         return await call(ctx, facade.send_message, session=session, text=text)
 
     @tool(facade.read_document, READS)

@@ -215,18 +215,6 @@ async def test_arguments_that_break_the_schema_run_nothing(facade):
     assert facade.calls == []
 
 
-@pytest.mark.asyncio
-async def test_read_only_chorus_refuses_the_tools_that_write(facade, settings):
-    settings.CHORUS_READ_ONLY = True
-    async with connected(facade) as session:
-        refused = await session.call_tool("finish_task", {"summary": "done"})
-        allowed = await session.call_tool("whoami", {})
-    assert refused.is_error
-    assert "read-only" in refused.content[0].text
-    assert not allowed.is_error
-    assert [call[0] for call in facade.calls] == ["whoami"]
-
-
 # --- Refused before the SDK sees the request ---------------------------------------------------------------------
 
 INITIALIZE = {

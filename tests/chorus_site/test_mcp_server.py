@@ -242,3 +242,20 @@ def test_while_the_web_server_is_down_a_call_fails_at_once_and_the_twin_still_wo
     while not (output.exists() and output.read_text().strip().endswith("}")) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert json.loads(output.read_text())["session"] == "w1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_only_chorus_refuses_the_tools_with_its_reason(tmux_server, settings, root):
+    settings.PROJECT_ROOT = root
+    settings.CHORUS_TMUX_SOCKET = str(tmux_server.socket)
+    environment = {**child_environment(), "PROJECT_ROOT": str(root), "CHORUS_READ_ONLY": "1"}
+    server = ServerProcess(environment, free_port(), settings.CHORUS_TOKEN)
+    try:
+        secret = start("w1", "self")
+        before = store.last_position()
+        refused, ping = call(server, secret, ("report_progress", {"note": "step one"}), ("ping", {}))
+    finally:
+        server.stop()
+    assert error(refused).startswith("Error executing tool report_progress: Chorus runs read-only (CHORUS_READ_ONLY)")
+    assert ping.content[0].text == "pong"
+    assert store.last_position() == before
