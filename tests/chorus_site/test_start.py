@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 import pytest
@@ -33,19 +32,57 @@ def test_start_serves_the_login_url_and_stops_on_sigterm(tmp_path, subprocess_en
         assert (tmp_path / "token").stat().st_mode & 0o777 == 0o600
         assert (tmp_path / "chorus.sqlite3").exists()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                body = opener.open(login, timeout=2).read().decode()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "the web server did not come up"
-                time.sleep(0.2)
+        body = _until(lambda: opener.open(login, timeout=5).read().decode(), "the web server did not come up")
         assert "Event log" in body
         assert "worker" in " ".join(p for p in _children(process.pid))
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
+
+
+def test_a_killed_worker_is_started_again_and_the_web_server_keeps_serving(tmp_path, subprocess_env):
+    import psutil
+
+    port = free_port()
+    env = {**subprocess_env, "PORT": str(port), "CHORUS_DATA_DIR": str(tmp_path), "PROJECT_ROOT": str(tmp_path)}
+    env.pop("CHORUS_DATABASE")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "start"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        next(line for line in process.stdout if b"/login/?token=" in line)
+        page = f"http://127.0.0.1:{port}/login/"
+        _until(lambda: urllib.request.urlopen(page, timeout=5), "the web server did not come up")
+        worker = next(c for c in psutil.Process(process.pid).children() if "run_worker" in " ".join(c.cmdline()))
+        worker.kill()
+        worker.wait(timeout=10)
+
+        assert urllib.request.urlopen(page, timeout=5).status == 200
+        again = _until(
+            lambda: [c for c in psutil.Process(process.pid).children() if "run_worker" in " ".join(c.cmdline())],
+            "the worker was not started again",
+        )
+        assert again[0].pid != worker.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert b"chorus: the worker was killed by SIGKILL; starting it again in 1 s" in err
+    assert b"chorus: starting the worker again" in err
+
+
+def _until(condition, failure, timeout=60.0):
+    """condition() once it is truthy; a connection refused or timed out (a server still starting) is not yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = condition()
+            if found:
+                return found
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.2)
 
 
 def test_start_refuses_a_busy_port(tmp_path, subprocess_env):

@@ -1,11 +1,11 @@
-"""`manage.py start`: migrate, then run the web server (daphne) and the worker together until Ctrl-C."""
+"""`manage.py start`: migrate, then run the web server (daphne) and the worker together until Ctrl-C; a child that
+dies is started again (chorus_site/supervisor.py)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 
 from chorus_site import config
 from chorus_site.accounts import ensure_admin_user
+from chorus_site.supervisor import Child, GaveUp, Supervisor
 from events_app.commands import DomainCommand
 
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
@@ -49,15 +50,20 @@ class Command(DomainCommand):
         call_command("migrate", interactive=False, verbosity=0)
         password = ensure_admin_user()
         env = dict(os.environ, PROJECT_ROOT=str(settings.PROJECT_ROOT), CHORUS_DATA_DIR=str(settings.DATA_DIR))
-        processes = {
-            "web": subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "chorus_site.asgi:application"],
-                env=env,
-                cwd=settings.BASE_DIR,
-            )
-        }
-        if not options["no_worker"]:
-            processes["worker"] = subprocess.Popen([sys.executable, str(MANAGE), "run_worker"], env=env)
+        supervisor = Supervisor(
+            [
+                Child(
+                    "web server",
+                    [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "chorus_site.asgi:application"],
+                    env=env,
+                    cwd=str(settings.BASE_DIR),
+                ),
+                *([] if options["no_worker"] else [Child("worker", [sys.executable, str(MANAGE), "run_worker"], env)]),
+            ],
+            log=self._log,
+            clock=time.monotonic,
+        )
+        supervisor.start()
         shown_host = f"[{host}]" if ":" in host else host
         self.stdout.write(
             f"Chorus is running for {settings.PROJECT_ROOT}\n"
@@ -76,19 +82,18 @@ class Command(DomainCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        failed = None
-        while not stopping and failed is None:
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    failed = name
-            time.sleep(0.2)
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if failed:
-            raise CommandError(f"the {failed} process exited with {processes[failed].returncode}; Chorus stopped")
+        failure = None
+        try:
+            while not stopping:
+                supervisor.check()
+                time.sleep(0.2)
+        except GaveUp as exc:
+            failure = str(exc)
+        finally:
+            supervisor.stop()
+        if failure:
+            raise CommandError(failure)
+
+    def _log(self, message: str) -> None:
+        self.stderr.write(f"{time.strftime('%H:%M:%S')} chorus: {message}")
+        self.stderr.flush()
