@@ -30,6 +30,14 @@ ALLOWED_HOSTS = (
     else [CHORUS_HOST, *[h for h in os.environ.get("CHORUS_ALLOWED_HOSTS", "").split(",") if h]]
 )
 EDITOR = os.environ.get("EDITOR", "vi")
+# Where agents reach Chorus's MCP server (/mcp/ on this web server): the address their tools loaders write into
+# each agent's configuration. Set it when agents must use another name for this server than its bind address.
+CHORUS_MCP_URL = os.environ.get("CHORUS_MCP_URL") or (
+    f"http://{f'[{CHORUS_HOST}]' if ':' in CHORUS_HOST else CHORUS_HOST}:{CHORUS_PORT}/mcp/"
+)
+# The per-session rate limit of the agent tools (MCP and twins alike): at most this many calls in this many seconds.
+CHORUS_AGENT_MAX_CALLS = config.env_int("CHORUS_AGENT_MAX_CALLS", 60)
+CHORUS_AGENT_CALL_SECONDS = float(os.environ.get("CHORUS_AGENT_CALL_SECONDS", "60"))
 
 INSTALLED_APPS = [
     "daphne",
@@ -140,7 +148,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CHORUS_LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+    # The MCP SDK logs every stateless request at INFO.
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "mcp": {"level": "WARNING"},
+    },
 }
 
 # Background jobs of the worker (`manage.py run_worker`), each a class with interval/start/tick/stop.

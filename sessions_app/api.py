@@ -38,7 +38,7 @@ def list_sessions(request: HttpRequest, live: bool = False):
 @router.post("", response={201: SessionOut}, summary="Start an agent in a new tmux session")
 def create_session(request: HttpRequest, body: SessionIn):
     with _as(request):
-        return Status(201, services.session_create(body.name, body.profile, body.subdir))
+        return Status(201, services.session_create(body.name, body.profile, body.subdir, body.tools))
 
 
 @router.post("/adopt", response={201: SessionOut}, summary="Take over a tmux session or pane Chorus did not start")

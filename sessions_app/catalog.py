@@ -2,7 +2,8 @@
 
 User profiles come from `$XDG_CONFIG_HOME/chorus/profiles.toml`, then `chorus.toml` in PROJECT_ROOT (a later
 file's profile replaces an earlier one's). A profile may `extends` another (built-in or user) and replace or add
-rules, composer, dialog and delivery settings; one named like a built-in customises it. A file that cannot be used
+rules, composer, dialog and delivery settings, and choose its tools (`agent_tools`, `tools_loader`); one named like
+a built-in customises it. A file that cannot be used
 raises ProfileConfigError: one line naming the file, the profile and the key.
 """
 
@@ -15,11 +16,11 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from sessions_app.agents import BUILTIN_PROFILES, GENERIC_DIALOG_RULES, SELF_REPORTS
+from sessions_app.agents import BUILTIN_PROFILES, GENERIC_DIALOG_RULES, SELF_REPORTS, TOOLS_LOADERS
 from sessions_app.composer import Composer
 from sessions_app.dialogs import Dialog
 from sessions_app.profiles import (
@@ -33,6 +34,7 @@ from sessions_app.profiles import (
     command_name,
 )
 from sessions_app.stamps import recently
+from sessions_app.tools_loader import CHOICES
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 SHOULD = re.compile(r"^\w+ should")
@@ -78,10 +80,15 @@ def _markers(value: str) -> str:
     return value
 
 
-def _self_report(value: str) -> str:
-    if value and value not in SELF_REPORTS:
-        raise ValueError(f'must be one of {", ".join(sorted(SELF_REPORTS))} (or "" for none), not {value!r}')
-    return value
+def _plugin(registry: Mapping[str, Any]):
+    """A validator of a plug-in's name: one of `registry`, or "" for none."""
+
+    def check(value: str) -> str:
+        if value and value not in registry:
+            raise ValueError(f'must be one of {", ".join(sorted(registry))} (or "" for none), not {value!r}')
+        return value
+
+    return check
 
 
 Strings = Annotated[list[str], BeforeValidator(_strings)]
@@ -155,7 +162,9 @@ class ProfileTable(_Table):
     fallback_status: StatusName | None = None
     fallback_reason: str | None = None
     busy_cpu_percent: Annotated[float, Field(ge=0)] | None = None
-    self_report: Annotated[str, AfterValidator(_self_report)] | None = None
+    self_report: Annotated[str, AfterValidator(_plugin(SELF_REPORTS))] | None = None
+    agent_tools: Literal[CHOICES] | None = None
+    tools_loader: Annotated[str, AfterValidator(_plugin(TOOLS_LOADERS))] | None = None
 
 
 TABLES: dict[tuple, type[_Table]] = {
@@ -340,6 +349,9 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
     self_report = base.self_report
     if table.self_report is not None:
         self_report = SELF_REPORTS[table.self_report] if table.self_report else None
+    tools_loader = base.tools_loader
+    if table.tools_loader is not None:
+        tools_loader = TOOLS_LOADERS[table.tools_loader] if table.tools_loader else None
     return Profile(
         name=name,
         command=command,
@@ -356,6 +368,8 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
         dialog=replace(base.dialog, **table.dialog.given()) if table.dialog else base.dialog,
         self_report=self_report,
         delivery=replace(base.delivery, **table.delivery.given()) if table.delivery else base.delivery,
+        agent_tools=_or(table.agent_tools, base.agent_tools),
+        tools_loader=tools_loader,
         extends=parent.name if parent else None,
     )
 

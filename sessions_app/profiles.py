@@ -1,8 +1,9 @@
 """What an agent profile is: how to start the agent, how to type into it, and every signal that tells its state.
 
 Profiles are data: status rules over the screen and the pane title, the input-line (composer) rule, the dialog
-rule, delivery settings and the self-report plug-in. The built-in profiles live in sessions_app.agents (one module
-per agent), user profiles come from TOML files (sessions_app.catalog); generic code reads only what is here.
+rule, delivery settings, the self-report plug-in, and the tier and loader of Chorus's tools for the agent. The
+built-in profiles live in sessions_app.agents (one module per agent), user profiles come from TOML files
+(sessions_app.catalog); generic code reads only what is here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sessions_app.dialogs import Dialog
 from sessions_app.errors import SessionError
 from sessions_app.screen import screen_lines
 from sessions_app.self_report import SelfReportPlugin
+from sessions_app.tools_loader import ToolsLoader, check_tier
 
 
 class Status(StrEnum):
@@ -181,6 +183,9 @@ class Profile:
     composer: where the input line is and how an empty one looks (None: not known; nothing is read as a draft).
     dialog: how the agent draws a dialog's options; its `menu` rules are built from it.
     self_report: the plug-in that reads what the agent says of itself (None: the screen alone decides).
+    agent_tools: the tier of Chorus's tools its sessions get (self, fleet-read, fleet-write), or off (no tools, no
+      credential); a session may choose another when it is created.
+    tools_loader: the plug-in that points the agent's MCP client at Chorus (None: the CLI twins alone).
     """
 
     name: str
@@ -198,11 +203,14 @@ class Profile:
     dialog: Dialog = field(default_factory=Dialog)
     self_report: SelfReportPlugin | None = None
     delivery: Delivery = field(default_factory=Delivery)
+    agent_tools: str = "self"
+    tools_loader: ToolsLoader | None = None
     extends: str | None = None
     ordered_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "command", tuple(self.command))
+        check_tier(self.agent_tools)
         menu = self.dialog.menu_pattern()
         rules = tuple(replace(r, pattern=menu) if r.menu and r.pattern != menu else r for r in self.rules)
         object.__setattr__(self, "rules", rules)

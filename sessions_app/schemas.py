@@ -14,6 +14,9 @@ class SessionIn(Schema):
     name: str = Field(description="1-40 letters, digits, '-' or '_'; also the tmux session name")
     profile: str = DEFAULT_PROFILE
     subdir: str | None = Field(None, description="working directory under PROJECT_ROOT")
+    tools: str | None = Field(
+        None, description="its agent's Chorus tools: self, fleet-read, fleet-write or off (default: the profile's)"
+    )
 
 
 class AdoptIn(Schema):

@@ -6,6 +6,7 @@ Side effects on tmux happen here (or in the worker), never in projectors, so a r
 from __future__ import annotations
 
 import logging
+import os
 import re
 import uuid
 from pathlib import Path
@@ -14,12 +15,15 @@ import psutil
 from django.conf import settings
 
 from events_app import store
+from events_app.errors import DomainError
+from sessions_app import credentials, selectors
 from sessions_app import events as ev
-from sessions_app import selectors
 from sessions_app import tmux as tmux_adapter
 from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.errors import SessionConflict, SessionError, UnknownSession
 from sessions_app.models import OutboxMessage, Session
+from sessions_app.profiles import Profile
+from sessions_app.tools_loader import OFF, AgentAccess, agent_launch, check_tier, shim
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 log = logging.getLogger("chorus.sessions")
@@ -66,24 +70,99 @@ def hook_directory(name: str) -> Path:
     return Path(settings.DATA_DIR) / "hooks" / name
 
 
-def _start_pane(name: str, profile_name: str, cwd: Path):
+def _tools_tier(tools: str | None, profile: Profile) -> str:
+    """The tier of Chorus's tools a session gets: the one asked for, else its profile's."""
+    try:
+        return check_tier(profile.agent_tools if tools is None else tools)
+    except ValueError as exc:
+        raise SessionError(str(exc)) from None
+
+
+def _incarnation_tier(name: str) -> str:
+    """The tier of the credential the session's incarnation was started with (off: it had none), which its
+    restarts keep: the last one issued after the incarnation before it ended."""
+    starts = ("SessionCreated", "SessionAdopted")
+    start = next(store.read(stream_type="session", stream_id=name, event_types=starts, descending=True, limit=1), None)
+    if start is None:
+        return OFF
+    before = store.read(stream_type="session", stream_id=name, until=start.position - 1, descending=True, limit=1)
+    ended = next((recorded.position for recorded in before), 0)
+    issued = store.read(
+        stream_type="agent",
+        stream_id=name,
+        event_types=("AgentCredentialIssued",),
+        after=ended,
+        descending=True,
+        limit=1,
+    )
+    return next((recorded.event.tier for recorded in issued), OFF)
+
+
+def _twin_environment() -> dict[str, str]:
+    """What the pane's `chorus` command needs to reach this Chorus's database from any directory."""
+    return {
+        # The process's own (settings.SETTINGS_MODULE is None while a test overrides settings).
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "chorus_site.settings"),
+        "PROJECT_ROOT": str(settings.PROJECT_ROOT),
+        "CHORUS_DATA_DIR": str(settings.DATA_DIR),
+        "CHORUS_DATABASE": str(settings.DATABASES["default"]["NAME"]),
+    }
+
+
+def _withdraw(issued: credentials.IssuedCredential, reason: str) -> None:
+    """Revoke a credential issued for a start that did not happen, unless another start has replaced it."""
+    current = selectors.agent_credential(issued.session)
+    if current is not None and current.digest == issued.digest:
+        credentials.revoke(issued.session, reason)
+
+
+def _start_pane(name: str, profile_name: str, cwd: Path, tools: str):
+    """Start the profile's agent in a new tmux session; with `tools` (a tier, not off) a credential is issued
+    first and the profile's tools loader points the agent at Chorus's MCP server. Returns (profile, pane,
+    the credential issued or None)."""
     profile = selectors.profile(profile_name)
     env = {**profile.environment, "CHORUS_SESSION": name}
     command = list(profile.command)
+    warnings: list[str] = []
     if profile.self_report is not None:
         # The agent's own report: its plug-in says what to add (hooks writing into this session's directory).
         launch = profile.self_report.launch(hook_directory(name))
         env.update(launch.environment)
         command += launch.arguments
-        for warning in launch.warnings:
-            log.warning("%s: %s", name, warning)
+        warnings += launch.warnings
+    issued = None
+    if tools != OFF:
+        issued = credentials.issue(name, tools)
+        access = AgentAccess(
+            url=settings.CHORUS_MCP_URL,
+            secret=issued.secret,
+            credential_file=issued.path,
+            directory=issued.directory,
+            environment={**os.environ, **env},
+        )
+        twins = shim(_twin_environment(), Path(settings.BASE_DIR) / "manage.py")
+        loaded = agent_launch(profile.tools_loader, tuple(command), access, twins)
+        command = list(loaded.command)
+        env.update(loaded.environment)
+        warnings += loaded.warnings
+    for warning in warnings:
+        log.warning("%s: %s", name, warning)
     try:
-        pane = tmux().new_session(name, command, cwd=str(cwd), env=env, tag=name)
+        pane = _new_pane(name, command, cwd, env)
+    except DomainError:
+        if issued is not None:
+            _withdraw(issued, "its agent did not start")
+        raise
+    return profile, pane, issued
+
+
+def _new_pane(name: str, command: list[str], cwd: Path, env: dict[str, str]):
+    try:
+        return tmux().new_session(name, command, cwd=str(cwd), env=env, tag=name)
     except tmux_adapter.SessionExists:
         raise SessionConflict(f"tmux already has a session named {name!r}; adopt it or choose another name") from None
     except tmux_adapter.TmuxError as exc:
         raise SessionError(str(exc)) from None
-    return profile, pane
 
 
 def _tmux_call(action, *args):
@@ -93,18 +172,21 @@ def _tmux_call(action, *args):
         raise SessionError(str(exc)) from None
 
 
-def session_create(name: str, profile: str = DEFAULT_PROFILE, subdir: str | None = None) -> Session:
-    """Start an agent in a new tmux session named `name` inside PROJECT_ROOT (or a subdirectory of it)."""
+def session_create(
+    name: str, profile: str = DEFAULT_PROFILE, subdir: str | None = None, tools: str | None = None
+) -> Session:
+    """Start an agent in a new tmux session named `name` inside PROJECT_ROOT (or a subdirectory of it), with
+    Chorus's tools of tier `tools` (None: its profile's `agent_tools`; off: none)."""
     _validate_name(name)
     cwd = _working_directory(subdir)
-    selectors.profile(profile)
+    tier = _tools_tier(tools, selectors.profile(profile))
     version = store.stream_version("session", name)
     current = Session.objects.filter(pk=name).first()
     if current is not None and current.is_live:
         raise SessionConflict(f"a session named {name!r} is already running")
     if _tmux_call(tmux().has_session, name):
         raise SessionConflict(f"tmux already has a session named {name!r}; adopt it or choose another name")
-    agent, pane = _start_pane(name, profile, cwd)
+    agent, pane, issued = _start_pane(name, profile, cwd, tier)
     created = ev.SessionCreated(
         name=name,
         profile=agent.name,
@@ -118,6 +200,8 @@ def session_create(name: str, profile: str = DEFAULT_PROFILE, subdir: str | None
         store.append("session", name, version, [created])
     except store.ConcurrencyError:
         tmux().kill_session(name)
+        if issued is not None:
+            _withdraw(issued, "its session was created by someone else meanwhile")
         raise SessionConflict(f"session {name!r} was created by someone else meanwhile") from None
     return get_session(name)
 
@@ -159,16 +243,18 @@ def session_kill(name: str) -> Session:
     return get_session(name)
 
 
-def session_restart(name: str) -> Session:
-    """Stop the agent if it runs and start it again with the same profile and working directory."""
+def session_restart(name: str, tools: str | None = None) -> Session:
+    """Stop the agent if it runs and start it again with the same profile and working directory, and a new
+    credential of the tier it had (or `tools`); the old one stops working."""
     session = get_session(name)
     if session.adopted:
         raise SessionConflict(f"session {name!r} was adopted, so Chorus does not know how to start it again")
+    tier = _incarnation_tier(name) if tools is None else _tools_tier(tools, selectors.profile(session.profile))
     # A stopped agent's pane stays (remain-on-exit) so its last screen can be read; it goes now.
     _stop_agent(session)
     if _tmux_call(tmux().has_session, name):
         raise SessionConflict(f"tmux has a session named {name!r} that Chorus does not own; adopt or kill it")
-    _agent, pane = _start_pane(name, session.profile, Path(session.cwd))
+    _agent, pane, _issued = _start_pane(name, session.profile, Path(session.cwd), tier)
     _record_after_side_effect(name, ev.SessionRestarted(pane_id=pane.pane_id, pid=pane.pid))
     return get_session(name)
 

@@ -1,5 +1,6 @@
-"""The built-in agents: one module each with its rules, its composer and dialog rules, its delivery settings and
-its self-report plug-in. Generic code reaches them only through these registries and the profiles they hold."""
+"""The built-in agents: one module each with its rules, its composer and dialog rules, its delivery settings, its
+self-report plug-in and its tools loader. Generic code reaches them only through these registries and the profiles
+they hold."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sessions_app.agents import aider, claude, codex, gemini, shell
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.profiles import Profile
 from sessions_app.self_report import SelfReportPlugin
+from sessions_app.tools_loader import ToolsLoader
 
 BUILTIN_PROFILES: dict[str, Profile] = {
     profile.name: profile for profile in (claude.PROFILE, codex.PROFILE, gemini.PROFILE, aider.PROFILE, shell.PROFILE)
@@ -14,7 +16,11 @@ BUILTIN_PROFILES: dict[str, Profile] = {
 
 SELF_REPORTS: dict[str, SelfReportPlugin] = {plugin.name: plugin for plugin in (claude.SESSION_FILE,)}
 
+TOOLS_LOADERS: dict[str, ToolsLoader] = {
+    loader.name: loader for loader in (claude.MCP_CONFIG, codex.MCP_OVERRIDES, gemini.SYSTEM_SETTINGS_FILE)
+}
+
 # What a new session runs unless told otherwise.
 DEFAULT_PROFILE = claude.PROFILE.name
 
-__all__ = ["BUILTIN_PROFILES", "DEFAULT_PROFILE", "GENERIC_DIALOG_RULES", "SELF_REPORTS"]
+__all__ = ["BUILTIN_PROFILES", "DEFAULT_PROFILE", "GENERIC_DIALOG_RULES", "SELF_REPORTS", "TOOLS_LOADERS"]

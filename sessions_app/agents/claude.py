@@ -5,7 +5,7 @@ Observed in 2.1.330 (see design.md): the live input line is `❯` + a no-break s
 and while it runs Claude Code keeps `~/.claude/sessions/<pid>.json`, whose `status` (idle, busy, waiting with
 `waitingFor`) changes ~50 ms before the screen and stays right where screen scraping goes wrong. After SIGKILL the
 file stays behind saying idle, so a report counts only while its pid is alive and belongs to the pane's process
-tree. Hooks passed with `--settings` say which prompt was accepted.
+tree. Hooks passed with `--settings` say which prompt was accepted. Chorus's tools come in with `--mcp-config`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sessions_app.profiles import Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
 from sessions_app.self_report import Launch, SelfReport, SelfReportPlugin, Signal
 from sessions_app.stamps import recently
+from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
 
 RULES = (
     Rule(
@@ -260,6 +261,32 @@ class SessionFile(SelfReportPlugin):
 
 SESSION_FILE = SessionFile()
 
+
+# --- Chorus's tools ---------------------------------------------------------------------------------------------
+
+
+def mcp_config(url: str, secret: str) -> dict:
+    """The `--mcp-config` file: an HTTP (streamable) server with its bearer header, in the `mcpServers` format of
+    `.mcp.json` (code.claude.com/docs/en/mcp: "type": "http", "url", "headers")."""
+    server = {"type": "http", "url": url, "headers": {"Authorization": f"Bearer {secret}"}}
+    return {"mcpServers": {SERVER_NAME: server}}
+
+
+class McpConfigFile(ToolsLoader):
+    """Claude Code's `--mcp-config <file>` (code.claude.com/docs/en/cli-reference) adds the file's servers to the
+    user's own; without `--strict-mcp-config` theirs stay. `--allowedTools mcp__chorus` lets the agent call
+    Chorus's tools without a permission dialog each time: the credential's tier bounds what they can do."""
+
+    name = "claude_mcp_config"
+
+    def launch(self, access: AgentAccess) -> ToolsLaunch:
+        path = write_private(access.directory / "claude-mcp.json", json.dumps(mcp_config(access.url, access.secret)))
+        # Claude Code names a server's tools mcp__<server>__<tool>; a rule naming the server alone allows them all.
+        return ToolsLaunch(("--mcp-config", str(path), "--allowedTools", f"mcp__{SERVER_NAME}"))
+
+
+MCP_CONFIG = McpConfigFile()
+
 PROFILE = Profile(
     name="claude",
     command=("claude",),
@@ -271,4 +298,5 @@ PROFILE = Profile(
     dialog=DIALOG,
     self_report=SESSION_FILE,
     delivery=Delivery(enter_delay=0.1),
+    tools_loader=MCP_CONFIG,
 )

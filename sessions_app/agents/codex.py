@@ -4,15 +4,19 @@
 The composer line starts with `›` (`▌` on every line of it in older releases, before 0.4x) and shows a dimmed
 placeholder when empty; captured without colours the placeholder reads as text, so the rule knows the phrases
 (codex-rs/tui: the composer's default and chatwidget's PLACEHOLDERS and SIDE_PLACEHOLDERS). Its dialogs select
-with the same `›`, so a line drawn like a numbered option is never the composer.
+with the same `›`, so a line drawn like a numbered option is never the composer. Chorus's tools come in with `-c`
+overrides of its MCP configuration.
 """
 
 from __future__ import annotations
+
+import json
 
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
 from sessions_app.dialogs import Dialog
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
+from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader
 
 RULES = (
     # Waiting for approval, the title blinks between "[ ! ] Action Required | …" and "[ . ] …".
@@ -57,6 +61,28 @@ COMPOSER = Composer(
     footer=2,
 )
 
+# Codex sends the value of this variable as `Authorization: Bearer ...`; the launcher sets it from the credential
+# file, so the secret is in no argv. Codex's shell tool drops variables named *TOKEN* from the commands it runs
+# (shell_environment_policy's default excludes).
+TOKEN_VARIABLE = "CHORUS_AGENT_TOKEN"  # noqa: S105  -- the name of a variable, not its value
+
+
+class McpOverrides(ToolsLoader):
+    """`-c key=value` overrides of config.toml for this run only (openai/codex docs/config.md: the value is TOML;
+    a streamable HTTP server is `[mcp_servers.<name>]` with `url` and `bearer_token_env_var`). The user's
+    config.toml and its servers stay as they are."""
+
+    name = "codex_mcp_overrides"
+
+    def launch(self, access: AgentAccess) -> ToolsLaunch:
+        # A JSON string of printable characters is a TOML basic string too.
+        settings = {"url": access.url, "bearer_token_env_var": TOKEN_VARIABLE}
+        arguments = [("-c", f"mcp_servers.{SERVER_NAME}.{key}={json.dumps(value)}") for key, value in settings.items()]
+        return ToolsLaunch(tuple(part for pair in arguments for part in pair), token_variable=TOKEN_VARIABLE)
+
+
+MCP_OVERRIDES = McpOverrides()
+
 PROFILE = Profile(
     name="codex",
     command=("codex",),
@@ -68,4 +94,5 @@ PROFILE = Profile(
     dialog=Dialog(),
     # A paste-burst window of ~120 ms: an Enter inside it becomes a line break.
     delivery=Delivery(enter_delay=0.15),
+    tools_loader=MCP_OVERRIDES,
 )

@@ -3,15 +3,22 @@
 The input (packages/cli/src/ui/components/InputPrompt.tsx) is `> ` (`! ` in shell mode, `* ` in YOLO mode,
 `(r:) ` while searching) inside a rounded box, or between two horizontal lines, or between half-block lines
 (▀ ▄) when it paints a background; empty, it shows the placeholder "Type your message or @path/to/file".
+Chorus's tools come in through a system settings file of the session's own.
 """
 
 from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
 from sessions_app.dialogs import DEFAULT_MARKERS, Dialog
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
+from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
 
 # Gemini's radio buttons mark the chosen option with ●.
 DIALOG = Dialog(markers=DEFAULT_MARKERS + "●")
@@ -36,6 +43,61 @@ COMPOSER = Composer(
     region=20,
 )
 
+# Gemini CLI reads four settings files (google-gemini/gemini-cli docs/cli/configuration.md): system defaults, the
+# user's, the project's, and the system settings, which override them all and whose path GEMINI_CLI_SYSTEM_SETTINGS_PATH
+# replaces. `mcpServers` is merged key by key across them (its settings schema: SHALLOW_MERGE), so a server in the
+# system file joins the user's and the project's servers.
+SYSTEM_SETTINGS_VARIABLE = "GEMINI_CLI_SYSTEM_SETTINGS_PATH"
+SYSTEM_SETTINGS = {
+    "darwin": Path("/Library/Application Support/GeminiCli/settings.json"),
+    "linux": Path("/etc/gemini-cli/settings.json"),
+}
+
+
+def system_settings_path(environ: Mapping[str, str], platform: str = sys.platform) -> Path | None:
+    """The system settings file Gemini CLI would read without Chorus."""
+    if environ.get(SYSTEM_SETTINGS_VARIABLE):
+        return Path(environ[SYSTEM_SETTINGS_VARIABLE])
+    return SYSTEM_SETTINGS.get(platform)
+
+
+def settings_with_server(system: dict, url: str, secret: str) -> dict:
+    """The system settings with Chorus's server added: `httpUrl` is streamable HTTP (`url` would be SSE), `headers`
+    go with every request, and `trust` spares a confirmation per call (the credential's tier bounds them)."""
+    server = {"httpUrl": url, "headers": {"Authorization": f"Bearer {secret}"}, "trust": True}
+    return {**system, "mcpServers": {**system.get("mcpServers", {}), SERVER_NAME: server}}
+
+
+def read_system_settings(path: Path | None) -> tuple[dict, tuple[str, ...]]:
+    """The administrator's system settings (they keep applying to the session), and a warning if unreadable."""
+    if path is None:
+        return {}, ()
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, ()
+    except (OSError, ValueError) as exc:
+        return {}, (f"Gemini CLI's system settings {path} cannot be read ({exc}); this session goes without them",)
+    if not isinstance(settings, dict) or not isinstance(settings.get("mcpServers", {}), dict):
+        return {}, (f"Gemini CLI's system settings {path} are not a settings object; this session goes without them",)
+    return settings, ()
+
+
+class SystemSettingsFile(ToolsLoader):
+    """A system settings file of the session's own, holding the administrator's settings and Chorus's server,
+    named by GEMINI_CLI_SYSTEM_SETTINGS_PATH: the user's own settings files are neither edited nor replaced."""
+
+    name = "gemini_system_settings"
+
+    def launch(self, access: AgentAccess) -> ToolsLaunch:
+        system, warnings = read_system_settings(system_settings_path(access.environment))
+        text = json.dumps(settings_with_server(system, access.url, access.secret), indent=2)
+        path = write_private(access.directory / "gemini-settings.json", text)
+        return ToolsLaunch(environment={SYSTEM_SETTINGS_VARIABLE: str(path)}, warnings=warnings)
+
+
+SYSTEM_SETTINGS_FILE = SystemSettingsFile()
+
 PROFILE = Profile(
     name="gemini",
     command=("gemini",),
@@ -47,4 +109,5 @@ PROFILE = Profile(
     dialog=DIALOG,
     # An Enter right after the typed text is not taken as submit; about 0.5 s later it is.
     delivery=Delivery(enter_delay=0.5),
+    tools_loader=SYSTEM_SETTINGS_FILE,
 )

@@ -562,6 +562,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--settings", help="Claude Code's --settings JSON: its hooks are run like Claude runs them")
     parser.add_argument("--sessions-dir", type=Path, help="keep a Claude-Code-like <pid>.json status file here")
+    # Claude Code's way of loading Chorus's tools; the fake agent takes them and calls no MCP server.
+    parser.add_argument("--mcp-config", action="append", help="Claude Code's --mcp-config file (not read)")
+    parser.add_argument("--allowedTools", help="Claude Code's --allowedTools (not used)")
     return parser.parse_args(argv)
 
 

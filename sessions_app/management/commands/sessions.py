@@ -13,6 +13,7 @@ from events_app.store import event_context
 from sessions_app import agent_reports, selectors, services
 from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.schemas import MessageOut, QuestionOut, ScreenOut, SessionOut, StatusChangeOut
+from sessions_app.tools_loader import CHOICES
 
 
 def _age(when) -> str:
@@ -40,6 +41,9 @@ class Command(DomainCommand):
         new.add_argument("name")
         new.add_argument("--profile", default=DEFAULT_PROFILE)
         new.add_argument("--dir", dest="subdir", help="working directory under PROJECT_ROOT")
+        new.add_argument(
+            "--tools", choices=CHOICES, help="its agent's Chorus tools (default: the profile's agent_tools)"
+        )
         for action in ("kill", "restart", "attach", "screen", "history"):
             sub.add_parser(action, help=f"{action} a session").add_argument("name")
         adopt = sub.add_parser("adopt", help="take over a tmux session or pane Chorus did not start")
@@ -102,8 +106,8 @@ class Command(DomainCommand):
         ]
         self.emit([_data(SessionOut, s) for s in sessions], table)
 
-    def do_new(self, name, profile, subdir, **_):
-        self.show_session(services.session_create(name, profile, subdir))
+    def do_new(self, name, profile, subdir, tools=None, **_):
+        self.show_session(services.session_create(name, profile, subdir, tools))
 
     def do_kill(self, name, **_):
         self.show_session(services.session_kill(name))
