@@ -165,6 +165,8 @@ class ProfileTable(_Table):
     self_report: Annotated[str, AfterValidator(_plugin(SELF_REPORTS))] | None = None
     agent_tools: Literal[CHOICES] | None = None
     tools_loader: Annotated[str, AfterValidator(_plugin(TOOLS_LOADERS))] | None = None
+    # Whether the agent's CLI is configured to load Chorus's MCP server (false: only the `chorus agent` twins).
+    mcp: bool | None = None
 
 
 TABLES: dict[tuple, type[_Table]] = {
@@ -352,6 +354,10 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
     tools_loader = base.tools_loader
     if table.tools_loader is not None:
         tools_loader = TOOLS_LOADERS[table.tools_loader] if table.tools_loader else None
+    if table.mcp is False:
+        tools_loader = None
+    elif table.mcp and tools_loader is None:
+        raise ValueError("'mcp = true' needs a tools loader: this profile's program has none (set 'tools_loader')")
     return Profile(
         name=name,
         command=command,

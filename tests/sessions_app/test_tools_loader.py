@@ -191,3 +191,31 @@ def test_bad_tool_settings_are_one_line_naming_the_key(tmp_path, table, message)
     with pytest.raises(ProfileConfigError) as error:
         get_profile("x", root, environ)
     assert str(error.value) == f"{root / 'chorus.toml'}: profiles.x: {message}"
+
+
+def test_mcp_false_keeps_only_the_twins_and_mcp_true_keeps_the_loader(tmp_path):
+    root, environ = write_project(
+        tmp_path,
+        """
+        [profiles.twins]
+        extends = "claude"
+        mcp = false
+
+        [profiles.wired]
+        extends = "codex"
+        mcp = true
+        """,
+    )
+    twins, wired = get_profile("twins", root, environ), get_profile("wired", root, environ)
+    assert (twins.agent_tools, twins.tools_loader) == ("self", None)
+    assert wired.tools_loader is BUILTIN_PROFILES["codex"].tools_loader
+
+
+def test_mcp_true_for_a_program_without_a_loader_is_one_line(tmp_path):
+    root, environ = write_project(tmp_path, '[profiles.unwired]\ncommand = ["my-agent"]\nmcp = true\n')
+    with pytest.raises(ProfileConfigError) as error:
+        get_profile("unwired", root, environ)
+    assert str(error.value) == (
+        f"{root / 'chorus.toml'}: profiles.unwired: 'mcp = true' needs a tools loader: this profile's program has "
+        "none (set 'tools_loader')"
+    )
