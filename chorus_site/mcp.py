@@ -145,6 +145,21 @@ SessionName = Annotated[str, Field(description="The name of the session to send 
 MessageText = Annotated[str, Field(description="The message, typed into that agent's input when it is idle.")]
 DocumentPath = Annotated[str, Field(description="The document's path relative to the project's root.")]
 Line = Annotated[int | None, Field(description="A line number (1-based, inclusive); omit for the whole document.")]
+Status = Annotated[
+    str | None, Field(description="Only tasks of this status (backlog, ready, assigned, in_progress, review, ...).")
+]
+Label = Annotated[str | None, Field(description="Only tasks with this label.")]
+Title = Annotated[str, Field(description="What is to be done, in a line.")]
+Description = Annotated[str, Field(description="What done looks like and anything a newcomer needs (Markdown).")]
+Priority = Annotated[int, Field(description="Higher goes first; 0 is the default.")]
+Labels = Annotated[list[str] | None, Field(description="Labels to file it under.")]
+References = Annotated[
+    list[str] | None,
+    Field(description="Line ranges of the project's documents that are its context, each as path:start-end."),
+]
+DependsOn = Annotated[list[int] | None, Field(description="Tasks that must be done before this one, by number.")]
+AssignedTask = Annotated[int, Field(description="The number of the task to hand over.")]
+AssigneeName = Annotated[str, Field(description="The name of the session to give it to.")]
 TaskId = Annotated[
     int | None, Field(description="The id of the task you mean, checked to be yours; omit for your current task.")
 ]
@@ -217,6 +232,47 @@ def agent_server(facade: Any) -> MCPServer:
         """Read a document of the project as the file holds it now, numbered lines, optionally only lines start
         to end. Needs the fleet-read tier."""
         return await call(ctx, facade.read_document, path=path, start=start, end=end)
+
+    @tool(facade.list_sessions, READS)
+    async def list_sessions(ctx: Context):
+        """The live sessions of this project: each one's profile, status (idle, busy, waiting, stopped), why, and
+        the task it works on. Use it to find a session to hand work to. Needs the fleet-read tier."""
+        return await call(ctx, facade.list_sessions)
+
+    @tool(facade.list_tasks, READS)
+    async def list_tasks(ctx: Context, status: Status = None, label: Label = None):
+        """The project's tasks, most urgent first, optionally only those of one status or label, each with its
+        session and the dependencies it still waits for. Needs the fleet-read tier."""
+        return await call(ctx, facade.list_tasks, status=status, label=label)
+
+    @tool(facade.create_task, WRITES)
+    async def create_task(
+        title: Title,
+        ctx: Context,
+        description: Description = "",
+        priority: Priority = 0,
+        labels: Labels = None,
+        references: References = None,
+        depends_on: DependsOn = None,
+    ):
+        """Add a ready task to the project's board, as a person would: for work you found that is not yours to do
+        now. Give its context as line ranges of the design documents. Needs the fleet-write tier."""
+        return await call(
+            ctx,
+            facade.create_task,
+            title=title,
+            description=description,
+            priority=priority,
+            labels=labels,
+            references=references,
+            depends_on=depends_on,
+        )
+
+    @tool(facade.assign_task, WRITES)
+    async def assign_task(task_id: AssignedTask, session: AssigneeName, ctx: Context):
+        """Hand a ready task to another session: its prompt is queued there and typed when that agent is idle.
+        Needs the fleet-write tier."""
+        return await call(ctx, facade.assign_task, task_id=task_id, session=session)
 
     @server.tool(annotations=READS)
     async def ping() -> str:

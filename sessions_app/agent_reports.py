@@ -41,6 +41,8 @@ class Limits:
     answer: int = 20_000
     # the line on each call in the session's list of calls
     detail: int = 200
+    # how many tasks list_tasks returns at most
+    listed: int = 200
 
 
 LIMITS = Limits()

@@ -88,9 +88,10 @@ class TaskAssigned:
     """The prompt was built and queued for the session: the audit record of one dispatch.
 
     `references`: [{reference_id, path, start, end, sha256}] of the text that went into `prompt` (as queued);
-    `git_head`: PROJECT_ROOT's HEAD at that moment (None outside a git repository); `via`: person, dispatch, or
-    agent (the session's agent pulled it with its next_task tool: no prompt was queued, `message_id` is empty and
-    `prompt` is what the tool gave the agent)."""
+    `git_head`: PROJECT_ROOT's HEAD at that moment (None outside a git repository); `via`: person, dispatch,
+    handoff (another session's agent assigned it with its assign_task tool), or agent (the session's agent pulled
+    it with its next_task tool: no prompt was queued, `message_id` is empty and `prompt` is what the tool gave the
+    agent)."""
 
     dispatch_id: str
     session: str

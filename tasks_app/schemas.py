@@ -290,3 +290,29 @@ class DocumentText(Schema):
     end: int
     line_count: int = Field(description="lines in the whole document")
     lines: list[DocumentLine]
+
+
+class SessionBrief(Schema):
+    name: str
+    profile: str
+    status: str = Field(description="idle, busy, waiting, stopped or unknown")
+    reason: str = Field(description="why Chorus sees that status")
+    task_id: int | None = Field(description="the task it is working on, if any")
+
+
+class SessionList(Schema):
+    sessions: list[SessionBrief]
+
+
+class TaskBrief(Schema):
+    id: int
+    title: str
+    status: str
+    priority: int
+    labels: list[str]
+    session: str = Field(description="the session working on it, if any")
+    blocked_by: list[int] = Field(description="dependencies not done yet")
+
+
+class TaskList(Schema):
+    tasks: list[TaskBrief]

@@ -39,10 +39,15 @@ from tasks_app.schemas import (
     NextTask,
     ReferenceText,
     Sent,
+    SessionBrief,
+    SessionList,
+    TaskBrief,
+    TaskList,
     WhoAmI,
 )
-from tasks_app.services.assignment import LimitReached, SessionBusy, task_pull
+from tasks_app.services.assignment import LimitReached, SessionBusy, task_assign, task_pull
 from tasks_app.services.stream import append, check_transition
+from tasks_app.services.tasks import task_create
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,3 +287,78 @@ def read_document(caller: AgentCaller, *, path: str, start: int | None = None, e
         line_count=excerpt.line_count,
         lines=[DocumentLine(number=line.number, text=line.text) for line in excerpt.lines],
     )
+
+
+def list_sessions(caller: AgentCaller) -> SessionList:
+    """The live sessions, with their status, why, and the task each works on."""
+    with _call(caller, "list_sessions", credentials.FLEET_READ):
+        _record(caller, "list_sessions")
+        at_work = {task.session: task.id for task in selectors.tasks_at_work()}
+        found = session_selectors.sessions(include_ended=False)
+    return SessionList(
+        sessions=[
+            SessionBrief(
+                name=s.name, profile=s.profile, status=s.status, reason=s.status_reason, task_id=at_work.get(s.name)
+            )
+            for s in found
+        ]
+    )
+
+
+def _briefs(tasks: list[Task]) -> list[TaskBrief]:
+    blocked = selectors.blocked_by(tasks)
+    return [
+        TaskBrief(
+            id=t.id,
+            title=t.title,
+            status=t.status,
+            priority=t.priority,
+            labels=t.labels,
+            session=t.session,
+            blocked_by=blocked[t.id],
+        )
+        for t in tasks
+    ]
+
+
+def list_tasks(caller: AgentCaller, *, status: str | None = None, label: str | None = None) -> TaskList:
+    """The tasks not archived, most urgent first, optionally of one status or label (at most LIMITS.listed)."""
+    with _call(caller, "list_tasks", credentials.FLEET_READ):
+        _record(
+            caller, "list_tasks", detail=" ".join(f"{k}={v}" for k, v in (("status", status), ("label", label)) if v)
+        )
+        found = list(selectors.tasks(status=status, label=label)[: LIMITS.listed])
+    return TaskList(tasks=_briefs(found))
+
+
+def create_task(
+    caller: AgentCaller,
+    *,
+    title: str,
+    description: str = "",
+    priority: int = 0,
+    labels: list[str] | None = None,
+    references: list[str] | None = None,
+    depends_on: list[int] | None = None,
+) -> TaskBrief:
+    """A new ready task, as a person would add it: references as `path:start-end`, dependencies by number."""
+    with _call(caller, "create_task", credentials.FLEET_WRITE):
+        _record(caller, "create_task", detail=title)
+        task = task_create(
+            title,
+            description,
+            priority=priority,
+            labels=labels or (),
+            references=references or (),
+            depends_on=depends_on or (),
+        )
+    return _briefs([task])[0]
+
+
+def assign_task(caller: AgentCaller, *, task_id: int, session: str) -> Ack:
+    """Send a ready task's prompt to a session (queued while it is busy), as a person's assignment would."""
+    with _call(caller, "assign_task", credentials.FLEET_WRITE):
+        task = selectors.task(task_id)
+        _record(caller, "assign_task", task, detail=f"to {session}")
+        assigned = task_assign(task.id, session, expected_version=task.version, via="handoff")
+    return _acked(assigned, f"task {assigned.id} is assigned to {session}: its prompt is queued there")

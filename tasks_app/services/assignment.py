@@ -55,7 +55,7 @@ def task_assign(task_id: int, session: str, *, expected_version: int, via: str =
     One transaction claims the session's slot, queues the message and records the assignment with its audit
     (prompt, reference hashes, git HEAD). Moved text is re-anchored in the same append; a stale or missing
     reference refuses the assignment."""
-    if via not in ("person", "dispatch"):
+    if via not in ("person", "dispatch", "handoff"):
         raise TaskError(f"unknown assignment route {via!r}")
     return _assign(task_id, session, expected_version=expected_version, via=via)
 

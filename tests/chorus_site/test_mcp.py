@@ -55,6 +55,10 @@ class Text(BaseModel):
     lines: list[str]
 
 
+class Names(BaseModel):
+    names: list[str]
+
+
 @dataclass
 class StubFacade:
     """The pinned facade's names and keywords; records each call as (function, caller's session, arguments)."""
@@ -107,6 +111,33 @@ class StubFacade:
         self.record("read_document", caller, path=path, start=start, end=end)
         return Text(path=path, lines=["# Title"])
 
+    def list_sessions(self, caller: Caller) -> Names:
+        self.record("list_sessions", caller)
+        return Names(names=["w1", "w2"])
+
+    def list_tasks(self, caller: Caller, *, status: str | None = None, label: str | None = None) -> Names:
+        self.record("list_tasks", caller, status=status, label=label)
+        return Names(names=["7"])
+
+    def create_task(
+        self,
+        caller: Caller,
+        *,
+        title: str,
+        description: str = "",
+        priority: int = 0,
+        labels: list[str] | None = None,
+        references: list[str] | None = None,
+        depends_on: list[int] | None = None,
+    ) -> Task:
+        arguments = dict(description=description, priority=priority, labels=labels)
+        self.record("create_task", caller, title=title, **arguments, references=references, depends_on=depends_on)
+        return Task(title=title)
+
+    def assign_task(self, caller: Caller, *, task_id: int, session: str) -> Ack:
+        self.record("assign_task", caller, task_id=task_id, session=session)
+        return Ack(message="assigned")
+
 
 @pytest.fixture
 def facade():
@@ -141,6 +172,10 @@ TOOLS = {
     "next_task": set(),
     "send_message": {"session", "text"},
     "read_document": {"path", "start", "end"},
+    "list_sessions": set(),
+    "list_tasks": {"status", "label"},
+    "create_task": {"title", "description", "priority", "labels", "references", "depends_on"},
+    "assign_task": {"task_id", "session"},
     "ping": set(),
 }
 
@@ -154,6 +189,8 @@ async def test_the_tools_their_arguments_and_result_schemas(facade):
     assert required["ask_human"] == {"question"}
     assert required["read_document"] == {"path"}
     assert required["send_message"] == {"session", "text"}
+    assert required["create_task"] == {"title"}
+    assert required["assign_task"] == {"task_id", "session"}
     assert all(len(tool.description) > 40 for tool in tools.values() if tool.name != "ping")
     assert tools["whoami"].output_schema["properties"].keys() == {"session", "task_id"}
     assert tools["whoami"].annotations.read_only_hint is True
@@ -174,6 +211,11 @@ async def test_each_tool_calls_its_facade_function_for_the_authenticated_session
         assert structured(await session.call_tool("next_task", {})) == {"result": {"title": "Write the docs"}}
         await session.call_tool("send_message", {"session": "w2", "text": "yours now"})
         await session.call_tool("read_document", {"path": "README.md", "start": 1, "end": 3})
+        assert structured(await session.call_tool("list_sessions", {})) == {"names": ["w1", "w2"]}
+        await session.call_tool("list_tasks", {"status": "ready"})
+        created = await session.call_tool("create_task", {"title": "Split it", "references": ["spec.md:1-2"]})
+        assert structured(created) == {"title": "Split it"}
+        await session.call_tool("assign_task", {"task_id": 8, "session": "w2"})
         assert (await session.call_tool("ping", {})).content[0].text == "pong"
     assert facade.calls == [
         ("whoami", "w1", {}),
@@ -184,6 +226,21 @@ async def test_each_tool_calls_its_facade_function_for_the_authenticated_session
         ("next_task", "w1", {}),
         ("send_message", "w1", {"session": "w2", "text": "yours now"}),
         ("read_document", "w1", {"path": "README.md", "start": 1, "end": 3}),
+        ("list_sessions", "w1", {}),
+        ("list_tasks", "w1", {"status": "ready", "label": None}),
+        (
+            "create_task",
+            "w1",
+            {
+                "title": "Split it",
+                "description": "",
+                "priority": 0,
+                "labels": None,
+                "references": ["spec.md:1-2"],
+                "depends_on": None,
+            },
+        ),
+        ("assign_task", "w1", {"task_id": 8, "session": "w2"}),
     ]
 
 

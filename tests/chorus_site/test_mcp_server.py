@@ -164,25 +164,32 @@ def test_a_task_that_is_not_the_callers_is_refused_and_nothing_is_written(chorus
 def test_each_tier_allows_what_it_says(chorus, tier, reads, writes):
     documents_scan()
     secret = start("w1", tier)
-    start("w2", "off")
-    whoami, read, sent = call(
+    services.session_create("w2", "sh", tools="off")
+    whoami, read, listed, sent, created = call(
         chorus,
         secret,
         ("whoami", {}),
         ("read_document", {"path": "spec.md", "start": 2, "end": 3}),
+        ("list_sessions", {}),
         ("send_message", {"session": "w2", "text": "the parser is yours"}),
+        ("create_task", {"title": "Found while parsing", "references": ["spec.md:2-3"]}),
     )
     assert answer(whoami)["tier"] == tier
     if reads:
         assert [line["text"] for line in answer(read)["lines"]] == ["line two", "line three"]
+        assert [s["name"] for s in answer(listed)["sessions"]] == ["w1", "w2"]
     else:
         assert error(read).endswith(f"needs the fleet-read tier; the agent tools of session w1 have {tier}")
+        assert "list_sessions needs the fleet-read tier" in error(listed)
     if writes:
         message = OutboxMessage.objects.get(pk=answer(sent)["message_id"])
         assert (message.session, message.sender) == ("w2", "w1")
+        assert Task.objects.get(pk=answer(created)["id"]).title == "Found while parsing"
     else:
         assert "send_message needs the fleet-write tier" in error(sent)
+        assert "create_task needs the fleet-write tier" in error(created)
         assert not OutboxMessage.objects.filter(session="w2").exists()
+        assert not Task.objects.exists()
 
 
 def post_initialize(server: ServerProcess, secret: str) -> tuple[int, dict]:

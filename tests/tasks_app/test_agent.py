@@ -220,6 +220,53 @@ def test_the_tier_bounds_what_a_caller_may_do_and_a_refusal_writes_nothing(spec)
         agent.send_message(reader, session="s1", text="hello")
 
 
+def test_fleet_read_lists_the_live_sessions_and_the_tasks_and_self_may_not(spec):
+    me = caller("s1", "self")
+    reader = caller("s2", "fleet-read")
+    first = assigned_task("s1")
+    later = services.task_create("later", priority=5, labels=["docs"], depends_on=[first.id])
+    with Nothing(Forbidden, "list_sessions needs the fleet-read tier"):
+        agent.list_sessions(me)
+    with Nothing(Forbidden, "list_tasks needs the fleet-read tier"):
+        agent.list_tasks(me)
+
+    sessions = agent.list_sessions(reader).sessions
+    tasks = agent.list_tasks(reader).tasks
+
+    assert [(s.name, s.task_id) for s in sessions] == [("s1", first.id), ("s2", None)]
+    assert [(t.id, t.status, t.session, t.blocked_by) for t in tasks] == [
+        (later.id, "ready", "", [first.id]),
+        (first.id, "assigned", "s1", []),
+    ]
+    assert [t.id for t in agent.list_tasks(reader, label="docs").tasks] == [later.id]
+    with Nothing(DomainError, "unknown status 'soon'"):
+        agent.list_tasks(reader, status="soon")
+    assert calls()[-3:] == ["list_sessions", "list_tasks", "list_tasks"]
+
+
+def test_fleet_write_creates_a_task_and_hands_it_to_another_session_and_fleet_read_may_not(spec):
+    reader = caller("s1", "fleet-read")
+    writer = caller("s2", "fleet-write")
+    caller("s3")
+    with Nothing(Forbidden, "create_task needs the fleet-write tier"):
+        agent.create_task(reader, title="refused")
+
+    created = agent.create_task(writer, title="Split the parser", references=["spec.md:3-4"], labels=["found"])
+    with Nothing(Forbidden, "assign_task needs the fleet-write tier"):
+        agent.assign_task(reader, task_id=created.id, session="s3")
+    handed = agent.assign_task(writer, task_id=created.id, session="s3")
+
+    assert (created.status, created.labels) == ("ready", ["found"])
+    assert (handed.task_id, handed.status) == (created.id, "assigned")
+    task = Task.objects.get(pk=created.id)
+    assert (task.session, Dispatch.objects.get(task_id=task.id).via) == ("s3", "handoff")
+    assert OutboxMessage.objects.get(session="s3").state == "queued"
+    recorded = store.read(stream_type="task", stream_id=str(task.id))
+    assert {(e.metadata["actor"], e.metadata["source"]) for e in recorded} == {("s2", "agent")}
+    with Nothing(DomainError, "reference missing.md:1-2: no document 'missing.md'"):
+        agent.create_task(writer, title="bad", references=["missing.md:1-2"])
+
+
 def test_read_document_reads_the_project_confined_like_the_viewer(spec):
     reader = caller("s1", "fleet-read")
     text = agent.read_document(reader, path="spec.md", start=2, end=3)

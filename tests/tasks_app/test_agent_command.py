@@ -52,6 +52,20 @@ def test_whoami_and_task_as_text_and_json(pane):
     assert json.loads(agent("--json", "task"))["references"][0]["state"] == "current"
 
 
+def test_sessions_tasks_create_and_assign_from_the_pane(pane):
+    SessionFactory(name="s2")
+    created = agent("create", "Split the parser", "--ref", "spec.md:3-4", "--label", "found", "--priority", "3")
+    number = int(created.split()[1])
+    assert created == f"task {number} created (ready): Split the parser\n"
+    assert agent("tasks", "--status", "ready") == f"{number}\tready\t3\t-\tSplit the parser\n"
+    assert agent("assign", str(number), "s2") == f"task {number} is assigned to s2: its prompt is queued there\n"
+    assert Task.objects.get(pk=number).session == "s2"
+    listed = json.loads(agent("--json", "sessions"))["sessions"]
+    assert [(s["name"], s["task_id"]) for s in listed] == [("s1", None), ("s2", number)]
+    with pytest.raises(CommandError, match=r"^no task 99$"):
+        agent("assign", "99", "s2")
+
+
 def test_progress_finish_and_a_second_finish_refused_in_one_line(pane, monkeypatch):
     task = assigned_task("s1")
     monkeypatch.setattr("sys.stdin", io.StringIO("All done; tests pass\n"))

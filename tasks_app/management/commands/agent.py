@@ -50,7 +50,10 @@ def text_argument(value: str) -> str:
 
 
 class Command(DomainCommand):
-    help = "Your session's Chorus tools from a shell: whoami, task, progress, finish, fail, ask, next, send, read."
+    help = (
+        "Your session's Chorus tools from a shell: whoami, task, progress, finish, fail, ask, next, send, read, "
+        "sessions, tasks, create, assign."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="print the tool's result as JSON")
@@ -75,6 +78,20 @@ class Command(DomainCommand):
         read = sub.add_parser("read", help="read a document of the project (fleet-read)")
         read.add_argument("path")
         read.add_argument("--lines", help="A-B, A-, -B or A")
+        sub.add_parser("sessions", help="the live sessions, their status and task (fleet-read)")
+        tasks = sub.add_parser("tasks", help="the tasks, most urgent first (fleet-read)")
+        tasks.add_argument("--status")
+        tasks.add_argument("--label")
+        create = sub.add_parser("create", help="add a ready task to the board (fleet-write)")
+        create.add_argument("title")
+        create.add_argument("--description", default="", help="Markdown; - reads it from stdin")
+        create.add_argument("--priority", type=int, default=0)
+        create.add_argument("--label", action="append", default=[], dest="labels")
+        create.add_argument("--ref", action="append", default=[], dest="references", metavar="PATH:START-END")
+        create.add_argument("--after", action="append", type=int, default=[], dest="depends_on", metavar="TASK")
+        assign = sub.add_parser("assign", help="hand a ready task to another session (fleet-write)")
+        assign.add_argument("task_id", type=int, metavar="TASK")
+        assign.add_argument("session")
 
     def handle(self, *args, action, **options):
         caller = agent.authenticate(credential())
@@ -130,3 +147,36 @@ class Command(DomainCommand):
         document = agent.read_document(caller, path=path, start=start, end=end)
         width = len(str(document.end))
         return document, "\n".join(f"{line.number:>{width}}  {line.text}" for line in document.lines)
+
+    def do_sessions(self, caller, **_):
+        found = agent.list_sessions(caller)
+        rows = [
+            f"{s.name}\t{s.status}\t{s.profile}\t" + (f"task {s.task_id}" if s.task_id else "-") + f"\t{s.reason}"
+            for s in found.sessions
+        ]
+        return found, "\n".join(rows) or "no live session"
+
+    def do_tasks(self, caller, status, label, **_):
+        found = agent.list_tasks(caller, status=status, label=label)
+        rows = [
+            f"{t.id}\t{t.status}\t{t.priority}\t{t.session or '-'}\t{t.title}"
+            + (f" (waits for {', '.join(map(str, t.blocked_by))})" if t.blocked_by else "")
+            for t in found.tasks
+        ]
+        return found, "\n".join(rows) or "no task"
+
+    def do_create(self, caller, title, description, priority, labels, references, depends_on, **_):
+        task = agent.create_task(
+            caller,
+            title=title,
+            description=text_argument(description),
+            priority=priority,
+            labels=labels,
+            references=references,
+            depends_on=depends_on,
+        )
+        return task, f"task {task.id} created ({task.status}): {task.title}"
+
+    def do_assign(self, caller, task_id, session, **_):
+        ack = agent.assign_task(caller, task_id=task_id, session=session)
+        return ack, ack.message
