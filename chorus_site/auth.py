@@ -8,6 +8,7 @@ next request, and every session and bearer made with the old one stops working.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from urllib.parse import urlsplit
@@ -149,7 +150,10 @@ def scope_is_authenticated(scope: dict) -> bool:
 class WebsocketAuthentication:
     """ASGI middleware inside the session middleware: decides once per websocket whether it is authenticated (the
     logged-in session flag or a bearer token) and says so in `scope["chorus_authenticated"]`, which every consumer
-    checks before accepting. Consumers import nothing of this site's authentication."""
+    checks before accepting; `scope["chorus_still_authenticated"]()` says whether it still is (after `token
+    rotate`, no longer), checked by the consumers while the socket is open: the session was read at connect, so
+    the check reads no database, only the token file's stamp. Consumers import nothing of this site's
+    authentication."""
 
     def __init__(self, app):
         self.app = app
@@ -157,7 +161,11 @@ class WebsocketAuthentication:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "websocket":
             authenticated = await database_sync_to_async(scope_is_authenticated)(scope)
-            scope = {**scope, "chorus_authenticated": authenticated}
+            scope = {
+                **scope,
+                "chorus_authenticated": authenticated,
+                "chorus_still_authenticated": functools.partial(scope_is_authenticated, scope),
+            }
         return await self.app(scope, receive, send)
 
 

@@ -26,13 +26,22 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from chorus_site.pages import registry
 from chorus_site.pages.base import PageNotFound, flatten
 from events_app import live
+from events_app.consumers import RECHECK_SECONDS, close_when_logged_out
 
 log = logging.getLogger("chorus.pages")
 
 
 class PageConsumer(AsyncWebsocketConsumer):
-    def __init__(self, *args, hub: Callable[[], Awaitable[live.Hub]] = live.following, **kwargs):
+    def __init__(
+        self,
+        *args,
+        hub: Callable[[], Awaitable[live.Hub]] = live.following,
+        recheck_seconds: float = RECHECK_SECONDS,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        # How often the login is asked again: a page whose login ended (`token rotate`) is closed (4401).
+        self.recheck_seconds = recheck_seconds
         # This process's hub of live events, its follower of the event table running; a test that publishes the
         # events itself passes a hub without a follower (`PageConsumer.as_asgi(hub=...)`).
         self.hub = hub
@@ -60,6 +69,7 @@ class PageConsumer(AsyncWebsocketConsumer):
             await self.close(code=4404)
             return
         await self.send(text_data=snapshot)
+        self.tasks.append(asyncio.ensure_future(close_when_logged_out(self, self.recheck_seconds)))
         self.tasks.append(asyncio.ensure_future(self._updates()))
         if self.page.screen_interval:
             self.tasks.append(asyncio.ensure_future(self._screens(self.page.screen_interval)))

@@ -11,7 +11,9 @@ behind the log (events_app.live.LAG_LIMIT unsent) gets a snapshot with "resync":
 could not take: a gap is always announced, never silent.
 
 Who may connect is decided before the consumer runs: the site's ASGI middleware authenticates the connection and
-sets `scope["chorus_authenticated"]`; without it set to True the socket is refused.
+sets `scope["chorus_authenticated"]`; without it set to True the socket is refused. While it is open,
+`scope["chorus_still_authenticated"]()` is asked every RECHECK_SECONDS: a socket whose login ended (the token
+was rotated) is closed with 4401, as its HTTP requests get 401.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from events_app import live, store
 
 REPLAY_LIMIT = 1000
+RECHECK_SECONDS = 2.0
 MAX_TOPICS = 200
 USAGE = 'send {"subscribe": [topics], "after": position}'
 
@@ -48,13 +51,31 @@ def _missed(after: int, upto: int, groups: set[str]) -> list[dict] | None:
     return found
 
 
+async def close_when_logged_out(consumer, every: float) -> None:
+    """Close the socket (4401) once the site says its login no longer holds."""
+    still = consumer.scope.get("chorus_still_authenticated")
+    if still is None:
+        return
+    while True:
+        await asyncio.sleep(every)
+        if not still():
+            await consumer.close(code=4401)
+            return
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
+    def __init__(self, *args, recheck_seconds: float = RECHECK_SECONDS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recheck_seconds = recheck_seconds
+
     async def connect(self) -> None:
         self.subscription: live.Subscription | None = None
         self.sender: asyncio.Task | None = None
+        self.watcher: asyncio.Task | None = None
         if self.scope.get("chorus_authenticated") is not True:
             await self.close(code=4401)
             return
+        self.watcher = asyncio.ensure_future(close_when_logged_out(self, self.recheck_seconds))
         self.position = 0
         # What this socket sends, one at a time: a replay and its snapshot are never interleaved with live events.
         self.sending = asyncio.Lock()
@@ -113,7 +134,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.subscription is not None:
             self.subscription.close()
-        if self.sender is not None:
-            self.sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.sender
+        for task in (self.sender, self.watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

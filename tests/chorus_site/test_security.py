@@ -199,15 +199,25 @@ def own_token_server(tmp_path, subprocess_env, transactional_db):
     process.stop()
 
 
-def test_token_rotate_logs_out_every_session_and_bearer_of_a_running_server(own_token_server, manage):
+def test_token_rotate_logs_out_every_session_bearer_and_open_socket_of_a_running_server(own_token_server, manage):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
     server, env = own_token_server
     old = server.token
     cookie = {"Cookie": server.session_cookie()}
     assert request(server, "GET", "/api/sessions", cookie)[0] == 200
+    socket = connect(f"ws://127.0.0.1:{server.port}/ws/live/", origin=server.url, additional_headers=cookie)
+    socket.send(json.dumps({"subscribe": ["*"]}))
+    assert json.loads(socket.recv(timeout=10))["type"] == "snapshot"
 
     rotated = subprocess.run(
         [*manage, "token", "rotate"], env=env, capture_output=True, text=True, timeout=60, check=True
     )
+
+    with pytest.raises(ConnectionClosed) as closed:
+        socket.recv(timeout=15)  # the open socket is closed too, within a recheck
+    assert closed.value.rcvd.code == 4401
 
     new = rotated.stdout.split("/login/?token=")[-1].split()[0]
     assert new != old and old not in rotated.stdout

@@ -7,6 +7,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from events_app import live
+from events_app.consumers import LiveConsumer
 from events_app.routing import websocket_urlpatterns
 from tests.demo import services
 
@@ -98,3 +99,18 @@ async def test_a_client_that_falls_behind_the_log_is_told_to_resync_never_left_w
 
     assert await client.receive_json_from(timeout=5) == {"type": "snapshot", "position": 1, "resync": True}
     await client.disconnect()
+
+
+async def test_a_socket_whose_login_ended_is_closed_with_4401():
+    logged_in = [True]
+    client = WebsocketCommunicator(LiveConsumer.as_asgi(recheck_seconds=0.05), "/ws/live/")
+    client.scope["chorus_authenticated"] = True
+    client.scope["chorus_still_authenticated"] = lambda: logged_in[0]
+    assert (await client.connect())[0]
+    await client.send_json_to({"subscribe": ["*"]})
+    await client.receive_json_from(timeout=5)
+    assert await client.receive_nothing(timeout=0.2)
+
+    logged_in[0] = False
+
+    assert await client.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
