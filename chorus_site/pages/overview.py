@@ -11,6 +11,7 @@ from typing import Any
 from chorus_site import ansi
 from chorus_site.pages import screens
 from chorus_site.pages.base import SESSION, TASK, Fragment, LivePage, Shown
+from chorus_site.pages.session import QUESTION
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
 from tasks_app import lifecycle
@@ -25,16 +26,25 @@ class Card:
     session: Any
     tail: list[ansi.Line]
     task: Any = None
+    question: Any = None  # the agent's oldest open question
 
     @property
     def name(self) -> str:
         return self.session.name
 
     @property
+    def asks(self) -> str:
+        """The open question, unless the status reason already says it (status fusion's "agent asks: ...")."""
+        question = self.question
+        if question is None or question.text[:40] in self.session.status_reason:
+            return ""
+        return question.text
+
+    @property
     def key(self) -> tuple:
         """What the card shows, but its tail (which a screen refresh sends by itself)."""
         task = self.task
-        return (self.session.version, task and (task.id, task.title, task.status))
+        return (self.session.version, task and (task.id, task.title, task.status), self.question and self.question.id)
 
 
 def current_tasks() -> dict[str, Any]:
@@ -56,8 +66,9 @@ def _section(session) -> str:
 def grid(sessions: list, tails: Shown) -> dict:
     sections: dict[str, list[Card]] = {key: [] for key, _ in SECTIONS}
     current = current_tasks()
+    asked = session_selectors.open_questions()
     for s in sessions:
-        sections[_section(s)].append(Card(s, tails.get(s.name, []), current.get(s.name)))
+        sections[_section(s)].append(Card(s, tails.get(s.name, []), current.get(s.name), asked.get(s.name)))
     counts = {status: 0 for status in ("waiting", "busy", "idle", "unknown", "stopped")}
     for s in sessions:
         if s.is_live:
@@ -81,7 +92,7 @@ class OverviewPage(LivePage):
     name = "overview"
     template = "overview.html"
     section = "sessions"
-    topics = (TASK,)
+    topics = (TASK, QUESTION)
     screen_interval = 1.0
 
     def __init__(self, params: Mapping[str, str]):
@@ -114,6 +125,7 @@ class OverviewPage(LivePage):
     renders = {
         SESSION: ("status-counts", "session-grid", "session-card"),
         TASK: ("status-counts", "session-grid", "session-card"),
+        QUESTION: ("session-card",),
     }
 
     def context(self) -> dict:

@@ -1,5 +1,6 @@
 """One session: its terminal mirrored live (looked at every 0.3 s, sent when it changed), the dialog's options read
-off the screen while it waits, keys, a message box, the outbox and the status history."""
+off the screen while it waits, its agent's open questions with their answers, keys, a message box, the outbox, the
+agent's recent tool calls and the status history."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from chorus_site.pages import screens
 from chorus_site.pages.base import MESSAGE, Fragment, LivePage, Shown, found
 from sessions_app import selectors as session_selectors
 
+# The streams of agents' tool calls (one per session) and of their questions (one per question).
+AGENT, QUESTION = "agent", "question"
 # The named keys offered under the terminal, a subset of the tmux adapter's allowlist, in a useful order.
 KEY_BUTTONS = ("Enter", "Escape", "Up", "Down", "Tab", "BTab", "y", "n", "C-c")
+QUESTIONS_CLOSED_SHOWN = 5
+AGENT_CALLS_SHOWN = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +43,21 @@ def head(session) -> dict:
     }
 
 
+def questions(name: str) -> dict:
+    """The agent's open questions, oldest first, and the last ones answered or withdrawn, newest first."""
+    asked = list(found(session_selectors.questions, name, include_closed=True))
+    closed = [q for q in asked if not q.is_open]
+    return {
+        "session_name": name,
+        "open_questions": [q for q in asked if q.is_open],
+        "closed_questions": closed[::-1][:QUESTIONS_CLOSED_SHOWN],
+    }
+
+
+def agent_calls(name: str) -> dict:
+    return {"agent_calls": list(found(session_selectors.agent_calls, name, AGENT_CALLS_SHOWN))}
+
+
 def outbox(name: str) -> dict:
     messages = list(found(session_selectors.outbox, name, include_finished=True))
     return {"session_name": name, "outbox_messages": messages[::-1][:30]}
@@ -48,7 +68,7 @@ class SessionPage(LivePage):
     template = "session.html"
     section = "sessions"
     parameters = ("name",)
-    topics = (MESSAGE,)
+    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}")
     screen_interval = 0.3
 
     def __init__(self, params: Mapping[str, str]):
@@ -77,8 +97,30 @@ class SessionPage(LivePage):
         self.read_session()
         return [Fragment("session.html#dialog", self.dialog())]
 
-    partials = {"session-head": read_head, "history": read_head, "outbox": read_outbox, "dialog": read_dialog}
-    renders = {"session:{name}": ("session-head", "history", "dialog"), MESSAGE: ("outbox",)}
+    def read_questions(self) -> list[Fragment]:
+        context = questions(self.session_name)
+        shown = (*context["open_questions"], *context["closed_questions"])
+        return [Fragment("session.html#questions", context, key=tuple((q.id, q.version) for q in shown))]
+
+    def read_agent_calls(self) -> list[Fragment]:
+        context = agent_calls(self.session_name)
+        return [Fragment("session.html#agent-calls", context, key=tuple(c.position for c in context["agent_calls"]))]
+
+    partials = {
+        "session-head": read_head,
+        "history": read_head,
+        "outbox": read_outbox,
+        "dialog": read_dialog,
+        "questions": read_questions,
+        "agent-calls": read_agent_calls,
+    }
+    # a question's stream is its own id, not the session's: every question event is read, and sent if it changed
+    renders = {
+        "session:{name}": ("session-head", "history", "dialog"),
+        MESSAGE: ("outbox",),
+        QUESTION: ("questions",),
+        f"{AGENT}:{{name}}": ("agent-calls",),
+    }
 
     def dialog(self) -> dict:
         return {"session_name": self.session_name, "options": self.screen.options if self.waiting else ()}
@@ -101,6 +143,8 @@ class SessionPage(LivePage):
             **super().context(),
             **head(session),
             **outbox(self.session_name),
+            **questions(self.session_name),
+            **agent_calls(self.session_name),
             **self.dialog(),
             **self.shown_screen(),
             "keys": KEY_BUTTONS,

@@ -1,15 +1,51 @@
-"""One task: its references with their state and diff, dependencies, dispatches with their prompts, the moves a
-person may make, and assignment while the state machine allows it. Events of the task, of the tasks it waits for
-and of those waiting for it re-render it."""
+"""One task: its references with their state and diff, dependencies, its timeline (dispatches with their prompts and
+its agents' progress notes), the agent's own summary or reason, the moves a person may make, and assignment while
+the state machine allows it. Events of the task, of the tasks it waits for and of those waiting for it re-render it;
+its agents' calls re-render the timeline."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from chorus_site.pages.base import MESSAGE, SESSION, TASK, Fragment, LivePage, found
+from chorus_site.pages.session import AGENT
+from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
 from tasks_app import lifecycle
 from tasks_app import selectors as task_selectors
+
+DISPATCHES_SHOWN = 20
+# the agent tool whose words a task's result note is, by the status the tool leaves the task in
+RESULT_TOOLS = {lifecycle.REVIEW: "finish_task", lifecycle.FAILED: "fail_task"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One row of a task's timeline, newest first: a dispatch or a progress note, at its event's position."""
+
+    position: int
+    dispatch: object = None
+    note: object = None
+
+
+def timeline(dispatches: list, notes: list) -> list[Entry]:
+    entries = [*(Entry(d.position, dispatch=d) for d in dispatches), *(Entry(n.position, note=n) for n in notes)]
+    return sorted(entries, key=lambda entry: entry.position, reverse=True)
+
+
+def by_agent(task, dispatches: list) -> bool:
+    """Whether the task's result note is its agent's own words: its finish_task or fail_task call during the
+    current dispatch (a person's note and the session ending leave no such call)."""
+    tool = RESULT_TOOLS.get(task.status)
+    current = next((d for d in dispatches if d.id == task.dispatch_id), None)
+    if not task.result_note or tool is None or current is None:
+        return False
+    try:
+        calls = session_selectors.agent_calls(current.session)
+    except DomainError:
+        return False
+    return any(c.tool == tool and c.task_id == task.id and c.position > current.position for c in calls)
 
 
 def detail(task) -> dict:
@@ -17,16 +53,19 @@ def detail(task) -> dict:
     dependents = task_selectors.dependents(task.id)
     waiting = set(task_selectors.blocked_by([task]).get(task.id, []))
     prompt, why_not = task_selectors.prompt_preview(task)
+    dispatches = list(task_selectors.dispatches(task.id, DISPATCHES_SHOWN))
     return {
         "task": task,
+        "timeline": timeline(dispatches, list(task_selectors.task_notes(task.id))),
+        "dispatches": dispatches,
         "references": task_selectors.references(task.id),
         "depends": [(t, t.id in waiting) for t in related.order_by("id")],
         "dependents": list(task_selectors.tasks(archived=None).filter(pk__in=dependents).order_by("id")),
-        "dispatches": list(task_selectors.dispatches(task.id, 20)),
         "moves": lifecycle.person_targets(task.status),
         "prompt_preview": prompt,
         "prompt_problem": why_not,
         "status_labels": lifecycle.LABELS,
+        "result_by_agent": by_agent(task, dispatches),
     }
 
 
@@ -44,12 +83,13 @@ class TaskPage(LivePage):
     template = "task.html"
     section = "tasks"
     parameters = ("id",)
-    topics = (TASK, MESSAGE)
+    topics = (TASK, MESSAGE, AGENT)
 
     def __init__(self, params: Mapping[str, str]):
         super().__init__(params)
         self.task_id = self.params.get("id", "")
         self.related = {self.task_id}  # this task and those it waits for or that wait for it, as last read
+        self.agents: set[str] = set()  # the sessions it was dispatched to, whose agents may write on its timeline
 
     def read_task(self):
         return found(task_selectors.task, self.task_id)
@@ -58,16 +98,21 @@ class TaskPage(LivePage):
         context = detail(self.read_task())
         task = context["task"]
         self.related = {str(task.id), *(str(n) for n in task.depends_on), *(str(t.id) for t in context["dependents"])}
-        return [Fragment("task.html#task-detail", context)]
+        self.agents = {d.session for d in context["dispatches"]}
+        shown = (task.version, tuple(entry.position for entry in context["timeline"]))
+        history = Fragment("task.html#timeline", context, key=shown)
+        return [Fragment("task.html#task-detail", context, covers=[history]), history]
 
     def read_assignment(self) -> list[Fragment]:
         return [Fragment("task.html#assign", assignment(self.read_task()))]
 
-    partials = {"task-detail": read_detail, "assign": read_assignment}
+    partials = {"task-detail": read_detail, "timeline": read_detail, "assign": read_assignment}
+    # a progress note is an event of its session's agent stream (the task's version does not move with it)
     renders = {
         "task:{related}": ("task-detail", "assign"),
         MESSAGE: ("task-detail",),
         SESSION: ("assign",),
+        f"{AGENT}:{{agents}}": ("timeline",),
     }
 
     def context(self) -> dict:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from chorus_site.pages.overview import OverviewPage
 from chorus_site.pages.session import SessionPage
 from chorus_site.views.base import act, page
+from sessions_app import agent_reports
 from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
 
@@ -86,5 +87,18 @@ def message_cancel(request: HttpRequest, name: str, message_id: str) -> HttpResp
         request,
         lambda: session_services.message_cancel(message_id, session=name),
         "Message cancelled.",
+        back=reverse("session", args=[name]),
+    )
+
+
+@require_POST
+def session_answer(request: HttpRequest, name: str) -> HttpResponse:
+    """A person's answer to the agent's question (an option's button or their own words): queued for the agent."""
+    answer = request.POST.get("answer", "")
+    question_id = request.POST.get("question_id") or None
+    return act(
+        request,
+        lambda: agent_reports.question_answer(name, answer, question_id=question_id),
+        "Answer queued; it is typed when the agent is idle.",
         back=reverse("session", args=[name]),
     )

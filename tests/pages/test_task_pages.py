@@ -60,8 +60,8 @@ def test_a_task_made_from_selected_lines_is_assigned_and_followed(page, stack, p
     page.locator("#assign").get_by_label("Session").select_option("agent")
     page.locator("#assign").get_by_role("button", name="Assign").click()
     expect(page.locator("#flash")).to_contain_text("assigned to agent")
-    expect(page.locator("#task-detail .dispatches")).to_contain_text("to agent")
-    prompt = page.locator("#task-detail .dispatches pre.prompt")
+    expect(page.locator("#timeline")).to_contain_text("to agent")
+    prompt = page.locator("#timeline pre.prompt")
     expect(prompt).to_contain_text("The cache must expire after ten minutes.", use_inner_text=False)
 
     page.goto("/sessions/agent/")
