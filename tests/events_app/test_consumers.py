@@ -114,3 +114,4 @@ async def test_a_socket_whose_login_ended_is_closed_with_4401():
     logged_in[0] = False
 
     assert await client.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    await client.disconnect()
