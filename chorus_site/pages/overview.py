@@ -10,8 +10,7 @@ from typing import Any
 
 from chorus_site import ansi
 from chorus_site.pages import screens
-from chorus_site.pages.base import SESSION, TASK, Fragment, LivePage, Shown
-from chorus_site.pages.session import QUESTION
+from chorus_site.pages.base import QUESTION, SESSION, TASK, Fragment, LivePage, Shown
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
 from tasks_app import lifecycle

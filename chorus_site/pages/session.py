@@ -9,11 +9,10 @@ from collections.abc import Mapping
 
 from chorus_site import ansi
 from chorus_site.pages import screens
-from chorus_site.pages.base import MESSAGE, Fragment, LivePage, Shown, found
+from chorus_site.pages.base import AGENT, MESSAGE, QUESTION, Fragment, LivePage, Shown, found
 from sessions_app import selectors as session_selectors
 
 # The streams of agents' tool calls (one per session) and of their questions (one per question).
-AGENT, QUESTION = "agent", "question"
 # The named keys offered under the terminal, a subset of the tmux adapter's allowlist, in a useful order.
 KEY_BUTTONS = ("Enter", "Escape", "Up", "Down", "Tab", "BTab", "y", "n", "C-c")
 QUESTIONS_CLOSED_SHOWN = 5

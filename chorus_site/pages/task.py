@@ -8,8 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from chorus_site.pages.base import MESSAGE, SESSION, TASK, Fragment, LivePage, found
-from chorus_site.pages.session import AGENT
+from chorus_site.pages.base import AGENT, MESSAGE, SESSION, TASK, Fragment, LivePage, found
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
 from tasks_app import lifecycle
