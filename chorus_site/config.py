@@ -5,6 +5,7 @@ Kept free of Django imports so the bootstrap script and settings share one readi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pwd
@@ -41,9 +42,11 @@ def secure_data_dir(directory: Path, *, uid: int | None = None) -> None:
     for folder, names, files in os.walk(directory):
         for name in (*names, *files):
             path = Path(folder) / name
-            info = os.lstat(path)
-            if not stat.S_ISLNK(info.st_mode):
-                _make_private(path, info, uid, 0o700 if stat.S_ISDIR(info.st_mode) else 0o600)
+            # SQLite's -shm and -journal files come and go as other processes open and close the database.
+            with contextlib.suppress(FileNotFoundError):
+                info = os.lstat(path)
+                if not stat.S_ISLNK(info.st_mode):
+                    _make_private(path, info, uid, 0o700 if stat.S_ISDIR(info.st_mode) else 0o600)
 
 
 def secure_database(path: Path, *, uid: int | None = None) -> None:

@@ -291,3 +291,30 @@ def test_token_rotate_refuses_a_token_fixed_by_the_environment(settings):
 )
 def test_the_access_log_shows_every_path_without_its_token(path, logged):
     assert webserver.redact(path) == logged
+
+
+def test_files_that_come_and_go_while_the_data_directory_is_tightened_are_no_error(tmp_path):
+    """SQLite makes and removes its -shm and -journal files while other processes start and tighten the directory."""
+    import threading
+
+    from chorus_site import config
+
+    directory = tmp_path / "data"
+    directory.mkdir()
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            for n in range(20):
+                (directory / f"db-{n}-shm").touch()
+            for n in range(20):
+                (directory / f"db-{n}-shm").unlink()
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        for _ in range(300):
+            config.secure_data_dir(directory)
+    finally:
+        stop.set()
+        thread.join()

@@ -42,9 +42,11 @@ def _missing(message: str):
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """A Playwright browser on Debian's Chromium (Playwright's own browser download cannot work here)."""
+    """A Playwright browser on Debian's Chromium (Playwright's own browser download cannot work here), one per
+    module: while it is open Playwright's event loop runs in this thread, and an asyncio test after it would
+    find that loop running and fail."""
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
