@@ -144,6 +144,6 @@ def status_history(request: HttpRequest, name: str, query: Query[HistoryQuery]):
     return list(selectors.status_history(name, query.limit))
 
 
-@router.get("/{name}/screen", response=answers({200: ScreenOut}, 400, 404), summary="The screen as tmux shows it now")
+@router.get("/{name}/screen", response=answers({200: ScreenOut}, 404, 409), summary="The screen as tmux shows it now")
 def screen(request: HttpRequest, name: str):
     return ScreenOut(name=name, text=selectors.screen(name))

@@ -261,11 +261,13 @@ def full_disk(subprocess_env, tmp_path, django_db_setup):
         }
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True, timeout=120)
         server = ServerProcess(env, free_port(), settings.CHORUS_TOKEN)
-        with open(disk / "filler", "wb", buffering=0) as filler, contextlib.suppress(OSError):
-            while True:
-                filler.write(b"\0" * 4096)
-        yield env, server
-        server.stop()
+        try:
+            with open(disk / "filler", "wb", buffering=0) as filler, contextlib.suppress(OSError):
+                while True:
+                    filler.write(b"\0" * 4096)
+            yield env, server
+        finally:
+            server.stop()
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
 
