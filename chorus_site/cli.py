@@ -34,12 +34,22 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         execute_from_command_line(["chorus", "help", *argv[1:]])
         return 0
+    from django.db import DatabaseError
+
+    from events_app.database import unwritable
+
     for command in translate(argv):
         try:
             execute_from_command_line(["chorus", *command])
         except SystemExit as exit_:
             if exit_.code not in (None, 0):
                 return int(exit_.code) if isinstance(exit_.code, int) else 1
+        except DatabaseError as exc:
+            # Chorus's commands say this themselves (DomainCommand); Django's own (migrate, createsuperuser) do not.
+            if (problem := unwritable(exc)) is None:
+                raise
+            print(f"chorus {command[0]}: {problem}", file=sys.stderr)
+            return 1
     return 0
 
 

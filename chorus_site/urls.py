@@ -43,3 +43,5 @@ urlpatterns = [
     # A localhost tool has no front proxy: static files (ours, htmx, the admin's) come from Django itself.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
 ]
+
+handler500 = "chorus_site.views.base.server_error"

@@ -7,6 +7,7 @@ from datetime import datetime
 from ninja import Field, Schema
 
 from documents_app.selectors import Excerpt
+from events_app.schemas import LARGEST_INTEGER, BodyIn
 
 
 class DocumentOut(Schema):
@@ -63,8 +64,8 @@ class ScanOut(Schema):
     seconds: float
 
 
-class OpenIn(Schema):
-    line: int = Field(1, ge=1)
+class OpenIn(BodyIn):
+    line: int = Field(1, ge=1, le=LARGEST_INTEGER, description="the line to open at, 1-based")
 
 
 class EditorOut(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from events_app.schemas import answers
 from events_app.store import event_context
 from sessions_app import agent_reports, selectors, services
 from sessions_app.schemas import (
@@ -30,84 +31,122 @@ def _as(request: HttpRequest):
     return event_context(actor="api-token" if getattr(request, "chorus_bearer", False) else "browser", source="api")
 
 
-@router.get("", response=list[SessionOut], summary="All sessions, live and ended")
+@router.get("", response=answers({200: list[SessionOut]}, 422), summary="All sessions, live and ended")
 def list_sessions(request: HttpRequest, live: bool = False):
     return list(selectors.sessions(include_ended=not live))
 
 
-@router.post("", response={201: SessionOut}, summary="Start an agent in a new tmux session")
+@router.post(
+    "",
+    response=answers({201: SessionOut}, 400, 404, 409, 422, write=True),
+    summary="Start an agent in a new tmux session",
+)
 def create_session(request: HttpRequest, body: SessionIn):
     with _as(request):
         return Status(201, services.session_create(body.name, body.profile, body.subdir, body.tools))
 
 
-@router.post("/adopt", response={201: SessionOut}, summary="Take over a tmux session or pane Chorus did not start")
+@router.post(
+    "/adopt",
+    response=answers({201: SessionOut}, 400, 404, 409, 422, write=True),
+    summary="Take over a tmux session or pane Chorus did not start",
+)
 def adopt_session(request: HttpRequest, body: AdoptIn):
     with _as(request):
         return Status(201, services.session_adopt(body.target, body.name, body.profile))
 
 
-@router.get("/profiles", response=list[ProfileOut], summary="Agent profiles (built-in and the user's)")
+@router.get(
+    "/profiles", response=answers({200: list[ProfileOut]}, 400), summary="Agent profiles (built-in and the user's)"
+)
 def list_profiles(request: HttpRequest):
     return selectors.profiles()
 
 
-@router.get("/{name}", response=SessionOut)
+@router.get("/{name}", response=answers({200: SessionOut}, 404), summary="One session")
 def get_session(request: HttpRequest, name: str):
     return selectors.session(name)
 
 
-@router.post("/{name}/kill", response=SessionOut, summary="End the agent's process tree and its tmux session")
+@router.post(
+    "/{name}/kill",
+    response=answers({200: SessionOut}, 400, 404, 409, write=True),
+    summary="End the agent's process tree and its tmux session",
+)
 def kill_session(request: HttpRequest, name: str):
     with _as(request):
         return services.session_kill(name)
 
 
-@router.post("/{name}/restart", response=SessionOut, summary="Start the agent again with the same profile")
+@router.post(
+    "/{name}/restart",
+    response=answers({200: SessionOut}, 400, 404, 409, write=True),
+    summary="Start the agent again with the same profile",
+)
 def restart_session(request: HttpRequest, name: str):
     with _as(request):
         return services.session_restart(name)
 
 
-@router.post("/{name}/messages", response={202: MessageOut}, summary="Queue a message; typed when the agent is idle")
+@router.post(
+    "/{name}/messages",
+    response=answers({202: MessageOut}, 400, 404, 409, 422, write=True),
+    summary="Queue a message; typed when the agent is idle",
+)
 def send_message(request: HttpRequest, name: str, body: MessageIn):
     with _as(request):
         return Status(202, services.session_send(name, body.text))
 
 
 @router.get(
-    "/{name}/outbox", response=list[MessageOut], summary="Messages queued or being delivered (finished=true: every one)"
+    "/{name}/outbox",
+    response=answers({200: list[MessageOut]}, 404, 422),
+    summary="Messages queued or being delivered (finished=true: every one)",
 )
 def list_outbox(request: HttpRequest, name: str, finished: bool = False):
     return list(selectors.outbox(name, include_finished=finished))
 
 
-@router.post("/{name}/outbox/{message_id}/cancel", response=MessageOut, summary="Cancel a queued message")
+@router.post(
+    "/{name}/outbox/{message_id}/cancel",
+    response=answers({200: MessageOut}, 404, 409, write=True),
+    summary="Cancel a queued message",
+)
 def cancel_message(request: HttpRequest, name: str, message_id: str):
     with _as(request):
         return services.message_cancel(message_id, session=name)
 
 
-@router.post("/{name}/keys", response=SessionOut, summary="Press allowlisted keys (answer a dialog)")
+@router.post(
+    "/{name}/keys",
+    response=answers({200: SessionOut}, 400, 404, 409, 422, write=True),
+    summary="Press allowlisted keys (answer a dialog)",
+)
 def send_keys(request: HttpRequest, name: str, body: KeysIn):
     with _as(request):
         return services.session_send_keys(name, body.keys)
 
 
-@router.put("/{name}/auto-dispatch", response=SessionOut, summary="Opt the session in or out of auto-dispatch")
+@router.put(
+    "/{name}/auto-dispatch",
+    response=answers({200: SessionOut}, 400, 404, 409, 422, write=True),
+    summary="Opt the session in or out of auto-dispatch",
+)
 def set_auto_dispatch(request: HttpRequest, name: str, body: AutoDispatchIn):
     with _as(request):
         return services.session_set_auto_dispatch(name, body.enabled)
 
 
 @router.get(
-    "/{name}/history", response=list[StatusChangeOut], summary="Status changes with their reasons, newest first"
+    "/{name}/history",
+    response=answers({200: list[StatusChangeOut]}, 404, 422),
+    summary="Status changes with their reasons, newest first",
 )
 def status_history(request: HttpRequest, name: str, query: Query[HistoryQuery]):
     return list(selectors.status_history(name, query.limit))
 
 
-@router.get("/{name}/screen", response=ScreenOut, summary="The screen as tmux shows it now")
+@router.get("/{name}/screen", response=answers({200: ScreenOut}, 404, 409), summary="The screen as tmux shows it now")
 def screen(request: HttpRequest, name: str):
     return ScreenOut(name=name, text=selectors.screen(name))
 

@@ -282,7 +282,7 @@ def _read_profile_tables(path: Path) -> dict[str, ProfileTable]:
         raise ProfileConfigError(f"{path}: 'profiles' must be a table of [profiles.NAME] tables")
     validated = {}
     for name, table in tables.items():
-        if not PROFILE_NAME.match(name):
+        if not PROFILE_NAME.fullmatch(name):
             raise ProfileConfigError(
                 f"{path}: invalid profile name {name!r}: use letters, digits, '.', '-' or '_' (at most 40)"
             )

@@ -3,37 +3,53 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
+from django.conf import settings
 from ninja import Field, Schema
 
+from events_app.schemas import BodyIn
 from sessions_app.agents import DEFAULT_PROFILE
+from sessions_app.catalog import PROFILE_NAME
 from sessions_app.selectors import attach_command
+from sessions_app.services import NAME
+from sessions_app.tmux import ALLOWED_KEYS
+
+Name = Annotated[str, Field(pattern=NAME.pattern, description="1-40 letters, digits, '-' or '_'; the tmux session")]
+Profile = Annotated[str, Field(pattern=PROFILE_NAME.pattern, description="an agent profile's name")]
+Key = Literal[tuple(sorted(ALLOWED_KEYS))]
 
 
-class SessionIn(Schema):
-    name: str = Field(description="1-40 letters, digits, '-' or '_'; also the tmux session name")
-    profile: str = DEFAULT_PROFILE
-    subdir: str | None = Field(None, description="working directory under PROJECT_ROOT")
-    tools: str | None = Field(
+class SessionIn(BodyIn):
+    name: Name
+    profile: Profile = DEFAULT_PROFILE
+    subdir: str | None = Field(None, pattern=r"^[^\x00]*$", description="working directory under PROJECT_ROOT")
+    tools: Literal["self", "fleet-read", "fleet-write", "off"] | None = Field(
         None, description="its agent's Chorus tools: self, fleet-read, fleet-write or off (default: the profile's)"
     )
 
 
-class AdoptIn(Schema):
-    target: str = Field(description="a tmux session name or pane id (%N)")
-    name: str | None = None
-    profile: str = "shell"
+class AdoptIn(BodyIn):
+    target: str = Field(min_length=1, description="a tmux session name or pane id (%N)")
+    name: Name | None = Field(None, description="the session's name (default: the tmux session's)")
+    profile: Profile = "shell"
 
 
-class MessageIn(Schema):
-    text: str
+class MessageIn(BodyIn):
+    text: str = Field(
+        max_length=settings.CHORUS_MAX_MESSAGE_CHARS,
+        pattern=r"[^\s\x00-\x1f\x7f\x85]",
+        description="typed as text: control characters and ESC are removed; what remains must not be blank",
+    )
 
 
-class KeysIn(Schema):
-    keys: list[str] = Field(description="named keys from the allowlist, e.g. ['1'], ['Escape'], ['Down', 'Enter']")
+class KeysIn(BodyIn):
+    keys: list[Key] = Field(
+        min_length=1, description="named keys from the allowlist, e.g. ['1'], ['Escape'], ['Down', 'Enter']"
+    )
 
 
-class AutoDispatchIn(Schema):
+class AutoDispatchIn(BodyIn):
     enabled: bool
 
 

@@ -36,7 +36,7 @@ def tmux() -> tmux_adapter.Tmux:
 
 
 def _validate_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise SessionError(
             f"invalid session name {name!r}: use 1-40 letters, digits, '-' or '_', starting with a letter or digit"
         )
@@ -47,6 +47,8 @@ def _working_directory(subdir: str | None) -> Path:
     root = Path(settings.PROJECT_ROOT)
     if not subdir:
         return root
+    if "\x00" in subdir:
+        raise SessionError(f"working directory {subdir!r} is no path: it holds a NUL character")
     candidate = (root / subdir).resolve()
     if candidate != root and root not in candidate.parents:
         raise SessionError(f"working directory {subdir!r} is outside PROJECT_ROOT")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import P, Path, Query, Router, Status
 
+from events_app.schemas import LARGEST_INTEGER, answers
 from events_app.store import event_context
 from tasks_app import selectors, services
 from tasks_app.schemas import (
@@ -32,6 +33,11 @@ from tasks_app.schemas import (
 
 router = Router(tags=["tasks"])
 
+# Path and query parameters, bounded as the schemas bound them (a task's number, the version you saw).
+TaskId = Path[int, P(ge=1, le=LARGEST_INTEGER, description="the task's number")]
+DependencyId = Path[int, P(ge=1, le=LARGEST_INTEGER, description="the number of the task it waits for")]
+VersionQuery = Query[int, P(ge=0, le=LARGEST_INTEGER, description="the task's version you saw; a stale one is 409")]
+
 
 def _as(request: HttpRequest):
     return event_context(actor="api-token" if getattr(request, "chorus_bearer", False) else "browser", source="api")
@@ -41,7 +47,7 @@ def _references(task_id: int) -> list[ReferenceOut]:
     return [ReferenceOut.model_validate(r) for r in selectors.references(task_id)]
 
 
-@router.get("", response=list[TaskOut], summary="Tasks, most urgent first, filtered")
+@router.get("", response=answers({200: list[TaskOut]}, 422), summary="Tasks, most urgent first, filtered")
 def list_tasks(request: HttpRequest, filters: Query[TaskFilter]):
     tasks = selectors.tasks(
         status=filters.status,
@@ -54,7 +60,11 @@ def list_tasks(request: HttpRequest, filters: Query[TaskFilter]):
     return TaskOut.many(tasks[: filters.limit])
 
 
-@router.post("", response={201: TaskDetailOut}, summary="Create a task (with dependencies and references)")
+@router.post(
+    "",
+    response=answers({201: TaskDetailOut}, 400, 404, 409, 422, write=True),
+    summary="Create a task (with dependencies and references)",
+)
 def create_task(request: HttpRequest, body: TaskIn):
     with _as(request):
         task = services.task_create(
@@ -69,13 +79,17 @@ def create_task(request: HttpRequest, body: TaskIn):
     return Status(201, TaskDetailOut.of(task))
 
 
-@router.post("/dispatch", response=DispatchRoundOut, summary="Run one dispatch round now")
+@router.post("/dispatch", response=answers({200: DispatchRoundOut}, write=True), summary="Run one dispatch round now")
 def dispatch(request: HttpRequest):
     with _as(request):
         return DispatchRoundOut.of(services.dispatch_round())
 
 
-@router.post("/bulk", response=list[TaskOut], summary="Change many tasks at once: all of them, or none")
+@router.post(
+    "/bulk",
+    response=answers({200: list[TaskOut]}, 400, 404, 409, 422, write=True),
+    summary="Change many tasks at once: all of them, or none",
+)
 def bulk_update(request: HttpRequest, body: BulkIn):
     changed = []
     with _as(request), transaction.atomic():
@@ -101,23 +115,37 @@ def bulk_update(request: HttpRequest, body: BulkIn):
     return TaskOut.many(selectors.task(task_id) for task_id in changed)
 
 
-@router.get("/references", response=list[ReferenceOut], summary="Every task's references into one document")
+@router.get(
+    "/references", response=answers({200: list[ReferenceOut]}, 422), summary="Every task's references into one document"
+)
 def document_references(request: HttpRequest, document: str):
     return [ReferenceOut.model_validate(r) for r in selectors.references_for_document(document)]
 
 
-@router.get("/dispatches", response=list[DispatchOut], summary="Dispatches, newest first, with their exact prompts")
+@router.get(
+    "/dispatches",
+    response=answers({200: list[DispatchOut]}, 422),
+    summary="Dispatches, newest first, with their exact prompts",
+)
 def list_dispatches(request: HttpRequest, filters: Query[DispatchFilter]):
     return list(selectors.dispatches(limit=filters.limit))
 
 
-@router.get("/{task_id}", response=TaskDetailOut, summary="A task with its references and the prompt it would send")
-def get_task(request: HttpRequest, task_id: int):
+@router.get(
+    "/{task_id}",
+    response=answers({200: TaskDetailOut}, 404, 422),
+    summary="A task with its references and the prompt it would send",
+)
+def get_task(request: HttpRequest, task_id: TaskId):
     return TaskDetailOut.of(selectors.task(task_id))
 
 
-@router.patch("/{task_id}", response=TaskDetailOut, summary="Change title, description, priority or labels")
-def update_task(request: HttpRequest, task_id: int, body: TaskUpdateIn):
+@router.patch(
+    "/{task_id}",
+    response=answers({200: TaskDetailOut}, 400, 404, 409, 422, write=True),
+    summary="Change title, description, priority or labels",
+)
+def update_task(request: HttpRequest, task_id: TaskId, body: TaskUpdateIn):
     with _as(request):
         task = services.task_update(
             task_id,
@@ -132,52 +160,82 @@ def update_task(request: HttpRequest, task_id: int, body: TaskUpdateIn):
     return TaskDetailOut.of(task)
 
 
-@router.post("/{task_id}/status", response=TaskOut, summary="A person's transition: ready, backlog, done, failed...")
-def set_status(request: HttpRequest, task_id: int, body: StatusIn):
+@router.post(
+    "/{task_id}/status",
+    response=answers({200: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="A person's transition: ready, backlog, done, failed...",
+)
+def set_status(request: HttpRequest, task_id: TaskId, body: StatusIn):
     with _as(request):
         return TaskOut.of(services.task_set_status(task_id, body.status, expected_version=body.version, note=body.note))
 
 
-@router.post("/{task_id}/archive", response=TaskOut, summary="Archive (tasks are never deleted)")
-def archive(request: HttpRequest, task_id: int, body: VersionIn):
+@router.post(
+    "/{task_id}/archive",
+    response=answers({200: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="Archive (tasks are never deleted)",
+)
+def archive(request: HttpRequest, task_id: TaskId, body: VersionIn):
     with _as(request):
         return TaskOut.of(services.task_archive(task_id, expected_version=body.version))
 
 
-@router.post("/{task_id}/unarchive", response=TaskOut, summary="Bring an archived task back")
-def unarchive(request: HttpRequest, task_id: int, body: VersionIn):
+@router.post(
+    "/{task_id}/unarchive",
+    response=answers({200: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="Bring an archived task back",
+)
+def unarchive(request: HttpRequest, task_id: TaskId, body: VersionIn):
     with _as(request):
         return TaskOut.of(services.task_unarchive(task_id, expected_version=body.version))
 
 
-@router.post("/{task_id}/assign", response=TaskOut, summary="Send the task's prompt to a session")
-def assign(request: HttpRequest, task_id: int, body: AssignIn):
+@router.post(
+    "/{task_id}/assign",
+    response=answers({200: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="Send the task's prompt to a session",
+)
+def assign(request: HttpRequest, task_id: TaskId, body: AssignIn):
     with _as(request):
         return TaskOut.of(services.task_assign(task_id, body.session, expected_version=body.version))
 
 
-@router.get("/{task_id}/prompt", response=PromptOut, summary="The prompt assigning the task would send now")
-def prompt(request: HttpRequest, task_id: int):
+@router.get(
+    "/{task_id}/prompt",
+    response=answers({200: PromptOut}, 404, 422),
+    summary="The prompt assigning the task would send now",
+)
+def prompt(request: HttpRequest, task_id: TaskId):
     text, error = selectors.prompt_preview(selectors.task(task_id))
     return PromptOut(prompt=text, error=error)
 
 
-@router.get("/{task_id}/references", response=list[ReferenceOut], summary="References with stale/missing flags")
-def list_references(request: HttpRequest, task_id: int):
+@router.get(
+    "/{task_id}/references",
+    response=answers({200: list[ReferenceOut]}, 404, 422),
+    summary="References with stale/missing flags",
+)
+def list_references(request: HttpRequest, task_id: TaskId):
     return _references(task_id)
 
 
-@router.post("/{task_id}/references", response={201: ReferenceOut}, summary="Anchor the task to a line range")
-def add_reference(request: HttpRequest, task_id: int, body: ReferenceIn):
+@router.post(
+    "/{task_id}/references",
+    response=answers({201: ReferenceOut}, 400, 404, 409, 422, write=True),
+    summary="Anchor the task to a line range",
+)
+def add_reference(request: HttpRequest, task_id: TaskId, body: ReferenceIn):
     with _as(request):
         reference = services.reference_add(task_id, body.path, body.start, body.end, expected_version=body.version)
     return Status(201, ReferenceOut.model_validate(reference))
 
 
 @router.post(
-    "/{task_id}/references/check", response=list[ReferenceOut], summary="Compare every reference with its file now"
+    "/{task_id}/references/check",
+    response=answers({200: list[ReferenceOut]}, 400, 404, 409, 422, write=True),
+    summary="Compare every reference with its file now",
 )
-def check_references(request: HttpRequest, task_id: int, body: VersionIn):
+def check_references(request: HttpRequest, task_id: TaskId, body: VersionIn):
     with _as(request):
         services.references_check(task_id, expected_version=body.version)
     return _references(task_id)
@@ -185,10 +243,10 @@ def check_references(request: HttpRequest, task_id: int, body: VersionIn):
 
 @router.post(
     "/{task_id}/references/{reference_id}/refresh",
-    response=ReferenceOut,
+    response=answers({200: ReferenceOut}, 400, 404, 409, 422, write=True),
     summary="Accept the document's current text as the reference's snapshot",
 )
-def refresh_reference(request: HttpRequest, task_id: int, reference_id: str, body: RefreshIn):
+def refresh_reference(request: HttpRequest, task_id: TaskId, reference_id: str, body: RefreshIn):
     with _as(request):
         reference = services.reference_refresh(
             task_id, reference_id, expected_version=body.version, start=body.start, end=body.end
@@ -196,14 +254,22 @@ def refresh_reference(request: HttpRequest, task_id: int, reference_id: str, bod
     return ReferenceOut.model_validate(reference)
 
 
-@router.delete("/{task_id}/references/{reference_id}", response=TaskOut, summary="Remove a reference")
-def remove_reference(request: HttpRequest, task_id: int, reference_id: str, version: int):
+@router.delete(
+    "/{task_id}/references/{reference_id}",
+    response=answers({200: TaskOut}, 404, 409, 422, write=True),
+    summary="Remove a reference",
+)
+def remove_reference(request: HttpRequest, task_id: TaskId, reference_id: str, version: VersionQuery):
     with _as(request):
         return TaskOut.of(services.reference_remove(task_id, reference_id, expected_version=version))
 
 
-@router.get("/{task_id}/dependencies", response=DependenciesOut, summary="What the task waits for, and what waits")
-def dependencies(request: HttpRequest, task_id: int):
+@router.get(
+    "/{task_id}/dependencies",
+    response=answers({200: DependenciesOut}, 404, 422),
+    summary="What the task waits for, and what waits",
+)
+def dependencies(request: HttpRequest, task_id: TaskId):
     task = selectors.task(task_id)
     return DependenciesOut(
         depends_on=task.depends_on,
@@ -212,18 +278,30 @@ def dependencies(request: HttpRequest, task_id: int):
     )
 
 
-@router.post("/{task_id}/dependencies", response=TaskOut, summary="Make the task wait for another (no cycles)")
-def add_dependency(request: HttpRequest, task_id: int, body: DependencyIn):
+@router.post(
+    "/{task_id}/dependencies",
+    response=answers({200: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="Make the task wait for another (no cycles)",
+)
+def add_dependency(request: HttpRequest, task_id: TaskId, body: DependencyIn):
     with _as(request):
         return TaskOut.of(services.task_add_dependency(task_id, body.depends_on, expected_version=body.version))
 
 
-@router.delete("/{task_id}/dependencies/{depends_on}", response=TaskOut, summary="Stop waiting for a task")
-def remove_dependency(request: HttpRequest, task_id: int, depends_on: int, version: int):
+@router.delete(
+    "/{task_id}/dependencies/{depends_on}",
+    response=answers({200: TaskOut}, 404, 409, 422, write=True),
+    summary="Stop waiting for a task",
+)
+def remove_dependency(request: HttpRequest, task_id: TaskId, depends_on: DependencyId, version: VersionQuery):
     with _as(request):
         return TaskOut.of(services.task_remove_dependency(task_id, depends_on, expected_version=version))
 
 
-@router.get("/{task_id}/dispatches", response=list[DispatchOut], summary="The task's dispatches with exact prompts")
-def task_dispatches(request: HttpRequest, task_id: int, filters: Query[DispatchFilter]):
+@router.get(
+    "/{task_id}/dispatches",
+    response=answers({200: list[DispatchOut]}, 404, 422),
+    summary="The task's dispatches with exact prompts",
+)
+def task_dispatches(request: HttpRequest, task_id: TaskId, filters: Query[DispatchFilter]):
     return list(selectors.dispatches(task_id, limit=filters.limit))

@@ -1,57 +1,71 @@
 """API schemas of tasks: paired In/Out shapes, also what the `tasks` command prints with --json. Not the storage
-format (events are), so they may change freely. Each Out schema is built from the read models in one place."""
+format (events are), so they may change freely. Each Out schema is built from the read models in one place. The In
+shapes say what the services accept (bounds, patterns), so a request the schema allows is refused only by the
+tasks' current state (404, 409)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
 
-from tasks_app import selectors
+from events_app.schemas import LARGEST_INTEGER, BodyIn
+from tasks_app import lifecycle, selectors
 from tasks_app.models import Reference, Task
+from tasks_app.services.tasks import DESCRIPTION_MAX, LABEL, NOTE_MAX, PRIORITY_LIMIT, TITLE_MAX
 
 NewStatus = Literal["backlog", "ready"]
 PersonStatus = Literal["backlog", "ready", "done", "failed", "cancelled"]
+AnyStatus = Literal[lifecycle.STATUSES]
+TaskNumber = Annotated[int, Field(ge=1, le=LARGEST_INTEGER, description="a task's number")]
+Version = Annotated[int, Field(ge=0, le=LARGEST_INTEGER, description="the version you saw; a stale one is 409")]
+Line = Annotated[int, Field(ge=1, le=LARGEST_INTEGER)]
+Priority = Annotated[int, Field(ge=-PRIORITY_LIMIT, le=PRIORITY_LIMIT, description="higher goes first")]
+Label = Annotated[str, Field(pattern=LABEL.pattern, description="1-40 letters, digits or . : / + - _")]
+# One line with something in it besides white space (what str.strip() removes, which includes \x1c-\x1f and \x85).
+Title = Annotated[str, Field(max_length=TITLE_MAX, pattern=r"^[^\n]*[^\s\x1c-\x1f\x85][^\n]*$")]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX, description="Markdown")]
+Note = Annotated[str, Field(max_length=NOTE_MAX)]
 
 
-class RangeIn(Schema):
-    path: str = Field(description="a document's path relative to PROJECT_ROOT")
-    start: int = Field(description="first line, 1-based")
-    end: int = Field(description="last line, inclusive")
+class RangeIn(BodyIn):
+    path: str = Field(min_length=1, description="a document's path relative to PROJECT_ROOT")
+    start: Line = Field(description="first line, 1-based")
+    end: Line = Field(description="last line, inclusive")
 
 
-class TaskIn(Schema):
-    title: str
-    description: str = Field("", description="Markdown")
-    priority: int = Field(0, description="higher goes first")
-    labels: list[str] = []
-    depends_on: list[int] = Field([], description="tasks that must be done first")
+class TaskIn(BodyIn):
+    title: Title
+    description: Description = ""
+    priority: Priority = 0
+    labels: list[Label] = []
+    depends_on: list[TaskNumber] = Field([], description="tasks that must be done first")
     references: list[RangeIn] = []
     status: NewStatus = "ready"
 
 
-class VersionIn(Schema):
-    version: int = Field(description="the task's version you saw; a stale one is refused with 409")
+class VersionIn(BodyIn):
+    version: Version
 
 
 class TaskUpdateIn(VersionIn):
-    title: str | None = None
-    description: str | None = None
-    priority: int | None = None
-    labels: list[str] | None = Field(None, description="the whole set (replaces the task's labels)")
-    add_labels: list[str] = []
-    remove_labels: list[str] = []
+    title: Title | None = None
+    description: Description | None = None
+    priority: Priority | None = None
+    labels: list[Label] | None = Field(None, description="the whole set (replaces the task's labels)")
+    add_labels: list[Label] = []
+    remove_labels: list[Label] = []
 
 
 class StatusIn(VersionIn):
     status: PersonStatus
-    note: str = Field("", description="result note (done), reason (failed, cancelled, unassigned, reopened)")
+    note: Note = Field("", description="result note (done), reason (failed, cancelled, unassigned, reopened)")
 
 
 class AssignIn(VersionIn):
-    session: str
+    session: str = Field(min_length=1, description="the session's name")
 
 
 class ReferenceIn(VersionIn, RangeIn):
@@ -59,30 +73,30 @@ class ReferenceIn(VersionIn, RangeIn):
 
 
 class RefreshIn(VersionIn):
-    start: int | None = Field(None, description="a new first line (default: the reference's)")
-    end: int | None = Field(None, description="a new last line (default: the reference's)")
+    start: Line | None = Field(None, description="a new first line (default: the reference's)")
+    end: Line | None = Field(None, description="a new last line (default: the reference's)")
 
 
 class DependencyIn(VersionIn):
-    depends_on: int
+    depends_on: TaskNumber
 
 
 class BulkItemIn(VersionIn):
-    id: int
+    id: TaskNumber
 
 
-class BulkIn(Schema):
+class BulkIn(BodyIn):
     items: list[BulkItemIn] = Field(description="the tasks, each with the version you saw")
     status: PersonStatus | None = None
-    note: str = ""
-    priority: int | None = None
-    add_labels: list[str] = []
-    remove_labels: list[str] = []
+    note: Note = ""
+    priority: Priority | None = None
+    add_labels: list[Label] = []
+    remove_labels: list[Label] = []
     archived: bool | None = None
 
 
 class TaskFilter(Schema):
-    status: str | None = None
+    status: AnyStatus | None = None
     label: str | None = None
     session: str | None = None
     archived: bool = False

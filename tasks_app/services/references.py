@@ -33,7 +33,7 @@ class Range:
 
     @classmethod
     def parse(cls, spec: str) -> Range:
-        found = RANGE.match(spec.strip()) if isinstance(spec, str) else None
+        found = RANGE.fullmatch(spec.strip()) if isinstance(spec, str) else None
         if found is None:
             raise TaskError(f"reference {spec!r} is not PATH:START-END (e.g. docs/design.md:10-24)")
         return cls(found["path"], int(found["start"]), int(found["end"]))

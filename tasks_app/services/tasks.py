@@ -60,7 +60,7 @@ def _labels(labels: Iterable[str]) -> list[str]:
         raise TaskError("labels are a list of names, not one string")
     cleaned = []
     for label in labels:
-        if not isinstance(label, str) or not LABEL.match(label.strip()):
+        if not isinstance(label, str) or not LABEL.fullmatch(label.strip()):
             raise TaskError(f"invalid label {label!r}: use 1-40 letters, digits or . : / + - _ (no spaces)")
         cleaned.append(label.strip())
     return sorted(set(cleaned))
@@ -82,7 +82,7 @@ def _dependency(number: int) -> int:
     try:
         return selectors.task(number).id
     except UnknownTask as exc:
-        raise TaskError(f"cannot depend on it: {exc}") from None
+        raise UnknownTask(f"cannot depend on it: {exc}") from None
 
 
 # --- create and edit -------------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def task_add_dependency(task_id: int, depends_on: int, *, expected_version: int)
 def task_remove_dependency(task_id: int, depends_on: int, *, expected_version: int) -> Task:
     task = task_at(task_id, expected_version)
     if depends_on not in task.depends_on:
-        raise TaskError(f"task {task.id} does not depend on {depends_on}")
+        raise UnknownTask(f"task {task.id} does not depend on {depends_on}")
     return append(task, expected_version, [ev.TaskDependencyRemoved(depends_on=depends_on)])
 
 

@@ -1,11 +1,13 @@
 """The security model against the real ASGI application (daphne in a child process), as an attacker's browser
 or a script would meet it."""
 
+import contextlib
 import http.client
 import http.cookiejar
 import json
 import signal
 import subprocess
+import sys
 import time
 import types
 import urllib.request
@@ -13,6 +15,7 @@ from collections import Counter
 
 import pytest
 from django.conf import settings
+from django.utils.html import escape
 
 pytestmark = pytest.mark.integration
 
@@ -320,3 +323,95 @@ def test_document_reads_never_leave_the_root_while_an_agent_swaps_a_directory_fo
         server.stop()
     assert leaked == 0 and not [status for status in statuses if status >= 500], statuses
     assert swaps > 100 and after[0] == 200 and "inside" in after[1], (swaps, after)
+
+
+# --- A database that cannot be written: said plainly by the API, the pages and every command; nothing half-written
+
+
+def run_chorus(env, *args):
+    """A Chorus command in its own process, as a person runs it: through the `chorus` script."""
+    return subprocess.run(
+        [sys.executable, "-m", "chorus_site.cli", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def assert_one_line_refusal(result, *wanted):
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert all(text in result.stderr for text in wanted), result.stderr
+
+
+def assert_refused_everywhere(env, server, problem):
+    status, body = request(
+        server, "POST", "/api/tasks", {**bearer(), "Content-Type": "application/json"}, '{"title": "x"}'
+    )
+    assert (status, json.loads(body)) == (503, {"detail": problem})
+    status, body = request(server, "GET", f"/login/?token={settings.CHORUS_TOKEN}", {"Accept": "text/html"})
+    assert status == 503 and "Chorus cannot save changes" in body and escape(problem.capitalize()) in body
+    assert_one_line_refusal(run_chorus(env, "tasks", "add", "x"), f"CommandError: {problem}")
+    assert_one_line_refusal(run_chorus(env, "clearsessions"), f"chorus clearsessions: {problem}")
+
+
+@pytest.fixture
+def read_only_database(subprocess_env, transactional_db):
+    """The test database opened read-only by every process: as root (CI) a chmod does not stop writes, SQLite's own
+    read-only mode does, through the same SQLite error a read-only file gives an ordinary user."""
+    from tasks_app import services as task_services
+    from tests.support import ServerProcess, free_port
+
+    task_services.task_create("Written before")
+    env = {**subprocess_env, "CHORUS_DATABASE": f"file:{subprocess_env['CHORUS_DATABASE']}?mode=ro"}
+    server = ServerProcess(env, free_port(), settings.CHORUS_TOKEN)
+    yield env, server
+    server.stop()
+
+
+def test_a_read_only_database_is_said_plainly_and_nothing_is_written(read_only_database):
+    from events_app import store
+    from events_app.database import READ_ONLY
+
+    env, server = read_only_database
+    before = store.last_position()
+    assert_refused_everywhere(env, server, READ_ONLY)
+    status, body = request(server, "GET", "/api/tasks", bearer())
+    assert status == 200 and [task["title"] for task in json.loads(body)] == ["Written before"]
+    assert store.last_position() == before
+
+
+@pytest.fixture
+def full_disk(subprocess_env, tmp_path, django_db_setup):
+    """A data directory on a 16 MiB tmpfs holding a fresh database, then filled to the last block."""
+    from tests.conftest import IN_CI
+    from tests.support import ServerProcess, free_port
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        reason = f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}"
+        pytest.fail(reason) if IN_CI else pytest.skip(reason)
+    try:
+        env = {
+            **subprocess_env,
+            "CHORUS_DATA_DIR": str(disk),
+            "CHORUS_DATABASE": str(disk / "chorus.sqlite3"),
+            "CHORUS_TOKEN": settings.CHORUS_TOKEN,
+        }
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True, timeout=120)
+        server = ServerProcess(env, free_port(), settings.CHORUS_TOKEN)
+        try:
+            with open(disk / "filler", "wb", buffering=0) as filler, contextlib.suppress(OSError):
+                while True:
+                    filler.write(b"\0" * 4096)
+            yield env, server
+        finally:
+            server.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_is_said_plainly(full_disk):
+    from events_app.database import DISK_FULL
+
+    env, server = full_disk
+    assert_refused_everywhere(env, server, DISK_FULL)

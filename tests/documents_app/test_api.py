@@ -71,7 +71,7 @@ def test_a_range_outside_the_file_is_400(api, tree):
     response = api.get("/api/documents/guide.md", {"start": 2, "end": 9})
     assert response.status_code == 400
     assert response.json() == {"detail": "lines 2-9 are outside guide.md, which has 3 lines"}
-    assert api.get("/api/documents/guide.md", {"start": 0}).status_code == 400
+    assert api.get("/api/documents/guide.md", {"start": 0}).status_code == 422
 
 
 def test_open_in_the_editor(api, tree, settings, monkeypatch):

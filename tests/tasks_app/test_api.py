@@ -67,9 +67,8 @@ def test_list_filters(api, created):
     assert ids(archived=True) == [3]
     assert ids(include_archived=True) == [1, 2, 3]
     assert ids(stale=True) == []
-    assert api.get("/api/tasks", {"status": "nope"}).json() == {
-        "detail": "unknown status 'nope'; one of backlog, ready, assigned, in_progress, review, done, failed, cancelled"
-    }
+    refused = api.get("/api/tasks", {"status": "nope"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "status"]
 
 
 @pytest.mark.parametrize("path", ["/api/tasks", "/api/tasks/dispatches", "/api/tasks/1/dispatches"])
@@ -103,8 +102,8 @@ def test_update_needs_the_version_seen_and_answers_409_when_stale(api, created):
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "detail"),
     [
-        ("post", "", {"title": ""}, 400, "needs a title"),
-        ("post", "", {"title": "x", "labels": ["a b"]}, 400, "invalid label"),
+        ("post", "", {"title": ""}, 422, None),
+        ("post", "", {"title": "x", "labels": ["a b"]}, 422, None),
         ("post", "", {"title": "x", "references": [{"path": "spec.md", "start": 5, "end": 1}]}, 400, "reversed"),
         ("post", "", {"title": "x", "references": [{"path": "nope.md", "start": 1, "end": 1}]}, 400, "no document"),
         ("post", "", {"title": "x", "status": "done"}, 422, None),

@@ -17,7 +17,7 @@ RANGE = re.compile(r"^(\d+)?(-)?(\d+)?$")
 
 def parse_range(text: str) -> tuple[int | None, int | None]:
     """ "A-B", "A-" (to the end), "-B" (from the start) or "A" (one line)."""
-    match = RANGE.match(text.strip())
+    match = RANGE.fullmatch(text.strip())
     if not match or not (match.group(1) or match.group(3)) or (match.group(3) and not match.group(2)):
         raise CommandError(f"--lines takes A-B, A-, -B or A (line numbers), not {text!r}")
     start = int(match.group(1)) if match.group(1) else None

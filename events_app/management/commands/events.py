@@ -10,6 +10,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from events_app import store
 from events_app.commands import DomainCommand
+from events_app.schemas import LARGEST_INTEGER
 
 
 def _when(value: str) -> datetime:
@@ -51,10 +52,11 @@ class Command(DomainCommand):
             "since": _when(options["since"]) if options["since"] else None,
             "before": _when(options["until"]) if options["until"] else None,
         }
-        limit = options["limit"]
-        if limit is not None and limit < 1:
-            raise CommandError("--limit must be at least 1")
-        after = options["after"]
+        limit, after = options["limit"], options["after"]
+        if limit is not None and not 1 <= limit <= LARGEST_INTEGER:
+            raise CommandError(f"--limit must be at least 1 and at most {LARGEST_INTEGER}")
+        if not 0 <= after <= LARGEST_INTEGER:
+            raise CommandError(f"--after must be a position from 0 to {LARGEST_INTEGER}")
         end = store.last_position()
         if limit is not None and not after:
             items = list(store.read(**filters, until=end, limit=limit, descending=True))[::-1]
