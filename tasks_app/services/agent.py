@@ -27,10 +27,7 @@ from sessions_app.agent_reports import LIMITS, checked_options, checked_text
 from sessions_app.errors import Forbidden
 from tasks_app import anchoring, documents, selectors
 from tasks_app import events as ev
-from tasks_app.errors import TaskConflict, TaskError
-from tasks_app.git import git_head
-from tasks_app.models import Reference, Task
-from tasks_app.schemas import (
+from tasks_app.agent_schemas import (
     Ack,
     Asked,
     CurrentTask,
@@ -45,6 +42,9 @@ from tasks_app.schemas import (
     TaskList,
     WhoAmI,
 )
+from tasks_app.errors import TaskConflict, TaskError
+from tasks_app.git import git_head
+from tasks_app.models import Reference, Task
 from tasks_app.services.assignment import LimitReached, SessionBusy, task_assign, task_pull
 from tasks_app.services.stream import append, check_transition
 from tasks_app.services.tasks import task_create
