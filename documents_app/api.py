@@ -45,7 +45,7 @@ def scan_documents(request: HttpRequest):
 # Before the document route: its {anypath:path} would take ".../open" as part of the path.
 @router.post(
     "/{anypath:path}/open",
-    response=answers({200: EditorOut}, 400, 404, 422, write=True),
+    response=answers({200: EditorOut}, 400, 404, 409, 422, write=True),
     summary="Open the document in $EDITOR at a line, in tmux",
 )
 def open_document(request: HttpRequest, path: str, body: OpenIn):
@@ -55,7 +55,7 @@ def open_document(request: HttpRequest, path: str, body: OpenIn):
 
 @router.get(
     "/{anypath:path}",
-    response=answers({200: DocumentTextOut}, 400, 404, 422),
+    response=answers({200: DocumentTextOut}, 400, 404, 409, 422),
     summary="A document with its numbered lines as the file holds them now (start..end, 1-based, inclusive)",
 )
 def get_document(request: HttpRequest, path: str, start: LineQuery = None, end: LineQuery = None):

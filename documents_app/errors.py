@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from events_app.errors import DomainError, NotFound
+from events_app.errors import Conflict, DomainError, NotFound
 
 
 class DocumentError(DomainError):
@@ -11,3 +11,7 @@ class DocumentError(DomainError):
 
 class DocumentNotFound(DocumentError, NotFound):
     pass
+
+
+class LinesOutside(DocumentError, Conflict):
+    """Lines asked for that the document, as it is now, does not have."""

@@ -21,7 +21,7 @@ from typing import NamedTuple
 from django.conf import settings
 
 from documents_app import discovery
-from documents_app.errors import DocumentError, DocumentNotFound
+from documents_app.errors import DocumentError, DocumentNotFound, LinesOutside
 from documents_app.models import Document
 
 _lent: contextvars.ContextVar[tuple[str, str, bytes] | None] = contextvars.ContextVar(
@@ -95,7 +95,7 @@ def line_range(path: str, line_count: int, start: int | None, end: int | None) -
     if (start is not None and first > line_count) or last > line_count:
         verb = "are" if asked.startswith("lines") else "is"
         noun = "line" if line_count == 1 else "lines"
-        raise DocumentError(f"{asked} {verb} outside {path}, which has {line_count} {noun}")
+        raise LinesOutside(f"{asked} {verb} outside {path}, which has {line_count} {noun}")
     return first, last
 
 

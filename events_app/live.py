@@ -40,7 +40,7 @@ ALL_GROUP = "live.all"
 # Events a subscription may hold unsent before it is declared behind (and resynced).
 LAG_LIMIT = 1000
 BATCH = 1000
-_SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")
+_SAFE = re.compile(r"[A-Za-z0-9_.-]{1,60}")
 _lock = threading.Lock()
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
 
@@ -50,11 +50,11 @@ def topic_group(topic: str) -> str:
     if topic in ("*", ""):
         return ALL_GROUP
     stream_type, _, stream_id = topic.partition(":")
-    if not _SAFE.match(stream_type):
+    if not _SAFE.fullmatch(stream_type):
         raise ValueError(f"invalid topic {topic!r}")
     if not stream_id:
         return f"live.t.{stream_type}"
-    if _SAFE.match(stream_id):
+    if _SAFE.fullmatch(stream_id):
         return f"live.s.{stream_type}.{stream_id}"
     return f"live.s.{stream_type}.{hashlib.sha1(stream_id.encode()).hexdigest()[:20]}"  # noqa: S324  (a name, not a secret)
 

@@ -24,7 +24,7 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from events_app.domain import DomainEvent, EventError, canonical_json, check_fields, decode, event_class
-from events_app.errors import ConcurrencyError, ReadOnly, ReplayError
+from events_app.errors import ConcurrencyError, DomainError, ReadOnly, ReplayError
 from events_app.recorders import Cursor, Recorder, recorder_for
 
 __all__ = [
@@ -121,6 +121,9 @@ def _encode(item: Any, stream_type: str) -> str:
     try:
         data = canonical_json(item.to_payload())
         size = len(data.encode())
+    except UnicodeEncodeError:
+        # What a person or an agent typed, from any entry point: bad input, not a bug.
+        raise DomainError("the text is not valid Unicode (it holds a lone surrogate); nothing was written") from None
     except (TypeError, ValueError) as exc:
         raise EventError(f"{item.event_type} payload is not JSON: {exc}") from None
     if size > MAX_PAYLOAD_BYTES:

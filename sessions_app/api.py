@@ -153,7 +153,7 @@ def screen(request: HttpRequest, name: str):
 
 @router.get(
     "/{name}/questions",
-    response=list[QuestionOut],
+    response=answers({200: list[QuestionOut]}, 404, 422),
     summary="Questions its agent asked that wait for an answer (closed=true: answered and withdrawn ones too)",
 )
 def list_questions(request: HttpRequest, name: str, closed: bool = False):
@@ -161,7 +161,9 @@ def list_questions(request: HttpRequest, name: str, closed: bool = False):
 
 
 @router.post(
-    "/{name}/questions/answer", response=QuestionOut, summary="Answer its agent's question; typed to it as a message"
+    "/{name}/questions/answer",
+    response=answers({200: QuestionOut}, 400, 404, 409, 422, write=True),
+    summary="Answer its agent's question; typed to it as a message",
 )
 def answer_question(request: HttpRequest, name: str, body: AnswerIn):
     with _as(request):

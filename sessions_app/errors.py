@@ -19,6 +19,10 @@ class SessionConflict(SessionError, Conflict):
     pass
 
 
+class UnknownDirectory(SessionError, NotFound):
+    """A working directory that is not there under PROJECT_ROOT."""
+
+
 class AgentDenied(SessionError):
     """An agent's credential is missing, unknown or revoked: the call is refused as unauthenticated."""
 

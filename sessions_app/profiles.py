@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
+from events_app.errors import NotFound
 from sessions_app.composer import Composer
 from sessions_app.dialogs import Dialog
 from sessions_app.errors import SessionError
@@ -50,7 +51,7 @@ def is_shell(command: str) -> bool:
     return command_name(command) in SHELL_NAMES
 
 
-class UnknownProfile(SessionError, LookupError):
+class UnknownProfile(SessionError, NotFound, LookupError):
     def __init__(self, name: str, known: Iterable[str]):
         self.name = name
         self.known = sorted(known)

@@ -9,6 +9,7 @@ from django.conf import settings
 from ninja import Field, Schema
 
 from events_app.schemas import BodyIn
+from sessions_app.agent_reports import LIMITS
 from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.catalog import PROFILE_NAME
 from sessions_app.selectors import attach_command
@@ -115,9 +116,15 @@ class ProfileOut(Schema):
     command: list[str]
 
 
-class AnswerIn(Schema):
-    text: str = Field(description="the answer, typed to the agent as one message")
-    question_id: str | None = Field(None, description="the question answered (default: the session's oldest open one)")
+class AnswerIn(BodyIn):
+    text: str = Field(
+        max_length=LIMITS.answer,
+        pattern=r"[^\s\x00-\x1f\x7f\x85]",
+        description="the answer, typed to the agent as one message; it must not be blank",
+    )
+    question_id: str | None = Field(
+        None, max_length=40, description="the question answered (default: the session's oldest open one)"
+    )
 
 
 class QuestionOut(Schema):

@@ -20,7 +20,7 @@ from sessions_app import credentials, selectors
 from sessions_app import events as ev
 from sessions_app import tmux as tmux_adapter
 from sessions_app.agents import DEFAULT_PROFILE
-from sessions_app.errors import SessionConflict, SessionError, UnknownSession
+from sessions_app.errors import SessionConflict, SessionError, UnknownDirectory, UnknownSession
 from sessions_app.models import OutboxMessage, Session
 from sessions_app.profiles import Profile
 from sessions_app.tools_loader import OFF, AgentAccess, agent_launch, check_tier, shim
@@ -53,7 +53,7 @@ def _working_directory(subdir: str | None) -> Path:
     if candidate != root and root not in candidate.parents:
         raise SessionError(f"working directory {subdir!r} is outside PROJECT_ROOT")
     if not candidate.is_dir():
-        raise SessionError(f"working directory {subdir!r} does not exist under PROJECT_ROOT")
+        raise UnknownDirectory(f"working directory {subdir!r} does not exist under PROJECT_ROOT")
     return candidate
 
 
@@ -164,14 +164,14 @@ def _new_pane(name: str, command: list[str], cwd: Path, env: dict[str, str]):
     except tmux_adapter.SessionExists:
         raise SessionConflict(f"tmux already has a session named {name!r}; adopt it or choose another name") from None
     except tmux_adapter.TmuxError as exc:
-        raise SessionError(str(exc)) from None
+        raise SessionConflict(str(exc)) from None
 
 
 def _tmux_call(action, *args):
     try:
         return action(*args)
     except tmux_adapter.TmuxError as exc:
-        raise SessionError(str(exc)) from None
+        raise SessionConflict(str(exc)) from None
 
 
 def session_create(
@@ -269,7 +269,7 @@ def session_adopt(target: str, name: str | None = None, profile: str = "shell") 
     except (tmux_adapter.PaneGone, ValueError):
         raise UnknownSession(f"tmux has no session or pane {target!r}") from None
     except tmux_adapter.TmuxError as exc:
-        raise SessionError(str(exc)) from None
+        raise SessionConflict(str(exc)) from None
     name = _validate_name(name or pane.session_name)
     agent = selectors.profile(profile)
     if pane.tag:

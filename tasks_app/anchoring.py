@@ -18,6 +18,10 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
+class OutsideText(ValueError):
+    """A well-formed range that the document's text, as it is now, cannot give."""
+
+
 def check_range(path: str, lines: list[str], start: int, end: int) -> str:
     """The text of lines `start`..`end` (1-based, inclusive), or ValueError saying what is wrong with the range."""
     if isinstance(start, bool) or isinstance(end, bool) or not isinstance(start, int) or not isinstance(end, int):
@@ -27,10 +31,10 @@ def check_range(path: str, lines: list[str], start: int, end: int) -> str:
     if end < start:
         raise ValueError(f"range {start}-{end} is reversed: it ends before it starts")
     if end > len(lines):
-        raise ValueError(f"{path} has {len(lines)} lines, so {start}-{end} is outside it")
+        raise OutsideText(f"{path} has {len(lines)} lines, so {start}-{end} is outside it")
     text = range_text(lines, start, end)
     if not text.strip():
-        raise ValueError(f"lines {start}-{end} of {path} are empty: there is nothing to refer to")
+        raise OutsideText(f"lines {start}-{end} of {path} are empty: there is nothing to refer to")
     return text
 
 

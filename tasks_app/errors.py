@@ -15,3 +15,7 @@ class UnknownTask(TaskError, NotFound):
 
 class TaskConflict(TaskError, Conflict):
     """The request is well formed but the tasks' current state refuses it (a cycle, a busy session, a limit)."""
+
+
+class ReferenceNotFound(TaskError, NotFound):
+    """A reference to a document that is not recorded."""

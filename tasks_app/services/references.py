@@ -15,7 +15,7 @@ from events_app import store
 from events_app.domain import DomainEvent
 from tasks_app import anchoring, documents, selectors
 from tasks_app import events as ev
-from tasks_app.errors import TaskConflict, TaskError
+from tasks_app.errors import ReferenceNotFound, TaskConflict, TaskError
 from tasks_app.models import Reference, Task
 from tasks_app.services.stream import append, task_at
 
@@ -54,9 +54,17 @@ def new_range(where: Range) -> tuple[Range, str]:
     path, start, end = where.path, where.start, where.end
     try:
         path = documents.normalise(path)
+    except documents.DocumentUnavailable as exc:
+        raise TaskError(f"reference {path}:{start}-{end}: {exc}") from None
+    try:
         lines = documents.read_lines(path)
+    except documents.DocumentUnavailable as exc:
+        raise ReferenceNotFound(f"reference {path}:{start}-{end}: {exc}") from None
+    try:
         text = anchoring.check_range(path, lines, start, end)
-    except (documents.DocumentUnavailable, ValueError) as exc:
+    except anchoring.OutsideText as exc:
+        raise TaskConflict(f"reference {path}:{start}-{end}: {exc}") from None
+    except ValueError as exc:
         raise TaskError(f"reference {path}:{start}-{end}: {exc}") from None
     if len(text) > MAX_REFERENCE_CHARS:
         raise TaskError(

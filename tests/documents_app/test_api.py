@@ -67,9 +67,9 @@ def test_outside_paths_name_no_document(api, tree):
     assert response.json() == {"detail": "no document '../../etc/passwd' under PROJECT_ROOT"}
 
 
-def test_a_range_outside_the_file_is_400(api, tree):
+def test_a_range_outside_the_file_as_it_is_now_is_409(api, tree):
     response = api.get("/api/documents/guide.md", {"start": 2, "end": 9})
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json() == {"detail": "lines 2-9 are outside guide.md, which has 3 lines"}
     assert api.get("/api/documents/guide.md", {"start": 0}).status_code == 422
 
@@ -85,7 +85,7 @@ def test_open_in_the_editor(api, tree, settings, monkeypatch):
     outside = api.post("/api/documents/nope.md/open", {"line": 1}, content_type="application/json")
     assert outside.status_code == 404
     beyond = api.post("/api/documents/guide.md/open", {"line": 4}, content_type="application/json")
-    assert beyond.status_code == 400
+    assert beyond.status_code == 409
     assert api.post("/api/documents/guide.md/open", {"line": 0}, content_type="application/json").status_code == 422
 
 

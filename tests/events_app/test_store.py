@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from events_app import store
 from events_app.audit import verify_events
 from events_app.domain import DomainEvent, EventError, event
+from events_app.errors import DomainError
 from events_app.models import Stream
 from events_app.recorders.sqlite import SQLiteRecorder
 from events_app.store import ConcurrencyError, ReplayError
@@ -238,7 +239,7 @@ _Unregistered.event_type, _Unregistered.stream_type = "CounterOpened", "counter"
         ("counter", [CounterLabelled(labels={"x": float("nan")})], EventError, "payload is not JSON"),
         ("counter", [CounterLabelled(labels={1: "int key"})], EventError, "does not read back as the same event"),
         ("counter", [CounterLabelled(labels={"t": (1, 2)})], EventError, "does not read back as the same event"),
-        ("counter", [CounterLabelled(labels={"s": "\ud800"})], EventError, "payload is not JSON"),
+        ("counter", [CounterLabelled(labels={"s": "\ud800"})], DomainError, "not valid Unicode"),
         ("counter", [CounterIncremented(by="3", note="")], EventError, "CounterIncremented.by is str '3'"),
         ("counter", [CounterIncremented(by=True, note="")], EventError, "CounterIncremented.by is bool"),
         ("counter", [CounterLabelled(labels={"big": "x" * 1_000_001})], EventError, "over 1000000"),

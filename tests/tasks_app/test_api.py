@@ -105,7 +105,7 @@ def test_update_needs_the_version_seen_and_answers_409_when_stale(api, created):
         ("post", "", {"title": ""}, 422, None),
         ("post", "", {"title": "x", "labels": ["a b"]}, 422, None),
         ("post", "", {"title": "x", "references": [{"path": "spec.md", "start": 5, "end": 1}]}, 400, "reversed"),
-        ("post", "", {"title": "x", "references": [{"path": "nope.md", "start": 1, "end": 1}]}, 400, "no document"),
+        ("post", "", {"title": "x", "references": [{"path": "nope.md", "start": 1, "end": 1}]}, 404, "no document"),
         ("post", "", {"title": "x", "status": "done"}, 422, None),
         ("post", "", {"description": "no title"}, 422, None),
         ("patch", "/9", {"version": 1, "title": "x"}, 404, "no task 9"),
@@ -113,7 +113,7 @@ def test_update_needs_the_version_seen_and_answers_409_when_stale(api, created):
         ("post", "/1/assign", {"version": 2, "session": "ghost"}, 404, "no session named 'ghost'"),
         ("post", "/1/status", {"version": 2, "status": "done"}, 409, "cannot be marked done"),
         ("post", "/1/dependencies", {"version": 2, "depends_on": 1}, 409, "cannot depend on itself"),
-        ("post", "/1/references", {"version": 2, "path": "spec.md", "start": 1, "end": 99}, 400, "has 20 lines"),
+        ("post", "/1/references", {"version": 2, "path": "spec.md", "start": 1, "end": 99}, 409, "has 20 lines"),
         ("post", "/1/references/1.9/refresh", {"version": 2}, 404, "no reference '1.9'"),
     ],
 )
