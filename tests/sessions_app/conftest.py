@@ -24,10 +24,11 @@ def tmux_server():
     require_binary("tmux", "apt-get install tmux")
     # a short path: a unix socket path must fit in about 100 bytes, and pytest's tmp_path can be longer
     directory = tempfile.mkdtemp(prefix="chorus-tmux-", dir="/tmp")
-    # Panes without a program run /bin/sh, not the user's login shell: an interactive bash runs ~/.bashrc, whose
-    # hooks (pyenv's rehash lock, for one) can hold the prompt back for a minute and make a shell test fail.
+    # Panes without a program run /bin/sh, not the user's login shell (tmux's default-shell, and $SHELL, which the
+    # agents' launcher execs for a profile without a command): an interactive bash runs ~/.bashrc, whose hooks
+    # (pyenv's rehash lock, for one) can hold the prompt back for a minute and make a shell test fail.
     config = Path(directory, "tmux.conf")
-    config.write_text("set-option -g default-shell /bin/sh\n")
+    config.write_text("set-option -g default-shell /bin/sh\nset-environment -g SHELL /bin/sh\n")
     server = Tmux(os.path.join(directory, "socket"), config_file=config)
     try:
         yield server

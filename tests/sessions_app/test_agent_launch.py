@@ -31,8 +31,8 @@ def secret_of(name: str) -> str:
 def agent_process(name: str) -> psutil.Process:
     """The pane's program once the launcher has exec'd it (the launcher's $0 is chorus-agent until then)."""
     pid = Session.objects.get(pk=name).pid
-    deadline = time.monotonic() + 10
-    while (process := psutil.Process(pid)).name() == "sh" and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while "chorus-agent" in (process := psutil.Process(pid)).cmdline() and time.monotonic() < deadline:
         time.sleep(0.05)
     return process
 
