@@ -53,6 +53,8 @@ def secure_database(path: Path, *, uid: int | None = None) -> None:
     """Make the SQLite database file (mode 0600) before SQLite does (0644 under the usual umask), or tighten the
     one there and what SQLite keeps beside it. SQLite creates the -wal, -shm and -journal files with the
     database's own mode, so they stay private too; the database may live outside the data directory."""
+    if str(path).startswith("file:"):
+        return  # a SQLite URI (`file:...?mode=ro`): opened as it says, never created here
     uid = os.geteuid() if uid is None else uid
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
