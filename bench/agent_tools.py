@@ -28,19 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import ServerProcess, free_port  # noqa: E402
+from tests.support import CHROMIUM, CHROMIUM_ARGS, ServerProcess, free_port  # noqa: E402
 
 SESSION = "bench"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 # Notes, in the page, when (epoch ms, the clock time.time() reads) each progress note first appears in the DOM.
 WATCH = """
 () => {

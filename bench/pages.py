@@ -48,17 +48,7 @@ from sessions_app import events as session_events  # noqa: E402
 from sessions_app import services as session_services  # noqa: E402
 from sessions_app.tmux import Tmux  # noqa: E402
 from tasks_app import services as task_services  # noqa: E402
-from tests.support import ServerProcess, free_port  # noqa: E402
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
+from tests.support import CHROMIUM, CHROMIUM_ARGS, ServerProcess, free_port  # noqa: E402
 
 # Records, in the page, when a card with a given status appears and when the JSON socket delivers an event.
 WATCH = """
@@ -147,7 +137,7 @@ def browser_latency(names: list[str], events: int) -> tuple[list[float], list[fl
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop in this thread
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{server.url}/login/?token={server.token}")
             page.wait_for_selector("#live-status[data-state=live]")
@@ -194,14 +184,14 @@ def main() -> None:
         seed_sessions(first)
         print(f"seeded 50 sessions in {time.monotonic() - started:.1f} s")
 
-        if shutil.which("chromium") or os.path.exists("/usr/bin/chromium"):
+        if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
             print(f"\nbrowser: event committed by this process -> page updated ({args.events} status changes)")
             dom, json_ = browser_latency(first, args.events)
             if dom:
                 print(line("baseline: JSON on /ws/live/ reaches the page", json_))
                 print(line("overview card swapped in the DOM (target p95 300)", dom))
         else:
-            print("\nbrowser: skipped (no /usr/bin/chromium)")
+            print(f"\nbrowser: skipped (no {CHROMIUM})")
 
         started = time.monotonic()
         seed_sessions([f"s{n:03d}" for n in range(50, 100)])

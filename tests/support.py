@@ -11,6 +11,17 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Debian's Chromium, which the browser tests and the benchmarks drive through Playwright, and its flags.
+CHROMIUM = os.environ.get("CHORUS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 
 
 def child_environment() -> dict[str, str]:

@@ -19,18 +19,8 @@ from django.conf import settings
 
 from tests.conftest import IN_CI, ROOT
 from tests.sessions_app.conftest import fake_agent_cmd, project, tmux_server  # noqa: F401  (fixtures used here)
-from tests.support import ServerProcess, free_port
+from tests.support import CHROMIUM, CHROMIUM_ARGS, ServerProcess, free_port
 
-CHROMIUM = os.environ.get("CHORUS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 WIDTHS = {"laptop": (1280, 860), "phone": (390, 844)}
 RUN_ID = os.environ.get("CHORUS_TEST_RUN_ID") or time.strftime("%Y%m%d-%H%M%S")
 SHOTS = ROOT / "test-artifacts" / "screenshots" / RUN_ID
