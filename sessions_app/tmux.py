@@ -68,6 +68,9 @@ NO_SERVER = re.compile(
     r"|error connecting to .*\((No such file or directory|Connection refused)\))",
     re.MULTILINE,
 )
+# A server that stays up with no session (`set -g exit-empty off`) answers this to any command that names or
+# needs a target, `list-panes -a` and `has-session -t =NAME` included.
+NO_SESSIONS = re.compile(r"^no current target$", re.MULTILINE)
 TARGET_GONE = re.compile(r"^(can't find (pane|session|window)|no such (pane|session|window)): ", re.MULTILINE)
 DUPLICATE_SESSION = re.compile(r"^duplicate session: ", re.MULTILINE)
 
@@ -84,8 +87,17 @@ class PaneGone(TmuxError):
     """The pane or session named does not exist (any more)."""
 
 
-class NoServer(PaneGone):
+class NoPanes(PaneGone):
+    """The server has no pane at all, so none exists that was named: it does not run (NoServer), or it runs
+    without a session (NoSessions)."""
+
+
+class NoServer(NoPanes):
     """No tmux server listens on the socket, so no pane or session exists there."""
+
+
+class NoSessions(NoPanes):
+    """The server runs but holds no session (a user's tmux.conf may keep it up with `exit-empty off`)."""
 
 
 class SessionExists(TmuxError):
@@ -363,6 +375,8 @@ def tmux_error(stderr: str) -> TmuxError:
     message = stderr.strip() or "tmux failed without a message"
     if NO_SERVER.search(message):
         return NoServer(message)
+    if NO_SESSIONS.search(message):
+        return NoSessions(message)
     if TARGET_GONE.search(message):
         return PaneGone(message)
     if DUPLICATE_SESSION.search(message):
@@ -528,7 +542,7 @@ class Tmux:
         try:
             token = secrets.token_hex(6)
             return parse_panes(self._run(["list-panes", "-a", "-F", pane_format(token)]), token)
-        except NoServer:
+        except NoPanes:
             return []
 
     def pane(self, target: str) -> PaneInfo:
@@ -604,7 +618,7 @@ class Tmux:
             if result.returncode == 0:
                 continue
             error = tmux_error(decode(result.stderr))
-            if isinstance(error, NoServer):
+            if isinstance(error, NoPanes):
                 return screens
             if not isinstance(error, PaneGone):
                 raise error

@@ -2,6 +2,7 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -42,6 +43,16 @@ def tmux_server():
         finally:
             end_process_tree(processes, timeout=2.0)
             shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def empty_server(tmux_server):
+    """The private server started without a session and kept up without one, as a user's tmux.conf with
+    `set -g exit-empty off` does: tmux then answers "no current target" where a missing server says "no server"."""
+    config = Path(tmux_server.config_file)
+    config.write_text(config.read_text() + "set-option -g exit-empty off\n")
+    subprocess.run(["tmux", "-S", tmux_server.socket, "-f", str(config), "start-server"], check=True)
+    return tmux_server
 
 
 @pytest.fixture

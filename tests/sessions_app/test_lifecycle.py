@@ -1,5 +1,6 @@
 """Sessions end to end: real tmux (a private server), the fake agent, the worker's monitor, the event store."""
 
+import logging
 import re
 import time
 
@@ -236,3 +237,28 @@ def test_a_kill_stands_when_the_worker_records_the_pane_dying_meanwhile(agent, m
     killed = services.session_kill("agent-1")
     assert killed.lifecycle == "killed"
     assert [e.event_type for e in store.read(stream_type="session")][-2:] == ["SessionStopped", "SessionKilled"]
+
+
+def test_a_server_kept_up_without_sessions_starts_restarts_and_loses_the_last_one(project, empty_server, caplog):
+    """`set -g exit-empty off` in a user's tmux.conf: tmux answers "no current target" while no session is left."""
+    monitor = SessionMonitor()
+    monitor.tick()
+    services.session_create("only", "fake")
+    for _ in range(7):
+        assert services.session_restart("only").lifecycle == "live"
+        monitor.tick()
+    wait_for(monitor, lambda: status_of("only") == "idle", what="idle after the restarts")
+    poll = monitor.tmux.poll
+
+    def poll_then_lose_the_last_session(_capture):
+        polled = poll([])
+        empty_server.kill_session("only")
+        return polled
+
+    monitor.screens.clear()  # so that the tick captures the pane it listed, after it has gone
+    monitor.tmux.poll = poll_then_lose_the_last_session
+    monitor.tick()
+    monitor.tmux.poll = poll
+    wait_for(monitor, lambda: Session.objects.get(pk="only").lifecycle == "stopped", what="stopped")
+    assert Session.objects.get(pk="only").status_reason == "its tmux pane is gone"
+    assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]

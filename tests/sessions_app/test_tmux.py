@@ -168,6 +168,20 @@ def test_without_a_server_lists_are_empty_and_targets_are_gone(tmux_server):
         tmux_server.pane("chorus-a")
 
 
+def test_a_server_without_sessions_lists_nothing_and_starts_one(empty_server):
+    assert empty_server.list_panes() == []
+    assert empty_server.poll(["%0"]) == ([], {})
+    assert empty_server.capture_many(["%0", "%1"]) == {}
+    assert not empty_server.has_session("chorus-a")
+    assert not empty_server.kill_session("chorus-a")
+    with pytest.raises(PaneGone):
+        empty_server.pane("chorus-a")
+    pane = empty_server.new_session("chorus-a", ["sleep", "60"])
+    assert [p.pane_id for p in empty_server.list_panes()] == [pane.pane_id]
+    assert empty_server.kill_session("chorus-a")
+    assert empty_server.list_panes() == []
+
+
 def test_command_environment_and_directory_reach_the_program(tmux_server, tmp_path):
     program = tmp_path / "dir with space" / "agent;"
     program.parent.mkdir()

@@ -12,7 +12,9 @@ from sessions_app.tmux import (
     PANE_FIELDS,
     SEPARATOR,
     KeyNotAllowed,
+    NoPanes,
     NoServer,
+    NoSessions,
     PaneGone,
     PaneInfo,
     PaneScreen,
@@ -375,6 +377,7 @@ def test_capture_needed_after_output_death_or_resize(change):
         ("error connecting to /tmp/tmux-0/nosuch (No such file or directory)\n", NoServer),
         ("error connecting to /tmp/chorus/socket (Connection refused)\n", NoServer),
         ("server exited unexpectedly\n", NoServer),
+        ("no current target\n", NoSessions),
         ("can't find pane: %99\n", PaneGone),
         ("can't find session: chorus-a\n", PaneGone),
         ("can't find window: 3\n", PaneGone),
@@ -391,8 +394,8 @@ def test_tmux_error_classification(stderr, kind):
     assert str(error) == (stderr.strip() or "tmux failed without a message")
 
 
-def test_no_server_is_a_pane_gone():
-    assert issubclass(NoServer, PaneGone)
+def test_no_server_and_no_sessions_are_no_panes_at_all():
+    assert issubclass(NoServer, NoPanes) and issubclass(NoSessions, NoPanes) and issubclass(NoPanes, PaneGone)
 
 
 def test_refuses_to_kill_the_users_default_server():
