@@ -55,14 +55,27 @@ def attach_command(name: str) -> str:
 
 
 def screen(name: str) -> str:
-    """The session's screen as tmux shows it now (plain text)."""
+    """The session's screen as tmux shows it now (plain text). A stopped agent's pane stays, dead, until the
+    session is restarted or killed (remain-on-exit), and still shows its last screen: that is answered too."""
     current = session(name)
-    if not current.is_live:
-        raise SessionConflict(f"session {name!r} is {current.lifecycle}")
+    adapter = tmux_adapter.configured()
     try:
-        return tmux_adapter.configured().capture(current.pane_id).text
+        if current.is_live or _pane_kept(adapter, current):
+            return adapter.capture(current.pane_id).text
     except tmux_adapter.TmuxError as exc:
         raise SessionConflict(f"cannot read the screen: {exc}") from None
+    raise SessionConflict(f"session {name!r} is {current.lifecycle} and its pane has gone")
+
+
+def _pane_kept(adapter: tmux_adapter.Tmux, current: Session) -> bool:
+    """Whether the pane of a session that is not live is still there. Pane ids start again at %0 with a new
+    server, so only a pane still tagged as this session's is its own."""
+    if not current.pane_id:
+        return False
+    try:
+        return adapter.pane(current.pane_id).tag == current.name
+    except tmux_adapter.PaneGone:
+        return False
 
 
 def screens(names: Iterable[str]) -> dict[str, MirroredScreen]:

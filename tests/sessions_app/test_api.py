@@ -5,6 +5,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from events_app import store
+from sessions_app.worker import SessionMonitor
+from tests.sessions_app.test_lifecycle import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -79,3 +81,19 @@ def test_bad_requests_get_clear_errors(api, created, method, path, body, status,
 def test_openapi_lists_the_session_endpoints(api):
     paths = api.get("/api/openapi.json").json()["paths"]
     assert {"/api/sessions", "/api/sessions/{name}/messages", "/api/sessions/{name}/keys"} <= set(paths)
+
+
+def test_a_stopped_session_shows_the_last_screen_its_dead_pane_holds(api, project, tmux_server):
+    toml = project.root / "chorus.toml"
+    toml.write_text(toml.read_text() + '\n[profiles.brief]\ncommand = ["sh", "-c", "echo last words; sleep 0.5; exit 3"]\n')
+    created = api.post("/api/sessions", {"name": "b1", "profile": "brief"}, content_type="application/json").json()
+    monitor = SessionMonitor()
+    wait_for(monitor, lambda: api.get("/api/sessions/b1").json()["lifecycle"] == "stopped", what="stopped")
+    answer = api.get("/api/sessions/b1/screen")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["text"].startswith("last words\n")
+    assert answer.json()["text"] == tmux_server.capture(created["pane_id"]).text
+    api.post("/api/sessions/b1/restart")
+    api.post("/api/sessions/b1/kill")
+    gone = api.get("/api/sessions/b1/screen")
+    assert gone.status_code == 409 and "killed and its pane has gone" in gone.json()["detail"]
