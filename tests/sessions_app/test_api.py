@@ -85,13 +85,15 @@ def test_openapi_lists_the_session_endpoints(api):
 
 def test_a_stopped_session_shows_the_last_screen_its_dead_pane_holds(api, project, tmux_server):
     toml = project.root / "chorus.toml"
-    toml.write_text(toml.read_text() + '\n[profiles.brief]\ncommand = ["sh", "-c", "echo last words; sleep 0.5; exit 3"]\n')
+    # (tmux 3.3 writes "Pane is dead" on the last row, scrolling the top row away)
+    brief = '["sh", "-c", "echo top row; echo last words; exit 3"]'
+    toml.write_text(toml.read_text() + f"\n[profiles.brief]\ncommand = {brief}\n")
     created = api.post("/api/sessions", {"name": "b1", "profile": "brief"}, content_type="application/json").json()
     monitor = SessionMonitor()
     wait_for(monitor, lambda: api.get("/api/sessions/b1").json()["lifecycle"] == "stopped", what="stopped")
     answer = api.get("/api/sessions/b1/screen")
     assert answer.status_code == 200, answer.content
-    assert answer.json()["text"].startswith("last words\n")
+    assert answer.json()["text"].startswith("last words\n"), answer.json()["text"]
     assert answer.json()["text"] == tmux_server.capture(created["pane_id"]).text
     api.post("/api/sessions/b1/restart")
     api.post("/api/sessions/b1/kill")
