@@ -34,6 +34,7 @@ from sessions_app.profiles import (
     command_name,
 )
 from sessions_app.stamps import recently
+from sessions_app.tmux import environment_script
 from sessions_app.tools_loader import CHOICES
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -91,8 +92,13 @@ def _plugin(registry: Mapping[str, Any]):
     return check
 
 
+def _environment(value: dict[str, str]) -> dict[str, str]:
+    environment_script(value)  # what new_session writes for the launcher: refuses a name sh cannot assign
+    return value
+
+
 Strings = Annotated[list[str], BeforeValidator(_strings)]
-StringTable = Annotated[dict[str, str], BeforeValidator(_string_table)]
+Environment = Annotated[dict[str, str], BeforeValidator(_string_table), AfterValidator(_environment)]
 Pattern = Annotated[str, AfterValidator(_regex)]
 StatusName = Annotated[str, AfterValidator(_status)]
 Lines = Annotated[int, Field(ge=1)]
@@ -150,7 +156,7 @@ class ProfileTable(_Table):
     extends: str | None = None
     description: str | None = None
     command: Strings | None = None
-    env: StringTable | None = None
+    env: Environment | None = None
     cwd: str | None = None
     process_names: Strings | None = None
     rules: list[RuleTable] = []

@@ -11,6 +11,7 @@ import re
 import secrets
 import shlex
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,14 @@ NO_SERVER = re.compile(
 NO_SESSIONS = re.compile(r"^no current target$", re.MULTILINE)
 TARGET_GONE = re.compile(r"^(can't find (pane|session|window)|no such (pane|session|window)): ", re.MULTILINE)
 DUPLICATE_SESSION = re.compile(r"^duplicate session: ", re.MULTILINE)
+# A session's environment reaches its program through this launcher, never through tmux's arguments: the tmux
+# server is a fork of the client that started it and keeps that client's command line (`new-session -e KEY=...`)
+# for its whole life, for every local user's `ps` to read. $1 is a file of `export` lines (mode 0600) that the
+# launcher reads and removes; the rest is the program's argv (none: the shell, which tmux puts in $SHELL).
+ENVIRONMENT_LAUNCHER = 'f="$1"; shift; . "$f"; rm -f -- "$f"; [ "$#" -gt 0 ] || set -- "${SHELL:-/bin/sh}"; exec "$@"'
+# The launcher's $0: what `ps` shows for it until it execs the program.
+ENVIRONMENT_LAUNCHER_NAME = "chorus-env"
+VARIABLE_NAME = re.compile("[A-Za-z_][A-Za-z0-9_]*")
 
 
 class TmuxError(Exception):
@@ -246,6 +255,33 @@ def clean_paste(text: str) -> str:
     and trailing line breaks go, so a paste never ends in something that could submit."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return PASTE_CONTROL_CHARACTERS.sub("", text).rstrip("\n")
+
+
+def environment_script(env: Mapping[str, str]) -> str:
+    """The file ENVIRONMENT_LAUNCHER reads: one `export NAME='value'` line a variable, each value quoted for sh so
+    that it is only ever data."""
+    lines = []
+    for key, value in env.items():
+        if not VARIABLE_NAME.fullmatch(key):
+            raise ValueError(f"bad environment variable name {key!r}: letters, digits and '_', not first a digit")
+        if "\x00" in value:
+            raise ValueError(f"environment variable {key} holds a NUL character")
+        lines.append(f"export {key}={shlex.quote(value)}\n")
+    return "".join(lines)
+
+
+def launcher_argv(environment_file: str, command: Sequence[str]) -> list[str]:
+    """The pane's argv that runs `command` with the variables of `environment_file` (see ENVIRONMENT_LAUNCHER)."""
+    return ["/bin/sh", "-c", ENVIRONMENT_LAUNCHER, ENVIRONMENT_LAUNCHER_NAME, environment_file, *command]
+
+
+def write_environment(env: Mapping[str, str]) -> str:
+    """A new file holding environment_script(env), readable by this user alone from its creation; its path."""
+    text = environment_script(env)
+    descriptor, path = tempfile.mkstemp(prefix="chorus-env-")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
 
 
 def split_text(text: str, size: int = LITERAL_CHUNK_CHARS) -> list[str]:
@@ -482,20 +518,22 @@ class Tmux:
         """Start `command` (an argv list, never shell text; empty: tmux's default shell) detached in a new
         session and return its pane.
 
-        `tag` is stored as the pane option @chorus_session (on the pane, not the session, so a pane the user
-        splits off is not mistaken for the agent). `remain_on_exit` keeps a finished pane around, dead, so its
-        exit status and last screen can still be read."""
+        `env` reaches the program through a private file that its launcher reads and removes, never through an
+        argument (see ENVIRONMENT_LAUNCHER): its values are often API keys. `tag` is stored as the pane option
+        @chorus_session (on the pane, not the session, so a pane the user splits off is not mistaken for the
+        agent). `remain_on_exit` keeps a finished pane around, dead, so its exit status and last screen can still
+        be read."""
         check_session_name(name)
-        # With one argument tmux hands it to the shell as text; quoting keeps it a single program path.
-        argv = [shlex.quote(command[0])] if len(command) == 1 else list(command)
+        environment_file = write_environment(env) if env else None
+        if environment_file is not None:
+            argv = launcher_argv(environment_file, command)
+        else:
+            # With one argument tmux hands it to the shell as text; quoting keeps it a single program path.
+            argv = [shlex.quote(command[0])] if len(command) == 1 else list(command)
         target = f"={name}:"
         args = ["new-session", "-d", "-s", name, "-x", str(width), "-y", str(height)]
         if cwd is not None:
             args += ["-c", argument(os.fspath(cwd))]
-        for key, value in (env or {}).items():
-            if not key or "=" in key or CONTROL_CHARACTERS.search(key):
-                raise ValueError(f"bad environment variable name {key!r}")
-            args += ["-e", argument(f"{key}={value}")]
         if argv:
             args += ["--", *(argument(arg) for arg in argv)]
         if remain_on_exit:
@@ -504,7 +542,14 @@ class Tmux:
             args += [";", "set-option", "-p", "-t", target, TAG_OPTION, argument(check_tag(tag))]
         token = secrets.token_hex(6)
         args += [";", "display-message", "-p", "-t", target, pane_format(token)]
-        return parse_panes(self._run(args), token)[0]
+        try:
+            return parse_panes(self._run(args), token)[0]
+        except BaseException:
+            if environment_file is not None:
+                # no launcher runs to remove it (or it has, and this finds nothing)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(environment_file)
+            raise
 
     def has_session(self, name: str) -> bool:
         try:

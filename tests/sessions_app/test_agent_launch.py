@@ -150,3 +150,15 @@ def test_the_command_and_the_api_choose_the_tier(project, tmux_server, client, s
     assert created.status_code == 201, created.content
     assert credentials.verify(secret_of("c1")) == ("c1", "fleet-read")
     assert credentials.verify(secret_of("a1")) == ("a1", "fleet-write")
+
+
+def test_a_profiles_api_key_reaches_its_agent_and_no_command_line(project, tmux_server):
+    key = "sk-ant-api03-" + "k" * 40
+    with (project.root / "chorus.toml").open("a") as config:
+        config.write(f'[profiles.keyed]\nextends = "fake"\nenv = {{ ANTHROPIC_API_KEY = "{key}" }}\n')
+    services.session_create("k1", "keyed")
+    agent = agent_process("k1")
+    assert agent.environ()["ANTHROPIC_API_KEY"] == key
+    assert agent.environ()["CHORUS_SESSION"] == "k1"
+    assert not any(key in line for line in command_lines())
+    assert not any(key in line for line in start_commands(tmux_server))

@@ -381,6 +381,10 @@ BAD_FILES = [
     ),
     ('[profiles.x]\nextends = "claude"\ndialog = { markers = "a" }\n', "profiles.x: dialog: markers must be one or"),
     (
+        '[profiles.x]\nextends = "claude"\nenv = { "MY-KEY" = "x" }\n',
+        "profiles.x: 'env' bad environment variable name 'MY-KEY': letters, digits and '_', not first a digit",
+    ),
+    (
         '[profiles.x]\nextends = "claude"\nself_report = "cluade_session_file"\n',
         "profiles.x: 'self_report' must be one of claude_session_file (or \"\" for none), not 'cluade_session_file'",
     ),

@@ -2,7 +2,9 @@
 
 import json
 import re
+import secrets
 import subprocess
+import tempfile
 import time
 
 import psutil
@@ -197,6 +199,36 @@ def test_command_environment_and_directory_reach_the_program(tmux_server, tmp_pa
     assert text.splitlines()[0] == f"a b;|{tmp_path}|{program}"
     assert wait_for_screen(tmux_server, shell.pane_id, lambda text: "[" in text).startswith("[x;]\n")
     assert pane_of(tmux_server, alone.pane_id).current_path == str(tmp_path)
+
+
+def command_lines() -> list[str]:
+    """Every process's command line, as any local user's `ps` reads it."""
+    return [" ".join(process.info["cmdline"] or []) for process in psutil.process_iter(["cmdline"])]
+
+
+def test_environment_values_reach_the_program_and_no_command_line(tmux_server, tmp_path, monkeypatch):
+    """This new_session starts the server, which is a fork of that tmux client and keeps its argv for life."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    secret = f"sk-ant-{secrets.token_hex(16)}"
+    tricky = 'it\'s $HOME `id` "q"\n\\;'
+    out = tmp_path / "env.out"
+    program = ["sh", "-c", 'printf "%s|%s" "$API_KEY" "$TRICKY" > "$0.part"; mv "$0.part" "$0"; exec sleep 60', out]
+    tmux_server.new_session("keyed", [str(arg) for arg in program], env={"API_KEY": secret, "TRICKY": tricky})
+    wait_for(out.exists, message="the program's output")
+    assert out.read_text() == f"{secret}|{tricky}"
+    server = [line for line in command_lines() if "new-session" in line and str(tmux_server.socket) in line]
+    assert server, "the tmux server should carry the command line of the client that started it"
+    assert not [line for line in command_lines() if secret in line]
+    shown = subprocess.run(["tmux", "-S", tmux_server.socket, "show-environment", "-t", "keyed"], capture_output=True)
+    assert secret.encode() not in shown.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["env.out"], "the launcher removes its file"
+
+
+def test_an_environment_that_sh_cannot_assign_is_refused_before_tmux_runs(tmux_server, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(ValueError, match="bad environment variable name 'A-B'"):
+        tmux_server.new_session("bad", ["sleep", "60"], env={"A-B": "x"})
+    assert not tmux_server.has_session("bad") and not list(tmp_path.iterdir())
 
 
 def test_an_empty_command_starts_the_default_shell(tmux_server):
