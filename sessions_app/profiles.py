@@ -9,6 +9,7 @@ built-in profiles live in sessions_app.agents (one module per agent), user profi
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -224,6 +225,11 @@ class Profile:
         object.__setattr__(self, "process_names", tuple(self.process_names))
         # sorted() is stable: among equal priorities the declared order decides.
         object.__setattr__(self, "ordered_rules", tuple(sorted(self.rules, key=lambda rule: -rule.priority)))
+
+    def agent_environment(self) -> dict[str, str]:
+        """The environment its agent runs with: Chorus's own (the tmux server passes the same user's on) under the
+        profile's `env`. Where the agent keeps its own files (HOME, CLAUDE_CONFIG_DIR) is read from this."""
+        return {**os.environ, **self.environment}
 
     @property
     def program(self) -> str:

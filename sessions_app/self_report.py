@@ -66,12 +66,14 @@ class SelfReportPlugin(ABC):
     confirmation: str
 
     @abstractmethod
-    def launch(self, hook_dir: Path) -> Launch:
-        """Prepare `hook_dir` (emptied, private to the session) and say what to add to the agent's start."""
+    def launch(self, hook_dir: Path, environment: Mapping[str, str] | None = None) -> Launch:
+        """Prepare `hook_dir` (emptied, private to the session) and say what to add to the agent's start.
+        `environment`: what the agent runs with (Profile.agent_environment; None: Chorus's own), where its
+        settings are found."""
 
     @abstractmethod
-    def reader(self) -> Reader:
-        """A new reader of the agents' reports."""
+    def reader(self, environment: Mapping[str, str] | None = None) -> Reader:
+        """A new reader of the reports of agents that run with `environment` (as for launch)."""
 
     @abstractmethod
     def signals(self, hook_dir: Path) -> list[Signal]:

@@ -128,7 +128,7 @@ def _start_pane(name: str, profile_name: str, cwd: Path, tools: str):
     warnings: list[str] = []
     if profile.self_report is not None:
         # The agent's own report: its plug-in says what to add (hooks writing into this session's directory).
-        launch = profile.self_report.launch(hook_directory(name))
+        launch = profile.self_report.launch(hook_directory(name), profile.agent_environment())
         env.update(launch.environment)
         command += launch.arguments
         warnings += launch.warnings

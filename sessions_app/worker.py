@@ -44,6 +44,11 @@ TYPED_NOT_SUBMITTED = (
 )
 
 
+def reader_key(profile: Profile) -> tuple:
+    """Agents of one self-report plug-in share a reader when their profiles give them the same environment."""
+    return (profile.self_report.name, tuple(sorted(profile.environment.items())))
+
+
 class SessionMonitor:
     """The worker's session job. Status changes reach the desktop through sessions_app.policies; the monitor
     itself notifies only of what no event records (an error the agent's hooks reported)."""
@@ -52,8 +57,9 @@ class SessionMonitor:
         self.interval = settings.CHORUS_POLL_INTERVAL
         self.tmux = adapter or tmux_adapter.configured()
         self._notifier = notifier
-        # one reader per self-report plug-in in use, by the plug-in's name
-        self.readers: dict[str, Reader] = {}
+        # one reader per self-report plug-in in use and agent environment (reader_key): where an agent keeps its
+        # reports depends on its HOME
+        self.readers: dict[tuple, Reader] = {}
         self.trackers: dict[str, StatusTracker] = {}
         self.screens: dict[str, tmux_adapter.PaneScreen] = {}
         # the colour captures of the screens pages show (sessions_app.mirror), by pane
@@ -218,31 +224,33 @@ class SessionMonitor:
                 return None
         return self._profiles[name]
 
-    def _reporter(self, session: Session) -> SelfReportPlugin | None:
+    def _reporter(self, session: Session) -> Profile | None:
+        """The session's profile if its agent reports itself."""
         profile = self.profile(session.profile)
-        return profile.self_report if profile is not None else None
+        return profile if profile is not None and profile.self_report is not None else None
 
     def _self_reports(self, watched: list[tuple[Session, tmux_adapter.PaneInfo]]) -> dict[str, SelfReport | None]:
         """What the agents that report themselves say, by session; their hooks are read on the way."""
-        reporters = {s.name: plugin for s, _p in watched if (plugin := self._reporter(s)) is not None}
+        reporters = {s.name: profile for s, _p in watched if (profile := self._reporter(s)) is not None}
         # Every reader is refreshed, also one whose last session has gone, so it forgets that session's pane.
-        pane_pids: dict[str, set[int]] = {name: set() for name in self.readers}
+        pane_pids: dict[tuple, set[int]] = {key: set() for key in self.readers}
         for session, pane in watched:
-            plugin = reporters.get(session.name)
-            if plugin is not None:
-                if plugin.name not in self.readers:
-                    self.readers[plugin.name] = plugin.reader()
-                pane_pids.setdefault(plugin.name, set()).add(pane.pid)
-        for name, pids in pane_pids.items():
-            self.readers[name].refresh(pids)
+            profile = reporters.get(session.name)
+            if profile is not None:
+                key = reader_key(profile)
+                if key not in self.readers:
+                    self.readers[key] = profile.self_report.reader(profile.agent_environment())
+                pane_pids.setdefault(key, set()).add(pane.pid)
+        for key, pids in pane_pids.items():
+            self.readers[key].refresh(pids)
         reports = {}
         for session, pane in watched:
-            plugin = reporters.get(session.name)
-            if plugin is None:
+            profile = reporters.get(session.name)
+            if profile is None:
                 continue
-            if self._read_hooks(session, plugin):
+            if self._read_hooks(session, profile.self_report):
                 self.screens.pop(pane.pane_id, None)  # the agent just did something: look at its screen now
-            reports[session.name] = self.readers[plugin.name].report(pane.pid)
+            reports[session.name] = self.readers[reader_key(profile)].report(pane.pid)
         return reports
 
     def _read_hooks(self, session: Session, plugin: SelfReportPlugin) -> bool:

@@ -86,8 +86,20 @@ KNOWN_STATUSES = frozenset({"idle", "busy", "waiting"})
 SOURCE = "Claude Code session file"
 
 
-def sessions_dir() -> Path:
-    return Path(os.environ.get("CHORUS_CLAUDE_SESSIONS_DIR") or Path.home() / ".claude" / "sessions")
+def claude_home(environment: Mapping[str, str]) -> Path:
+    """Claude Code's own directory for an agent run with `environment`: $CLAUDE_CONFIG_DIR (its documented way to
+    move it), else $HOME/.claude; the agent's HOME, which a profile's `env` may set, not Chorus's."""
+    if environment.get("CLAUDE_CONFIG_DIR"):
+        return Path(environment["CLAUDE_CONFIG_DIR"])
+    home = environment.get("HOME")
+    return (Path(home) if home else Path.home()) / ".claude"
+
+
+def sessions_dir(environment: Mapping[str, str] | None = None) -> Path:
+    """Where an agent run with `environment` (None: Chorus's own) keeps its session files:
+    CHORUS_CLAUDE_SESSIONS_DIR when that environment sets it, else the sessions/ of its Claude directory."""
+    environment = os.environ if environment is None else environment
+    return Path(environment.get("CHORUS_CLAUDE_SESSIONS_DIR") or claude_home(environment) / "sessions")
 
 
 def session_report(data: Mapping[str, Any], pid_alive: bool | None) -> SelfReport:
@@ -199,14 +211,16 @@ def hook_settings() -> str:
     return json.dumps({"hooks": {event: [{"hooks": [hook]}] for event in HOOK_EVENTS}}, separators=(",", ":"))
 
 
-def user_disabled_hooks(home: Path | None = None) -> bool:
-    """The user's `"disableAllHooks": true` turns ours off too; overriding it would re-enable theirs, so Chorus
-    only warns."""
-    path = (home or Path.home()) / ".claude" / "settings.json"
+def hooks_disabled_by(environment: Mapping[str, str]) -> Path | None:
+    """The user settings file that turns every hook off (`"disableAllHooks": true`) for an agent run with
+    `environment`, if it does. That turns ours off too; overriding it would re-enable theirs, so Chorus only
+    warns."""
+    path = claude_home(environment) / "settings.json"
     try:
-        return json.loads(path.read_text()).get("disableAllHooks") is True
+        disabled = json.loads(path.read_text()).get("disableAllHooks") is True
     except (OSError, ValueError, AttributeError):
-        return False
+        return None
+    return path if disabled else None
 
 
 def read_hook_events(directory: Path) -> list[dict]:
@@ -244,16 +258,17 @@ class SessionFile(SelfReportPlugin):
     name = "claude_session_file"
     confirmation = "UserPromptSubmit hook"
 
-    def launch(self, hook_dir: Path) -> Launch:
+    def launch(self, hook_dir: Path, environment: Mapping[str, str] | None = None) -> Launch:
         shutil.rmtree(hook_dir, ignore_errors=True)
         hook_dir.mkdir(parents=True, mode=0o700)
         warnings = ()
-        if user_disabled_hooks():
-            warnings = ("~/.claude/settings.json sets disableAllHooks: Chorus relies on the session file alone",)
+        disabled = hooks_disabled_by(os.environ if environment is None else environment)
+        if disabled is not None:
+            warnings = (f"{disabled} sets disableAllHooks: Chorus relies on the session file alone",)
         return Launch(("--settings", hook_settings()), {"CHORUS_HOOK_DIR": str(hook_dir)}, warnings)
 
-    def reader(self) -> SessionFileFinder:
-        return SessionFileFinder()
+    def reader(self, environment: Mapping[str, str] | None = None) -> SessionFileFinder:
+        return SessionFileFinder(sessions_dir(environment))
 
     def signals(self, hook_dir: Path) -> list[Signal]:
         return [signal(payload) for payload in read_hook_events(hook_dir)]

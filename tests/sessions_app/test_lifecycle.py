@@ -1,7 +1,9 @@
 """Sessions end to end: real tmux (a private server), the fake agent, the worker's monitor, the event store."""
 
+import json
 import logging
 import re
+import sys
 import time
 
 import psutil
@@ -11,7 +13,7 @@ from events_app import store
 from sessions_app import services
 from sessions_app.models import OutboxMessage, Session, StatusChange
 from sessions_app.worker import SessionMonitor
-from tests.sessions_app.conftest import received_prompts
+from tests.sessions_app.conftest import FAKE_AGENT, received_prompts
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -262,3 +264,24 @@ def test_a_server_kept_up_without_sessions_starts_restarts_and_loses_the_last_on
     wait_for(monitor, lambda: Session.objects.get(pk="only").lifecycle == "stopped", what="stopped")
     assert Session.objects.get(pk="only").status_reason == "its tmux pane is gone"
     assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+def test_an_agent_with_a_home_of_its_own_is_read_and_warned_about_there(project, tmp_path, monkeypatch, caplog):
+    """No CHORUS_CLAUDE_SESSIONS_DIR: the session file and the hooks switch are where the agent's HOME has them."""
+    monkeypatch.delenv("CHORUS_CLAUDE_SESSIONS_DIR")
+    home = tmp_path / "agent-home"
+    (home / ".claude" / "sessions").mkdir(parents=True)
+    (home / ".claude" / "settings.json").write_text('{"disableAllHooks": true}')
+    command = [sys.executable, str(FAKE_AGENT), "--log", str(project.log), "--sessions-dir", f"{home}/.claude/sessions"]
+    with (project.root / "chorus.toml").open("a") as config:
+        config.write(
+            f'[profiles.homed]\nextends = "fake"\ncommand = {json.dumps(command)}\nenv = {{ HOME = "{home}" }}\n'
+        )
+    monitor = SessionMonitor()
+    services.session_create("homed", "homed")
+    wait_for(monitor, lambda: status_of("homed") == "idle", what="idle")
+    assert Session.objects.get(pk="homed").status_reason == "self_report: Claude Code session file says idle"
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert f"homed: {home}/.claude/settings.json sets disableAllHooks: Chorus relies on the session file alone" in (
+        warnings
+    )

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -155,11 +156,13 @@ def test_hooks_without_their_directory_exit_quietly(tmp_path):
     assert result.returncode == 0 and result.stderr == ""
 
 
-def test_user_disabled_hooks_is_detected(tmp_path):
+def test_disabled_hooks_are_found_in_the_agents_claude_directory(tmp_path):
     (tmp_path / ".claude").mkdir()
-    assert not claude.user_disabled_hooks(tmp_path)
-    (tmp_path / ".claude" / "settings.json").write_text('{"disableAllHooks": true}')
-    assert claude.user_disabled_hooks(tmp_path)
+    assert claude.hooks_disabled_by({"HOME": str(tmp_path)}) is None
+    settings = tmp_path / ".claude" / "settings.json"
+    settings.write_text('{"disableAllHooks": true}')
+    assert claude.hooks_disabled_by({"HOME": str(tmp_path)}) == settings
+    assert claude.hooks_disabled_by({"HOME": "/nowhere", "CLAUDE_CONFIG_DIR": str(tmp_path / ".claude")}) == settings
 
 
 def test_launch_warns_when_the_user_turned_every_hook_off(tmp_path, monkeypatch):
@@ -169,3 +172,27 @@ def test_launch_warns_when_the_user_turned_every_hook_off(tmp_path, monkeypatch)
     (tmp_path / "home" / ".claude" / "settings.json").write_text('{"disableAllHooks": true}')
     [warning] = claude.SESSION_FILE.launch(tmp_path / "b").warnings
     assert "disableAllHooks" in warning
+
+
+def test_launch_reads_the_settings_of_the_home_the_agent_runs_with(tmp_path, monkeypatch):
+    """A profile's env may give the agent a HOME of its own: its settings, not Chorus's, turn the hooks off."""
+    monkeypatch.setenv("HOME", str(tmp_path / "chorus-home"))
+    agent_home = tmp_path / "agent-home"
+    (agent_home / ".claude").mkdir(parents=True)
+    (agent_home / ".claude" / "settings.json").write_text('{"disableAllHooks": true}')
+    [warning] = claude.SESSION_FILE.launch(tmp_path / "a", {"HOME": str(agent_home)}).warnings
+    assert warning.startswith(f"{agent_home}/.claude/settings.json sets disableAllHooks")
+    assert claude.SESSION_FILE.launch(tmp_path / "b", {"HOME": str(tmp_path / "chorus-home")}).warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("environment", "directory"),
+    [
+        ({"HOME": "/home/agent"}, "/home/agent/.claude/sessions"),
+        ({"HOME": "/home/agent", "CLAUDE_CONFIG_DIR": "/etc/claude-a"}, "/etc/claude-a/sessions"),
+        ({"HOME": "/home/agent", "CHORUS_CLAUDE_SESSIONS_DIR": "/var/sessions"}, "/var/sessions"),
+    ],
+)
+def test_the_reader_looks_where_the_agent_keeps_its_session_files(environment, directory):
+    assert claude.sessions_dir(environment) == Path(directory)
+    assert claude.SESSION_FILE.reader(environment).directory == Path(directory)
