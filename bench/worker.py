@@ -1,10 +1,11 @@
-"""The worker's session poll at N = 1, 10, 50 fake-agent sessions in a private tmux server.
+"""The worker's session poll at N = 1, 10, 50 (or --sizes ... 100 200) fake-agent sessions in a private tmux server.
 
-Run: uv run python bench/worker.py [--sizes 1 10 50] [--seconds 8]
+Run: uv run python bench/worker.py [--sizes 1 10 50 100 200] [--seconds 8] [--no-latency]
 
 For each N it prints, as medians:
 - tick time of Chorus's monitor (one list-panes call, one batched capture of the panes that may have changed),
-  with every agent idle and with every agent busy (spinners redrawing);
+  with every agent idle and with every agent busy (spinners redrawing), beside its floor measured in the same
+  phase: one bare `tmux list-panes -a` process with Chorus's format, the least any tick can cost;
 - the worker's CPU per second of wall time at its default cadence (its own and its tmux client processes');
 - detection latency: the fake agent takes a prompt (its log's timestamp) -> SessionStatusChanged committed;
 and beside it, in the same run, the baseline claude-squad uses: one `tmux capture-pane` process per pane every
@@ -18,6 +19,7 @@ import json
 import os
 import random
 import resource
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -56,7 +58,7 @@ from sessions_app import services  # noqa: E402
 from sessions_app.catalog import get_profile  # noqa: E402
 from sessions_app.detection import Observation, detect  # noqa: E402
 from sessions_app.models import Session  # noqa: E402
-from sessions_app.tmux import Tmux, end_process_tree, process_tree  # noqa: E402
+from sessions_app.tmux import Tmux, end_process_tree, pane_format, process_tree  # noqa: E402
 from sessions_app.worker import SessionMonitor  # noqa: E402
 
 
@@ -100,16 +102,26 @@ def wait_all(monitor: SessionMonitor, status: str, timeout: float = 60.0) -> Non
     raise SystemExit(f"sessions did not all become {status}")
 
 
-def measure_ticks(monitor: SessionMonitor, seconds: float) -> tuple[list[float], float]:
-    """Tick at the default cadence for `seconds`; return tick durations (ms) and CPU per wall second."""
-    durations = []
+def list_panes_floor(tmux: Tmux) -> float:
+    """ms of one bare `tmux list-panes -a` with the worker's format: a process and the server's answer, no parsing."""
+    command = ["tmux", "-u", "-S", str(tmux.socket), "list-panes", "-a", "-F", pane_format(secrets.token_hex(8))]
+    started = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True)
+    return (time.perf_counter() - started) * 1000
+
+
+def measure_ticks(monitor: SessionMonitor, seconds: float) -> tuple[list[float], float, list[float]]:
+    """Tick at the default cadence for `seconds`; return tick durations (ms), CPU per wall second, and the
+    list-panes floor (ms) sampled between the ticks, under the same load."""
+    durations, floor = [], []
     cpu_start, wall_start = cpu_seconds(), time.monotonic()
     while time.monotonic() - wall_start < seconds:
         started = time.perf_counter()
         monitor.tick()
         durations.append((time.perf_counter() - started) * 1000)
+        floor.append(list_panes_floor(monitor.tmux))
         time.sleep(max(0.0, settings.CHORUS_POLL_INTERVAL - (time.perf_counter() - started)))
-    return durations, (cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
+    return durations, (cpu_seconds() - cpu_start) / (time.monotonic() - wall_start), floor
 
 
 def baseline_round(tmux: Tmux, panes: list[str], profile) -> tuple[float, dict[str, str]]:
@@ -219,6 +231,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="measuring time per phase")
     parser.add_argument("--rounds", type=int, default=4, help="latency rounds per size")
     parser.add_argument("--self-report", action="store_true", help="agents keep a Claude Code session file")
+    parser.add_argument("--no-latency", action="store_true", help="skip the detection latency phases (large N)")
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         raise SystemExit("tmux is not installed (apt-get install tmux)")
@@ -238,29 +251,33 @@ def main() -> None:
             sessions = start_sessions(size, work_seconds=1000, self_report=args.self_report)
             monitor = SessionMonitor()
             wait_all(monitor, "idle")
-            idle_ticks, idle_cpu = measure_ticks(monitor, args.seconds)
+            idle_ticks, idle_cpu, idle_floor = measure_ticks(monitor, args.seconds)
             base_idle, base_idle_cpu = measure_baseline(tmux, [s.pane_id for s in sessions], profile, args.seconds)
             for session in sessions:
                 tmux.send_text(session.pane_id, "stay busy")
                 tmux.send_keys(session.pane_id, "Enter")
             wait_all(monitor, "busy")
-            busy_ticks, busy_cpu = measure_ticks(monitor, args.seconds)
+            busy_ticks, busy_cpu, busy_floor = measure_ticks(monitor, args.seconds)
             base_busy, base_busy_cpu = measure_baseline(tmux, [s.pane_id for s in sessions], profile, args.seconds)
-            for session in Session.objects.filter(lifecycle="live"):
-                services.session_kill(session.name)
-            sessions = start_sessions(size, work_seconds=0.5, self_report=args.self_report)
-            monitor = SessionMonitor()
-            wait_all(monitor, "idle")
-            latency = detection_latency(monitor, tmux, sessions, args.rounds)
-            base_latency = baseline_latency(tmux, sessions, profile, args.rounds)
+            latency, base_latency = [], []
+            if not args.no_latency:
+                for session in Session.objects.filter(lifecycle="live"):
+                    services.session_kill(session.name)
+                sessions = start_sessions(size, work_seconds=0.5, self_report=args.self_report)
+                monitor = SessionMonitor()
+                wait_all(monitor, "idle")
+                latency = detection_latency(monitor, tmux, sessions, args.rounds)
+                base_latency = baseline_latency(tmux, sessions, profile, args.rounds)
             rows.append(
                 (
                     size,
                     idle_ticks,
+                    idle_floor,
                     idle_cpu,
                     base_idle,
                     base_idle_cpu,
                     busy_ticks,
+                    busy_floor,
                     busy_cpu,
                     base_busy,
                     base_busy_cpu,
@@ -276,10 +293,12 @@ def main() -> None:
     for (
         size,
         idle_ticks,
+        idle_floor,
         idle_cpu,
         base_idle,
         base_idle_cpu,
         busy_ticks,
+        busy_floor,
         busy_cpu,
         base_busy,
         base_busy_cpu,
@@ -287,6 +306,12 @@ def main() -> None:
         base_latency,
     ) in rows:
         print(f"\nN = {size} sessions")
+        print(f"  {'':34}{'chorus':>12}{'floor':>12}{'ratio':>8}")
+        for label, ours, floor in (
+            ("tick vs list-panes, all idle", statistics.median(idle_ticks), statistics.median(idle_floor)),
+            ("tick vs list-panes, all busy", statistics.median(busy_ticks), statistics.median(busy_floor)),
+        ):
+            print(f"  {label:34}{ours:12.2f}{floor:12.2f}{ours / floor:7.1f}x")
         print(f"  {'':34}{'chorus':>12}{'baseline':>12}{'ratio':>8}")
         for label, ours, theirs in (
             ("tick, all idle (median ms)", statistics.median(idle_ticks), statistics.median(base_idle)),
@@ -298,8 +323,11 @@ def main() -> None:
             ("CPU, all busy (% of a core)", busy_cpu * 100, base_busy_cpu * 100),
         ):
             print(f"  {label:34}{ours:12.1f}{theirs:12.1f}{theirs / max(ours, 1e-9):7.1f}x")
-        print(f"  {'detection p50 (ms)':34}{percentile(latency, 0.5):12.0f}{percentile(base_latency, 0.5):12.0f}")
-        print(f"  {'detection p95 (ms)':34}{percentile(latency, 0.95):12.0f}{percentile(base_latency, 0.95):12.0f}")
+        if latency:
+            p50, base_p50 = percentile(latency, 0.5), percentile(base_latency, 0.5)
+            p95, base_p95 = percentile(latency, 0.95), percentile(base_latency, 0.95)
+            print(f"  {'detection p50 (ms)':34}{p50:12.0f}{base_p50:12.0f}")
+            print(f"  {'detection p95 (ms)':34}{p95:12.0f}{base_p95:12.0f}")
         print(f"  samples: {len(idle_ticks)}+{len(busy_ticks)} ticks, {len(latency)} detections")
     shutil.rmtree(WORK, ignore_errors=True)
 
