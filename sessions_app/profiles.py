@@ -9,6 +9,7 @@ built-in profiles live in sessions_app.agents (one module per agent), user profi
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -43,8 +44,10 @@ SHELL_NAMES = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def command_name(command: str) -> str:
-    """tmux's #{pane_current_command} as a bare name: login shells show as `-bash`, some report a path."""
+    """tmux's #{pane_current_command} as a bare name: login shells show as `-bash`, some report a path. Cached:
+    the worker asks this of every pane at every tick, and a pathlib.Path per call was 11% of a busy tick's CPU."""
     return Path(command.strip().lstrip("-")).name
 
 

@@ -313,6 +313,12 @@ def test_parse_captures_keeps_trailing_blank_rows():
     assert parse_captures(output, "tok", ["%1"], 0.0)["%1"].text == "row\n\n\n"
 
 
+def test_parse_captures_keeps_the_blank_rows_of_a_screen_another_one_follows():
+    output = "\n".join([marker("tok", "%1"), "row", "", "", marker("tok", "%2"), "", marker("tok", "%3")]) + "\n"
+    screens = parse_captures(output, "tok", ["%1", "%2", "%3"], 0.0)
+    assert [screen.text for screen in screens.values()] == ["row\n\n\n", "\n", ""]
+
+
 def test_parse_captures_leaves_out_a_pane_tmux_did_not_find():
     # display-message prints empty values for a missing pane; the capture after it failed and ended the list
     output = "\n".join([marker("tok", "%1"), "one", marker("tok", "")]) + "\n"
