@@ -231,7 +231,7 @@ class Profile:
 
     def agent_environment(self) -> dict[str, str]:
         """The environment its agent runs with: Chorus's own (the tmux server passes the same user's on) under the
-        profile's `env`. Where the agent keeps its own files (HOME, CLAUDE_CONFIG_DIR) is read from this."""
+        profile's `env`. Where the agent keeps its own files (its HOME, a variable of its own) is read from this."""
         return {**os.environ, **self.environment}
 
     @property
