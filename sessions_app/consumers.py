@@ -4,7 +4,8 @@ Protocol (`/ws/terminal/?name=<session>`, authenticated and origin-checked like 
   <- {"type": "ready", "writable": bool}       then the pane's picture:
   <- {"type": "size", "cols": W, "rows": H}    the pane's size; the bytes after it are for a terminal of that size
   <- binary frames: what the pane shows, as terminal output (the first one paints the screen as it is now)
-  <- {"type": "ended", "reason": ...}          the pane or tmux went away (the socket closes after it)
+  <- {"type": "ended", "reason": ..., "again": bool}   the pane or tmux went away, or the session moved to another
+                                               pane (again: connecting again shows it); the socket closes after it
   <- {"type": "error", "message": ...}         a refused or malformed message; the socket stays open
   -> {"input": "<text>"}                       keystrokes, typed into the pane byte for byte (writable only)
   -> {"resize": [cols, rows]}                  make the pane this size (writable only)
@@ -79,6 +80,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"type": "ready", "writable": self.writable}))
         self.tasks.append(asyncio.ensure_future(close_when_logged_out(self, self.recheck_seconds)))
         self.tasks.append(asyncio.ensure_future(self._stream()))
+        self.tasks.append(asyncio.ensure_future(self._follow(name, pane)))
 
     async def _stream(self) -> None:
         while True:
@@ -91,8 +93,23 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                 await self._end(ended)
                 return
 
-    async def _end(self, reason: str) -> None:
-        await self.send(text_data=json.dumps({"type": "ended", "reason": reason}))
+    async def _follow(self, name: str, pane: str) -> None:
+        """A restart gives the session a new pane (and a restarted Chorus may find it elsewhere): the socket then
+        ends saying so, and the page connects again, to the new pane."""
+        while True:
+            await asyncio.sleep(self.recheck_seconds)
+            try:
+                now = await database_sync_to_async(_pane)(name)
+            except UnknownSession:
+                now = ""
+            if now != pane:
+                reason = "the session moved to another pane" if now else "the session is not running"
+                await self._end(reason, again=bool(now))
+                return
+
+    async def _end(self, reason: str, again: bool = False) -> None:
+        """Say why the stream ended (and whether connecting again shows the session) and close."""
+        await self.send(text_data=json.dumps({"type": "ended", "reason": reason, "again": again}))
         await self.close()
 
     async def _error(self, message: str) -> None:

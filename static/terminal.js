@@ -61,6 +61,7 @@
         const news = JSON.parse(message.data);
         if (news.type === "ready") {
           retry = 0;
+          delete details.dataset.fitted;  // a new pane (after a restart) is fitted again
           writable = news.writable;
           details.dataset.writable = String(writable);
           term.options.disableStdin = !writable;
@@ -72,7 +73,7 @@
           describe();
           if (!details.dataset.fitted) { details.dataset.fitted = "1"; follow(); }
         } else if (news.type === "ended") {
-          ended = true;
+          ended = !news.again;
           say("ended", `ended: ${news.reason}`);
         } else if (news.type === "error") {
           status.textContent = news.message;
@@ -82,7 +83,7 @@
         socket = null;
         if (ended || !details.open) return;
         retry = Math.min(retry + 1, 5);
-        say("connecting", "reconnecting…");
+        if (details.dataset.state !== "ended") say("connecting", "reconnecting…");
         timer = setTimeout(connect, 1000 * retry);
       };
     }

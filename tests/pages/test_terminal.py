@@ -12,7 +12,7 @@ from tests.pages.conftest import wait_for
 from tests.support import ServerProcess, free_port
 
 PROMPT = re.compile(r"^[^\n]*[$#] ?$", re.MULTILINE)
-pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(240)]
 
 
 def start_shell(stack, tmux_server, name: str) -> str:
@@ -61,6 +61,18 @@ def test_keystrokes_reach_the_pane_literally_and_its_output_streams_back(page, s
     page.keyboard.press("Enter")
     expect(rows).to_contain_text("done-23")
     screenshot(page, "session-terminal")
+
+    # a restart gives the session a new pane: the terminal follows it
+    stack.manage("sessions", "restart", "typist")
+    moved = wait_for(lambda: tmux_server.pane("typist").pane_id != pane and tmux_server.pane("typist").pane_id)
+    wait_for(lambda: PROMPT.search(pane_text(tmux_server, moved)), 30, what="the new shell's prompt")
+    expect(terminal).to_have_attribute("data-state", "live")
+    expect(rows).not_to_contain_text("done-23")
+    terminal.locator(".xterm").click()
+    page.keyboard.type("echo again-$((1+1))")
+    page.keyboard.press("Enter")
+    wait_for(lambda: "again-2" in pane_text(tmux_server, moved), what="typing into the new pane")
+    expect(rows).to_contain_text("again-2")
 
 
 def test_a_read_only_chorus_streams_the_terminal_but_types_nothing(chromium, stack, tmux_server):

@@ -43,5 +43,9 @@ async def test_a_session_that_is_not_running_says_so_and_closes():
     await _stopped("gone")
     communicator = _communicator("gone", token=settings.CHORUS_TOKEN)
     assert (await communicator.connect(TIMEOUT))[0] is True
-    assert await communicator.receive_json_from(TIMEOUT) == {"type": "ended", "reason": "the session is not running"}
+    assert await communicator.receive_json_from(TIMEOUT) == {
+        "type": "ended",
+        "reason": "the session is not running",
+        "again": False,
+    }
     assert (await communicator.receive_output(TIMEOUT))["type"] == "websocket.close"
