@@ -13,6 +13,7 @@ from ninja.errors import HttpError
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
+from chorus_site.api_docs import VendoredSwagger
 from chorus_site.auth import SESSION_KEY, token_matches
 from documents_app.api import router as documents_router
 from events_app.api import router as events_router
@@ -78,6 +79,7 @@ api = NinjaAPI(
     auth=[BearerToken(), BrowserSession()],
     urls_namespace="api",
     parser=ObjectParser(),
+    docs=VendoredSwagger(),
 )
 
 

@@ -152,8 +152,9 @@ class WebsocketAuthentication:
     logged-in session flag or a bearer token) and says so in `scope["chorus_authenticated"]`, which every consumer
     checks before accepting; `scope["chorus_still_authenticated"]()` says whether it still is (after `token
     rotate`, no longer), checked by the consumers while the socket is open: the session was read at connect, so
-    the check reads no database, only the token file's stamp. Consumers import nothing of this site's
-    authentication."""
+    the check reads no database, only the token file's stamp. `scope["chorus_may_change"]` says whether it may
+    change anything (a terminal's keystrokes), the websocket twin of ReadOnlyMiddleware. Consumers import nothing
+    of this site's authentication."""
 
     def __init__(self, app):
         self.app = app
@@ -165,6 +166,8 @@ class WebsocketAuthentication:
                 **scope,
                 "chorus_authenticated": authenticated,
                 "chorus_still_authenticated": functools.partial(scope_is_authenticated, scope),
+                # whether this socket may change anything (type into a terminal): as for HTTP, not while read-only
+                "chorus_may_change": authenticated and not settings.CHORUS_READ_ONLY,
             }
         return await self.app(scope, receive, send)
 

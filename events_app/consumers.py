@@ -63,6 +63,15 @@ async def close_when_logged_out(consumer, every: float) -> None:
             return
 
 
+async def stop(tasks) -> None:
+    """Cancel a consumer's tasks and wait for them to finish (a closing socket's background work)."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     def __init__(self, *args, recheck_seconds: float = RECHECK_SECONDS, **kwargs):
         super().__init__(*args, **kwargs)

@@ -712,17 +712,34 @@ class Tmux:
 
     # running tmux
 
-    def _call(self, args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    @staticmethod
+    def refuse_changes(args: Sequence[str]) -> None:
+        """While Chorus runs read-only, refuse a command list with any command that does not only look: for the
+        commands run here and for those sent through a control client (sessions_app.terminal)."""
         if settings.CHORUS_READ_ONLY:
             changing = [name for name in command_names(args) if name not in LOOKING]
             if changing:
                 raise ReadOnly(f"tmux {changing[0]} would change a terminal")
+
+    def control_argv(self, pane_id: str) -> list[str]:
+        """The argv of a control-mode client (`tmux -C`) on the session holding the pane. It attaches read-only
+        (`-r`): it never sizes the window and none of its own keys reach a pane, so starting it only looks; the
+        commands sent through it are checked with refuse_changes."""
+        return [*self._client(), "-C", "attach-session", "-r", "-t", check_pane_id(pane_id)]
+
+    def _client(self) -> list[str]:
         # -u: list output comes as UTF-8 whatever the locale; under LC_ALL=C tmux would print "_" for "✳"
         command = [self.binary, "-u", *socket_args(self.socket)]
         if self.config_file is not None:
             command += ["-f", os.fspath(self.config_file)]
+        return command
+
+    def _call(self, args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        self.refuse_changes(args)
         try:
-            return self.run([*command, *args], input=stdin, capture_output=True, timeout=self.timeout, check=False)
+            return self.run(
+                [*self._client(), *args], input=stdin, capture_output=True, timeout=self.timeout, check=False
+            )
         except FileNotFoundError:
             raise TmuxMissing(f"tmux is not installed ({INSTALL_HINT})") from None
         except subprocess.TimeoutExpired:

@@ -1,0 +1,147 @@
+"""The terminal websocket: a session's pane, live, for xterm.js on the session page (sessions_app.terminal streams it).
+
+Protocol (`/ws/terminal/?name=<session>`, authenticated and origin-checked like every websocket):
+  <- {"type": "ready", "writable": bool}       then the pane's picture:
+  <- {"type": "size", "cols": W, "rows": H}    the pane's size; the bytes after it are for a terminal of that size
+  <- binary frames: what the pane shows, as terminal output (the first one paints the screen as it is now)
+  <- {"type": "ended", "reason": ..., "again": bool}   the pane or tmux went away, or the session moved to another
+                                               pane (again: connecting again shows it); the socket closes after it
+  <- {"type": "error", "message": ...}         a refused or malformed message; the socket stays open
+  -> {"input": "<text>"}                       keystrokes, typed into the pane byte for byte (writable only)
+  -> {"resize": [cols, rows]}                  make the pane this size (writable only)
+Who may type is the site's decision (`scope["chorus_may_change"]`: false while Chorus runs read-only); a viewer
+without it sees the same stream and its input is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from events_app.consumers import RECHECK_SECONDS, close_when_logged_out, stop
+from events_app.errors import ReadOnly
+from sessions_app import selectors
+from sessions_app.errors import UnknownSession
+from sessions_app.terminal import TerminalGone, terminals
+
+MAX_INPUT_CHARS = 65536
+COLUMNS = (20, 500)
+ROWS = (5, 200)
+USAGE = 'send {"input": "text"} or {"resize": [columns, rows]}'
+
+
+def _pane(name: str) -> str:
+    """The pane of a live session, or "" when the session is not running."""
+    session = selectors.session(name)
+    return session.pane_id if session.is_live else ""
+
+
+def _size(value) -> tuple[int, int] | None:
+    if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
+        return None
+    columns, rows = value
+    if COLUMNS[0] <= columns <= COLUMNS[1] and ROWS[0] <= rows <= ROWS[1]:
+        return columns, rows
+    return None
+
+
+class TerminalConsumer(AsyncWebsocketConsumer):
+    def __init__(self, *args, recheck_seconds: float = RECHECK_SECONDS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recheck_seconds = recheck_seconds
+
+    async def connect(self) -> None:
+        self.viewer = None
+        self.tasks: list[asyncio.Task] = []
+        if self.scope.get("chorus_authenticated") is not True:
+            await self.close(code=4401)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        name = (query.get("name") or [""])[0]
+        try:
+            pane = await database_sync_to_async(_pane)(name)
+        except UnknownSession:
+            await self.close(code=4404)
+            return
+        self.writable = self.scope.get("chorus_may_change") is True
+        await self.accept()
+        if not pane:
+            await self._end("the session is not running")
+            return
+        try:
+            self.viewer = await terminals().view(pane)
+        except TerminalGone as exc:
+            await self._end(str(exc))
+            return
+        await self.send(text_data=json.dumps({"type": "ready", "writable": self.writable}))
+        self.tasks.append(asyncio.ensure_future(close_when_logged_out(self, self.recheck_seconds)))
+        self.tasks.append(asyncio.ensure_future(self._stream()))
+        self.tasks.append(asyncio.ensure_future(self._follow(name, pane)))
+
+    async def _stream(self) -> None:
+        while True:
+            size, data, ended = await self.viewer.next()
+            if size:
+                await self.send(text_data=json.dumps({"type": "size", "cols": size[0], "rows": size[1]}))
+            if data:
+                await self.send(bytes_data=data)
+            if ended:
+                await self._end(ended)
+                return
+
+    async def _follow(self, name: str, pane: str) -> None:
+        """A restart gives the session a new pane (and a restarted Chorus may find it elsewhere): the socket then
+        ends saying so, and the page connects again, to the new pane."""
+        while True:
+            await asyncio.sleep(self.recheck_seconds)
+            try:
+                now = await database_sync_to_async(_pane)(name)
+            except UnknownSession:
+                now = ""
+            if now != pane:
+                reason = "the session moved to another pane" if now else "the session is not running"
+                await self._end(reason, again=bool(now))
+                return
+
+    async def _end(self, reason: str, again: bool = False) -> None:
+        """Say why the stream ended (and whether connecting again shows the session) and close."""
+        await self.send(text_data=json.dumps({"type": "ended", "reason": reason, "again": again}))
+        await self.close()
+
+    async def _error(self, message: str) -> None:
+        await self.send(text_data=json.dumps({"type": "error", "message": message}))
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        try:
+            content = json.loads(text_data if text_data is not None else bytes_data)
+        except (TypeError, ValueError):
+            content = None
+        if not isinstance(content, dict) or self.viewer is None:
+            await self._error(f"not understood: {USAGE}")
+            return
+        if not self.writable:
+            await self._error("this terminal is read-only here: nothing typed reaches the pane")
+            return
+        try:
+            if isinstance(content.get("input"), str) and 0 < len(content["input"]) <= MAX_INPUT_CHARS:
+                await self.viewer.type(content["input"])
+            elif (size := _size(content.get("resize"))) is not None:
+                await self.viewer.resize(*size)
+            else:
+                await self._error(
+                    f"not understood: {USAGE} (input up to {MAX_INPUT_CHARS} characters, "
+                    f"{COLUMNS[0]}-{COLUMNS[1]} columns, {ROWS[0]}-{ROWS[1]} rows)"
+                )
+        except ReadOnly as exc:
+            await self._error(str(exc))
+        except TerminalGone as exc:
+            await self._error(f"not sent: {exc}")
+
+    async def disconnect(self, code: int) -> None:
+        await stop(self.tasks)
+        if self.viewer is not None:
+            self.viewer.leave()
