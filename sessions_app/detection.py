@@ -137,6 +137,8 @@ def _observed(profile: Profile, observation: Observation) -> Verdict:
     report = _trusted_self_report(observation)
     if report is not None:
         detail = f"{report.source} says {report.status}" + (f" ({report.waiting_for})" if report.waiting_for else "")
+        asked = profile.dialog.describe(screen_lines(observation.screen)) if report.status == "waiting" else ""
+        detail += f"; {asked}" if asked else ""
         return _signal(SELF_REPORT_STATUSES[report.status], "self_report", "self_report", detail, report.status)
 
     regions = _Regions(observation)
