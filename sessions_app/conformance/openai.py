@@ -34,7 +34,7 @@ def tool_call(tool: str, body: dict) -> tuple[str, dict]:
             options = [{"label": "Red", "description": "the first"}, {"label": "Blue", "description": "the second"}]
             return asked, {"questions": [{**question, "options": options}]}
     if tool == "mcp":
-        name = next((name for name in names if "chorus" in name and "whoami" in name), "mcp__chorus__whoami")
+        name = next((name for name in names if "whoami" in name), "mcp__chorus__whoami")
         return name, {}
     command = f"echo kit > {PERMISSION_FILE}"
     shell = next((name for name in SHELL_TOOLS if name in names), "shell")

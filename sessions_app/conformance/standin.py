@@ -192,7 +192,10 @@ class Handler(BaseHTTPRequestHandler):
         request = ModelRequest(time.time(), path, prompt, fresh, script, streamed=turn.status == 200)
         standin.record(request)
         if turn.status != 200:
-            self.send_json(turn.status, standin.vendor.error_body(turn))
+            # Anthropic's SDK honours x-should-retry: the limit is reached, asking again within the turn won't help.
+            self.send_json(
+                turn.status, standin.vendor.error_body(turn), {"x-should-retry": "false", "retry-after": "3600"}
+            )
             request.finished_at = time.time()
             return
         # The CLI may give up on the stream (interrupted); the log keeps the request.
@@ -201,9 +204,11 @@ class Handler(BaseHTTPRequestHandler):
         request.finished_at = time.time()
         self.close_connection = True
 
-    def send_json(self, status: int, data: Any) -> None:
+    def send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(data).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()

@@ -354,6 +354,16 @@ def test_self_report_outranks_the_screen():
     assert verdict.reason == "self_report: Claude Code session file says waiting (permission prompt)"
 
 
+def test_a_self_reported_waiting_quotes_the_dialog_on_screen():
+    """The session file says only "permission prompt"; the reason also says what is asked (issue 14 item 9)."""
+    waiting = {"pid": 4242, "status": "waiting", "waitingFor": "permission prompt"}
+    report = claude.session_report(waiting, pid_alive=True)
+    verdict = detect(CLAUDE, Observation(screen=s.fixture("permission_3"), agent_self_report=report))
+    assert verdict.reason.startswith(
+        "self_report: Claude Code session file says waiting (permission prompt); asks 'Do you want to proceed?': 1 Yes"
+    )
+
+
 @pytest.mark.parametrize(
     ("report", "process"),
     [

@@ -64,7 +64,7 @@ class Command(DomainCommand):
 
     def _drive(self, options):
         try:
-            report = runner.drive(options["profile"], Path(options["drive"]), self.stdout.write)
+            report = runner.drive(options["profile"], Path(options["drive"]))
         except runner.KitError as exc:
             raise CommandError(str(exc)) from None
         if options["json"]:
