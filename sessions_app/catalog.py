@@ -150,6 +150,8 @@ class ComposerTable(_Table):
 class DialogTable(_Table):
     markers: Annotated[str, AfterValidator(_markers)] | None = None
     region: Lines | None = None
+    question_lines: Lines | None = None
+    needs_selection: bool | None = None
 
 
 class ProfileTable(_Table):

@@ -9,6 +9,7 @@ undecided verdict of those, never a busy or waiting one (a dialog on screen says
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -136,6 +137,8 @@ def _observed(profile: Profile, observation: Observation) -> Verdict:
     report = _trusted_self_report(observation)
     if report is not None:
         detail = f"{report.source} says {report.status}" + (f" ({report.waiting_for})" if report.waiting_for else "")
+        asked = profile.dialog.describe(screen_lines(observation.screen)) if report.status == "waiting" else ""
+        detail += f"; {asked}" if asked else ""
         return _signal(SELF_REPORT_STATUSES[report.status], "self_report", "self_report", detail, report.status)
 
     regions = _Regions(observation)
@@ -180,7 +183,10 @@ def _first_match(profile: Profile, regions: _Regions) -> Verdict | None:
         match = rule.regex.search(text)
         if match is None or (rule.unless_regex is not None and rule.unless_regex.search(text)):
             continue
-        return _rule_verdict(rule, match.group(0))
+        verdict = _rule_verdict(rule, match.group(0))
+        # A waiting reason says what is asked: the dialog's question and its options, as the page's buttons.
+        asked = profile.dialog.describe(regions.lines) if rule.status is Status.WAITING else ""
+        return dataclasses.replace(verdict, reason=f"{verdict.reason}; {asked}") if asked else verdict
     return None
 
 

@@ -32,10 +32,15 @@ class Menu:
 @dataclass(frozen=True)
 class Dialog:
     """markers: the characters in front of the selected option. region: how many non-blank lines from the bottom
-    are looked at."""
+    are looked at. question_lines: how many non-blank lines above the first option may hold the question (the
+    nearest ending in `?`; right above the options, one ending in `:` too): some dialogs show the command or a
+    hint between them. needs_selection: only a run with a highlighted option is a dialog (an agent whose every
+    menu highlights one, and whose transcript holds numbered tips)."""
 
     markers: str = DEFAULT_MARKERS
     region: int = 20
+    question_lines: int = 1
+    needs_selection: bool = False
     _option: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -43,6 +48,8 @@ class Dialog:
             raise ValueError(f"markers must be one or more symbols (e.g. '❯›>'), not {self.markers!r}")
         if self.region < 1:
             raise ValueError(f"region must be a number of lines >= 1, not {self.region}")
+        if self.question_lines < 1:
+            raise ValueError(f"question_lines must be a number of lines >= 1, not {self.question_lines}")
         pattern = rf"^[ \t]*(?:(?P<marker>{self._marker_class})[ \t]*)?(?P<key>[1-9])[.)][ \t]+(?P<label>\S.*?)[ \t]*$"
         object.__setattr__(self, "_option", re.compile(pattern))
 
@@ -75,13 +82,27 @@ class Dialog:
                 start, options, chosen = runs[-1]
                 options.append((key, label))
                 runs[-1] = (start, options, chosen or selected)
-        runs = [run for run in runs if len(run[1]) >= 2]
+        runs = [run for run in runs if len(run[1]) >= 2 and (run[2] is not None or not self.needs_selection)]
         if not runs:
             return None
         start, options, selected = runs[-1]
-        above = rows[start - 1].strip(" \t") if start else ""
-        question = above if above.endswith(("?", ":")) else ""
-        return Menu(options=tuple(options), question=question, selected=selected)
+        return Menu(options=tuple(options), question=self._question(rows[:start]), selected=selected)
+
+    def _question(self, above: Sequence[str]) -> str:
+        """The question over a menu: the line right above it ending in ? or :, else the nearest line ending in ?
+        within `question_lines`."""
+        nearest = [row.strip(" \t") for row in above[-self.question_lines :]][::-1]
+        if nearest and nearest[0].endswith(("?", ":")):
+            return nearest[0]
+        return next((row for row in nearest if row.endswith("?")), "")
+
+    def describe(self, screen: str | Sequence[str]) -> str:
+        """The dialog on screen in words for a status reason: `asks "question": 1 Yes / 2 No` (empty: none)."""
+        menu = self.menu(screen)
+        if menu is None:
+            return ""
+        options = " / ".join(f"{key} {' '.join(label.split())}" for key, label in menu.options)
+        return f"asks {menu.question!r}: {options}" if menu.question else f"options: {options}"
 
     def options(self, screen: str | Sequence[str]) -> list[tuple[str, str]]:
         """The (key, label) pairs of the dialog on screen; empty when there is none."""

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002  -- the glyphs Codex really draws (U+203A), not typos for >.
+# ruff: noqa: RUF001, RUF002, RUF003  -- the glyphs Codex really draws (U+203A), not typos for >.
 """OpenAI Codex CLI: its screen and title rules and its composer.
 
 The composer line starts with `›` (`▌` on every line of it in older releases, before 0.4x) and shows a dimmed
@@ -18,7 +18,29 @@ from sessions_app.dialogs import Dialog
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader
 
+# Its dialogs select with the same `›` as the composer, and draw the question a few lines above the options (the
+# approval shows the command and the reason between them).
+DIALOG = Dialog(question_lines=5)
+
 RULES = (
+    # The approval prompt's question, so the reason says what is asked (the title says only "Action Required").
+    Rule(
+        "codex.approval_question",
+        Status.WAITING,
+        r"^[ \t]*(?:Would you like to|Do you want to|Allow)\b[^\n]*\?[ \t]*$",
+        Region.bottom(15),
+        340,
+    ),
+    # Every Codex dialog (approvals, questions, first-run trust and sign-in) ends with a hint how to confirm:
+    # "Press enter to confirm or esc to cancel", "enter continue · esc back", "enter to submit answer".
+    Rule(
+        "codex.dialog_hint",
+        Status.WAITING,
+        r"(?:^[ \t]*|[|·•][ \t]*)(?:press )?enter (?:to )?(?:confirm|continue|submit|select)\b",
+        Region.bottom(3),
+        335,
+        ignore_case=True,
+    ),
     # Waiting for approval, the title blinks between "[ ! ] Action Required | …" and "[ . ] …".
     Rule("codex.title_action_required", Status.WAITING, r"Action Required|^\[ [!.] \]", TITLE, 330),
     # While answer text streams Codex draws no status line; its title's braille spinner is the busy signal.
@@ -91,7 +113,7 @@ PROFILE = Profile(
     process_names=("codex", "codex-*", "node"),
     busy_cpu_percent=25.0,
     composer=COMPOSER,
-    dialog=Dialog(),
+    dialog=DIALOG,
     # A paste-burst window of ~120 ms: an Enter inside it becomes a line break.
     delivery=Delivery(enter_delay=0.15),
     tools_loader=MCP_OVERRIDES,

@@ -20,10 +20,20 @@ from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
 
-# Gemini's radio buttons mark the chosen option with ●.
-DIALOG = Dialog(markers=DEFAULT_MARKERS + "●")
+# Gemini's radio buttons mark the chosen option with ●, and every menu it draws has one chosen; numbered lines
+# without it are its start-up tips. Between the question and the options it may draw a hint.
+DIALOG = Dialog(markers=DEFAULT_MARKERS + "●", question_lines=3, needs_selection=True)
 
 RULES = (
+    # The title says "Action Required" for a tool's confirmation and for a question alike: the box tells them apart.
+    Rule("gemini.question_dialog", Status.WAITING, r"^[ \t]*Answer Questions?[ \t]*$", Region.bottom(25), 345),
+    Rule(
+        "gemini.tool_confirmation",
+        Status.WAITING,
+        r"^[ \t]*(?:Allow execution of\b[^\n]*\?|Apply this change\?|Do you want to proceed\?)[ \t]*$",
+        Region.bottom(25),
+        340,
+    ),
     Rule("gemini.title_action_required", Status.WAITING, r"✋\s*Action Required", TITLE, 330),
     Rule.for_menu("gemini.option_menu", DIALOG, Region.bottom(20), 310),
     Rule("gemini.title_working", Status.BUSY, r"✦\s*Working", TITLE, 250),
@@ -33,7 +43,9 @@ RULES = (
     Rule("gemini.title_ready", Status.IDLE, r"◇\s*Ready", TITLE, 90),
 )
 
-_EDGE = rf"^(?:{HORIZONTAL_RULE}|[▀▄]{{8,}})$"
+# The input line's edges: a full-width rule or a rounded box's edge, half blocks when it paints a background in
+# true colour, or, with 256 colours (0.61.0 in tmux), a background-painted line that a plain capture reads blank.
+_EDGE = rf"^(?:{HORIZONTAL_RULE}|[▀▄]{{8,}}|)$"
 
 COMPOSER = Composer(
     prompt=r"^[ \t]?(?:[>!*]|\(r:\))(?:[ \t\u00a0]+(?P<text>.*))?$",
@@ -41,6 +53,8 @@ COMPOSER = Composer(
     below=_EDGE,
     placeholders=("Type your message or @path/to/file",),
     region=20,
+    # Below the input only its footer (folder, sandbox, model): a prompt echoed in the transcript has more.
+    footer=4,
 )
 
 # Gemini CLI reads four settings files (google-gemini/gemini-cli docs/cli/configuration.md): system defaults, the

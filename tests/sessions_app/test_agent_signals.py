@@ -45,7 +45,7 @@ def test_an_idle_self_report_gives_way_to_an_open_question():
     ("observation", "rule"),
     [
         (Observation(screen=s.CODEX_WORKING_LINE, pane_current_command="codex"), "codex.esc_to_interrupt"),
-        (Observation(screen=s.CODEX_APPROVAL, pane_current_command="codex"), "generic.confirm_hint"),
+        (Observation(screen=s.CODEX_APPROVAL, pane_current_command="codex"), "codex.approval_question"),
         (Observation(screen="", agent_self_report=SelfReport(status="busy")), "self_report"),
         (Observation(screen="", pane_dead=True, pane_dead_status=0), "pane.dead"),
     ],

@@ -67,7 +67,11 @@ def test_which_rule_decides_each_class(prefix, rule):
 
 def test_permission_reason_quotes_the_question():
     verdict = detect(CLAUDE, Observation(screen=s.fixture("permission_3")))
-    assert verdict.reason == "rule claude.permission_dialog matched 'Do you want to proceed?' in the bottom 15 lines"
+    assert verdict.reason == (
+        "rule claude.permission_dialog matched 'Do you want to proceed?' in the bottom 15 lines; "
+        "asks 'Do you want to proceed?': 1 Yes / 2 Yes, and always allow access to /tmp from this project / "
+        "3 Yes, and switch to auto mode · auto mode handles these prompts for you / 4 No"
+    )
     assert verdict.text == "Do you want to proceed?"
 
 
@@ -211,10 +215,10 @@ def test_claude_started_by_a_wrapper_script_is_judged_by_its_screen():
         ("⣾ proj", s.CODEX_STREAMING, Status.BUSY, "codex.title_spinner"),
         ("proj", s.CODEX_STREAMING, Status.IDLE, "codex.composer"),
         ("", s.CODEX_WORKING_LINE, Status.BUSY, "codex.esc_to_interrupt"),
-        ("[ ! ] Action Required | proj", s.CODEX_APPROVAL, Status.WAITING, "codex.title_action_required"),
-        ("[ . ] proj", s.CODEX_APPROVAL, Status.WAITING, "codex.title_action_required"),
-        ("", s.CODEX_APPROVAL, Status.WAITING, "generic.confirm_hint"),
-        ("", s.CODEX_TRUST, Status.WAITING, "generic.confirm_hint"),
+        ("[ ! ] Action Required | proj", s.CODEX_APPROVAL, Status.WAITING, "codex.approval_question"),
+        ("[ . ] proj", s.CODEX_APPROVAL, Status.WAITING, "codex.approval_question"),
+        ("", s.CODEX_APPROVAL, Status.WAITING, "codex.approval_question"),
+        ("", s.CODEX_TRUST, Status.WAITING, "codex.dialog_hint"),
         ("", s.CODEX_OLD_APPROVAL, Status.WAITING, "generic.question_with_choices"),
     ],
     ids=[
@@ -252,8 +256,8 @@ READY = "◇  Ready (proj)" + " " * 60
         ("✦  Working… (proj)", s.GEMINI_IDLE, Status.BUSY, "gemini.title_working"),
         ("", s.GEMINI_BUSY, Status.BUSY, "gemini.esc_to_cancel"),
         ("", s.GEMINI_BUSY_BARE, Status.BUSY, "gemini.esc_to_cancel"),
-        ("✋  Action Required (proj)", s.GEMINI_TOOL_CONFIRMATION, Status.WAITING, "gemini.title_action_required"),
-        ("", s.GEMINI_TOOL_CONFIRMATION, Status.WAITING, "gemini.option_menu"),
+        ("✋  Action Required (proj)", s.GEMINI_TOOL_CONFIRMATION, Status.WAITING, "gemini.tool_confirmation"),
+        ("", s.GEMINI_TOOL_CONFIRMATION, Status.WAITING, "gemini.tool_confirmation"),
         (READY, s.GEMINI_TRUST, Status.WAITING, "generic.trust_question"),
         (READY, s.GEMINI_AUTH, Status.WAITING, "gemini.option_menu"),
     ],
@@ -348,6 +352,16 @@ def test_self_report_outranks_the_screen():
     verdict = detect(CLAUDE, observation)
     check(verdict, Status.WAITING, "self_report")
     assert verdict.reason == "self_report: Claude Code session file says waiting (permission prompt)"
+
+
+def test_a_self_reported_waiting_quotes_the_dialog_on_screen():
+    """The session file says only "permission prompt"; the reason also says what is asked (issue 14 item 9)."""
+    waiting = {"pid": 4242, "status": "waiting", "waitingFor": "permission prompt"}
+    report = claude.session_report(waiting, pid_alive=True)
+    verdict = detect(CLAUDE, Observation(screen=s.fixture("permission_3"), agent_self_report=report))
+    assert verdict.reason.startswith(
+        "self_report: Claude Code session file says waiting (permission prompt); asks 'Do you want to proceed?': 1 Yes"
+    )
 
 
 @pytest.mark.parametrize(

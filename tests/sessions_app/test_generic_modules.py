@@ -10,10 +10,12 @@ import sessions_app
 
 PACKAGE = Path(sessions_app.__file__).resolve().parent
 AGENTS = PACKAGE / "agents"
+# The conformance kit plays each vendor's API and installs each agent's CLI: agent-specific by its job.
+KIT = PACKAGE / "conformance"
 
 
 def generic_modules() -> list[Path]:
-    return sorted(path for path in PACKAGE.rglob("*.py") if AGENTS not in path.parents)
+    return sorted(path for path in PACKAGE.rglob("*.py") if AGENTS not in path.parents and KIT not in path.parents)
 
 
 def test_the_agents_package_is_the_only_place_that_names_one():

@@ -4,6 +4,7 @@ files."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import textwrap
 from pathlib import Path
@@ -462,7 +463,7 @@ def test_an_extending_profile_changes_only_the_keys_it_sets(project, environ):
     profile, codex = get_profile("quiet", project, environ), BUILTIN_PROFILES["codex"]
     assert profile.composer.prompt == codex.composer.prompt
     assert profile.composer.placeholders == ("Type here",)
-    assert profile.dialog == Dialog(markers="›", region=codex.dialog.region)
+    assert profile.dialog == dataclasses.replace(codex.dialog, markers="›")
     assert profile.self_report is None
     assert get_profile("claude", project, environ).self_report is SELF_REPORTS["claude_session_file"]
     menus = [rule for rule in profile.rules if rule.menu]

@@ -1,0 +1,791 @@
+"""The conformance run: a real agent CLI against its stand-in, driven THROUGH Chorus (its services and its worker
+process), in a throw-away HOME, project, data directory and private tmux server, so what is tested is Chorus's
+detection and delivery for that CLI version. It prints which signals work and how late each status is seen.
+
+Two processes: `prepare` (the command a person runs) makes the scratch directories and runs the command again as
+`--drive` in their environment, so that Django, the worker, the web server and tmux all see only the scratch ones;
+`drive` starts the stand-in, the worker and the web server (the agent's MCP calls) and walks the steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from sessions_app.conformance.clis import CLIS, Cli, CliMissing, cache_dir, install
+from sessions_app.conformance.standin import ModelRequest, StandIn
+
+SESSION = "kit"
+STATUS_TIMEOUT = 45.0
+DRAFT_HOLD_SECONDS = 4.0
+# How often the kit looks at the pane itself; its measured latencies are as fine as this.
+WATCH_SECONDS = 0.05
+# as long as a person takes at least to read a dialog before answering it
+ANSWER_PAUSE = 0.5
+# A CLI may retry a 429 a few times before it gives up.
+LIMIT_TIMEOUT = 30.0
+
+# Steps known to fail because of a bug another part of Chorus is fixing (issue 14's item named), by profile: the
+# run reports them as "xfail" and does not fail on them; one that passes is reported as "xpass". The integrator
+# removes an entry when its fix is merged.
+EXPECTED_FAILURES: dict[tuple[str, str], str] = {
+    # Claude Code and Gemini CLI burn CPU while they boot, before they draw anything a rule knows (Claude's
+    # session file comes later too): busy from the CPU rule until start-up is a state of its own.
+    ("claude", "no false busy at start"): "issue 14 item 6 (delivery: start-up is its own state)",
+    ("gemini", "no false busy at start"): "issue 14 item 6 (delivery: start-up is its own state)",
+    # The session file says waiting ~50 ms before the dialog is drawn, and a later verdict of the same status does
+    # not update the recorded reason: the reason quotes the dialog only when the first look already saw it.
+    (
+        "claude",
+        "waiting reason quotes the dialog",
+    ): "issue 14 item 9 (delivery: status tracking keeps the first reason)",
+}
+
+
+class KitError(Exception):
+    """The run could not be made (a missing CLI, a CLI that never became idle); one line for the person."""
+
+
+@dataclass
+class Step:
+    name: str
+    required: bool = True
+    ok: bool | None = None
+    detail: str = ""
+    expected_failure: str = ""
+
+    @property
+    def result(self) -> str:
+        if self.ok is None:
+            return "skipped"
+        if self.expected_failure:
+            return "xpass" if self.ok else "xfail"
+        return "ok" if self.ok else "FAIL"
+
+    @property
+    def failed(self) -> bool:
+        return self.required and self.ok is False and not self.expected_failure
+
+
+@dataclass
+class Seen:
+    """A status Chorus recorded: when, by which rule and kind of signal, and how long after its cause."""
+
+    status: str
+    at: float
+    rule: str
+    signal: str
+    reason: str
+    latency: float | None = None
+
+
+@dataclass
+class Report:
+    profile: str
+    version: str = ""
+    steps: list[Step] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+    requests: int = 0
+
+    @property
+    def failed(self) -> list[Step]:
+        return [step for step in self.steps if step.failed]
+
+    def step(self, name: str, required: bool = True) -> Step:
+        found = Step(name, required, expected_failure=EXPECTED_FAILURES.get((self.profile, name), ""))
+        self.steps.append(found)
+        return found
+
+
+def latency_summary(values: Iterable[float]) -> str:
+    """`p50 / max` in milliseconds of the latencies measured, or `-`."""
+    found = sorted(v for v in values if v is not None)
+    if not found:
+        return "-"
+    return f"{statistics.median(found) * 1000:.0f} / {found[-1] * 1000:.0f} ms (n={len(found)})"
+
+
+def signals_table(seen: list[Seen]) -> list[tuple[str, str, str]]:
+    """(status, the rules that saw it with their signal kind, latency p50 / max) per status, in a fixed order."""
+    rows = []
+    for status in ("busy", "waiting", "idle", "stopped"):
+        hits = [s for s in seen if s.status == status]
+        if not hits:
+            rows.append((status, "never seen", "-"))
+            continue
+        rules = sorted({f"{s.rule} ({s.signal})" for s in hits})
+        rows.append((status, ", ".join(rules), latency_summary(s.latency for s in hits)))
+    return rows
+
+
+def render(report: Report) -> str:
+    """The report as a person reads it after upgrading an agent."""
+    lines = [f"conformance: {report.profile} {report.version}".rstrip(), ""]
+    width = max([len(s.name) for s in report.steps] + [4])
+    lines.append(f"{'step':<{width}}  result   detail")
+    for step in report.steps:
+        note = f" [{step.expected_failure}]" if step.expected_failure else ""
+        optional = "" if step.required else " (optional)"
+        lines.append(f"{step.name:<{width}}  {step.result:<7}  {step.detail}{optional}{note}")
+    lines += ["", f"{'status':<8}  {'latency p50 / max':<28}  detected by"]
+    for status, rules, latency in signals_table(report.seen):
+        lines.append(f"{status:<8}  {latency:<28}  {rules}")
+    lines += ["", f"model requests: {report.requests}"]
+    return "\n".join(lines)
+
+
+# --- The person's side: scratch directories, then the drive in their environment -------------------------------
+
+
+def prepare(
+    profile: str,
+    *,
+    use_installed: bool = True,
+    install_missing: bool = False,
+    keep: bool = False,
+    as_json: bool = False,
+) -> int:
+    """Run the kit for `profile` in fresh scratch directories; the drive's output goes to stdout. Returns its exit
+    status."""
+    cli = CLIS.get(profile)
+    if cli is None:
+        raise KitError(f"the kit knows no CLI for profile {profile!r} (known: {', '.join(sorted(CLIS))})")
+    if shutil.which("tmux") is None:
+        raise KitError("tmux is not installed: the kit runs the agent in a private tmux server")
+    try:
+        executable = install(cli) if install_missing else cli.find(use_installed)
+    except CliMissing as exc:
+        raise KitError(str(exc)) from None
+    runs = cache_dir() / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    # Not under /tmp: Codex warns before its TUI when its home or TMPDIR is there.
+    scratch = Path(tempfile.mkdtemp(prefix=f"{profile}-", dir=runs))
+    command = [sys.executable, str(_manage_py()), "conformance", profile, "--drive", str(scratch)]
+    if as_json:
+        command.append("--json")
+    if keep:
+        print(f"conformance: scratch directory {scratch}", file=sys.stderr)
+    # A SIGTERM (a CI timeout) still ends the drive, the agent's tmux server and the scratch directory.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    child = None
+    try:
+        child = subprocess.Popen(command, env=scratch_environment(scratch, executable))
+        return child.wait()
+    finally:
+        if child is not None and child.poll() is None:
+            child.terminate()
+            child.wait(timeout=30)
+        _end_tmux(scratch)
+        signal.signal(signal.SIGTERM, previous)
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def install_pinned(profile: str) -> Path:
+    """The pinned CLI of `profile`, installed into the cache if it is not there yet."""
+    cli = CLIS.get(profile)
+    if cli is None:
+        raise KitError(f"the kit knows no CLI for profile {profile!r} (known: {', '.join(sorted(CLIS))})")
+    try:
+        return install(cli)
+    except CliMissing as exc:
+        raise KitError(str(exc)) from None
+
+
+def scratch_environment(scratch: Path, executable: Path) -> dict[str, str]:
+    """The drive's environment: every Chorus and agent location inside `scratch`, the CLI first on PATH."""
+    for part in ("home", "project", "data"):
+        (scratch / part).mkdir(parents=True, exist_ok=True)
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TERM", "USER", "LOGNAME", "SHELL")}
+    return {
+        **keep,
+        "PATH": f"{executable.parent}{os.pathsep}{keep.get('PATH', os.defpath)}",
+        "HOME": str(scratch / "home"),
+        "PROJECT_ROOT": str(scratch / "project"),
+        "CHORUS_DATA_DIR": str(scratch / "data"),
+        "CHORUS_TMUX_SOCKET": str(scratch / "tmux.sock"),
+        "CHORUS_NOTIFY": "off",
+        # Chorus's web server, for the agent's MCP calls (CHORUS_MCP_URL follows from it).
+        "CHORUS_HOST": "127.0.0.1",
+        "PORT": str(_free_port()),
+        "CHORUS_AGENT_CLIS": str(cache_dir()),
+        "DJANGO_SETTINGS_MODULE": "chorus_site.settings",
+        "LANG": keep.get("LANG") or "C.UTF-8",
+        "TERM": "xterm-256color",
+        # tmux runs a one-word command through its default shell; dash does not exec it, so the pane's foreground
+        # command would stay `sh` (read as the agent gone). bash and zsh exec it.
+        "SHELL": keep.get("SHELL") if keep.get("SHELL", "").endswith(("bash", "zsh")) else _bash(),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_port(port: int, server: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise KitError(f"Chorus's web server did not listen on port {port} (its log: worker.log in the scratch directory)")
+
+
+def _bash() -> str:
+    return shutil.which("bash") or "/bin/bash"
+
+
+def _manage_py() -> Path:
+    return Path(__file__).resolve().parent.parent.parent / "manage.py"
+
+
+def _end_tmux(scratch: Path) -> None:
+    socket = scratch / "tmux.sock"
+    if socket.exists():
+        subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, check=False)
+
+
+# --- The drive: inside the scratch environment -------------------------------------------------------------------
+
+
+class Watcher:
+    """The kit's own look at the pane every WATCH_SECONDS, with the profile's rules and self-report reader, in a
+    thread: when each status first showed, the reference Chorus's detection latency is measured from."""
+
+    def __init__(self, profile, pane_id: str, pane_pid: int):
+        from sessions_app import tmux
+
+        self.profile = profile
+        self.pane_id = pane_id
+        self.pane_pid = pane_pid
+        self.tmux = tmux.configured()
+        self.reader = profile.self_report.reader() if profile.self_report is not None else None
+        self.shown: list[tuple[str, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="kit-watcher", daemon=True)
+
+    def __enter__(self) -> Watcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        from sessions_app.detection import Observation, detect
+        from sessions_app.tmux import TmuxError
+
+        while not self._stop.is_set():
+            at = time.time()
+            try:
+                panes, screens = self.tmux.poll([self.pane_id])
+            except TmuxError:
+                break
+            pane = next((p for p in panes if p.pane_id == self.pane_id), None)
+            if pane is None or self.pane_id not in screens:
+                break
+            report = None
+            if self.reader is not None:
+                self.reader.refresh({self.pane_pid})
+                report = self.reader.report(self.pane_pid)
+            observation = Observation(
+                screen=screens[self.pane_id].text,
+                pane_title=pane.title,
+                pane_current_command=pane.current_command,
+                pane_dead=pane.dead,
+                agent_self_report=report,
+            )
+            status = detect(self.profile, observation).status.value
+            if not self.shown or self.shown[-1][0] != status:
+                self.shown.append((status, at))
+            self._stop.wait(WATCH_SECONDS)
+
+    def first_shown(self, status: str, before: float) -> float | None:
+        """When `status` began to show in the run of it that was on at `before`."""
+        start = None
+        for shown, at in self.shown:
+            if at > before:
+                break
+            start = at if shown == status else None
+        return start
+
+
+class Drive:
+    """Walks the steps for one CLI. Chorus's services do what a person would (start, send, keys, kill); the worker
+    process, as in production, watches and delivers; the events it appends are what the steps check."""
+
+    def __init__(self, cli: Cli, scratch: Path):
+        self.cli = cli
+        self.scratch = scratch
+        self.report = Report(cli.profile)
+        self.position = 0
+        self.processes: list[subprocess.Popen] = []
+        self.standin: StandIn | None = None
+
+    # plumbing
+
+    def run(self) -> Report:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+        with StandIn(self.cli.vendor()) as standin:
+            self.standin = standin
+            home, project = Path(os.environ["HOME"]), Path(os.environ["PROJECT_ROOT"])
+            # The tmux server, started by the first session, hands these to every pane.
+            os.environ.update(self.cli.prepare(home, project, standin.url))
+            self.report.version = self.cli.version_of(Path(shutil.which(self.cli.binary) or self.cli.binary))
+            log = open(self.scratch / "worker.log", "w")  # noqa: SIM115  -- open for the processes' whole life
+            port = os.environ["PORT"]
+            server = [sys.executable, "-m", "chorus_site.webserver", "-b", "127.0.0.1", "-p", port]
+            self.processes = [
+                subprocess.Popen([sys.executable, str(_manage_py()), "run_worker"], stdout=log, stderr=log),
+                subprocess.Popen([*server, "chorus_site.asgi:application"], stdout=log, stderr=log),
+            ]
+            try:
+                # An agent connects to Chorus's MCP server as it starts: the server must be listening first.
+                _wait_for_port(int(port), self.processes[1])
+                self.steps()
+            finally:
+                for process in self.processes:
+                    process.terminate()
+                for process in self.processes:
+                    try:
+                        process.wait(timeout=15)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                log.close()
+            requests = standin.model_requests()
+            self.report.requests = len(requests)
+            # Every model request, for a person reading a failed run (--keep).
+            log_path = self.scratch / "requests.json"
+            log_path.write_text(json.dumps([dataclasses.asdict(r) for r in requests], indent=1), encoding="utf-8")
+        return self.report
+
+    def events(self) -> list:
+        from events_app import store
+
+        found = list(store.read(after=self.position))
+        if found:
+            self.position = found[-1].position
+        return found
+
+    def status_changes(self, recorded: list) -> list[Seen]:
+        seen = []
+        for item in recorded:
+            if item.stream_id != SESSION or item.event_type not in (
+                "SessionStatusChanged",
+                "SessionStopped",
+                "SessionKilled",
+            ):
+                continue
+            event = item.event
+            at = item.recorded_at.timestamp()
+            if item.event_type == "SessionKilled":
+                seen.append(Seen("stopped", at, "killed", "service", "killed by the kit"))
+            elif item.event_type == "SessionStopped":
+                seen.append(Seen("stopped", at, "stopped", "", event.reason))
+            else:
+                seen.append(Seen(event.to_status, at, event.rule, event.signal, event.reason))
+        return seen
+
+    def wait_for(self, statuses: set[str], timeout: float = STATUS_TIMEOUT, record: bool = True) -> Seen | None:
+        """The first status change to one of `statuses` from now on (all changes on the way are recorded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for seen in self.status_changes(self.events()):
+                if record:
+                    self.report.seen.append(seen)
+                if seen.status in statuses:
+                    return seen
+            time.sleep(0.05)
+        return None
+
+    def settle(self, text: str | None = None, timeout: float = STATUS_TIMEOUT) -> Seen | None:
+        """Wait until the model got `text` (when given), no model request is in flight and Chorus shows the session
+        idle; the idle seen on the way, if it changed to idle at all (a quick turn may never have looked busy)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            for seen in self.status_changes(self.events()):
+                self.report.seen.append(seen)
+                last = seen if seen.status == "idle" else None
+            asked = text is None or bool(self.requests_for(text))
+            quiet = all(r.finished_at for r in self.standin.model_requests())
+            if asked and quiet and self.session().status == "idle":
+                return last
+            time.sleep(0.05)
+        return last
+
+    def message_state(self, message_id: str) -> str:
+        from sessions_app.models import OutboxMessage
+
+        message = OutboxMessage.objects.filter(pk=message_id).first()
+        return message.state if message else "missing"
+
+    def wait_message(self, message_id: str, timeout: float = STATUS_TIMEOUT) -> str:
+        deadline = time.monotonic() + timeout
+        state = self.message_state(message_id)
+        while state in ("queued", "delivering") and time.monotonic() < deadline:
+            time.sleep(0.1)
+            state = self.message_state(message_id)
+        return state
+
+    def send(self, text: str) -> str:
+        from events_app.store import event_context
+        from sessions_app import services
+
+        with event_context(actor="conformance kit", source="cli"):
+            return services.session_send(SESSION, text).id
+
+    def keys(self, *keys: str) -> None:
+        from events_app.store import event_context
+        from sessions_app import services
+
+        with event_context(actor="conformance kit", source="cli"):
+            services.session_send_keys(SESSION, list(keys))
+
+    def save_screen(self, name: str) -> str:
+        """The session's screen now, into the scratch directory (kept with --keep); its path, or why not."""
+        from sessions_app import tmux
+
+        try:
+            text = tmux.configured().capture(self.session().pane_id).text
+        except tmux.TmuxError as exc:
+            return f"unreadable ({exc})"
+        path = self.scratch / f"{name}-screen.txt"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    def answer(self) -> None:
+        """Choose the dialog's highlighted first option with Enter, once the dialog is drawn: a self-report may say
+        waiting before the screen shows it, and a TUI may drop a key that comes as its dialog opens."""
+        self.screen_shows(lambda screen: bool(self.profile().dialog_options(screen)))
+        time.sleep(ANSWER_PAUSE)
+        self.keys("Enter")
+
+    def profile(self):
+        from sessions_app import selectors
+
+        return selectors.profile(self.cli.profile)
+
+    def screen_shows(self, wanted: Callable[[str], bool], timeout: float = 5.0) -> bool:
+        from sessions_app import tmux
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if wanted(tmux.configured().capture(self.session().pane_id).text):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def session(self):
+        from sessions_app.models import Session
+
+        return Session.objects.get(pk=SESSION)
+
+    def requests_for(self, text: str) -> list[ModelRequest]:
+        wanted = " ".join(text.split())
+        return [r for r in self.standin.model_requests() if r.fresh and " ".join(r.prompt.split()) == wanted]
+
+    def exactly_once(self, step: Step, text: str) -> bool:
+        count = len(self.requests_for(text))
+        if count != 1:
+            step.ok, step.detail = False, f"the model got {text!r} {count} times"
+            return False
+        return True
+
+    # the steps
+
+    def steps(self) -> None:
+        if not self.step_start():
+            return
+        session = self.session()
+        with Watcher(self.profile(), session.pane_id, session.pid) as watcher:
+            self.step_draft()
+            self.step_prompt()
+            self.step_permission()
+            self.step_queued()
+            self.step_multiline()
+            self.step_question()
+            self.step_mcp()
+            self.step_usage_limit()
+        self.step_stop()
+        measure(self.report.seen, watcher.shown)
+
+    def step_start(self) -> bool:
+        from events_app.store import event_context
+        from sessions_app import services
+
+        step = self.report.step("start -> idle")
+        begun = time.time()
+        with event_context(actor="conformance kit", source="cli"):
+            services.session_create(SESSION, profile=self.cli.profile, tools="self")
+        before: list[str] = []
+        deadline = time.monotonic() + STATUS_TIMEOUT
+        idle = None
+        while idle is None and time.monotonic() < deadline:
+            seen = self.wait_for({"idle", "waiting", "stopped"}, timeout=deadline - time.monotonic())
+            before = [s.status for s in self.report.seen]
+            if seen is None or seen.status in ("waiting", "stopped"):
+                break
+            idle = seen
+        if idle is None:
+            last = self.report.seen[-1].reason if self.report.seen else "no status recorded"
+            step.ok, step.detail = False, f"never idle after start (seen: {' -> '.join(before) or 'nothing'}; {last})"
+            step.detail += f"; its screen: {self.save_screen('start')}"
+            return False
+        step.ok, step.detail = True, f"idle after {idle.at - begun:.1f}s by {idle.rule}"
+        calm = self.report.step("no false busy at start")
+        calm.ok = "busy" not in before
+        calm.detail = "statuses at start: " + " -> ".join(before)
+        return True
+
+    def step_draft(self) -> None:
+        step = self.report.step("a person's draft left alone")
+        self.keys("1", "2", "3")
+        # The message comes after the person typed, as it would: once the agent has drawn the draft.
+        if not self.screen_shows(lambda screen: self.profile().draft(screen) == "123"):
+            step.ok, step.detail = False, f"the profile never read the draft 123 (screen {self.save_screen('draft')})"
+            self.keys("BSpace", "BSpace", "BSpace")
+            return
+        text = "kit:short after the draft"
+        message = self.send(text)
+        time.sleep(DRAFT_HOLD_SECONDS)
+        state = self.message_state(message)
+        typed_over = [r.prompt for r in self.standin.model_requests() if r.fresh and r.prompt.endswith(text)]
+        if state != "queued" or typed_over:
+            screen = self.save_screen("draft")
+            self.wait_message(message)
+            self.settle()
+            got = [r.prompt for r in self.standin.model_requests() if r.fresh and text in r.prompt]
+            step.ok = False
+            step.detail = f"the message was {state} while 123 sat in the input; the model got {got!r}; screen {screen}"
+            return
+        self.keys("BSpace", "BSpace", "BSpace")
+        state = self.wait_message(message)
+        self.settle(text)
+        if state != "delivered" or not self.exactly_once(step, text):
+            step.ok = False
+            step.detail = step.detail or f"after the draft was cleared the message was {state}"
+            return
+        step.ok, step.detail = (
+            True,
+            f"queued for {DRAFT_HOLD_SECONDS:.0f}s while the input held 123, then delivered once",
+        )
+
+    def step_prompt(self) -> None:
+        step = self.report.step("idle -> busy -> idle (one request)")
+        text = "kit:short hello from the kit"
+        message = self.send(text)
+        busy = self.wait_for({"busy"})
+        state = self.wait_message(message)
+        idle = self.settle(text)
+        if state != "delivered" or busy is None or idle is None:
+            step.ok, step.detail = (
+                False,
+                f"message {state}; busy {'seen' if busy else 'not seen'}; idle {'seen' if idle else 'not seen'}",
+            )
+            return
+        if self.exactly_once(step, text):
+            step.ok, step.detail = True, f"delivered ({self._confirmation(message)})"
+
+    def step_permission(self) -> None:
+        step = self.report.step("busy -> waiting -> answered -> busy -> idle")
+        reason = self.report.step("waiting reason quotes the dialog")
+        text = "kit:permission write a file"
+        message = self.send(text)
+        waiting = self.wait_for({"waiting"})
+        if waiting is None:
+            step.ok, step.detail = False, "no waiting for the permission dialog"
+            reason.ok = None
+            self.settle()
+            return
+        reason.ok = "asks '" in waiting.reason or "options:" in waiting.reason
+        reason.detail = waiting.reason[:150]
+        self.answer()
+        again = self.wait_for({"busy"})
+        idle = self.settle()
+        written = (Path(os.environ["PROJECT_ROOT"]) / "kit-permission.txt").exists()
+        if self.message_state(message) != "delivered" or again is None or idle is None or not written:
+            step.ok = False
+            step.detail = (
+                f"message {self.message_state(message)}; busy after answering {'seen' if again else 'not seen'}; "
+                f"idle {'seen' if idle else 'not seen'}; the tool {'ran' if written else 'did not run'}"
+            )
+            return
+        if self.exactly_once(step, text):
+            step.ok, step.detail = True, f"waiting by {waiting.rule}; answered with Enter; the tool ran"
+
+    def step_queued(self) -> None:
+        step = self.report.step("a message queued while busy")
+        first, second = "kit:slow tell a long story", "kit:short the queued one"
+        one = self.send(first)
+        if self.wait_for({"busy"}) is None:
+            step.ok, step.detail = False, f"never busy with {first!r}"
+            self.settle(first)
+            return
+        two = self.send(second)
+        time.sleep(1.0)
+        early = self.message_state(two)
+        self.wait_message(one)
+        self.wait_for({"idle"}, timeout=60)
+        state = self.wait_message(two)
+        self.settle(second)
+        if early != "queued" or state != "delivered":
+            step.ok, step.detail = False, f"the second message was {early} while busy, then {state}"
+            return
+        if self.exactly_once(step, first) and self.exactly_once(step, second):
+            step.ok, step.detail = True, "held while busy, delivered after, each once"
+
+    def step_multiline(self) -> None:
+        step = self.report.step("a multi-line prompt")
+        text = "kit:short first line\nsecond line\nthird line"
+        message = self.send(text)
+        state = self.wait_message(message)
+        self.settle(text)
+        if state != "delivered":
+            step.ok, step.detail = False, f"message {state}"
+            return
+        if self.exactly_once(step, text):
+            step.ok, step.detail = True, f"three lines arrived as one prompt ({self._confirmation(message)})"
+
+    def step_question(self) -> None:
+        step = self.report.step("a question to the user", required=False)
+        if self.cli.no_questions:
+            step.detail = self.cli.no_questions
+            return
+        text = "kit:question pick a colour"
+        message = self.send(text)
+        waiting = self.wait_for({"waiting"})
+        if waiting is None:
+            step.ok, step.detail = False, f"no waiting for the question (message {self.message_state(message)})"
+            self.settle()
+            return
+        self.answer()
+        self.settle()
+        step.ok = self.session().status == "idle"
+        step.detail = f"waiting by {waiting.rule}: {waiting.reason[:100]}"
+
+    def step_mcp(self) -> None:
+        from sessions_app.models import AgentCall
+
+        step = self.report.step("a call to Chorus's MCP tool", required=False)
+        text = "kit:mcp who am I"
+        message = self.send(text)
+        self.wait_message(message)
+        deadline = time.monotonic() + STATUS_TIMEOUT
+        answered = 0
+        called = False
+        # The CLI may ask before it calls a tool of an MCP server: a dialog is answered like a person would.
+        while not called and time.monotonic() < deadline:
+            if self.session().status == "waiting" and answered < 2:
+                answered += 1
+                self.answer()
+            time.sleep(0.2)
+            called = AgentCall.objects.filter(session=SESSION, tool="whoami").exists()
+        self.settle(text)
+        step.ok = called
+        asked = f", after answering {answered} dialog(s)" if answered else ""
+        step.detail = f"whoami {'reached' if called else 'did not reach'} Chorus{asked}"
+
+    def step_usage_limit(self) -> None:
+        step = self.report.step("a usage-limit error", required=False)
+        text = "kit:limit one more"
+        message = self.send(text)
+        self.wait_message(message)
+        self.wait_for({"busy"}, timeout=5)
+        self.settle(text, timeout=LIMIT_TIMEOUT)
+        asked = len(self.requests_for(text))
+        status = self.session().status
+        step.ok = status in ("idle", "waiting") and asked >= 1
+        step.detail = f"the model was asked {asked} time(s); then {status} ({self.session().status_reason[:80]})"
+
+    def step_stop(self) -> None:
+        from events_app.store import event_context
+        from sessions_app import services
+
+        step = self.report.step("kill leaves no process")
+        pid = self.session().pid
+        tree = (
+            [pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))]
+            if pid and psutil.pid_exists(pid)
+            else []
+        )
+        with event_context(actor="conformance kit", source="cli"):
+            killed = services.session_kill(SESSION)
+        stopped = self.wait_for({"stopped"}, timeout=10)
+        project = os.environ["PROJECT_ROOT"]
+        alive = [pid for pid in tree if _alive(pid)]
+        alive += [p.pid for p in _processes_in(project) if p.pid not in alive]
+        if alive or stopped is None:
+            step.ok = False
+            step.detail = f"processes left: {sorted(alive)}" if alive else "the kill was not recorded"
+            return
+        step.ok, step.detail = True, f"{len(tree)} processes ended; the session is {killed.lifecycle}"
+
+    # measurements
+
+    def _confirmation(self, message_id: str) -> str:
+        from events_app import store
+
+        for item in store.read(stream_type="message", stream_id=message_id, event_types=("PromptDelivered",)):
+            return f"confirmed by {item.event.confirmed_by}"
+        return "no confirmation"
+
+
+def measure(seen: list[Seen], shown: list[tuple[str, float]], slack: float = 2 * WATCH_SECONDS) -> None:
+    """Each status Chorus recorded gets its latency: from when the kit's own look first showed it (the last time
+    it turned to that status, up to `slack` after Chorus recorded it, since the looks are WATCH_SECONDS apart);
+    zero when Chorus was first (an agent's self-report comes before its screen)."""
+    for item in seen:
+        if item.status == "stopped":
+            continue
+        starts = [at for status, at in shown if status == item.status and at <= item.at + slack]
+        if starts:
+            item.latency = max(0.0, item.at - starts[-1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _processes_in(directory: str) -> list[psutil.Process]:
+    """Processes whose working directory is inside `directory`: an agent's leftovers."""
+    found = []
+    for process in psutil.process_iter(["cwd"]):
+        cwd = process.info.get("cwd") or ""
+        if cwd == directory or cwd.startswith(directory + os.sep):
+            found.append(process)
+    return found
+
+
+def drive(profile: str, scratch: Path) -> Report:
+    cli = CLIS.get(profile)
+    if cli is None:
+        raise KitError(f"the kit knows no CLI for profile {profile!r}")
+    # Ended from outside (the command above on a timeout), it still stops its worker.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    return Drive(cli, scratch).run()
