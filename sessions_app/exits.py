@@ -3,6 +3,7 @@ starting (a missing API key, a bad flag, a program that is not there), the last 
 
 from __future__ import annotations
 
+import re
 import signal
 
 from sessions_app.mirror import ESCAPES
@@ -10,7 +11,10 @@ from sessions_app.mirror import ESCAPES
 # An agent that ends this soon after its start most likely never ran: its last lines say why.
 EARLY_SECONDS = 30.0
 LAST_LINES = 3
+HISTORY_LINES = 50
 LINE_CHARS = 160
+# What tmux itself draws in a dead pane kept by remain-on-exit: not the agent's words.
+TMUX_DEAD_LINE = re.compile(r"^Pane is dead \(")
 MEANINGS = {
     126: "the command was found but cannot be executed",
     127: "command not found",
@@ -32,9 +36,9 @@ def exit_meaning(exit_status: int | None) -> str:
 
 
 def last_lines(screen: str, count: int = LAST_LINES) -> list[str]:
-    """The last non-blank rows of a screen, without escapes, each cut to LINE_CHARS."""
+    """The last non-blank rows of a screen, without escapes or tmux's own dead-pane line, each cut to LINE_CHARS."""
     rows = [ESCAPES.sub("", row).strip() for row in screen.splitlines()]
-    return [row[:LINE_CHARS] for row in rows if row][-count:]
+    return [row[:LINE_CHARS] for row in rows if row and not TMUX_DEAD_LINE.match(row)][-count:]
 
 
 def ended_reason(reason: str, exit_status: int | None, alive_seconds: float | None, screen: str) -> str:

@@ -348,8 +348,15 @@ class SessionMonitor:
         (or restart), its last lines: the card then says why."""
         started = session.status_since if session.status == Status.UNKNOWN.value else session.created_at
         alive = (timezone.now() - started).total_seconds()
-        screen = self.screens.get(pane.pane_id)
-        return exits.ended_reason(reason, pane.dead_status, alive, screen.text if screen else "")
+        if alive > exits.EARLY_SECONDS:
+            return exits.ended_reason(reason, pane.dead_status, None, "")
+        # A death is rare, so its last words are read afresh, with the lines tmux scrolled away to say the pane is
+        # dead (the tick's capture may predate them).
+        try:
+            screen = self.tmux.capture_with_history(pane.pane_id, exits.HISTORY_LINES)
+        except tmux_adapter.TmuxError:
+            screen = self.screens[pane.pane_id].text if pane.pane_id in self.screens else ""
+        return exits.ended_reason(reason, pane.dead_status, alive, screen)
 
     def _stopped(self, session: Session, reason: str, exit_status: int | None) -> None:
         if services.session_record_stopped(session, reason, exit_status):

@@ -288,6 +288,12 @@
     // An error that is not one of our flash fragments (read-only mode, a lost login, a crash) still says what
     // happened, in the flash area, instead of replacing it with bare text or failing silently.
     body.addEventListener("htmx:beforeSwap", (event) => {
+      // The flash area the request aimed at may have been replaced meanwhile (another action's answer came
+      // first): the answer goes to the one on the page now, never beside it.
+      const aimed = event.detail.target;
+      if (aimed && !aimed.isConnected && aimed.id && document.getElementById(aimed.id)) {
+        event.detail.target = document.getElementById(aimed.id);
+      }
       const xhr = event.detail.xhr;
       if (!xhr || xhr.status < 400 || /id="flash"/.test(xhr.responseText || "")) return;
       const text = (xhr.status === 401 ? "Not logged in any more: open the login URL again." : xhr.responseText || "")

@@ -29,3 +29,4 @@ def test_a_late_end_keeps_its_reason_with_the_meaning_only():
 
 def test_last_lines_are_the_last_non_blank_rows_cut_short():
     assert last_lines("a\n\nb\nc\n" + "x" * 500 + "\n\n") == ["b", "c", "x" * 160]
+    assert last_lines("Error: no key\n\n\nPane is dead (status 1, Wed Dec  2 06:27:39 2026)\n") == ["Error: no key"]
