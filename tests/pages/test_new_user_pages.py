@@ -67,7 +67,7 @@ def test_starting_restarting_killing_and_removing_from_the_overview(page, stack,
 
     start(page, LONG_NAME, "fake")
     card = page.locator(f"#card-{LONG_NAME}")
-    expect(card).to_have_attribute("data-status", "idle", timeout=20_000)
+    expect(card).to_have_attribute("data-status", "idle", timeout=45_000)
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 860})
         # nothing of the card sticks out of it: not its title, not its buttons
@@ -84,13 +84,13 @@ def test_starting_restarting_killing_and_removing_from_the_overview(page, stack,
     restart.click()
     assert asked[-1] == f"Restart {LONG_NAME}? Its agent is stopped and started again."
     expect(card.locator("button[aria-busy=true]")).to_have_text("Restarting…")
-    expect(page.locator("#flash")).to_contain_text(f"Session {LONG_NAME} restarted.", timeout=20_000)
-    expect(card).to_have_attribute("data-status", "idle", timeout=20_000)
+    expect(page.locator("#flash")).to_contain_text(f"Session {LONG_NAME} restarted.", timeout=45_000)
+    expect(card).to_have_attribute("data-status", "idle", timeout=45_000)
     screenshot(page, "overview-long-name")
 
     card.get_by_role("button", name="Kill").click()
     ended = page.locator(f"#section-ended #card-{LONG_NAME}")
-    expect(ended.locator(".badge")).to_contain_text("killed", timeout=20_000)
+    expect(ended.locator(".badge")).to_contain_text("killed", timeout=45_000)
     expect(page.locator("#status-counts")).to_contain_text("1 ended")
     ended.get_by_role("button", name="Remove").click()
     assert asked[-1] == f"Remove {LONG_NAME}? Its name becomes free; its history stays in the event log."
@@ -112,7 +112,7 @@ def test_an_early_death_a_fresh_shell_and_a_task_for_a_shell(page, stack, profil
 
     page.goto("/")
     dead = page.locator("#section-ended #card-dies")
-    expect(dead.locator(".reason")).to_contain_text("pane dead (exit 3)", timeout=20_000)
+    expect(dead.locator(".reason")).to_contain_text("pane dead (exit 3)", timeout=45_000)
     expect(dead.locator(".reason")).to_contain_text("its last lines: Error: OPENAI_API_KEY is not set")
     expect(dead.locator(".badge")).to_contain_text("ended")
     screenshot(page, "overview-early-death")
@@ -121,7 +121,7 @@ def test_an_early_death_a_fresh_shell_and_a_task_for_a_shell(page, stack, profil
 
     page.goto("/sessions/sh1/")
     screen = page.locator("#screen")
-    expect(screen).to_contain_text("$", timeout=20_000)
+    expect(screen).to_contain_text("$", timeout=45_000)
     # a fresh shell's prompt is on the pane's first line: the mirror shows it, not 49 blank lines below it
     shown = screen.evaluate("s => ({rows: s.textContent.split('\\n').length, hidden: s.scrollHeight - s.clientHeight})")
     assert shown["rows"] <= 3 and shown["hidden"] <= 2, shown

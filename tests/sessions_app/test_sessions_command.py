@@ -33,7 +33,7 @@ def test_new_list_send_outbox_attach_kill(project, tmux_server):
     assert json.loads(run("--json", "outbox", "w1", "--all"))[0]["state"] in ("delivering", "delivered")
     assert "pressed Escape" in run("keys", "w1", "Escape")
     assert "killed" in run("kill", "w1")
-    with pytest.raises(CommandError, match="^session 'w1' is killed; restart it first$"):
+    with pytest.raises(CommandError, match=r"^session 'w1' is killed; restart it first$"):
         run("send", "w1", "too late")
     assert run("remove", "w1") == "removed w1; its history stays in the event log\n"
     assert "no sessions" in run("list")
