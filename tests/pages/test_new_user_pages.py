@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from sessions_app.agents import BUILTIN_PROFILES, DEFAULT_PROFILE
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(300)]
 
 LONG_NAME = "a-forty-character-session-name-for-cards"  # the longest allowed
 DIES = ["sh", "-c", "echo 'Error: OPENAI_API_KEY is not set'; sleep 0.5; exit 3"]
