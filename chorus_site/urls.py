@@ -19,6 +19,7 @@ urlpatterns = [
     path("sessions/<str:name>/", sessions.session_detail, name="session"),
     path("sessions/<str:name>/kill", sessions.session_kill, name="session-kill"),
     path("sessions/<str:name>/restart", sessions.session_restart, name="session-restart"),
+    path("sessions/<str:name>/remove", sessions.session_remove, name="session-remove"),
     path("sessions/<str:name>/send", sessions.session_send, name="session-send"),
     path("sessions/<str:name>/keys", sessions.session_keys, name="session-keys"),
     path("sessions/<str:name>/answer", sessions.session_answer, name="session-answer"),

@@ -78,6 +78,17 @@ def kill_session(request: HttpRequest, name: str):
         return services.session_kill(name)
 
 
+@router.delete(
+    "/{name}",
+    response=answers({204: None}, 404, 409, write=True),
+    summary="Forget an ended session: its pane is cleaned up and its name is free; its history stays in the log",
+)
+def remove_session(request: HttpRequest, name: str):
+    with _as(request):
+        services.session_remove(name)
+    return Status(204, None)
+
+
 @router.post(
     "/{name}/restart",
     response=answers({200: SessionOut}, 400, 404, 409, write=True),

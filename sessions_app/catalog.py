@@ -171,6 +171,8 @@ class ProfileTable(_Table):
     fallback_reason: str | None = None
     busy_cpu_percent: Annotated[float, Field(ge=0)] | None = None
     self_report: Annotated[str, AfterValidator(_plugin(SELF_REPORTS))] | None = None
+    # Whether the program is an AI agent that takes tasks (false: a shell or a plain program; dispatch skips it).
+    agent: bool | None = None
     agent_tools: Literal[CHOICES] | None = None
     tools_loader: Annotated[str, AfterValidator(_plugin(TOOLS_LOADERS))] | None = None
     # Whether the agent's CLI is configured to load Chorus's MCP server (false: only the `chorus agent` twins).
@@ -382,6 +384,7 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
         dialog=replace(base.dialog, **table.dialog.given()) if table.dialog else base.dialog,
         self_report=self_report,
         delivery=replace(base.delivery, **table.delivery.given()) if table.delivery else base.delivery,
+        agent=_or(table.agent, base.agent),
         agent_tools=_or(table.agent_tools, base.agent_tools),
         tools_loader=tools_loader,
         extends=parent.name if parent else None,

@@ -19,6 +19,10 @@ class SessionConflict(SessionError, Conflict):
     pass
 
 
+class ProgramMissing(SessionError, NotFound):
+    """The profile's program is not installed here: nothing was started."""
+
+
 class UnknownDirectory(SessionError, NotFound):
     """A working directory that is not there under PROJECT_ROOT."""
 

@@ -71,6 +71,14 @@ class SessionStopped:
 
 
 @event("session")
+class SessionRemoved:
+    """A person forgot an ended session: it leaves the read models and its name is free; this stream keeps its
+    history, and a new session of the same name continues it."""
+
+    pane_cleaned: bool
+
+
+@event("session")
 class SessionAutoDispatchSet:
     enabled: bool
 

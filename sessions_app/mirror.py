@@ -8,6 +8,7 @@ WATCH_SECONDS; pages read the stored screens through sessions_app.selectors.scre
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 
@@ -20,6 +21,22 @@ from sessions_app.models import MirroredScreen
 # screen nobody shows any more stops being captured within WATCH_SECONDS.
 WATCH_SECONDS = 5.0
 RENEW_SECONDS = 2.0
+
+# Escape sequences that draw nothing by themselves (colours, OSC titles): a row of only these is blank.
+ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
+
+
+def visible_part(screen: str, cursor_y: int) -> str:
+    """The rows of a captured screen worth showing: from the top down to its last row with content or the
+    cursor's row, whichever is lower. A fresh shell or an inline program draws at the top of its pane, and the
+    50-row pane's blank rest, shown scrolled to its bottom, would hide it."""
+    ended = screen.endswith("\n")  # capture-pane ends every row with a newline
+    rows = screen.split("\n")
+    if ended:
+        rows.pop()
+    filled = [i for i, row in enumerate(rows) if ESCAPES.sub("", row).strip()]
+    kept = rows[: max(filled[-1] if filled else -1, min(cursor_y, len(rows) - 1)) + 1]
+    return "\n".join(kept) + ("\n" if ended and kept else "")
 
 
 def watch(names: Iterable[str], now: float | None = None) -> None:

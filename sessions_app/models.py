@@ -6,8 +6,14 @@ from __future__ import annotations
 from django.db import models
 
 STATUSES = ("unknown", "idle", "busy", "waiting", "stopped")
+# A session's lifecycle: live while its pane runs, ended when its agent ended by itself or its pane vanished,
+# killed when a person ended it (which is a way of ending too: the pages' "Ended" section holds both). Its
+# status (idle, busy, waiting, stopped; unknown while undecided) is what the worker saw; an ended session's is
+# always stopped.
 LIVE = "live"
-ENDED = ("killed", "stopped")
+ENDED = "ended"
+KILLED = "killed"
+LIFECYCLES = (LIVE, ENDED, KILLED)
 
 
 class Session(models.Model):
@@ -18,7 +24,7 @@ class Session(models.Model):
     pane_id = models.CharField(max_length=20, blank=True)
     tmux_session = models.CharField(max_length=100, blank=True)
     pid = models.IntegerField(null=True)
-    # live while the agent's pane exists; killed by a person, stopped when it ended by itself or vanished
+    # live, ended or killed (above)
     lifecycle = models.CharField(max_length=10, default=LIVE, db_index=True)
     status = models.CharField(max_length=10, default="unknown", db_index=True)
     status_reason = models.CharField(max_length=500, blank=True)

@@ -12,6 +12,7 @@ import fnmatch
 import functools
 import os
 import re
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -188,6 +189,8 @@ class Profile:
     composer: where the input line is and how an empty one looks (None: not known; nothing is read as a draft).
     dialog: how the agent draws a dialog's options; its `menu` rules are built from it.
     self_report: the plug-in that reads what the agent says of itself (None: the screen alone decides).
+    agent: whether the program is an AI agent that takes a task's prompt (a shell or a generic terminal program is
+      not: auto-dispatch and next_task never pick it, and a person assigning it a task must confirm).
     agent_tools: the tier of Chorus's tools its sessions get (self, fleet-read, fleet-write), or off (no tools, no
       credential); a session may choose another when it is created.
     tools_loader: the plug-in that points the agent's MCP client at Chorus (None: the CLI twins alone).
@@ -208,6 +211,7 @@ class Profile:
     dialog: Dialog = field(default_factory=Dialog)
     self_report: SelfReportPlugin | None = None
     delivery: Delivery = field(default_factory=Delivery)
+    agent: bool = False
     agent_tools: str = "self"
     tools_loader: ToolsLoader | None = None
     extends: str | None = None
@@ -238,6 +242,17 @@ class Profile:
     def program(self) -> str:
         """The program's name for reasons: "foreground command is bash, not aider"."""
         return command_name(self.command[0]) if self.command else "the shell"
+
+    def missing_program(self, environ: Mapping[str, str]) -> str | None:
+        """Why the profile's program cannot start here (not on `environ`'s PATH, or not executable), else None.
+        A profile without a command runs tmux's default shell, which is always there."""
+        if not self.command:
+            return None
+        path = self.environment.get("PATH", environ.get("PATH", os.defpath))
+        if shutil.which(self.command[0], path=path) is not None:
+            return None
+        where = "not executable" if os.sep in self.command[0] else "not on PATH"
+        return f"{self.program} is not installed ({where}); install it or pick another profile"
 
     def runs(self, command: str) -> bool:
         """Whether a #{pane_current_command} is this profile's program."""

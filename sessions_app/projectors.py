@@ -5,7 +5,17 @@ from __future__ import annotations
 from events_app.projection import Projector, Rows, handles, register
 from events_app.store import RecordedEvent
 from sessions_app import events as ev
-from sessions_app.models import LIVE, AgentCall, AgentCredential, AgentQuestion, OutboxMessage, Session, StatusChange
+from sessions_app.models import (
+    ENDED,
+    KILLED,
+    LIVE,
+    AgentCall,
+    AgentCredential,
+    AgentQuestion,
+    OutboxMessage,
+    Session,
+    StatusChange,
+)
 
 
 @register
@@ -65,7 +75,7 @@ class SessionProjector(Projector):
     def ended(self, recorded: RecordedEvent, rows: Rows) -> None:
         session = self._session(recorded, rows)
         killed = isinstance(recorded.event, ev.SessionKilled)
-        session.lifecycle = "killed" if killed else "stopped"
+        session.lifecycle = KILLED if killed else ENDED
         previous = session.status
         session.status = "stopped"
         session.status_reason = "killed from Chorus" if killed else recorded.event.reason
@@ -86,6 +96,12 @@ class SessionProjector(Projector):
                     at=recorded.recorded_at,
                 )
             )
+
+    @handles(ev.SessionRemoved)
+    def removed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        rows.delete(rows.get(Session, recorded.stream_id))
+        for change in rows.filter(StatusChange, session=recorded.stream_id):
+            rows.delete(change)
 
     @handles(ev.SessionAutoDispatchSet)
     def auto_dispatch(self, recorded: RecordedEvent, rows: Rows) -> None:

@@ -12,7 +12,7 @@ from events_app.schemas import BodyIn
 from sessions_app.agent_reports import LIMITS
 from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.catalog import PROFILE_NAME
-from sessions_app.selectors import attach_command
+from sessions_app.selectors import attach_command, missing_program
 from sessions_app.services import NAME
 from sessions_app.tmux import ALLOWED_KEYS
 
@@ -60,8 +60,8 @@ class SessionOut(Schema):
     command: list[str]
     cwd: str
     pane_id: str
-    lifecycle: str
-    status: str
+    lifecycle: str = Field(description="live, ended (by itself, or its pane vanished) or killed (by a person)")
+    status: str = Field(description="idle, busy, waiting or stopped (unknown while undecided); stopped once ended")
     status_reason: str
     status_rule: str
     status_since: datetime
@@ -114,6 +114,17 @@ class ProfileOut(Schema):
     name: str
     description: str
     command: list[str]
+    agent: bool = Field(description="an AI agent that takes tasks (false: a shell or a plain program)")
+    installed: bool = Field(description="its program is on PATH here, so a session of it can start")
+    missing: str = Field(description="why it cannot start here (empty when installed)")
+
+    @staticmethod
+    def resolve_installed(profile) -> bool:
+        return missing_program(profile) is None
+
+    @staticmethod
+    def resolve_missing(profile) -> str:
+        return missing_program(profile) or ""
 
 
 class AnswerIn(BodyIn):

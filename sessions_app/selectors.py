@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -84,14 +85,38 @@ def screens(names: Iterable[str]) -> dict[str, MirroredScreen]:
     return {row.session: row for row in MirroredScreen.objects.filter(session__in=list(names)).exclude(seq=0)}
 
 
+def missing_program(profile: Profile) -> str | None:
+    """Why `profile`'s program cannot start on this machine (not on PATH), else None."""
+    return profile.missing_program(os.environ)
+
+
+def installed(profile: Profile) -> bool:
+    return missing_program(profile) is None
+
+
 def default_profile() -> str:
-    """The profile a new session gets when none is chosen."""
-    return DEFAULT_PROFILE
+    """The profile a new session gets when none is chosen: the built-in default if its program is installed, else
+    the first installed agent by name (else the default still, whose refusal then says what to install)."""
+    try:
+        known = profiles()
+    except SessionError:
+        return DEFAULT_PROFILE
+    preferred = [p for p in known if p.name == DEFAULT_PROFILE] + [p for p in known if p.name != DEFAULT_PROFILE]
+    return next((p.name for p in preferred if p.agent and installed(p)), DEFAULT_PROFILE)
 
 
 def profiles() -> list[Profile]:
     """Every profile of the project (built-in and the user's), by name."""
     return sorted(load_profiles(Path(settings.PROJECT_ROOT)).values(), key=lambda p: p.name)
+
+
+def is_agent(profile_name: str) -> bool:
+    """Whether sessions of this profile run an AI agent that takes tasks; a profile that cannot be loaded is not
+    trusted to be one."""
+    try:
+        return profile(profile_name).agent
+    except SessionError:
+        return False
 
 
 def profile(name: str) -> Profile:
@@ -174,14 +199,15 @@ def session_named(name: str) -> Session | None:
 
 
 def sessions_free_for_work() -> list[Session]:
-    """Live sessions opted in to dispatch, idle, with nothing queued for them or being delivered to them; the ones
-    idle the longest first."""
+    """Live sessions of agents (never a shell) opted in to dispatch, idle, with nothing queued for them or being
+    delivered to them; the ones idle the longest first."""
     pending = OutboxMessage.objects.filter(state__in=[OutboxMessage.QUEUED, OutboxMessage.DELIVERING])
-    return list(
+    idle = (
         Session.objects.filter(lifecycle="live", auto_dispatch=True, status="idle")
         .exclude(name__in=pending.values("session"))
         .order_by("status_since")
     )
+    return [session for session in idle if is_agent(session.profile)]
 
 
 def message_waiting(message_id: str) -> bool:

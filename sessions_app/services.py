@@ -20,12 +20,13 @@ from sessions_app import credentials, selectors
 from sessions_app import events as ev
 from sessions_app import tmux as tmux_adapter
 from sessions_app.agents import DEFAULT_PROFILE
-from sessions_app.errors import SessionConflict, SessionError, UnknownDirectory, UnknownSession
+from sessions_app.errors import ProgramMissing, SessionConflict, SessionError, UnknownDirectory, UnknownSession
 from sessions_app.models import OutboxMessage, Session
 from sessions_app.profiles import Profile
 from sessions_app.tools_loader import OFF, AgentAccess, agent_launch, check_tier, shim
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+NAME_RULE = "1-40 letters, digits, '-' or '_', starting with a letter or digit"
 log = logging.getLogger("chorus.sessions")
 
 __all__ = ["SessionConflict", "SessionError", "UnknownSession"]  # raised here, defined in sessions_app.errors
@@ -37,9 +38,7 @@ def tmux() -> tmux_adapter.Tmux:
 
 def _validate_name(name: str) -> str:
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise SessionError(
-            f"invalid session name {name!r}: use 1-40 letters, digits, '-' or '_', starting with a letter or digit"
-        )
+        raise SessionError(f"invalid session name {name!r}: use {NAME_RULE}")
     return name
 
 
@@ -70,6 +69,14 @@ def _live_session(name: str) -> Session:
 
 def hook_directory(name: str) -> Path:
     return Path(settings.DATA_DIR) / "hooks" / name
+
+
+def _check_installed(profile: Profile) -> None:
+    """Refuse before anything starts when the profile's program is not there: tmux would start it, and its pane
+    would die at once with exit 127."""
+    missing = selectors.missing_program(profile)
+    if missing is not None:
+        raise ProgramMissing(missing)
 
 
 def _tools_tier(tools: str | None, profile: Profile) -> str:
@@ -181,11 +188,15 @@ def session_create(
     Chorus's tools of tier `tools` (None: its profile's `agent_tools`; off: none)."""
     _validate_name(name)
     cwd = _working_directory(subdir)
-    tier = _tools_tier(tools, selectors.profile(profile))
+    chosen = selectors.profile(profile)
+    _check_installed(chosen)
+    tier = _tools_tier(tools, chosen)
     version = store.stream_version("session", name)
     current = Session.objects.filter(pk=name).first()
     if current is not None and current.is_live:
         raise SessionConflict(f"a session named {name!r} is already running")
+    if current is not None:
+        _clean_pane(current)  # an ended session's name is free again: its dead pane goes
     if _tmux_call(tmux().has_session, name):
         raise SessionConflict(f"tmux already has a session named {name!r}; adopt it or choose another name")
     agent, pane, issued = _start_pane(name, profile, cwd, tier)
@@ -224,6 +235,20 @@ def _stop_agent(session: Session) -> list[int]:
     return sorted(p.pid for p in survivors if p.is_running() and p.status() != psutil.STATUS_ZOMBIE)
 
 
+def _clean_pane(session: Session) -> bool:
+    """Remove what is left in tmux of an ended session: its dead pane (kept for its last screen) or, for a session
+    Chorus started, whatever still runs in its tagged pane. An adopted pane that still runs is the user's: it is
+    only untagged. True if a pane was removed."""
+    pane = _tmux_call(tmux().panes_by_tag).get(session.name)
+    if pane is None:
+        return False
+    if session.adopted and not pane.dead:
+        _tmux_call(tmux().set_tag, pane.pane_id, None)
+        return False
+    _stop_agent(session)
+    return True
+
+
 def _record_after_side_effect(name: str, event, attempts: int = 5) -> None:
     """Append what a person did to tmux (kill, restart) once it is done. Ending an agent takes seconds, and the
     worker records what it sees meanwhile (the pane dying), so the version is read after the side effect and
@@ -238,11 +263,28 @@ def _record_after_side_effect(name: str, event, attempts: int = 5) -> None:
 
 
 def session_kill(name: str) -> Session:
-    """Kill the agent's whole process tree, then its tmux session, then check that nothing is left."""
-    session = _live_session(name)
+    """Kill the agent's whole process tree, then its tmux session, then check that nothing is left. A session that
+    has ended already only has its pane cleaned up (nothing is recorded: it ended as it did)."""
+    session = get_session(name)
+    if not session.is_live:
+        _clean_pane(session)
+        return get_session(name)
     leftovers = _stop_agent(session)
     _record_after_side_effect(name, ev.SessionKilled(leftover_pids=leftovers))
     return get_session(name)
+
+
+def session_remove(name: str) -> None:
+    """Forget an ended session: its pane is cleaned up, it leaves the lists and its name is free. Its history stays
+    in the event log (stream session/NAME), which a new session of the same name continues."""
+    session = get_session(name)
+    if session.is_live:
+        raise SessionConflict(f"session {name!r} is live; kill it first")
+    cleaned = _clean_pane(session)
+    try:
+        store.append("session", name, session.version, [ev.SessionRemoved(pane_cleaned=cleaned)])
+    except store.ConcurrencyError:
+        raise SessionConflict(f"session {name!r} changed meanwhile; look again") from None
 
 
 def session_restart(name: str, tools: str | None = None) -> Session:
@@ -251,6 +293,7 @@ def session_restart(name: str, tools: str | None = None) -> Session:
     session = get_session(name)
     if session.adopted:
         raise SessionConflict(f"session {name!r} was adopted, so Chorus does not know how to start it again")
+    _check_installed(selectors.profile(session.profile))
     tier = _incarnation_tier(name) if tools is None else _tools_tier(tools, selectors.profile(session.profile))
     # A stopped agent's pane stays (remain-on-exit) so its last screen can be read; it goes now.
     _stop_agent(session)

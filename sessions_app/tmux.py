@@ -624,6 +624,11 @@ class Tmux:
             raise PaneGone(f"can't find pane: {pane_id}")
         return screens[pane_id]
 
+    def capture_with_history(self, pane_id: str, history: int) -> str:
+        """A pane's screen as plain text with up to `history` lines scrolled off above it: a dead pane's last
+        words, which tmux scrolls away when it draws "Pane is dead". Raises PaneGone."""
+        return self._run(["capture-pane", "-p", "-S", str(-history), "-t", check_pane_id(pane_id)])
+
     def poll(self, capture: Iterable[str] = ()) -> tuple[list[PaneInfo], dict[str, PaneScreen]]:
         """Every pane's metadata and the screens of the panes in `capture` (at most CAPTURE_BATCH), in ONE
         invocation: the worker's tick. A capture that fails (the pane has gone) ends tmux's command list there,

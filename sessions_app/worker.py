@@ -20,10 +20,11 @@ from pathlib import Path
 import psutil
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from events_app import store
 from events_app.store import event_context
-from sessions_app import mirror, notify, selectors, services
+from sessions_app import exits, mirror, notify, selectors, services
 from sessions_app import tmux as tmux_adapter
 from sessions_app.delivery import Outcome, Typist, unsent
 from sessions_app.detection import AgentSignal, Observation, ProcessInfo, StatusTracker, Verdict, detect
@@ -197,7 +198,8 @@ class SessionMonitor:
             previous = self.mirrored.get(pane_id)
             self.mirrored[pane_id] = screen
             if previous is None or previous.text != screen.text:
-                changed[panes[pane_id][0]] = (pane_id, screen.text, screen.taken_at)
+                name, pane = panes[pane_id]
+                changed[name] = (pane_id, mirror.visible_part(screen.text, pane.cursor_y), screen.taken_at)
         mirror.record(changed)
 
     def _poll(self, capture: list[str]):
@@ -343,11 +345,26 @@ class SessionMonitor:
 
     def _record(self, session: Session, pane: tmux_adapter.PaneInfo, verdict: Verdict) -> None:
         if verdict.status is Status.STOPPED:
-            self._stopped(session, verdict.reason, pane.dead_status)
+            self._stopped(session, self._why_ended(session, pane, verdict.reason), pane.dead_status)
             return
         previous = session.status
         if services.session_record_status(session, verdict):
             log.info("%s: %s -> %s (%s)", session.name, previous, verdict.status.value, verdict.reason)
+
+    def _why_ended(self, session: Session, pane: tmux_adapter.PaneInfo, reason: str) -> str:
+        """The verdict's reason, with what the exit status means and, for an agent that died soon after its start
+        (or restart), its last lines: the card then says why."""
+        started = session.status_since if session.status == Status.UNKNOWN.value else session.created_at
+        alive = (timezone.now() - started).total_seconds()
+        if alive > exits.EARLY_SECONDS:
+            return exits.ended_reason(reason, pane.dead_status, None, "")
+        # A death is rare, so its last words are read afresh, with the lines tmux scrolled away to say the pane is
+        # dead (the tick's capture may predate them).
+        try:
+            screen = self.tmux.capture_with_history(pane.pane_id, exits.HISTORY_LINES)
+        except tmux_adapter.TmuxError:
+            screen = self.screens[pane.pane_id].text if pane.pane_id in self.screens else ""
+        return exits.ended_reason(reason, pane.dead_status, alive, screen)
 
     def _stopped(self, session: Session, reason: str, exit_status: int | None) -> None:
         if services.session_record_stopped(session, reason, exit_status):

@@ -204,6 +204,46 @@
     });
   }
 
+  // --- actions: a plain form asks first (data-confirm, as hx-confirm does for htmx ones); a button says what is
+  // under way (data-busy) until the answer comes; an action that never reached the server says so ----------------
+  function confirmPlainForms() {
+    document.addEventListener("submit", (event) => {
+      const form = event.target;
+      if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+  function busyButton(event) {
+    const source = event.detail.elt;
+    const button = source && (source.matches("button[data-busy]") ? source : source.querySelector && source.querySelector("button[data-busy]"));
+    return button || null;
+  }
+  function showBusy(event) {
+    const button = busyButton(event);
+    if (!button || button.dataset.idle) return;
+    button.dataset.idle = button.textContent;
+    button.textContent = button.dataset.busy;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+  }
+  function endBusy(event) {
+    const button = busyButton(event);
+    if (!button || !button.dataset.idle) return;
+    button.textContent = button.dataset.idle;
+    delete button.dataset.idle;
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+  function sayNotSent(event) {
+    endBusy(event);
+    const flash = document.getElementById("flash");
+    if (!flash) return;
+    const p = document.createElement("p");
+    p.className = "msg msg-error not-sent";
+    p.setAttribute("role", "alert");
+    p.textContent = "✕ The action could not be sent: Chorus's server did not answer (is it running?). Try again once it is back.";
+    flash.replaceChildren(p);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     if (window.htmx) {
       // 4xx answers carry a message for the flash area; swap them like successes, but as errors.
@@ -216,6 +256,7 @@
       htmx.config.wsReconnectDelay = (retry) => Math.min(250 * 2 ** retry, 5000);
     }
     setUpNotifications();
+    confirmPlainForms();
     setUpDocument();
     setUpBoard();
     pinScreens();
@@ -240,9 +281,19 @@
     });
 
     body.addEventListener("htmx:afterSwap", fadeFlash);
+    body.addEventListener("htmx:beforeRequest", showBusy);
+    body.addEventListener("htmx:afterRequest", endBusy);
+    body.addEventListener("htmx:sendError", sayNotSent);
+    body.addEventListener("htmx:timeout", sayNotSent);
     // An error that is not one of our flash fragments (read-only mode, a lost login, a crash) still says what
     // happened, in the flash area, instead of replacing it with bare text or failing silently.
     body.addEventListener("htmx:beforeSwap", (event) => {
+      // The flash area the request aimed at may have been replaced meanwhile (another action's answer came
+      // first): the answer goes to the one on the page now, never beside it.
+      const aimed = event.detail.target;
+      if (aimed && !aimed.isConnected && aimed.id && document.getElementById(aimed.id)) {
+        event.detail.target = document.getElementById(aimed.id);
+      }
       const xhr = event.detail.xhr;
       if (!xhr || xhr.status < 400 || /id="flash"/.test(xhr.responseText || "")) return;
       const text = (xhr.status === 401 ? "Not logged in any more: open the login URL again." : xhr.responseText || "")

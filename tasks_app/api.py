@@ -197,7 +197,11 @@ def unarchive(request: HttpRequest, task_id: TaskId, body: VersionIn):
 )
 def assign(request: HttpRequest, task_id: TaskId, body: AssignIn):
     with _as(request):
-        return TaskOut.of(services.task_assign(task_id, body.session, expected_version=body.version))
+        return TaskOut.of(
+            services.task_assign(
+                task_id, body.session, expected_version=body.version, confirm_not_agent=body.confirm_not_agent
+            )
+        )
 
 
 @router.get(

@@ -66,6 +66,9 @@ class StatusIn(VersionIn):
 
 class AssignIn(VersionIn):
     session: str = Field(min_length=1, description="the session's name")
+    confirm_not_agent: bool = Field(
+        False, description="assign it even though the session runs no agent (a shell types the prompt in as commands)"
+    )
 
 
 class ReferenceIn(VersionIn, RangeIn):

@@ -13,6 +13,7 @@ from chorus_site.pages import screens
 from chorus_site.pages.base import QUESTION, SESSION, TASK, Fragment, LivePage, Shown
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
+from sessions_app import services as session_services
 from tasks_app import lifecycle
 from tasks_app import selectors as task_selectors
 
@@ -80,11 +81,20 @@ def grid(sessions: list, tails: Shown) -> dict:
     }
 
 
-def profiles() -> list[str]:
+def profile_label(profile) -> str:
+    """A profile as the new-session form offers it: marked when its program is not installed or it is no agent."""
+    if not session_selectors.installed(profile):
+        return f"{profile.name} (not installed)"
+    return profile.name if profile.agent else f"{profile.name} (not an agent)"
+
+
+def profiles() -> list[tuple[str, str]]:
+    """(name, label) of every profile the form offers."""
     try:
-        return [p.name for p in session_selectors.profiles()]
+        return [(p.name, profile_label(p)) for p in session_selectors.profiles()]
     except DomainError:
-        return [session_selectors.default_profile()]
+        name = session_selectors.default_profile()
+        return [(name, name)]
 
 
 class OverviewPage(LivePage):
@@ -136,6 +146,7 @@ class OverviewPage(LivePage):
             **grid(sessions, self.tails),
             "profiles": profiles(),
             "default_profile": session_selectors.default_profile(),
+            "name_rule": f"Use {session_services.NAME_RULE}.",
         }
 
     def refresh_screens(self) -> str:

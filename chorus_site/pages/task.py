@@ -69,11 +69,14 @@ def detail(task) -> dict:
 
 
 def assignment(task) -> dict:
+    sessions = list(session_selectors.sessions(include_ended=False))
     return {
         "task": task,
         "assignable": lifecycle.assignable(task.status),
         "assignable_from": [status for status in lifecycle.STATUSES if lifecycle.assignable(status)],
-        "sessions": list(session_selectors.sessions(include_ended=False)),
+        "sessions": sessions,
+        # sessions whose program is no agent: assigning to one needs the person's confirmation
+        "not_agents": {s.name for s in sessions if not session_selectors.is_agent(s.profile)},
     }
 
 

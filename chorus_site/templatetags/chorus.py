@@ -78,6 +78,7 @@ STATUS_ICONS = {
     "unknown": "?",
     "stopped": "■",
     "killed": "✕",
+    "ended": "■",
     "live": "●",
 }
 

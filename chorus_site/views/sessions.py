@@ -44,6 +44,17 @@ def session_kill(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @require_POST
+def session_remove(request: HttpRequest, name: str) -> HttpResponse:
+    """Forget an ended session; from its own page, the person lands on the overview (the page is gone)."""
+    return act(
+        request,
+        lambda: session_services.session_remove(name),
+        f"Session {name} removed; its name is free, and its history stays in the event log.",
+        back=reverse("overview"),
+    )
+
+
+@require_POST
 def session_restart(request: HttpRequest, name: str) -> HttpResponse:
     return act(request, lambda: session_services.session_restart(name), f"Session {name} restarted.")
 

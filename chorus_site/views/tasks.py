@@ -93,9 +93,12 @@ def task_status(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_POST
 def task_assign(request: HttpRequest, task_id: int) -> HttpResponse:
     session = request.POST.get("session", "")
+    confirmed = request.POST.get("confirm_not_agent") in ("1", "on", "true")
     return act(
         request,
-        lambda: task_services.task_assign(task_id, session, expected_version=_version(request)),
+        lambda: task_services.task_assign(
+            task_id, session, expected_version=_version(request), confirm_not_agent=confirmed
+        ),
         lambda t: f"Task #{t.id} assigned to {t.session}; its prompt is queued.",
         back=reverse("task", args=[task_id]),
     )

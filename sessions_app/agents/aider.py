@@ -28,6 +28,7 @@ PROFILE = Profile(
     name="aider",
     command=("aider",),
     description="Aider",
+    agent=True,
     rules=(*RULES, *GENERIC_DIALOG_RULES),
     process_names=("aider", "python", "python3*"),
     fallback_status=Status.BUSY,

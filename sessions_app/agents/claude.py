@@ -306,6 +306,7 @@ PROFILE = Profile(
     name="claude",
     command=("claude",),
     description="Claude Code",
+    agent=True,
     rules=(*RULES, *GENERIC_DIALOG_RULES),
     process_names=("claude", "claude.exe", "node"),
     busy_cpu_percent=25.0,

@@ -109,6 +109,7 @@ PROFILE = Profile(
     name="codex",
     command=("codex",),
     description="OpenAI Codex CLI",
+    agent=True,
     rules=(*RULES, *GENERIC_DIALOG_RULES),
     process_names=("codex", "codex-*", "node"),
     busy_cpu_percent=25.0,

@@ -116,6 +116,7 @@ PROFILE = Profile(
     name="gemini",
     command=("gemini",),
     description="Gemini CLI",
+    agent=True,
     rules=(*RULES, *GENERIC_DIALOG_RULES),
     process_names=("node", "gemini"),
     busy_cpu_percent=25.0,

@@ -45,7 +45,7 @@ from tasks_app.agent_schemas import (
 from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.git import git_head
 from tasks_app.models import Reference, Task
-from tasks_app.services.assignment import LimitReached, SessionBusy, task_assign, task_pull
+from tasks_app.services.assignment import LimitReached, NotAnAgent, SessionBusy, task_assign, task_pull
 from tasks_app.services.stream import append, check_transition
 from tasks_app.services.tasks import task_create
 
@@ -237,6 +237,11 @@ def next_task(caller: AgentCaller) -> NextTask | None:
         if current is not None:
             raise SessionBusy(
                 f"session {caller.session} is already working on task {current.id}: finish_task or fail_task first"
+            )
+        session = session_selectors.session_named(caller.session)
+        if session is not None and not session_selectors.is_agent(session.profile):
+            raise NotAnAgent(
+                f"session {caller.session} runs {session.profile}, which is not an agent: next_task is for agents"
             )
         candidates = list(selectors.dispatchable_tasks())
         waiting = selectors.blocked_by(candidates)

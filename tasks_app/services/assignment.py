@@ -35,7 +35,24 @@ class LimitReached(TaskConflict):
     """CHORUS_MAX_ACTIVE_TASKS tasks are assigned or in progress."""
 
 
-def _check_assignable(task: Task, session: str) -> None:
+class NotAnAgent(TaskConflict):
+    """The session runs a program that is no agent (a shell): its prompt would be typed in as commands."""
+
+
+def _check_agent(session, via: str, confirmed: bool) -> None:
+    """Only agents take tasks, unless a person says they mean it (dispatch and agents never can)."""
+    if session_selectors.is_agent(session.profile) or (confirmed and via == "person"):
+        return
+    why = (
+        f"session {session.name} runs {session.profile}, which is not an agent: "
+        "its prompt would be typed in as commands"
+    )
+    if via == "person":
+        raise NotAnAgent(f"{why}; confirm to assign it anyway")
+    raise NotAnAgent(why)
+
+
+def _check_assignable(task: Task, session: str, via: str, confirm_not_agent: bool) -> None:
     if task.archived:
         raise TaskConflict(f"task {task.id} is archived")
     check_transition(task, "assigned")
@@ -47,17 +64,21 @@ def _check_assignable(task: Task, session: str) -> None:
         raise UnknownTask(f"no session named {session!r}")
     if not found.is_live:
         raise TaskConflict(f"session {session} is {found.lifecycle}")
+    _check_agent(found, via, confirm_not_agent)
 
 
-def task_assign(task_id: int, session: str, *, expected_version: int, via: str = "person") -> Task:
-    """Build the task's prompt from the current text of its references and queue it for `session`.
+def task_assign(
+    task_id: int, session: str, *, expected_version: int, via: str = "person", confirm_not_agent: bool = False
+) -> Task:
+    """Build the task's prompt from the current text of its references and queue it for `session`, which must run
+    an agent (a person may confirm a session that does not: `confirm_not_agent`).
 
     One transaction claims the session's slot, queues the message and records the assignment with its audit
     (prompt, reference hashes, git HEAD). Moved text is re-anchored in the same append; a stale or missing
     reference refuses the assignment."""
     if via not in ("person", "dispatch", "handoff"):
         raise TaskError(f"unknown assignment route {via!r}")
-    return _assign(task_id, session, expected_version=expected_version, via=via)
+    return _assign(task_id, session, expected_version=expected_version, via=via, confirm_not_agent=confirm_not_agent)
 
 
 def task_pull(task_id: int, session: str, *, expected_version: int) -> Task:
@@ -67,9 +88,9 @@ def task_pull(task_id: int, session: str, *, expected_version: int) -> Task:
     return _assign(task_id, session, expected_version=expected_version, via=lifecycle.AGENT)
 
 
-def _assign(task_id: int, session: str, *, expected_version: int, via: str) -> Task:
+def _assign(task_id: int, session: str, *, expected_version: int, via: str, confirm_not_agent: bool = False) -> Task:
     task = task_at(task_id, expected_version)
-    _check_assignable(task, session)
+    _check_assignable(task, session, via, confirm_not_agent)
     slot = selectors.slot(session)
     if slot is not None and slot.task_id is not None:
         raise SessionBusy(f"session {session} is already working on task {slot.task_id}")

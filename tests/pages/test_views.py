@@ -153,3 +153,28 @@ def test_an_older_page_of_the_event_log_keeps_what_it_showed():
     event = {"stream_type": "session", "stream_id": "logged", "position": 3}
     assert 'id="event-rows"' in newest.update([event])
     assert 'id="event-rows"' not in older.update([event])
+
+
+def test_the_new_session_form_marks_what_cannot_start_and_says_which_names_are_allowed(
+    browser, settings, tmp_path, monkeypatch
+):
+    settings.PROJECT_ROOT = tmp_path
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "aider").write_text("#!/bin/sh\n")
+    (tmp_path / "bin" / "aider").chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    page = browser.get("/").content.decode()
+    assert '<option value="claude">claude (not installed)</option>' in page
+    assert '<option value="shell">shell (not an agent)</option>' in page
+    assert '<option value="aider" selected>aider</option>' in page  # the installed agent is the default
+    assert 'title="Use 1-40 letters, digits, &#x27;-&#x27; or &#x27;_&#x27;, starting with a letter or digit."' in page
+    refused = browser.post("/sessions/new", {"name": "no spaces", "profile": "aider"}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400
+    assert (
+        "use 1-40 letters, digits, &#x27;-&#x27; or &#x27;_&#x27;, starting with a letter or digit"
+        in refused.content.decode()
+    )
+    missing = browser.post("/sessions/new", {"name": "reviewer", "profile": "claude"}, HTTP_HX_REQUEST="true")
+    assert missing.status_code == 404
+    assert "claude is not installed (not on PATH); install it or pick another profile" in missing.content.decode()

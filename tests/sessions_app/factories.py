@@ -16,7 +16,7 @@ class SessionFactory(factory.Factory):
         model = ev.SessionCreated
 
     name = factory.Sequence(lambda n: f"s{n}")
-    profile = "shell"
+    profile = "aider"  # an agent: dispatch and next_task take only agents' sessions
     command = factory.LazyFunction(list)
     cwd = "/tmp"
     pane_id = factory.Sequence(lambda n: f"%{n + 1}")

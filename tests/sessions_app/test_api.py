@@ -46,6 +46,17 @@ def test_messages_outbox_and_cancel(api, created):
     assert again.status_code == 409 and "no longer be cancelled" in again.json()["detail"]
 
 
+def test_an_ended_session_is_removed_and_a_live_one_is_not(api, created, tmux_server):
+    live = api.delete("/api/sessions/a1")
+    assert live.status_code == 409 and live.json()["detail"] == "session 'a1' is live; kill it first"
+    assert api.post("/api/sessions/a1/kill").json()["lifecycle"] == "killed"
+    removed = api.delete("/api/sessions/a1")
+    assert removed.status_code == 204, removed.content
+    assert api.get("/api/sessions/a1").status_code == 404
+    assert api.delete("/api/sessions/a1").status_code == 404
+    assert [e.event_type for e in store.read(stream_type="session")][-1] == "SessionRemoved"
+
+
 def test_screen_history_profiles_kill(api, created):
     assert "text" in api.get("/api/sessions/a1/screen").json()
     assert api.get("/api/sessions/a1/history").json() == []

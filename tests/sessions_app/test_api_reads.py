@@ -49,10 +49,27 @@ def test_the_history_is_newest_first_up_to_the_limit(api):
     ]
 
 
-def test_profiles_and_outbox(api):
+def test_profiles_and_outbox(api, tmp_path, monkeypatch):
     session = SessionFactory()
     message = services.session_send(session.name, "hello")
     assert [m["id"] for m in api.get(f"/api/sessions/{session.name}/outbox").json()] == [message.id]
+    installed = tmp_path / "bin"
+    installed.mkdir()
+    (installed / "codex").write_text("#!/bin/sh\n")
+    (installed / "codex").chmod(0o755)
+    monkeypatch.setenv("PATH", str(installed))
     profiles = {p["name"]: p for p in api.get("/api/sessions/profiles").json()}
-    assert profiles["codex"] == {"name": "codex", "description": "OpenAI Codex CLI", "command": ["codex"]}
+    assert profiles["codex"] == {
+        "name": "codex",
+        "description": "OpenAI Codex CLI",
+        "command": ["codex"],
+        "agent": True,
+        "installed": True,
+        "missing": "",
+    }
+    assert (profiles["claude"]["installed"], profiles["claude"]["missing"]) == (
+        False,
+        "claude is not installed (not on PATH); install it or pick another profile",
+    )
+    assert (profiles["shell"]["agent"], profiles["shell"]["installed"]) == (False, True)
     assert api.get("/api/sessions/ghost/history").status_code == 404

@@ -127,7 +127,7 @@ def test_a_permission_dialog_is_waiting_and_answered_with_keys(agent, monitor, p
 def test_exit_turns_the_session_stopped_with_the_signal_that_saw_it(agent, monitor, tmux_server):
     tmux_server.send_text(agent.pane_id, "/exit")
     tmux_server.send_keys(agent.pane_id, "Enter")
-    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").lifecycle == "stopped", what="stopped")
+    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").lifecycle == "ended", what="ended")
     session = Session.objects.get(pk="agent-1")
     # The agent's process may be seen gone a moment before tmux marks its pane dead; either decides.
     assert session.status == "stopped"
@@ -158,13 +158,13 @@ def test_restart_brings_a_stopped_session_back(agent, monitor, tmux_server):
 
 def test_a_pane_that_vanishes_behind_chorus_becomes_stopped(agent, monitor, tmux_server):
     tmux_server.kill_session("agent-1")
-    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").lifecycle == "stopped", what="stopped")
+    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").lifecycle == "ended", what="ended")
     assert Session.objects.get(pk="agent-1").status_reason == "its tmux pane is gone"
 
 
 def test_the_monitor_survives_the_tmux_server_going_away(agent, monitor, tmux_server):
     tmux_server.kill_server()
-    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").lifecycle == "stopped", what="stopped")
+    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").lifecycle == "ended", what="ended")
     monitor.tick()
 
 
@@ -285,3 +285,60 @@ def test_an_agent_with_a_home_of_its_own_is_read_and_warned_about_there(project,
     assert f"homed: {home}/.claude/settings.json sets disableAllHooks: Chorus relies on the session file alone" in (
         warnings
     )
+
+
+def ended_by_itself(monitor, tmux_server, session):
+    tmux_server.send_text(session.pane_id, "/exit")
+    tmux_server.send_keys(session.pane_id, "Enter")
+    wait_for(monitor, lambda: Session.objects.get(pk=session.name).lifecycle == "ended", what="ended")
+    # remain-on-exit keeps its pane, dead, for its last screen
+    assert tmux_server.panes_by_tag()[session.name].dead
+
+
+def test_an_ended_sessions_name_is_free_again_and_its_dead_pane_goes(agent, monitor, tmux_server):
+    ended_by_itself(monitor, tmux_server, agent)
+    again = services.session_create("agent-1", "fake")
+    assert (again.lifecycle, again.status) == ("live", "unknown")
+    assert not tmux_server.panes_by_tag()["agent-1"].dead
+    wait_for(monitor, lambda: status_of("agent-1") == "idle", what="the new incarnation idle")
+
+
+def test_killing_an_ended_session_cleans_its_pane_instead_of_refusing(agent, monitor, tmux_server):
+    ended_by_itself(monitor, tmux_server, agent)
+    before = store.last_position()
+    session = services.session_kill("agent-1")
+    assert (session.lifecycle, session.status) == ("ended", "stopped")
+    assert not tmux_server.has_session("agent-1")
+    assert store.last_position() == before  # it ended as it did: nothing to record
+
+
+def test_remove_forgets_an_ended_session_and_keeps_its_history_in_the_log(agent, monitor, tmux_server):
+    with pytest.raises(services.SessionConflict, match="is live; kill it first"):
+        services.session_remove("agent-1")
+    ended_by_itself(monitor, tmux_server, agent)
+    services.session_remove("agent-1")
+    assert not Session.objects.filter(pk="agent-1").exists()
+    assert not StatusChange.objects.filter(session="agent-1").exists()
+    assert not tmux_server.has_session("agent-1")
+    history = [e.event_type for e in store.read(stream_type="session", stream_id="agent-1")]
+    assert history[0] == "SessionCreated" and history[-2:] == ["SessionStopped", "SessionRemoved"]
+    with pytest.raises(services.UnknownSession):
+        services.session_remove("agent-1")
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        # (a program that exits the instant it prints may lose its output in tmux: this one takes a moment)
+        (["sh", "-c", "echo 'Error: OPENAI_API_KEY is not set'; sleep 0.5; exit 3"], "lines: Error: OPENAI_API_KEY"),
+        (["sh", "-c", "exec no-such-agent-cli"], "(exit 127): command not found; it ended"),
+    ],
+)
+def test_an_agent_that_dies_at_once_says_why(project, monitor, command, said):
+    toml = project.root / "chorus.toml"
+    toml.write_text(toml.read_text() + f"\n[profiles.dies]\ncommand = {json.dumps(command)}\nagent = true\n")
+    services.session_create("dies", "dies")
+    wait_for(monitor, lambda: Session.objects.get(pk="dies").lifecycle == "ended", what="ended")
+    reason = Session.objects.get(pk="dies").status_reason
+    assert said in reason, reason
+    assert "s after it started" in reason

@@ -480,3 +480,25 @@ def test_an_unchanged_file_is_read_once(project, environ, monkeypatch):
     assert load_profiles(project, environ)["x"] is first["x"]
     path.write_text('[profiles.x]\nextends = "codex"\n')  # a fresh stamp: read again
     assert load_profiles(project, environ)["x"].extends == "codex"
+
+
+def test_only_the_agents_are_agents_and_a_profile_says_so_in_toml(project, environ):
+    write(
+        project / "chorus.toml",
+        """
+        [profiles.my-tool]
+        command = ["my-tool"]
+        [profiles.my-agent]
+        command = ["my-agent"]
+        agent = true
+        [profiles.opus]
+        extends = "claude"
+        [profiles.sh-agent]
+        extends = "shell"
+        agent = true
+        """,
+    )
+    profiles = load_profiles(project, environ)
+    agents = {name for name, profile in profiles.items() if profile.agent}
+    # a program that extends none is no agent unless it says so; an extending profile inherits
+    assert agents == {"claude", "codex", "gemini", "aider", "my-agent", "opus", "sh-agent"}

@@ -33,6 +33,11 @@ def test_new_list_send_outbox_attach_kill(project, tmux_server):
     assert json.loads(run("--json", "outbox", "w1", "--all"))[0]["state"] in ("delivering", "delivered")
     assert "pressed Escape" in run("keys", "w1", "Escape")
     assert "killed" in run("kill", "w1")
+    with pytest.raises(CommandError, match=r"^session 'w1' is killed; restart it first$"):
+        run("send", "w1", "too late")
+    assert run("remove", "w1") == "removed w1; its history stays in the event log\n"
+    assert "no sessions" in run("list")
+    assert re.search(r"^lifecycle +live$", run("new", "w1", "--profile", "fake"), re.MULTILINE)  # the name is free
 
 
 def test_errors_are_one_line(project):

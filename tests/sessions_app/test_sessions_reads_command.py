@@ -46,7 +46,10 @@ def test_json_is_what_the_api_serves(client, settings):
 
 def test_tables_for_people():
     SessionFactory(name="w2", profile="codex")
-    assert run("list").splitlines()[1].split()[:3] == ["w2", "codex", "unknown"]
+    header, row = run("list").splitlines()
+    # one vocabulary: the lifecycle (live, ended, killed) and the status (idle, busy, waiting, stopped) apart
+    assert header.split() == ["NAME", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY"]
+    assert row.split()[:4] == ["w2", "codex", "live", "unknown"]
     assert run("attach", "w2").strip() == "tmux -L chorus-test attach -t w2"
     assert "AT" in run("history", "w2")
 
@@ -56,3 +59,17 @@ def test_a_domain_error_is_one_line():
         run("history", "ghost")
     with pytest.raises(CommandError, match=r"^no message 'nope'$"):
         run("cancel", "nope")
+
+
+def test_profiles_say_which_are_agents_and_which_are_installed(tmp_path, monkeypatch):
+    installed = tmp_path / "bin"
+    installed.mkdir()
+    (installed / "aider").write_text("#!/bin/sh\n")
+    (installed / "aider").chmod(0o755)
+    monkeypatch.setenv("PATH", str(installed))
+    rows = {line.split()[0]: line.split()[1:3] for line in run("profiles").splitlines()[1:]}
+    assert rows["aider"] == ["yes", "yes"]
+    assert rows["claude"] == ["yes", "NO"]
+    assert rows["shell"] == ["no", "yes"]
+    listed = {p["name"]: p for p in json.loads(run("--json", "profiles"))}
+    assert listed["claude"]["missing"] == "claude is not installed (not on PATH); install it or pick another profile"

@@ -173,3 +173,13 @@ def test_a_delivery_a_dead_worker_left_in_a_shell_is_confirmed_from_the_screen_o
     assert recovered.state == state
     assert said in (recovered.confirmed_by or recovered.failure_reason)
     assert tmux.typed == []
+
+
+def test_a_mirrored_screen_is_its_content_and_the_cursor_line_not_the_blank_pane_below():
+    visible_part = mirror.visible_part
+    fresh_shell = "$ \n" + "\n" * 49
+    assert visible_part(fresh_shell, 0) == "$ \n"
+    # the cursor below the last text (an empty line after output) is kept; colour codes alone are no content
+    assert visible_part("$ ls\na  b\n\n\x1b[0m\n\n", 3) == "$ ls\na  b\n\n\x1b[0m\n"
+    assert visible_part("top\n\n\nbottom\n\n", 0) == "top\n\n\nbottom\n"
+    assert visible_part("\n\n\n", 0) == "\n"

@@ -37,10 +37,13 @@ class SessionFactory(factory.Factory):
     name = factory.Sequence(lambda n: f"s{n}")
     status = "idle"
     auto_dispatch = False
+    profile = "aider"
 
     @classmethod
     def _create(cls, model_class, **fields) -> Session:
-        return session_appears(fields["name"], status=fields["status"], auto_dispatch=fields["auto_dispatch"])
+        return session_appears(
+            fields["name"], status=fields["status"], auto_dispatch=fields["auto_dispatch"], profile=fields["profile"]
+        )
 
 
 def assigned_task(session: str = "s1", **fields) -> Task:

@@ -15,7 +15,7 @@ from sessions_app.models import AgentCall, AgentQuestion, OutboxMessage
 from tasks_app import prompts, selectors, services
 from tasks_app.models import Dispatch, SessionSlot, Task, TaskNote
 from tasks_app.services import agent
-from tasks_app.services.assignment import LimitReached, SessionBusy
+from tasks_app.services.assignment import LimitReached, NotAnAgent, SessionBusy
 from tests.tasks_app.factories import SessionFactory, TaskFactory, assigned_task
 from tests.tasks_app.helpers import numbered, session_killed
 
@@ -65,7 +65,7 @@ def test_a_credential_authenticates_its_session_and_nothing_else():
     issued = credentials.issue("s1", "fleet-read")
     SessionFactory(name="s1")
     me = agent.authenticate(issued.secret)
-    assert (me.session, me.profile, me.tier, me.host) == ("s1", "fake", "fleet-read", socket.gethostname())
+    assert (me.session, me.profile, me.tier, me.host) == ("s1", "aider", "fleet-read", socket.gethostname())
     assert issued.secret not in repr(me) and me.digest not in repr(me)
     with pytest.raises(AgentDenied, match="unknown agent credential") as refused:
         agent.authenticate("not-a-credential")
@@ -77,7 +77,7 @@ def test_whoami_names_the_session_and_its_task_and_is_recorded_as_the_agents_cal
     assert agent.whoami(me).task_id is None
     task = assigned_task("s1")
     who = agent.whoami(me)
-    assert (who.session, who.profile, who.tier, who.host, who.task_id) == ("s1", "fake", "self", me.host, task.id)
+    assert (who.session, who.profile, who.tier, who.host, who.task_id) == ("s1", "aider", "self", me.host, task.id)
     recorded = list(store.read(stream_type="agent", stream_id="s1", event_types=["AgentToolCalled"]))
     assert [(r.metadata["actor"], r.metadata["source"], r.event.task_id) for r in recorded] == [
         ("s1", "agent", None),
@@ -208,6 +208,14 @@ def test_next_task_is_none_when_nothing_is_ready_and_refused_at_the_limit(spec, 
     agent.next_task(me)
     with Nothing(LimitReached, "the limit is 1"):
         agent.next_task(other)
+
+
+def test_next_task_is_for_agents_only_a_shell_gets_none(spec):
+    me = caller("sh", profile="shell")
+    TaskFactory()
+    with Nothing(NotAnAgent, "session sh runs shell, which is not an agent: next_task is for agents"):
+        agent.next_task(me)
+    assert Task.objects.get().status == "ready"
 
 
 def test_the_tier_bounds_what_a_caller_may_do_and_a_refusal_writes_nothing(spec):

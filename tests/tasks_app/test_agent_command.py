@@ -44,7 +44,7 @@ def agent(*args) -> str:
 
 def test_whoami_and_task_as_text_and_json(pane):
     who = agent("whoami")
-    assert who.startswith("session s1 (profile fake) on ") and who.endswith(", tier fleet-write, no task\n")
+    assert who.startswith("session s1 (profile aider) on ") and who.endswith(", tier fleet-write, no task\n")
     assert "no task at work" in agent("task") and agent("--json", "task") == "null\n"
     task = assigned_task("s1", title="Parser", description="Make it fast", references=["spec.md:2-3"])
     assert agent("task") == f"Task {task.id}: Parser (assigned)\n\nMake it fast\n\nspec.md:2-3\nline 2\nline 3\n"

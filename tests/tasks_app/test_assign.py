@@ -12,6 +12,7 @@ from sessions_app.models import OutboxMessage
 from tasks_app import git, services
 from tasks_app.errors import TaskConflict, UnknownTask
 from tasks_app.models import Dispatch, SessionSlot, Task
+from tasks_app.services.assignment import NotAnAgent
 from tests.tasks_app.factories import SessionFactory, TaskFactory
 from tests.tasks_app.helpers import event_types, numbered, session_stops
 
@@ -59,7 +60,7 @@ def test_moved_text_is_reanchored_when_assigning_and_the_prompt_quotes_it(spec):
         (lambda t: services.task_archive(t.id, expected_version=t.version), "is archived"),
         (lambda t: services.task_cancel(t.id, expected_version=t.version), "cancelled, so it cannot be assigned"),
         (lambda t: services.task_add_dependency(t.id, TaskFactory().id, expected_version=t.version), r"waits for .*2"),
-        (lambda t: session_stops("s1"), "session s1 is stopped"),
+        (lambda t: session_stops("s1"), "session s1 is ended"),
     ],
 )
 def test_assign_refuses_and_writes_nothing(spec, setup, error):
@@ -201,3 +202,24 @@ def test_unassign_frees_the_session_and_withdraws_the_queued_prompt(spec):
     assert OutboxMessage.objects.get().state == "cancelled"
     assert Dispatch.objects.get().outcome == "unassigned"
     assert event_types("assignment") == ["SessionSlotClaimed", "SessionSlotReleased"]
+
+
+def test_a_shell_is_no_agent_so_assigning_it_a_task_needs_a_persons_confirmation(spec, person):
+    SessionFactory(name="sh", profile="shell")
+    task = services.task_create("Do it", references=["spec.md:3-4"])
+    before = store.last_position()
+    with pytest.raises(NotAnAgent, match=r"session sh runs shell, which is not an agent: .*; confirm to assign it"):
+        services.task_assign(task.id, "sh", expected_version=task.version)
+    assert store.last_position() == before and not OutboxMessage.objects.exists()
+    with pytest.raises(NotAnAgent, match="session sh runs shell, which is not an agent"):
+        services.task_assign(task.id, "sh", expected_version=task.version, via="handoff", confirm_not_agent=True)
+    assigned = services.task_assign(task.id, "sh", expected_version=task.version, confirm_not_agent=True)
+    assert (assigned.status, assigned.session) == ("assigned", "sh")
+
+
+def test_dispatch_never_picks_a_shell(spec):
+    SessionFactory(name="a-shell", profile="shell", auto_dispatch=True)
+    task = services.task_create("T")
+    assert services.dispatch_round().assigned == []
+    SessionFactory(name="b-agent", auto_dispatch=True)
+    assert [(t.id, t.session) for t in services.dispatch_round().assigned] == [(task.id, "b-agent")]

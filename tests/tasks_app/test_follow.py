@@ -113,7 +113,7 @@ def test_a_session_that_stops_fails_its_task_and_frees_its_slot(assigned):
     session_status("s1", "busy")
     session_stops("s1", "pane dead (exit 1)")
     failed = Task.objects.get(pk=1)
-    assert (failed.status, failed.result_note) == ("failed", "session s1 stopped: pane dead (exit 1)")
+    assert (failed.status, failed.result_note) == ("failed", "session s1 ended: pane dead (exit 1)")
     assert SessionSlot.objects.get(pk="s1").task_id is None
     assert Dispatch.objects.get().outcome == "failed"
 

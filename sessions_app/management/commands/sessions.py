@@ -11,8 +11,7 @@ from django.utils import timezone
 from events_app.commands import DomainCommand
 from events_app.store import event_context
 from sessions_app import agent_reports, selectors, services
-from sessions_app.agents import DEFAULT_PROFILE
-from sessions_app.schemas import MessageOut, QuestionOut, ScreenOut, SessionOut, StatusChangeOut
+from sessions_app.schemas import MessageOut, ProfileOut, QuestionOut, ScreenOut, SessionOut, StatusChangeOut
 from sessions_app.tools_loader import CHOICES
 
 
@@ -39,13 +38,17 @@ class Command(DomainCommand):
         listing.add_argument("--live", action="store_true", help="only live sessions")
         new = sub.add_parser("new", help="start an agent in a new tmux session")
         new.add_argument("name")
-        new.add_argument("--profile", default=DEFAULT_PROFILE)
+        new.add_argument("--profile", help="default: the built-in default if installed, else the first installed agent")
         new.add_argument("--dir", dest="subdir", help="working directory under PROJECT_ROOT")
         new.add_argument(
             "--tools", choices=CHOICES, help="its agent's Chorus tools (default: the profile's agent_tools)"
         )
         for action in ("kill", "restart", "attach", "screen", "history"):
             sub.add_parser(action, help=f"{action} a session").add_argument("name")
+        sub.add_parser("remove", help="forget an ended session (its history stays in the event log)").add_argument(
+            "name"
+        )
+        sub.add_parser("profiles", help="the agent profiles, whether each is an agent and is installed")
         adopt = sub.add_parser("adopt", help="take over a tmux session or pane Chorus did not start")
         adopt.add_argument("target", help="tmux session name or pane id (%%N)")
         adopt.add_argument("--name")
@@ -98,16 +101,27 @@ class Command(DomainCommand):
     def do_list(self, live=False, **_):
         sessions = list(selectors.sessions(include_ended=not live))
         if not sessions and not self.as_json:
-            self.stdout.write(f"no sessions; start one with: sessions new NAME --profile {DEFAULT_PROFILE}")
+            self.stdout.write(f"no sessions; start one with: sessions new NAME --profile {selectors.default_profile()}")
             return
-        table = [("NAME", "PROFILE", "STATUS", "FOR", "WHY")] + [
-            (s.name, s.profile, s.status if s.is_live else s.lifecycle, _age(s.status_since), s.status_reason[:70])
-            for s in sessions
+        table = [("NAME", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY")] + [
+            (s.name, s.profile, s.lifecycle, s.status, _age(s.status_since), s.status_reason[:70]) for s in sessions
         ]
         self.emit([_data(SessionOut, s) for s in sessions], table)
 
     def do_new(self, name, profile, subdir, tools=None, **_):
-        self.show_session(services.session_create(name, profile, subdir, tools))
+        self.show_session(services.session_create(name, profile or selectors.default_profile(), subdir, tools))
+
+    def do_remove(self, name, **_):
+        services.session_remove(name)
+        self.say({"name": name, "removed": True}, f"removed {name}; its history stays in the event log")
+
+    def do_profiles(self, **_):
+        rows = [ProfileOut.from_orm(p).model_dump() for p in selectors.profiles()]
+        table = [("NAME", "AGENT", "INSTALLED", "DESCRIPTION")] + [
+            (r["name"], "yes" if r["agent"] else "no", "yes" if r["installed"] else "NO", r["description"][:60])
+            for r in rows
+        ]
+        self.emit(rows, table)
 
     def do_kill(self, name, **_):
         self.show_session(services.session_kill(name))

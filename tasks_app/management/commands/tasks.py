@@ -38,6 +38,9 @@ class Command(DomainCommand):
         assign = sub.add_parser("assign", parents=[output], help="send the task's prompt to a session")
         assign.add_argument("task")
         assign.add_argument("session")
+        assign.add_argument(
+            "--force", action="store_true", help="assign it even though the session runs no agent (a shell)"
+        )
         for action, what in (("done", "mark done"), ("fail", "mark failed"), ("reopen", "make ready again")):
             finish = sub.add_parser(action, parents=[output], help=what)
             finish.add_argument("task")
@@ -98,9 +101,9 @@ class Command(DomainCommand):
             lines.append(shown.prompt)
         self.emit(shown.model_dump(mode="json"), "\n".join(lines))
 
-    def do_assign(self, task, session, **_):
+    def do_assign(self, task, session, force=False, **_):
         found = selectors.task(task)
-        assigned = services.task_assign(found.id, session, expected_version=found.version)
+        assigned = services.task_assign(found.id, session, expected_version=found.version, confirm_not_agent=force)
         self.emit_task(assigned, f"task {assigned.id} assigned to {session}: its prompt is queued")
 
     def do_done(self, task, note, **_):
