@@ -52,8 +52,19 @@ class Typist:
     accepted: Callable[[], bool] | None = None
 
     def _look(self) -> tuple[str, Status]:
+        """The pane's screen and its status, from the screen and the pane's metadata (a dead pane or a shell in
+        the foreground is an agent that stopped; a command under a shell is busy)."""
         screen = self.adapter.capture(self.pane_id).text
-        return screen, detect(self.profile, Observation(screen=screen)).status
+        pane = self.adapter.pane(self.pane_id)
+        observation = Observation(
+            screen=screen,
+            pane_title=pane.title,
+            pane_current_command=pane.current_command,
+            pane_dead=pane.dead,
+            pane_dead_status=pane.dead_status,
+            alternate_on=pane.alternate_on,
+        )
+        return screen, detect(self.profile, observation).status
 
     def deliver(self, text: str) -> Outcome:
         """Type `text` once, then submit it."""
@@ -77,28 +88,48 @@ class Typist:
 
     def _submit(self) -> Outcome:
         before, _status = self._look()
-        knows_input_line = unsent(self.profile, before) is not None
+        # An input line counts as emptied only once it has shown the text: a capture taken before the typed text
+        # was drawn shows the empty line it had before.
+        shown = bool(self.profile.draft(before))
         reporter = self.profile.self_report if self.accepted is not None else None
         attempts = 0
+        draft: str | None = None
         while attempts < self.max_enters:
             attempts += 1
             self.adapter.send_keys(self.pane_id, self.profile.delivery.submit_key)
             deadline = self.clock() + self.confirm_seconds
-            draft = None
             while self.clock() < deadline:
                 self.sleep(self.poll_seconds)
                 if reporter is not None and self.accepted():
                     return Outcome(True, attempts, confirmed_by=reporter.confirmation)
                 screen, status = self._look()
-                if status in (Status.BUSY, Status.WAITING):
-                    return Outcome(True, attempts, confirmed_by=f"went {status.value}")
-                draft = unsent(self.profile, screen)
-                if knows_input_line and draft == "":
-                    return Outcome(True, attempts, confirmed_by="input line emptied")
-                if not knows_input_line and screen != before:
-                    return Outcome(True, attempts, confirmed_by="screen changed after Enter")
-            if not knows_input_line:
-                return Outcome(False, attempts, reason="the screen did not change after Enter; not pressing it again")
-            if not draft:
-                return Outcome(False, attempts, reason="the input line is gone and the agent did not go busy")
-        return Outcome(False, attempts, reason=f"the text is still in the input line after {attempts} Enter presses")
+                proof = submit_proof(status, self.profile.draft(screen), shown)
+                if proof:
+                    return Outcome(True, attempts, confirmed_by=proof)
+                draft = self.profile.draft(screen)
+                shown = shown or bool(draft)
+        return Outcome(False, attempts, reason=unproven(attempts, draft))
+
+
+def submit_proof(status: Status, draft: str | None, shown: bool) -> str:
+    """What proves, after Enter, that the agent took the prompt ("" if nothing does): it went busy or straight
+    into a dialog, it stopped (a prompt like /exit ends it), or its input line emptied after it had shown the
+    text. A screen that merely changed proves nothing: an agent redraws its input line as text arrives."""
+    if status in (Status.BUSY, Status.WAITING):
+        return f"went {status.value}"
+    if status is Status.STOPPED:
+        return "the agent stopped after it"
+    if draft == "" and shown:
+        return "input line emptied"
+    return ""
+
+
+def unproven(attempts: int, draft: str | None) -> str:
+    """Why a delivery failed after `attempts` Enter presses, from the input line last seen."""
+    if draft:
+        return f"the text is still in the input line after {attempts} Enter presses"
+    if draft is None:
+        return (
+            f"no proof of the submit after {attempts} Enter presses: no input line shows and the agent did not go busy"
+        )
+    return f"no proof of the submit after {attempts} Enter presses: the input line never showed the text"

@@ -433,21 +433,3 @@ class SessionMonitor:
         if head in " ".join(transcript.split()):
             return Outcome(True, message.attempts, confirmed_by="seen in the transcript after a worker restart")
         return interrupted
-        draft = unsent(profile, screen)
-        if draft is None:
-            # The profile cannot tell its input line from the transcript (a shell): the line the cursor is on is
-            # where unsubmitted text would sit, and text there was typed but never submitted.
-            rows = screen.split("\n")
-            draft = rows[cursor_y] if 0 <= cursor_y < len(rows) else ""
-            if head in " ".join(draft.split()):
-                return dataclasses.replace(
-                    interrupted,
-                    reason="the worker stopped before submitting it; it is still on the pane's input line "
-                    "(press Enter there, or clear it)",
-                )
-            screen = "\n".join(rows[:cursor_y])
-        elif head in " ".join(draft.split()):
-            return Typist(self.tmux, session.pane_id, profile).submit()
-        if head in " ".join(screen.split()) and not draft.strip():
-            return Outcome(True, message.attempts, confirmed_by="seen in the transcript after a worker restart")
-        return interrupted
