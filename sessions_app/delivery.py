@@ -28,6 +28,13 @@ def unsent(profile: Profile, screen: str) -> str | None:
     return profile.draft(screen)
 
 
+def same_prompt(typed: str, reported: str) -> bool:
+    """Whether the prompt an agent reported accepting is the text typed into it: compared without regard to line
+    endings and runs of whitespace, which the agent's input line and its report may redraw (a paste's line breaks
+    arrive as CR, a TUI trims and wraps). The self-report plug-in has already removed its agent's own wrapping."""
+    return " ".join(typed.split()) == " ".join(reported.split())
+
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     delivered: bool

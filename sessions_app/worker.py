@@ -25,7 +25,7 @@ from events_app import store
 from events_app.store import event_context
 from sessions_app import mirror, notify, selectors, services
 from sessions_app import tmux as tmux_adapter
-from sessions_app.delivery import Outcome, Typist, unsent
+from sessions_app.delivery import Outcome, Typist, same_prompt, unsent
 from sessions_app.detection import AgentSignal, Observation, ProcessInfo, StatusTracker, Verdict, detect
 from sessions_app.models import LIVE, OutboxMessage, Session
 from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile
@@ -270,11 +270,10 @@ class SessionMonitor:
     def prompt_accepted(self, name: str, text: str, since: float) -> bool:
         """Whether the agent's self-report plug-in heard `text` accepted by session `name` after `since`
         (monotonic)."""
-        wanted = " ".join(text.split())
         with self._accepted_lock:
             entries = self._accepted.get(name, [])
             self._accepted[name] = [e for e in entries if e[0] > time.monotonic() - 60]
-            return any(at >= since and " ".join(prompt.split()) == wanted for at, prompt in entries)
+            return any(at >= since and same_prompt(text, prompt) for at, prompt in entries)
 
     def _process_info(self, pid: int) -> ProcessInfo:
         """The CPU use of a pane's process tree since the last sample (psutil keeps the previous reading)."""
