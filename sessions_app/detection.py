@@ -229,9 +229,9 @@ class StatusTracker:
     """Turns a stream of timestamped verdicts of one pane into stable transitions.
 
     Waiting, stopped and busy are reported at once: they are affirmative signals, and a spinner frame or a
-    redrawn clock never produces them. Idle after busy or waiting must hold for `idle_quiet_seconds`: the input
-    line flashes back for a moment right after a dialog is answered, and a poll can land between two busy
-    frames. Unknown must hold for `unknown_grace_seconds`, so an undecidable mid-redraw frame changes nothing.
+    redrawn clock never produces them. Idle after busy or waiting seen on the screen must hold for
+    `idle_quiet_seconds`: the input line flashes back for a moment right after a dialog is answered, and a poll
+    can land between two busy frames; idle in the agent's own self-report is reported at once. Unknown must hold for `unknown_grace_seconds`, so an undecidable mid-redraw frame changes nothing.
     Stopped because a shell is in the foreground must hold for `launcher_grace_seconds`, first verdict included:
     many agents start through a shell script that then execs them (pyenv's and asdf's shims), so for a moment
     the foreground is a shell although nothing stopped.
@@ -293,7 +293,8 @@ class StatusTracker:
         if verdict.rule == FOREGROUND_SHELL:
             return self.launcher_grace_seconds
         if status is Status.IDLE and current in (Status.BUSY, Status.WAITING):
-            return self.idle_quiet_seconds
+            # The agent's own word has no flashing input line nor a poll between two busy frames to wait out.
+            return 0.0 if verdict.signal == "self_report" else self.idle_quiet_seconds
         if status is Status.UNKNOWN:
             return self.unknown_grace_seconds
         return 0.0
