@@ -231,7 +231,8 @@ class StatusTracker:
     Waiting, stopped and busy are reported at once: they are affirmative signals, and a spinner frame or a
     redrawn clock never produces them. Idle after busy or waiting seen on the screen must hold for
     `idle_quiet_seconds`: the input line flashes back for a moment right after a dialog is answered, and a poll
-    can land between two busy frames; idle in the agent's own self-report is reported at once. Unknown must hold for `unknown_grace_seconds`, so an undecidable mid-redraw frame changes nothing.
+    can land between two busy frames; idle in the agent's own self-report is reported at once. Unknown must hold
+    for `unknown_grace_seconds`, so an undecidable mid-redraw frame changes nothing.
     Stopped because a shell is in the foreground must hold for `launcher_grace_seconds`, first verdict included:
     many agents start through a shell script that then execs them (pyenv's and asdf's shims), so for a moment
     the foreground is a shell although nothing stopped.

@@ -171,6 +171,8 @@ class SessionMonitor:
             self._verdicts.pop(name, None)
         if len(self._processes) > 1000:
             self._processes = {pid: p for pid, p in self._processes.items() if p.is_running()}
+        # notices the rate limit held back are said (as one) once there is room again
+        (self._notifier or notify.notifier()).flush()
 
     def _mirror(self, watched: list[tuple[Session, tmux_adapter.PaneInfo]]) -> None:
         """Capture in colour the screens that pages show (once per pane and tick, however many pages show it) and
