@@ -64,7 +64,7 @@ def _regex(value: str) -> str:
 
 
 def _status(value: str) -> str:
-    allowed = [status.value for status in Status if status is not Status.UNKNOWN]
+    allowed = [status.value for status in Status if status not in (Status.UNKNOWN, Status.STARTING)]
     if value not in allowed:
         raise ValueError(f"must be one of {', '.join(allowed)}, not {value!r}")
     return value

@@ -26,6 +26,7 @@ __all__ = [
     "StatusTracker",
     "Verdict",
     "detect",
+    "is_signal",
     "screen_lines",
 ]
 
@@ -210,6 +211,17 @@ def _fallback(profile: Profile, observation: Observation, regions: _Regions) -> 
         return _signal(profile.fallback_status, "profile.fallback", "fallback", detail, last)
     detail = f"no rule of profile {profile.name} matched (last line: {last!r})" if last else "the screen is empty"
     return _signal(Status.UNKNOWN, "no_match", "fallback", detail, last)
+
+
+# Verdicts that are no signal of the agent: nothing on its screen decided. While an agent boots its screen is blank
+# and its CPU busy, so these leave a starting session starting.
+NOT_A_SIGNAL = frozenset({"no_match", "profile.fallback", "process.cpu"})
+
+
+def is_signal(verdict: Verdict) -> bool:
+    """Whether the verdict came from a signal of the agent (its screen, title, process or own word), which ends a
+    session's start-up; a CPU reading or a fallback does not."""
+    return verdict.rule not in NOT_A_SIGNAL
 
 
 # --- Stabiliser -----------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 
-STATUSES = ("unknown", "idle", "busy", "waiting", "stopped")
+STATUSES = ("starting", "unknown", "idle", "busy", "waiting", "stopped")
 LIVE = "live"
 ENDED = ("killed", "stopped")
 

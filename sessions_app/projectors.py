@@ -7,6 +7,8 @@ from events_app.store import RecordedEvent
 from sessions_app import events as ev
 from sessions_app.models import LIVE, AgentCall, AgentCredential, AgentQuestion, OutboxMessage, Session, StatusChange
 
+STARTING_REASON = "starting: no signal from the agent yet"
+
 
 @register
 class SessionProjector(Projector):
@@ -24,10 +26,13 @@ class SessionProjector(Projector):
         session = rows.get(Session, recorded.stream_id) or Session(name=e.name)
         session.profile, session.command, session.cwd = e.profile, e.command, e.cwd
         session.pane_id, session.tmux_session, session.pid = e.pane_id, e.tmux_session, e.pid
-        session.lifecycle, session.status, session.status_reason, session.status_rule = LIVE, "unknown", "", ""
+        # An agent Chorus started boots first; an adopted pane runs already, in a state still to be seen.
+        adopted = isinstance(e, ev.SessionAdopted)
+        session.lifecycle, session.status_reason, session.status_rule = LIVE, "" if adopted else STARTING_REASON, ""
+        session.status = "unknown" if adopted else "starting"
         session.status_since = session.created_at = recorded.recorded_at
         session.ended_at = None
-        session.adopted = isinstance(e, ev.SessionAdopted)
+        session.adopted = adopted
         session.version = recorded.version
         rows.save(session)
 
@@ -36,7 +41,7 @@ class SessionProjector(Projector):
         session = self._session(recorded, rows)
         session.pane_id, session.pid = recorded.event.pane_id, recorded.event.pid
         if isinstance(recorded.event, ev.SessionRestarted):
-            session.lifecycle, session.status, session.status_reason = LIVE, "unknown", "restarted"
+            session.lifecycle, session.status, session.status_reason = LIVE, "starting", f"restarted; {STARTING_REASON}"
             session.status_since, session.ended_at = recorded.recorded_at, None
         rows.save(session)
 

@@ -20,13 +20,14 @@ from pathlib import Path
 import psutil
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from events_app import store
 from events_app.store import event_context
 from sessions_app import mirror, notify, selectors, services
 from sessions_app import tmux as tmux_adapter
 from sessions_app.delivery import Outcome, Typist, same_prompt, unsent
-from sessions_app.detection import AgentSignal, Observation, ProcessInfo, StatusTracker, Verdict, detect
+from sessions_app.detection import AgentSignal, Observation, ProcessInfo, StatusTracker, Verdict, detect, is_signal
 from sessions_app.models import LIVE, OutboxMessage, Session
 from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile
 from sessions_app.self_report import Reader, SelfReport, SelfReportPlugin
@@ -36,12 +37,22 @@ log = logging.getLogger("chorus.worker.sessions")
 PROFILE_CACHE_SECONDS = 5.0
 # how much of an agent's question a status reason shows
 SIGNAL_CHARS = 200
+# A session is starting until its agent's first signal, or this long after its start: then an agent that gives
+# none is told by the CPU it uses and the profile's fallback, like any other.
+STARTUP_SECONDS = 30.0
 
 
 TYPED_NOT_SUBMITTED = (
     "the worker stopped after typing it and before submitting it; it is still on the pane's input line (press Enter "
     "there, or clear it)"
 )
+
+
+def starting(session: Session) -> bool:
+    """Whether the session's agent is still booting: started, no signal of it seen yet, and not for too long."""
+    if session.status != Status.STARTING.value:
+        return False
+    return (timezone.now() - session.status_since).total_seconds() < STARTUP_SECONDS
 
 
 class SessionMonitor:
@@ -55,6 +66,8 @@ class SessionMonitor:
         # one reader per self-report plug-in in use, by the plug-in's name
         self.readers: dict[str, Reader] = {}
         self.trackers: dict[str, StatusTracker] = {}
+        # the pane each tracker watches, by session
+        self._tracked_panes: dict[str, str] = {}
         self.screens: dict[str, tmux_adapter.PaneScreen] = {}
         # the colour captures of the screens pages show (sessions_app.mirror), by pane
         self.mirrored: dict[str, tmux_adapter.PaneScreen] = {}
@@ -168,6 +181,7 @@ class SessionMonitor:
         gone = set(self.trackers) - {s.name for s, _p in watched}
         for name in gone:
             del self.trackers[name]
+            self._tracked_panes.pop(name, None)
             self._verdicts.pop(name, None)
         if len(self._processes) > 1000:
             self._processes = {pid: p for pid, p in self._processes.items() if p.is_running()}
@@ -318,12 +332,17 @@ class SessionMonitor:
         else:
             verdict = detect(profile, observation)
             self._verdicts[session.name] = ((profile, observation), verdict)
+        if starting(session) and not is_signal(verdict):
+            # A booting CLI burns CPU and draws nothing yet: no signal of the agent, so it stays starting.
+            return None
         if verdict.status is Status.UNKNOWN and profile.busy_cpu_percent is not None:
             # Nothing on screen decides: an agent burning CPU is working. Sampled only for undecided panes.
             verdict = detect(profile, dataclasses.replace(observation, process=self._process_info(pane.pid)))
         tracker = self.trackers.get(session.name)
-        if tracker is None:
+        if tracker is None or self._tracked_panes.get(session.name) != pane.pane_id:
+            # A new pane (a restart) is a new agent: what the old one showed says nothing of it.
             tracker = self.trackers[session.name] = StatusTracker()
+            self._tracked_panes[session.name] = pane.pane_id
         tracker.update(verdict, now)
         if tracker.pending_until is not None and now >= tracker.pending_until:
             tracker.tick(now)

@@ -39,14 +39,14 @@ def test_json_is_what_the_api_serves(client, settings):
     api = client.get("/api/sessions/w1", HTTP_AUTHORIZATION=f"Bearer {settings.CHORUS_TOKEN}").json()
     assert listed == api
     [change] = json.loads(run("--json", "history", "w1"))
-    assert (change["from_status"], change["to_status"], change["reason"]) == ("unknown", "idle", "rule x matched")
+    assert (change["from_status"], change["to_status"], change["reason"]) == ("starting", "idle", "rule x matched")
     message = json.loads(run("--json", "send", "w1", "hello"))
     assert [m["id"] for m in json.loads(run("--json", "outbox", "w1"))] == [message["id"]]
 
 
 def test_tables_for_people():
     SessionFactory(name="w2", profile="codex")
-    assert run("list").splitlines()[1].split()[:3] == ["w2", "codex", "unknown"]
+    assert run("list").splitlines()[1].split()[:3] == ["w2", "codex", "starting"]
     assert run("attach", "w2").strip() == "tmux -L chorus-test attach -t w2"
     assert "AT" in run("history", "w2")
 
