@@ -34,6 +34,7 @@ from sessions_app.profiles import (
     command_name,
 )
 from sessions_app.stamps import recently
+from sessions_app.tmux import ALLOWED_KEYS
 from sessions_app.tools_loader import CHOICES
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -92,6 +93,16 @@ def _plugin(registry: Mapping[str, Any]):
 
 
 Strings = Annotated[list[str], BeforeValidator(_strings)]
+
+
+def _keys(value: list[str]) -> list[str]:
+    refused = [key for key in value if key not in ALLOWED_KEYS]
+    if refused:
+        raise ValueError(f"keys not allowed: {', '.join(refused)}; allowed: {', '.join(sorted(ALLOWED_KEYS))}")
+    return value
+
+
+Keys = Annotated[Strings, AfterValidator(_keys)]
 StringTable = Annotated[dict[str, str], BeforeValidator(_string_table)]
 Pattern = Annotated[str, AfterValidator(_regex)]
 StatusName = Annotated[str, AfterValidator(_status)]
@@ -139,6 +150,7 @@ class ComposerTable(_Table):
     placeholders: Strings | None = None
     footer: Annotated[int, Field(ge=0)] | None = None
     clears_on_submit: bool | None = None
+    clear_keys: Keys | None = None
 
 
 class DialogTable(_Table):

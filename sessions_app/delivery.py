@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from sessions_app import tmux as tmux_adapter
-from sessions_app.detection import Observation, detect
+from sessions_app.detection import detect, pane_observation
 from sessions_app.profiles import Profile, Status
 
 PASTE_OVER_CHARS = 200
@@ -26,6 +26,17 @@ def unsent(profile: Profile, screen: str) -> str | None:
     if profile.composer is None or not profile.composer.clears_on_submit:
         return None
     return profile.draft(screen)
+
+
+DRAFT_SHOWN_CHARS = 60
+
+
+def held_reason(draft: str) -> str:
+    """Why a queued message waits for an idle agent whose input line holds `draft`: it is never typed over."""
+    shown = " ".join(draft.split())
+    if len(shown) > DRAFT_SHOWN_CHARS:
+        shown = shown[: DRAFT_SHOWN_CHARS - 1] + "…"
+    return f'input has a draft: "{shown}"'
 
 
 def same_prompt(typed: str, reported: str) -> bool:
@@ -62,15 +73,7 @@ class Typist:
         """The pane's screen and its status, from the screen and the pane's metadata (a dead pane or a shell in
         the foreground is an agent that stopped; a command under a shell is busy)."""
         screen = self.adapter.capture(self.pane_id).text
-        pane = self.adapter.pane(self.pane_id)
-        observation = Observation(
-            screen=screen,
-            pane_title=pane.title,
-            pane_current_command=pane.current_command,
-            pane_dead=pane.dead,
-            pane_dead_status=pane.dead_status,
-            alternate_on=pane.alternate_on,
-        )
+        observation = pane_observation(screen, self.adapter.pane(self.pane_id))
         return screen, detect(self.profile, observation).status
 
     def deliver(self, text: str) -> Outcome:

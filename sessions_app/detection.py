@@ -27,6 +27,7 @@ __all__ = [
     "Verdict",
     "detect",
     "is_signal",
+    "pane_observation",
     "screen_lines",
 ]
 
@@ -63,6 +64,19 @@ class Observation:
     agent_self_report: SelfReport | None = None
     process: ProcessInfo | None = None
     agent_signal: AgentSignal | None = None
+
+
+def pane_observation(screen: str, pane, **more) -> Observation:
+    """An Observation of `screen` with the metadata of `pane` (a tmux PaneInfo), plus any other field."""
+    return Observation(
+        screen=screen,
+        pane_title=pane.title,
+        pane_current_command=pane.current_command,
+        pane_dead=pane.dead,
+        pane_dead_status=pane.dead_status,
+        alternate_on=pane.alternate_on,
+        **more,
+    )
 
 
 @dataclass(frozen=True)

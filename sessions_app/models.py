@@ -24,6 +24,8 @@ class Session(models.Model):
     status_reason = models.CharField(max_length=500, blank=True)
     status_rule = models.CharField(max_length=100, blank=True)
     status_since = models.DateTimeField()
+    # why its queued messages wait although it is idle (a draft in its input line); empty when nothing holds them
+    delivery_held = models.CharField(max_length=300, blank=True, default="")
     adopted = models.BooleanField(default=False)
     auto_dispatch = models.BooleanField(default=False)
     created_at = models.DateTimeField()

@@ -32,6 +32,7 @@ class SessionProjector(Projector):
         session.status = "unknown" if adopted else "starting"
         session.status_since = session.created_at = recorded.recorded_at
         session.ended_at = None
+        session.delivery_held = ""
         session.adopted = adopted
         session.version = recorded.version
         rows.save(session)
@@ -42,7 +43,7 @@ class SessionProjector(Projector):
         session.pane_id, session.pid = recorded.event.pane_id, recorded.event.pid
         if isinstance(recorded.event, ev.SessionRestarted):
             session.lifecycle, session.status, session.status_reason = LIVE, "starting", f"restarted; {STARTING_REASON}"
-            session.status_since, session.ended_at = recorded.recorded_at, None
+            session.status_since, session.ended_at, session.delivery_held = recorded.recorded_at, None, ""
         rows.save(session)
 
     @handles(ev.SessionStatusChanged)
@@ -76,6 +77,7 @@ class SessionProjector(Projector):
         session.status_reason = "killed from Chorus" if killed else recorded.event.reason
         session.status_rule = "lifecycle"
         session.status_since = session.ended_at = recorded.recorded_at
+        session.delivery_held = ""
         rows.save(session)
         if previous != "stopped":
             rows.save(
@@ -98,9 +100,15 @@ class SessionProjector(Projector):
         session.auto_dispatch = recorded.event.enabled
         rows.save(session)
 
-    @handles(ev.KeysSent)
+    @handles(ev.KeysSent, ev.InputCleared)
     def keys_sent(self, recorded: RecordedEvent, rows: Rows) -> None:
         rows.save(self._session(recorded, rows))
+
+    @handles(ev.DeliveryHeld)
+    def delivery_held(self, recorded: RecordedEvent, rows: Rows) -> None:
+        session = self._session(recorded, rows)
+        session.delivery_held = recorded.event.reason
+        rows.save(session)
 
 
 @register

@@ -26,8 +26,16 @@ from events_app import store
 from events_app.store import event_context
 from sessions_app import mirror, notify, selectors, services
 from sessions_app import tmux as tmux_adapter
-from sessions_app.delivery import Outcome, Typist, same_prompt, unsent
-from sessions_app.detection import AgentSignal, Observation, ProcessInfo, StatusTracker, Verdict, detect, is_signal
+from sessions_app.delivery import Outcome, Typist, held_reason, same_prompt, unsent
+from sessions_app.detection import (
+    AgentSignal,
+    ProcessInfo,
+    StatusTracker,
+    Verdict,
+    detect,
+    is_signal,
+    pane_observation,
+)
 from sessions_app.models import LIVE, OutboxMessage, Session
 from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile
 from sessions_app.self_report import Reader, SelfReport, SelfReportPlugin
@@ -169,15 +177,14 @@ class SessionMonitor:
             self.screens.update(self.tmux.capture_many(wanted))
         self._mirror(watched)
         now = time.monotonic()
-        idle_sessions = []
+        observed = []
         for session, pane in watched:
             screen = self.screens.get(pane.pane_id)
             if screen is None:
                 continue
             status = self._observe(session, pane, screen.text, now, reports.get(session.name))
-            if status is Status.IDLE:
-                idle_sessions.append((session, pane, screen.text))
-        self._start_deliveries(idle_sessions, queued)
+            observed.append((session, pane, screen.text, status))
+        self._start_deliveries(observed, queued)
         gone = set(self.trackers) - {s.name for s, _p in watched}
         for name in gone:
             del self.trackers[name]
@@ -315,15 +322,8 @@ class SessionMonitor:
         profile = self.profile(session.profile)
         if profile is None:
             return None
-        observation = Observation(
-            screen=screen,
-            pane_title=pane.title,
-            pane_current_command=pane.current_command,
-            pane_dead=pane.dead,
-            pane_dead_status=pane.dead_status,
-            alternate_on=pane.alternate_on,
-            agent_self_report=report,
-            agent_signal=self._agent_signal(session.name),
+        observation = pane_observation(
+            screen, pane, agent_self_report=report, agent_signal=self._agent_signal(session.name)
         )
         # Most panes show the same thing tick after tick: the same inputs give the same verdict.
         cached = self._verdicts.get(session.name)
@@ -369,35 +369,46 @@ class SessionMonitor:
     # deliveries
 
     def _start_deliveries(
-        self, idle_sessions: list[tuple[Session, tmux_adapter.PaneInfo, str]], queued: list[OutboxMessage]
+        self, observed: list[tuple[Session, tmux_adapter.PaneInfo, str, Status | None]], queued: list[OutboxMessage]
     ) -> None:
+        """Start delivering the oldest queued message of each idle session whose input line is empty. One whose
+        input holds a draft keeps its messages waiting, and says so on the session (`delivery_held`)."""
         if settings.CHORUS_READ_ONLY:
             return  # queued messages stay queued until a worker that may type runs
         for name, thread in list(self.deliveries.items()):
             if not thread.is_alive():
                 del self.deliveries[name]
-        candidates = {s.name: (s, p, screen) for s, p, screen in idle_sessions if s.name not in self.deliveries}
-        if not candidates:
-            return
         heads: dict[str, OutboxMessage] = {}
         for message in queued:
-            if message.session in candidates:
-                heads.setdefault(message.session, message)
-        for name, message in heads.items():
-            session, pane, screen = candidates[name]
+            heads.setdefault(message.session, message)
+        for session, pane, screen, status in observed:
+            if session.name in self.deliveries:
+                continue  # what its input line holds now is the text being delivered
+            message = heads.get(session.name)
+            held = ""
             profile = self.profile(session.profile)
-            if profile is None or profile.draft(screen):
-                continue  # a person is typing in that pane; the message waits for an empty input line
-            if not services.delivery_claim(message):
-                continue
-            thread = threading.Thread(
-                target=self._deliver,
-                args=(name, message.id, message.text, pane.pane_id, profile),
-                daemon=True,
-                name=f"deliver-{name}",
-            )
-            self.deliveries[name] = thread
-            thread.start()
+            if message is not None and status is Status.IDLE and profile is not None:
+                draft = profile.draft(screen)
+                if draft:
+                    held = held_reason(draft)  # a person is typing there (or left a stray key): never typed over
+                else:
+                    self._start_delivery(session, pane, message, profile)
+            if held != session.delivery_held:
+                services.session_record_delivery_held(session, held)
+
+    def _start_delivery(
+        self, session: Session, pane: tmux_adapter.PaneInfo, message: OutboxMessage, profile: Profile
+    ) -> None:
+        if not services.delivery_claim(message):
+            return
+        thread = threading.Thread(
+            target=self._deliver,
+            args=(session.name, message.id, message.text, pane.pane_id, profile),
+            daemon=True,
+            name=f"deliver-{session.name}",
+        )
+        self.deliveries[session.name] = thread
+        thread.start()
 
     def _deliver(self, name: str, message_id: str, text: str, pane_id: str, profile: Profile) -> None:
         started = time.monotonic()

@@ -75,6 +75,9 @@ COMPOSER = Composer(
     above=rf"^{HORIZONTAL_RULE}$",
     below=rf"^{HORIZONTAL_RULE}$",
     region=15,
+    # While idle, the first Ctrl-C empties the input (a second one on an empty input would quit: the service
+    # presses it only when the input holds something).
+    clear_keys=("C-c",),
 )
 
 # Not ●: Claude Code starts its messages with it.

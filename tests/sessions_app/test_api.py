@@ -79,3 +79,10 @@ def test_bad_requests_get_clear_errors(api, created, method, path, body, status,
 def test_openapi_lists_the_session_endpoints(api):
     paths = api.get("/api/openapi.json").json()["paths"]
     assert {"/api/sessions", "/api/sessions/{name}/messages", "/api/sessions/{name}/keys"} <= set(paths)
+
+
+def test_clear_input_refuses_while_starting_or_with_an_empty_input(api, created):
+    # just created: still starting, so no key is pressed into a booting agent
+    refused = api.post("/api/sessions/a1/clear-input")
+    assert refused.status_code == 409 and "starting" in refused.json()["detail"]
+    assert api.get("/api/sessions/a1").json()["delivery_held"] == ""

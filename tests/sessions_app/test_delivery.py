@@ -5,7 +5,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from sessions_app.agents import BUILTIN_PROFILES
-from sessions_app.delivery import Typist, unsent
+from sessions_app.delivery import Typist, held_reason, unsent
 from sessions_app.profiles import Profile
 from sessions_app.tmux import PaneInfo, PaneScreen
 
@@ -200,3 +200,9 @@ def test_unsent_text_is_what_the_composer_reads_where_it_empties_on_submit():
     # a shell's command line stays on screen once submitted, so it tells nothing about the submit
     assert BUILTIN_PROFILES["shell"].draft("$ make\n") == "make"
     assert unsent(BUILTIN_PROFILES["shell"], "$ make\n") is None
+
+
+def test_the_reason_a_message_waits_quotes_the_draft_on_one_short_line():
+    assert held_reason("123") == 'input has a draft: "123"'
+    assert held_reason("first line\n  second") == 'input has a draft: "first line second"'
+    assert held_reason("x" * 100) == f'input has a draft: "{"x" * 59}…"'

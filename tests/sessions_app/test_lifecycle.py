@@ -277,3 +277,23 @@ def test_a_kill_stands_when_the_worker_records_the_pane_dying_meanwhile(agent, m
     killed = services.session_kill("agent-1")
     assert killed.lifecycle == "killed"
     assert [e.event_type for e in store.read(stream_type="session")][-2:] == ["SessionStopped", "SessionKilled"]
+
+
+def test_a_stray_key_holds_the_outbox_with_its_reason_until_the_input_is_cleared(agent, monitor, project):
+    services.session_send_keys("agent-1", ["1"])
+    message = services.session_send("agent-1", "after the stray key")
+    wait_for(
+        monitor,
+        lambda: Session.objects.get(pk="agent-1").delivery_held == 'input has a draft: "1"',
+        what="the reason the outbox waits",
+    )
+    assert OutboxMessage.objects.get(pk=message.id).state == "queued"
+    assert status_of("agent-1") == "idle"
+
+    services.session_clear_input("agent-1")
+    wait_for(monitor, lambda: OutboxMessage.objects.get(pk=message.id).state == "delivered", what="delivery")
+    assert received_prompts(project.log) == ["after the stray key"]
+    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").delivery_held == "", what="the reason gone")
+    wait_for(monitor, lambda: status_of("agent-1") == "idle", what="idle again")
+    with pytest.raises(services.SessionConflict, match="empty; nothing to clear"):
+        services.session_clear_input("agent-1")

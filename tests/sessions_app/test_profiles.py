@@ -365,7 +365,7 @@ BAD_FILES = [
     ),
     (
         '[profiles.x]\nextends = "claude"\n[profiles.x.composer]\nprompt = "> "\nplacehodlers = []\n',
-        "profiles.x: composer: unknown key 'placehodlers' (allowed: above, below, clears_on_submit, continuation,",
+        "profiles.x: composer: unknown key 'placehodlers' (allowed: above, below, clear_keys, clears_on_submit,",
     ),
     (
         '[profiles.x]\nextends = "claude"\n[profiles.x.composer]\nbelow = "[x"\n',
@@ -380,6 +380,10 @@ BAD_FILES = [
         "profiles.x: composer: 'region' must be greater than or equal to 1, not 0",
     ),
     ('[profiles.x]\nextends = "claude"\ndialog = { markers = "a" }\n', "profiles.x: dialog: markers must be one or"),
+    (
+        '[profiles.x]\nextends = "claude"\ncomposer = { clear_keys = ["C-u"] }\n',
+        "profiles.x: composer: 'clear_keys' keys not allowed: C-u",
+    ),
     (
         '[profiles.x]\nextends = "claude"\nself_report = "cluade_session_file"\n',
         "profiles.x: 'self_report' must be one of claude_session_file (or \"\" for none), not 'cluade_session_file'",
@@ -423,6 +427,7 @@ def test_composer_dialog_delivery_and_self_report_of_a_new_program(project, envi
         placeholders = ["Ask goose"]
         region = 2
         clears_on_submit = false
+        clear_keys = ["Escape", "Escape"]
 
         [profiles.goose.dialog]
         markers = "◆"
@@ -431,7 +436,11 @@ def test_composer_dialog_delivery_and_self_report_of_a_new_program(project, envi
     )
     profile = get_profile("goose", project, environ)
     assert profile.composer == Composer(
-        prompt=r"^\( O\)> ?(?P<text>.*)$", placeholders=("Ask goose",), region=2, clears_on_submit=False
+        prompt=r"^\( O\)> ?(?P<text>.*)$",
+        placeholders=("Ask goose",),
+        region=2,
+        clears_on_submit=False,
+        clear_keys=("Escape", "Escape"),
     )
     assert profile.draft("( O)> Ask goose\n") == ""
     assert profile.draft("( O)> write the release notes\n") == "write the release notes"
