@@ -396,9 +396,13 @@ class FakeAgent:
 
     def report_status(self) -> None:
         status = {"busy": "busy", "permission": "waiting"}.get(self.state, "idle")
-        if not self.options.sessions_dir or status == self.reported_status:
+        if status == self.reported_status:
             return
         self.reported_status = status
+        # when each state began, as the frame drawn next shows it: what detection latencies are measured from
+        self.log(event="status", status=status)
+        if not self.options.sessions_dir:
+            return
         data = {"pid": os.getpid(), "status": status, "statusUpdatedAt": int(time.time() * 1000)}
         if status == "waiting":
             data["waitingFor"] = "permission prompt"
