@@ -1,10 +1,10 @@
-"""Typing a prompt into an agent and confirming that it was really submitted, without ever submitting twice.
+"""Typing a prompt into an agent and proving that it was really submitted, without ever submitting twice.
 
 The text is typed once (literally, or as one bracketed paste when it has line breaks or is long), Enter follows
-after the profile's delay, and the submit counts only when the agent visibly took it: it went busy (or straight
-into a dialog), its input line emptied (read with the profile's composer rule), or the agent itself said so (its
-self-report plug-in). While the text still sits in the input line, Enter is pressed again, a bounded number of
-times; the text itself is never typed again.
+after the profile's delay, and the submit counts only when it is proven: the agent went busy (or straight into a
+dialog), it stopped (a prompt such as /exit ends it), its input line emptied after showing the text (read with the
+profile's composer rule), or the agent itself said so (its self-report plug-in). A screen that merely changed is no
+proof. Without proof Enter is pressed again, a bounded number of times; the text itself is never typed again.
 """
 
 from __future__ import annotations
@@ -113,10 +113,10 @@ class Typist:
                 if reporter is not None and self.accepted():
                     return Outcome(True, attempts, confirmed_by=reporter.confirmation)
                 screen, status = self._look()
-                proof = submit_proof(status, self.profile.draft(screen), shown)
+                draft = self.profile.draft(screen)
+                proof = submit_proof(status, draft, shown)
                 if proof:
                     return Outcome(True, attempts, confirmed_by=proof)
-                draft = self.profile.draft(screen)
                 shown = shown or bool(draft)
         return Outcome(False, attempts, reason=unproven(attempts, draft))
 
