@@ -22,6 +22,7 @@ urlpatterns = [
     path("sessions/<str:name>/remove", sessions.session_remove, name="session-remove"),
     path("sessions/<str:name>/send", sessions.session_send, name="session-send"),
     path("sessions/<str:name>/keys", sessions.session_keys, name="session-keys"),
+    path("sessions/<str:name>/clear-input", sessions.session_clear_input, name="session-clear-input"),
     path("sessions/<str:name>/answer", sessions.session_answer, name="session-answer"),
     path("sessions/<str:name>/auto-dispatch", sessions.session_auto_dispatch, name="session-auto-dispatch"),
     path("sessions/<str:name>/outbox/<str:message_id>/cancel", sessions.message_cancel, name="message-cancel"),

@@ -138,6 +138,16 @@ def send_keys(request: HttpRequest, name: str, body: KeysIn):
         return services.session_send_keys(name, body.keys)
 
 
+@router.post(
+    "/{name}/clear-input",
+    response=answers({200: SessionOut}, 404, 409, write=True),
+    summary="Clear the agent's input line (a draft that holds the outbox back), with its profile's clear keys",
+)
+def clear_input(request: HttpRequest, name: str):
+    with _as(request):
+        return services.session_clear_input(name)
+
+
 @router.put(
     "/{name}/auto-dispatch",
     response=answers({200: SessionOut}, 400, 404, 409, 422, write=True),

@@ -34,7 +34,7 @@ from sessions_app.profiles import (
     command_name,
 )
 from sessions_app.stamps import recently
-from sessions_app.tmux import environment_script
+from sessions_app.tmux import ALLOWED_KEYS, environment_script
 from sessions_app.tools_loader import CHOICES
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -65,7 +65,7 @@ def _regex(value: str) -> str:
 
 
 def _status(value: str) -> str:
-    allowed = [status.value for status in Status if status is not Status.UNKNOWN]
+    allowed = [status.value for status in Status if status not in (Status.UNKNOWN, Status.STARTING)]
     if value not in allowed:
         raise ValueError(f"must be one of {', '.join(allowed)}, not {value!r}")
     return value
@@ -98,6 +98,16 @@ def _environment(value: dict[str, str]) -> dict[str, str]:
 
 
 Strings = Annotated[list[str], BeforeValidator(_strings)]
+
+
+def _keys(value: list[str]) -> list[str]:
+    refused = [key for key in value if key not in ALLOWED_KEYS]
+    if refused:
+        raise ValueError(f"keys not allowed: {', '.join(refused)}; allowed: {', '.join(sorted(ALLOWED_KEYS))}")
+    return value
+
+
+Keys = Annotated[Strings, AfterValidator(_keys)]
 Environment = Annotated[dict[str, str], BeforeValidator(_string_table), AfterValidator(_environment)]
 Pattern = Annotated[str, AfterValidator(_regex)]
 StatusName = Annotated[str, AfterValidator(_status)]
@@ -145,6 +155,7 @@ class ComposerTable(_Table):
     placeholders: Strings | None = None
     footer: Annotated[int, Field(ge=0)] | None = None
     clears_on_submit: bool | None = None
+    clear_keys: Keys | None = None
 
 
 class DialogTable(_Table):

@@ -38,6 +38,8 @@ class Composer:
     clears_on_submit: the input empties when a prompt is submitted, so an emptied line confirms a delivery and a
       line still holding the text means Enter did not take. False where the submitted line stays as the program's
       echo (a shell, aider): there the line says nothing about the submit.
+    clear_keys: the tmux keys that empty the input line while the program is idle at it (a person's "Clear
+      input"); empty: the profile offers no clearing.
     """
 
     prompt: str
@@ -48,6 +50,7 @@ class Composer:
     placeholders: tuple[str, ...] = ()
     footer: int | None = None
     clears_on_submit: bool = True
+    clear_keys: tuple[str, ...] = ()
     _prompt: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _above: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _below: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
@@ -59,6 +62,7 @@ class Composer:
         if self.footer is not None and self.footer < 0:
             raise ValueError(f"footer must be a number of lines >= 0, not {self.footer}")
         object.__setattr__(self, "placeholders", tuple(self.placeholders))
+        object.__setattr__(self, "clear_keys", tuple(self.clear_keys))
         for name in ("prompt", "above", "below", "continuation"):
             object.__setattr__(self, f"_{name}", _compiled(getattr(self, name), name))
 

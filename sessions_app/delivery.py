@@ -1,10 +1,10 @@
-"""Typing a prompt into an agent and confirming that it was really submitted, without ever submitting twice.
+"""Typing a prompt into an agent and proving that it was really submitted, without ever submitting twice.
 
 The text is typed once (literally, or as one bracketed paste when it has line breaks or is long), Enter follows
-after the profile's delay, and the submit counts only when the agent visibly took it: it went busy (or straight
-into a dialog), its input line emptied (read with the profile's composer rule), or the agent itself said so (its
-self-report plug-in). While the text still sits in the input line, Enter is pressed again, a bounded number of
-times; the text itself is never typed again.
+after the profile's delay, and the submit counts only when it is proven: the agent went busy (or straight into a
+dialog), it stopped (a prompt such as /exit ends it), its input line emptied after showing the text (read with the
+profile's composer rule), or the agent itself said so (its self-report plug-in). A screen that merely changed is no
+proof. Without proof Enter is pressed again, a bounded number of times; the text itself is never typed again.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from sessions_app import tmux as tmux_adapter
-from sessions_app.detection import Observation, detect
+from sessions_app.detection import detect, pane_observation
 from sessions_app.profiles import Profile, Status
 
 PASTE_OVER_CHARS = 200
@@ -26,6 +26,24 @@ def unsent(profile: Profile, screen: str) -> str | None:
     if profile.composer is None or not profile.composer.clears_on_submit:
         return None
     return profile.draft(screen)
+
+
+DRAFT_SHOWN_CHARS = 60
+
+
+def held_reason(draft: str) -> str:
+    """Why a queued message waits for an idle agent whose input line holds `draft`: it is never typed over."""
+    shown = " ".join(draft.split())
+    if len(shown) > DRAFT_SHOWN_CHARS:
+        shown = shown[: DRAFT_SHOWN_CHARS - 1] + "…"
+    return f'input has a draft: "{shown}"'
+
+
+def same_prompt(typed: str, reported: str) -> bool:
+    """Whether the prompt an agent reported accepting is the text typed into it: compared without regard to line
+    endings and runs of whitespace, which the agent's input line and its report may redraw (a paste's line breaks
+    arrive as CR, a TUI trims and wraps). The self-report plug-in has already removed its agent's own wrapping."""
+    return " ".join(typed.split()) == " ".join(reported.split())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +70,11 @@ class Typist:
     accepted: Callable[[], bool] | None = None
 
     def _look(self) -> tuple[str, Status]:
+        """The pane's screen and its status, from the screen and the pane's metadata (a dead pane or a shell in
+        the foreground is an agent that stopped; a command under a shell is busy)."""
         screen = self.adapter.capture(self.pane_id).text
-        return screen, detect(self.profile, Observation(screen=screen)).status
+        observation = pane_observation(screen, self.adapter.pane(self.pane_id))
+        return screen, detect(self.profile, observation).status
 
     def deliver(self, text: str) -> Outcome:
         """Type `text` once, then submit it."""
@@ -77,28 +98,48 @@ class Typist:
 
     def _submit(self) -> Outcome:
         before, _status = self._look()
-        knows_input_line = unsent(self.profile, before) is not None
+        # An input line counts as emptied only once it has shown the text: a capture taken before the typed text
+        # was drawn shows the empty line it had before.
+        shown = bool(self.profile.draft(before))
         reporter = self.profile.self_report if self.accepted is not None else None
         attempts = 0
+        draft: str | None = None
         while attempts < self.max_enters:
             attempts += 1
             self.adapter.send_keys(self.pane_id, self.profile.delivery.submit_key)
             deadline = self.clock() + self.confirm_seconds
-            draft = None
             while self.clock() < deadline:
                 self.sleep(self.poll_seconds)
                 if reporter is not None and self.accepted():
                     return Outcome(True, attempts, confirmed_by=reporter.confirmation)
                 screen, status = self._look()
-                if status in (Status.BUSY, Status.WAITING):
-                    return Outcome(True, attempts, confirmed_by=f"went {status.value}")
-                draft = unsent(self.profile, screen)
-                if knows_input_line and draft == "":
-                    return Outcome(True, attempts, confirmed_by="input line emptied")
-                if not knows_input_line and screen != before:
-                    return Outcome(True, attempts, confirmed_by="screen changed after Enter")
-            if not knows_input_line:
-                return Outcome(False, attempts, reason="the screen did not change after Enter; not pressing it again")
-            if not draft:
-                return Outcome(False, attempts, reason="the input line is gone and the agent did not go busy")
-        return Outcome(False, attempts, reason=f"the text is still in the input line after {attempts} Enter presses")
+                draft = self.profile.draft(screen)
+                proof = submit_proof(status, draft, shown)
+                if proof:
+                    return Outcome(True, attempts, confirmed_by=proof)
+                shown = shown or bool(draft)
+        return Outcome(False, attempts, reason=unproven(attempts, draft))
+
+
+def submit_proof(status: Status, draft: str | None, shown: bool) -> str:
+    """What proves, after Enter, that the agent took the prompt ("" if nothing does): it went busy or straight
+    into a dialog, it stopped (a prompt like /exit ends it), or its input line emptied after it had shown the
+    text. A screen that merely changed proves nothing: an agent redraws its input line as text arrives."""
+    if status in (Status.BUSY, Status.WAITING):
+        return f"went {status.value}"
+    if status is Status.STOPPED:
+        return "the agent stopped after it"
+    if draft == "" and shown:
+        return "input line emptied"
+    return ""
+
+
+def unproven(attempts: int, draft: str | None) -> str:
+    """Why a delivery failed after `attempts` Enter presses, from the input line last seen."""
+    if draft:
+        return f"the text is still in the input line after {attempts} Enter presses"
+    if draft is None:
+        return (
+            f"no proof of the submit after {attempts} Enter presses: no input line shows and the agent did not go busy"
+        )
+    return f"no proof of the submit after {attempts} Enter presses: the input line never showed the text"

@@ -27,6 +27,8 @@ __all__ = [
     "StatusTracker",
     "Verdict",
     "detect",
+    "is_signal",
+    "pane_observation",
     "screen_lines",
 ]
 
@@ -63,6 +65,19 @@ class Observation:
     agent_self_report: SelfReport | None = None
     process: ProcessInfo | None = None
     agent_signal: AgentSignal | None = None
+
+
+def pane_observation(screen: str, pane, **more) -> Observation:
+    """An Observation of `screen` with the metadata of `pane` (a tmux PaneInfo), plus any other field."""
+    return Observation(
+        screen=screen,
+        pane_title=pane.title,
+        pane_current_command=pane.current_command,
+        pane_dead=pane.dead,
+        pane_dead_status=pane.dead_status,
+        alternate_on=pane.alternate_on,
+        **more,
+    )
 
 
 @dataclass(frozen=True)
@@ -218,6 +233,17 @@ def _fallback(profile: Profile, observation: Observation, regions: _Regions) -> 
     return _signal(Status.UNKNOWN, "no_match", "fallback", detail, last)
 
 
+# Verdicts that are no signal of the agent: nothing on its screen decided. While an agent boots its screen is blank
+# and its CPU busy, so these leave a starting session starting.
+NOT_A_SIGNAL = frozenset({"no_match", "profile.fallback", "process.cpu"})
+
+
+def is_signal(verdict: Verdict) -> bool:
+    """Whether the verdict came from a signal of the agent (its screen, title, process or own word), which ends a
+    session's start-up; a CPU reading or a fallback does not."""
+    return verdict.rule not in NOT_A_SIGNAL
+
+
 # --- Stabiliser -----------------------------------------------------------------------------------------------
 
 
@@ -235,9 +261,10 @@ class StatusTracker:
     """Turns a stream of timestamped verdicts of one pane into stable transitions.
 
     Waiting, stopped and busy are reported at once: they are affirmative signals, and a spinner frame or a
-    redrawn clock never produces them. Idle after busy or waiting must hold for `idle_quiet_seconds`: the input
-    line flashes back for a moment right after a dialog is answered, and a poll can land between two busy
-    frames. Unknown must hold for `unknown_grace_seconds`, so an undecidable mid-redraw frame changes nothing.
+    redrawn clock never produces them. Idle after busy or waiting seen on the screen must hold for
+    `idle_quiet_seconds`: the input line flashes back for a moment right after a dialog is answered, and a poll
+    can land between two busy frames; idle in the agent's own self-report is reported at once. Unknown must hold
+    for `unknown_grace_seconds`, so an undecidable mid-redraw frame changes nothing.
     Stopped because a shell is in the foreground must hold for `launcher_grace_seconds`, first verdict included:
     many agents start through a shell script that then execs them (pyenv's and asdf's shims), so for a moment
     the foreground is a shell although nothing stopped.
@@ -299,7 +326,8 @@ class StatusTracker:
         if verdict.rule == FOREGROUND_SHELL:
             return self.launcher_grace_seconds
         if status is Status.IDLE and current in (Status.BUSY, Status.WAITING):
-            return self.idle_quiet_seconds
+            # The agent's own word has no flashing input line nor a poll between two busy frames to wait out.
+            return 0.0 if verdict.signal == "self_report" else self.idle_quiet_seconds
         if status is Status.UNKNOWN:
             return self.unknown_grace_seconds
         return 0.0

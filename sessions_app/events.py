@@ -88,6 +88,21 @@ class KeysSent:
     keys: list
 
 
+@event("session")
+class DeliveryHeld:
+    """The worker holds the session's queued messages back although it is idle, for `reason` (a draft in its
+    input line), or ("") no longer does."""
+
+    reason: str
+
+
+@event("session")
+class InputCleared:
+    """A person cleared the agent's input line: `keys` are its profile's clear sequence, pressed once."""
+
+    keys: list
+
+
 @event("message")
 class MessageQueued:
     session: str

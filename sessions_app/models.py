@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django.db import models
 
-STATUSES = ("unknown", "idle", "busy", "waiting", "stopped")
+STATUSES = ("starting", "unknown", "idle", "busy", "waiting", "stopped")
 # A session's lifecycle: live while its pane runs, ended when its agent ended by itself or its pane vanished,
 # killed when a person ended it (which is a way of ending too: the pages' "Ended" section holds both). Its
-# status (idle, busy, waiting, stopped; unknown while undecided) is what the worker saw; an ended session's is
-# always stopped.
+# status (idle, busy, waiting, stopped; starting while its agent boots, unknown while undecided) is what the
+# worker saw; an ended session's is always stopped.
 LIVE = "live"
 ENDED = "ended"
 KILLED = "killed"
@@ -30,6 +30,8 @@ class Session(models.Model):
     status_reason = models.CharField(max_length=500, blank=True)
     status_rule = models.CharField(max_length=100, blank=True)
     status_since = models.DateTimeField()
+    # why its queued messages wait although it is idle (a draft in its input line); empty when nothing holds them
+    delivery_held = models.CharField(max_length=300, blank=True, default="")
     adopted = models.BooleanField(default=False)
     auto_dispatch = models.BooleanField(default=False)
     created_at = models.DateTimeField()

@@ -1,8 +1,11 @@
 """Desktop notifications when an agent needs a human or has finished: notify-send, osascript, or a log line.
 
-Deduplicated (the same session and kind within `dedupe_seconds` is said once) and rate-limited (at most
-`max_per_minute` in any minute), because a flapping agent must not flood the desktop. One notifier per process
-(`notifier()`), so every notice of the worker shares the dedupe and the limit.
+A notice that names what it tells of (`key`: the event's position) is said once, however often it is offered (a
+worker policy's batch offered again after a crash); one without a key is deduplicated per session and kind within
+`dedupe_seconds`. At most `max_per_minute` are said in any minute, because a flapping agent must not flood the
+desktop, but a notice over the limit is held, never dropped: once there is room again the held ones are said as
+one (`flush`, which the worker calls every tick). One notifier per process (`notifier()`), so every notice of the
+worker shares the dedupe and the limit.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from collections.abc import Callable
 from django.conf import settings
 
 log = logging.getLogger("chorus.notify")
+# how many keys of notices said are remembered: far more than one batch of a worker policy
+KEYS_KEPT = 10_000
 
 
 def _osascript_quote(text: str) -> str:
@@ -44,6 +49,9 @@ class Notifier:
         self.run = run
         self._last: dict[tuple[str, str], float] = {}
         self._sent: collections.deque[float] = collections.deque()
+        # the keys of the notices said, newest last, so the set stays bounded
+        self._keys: collections.OrderedDict[object, None] = collections.OrderedDict()
+        self._held: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
     @staticmethod
@@ -56,24 +64,52 @@ class Notifier:
             return "osascript"
         return "log"
 
-    def notify(self, session: str, kind: str, title: str, body: str) -> bool:
-        """Say it unless it repeats or the rate limit is reached; return whether it was said."""
+    def notify(self, session: str, kind: str, title: str, body: str, key: object = None) -> bool:
+        """Say it (with any held before it, as one) unless it repeats; over the rate limit it is held for `flush`.
+        Return whether it was said now."""
         if self.backend == "off":
             return False
         with self._lock:
             now = self.clock()
-            key = (session, kind)
-            if now - self._last.get(key, -1e9) < self.dedupe_seconds:
-                return False
-            while self._sent and now - self._sent[0] >= 60:
-                self._sent.popleft()
-            if len(self._sent) >= self.max_per_minute:
-                log.info("notification rate limit reached; not shown: %s: %s", title, body)
-                return False
-            self._last[key] = now
-            self._sent.append(now)
-        self._send(title, body)
+            if key is not None:
+                if key in self._keys:
+                    return False
+                self._keys[key] = None
+                while len(self._keys) > KEYS_KEPT:
+                    self._keys.popitem(last=False)
+            else:
+                if now - self._last.get((session, kind), -1e9) < self.dedupe_seconds:
+                    return False
+                self._last[(session, kind)] = now
+            self._held.append((title, body))
+            said = self._take_held(now)
+        if said is None:
+            log.info("notification rate limit reached; held: %s: %s", title, body)
+            return False
+        self._send(*said)
         return True
+
+    def flush(self) -> bool:
+        """Say the notices held back by the rate limit, as one, if there is room now; return whether it did."""
+        if not self._held:
+            return False
+        with self._lock:
+            said = self._take_held(self.clock())
+        if said is not None:
+            self._send(*said)
+        return said is not None
+
+    def _take_held(self, now: float) -> tuple[str, str] | None:
+        """The held notices merged into one, taking a place in the rate limit, if there is room (lock held)."""
+        while self._sent and now - self._sent[0] >= 60:
+            self._sent.popleft()
+        if not self._held or len(self._sent) >= self.max_per_minute:
+            return None
+        held, self._held = self._held, []
+        self._sent.append(now)
+        if len(held) == 1:
+            return held[0]
+        return f"Chorus: {len(held)} notices", "; ".join(f"{title}: {body}" for title, body in held)
 
     def _send(self, title: str, body: str) -> None:
         if self.backend == "notify-send":

@@ -66,10 +66,12 @@ def notice(recorded: RecordedEvent) -> tuple[str, str, str, str] | None:
 
 @worker_policy(ev.SessionStatusChanged, ev.SessionStopped)
 def the_desktop_hears_when_a_session_needs_a_person(batch: list[RecordedEvent]) -> None:
-    """At least once: a batch offered again after a crash is absorbed by the notifier's dedupe (30 s)."""
+    """At least once: a batch offered again after a crash is absorbed by the notifier, which says each event (by
+    its position and time) once. Every change is its own notice: a second dialog is announced however soon it
+    follows."""
     now = timezone.now()
     notifier = notify.notifier()
     for recorded in batch:
         said = notice(recorded)
         if said is not None and now - recorded.recorded_at <= NOTICE_MAX_AGE:
-            notifier.notify(*said)
+            notifier.notify(*said, key=(recorded.position, recorded.recorded_at))

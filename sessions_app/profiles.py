@@ -33,6 +33,8 @@ class Status(StrEnum):
     WAITING = "waiting"
     STOPPED = "stopped"
     UNKNOWN = "unknown"
+    # a session just started (or restarted) whose agent has given no signal yet: it is booting
+    STARTING = "starting"
 
 
 # A rule without an explicit priority ranks by what it claims: a human-needed dialog must win over a busy marker
@@ -143,6 +145,8 @@ class Rule:
         object.__setattr__(self, "status", Status(self.status))
         if self.status is Status.UNKNOWN:
             raise ValueError("a rule cannot decide 'unknown': that is what no matching rule means")
+        if self.status is Status.STARTING:
+            raise ValueError("a rule cannot decide 'starting': that is a session before its agent's first signal")
         flags = re.MULTILINE | (re.IGNORECASE if self.ignore_case else 0)
         object.__setattr__(self, "regex", _compile(self.pattern, flags, "pattern"))
         unless = _compile(self.unless, flags, "unless") if self.unless else None

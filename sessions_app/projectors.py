@@ -17,6 +17,8 @@ from sessions_app.models import (
     StatusChange,
 )
 
+STARTING_REASON = "starting: no signal from the agent yet"
+
 
 @register
 class SessionProjector(Projector):
@@ -34,10 +36,14 @@ class SessionProjector(Projector):
         session = rows.get(Session, recorded.stream_id) or Session(name=e.name)
         session.profile, session.command, session.cwd = e.profile, e.command, e.cwd
         session.pane_id, session.tmux_session, session.pid = e.pane_id, e.tmux_session, e.pid
-        session.lifecycle, session.status, session.status_reason, session.status_rule = LIVE, "unknown", "", ""
+        # An agent Chorus started boots first; an adopted pane runs already, in a state still to be seen.
+        adopted = isinstance(e, ev.SessionAdopted)
+        session.lifecycle, session.status_reason, session.status_rule = LIVE, "" if adopted else STARTING_REASON, ""
+        session.status = "unknown" if adopted else "starting"
         session.status_since = session.created_at = recorded.recorded_at
         session.ended_at = None
-        session.adopted = isinstance(e, ev.SessionAdopted)
+        session.delivery_held = ""
+        session.adopted = adopted
         session.version = recorded.version
         rows.save(session)
 
@@ -46,8 +52,8 @@ class SessionProjector(Projector):
         session = self._session(recorded, rows)
         session.pane_id, session.pid = recorded.event.pane_id, recorded.event.pid
         if isinstance(recorded.event, ev.SessionRestarted):
-            session.lifecycle, session.status, session.status_reason = LIVE, "unknown", "restarted"
-            session.status_since, session.ended_at = recorded.recorded_at, None
+            session.lifecycle, session.status, session.status_reason = LIVE, "starting", f"restarted; {STARTING_REASON}"
+            session.status_since, session.ended_at, session.delivery_held = recorded.recorded_at, None, ""
         rows.save(session)
 
     @handles(ev.SessionStatusChanged)
@@ -81,6 +87,7 @@ class SessionProjector(Projector):
         session.status_reason = "killed from Chorus" if killed else recorded.event.reason
         session.status_rule = "lifecycle"
         session.status_since = session.ended_at = recorded.recorded_at
+        session.delivery_held = ""
         rows.save(session)
         if previous != "stopped":
             rows.save(
@@ -109,9 +116,15 @@ class SessionProjector(Projector):
         session.auto_dispatch = recorded.event.enabled
         rows.save(session)
 
-    @handles(ev.KeysSent)
+    @handles(ev.KeysSent, ev.InputCleared)
     def keys_sent(self, recorded: RecordedEvent, rows: Rows) -> None:
         rows.save(self._session(recorded, rows))
+
+    @handles(ev.DeliveryHeld)
+    def delivery_held(self, recorded: RecordedEvent, rows: Rows) -> None:
+        session = self._session(recorded, rows)
+        session.delivery_held = recorded.event.reason
+        rows.save(session)
 
 
 @register

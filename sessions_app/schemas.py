@@ -65,6 +65,9 @@ class SessionOut(Schema):
     status_reason: str
     status_rule: str
     status_since: datetime
+    delivery_held: str = Field(
+        description="why its queued messages wait although it is idle (a draft in its input line); empty otherwise"
+    )
     adopted: bool
     auto_dispatch: bool
     created_at: datetime

@@ -364,6 +364,26 @@ def session_send_keys(name: str, keys: list[str]) -> Session:
     return get_session(name)
 
 
+def session_clear_input(name: str) -> Session:
+    """Clear what is typed in the agent's input line (a person's draft, a stray key) by pressing its profile's
+    clear sequence once, so the outbox that waits for an empty input line can go on. Only while the agent is idle
+    and its input holds something: the same keys may interrupt a busy agent, or, on an empty line, ask it to
+    quit."""
+    session = _live_session(name)
+    profile = selectors.profile(session.profile)
+    keys = list(profile.composer.clear_keys) if profile.composer is not None else []
+    if not keys:
+        raise SessionConflict(f"profile {profile.name} does not say how to clear its input line (composer clear_keys)")
+    if session.status != "idle":
+        raise SessionConflict(f"session {name!r} is {session.status}; its input line is cleared only while it is idle")
+    screen = _tmux_call(tmux().capture, session.pane_id).text
+    if not profile.draft(screen):
+        raise SessionConflict(f"the input line of session {name!r} is empty; nothing to clear")
+    _tmux_call(tmux().send_keys, session.pane_id, *keys)
+    store.append("session", name, session.version, [ev.InputCleared(keys=keys)])
+    return get_session(name)
+
+
 def clean_message(text: str) -> str:
     """The text as it will be typed: control characters and ESC removed, line ends normalised."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -441,6 +461,15 @@ def session_record_stopped(session: Session, reason: str, exit_status: int | Non
     return _append_session(
         session.name, session.version, ev.SessionStopped(reason=reason[:500], exit_status=exit_status)
     )
+
+
+def session_record_delivery_held(session: Session, reason: str) -> bool:
+    """Why the session's queued messages wait although it is idle ("" once nothing holds them); written only when
+    it changes."""
+    reason = reason[:300]
+    if reason == session.delivery_held:
+        return False
+    return _append_session(session.name, session.version, ev.DeliveryHeld(reason=reason))
 
 
 def session_record_relocated(session: Session, pane_id: str, pid: int | None) -> bool:

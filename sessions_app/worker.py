@@ -26,8 +26,16 @@ from events_app import store
 from events_app.store import event_context
 from sessions_app import exits, mirror, notify, selectors, services
 from sessions_app import tmux as tmux_adapter
-from sessions_app.delivery import Outcome, Typist, unsent
-from sessions_app.detection import AgentSignal, Observation, ProcessInfo, StatusTracker, Verdict, detect
+from sessions_app.delivery import Outcome, Typist, held_reason, same_prompt, unsent
+from sessions_app.detection import (
+    AgentSignal,
+    ProcessInfo,
+    StatusTracker,
+    Verdict,
+    detect,
+    is_signal,
+    pane_observation,
+)
 from sessions_app.models import LIVE, OutboxMessage, Session
 from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile
 from sessions_app.self_report import Reader, SelfReport, SelfReportPlugin
@@ -37,6 +45,9 @@ log = logging.getLogger("chorus.worker.sessions")
 PROFILE_CACHE_SECONDS = 5.0
 # how much of an agent's question a status reason shows
 SIGNAL_CHARS = 200
+# A session is starting until its agent's first signal, or this long after its start: then an agent that gives
+# none is told by the CPU it uses and the profile's fallback, like any other.
+STARTUP_SECONDS = 30.0
 
 
 TYPED_NOT_SUBMITTED = (
@@ -48,6 +59,13 @@ TYPED_NOT_SUBMITTED = (
 def reader_key(profile: Profile) -> tuple:
     """Agents of one self-report plug-in share a reader when their profiles give them the same environment."""
     return (profile.self_report.name, tuple(sorted(profile.environment.items())))
+
+
+def starting(session: Session) -> bool:
+    """Whether the session's agent is still booting: started, no signal of it seen yet, and not for too long."""
+    if session.status != Status.STARTING.value:
+        return False
+    return (timezone.now() - session.status_since).total_seconds() < STARTUP_SECONDS
 
 
 class SessionMonitor:
@@ -62,6 +80,8 @@ class SessionMonitor:
         # reports depends on its HOME
         self.readers: dict[tuple, Reader] = {}
         self.trackers: dict[str, StatusTracker] = {}
+        # the pane each tracker watches, by session
+        self._tracked_panes: dict[str, str] = {}
         self.screens: dict[str, tmux_adapter.PaneScreen] = {}
         # the colour captures of the screens pages show (sessions_app.mirror), by pane
         self.mirrored: dict[str, tmux_adapter.PaneScreen] = {}
@@ -163,21 +183,23 @@ class SessionMonitor:
             self.screens.update(self.tmux.capture_many(wanted))
         self._mirror(watched)
         now = time.monotonic()
-        idle_sessions = []
+        observed = []
         for session, pane in watched:
             screen = self.screens.get(pane.pane_id)
             if screen is None:
                 continue
             status = self._observe(session, pane, screen.text, now, reports.get(session.name))
-            if status is Status.IDLE:
-                idle_sessions.append((session, pane, screen.text))
-        self._start_deliveries(idle_sessions, queued)
+            observed.append((session, pane, screen.text, status))
+        self._start_deliveries(observed, queued)
         gone = set(self.trackers) - {s.name for s, _p in watched}
         for name in gone:
             del self.trackers[name]
+            self._tracked_panes.pop(name, None)
             self._verdicts.pop(name, None)
         if len(self._processes) > 1000:
             self._processes = {pid: p for pid, p in self._processes.items() if p.is_running()}
+        # notices the rate limit held back are said (as one) once there is room again
+        (self._notifier or notify.notifier()).flush()
 
     def _mirror(self, watched: list[tuple[Session, tmux_adapter.PaneInfo]]) -> None:
         """Capture in colour the screens that pages show (once per pane and tick, however many pages show it) and
@@ -280,11 +302,10 @@ class SessionMonitor:
     def prompt_accepted(self, name: str, text: str, since: float) -> bool:
         """Whether the agent's self-report plug-in heard `text` accepted by session `name` after `since`
         (monotonic)."""
-        wanted = " ".join(text.split())
         with self._accepted_lock:
             entries = self._accepted.get(name, [])
             self._accepted[name] = [e for e in entries if e[0] > time.monotonic() - 60]
-            return any(at >= since and " ".join(prompt.split()) == wanted for at, prompt in entries)
+            return any(at >= since and same_prompt(text, prompt) for at, prompt in entries)
 
     def _process_info(self, pid: int) -> ProcessInfo:
         """The CPU use of a pane's process tree since the last sample (psutil keeps the previous reading)."""
@@ -310,15 +331,8 @@ class SessionMonitor:
         profile = self.profile(session.profile)
         if profile is None:
             return None
-        observation = Observation(
-            screen=screen,
-            pane_title=pane.title,
-            pane_current_command=pane.current_command,
-            pane_dead=pane.dead,
-            pane_dead_status=pane.dead_status,
-            alternate_on=pane.alternate_on,
-            agent_self_report=report,
-            agent_signal=self._agent_signal(session.name),
+        observation = pane_observation(
+            screen, pane, agent_self_report=report, agent_signal=self._agent_signal(session.name)
         )
         # Most panes show the same thing tick after tick: the same inputs give the same verdict.
         cached = self._verdicts.get(session.name)
@@ -327,12 +341,17 @@ class SessionMonitor:
         else:
             verdict = detect(profile, observation)
             self._verdicts[session.name] = ((profile, observation), verdict)
+        if starting(session) and not is_signal(verdict):
+            # A booting CLI burns CPU and draws nothing yet: no signal of the agent, so it stays starting.
+            return None
         if verdict.status is Status.UNKNOWN and profile.busy_cpu_percent is not None:
             # Nothing on screen decides: an agent burning CPU is working. Sampled only for undecided panes.
             verdict = detect(profile, dataclasses.replace(observation, process=self._process_info(pane.pid)))
         tracker = self.trackers.get(session.name)
-        if tracker is None:
+        if tracker is None or self._tracked_panes.get(session.name) != pane.pane_id:
+            # A new pane (a restart) is a new agent: what the old one showed says nothing of it.
             tracker = self.trackers[session.name] = StatusTracker()
+            self._tracked_panes[session.name] = pane.pane_id
         tracker.update(verdict, now)
         if tracker.pending_until is not None and now >= tracker.pending_until:
             tracker.tick(now)
@@ -374,35 +393,46 @@ class SessionMonitor:
     # deliveries
 
     def _start_deliveries(
-        self, idle_sessions: list[tuple[Session, tmux_adapter.PaneInfo, str]], queued: list[OutboxMessage]
+        self, observed: list[tuple[Session, tmux_adapter.PaneInfo, str, Status | None]], queued: list[OutboxMessage]
     ) -> None:
+        """Start delivering the oldest queued message of each idle session whose input line is empty. One whose
+        input holds a draft keeps its messages waiting, and says so on the session (`delivery_held`)."""
         if settings.CHORUS_READ_ONLY:
             return  # queued messages stay queued until a worker that may type runs
         for name, thread in list(self.deliveries.items()):
             if not thread.is_alive():
                 del self.deliveries[name]
-        candidates = {s.name: (s, p, screen) for s, p, screen in idle_sessions if s.name not in self.deliveries}
-        if not candidates:
-            return
         heads: dict[str, OutboxMessage] = {}
         for message in queued:
-            if message.session in candidates:
-                heads.setdefault(message.session, message)
-        for name, message in heads.items():
-            session, pane, screen = candidates[name]
+            heads.setdefault(message.session, message)
+        for session, pane, screen, status in observed:
+            if session.name in self.deliveries:
+                continue  # what its input line holds now is the text being delivered
+            message = heads.get(session.name)
+            held = ""
             profile = self.profile(session.profile)
-            if profile is None or profile.draft(screen):
-                continue  # a person is typing in that pane; the message waits for an empty input line
-            if not services.delivery_claim(message):
-                continue
-            thread = threading.Thread(
-                target=self._deliver,
-                args=(name, message.id, message.text, pane.pane_id, profile),
-                daemon=True,
-                name=f"deliver-{name}",
-            )
-            self.deliveries[name] = thread
-            thread.start()
+            if message is not None and status is Status.IDLE and profile is not None:
+                draft = profile.draft(screen)
+                if draft:
+                    held = held_reason(draft)  # a person is typing there (or left a stray key): never typed over
+                else:
+                    self._start_delivery(session, pane, message, profile)
+            if held != session.delivery_held:
+                services.session_record_delivery_held(session, held)
+
+    def _start_delivery(
+        self, session: Session, pane: tmux_adapter.PaneInfo, message: OutboxMessage, profile: Profile
+    ) -> None:
+        if not services.delivery_claim(message):
+            return
+        thread = threading.Thread(
+            target=self._deliver,
+            args=(session.name, message.id, message.text, pane.pane_id, profile),
+            daemon=True,
+            name=f"deliver-{session.name}",
+        )
+        self.deliveries[session.name] = thread
+        thread.start()
 
     def _deliver(self, name: str, message_id: str, text: str, pane_id: str, profile: Profile) -> None:
         started = time.monotonic()
@@ -456,23 +486,5 @@ class SessionMonitor:
                 return dataclasses.replace(interrupted, reason=TYPED_NOT_SUBMITTED)
             transcript = "\n".join(rows[:cursor_y])
         if head in " ".join(transcript.split()):
-            return Outcome(True, message.attempts, confirmed_by="seen in the transcript after a worker restart")
-        return interrupted
-        draft = unsent(profile, screen)
-        if draft is None:
-            # The profile cannot tell its input line from the transcript (a shell): the line the cursor is on is
-            # where unsubmitted text would sit, and text there was typed but never submitted.
-            rows = screen.split("\n")
-            draft = rows[cursor_y] if 0 <= cursor_y < len(rows) else ""
-            if head in " ".join(draft.split()):
-                return dataclasses.replace(
-                    interrupted,
-                    reason="the worker stopped before submitting it; it is still on the pane's input line "
-                    "(press Enter there, or clear it)",
-                )
-            screen = "\n".join(rows[:cursor_y])
-        elif head in " ".join(draft.split()):
-            return Typist(self.tmux, session.pane_id, profile).submit()
-        if head in " ".join(screen.split()) and not draft.strip():
             return Outcome(True, message.attempts, confirmed_by="seen in the transcript after a worker restart")
         return interrupted

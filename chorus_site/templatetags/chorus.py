@@ -76,6 +76,7 @@ STATUS_ICONS = {
     "busy": "◐",
     "idle": "○",
     "unknown": "?",
+    "starting": "◌",
     "stopped": "■",
     "killed": "✕",
     "ended": "■",

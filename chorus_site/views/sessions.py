@@ -82,6 +82,16 @@ def session_keys(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @require_POST
+def session_clear_input(request: HttpRequest, name: str) -> HttpResponse:
+    return act(
+        request,
+        lambda: session_services.session_clear_input(name),
+        f"Cleared the input line of {name}.",
+        back=reverse("session", args=[name]),
+    )
+
+
+@require_POST
 def session_auto_dispatch(request: HttpRequest, name: str) -> HttpResponse:
     enabled = request.POST.get("enabled") in ("1", "on", "true")
     return act(

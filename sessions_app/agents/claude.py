@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,6 +75,9 @@ COMPOSER = Composer(
     above=rf"^{HORIZONTAL_RULE}$",
     below=rf"^{HORIZONTAL_RULE}$",
     region=15,
+    # While idle, the first Ctrl-C empties the input (a second one on an empty input would quit: the service
+    # presses it only when the input holds something).
+    clear_keys=("C-c",),
 )
 
 # Not ●: Claude Code starts its messages with it.
@@ -242,11 +246,20 @@ def read_hook_events(directory: Path) -> list[dict]:
     return events
 
 
+# A pasted prompt comes back in UserPromptSubmit wrapped in these tags, the paste's text between them.
+PASTED_CONTENT = re.compile(r"</?pasted_content\b[^>]*>")
+
+
+def submitted_text(prompt: str) -> str:
+    """The text a UserPromptSubmit payload's prompt holds, without the tags that wrap a pasted part."""
+    return PASTED_CONTENT.sub("", prompt)
+
+
 def signal(payload: dict) -> Signal:
     """What a hook payload tells the worker."""
     kind = payload["hook_event_name"]
     if kind == "UserPromptSubmit" and isinstance(payload.get("prompt"), str):
-        return Signal("prompt_accepted", payload["prompt"])
+        return Signal("prompt_accepted", submitted_text(payload["prompt"]))
     if kind == "StopFailure":
         return Signal("error", str(payload.get("error") or payload.get("reason") or "the model request failed"))
     return Signal("activity")

@@ -26,6 +26,8 @@ COMPOSER = Composer(
     region=1,
     footer=0,
     clears_on_submit=False,
+    # at its prompt a shell drops the line on Ctrl-C and draws a new prompt (only pressed while it is idle there)
+    clear_keys=("C-c",),
 )
 
 PROFILE = Profile(

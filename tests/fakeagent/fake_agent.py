@@ -264,6 +264,9 @@ class FakeAgent:
     def run(self) -> int:
         signal.signal(signal.SIGWINCH, self._on_resize)
         time.sleep(self.options.start_delay)
+        boot_until = time.monotonic() + self.options.boot_cpu
+        while time.monotonic() < boot_until:
+            pass  # like a CLI loading its code: CPU busy, nothing drawn yet
         self.terminal.enter()
         self.log(event="ready")
         self.draw()
@@ -393,9 +396,13 @@ class FakeAgent:
 
     def report_status(self) -> None:
         status = {"busy": "busy", "permission": "waiting"}.get(self.state, "idle")
-        if not self.options.sessions_dir or status == self.reported_status:
+        if status == self.reported_status:
             return
         self.reported_status = status
+        # when each state began, as the frame drawn next shows it: what detection latencies are measured from
+        self.log(event="status", status=status)
+        if not self.options.sessions_dir:
+            return
         data = {"pid": os.getpid(), "status": status, "statusUpdatedAt": int(time.time() * 1000)}
         if status == "waiting":
             data["waitingFor"] = "permission prompt"
@@ -555,6 +562,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ask-every", type=int, default=0, help="every Nth prompt opens a permission dialog")
     parser.add_argument("--ask-delay", type=float, default=0.3, help="busy time before a permission dialog")
     parser.add_argument("--start-delay", type=float, default=0.0, help="seconds before the first frame")
+    parser.add_argument("--boot-cpu", type=float, default=0.0, help="seconds of busy CPU before the first frame")
     parser.add_argument("--title", help="terminal title to set (OSC 2), e.g. '✳ Claude Code'")
     parser.add_argument("--ignore-sighup", action="store_true", help="survive the pane's hangup, like Gemini")
     parser.add_argument(

@@ -56,6 +56,16 @@ def test_every_page_renders(browser):
     assert b"1 event" in browser.get("/events/verify").content or b"checked" in browser.get("/events/verify").content
 
 
+def test_a_session_whose_outbox_waits_for_a_draft_says_so_and_offers_to_clear_it(browser):
+    _session("held")
+    with store.event_context(actor="test", source="test"):
+        store.append("session", "held", 2, [session_events.DeliveryHeld(reason='input has a draft: "123"')])
+    page = browser.get("/sessions/held/").content.decode()
+    assert "The outbox waits:</span> input has a draft: &quot;123&quot;" in page
+    assert 'action="/sessions/held/clear-input"' in page and "Clear input</button>" in page
+    assert "input has a draft: &quot;123&quot;" in browser.get("/").content.decode()
+
+
 def test_unknown_things_are_404(browser):
     for url in ["/sessions/nobody/", "/tasks/999/", "/documents/nothing.md"]:
         assert browser.get(url).status_code == 404, url

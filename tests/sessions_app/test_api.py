@@ -101,7 +101,7 @@ def test_a_stopped_session_shows_the_last_screen_its_dead_pane_holds(api, projec
     toml.write_text(toml.read_text() + f"\n[profiles.brief]\ncommand = {brief}\n")
     created = api.post("/api/sessions", {"name": "b1", "profile": "brief"}, content_type="application/json").json()
     monitor = SessionMonitor()
-    wait_for(monitor, lambda: api.get("/api/sessions/b1").json()["lifecycle"] == "stopped", what="stopped")
+    wait_for(monitor, lambda: api.get("/api/sessions/b1").json()["lifecycle"] == "ended", what="ended")
     answer = api.get("/api/sessions/b1/screen")
     assert answer.status_code == 200, answer.content
     assert answer.json()["text"].startswith("last words\n"), answer.json()["text"]
@@ -110,3 +110,10 @@ def test_a_stopped_session_shows_the_last_screen_its_dead_pane_holds(api, projec
     api.post("/api/sessions/b1/kill")
     gone = api.get("/api/sessions/b1/screen")
     assert gone.status_code == 409 and "killed and its pane has gone" in gone.json()["detail"]
+
+
+def test_clear_input_refuses_while_starting_or_with_an_empty_input(api, created):
+    # just created: still starting, so no key is pressed into a booting agent
+    refused = api.post("/api/sessions/a1/clear-input")
+    assert refused.status_code == 409 and "starting" in refused.json()["detail"]
+    assert api.get("/api/sessions/a1").json()["delivery_held"] == ""

@@ -1,11 +1,13 @@
 # ruff: noqa: RUF001  -- the glyphs Claude Code draws (U+276F), not typos for >.
 """The Typist's submit-and-confirm logic against a scripted pane (no tmux): never typed twice, bounded Enters."""
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from sessions_app.agents import BUILTIN_PROFILES
-from sessions_app.delivery import Typist, unsent
-from sessions_app.tmux import PaneScreen
+from sessions_app.delivery import Typist, held_reason, unsent
+from sessions_app.profiles import Profile
+from sessions_app.tmux import PaneInfo, PaneScreen
 
 RULE = "─" * 60
 
@@ -24,6 +26,9 @@ class ScriptedPane:
     typed: str = ""
     calls: list = field(default_factory=list)
     enters: int = 0
+    # the Enter press after which the pane is dead (the agent exited), if any
+    dies_after: int | None = None
+    command: str = "claude"
 
     def send_text(self, pane_id, text):
         self.calls.append(("text", text))
@@ -42,6 +47,15 @@ class ScriptedPane:
             self.enters, self.after_enters[max(k for k in self.after_enters if k <= self.enters)]
         )
         return PaneScreen(pane_id, screen.replace("{typed}", self.typed), 0, False, 80, 24, 0.0)
+
+    def pane(self, pane_id):
+        dead = self.dies_after is not None and self.enters >= self.dies_after
+        return PaneInfo(
+            session_name="s", window_index=0, pane_id=pane_id, pid=1, current_command=self.command,
+            current_path="/tmp", dead=dead, dead_status=0 if dead else None, dead_signal=None, title="",
+            alternate_on=False, cursor_x=0, cursor_y=0, history_size=0, width=80, height=24, in_mode=False,
+            activity=0, tag="s",
+        )  # fmt: skip
 
 
 class Clock:
@@ -87,13 +101,42 @@ def test_gives_up_after_the_bounded_enters_with_the_reason():
     assert pane.enters == 3 and len([c for c in pane.calls if c[0] == "text"]) == 1
 
 
-def test_without_a_readable_input_line_enter_is_pressed_once():
-    pane = ScriptedPane({0: "$ echo hi\n"})
+def test_a_screen_that_changed_after_enter_is_no_proof_of_the_submit():
+    # A profile that cannot read its input line: the changed screen used to count as delivered.
+    plain = Profile(name="plain", command=("plain",))
+    pane = ScriptedPane({0: "> {typed}\n", 1: "> {typed}\nredrawn\n"}, command="plain")
+    clock = Clock()
+    outcome = Typist(pane, "%1", plain, clock=clock, sleep=clock.sleep).deliver("fix it")
+    assert not outcome.delivered and pane.enters == 3
+    assert "no proof of the submit after 3 Enter presses" in outcome.reason
+
+
+def test_an_input_line_that_never_showed_the_text_is_no_proof_that_it_emptied():
+    pane = ScriptedPane({0: claude_screen("")})
+    outcome = typist(pane).deliver("fix it")
+    assert not outcome.delivered and pane.enters == 3
+    assert "never showed the text" in outcome.reason
+
+
+def test_a_shell_is_confirmed_by_a_fresh_empty_prompt_and_pressed_again_while_the_line_holds_the_text():
+    pane = ScriptedPane({0: "$ {typed}\n", 2: "$ echo hi\nhi\n$ \n"}, command="sh")
     outcome = typist(pane, profile="shell").deliver("echo hi")
-    assert not outcome.delivered and pane.enters == 1
-    assert "did not change" in outcome.reason
-    changed = ScriptedPane({0: "$ echo hi\n", 1: "$ echo hi\nhi\n$ \n"})
-    assert typist(changed, profile="shell").deliver("echo hi").confirmed_by == "screen changed after Enter"
+    assert (outcome.delivered, outcome.attempts, outcome.confirmed_by) == (True, 2, "input line emptied")
+
+
+def test_a_command_running_under_the_shell_confirms_it():
+    pane = ScriptedPane({0: "$ {typed}\n", 1: "$ sleep 5\n"}, command="sh")
+    pane.pane = lambda pane_id, pane=pane, base=pane.pane: dataclasses.replace(
+        base(pane_id), current_command="sleep" if pane.enters else "sh"
+    )
+    assert typist(pane, profile="shell").deliver("sleep 5").confirmed_by == "went busy"
+
+
+def test_a_message_after_which_the_agent_stops_is_delivered():
+    # /exit: the agent leaves, its pane stays dead (remain-on-exit) with whatever the screen last showed
+    pane = ScriptedPane({0: claude_screen("{typed}"), 1: "$ \n"}, dies_after=1)
+    outcome = typist(pane).deliver("/exit")
+    assert (outcome.delivered, outcome.attempts, outcome.confirmed_by) == (True, 1, "the agent stopped after it")
 
 
 def test_multiline_and_long_text_go_as_one_paste():
@@ -157,3 +200,9 @@ def test_unsent_text_is_what_the_composer_reads_where_it_empties_on_submit():
     # a shell's command line stays on screen once submitted, so it tells nothing about the submit
     assert BUILTIN_PROFILES["shell"].draft("$ make\n") == "make"
     assert unsent(BUILTIN_PROFILES["shell"], "$ make\n") is None
+
+
+def test_the_reason_a_message_waits_quotes_the_draft_on_one_short_line():
+    assert held_reason("123") == 'input has a draft: "123"'
+    assert held_reason("first line\n  second") == 'input has a draft: "first line second"'
+    assert held_reason("x" * 100) == f'input has a draft: "{"x" * 59}…"'

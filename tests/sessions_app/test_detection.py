@@ -8,7 +8,7 @@ import re
 import pytest
 
 from sessions_app.agents import BUILTIN_PROFILES, claude
-from sessions_app.detection import Observation, ProcessInfo, SelfReport, Status, detect, screen_lines
+from sessions_app.detection import Observation, ProcessInfo, SelfReport, Status, detect, is_signal, screen_lines
 from tests.sessions_app import screens as s
 
 CLAUDE = BUILTIN_PROFILES["claude"]
@@ -413,3 +413,13 @@ def test_bottom_region_counts_from_the_last_non_blank_line():
     """An inline renderer leaves its prompt near the top of a pane padded with blank lines."""
     padded = s.screen("user@host:~$ ", height=200)
     check(detect(SHELL, Observation(screen=padded, pane_current_command="bash")), Status.IDLE, "shell.prompt")
+
+
+def test_only_a_signal_of_the_agent_ends_its_start_up():
+    blank = detect(
+        CLAUDE, Observation(screen="\n\n", pane_current_command="claude", process=ProcessInfo(cpu_percent=40))
+    )
+    assert (blank.rule, is_signal(blank)) == ("process.cpu", False)
+    assert not is_signal(detect(CLAUDE, Observation(screen="", pane_current_command="claude")))
+    assert is_signal(detect(CLAUDE, Observation(screen=s.fixture("idle_1"), pane_current_command="claude")))
+    assert is_signal(detect(CLAUDE, Observation(pane_dead=True)))

@@ -5,10 +5,12 @@ import logging
 import re
 import sys
 import time
+import tomllib
 
 import psutil
 import pytest
 
+from events_app import policies as registry
 from events_app import store
 from sessions_app import services
 from sessions_app.models import OutboxMessage, Session, StatusChange
@@ -69,7 +71,7 @@ def test_a_message_is_typed_once_submitted_and_confirmed(agent, monitor, project
     wait_for(monitor, lambda: status_of("agent-1") == "idle", what="idle again")
     assert received_prompts(project.log) == ["fix the bug in parser.py"]
     history = list(StatusChange.objects.filter(session="agent-1").order_by("position"))
-    assert [(h.from_status, h.to_status) for h in history] == [("unknown", "idle"), ("idle", "busy"), ("busy", "idle")]
+    assert [(h.from_status, h.to_status) for h in history] == [("starting", "idle"), ("idle", "busy"), ("busy", "idle")]
     assert all(h.reason and h.rule for h in history)
 
 
@@ -215,7 +217,8 @@ def test_duplicate_names_disallowed_keys_and_empty_messages_are_refused(agent):
     assert store.last_position() == before
 
 
-def test_an_agent_burning_cpu_with_nothing_on_screen_is_busy(project, monitor):
+def test_an_agent_burning_cpu_with_nothing_on_screen_is_busy_once_its_start_up_is_over(project, monitor, monkeypatch):
+    monkeypatch.setattr("sessions_app.worker.STARTUP_SECONDS", 1.0)
     toml = project.root / "chorus.toml"
     burner = '["python3", "-c", "while True: pass"]'
     toml.write_text(
@@ -223,8 +226,45 @@ def test_an_agent_burning_cpu_with_nothing_on_screen_is_busy(project, monitor):
         + f'\n[profiles.burner]\ncommand = {burner}\nprocess_names = ["python*"]\nbusy_cpu_percent = 20\n'
     )
     services.session_create("burner", "burner")
+    monitor.tick()
+    assert status_of("burner") == "starting"
     wait_for(monitor, lambda: status_of("burner") == "busy", what="busy by CPU")
     assert "cpu" in Session.objects.get(pk="burner").status_reason.lower()
+
+
+def test_a_booting_agent_is_starting_until_its_first_signal_and_no_false_done_is_said(
+    project, monitor, settings, caplog
+):
+    """Like Claude Code loading: seconds of busy CPU with nothing drawn, then its first frame (idle)."""
+    settings.CHORUS_NOTIFY = "log"
+    toml = project.root / "chorus.toml"
+    command = tomllib.loads(toml.read_text())["profiles"]["fake"]["command"] + ["--boot-cpu", "2"]
+    toml.write_text(toml.read_text() + f'\n[profiles.booting]\nextends = "fake"\ncommand = {json.dumps(command)}\n')
+    policies = registry.PolicyRunner()
+    policies.start()
+    services.session_create("boot-1", "booting")
+    with caplog.at_level("WARNING", logger="chorus.notify"):
+        wait_for(monitor, lambda: status_of("boot-1") == "idle", timeout=15, what="idle after booting")
+        message = services.session_send("boot-1", "work:0.5 first turn")
+        wait_for(monitor, lambda: OutboxMessage.objects.get(pk=message.id).state == "delivered", what="delivery")
+        wait_for(monitor, lambda: status_of("boot-1") == "idle", what="the first turn done")
+        policies.tick()
+    history = [(h.from_status, h.to_status) for h in StatusChange.objects.filter(session="boot-1").order_by("position")]
+    assert history == [("starting", "idle"), ("idle", "busy"), ("busy", "idle")]
+    # the first real "done" is said: no false one at the start took its place
+    assert [m for m in caplog.messages if "boot-1" in m] == ["boot-1 is done: back at its prompt"]
+
+
+def test_exit_sent_through_chorus_counts_as_delivered(agent, monitor):
+    message = services.session_send("agent-1", "/exit")
+    wait_for(monitor, lambda: OutboxMessage.objects.get(pk=message.id).state != "queued", what="claimed")
+    done = wait_for(
+        monitor, lambda: OutboxMessage.objects.filter(pk=message.id).exclude(state="delivering").first(), what="end"
+    )
+    assert (done.state, done.confirmed_by, done.failure_reason) in (
+        ("delivered", "the agent stopped after it", ""),
+        ("delivered", "input line emptied", ""),
+    )
 
 
 def test_a_kill_stands_when_the_worker_records_the_pane_dying_meanwhile(agent, monitor, monkeypatch):
@@ -261,7 +301,7 @@ def test_a_server_kept_up_without_sessions_starts_restarts_and_loses_the_last_on
     monitor.tmux.poll = poll_then_lose_the_last_session
     monitor.tick()
     monitor.tmux.poll = poll
-    wait_for(monitor, lambda: Session.objects.get(pk="only").lifecycle == "stopped", what="stopped")
+    wait_for(monitor, lambda: Session.objects.get(pk="only").lifecycle == "ended", what="ended")
     assert Session.objects.get(pk="only").status_reason == "its tmux pane is gone"
     assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
 
@@ -342,3 +382,23 @@ def test_an_agent_that_dies_at_once_says_why(project, monitor, command, said):
     reason = Session.objects.get(pk="dies").status_reason
     assert said in reason, reason
     assert "s after it started" in reason
+
+
+def test_a_stray_key_holds_the_outbox_with_its_reason_until_the_input_is_cleared(agent, monitor, project):
+    services.session_send_keys("agent-1", ["1"])
+    message = services.session_send("agent-1", "after the stray key")
+    wait_for(
+        monitor,
+        lambda: Session.objects.get(pk="agent-1").delivery_held == 'input has a draft: "1"',
+        what="the reason the outbox waits",
+    )
+    assert OutboxMessage.objects.get(pk=message.id).state == "queued"
+    assert status_of("agent-1") == "idle"
+
+    services.session_clear_input("agent-1")
+    wait_for(monitor, lambda: OutboxMessage.objects.get(pk=message.id).state == "delivered", what="delivery")
+    assert received_prompts(project.log) == ["after the stray key"]
+    wait_for(monitor, lambda: Session.objects.get(pk="agent-1").delivery_held == "", what="the reason gone")
+    wait_for(monitor, lambda: status_of("agent-1") == "idle", what="idle again")
+    with pytest.raises(services.SessionConflict, match="empty; nothing to clear"):
+        services.session_clear_input("agent-1")

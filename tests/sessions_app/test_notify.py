@@ -53,10 +53,32 @@ def test_repeats_are_deduplicated_per_session_and_kind():
 def test_rate_limit_caps_a_minute():
     clock = Clock()
     notifier = Notifier("notify-send", max_per_minute=3, clock=clock, run=Runner())
-    said = [notifier.notify(f"s{i}", "waiting", "t", "b") for i in range(5)]
+    said = [notifier.notify(f"s{i}", "waiting", f"s{i} needs you", "b") for i in range(5)]
     assert said == [True, True, True, False, False]
     clock.now += 60
-    assert notifier.notify("s9", "waiting", "t", "b")
+    assert notifier.notify("s9", "waiting", "s9 needs you", "b")
+
+
+def test_over_the_rate_limit_notices_are_held_and_said_as_one_never_dropped():
+    clock, runner = Clock(), Runner()
+    notifier = Notifier("notify-send", max_per_minute=2, clock=clock, run=runner)
+    for i in range(4):
+        notifier.notify(f"s{i}", "waiting", f"s{i} needs you", f"dialog {i}")
+    assert not notifier.flush()
+    clock.now += 60
+    assert notifier.flush() and not notifier.flush()
+    assert runner.commands[-1][-2:] == ["Chorus: 2 notices", "s2 needs you: dialog 2; s3 needs you: dialog 3"]
+    assert len(runner.commands) == 3
+
+
+def test_a_notice_with_a_key_is_said_once_per_key_however_soon_the_next_one_comes():
+    clock, runner = Clock(), Runner()
+    notifier = Notifier("notify-send", dedupe_seconds=30, clock=clock, run=runner)
+    assert notifier.notify("s1", "waiting", "s1 needs you", "first dialog", key=10)
+    clock.now += 5
+    assert not notifier.notify("s1", "waiting", "s1 needs you", "first dialog", key=10)
+    assert notifier.notify("s1", "waiting", "s1 needs you", "second dialog", key=12)
+    assert [command[-1] for command in runner.commands] == ["first dialog", "second dialog"]
 
 
 def test_a_failing_backend_is_logged(caplog):

@@ -115,6 +115,25 @@ def test_the_worker_policy_notifies_once_per_change(settings, caplog):
     assert caplog.messages == [f"{session.name} needs you: rule x.dialog matched 'Proceed?'"]
 
 
+def test_a_second_dialog_soon_after_the_first_is_announced_too(settings, caplog):
+    settings.CHORUS_NOTIFY = "log"
+    runner = registry.PolicyRunner()
+    runner.start()
+    session = SessionFactory()
+    for status in ("waiting", "busy", "waiting", "busy", "idle"):
+        session.refresh_from_db()
+        services.session_record_status(session, verdict(status, f"rule x.{status}"))
+    with caplog.at_level("WARNING", logger="chorus.notify"):
+        runner.tick()
+        runner.tick()
+    name = session.name
+    assert caplog.messages == [
+        f"{name} needs you: rule x.waiting",
+        f"{name} needs you: rule x.waiting",
+        f"{name} is done: back at its prompt",
+    ]
+
+
 def test_news_from_while_the_worker_was_down_is_not_shown(settings, caplog):
     settings.CHORUS_NOTIFY = "log"
     session = SessionFactory()

@@ -366,7 +366,7 @@ BAD_FILES = [
     ),
     (
         '[profiles.x]\nextends = "claude"\n[profiles.x.composer]\nprompt = "> "\nplacehodlers = []\n',
-        "profiles.x: composer: unknown key 'placehodlers' (allowed: above, below, clears_on_submit, continuation,",
+        "profiles.x: composer: unknown key 'placehodlers' (allowed: above, below, clear_keys, clears_on_submit,",
     ),
     (
         '[profiles.x]\nextends = "claude"\n[profiles.x.composer]\nbelow = "[x"\n',
@@ -384,6 +384,10 @@ BAD_FILES = [
     (
         '[profiles.x]\nextends = "claude"\nenv = { "MY-KEY" = "x" }\n',
         "profiles.x: 'env' bad environment variable name 'MY-KEY': letters, digits and '_', not first a digit",
+    ),
+    (
+        '[profiles.x]\nextends = "claude"\ncomposer = { clear_keys = ["C-u"] }\n',
+        "profiles.x: composer: 'clear_keys' keys not allowed: C-u",
     ),
     (
         '[profiles.x]\nextends = "claude"\nself_report = "cluade_session_file"\n',
@@ -428,6 +432,7 @@ def test_composer_dialog_delivery_and_self_report_of_a_new_program(project, envi
         placeholders = ["Ask goose"]
         region = 2
         clears_on_submit = false
+        clear_keys = ["Escape", "Escape"]
 
         [profiles.goose.dialog]
         markers = "◆"
@@ -436,7 +441,11 @@ def test_composer_dialog_delivery_and_self_report_of_a_new_program(project, envi
     )
     profile = get_profile("goose", project, environ)
     assert profile.composer == Composer(
-        prompt=r"^\( O\)> ?(?P<text>.*)$", placeholders=("Ask goose",), region=2, clears_on_submit=False
+        prompt=r"^\( O\)> ?(?P<text>.*)$",
+        placeholders=("Ask goose",),
+        region=2,
+        clears_on_submit=False,
+        clear_keys=("Escape", "Escape"),
     )
     assert profile.draft("( O)> Ask goose\n") == ""
     assert profile.draft("( O)> write the release notes\n") == "write the release notes"

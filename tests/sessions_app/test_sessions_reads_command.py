@@ -39,7 +39,7 @@ def test_json_is_what_the_api_serves(client, settings):
     api = client.get("/api/sessions/w1", HTTP_AUTHORIZATION=f"Bearer {settings.CHORUS_TOKEN}").json()
     assert listed == api
     [change] = json.loads(run("--json", "history", "w1"))
-    assert (change["from_status"], change["to_status"], change["reason"]) == ("unknown", "idle", "rule x matched")
+    assert (change["from_status"], change["to_status"], change["reason"]) == ("starting", "idle", "rule x matched")
     message = json.loads(run("--json", "send", "w1", "hello"))
     assert [m["id"] for m in json.loads(run("--json", "outbox", "w1"))] == [message["id"]]
 
@@ -49,7 +49,7 @@ def test_tables_for_people():
     header, row = run("list").splitlines()
     # one vocabulary: the lifecycle (live, ended, killed) and the status (idle, busy, waiting, stopped) apart
     assert header.split() == ["NAME", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY"]
-    assert row.split()[:4] == ["w2", "codex", "live", "unknown"]
+    assert row.split()[:4] == ["w2", "codex", "live", "starting"]
     assert run("attach", "w2").strip() == "tmux -L chorus-test attach -t w2"
     assert "AT" in run("history", "w2")
 

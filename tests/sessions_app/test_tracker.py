@@ -178,3 +178,16 @@ def test_a_dead_pane_is_a_stop_at_once():
     tracker.update(verdict("busy"), 0.0)
     change = tracker.update(verdict("stopped"), 0.1)
     assert change.verdict.status is Status.STOPPED
+
+
+def test_idle_in_the_agents_own_report_needs_no_quiet_period():
+    tracker = StatusTracker(idle_quiet_seconds=0.8)
+    tracker.update(verdict("busy"), 0.0)
+    said = Verdict(Status.IDLE, "self_report: it says idle", "self_report", "self_report", "idle")
+    change = tracker.update(said, 1.0)
+    assert change is not None and (change.verdict.status, change.at) == (Status.IDLE, 1.0)
+    # the screen alone still waits out the quiet period
+    tracker.update(verdict("busy"), 2.0)
+    assert tracker.update(verdict("idle"), 2.1) is None
+    assert tracker.tick(2.5) is None
+    assert tracker.tick(3.0).verdict.status is Status.IDLE

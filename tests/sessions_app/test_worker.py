@@ -104,7 +104,8 @@ def test_a_queued_message_waits_while_a_person_drafts(project, profile, command,
     message = services.session_send(session.name, "run the tests")
     for _ in range(3):
         monitor.tick()
-    assert Session.objects.get(pk=session.name).status == "idle"
+    waiting = Session.objects.get(pk=session.name)
+    assert (waiting.status, waiting.delivery_held) == ("idle", 'input has a draft: "half a sentence"')
     assert OutboxMessage.objects.get(pk=message.id).state == "queued"
     assert tmux.typed == []
 
@@ -114,6 +115,8 @@ def test_a_queued_message_waits_while_a_person_drafts(project, profile, command,
     delivered = OutboxMessage.objects.get(pk=message.id)
     assert (delivered.state, delivered.confirmed_by) == ("delivered", "went busy")
     assert tmux.typed == ["run the tests", "Enter"]
+    monitor.tick()
+    assert Session.objects.get(pk=session.name).delivery_held == ""
 
 
 def test_the_screen_a_page_shows_is_captured_in_colour_once_per_change_and_stored(project):

@@ -59,6 +59,8 @@ class Command(DomainCommand):
         keys = sub.add_parser("keys", help="press allowlisted keys, e.g. 1, Enter, Escape, Down")
         keys.add_argument("name")
         keys.add_argument("keys", nargs="+")
+        clear = sub.add_parser("clear-input", help="clear the agent's input line (a draft the outbox waits for)")
+        clear.add_argument("name")
         outbox = sub.add_parser("outbox", help="messages queued or being delivered")
         outbox.add_argument("name")
         outbox.add_argument("--all", dest="finished", action="store_true", help="finished messages too")
@@ -145,6 +147,9 @@ class Command(DomainCommand):
         table = [("AT", "FROM", "TO", "WHY")]
         table += [(c.at.isoformat()[:19], c.from_status, c.to_status, c.reason) for c in changes]
         self.emit([_data(StatusChangeOut, c) for c in changes], table)
+
+    def do_clear_input(self, name, **_):
+        self.show_session(services.session_clear_input(name))
 
     def do_send(self, name, text, **_):
         if text == "-":

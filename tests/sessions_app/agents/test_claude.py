@@ -4,12 +4,14 @@ import json
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from sessions_app.agents import SELF_REPORTS, claude
 from sessions_app.agents.claude import SessionFileFinder
 from sessions_app.self_report import Signal
+from sessions_app.worker import SessionMonitor
 
 PANE, AGENT = 4100, 4101
 
@@ -136,6 +138,21 @@ def test_hook_payloads_become_signals_and_are_consumed(tmp_path):
         Signal("activity"),
     ]
     assert [path.name for path in tmp_path.iterdir()] == ["004-1.part"]
+
+
+def test_a_pasted_task_prompt_reported_in_its_tags_confirms_the_delivery(tmp_path):
+    """Claude reports a pasted prompt wrapped in <pasted_content id=...>, with its own line ends and spacing."""
+    typed = "Task 7: fix the parser\n\nLines 10-20 of parser.py:\n    def parse(text):"
+    reported = (
+        '<pasted_content id="1">\r\nTask 7: fix the parser\r\n\r\nLines 10-20 of parser.py:\r\n'
+        "  def parse(text):  \r\n</pasted_content>"
+    )
+    (tmp_path / "001-1.json").write_text(json.dumps({"hook_event_name": "UserPromptSubmit", "prompt": reported}))
+    monitor = SessionMonitor(adapter=object())
+    monitor._hook_dirs["s1"] = tmp_path
+    monitor._read_hooks(SimpleNamespace(name="s1"), claude.SESSION_FILE)
+    assert monitor.prompt_accepted("s1", typed, since=0.0)
+    assert not monitor.prompt_accepted("s1", "Task 8: something else", since=0.0)
 
 
 @pytest.mark.integration
