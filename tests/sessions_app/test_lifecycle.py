@@ -338,7 +338,7 @@ def ended_by_itself(monitor, tmux_server, session):
 def test_an_ended_sessions_name_is_free_again_and_its_dead_pane_goes(agent, monitor, tmux_server):
     ended_by_itself(monitor, tmux_server, agent)
     again = services.session_create("agent-1", "fake")
-    assert (again.lifecycle, again.status) == ("live", "unknown")
+    assert (again.lifecycle, again.status) == ("live", "starting")
     assert not tmux_server.panes_by_tag()["agent-1"].dead
     wait_for(monitor, lambda: status_of("agent-1") == "idle", what="the new incarnation idle")
 
