@@ -113,6 +113,8 @@ def test_command_line_reads_stdin(manage, subprocess_env, tmp_path):
         timeout=60,
         check=True,
     )
-    assert result.stdout.splitlines() == [
-        "-\twaiting\trule claude.permission_dialog matched 'Do you want to proceed?' in the bottom 15 lines"
-    ]
+    [line] = result.stdout.splitlines()
+    assert line.startswith(
+        "-\twaiting\trule claude.permission_dialog matched 'Do you want to proceed?' in the bottom 15 lines; "
+        "asks 'Do you want to proceed?': 1 Yes / 2 "
+    )
