@@ -37,8 +37,10 @@ DRAFT_HOLD_SECONDS = 4.0
 WATCH_SECONDS = 0.05
 # as long as a person takes at least to read a dialog before answering it
 ANSWER_PAUSE = 0.5
-# A CLI may retry a 429 a few times before it gives up.
-LIMIT_TIMEOUT = 30.0
+# A CLI may retry a 429 a few times before it gives up; the step reports how far it got by then.
+LIMIT_TIMEOUT = 15.0
+# How long the agent may take to call Chorus's MCP tool, dialogs answered on the way.
+MCP_TIMEOUT = 20.0
 
 # Steps known to fail because of a bug another part of Chorus is fixing (issue 14's item named), by profile: the
 # run reports them as "xfail" and does not fail on them; one that passes is reported as "xpass". The integrator
@@ -693,7 +695,7 @@ class Drive:
         text = "kit:mcp who am I"
         message = self.send(text)
         self.wait_message(message)
-        deadline = time.monotonic() + STATUS_TIMEOUT
+        deadline = time.monotonic() + MCP_TIMEOUT
         answered = 0
         called = False
         # The CLI may ask before it calls a tool of an MCP server: a dialog is answered like a person would.

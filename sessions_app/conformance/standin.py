@@ -8,6 +8,7 @@ thread that writes and sleeps, and the kit runs it inside its own process withou
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 import time
@@ -116,7 +117,9 @@ class StandIn:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"standin-{vendor.name}", daemon=True)
+        # A short poll interval: closing the stand-in waits for the serving loop's next look.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
+        self._thread = threading.Thread(target=serve, name=f"standin-{vendor.name}", daemon=True)
 
     @property
     def url(self) -> str:
