@@ -53,6 +53,9 @@ def _chunk(parts: list[dict], finish: str | None = None) -> dict:
 class Gemini(Vendor):
     name = "gemini"
 
+    def tool_names(self, body: dict) -> list[str]:
+        return _declared(body)
+
     def is_model_request(self, method: str, path: str) -> bool:
         return method == "POST" and ":streamGenerateContent" in path
 

@@ -34,6 +34,11 @@ def tool_call(tool: str, body: dict) -> tuple[str, dict]:
             options = [{"label": "Red", "description": "the first"}, {"label": "Blue", "description": "the second"}]
             return asked, {"questions": [{**question, "options": options}]}
     if tool == "mcp":
+        # Codex offers an MCP server's tools inside a namespace tool named after the server: "namespace/tool".
+        spaces = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name") == "mcp__chorus"]
+        inner = [t.get("name", "") for space in spaces for t in space.get("tools") or [] if isinstance(t, dict)]
+        if "whoami" in inner:
+            return "mcp__chorus/whoami", {}
         name = next((name for name in names if "whoami" in name), "mcp__chorus__whoami")
         return name, {}
     command = f"echo kit > {PERMISSION_FILE}"
@@ -56,6 +61,9 @@ def _text_of(content: Any) -> str:
 
 class OpenAIResponses(Vendor):
     name = "openai"
+
+    def tool_names(self, body: dict) -> list[str]:
+        return _tool_names(body)
 
     def is_model_request(self, method: str, path: str) -> bool:
         return method == "POST" and path.split("?")[0].rstrip("/").endswith("/responses")
@@ -115,6 +123,9 @@ class OpenAIResponses(Vendor):
                 "arguments": json.dumps(arguments),
                 "status": "completed",
             }
+            namespace, _, bare = name.rpartition("/")
+            if namespace:
+                call.update(name=bare, namespace=namespace)
             handler.event(
                 {"type": "response.output_item.added", "output_index": 1, "item": call}, "response.output_item.added"
             )

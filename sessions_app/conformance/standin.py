@@ -49,6 +49,8 @@ class ModelRequest:
     finished_at: float | None = None
     first_byte_at: float | None = None
     tool_at: float | None = None
+    # the names of the tools the CLI offered, for a person reading a run
+    tools: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -89,6 +91,10 @@ class Vendor:
     def prompt(self, body: dict) -> tuple[str, bool]:
         """The latest user text and whether the request starts a turn."""
         raise NotImplementedError
+
+    def tool_names(self, body: dict) -> list[str]:
+        """The names of the tools a request offers."""
+        return [tool.get("name", "") for tool in body.get("tools") or [] if isinstance(tool, dict)]
 
     def side(self, body: dict) -> bool:
         """A request the CLI makes beside the conversation (a title for the thread): it offers no tools."""
@@ -192,7 +198,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             script = script_for(prompt)
             turn = turn_for(script, fresh)
-        request = ModelRequest(time.time(), path, prompt, fresh, script, streamed=turn.status == 200)
+        request = ModelRequest(
+            time.time(), path, prompt, fresh, script, streamed=turn.status == 200, tools=standin.vendor.tool_names(body)
+        )
         standin.record(request)
         if turn.status != 200:
             # Anthropic's SDK honours x-should-retry: the limit is reached, asking again within the turn won't help.

@@ -136,3 +136,14 @@ def test_a_short_answer_lasts_long_enough_to_be_seen_busy():
     turn = turn_for("short", fresh=True)
     assert "".join(turn.chunks) == SHORT_ANSWER
     assert turn.pause * (len(turn.chunks) - 1) >= 0.5
+
+
+def test_codex_calls_an_mcp_tool_inside_its_servers_namespace():
+    namespace = {"type": "namespace", "name": "mcp__chorus", "tools": [{"type": "function", "name": "whoami"}]}
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "kit:mcp"}]}
+    with StandIn(OpenAIResponses()) as standin:
+        _status, text = _post(f"{standin.url}/v1/responses", {"input": [user], "tools": [namespace]})
+    done = [e["item"] for e in _events(text) if e["type"] == "response.output_item.done"]
+    call = next(item for item in done if item["type"] == "function_call")
+    assert (call["name"], call["namespace"]) == ("whoami", "mcp__chorus")
+    assert standin.model_requests()[0].tools == ["mcp__chorus"]
