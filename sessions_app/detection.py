@@ -89,6 +89,8 @@ class Verdict:
     rule: str
     signal: str
     text: str = ""
+    # a waiting verdict's dialog on screen, quoted: its question and options ("" when none is drawn)
+    asked: str = ""
 
 
 SELF_REPORT_STATUSES = {"idle": Status.IDLE, "busy": Status.BUSY, "waiting": Status.WAITING}
@@ -154,7 +156,8 @@ def _observed(profile: Profile, observation: Observation) -> Verdict:
         detail = f"{report.source} says {report.status}" + (f" ({report.waiting_for})" if report.waiting_for else "")
         asked = profile.dialog.describe(screen_lines(observation.screen)) if report.status == "waiting" else ""
         detail += f"; {asked}" if asked else ""
-        return _signal(SELF_REPORT_STATUSES[report.status], "self_report", "self_report", detail, report.status)
+        verdict = _signal(SELF_REPORT_STATUSES[report.status], "self_report", "self_report", detail, report.status)
+        return dataclasses.replace(verdict, asked=asked)
 
     regions = _Regions(observation)
     found = _first_match(profile, regions)
@@ -201,7 +204,7 @@ def _first_match(profile: Profile, regions: _Regions) -> Verdict | None:
         verdict = _rule_verdict(rule, match.group(0))
         # A waiting reason says what is asked: the dialog's question and its options, as the page's buttons.
         asked = profile.dialog.describe(regions.lines) if rule.status is Status.WAITING else ""
-        return dataclasses.replace(verdict, reason=f"{verdict.reason}; {asked}") if asked else verdict
+        return dataclasses.replace(verdict, reason=f"{verdict.reason}; {asked}", asked=asked) if asked else verdict
     return None
 
 

@@ -52,6 +52,15 @@ class SessionStatusChanged:
 
 
 @event("session")
+class SessionWaitingExplained:
+    """What a waiting session asks, seen after its waiting began: an agent may say it waits (its session file)
+    before it draws the dialog, so the first reason could not quote the question."""
+
+    reason: str
+    rule: str
+
+
+@event("session")
 class SessionPaneRelocated:
     """The worker found the session's tagged pane under another pane id (e.g. after a window was moved)."""
 

@@ -77,6 +77,12 @@ class SessionProjector(Projector):
             )
         )
 
+    @handles(ev.SessionWaitingExplained)
+    def waiting_explained(self, recorded: RecordedEvent, rows: Rows) -> None:
+        session = self._session(recorded, rows)
+        session.status_reason, session.status_rule = recorded.event.reason, recorded.event.rule
+        rows.save(session)
+
     @handles(ev.SessionKilled, ev.SessionStopped)
     def ended(self, recorded: RecordedEvent, rows: Rows) -> None:
         session = self._session(recorded, rows)

@@ -456,6 +456,15 @@ def session_record_status(session: Session, verdict) -> bool:
     return _append_session(session.name, session.version, changed)
 
 
+def session_record_waiting_explained(session: Session, verdict) -> bool:
+    """The dialog of a session already recorded as waiting, quoted once it is on screen (no new waiting episode:
+    nothing is announced again)."""
+    if session.status != verdict.status.value or verdict.reason[:500] == session.status_reason:
+        return False
+    explained = ev.SessionWaitingExplained(reason=verdict.reason[:500], rule=verdict.rule)
+    return _append_session(session.name, session.version, explained)
+
+
 def session_record_stopped(session: Session, reason: str, exit_status: int | None) -> bool:
     """The agent ended by itself or its pane vanished (its queued messages fail with it: see policies)."""
     return _append_session(

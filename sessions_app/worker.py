@@ -360,6 +360,9 @@ class SessionMonitor:
         stable = tracker.verdict
         if stable is not None and stable.status.value != session.status:
             self._record(session, pane, stable)
+        elif stable is not None and stable.asked and stable.asked not in session.status_reason:
+            # waiting was recorded before its dialog was drawn (or another dialog followed): say what it asks now
+            services.session_record_waiting_explained(session, stable)
         return tracker.status
 
     def _record(self, session: Session, pane: tmux_adapter.PaneInfo, verdict: Verdict) -> None:

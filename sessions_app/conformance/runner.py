@@ -45,19 +45,7 @@ MCP_TIMEOUT = 20.0
 # Steps known to fail because of a bug another part of Chorus is fixing (issue 14's item named), by profile: the
 # run reports them as "xfail" and does not fail on them; one that passes is reported as "xpass". The integrator
 # removes an entry when its fix is merged.
-EXPECTED_FAILURES: dict[tuple[str, str], str] = {
-    # The CLIs burn CPU while they boot, before they draw anything a rule knows (Claude's session file comes
-    # later too): busy from the CPU rule until start-up is a state of its own (Codex only on a loaded machine).
-    ("claude", "no false busy at start"): "issue 14 item 6 (delivery: start-up is its own state)",
-    ("codex", "no false busy at start"): "issue 14 item 6 (delivery: start-up is its own state)",
-    ("gemini", "no false busy at start"): "issue 14 item 6 (delivery: start-up is its own state)",
-    # The session file says waiting ~50 ms before the dialog is drawn, and a later verdict of the same status does
-    # not update the recorded reason: the reason quotes the dialog only when the first look already saw it.
-    (
-        "claude",
-        "waiting reason quotes the dialog",
-    ): "issue 14 item 9 (delivery: status tracking keeps the first reason)",
-}
+EXPECTED_FAILURES: dict[tuple[str, str], str] = {}
 
 
 class KitError(Exception):

@@ -6,10 +6,12 @@ show, once per tick, only while a page shows them."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 
 import pytest
 
+from events_app import projection, store
 from sessions_app import mirror, selectors, services
 from sessions_app.models import OutboxMessage, Session
 from sessions_app.tmux import PaneInfo, PaneScreen
@@ -186,3 +188,34 @@ def test_a_mirrored_screen_is_its_content_and_the_cursor_line_not_the_blank_pane
     assert visible_part("$ ls\na  b\n\n\x1b[0m\n\n", 3) == "$ ls\na  b\n\n\x1b[0m\n"
     assert visible_part("top\n\n\nbottom\n\n", 0) == "top\n\n\nbottom\n"
     assert visible_part("\n\n\n", 0) == "\n"
+
+
+def test_a_waiting_the_agent_reported_before_its_dialog_was_drawn_quotes_the_dialog_once_drawn(
+    project, tmp_path, monkeypatch
+):
+    """Claude's session file says waiting ~50 ms before the dialog is on screen (issue 14 item 9): the reason
+    recorded first cannot quote it; once drawn it is quoted, as an explanation, not as a second waiting."""
+    sessions_dir = tmp_path / "claude-sessions"
+    sessions_dir.mkdir()
+    monkeypatch.setenv("CHORUS_CLAUDE_SESSIONS_DIR", str(sessions_dir))
+    session = SessionFactory(profile="claude", pid=os.getpid())
+    (sessions_dir / f"{os.getpid()}.json").write_text('{"status": "waiting", "waitingFor": "permission prompt"}')
+    tmux = ScriptedTmux(session, "claude", s.fixture("busy_1"), after_enter=s.fixture("busy_1"))
+    monitor = SessionMonitor(adapter=tmux)
+    monitor.tick()
+    first = Session.objects.get(pk=session.name)
+    assert (first.status, first.status_reason) == (
+        "waiting",
+        "self_report: Claude Code session file says waiting (permission prompt)",
+    )
+
+    tmux.show(s.fixture("permission_1"))
+    monitor.tick()
+    monitor.tick()
+    explained = Session.objects.get(pk=session.name).status_reason
+    assert explained.startswith(
+        "self_report: Claude Code session file says waiting (permission prompt); asks 'Do you want to proceed?': 1 Yes"
+    )
+    types = [e.event_type for e in store.read(stream_type="session", stream_id=session.name)]
+    assert types.count("SessionStatusChanged") == 1 and types.count("SessionWaitingExplained") == 1
+    assert projection.verify() == []
