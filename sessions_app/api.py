@@ -71,7 +71,7 @@ def get_session(request: HttpRequest, name: str):
 @router.post(
     "/{name}/kill",
     response=answers({200: SessionOut}, 400, 404, 409, write=True),
-    summary="End the agent's process tree and its tmux session",
+    summary="End the agent's process tree and its tmux session (an ended session: clean up its pane)",
 )
 def kill_session(request: HttpRequest, name: str):
     with _as(request):

@@ -130,7 +130,7 @@ def test_an_early_death_a_fresh_shell_and_a_task_for_a_shell(page, stack, profil
 
     page.goto("/tasks/1/")
     assign = page.locator("#assign")
-    assign.get_by_label("Session").select_option("sh1")
+    assign.locator("select[name=session]").select_option("sh1")
     assign.get_by_role("button", name="Assign").click()
     expect(page.locator("#flash")).to_contain_text("session sh1 runs shell, which is not an agent")
     assign.get_by_label("Assign even to a session that runs no agent").check()
