@@ -86,7 +86,7 @@ def test_a_task_made_from_selected_lines_is_assigned_and_followed(page, stack, p
     screenshot(page, "documents")
 
 
-def test_the_board_creates_filters_and_moves_tasks(page, stack):
+def test_the_board_creates_filters_and_moves_tasks(page, stack, screenshot):
     page.goto("/tasks/")
     form = page.get_by_role("form", name="Quick create")
     form.get_by_label("New task").fill("Write the docs")
@@ -103,6 +103,7 @@ def test_the_board_creates_filters_and_moves_tasks(page, stack):
         assert int(column.locator(".count").inner_text()) == column.locator(".task-card").count()
     card.locator("summary").click()
     expect(card.get_by_role("button", name="Cancelled")).to_be_visible()
+    screenshot(page, "board-move-menu")
     card.get_by_role("button", name="Backlog").click()
     expect(page.locator("#column-backlog #task-1")).to_be_visible()
     expect(page.locator("#column-ready")).to_have_class("column col-ready column-empty")
