@@ -32,6 +32,8 @@ urlpatterns = [
     path("tasks/<int:task_id>/", tasks.task_detail, name="task"),
     path("tasks/<int:task_id>/status", tasks.task_status, name="task-status"),
     path("tasks/<int:task_id>/assign", tasks.task_assign, name="task-assign"),
+    path("tasks/<int:task_id>/edit", tasks.task_edit, name="task-edit"),
+    path("tasks/<int:task_id>/references/add", tasks.task_reference_add, name="task-reference-add"),
     path("tasks/<int:task_id>/dependencies", tasks.task_dependency_add, name="task-dependency-add"),
     path("tasks/<int:task_id>/dependencies/remove", tasks.task_dependency_remove, name="task-dependency-remove"),
     path(

@@ -81,7 +81,7 @@
   function restoreOpen() {
     openDetails.forEach((id) => {
       const el = document.getElementById(id);
-      const d = el && el.querySelector("details");
+      const d = el && (el.matches("details") ? el : el.querySelector("details"));
       if (d) d.open = true;
     });
   }
@@ -98,18 +98,27 @@
     });
   }
 
-  // --- success messages step aside after a while; errors stay until the next action ----------------------------
+  // --- messages are toasts at the bottom of the window, where the person is looking: successes step aside
+  // after a while, errors stay until the next action or their close button --------------------------------------
   function fadeFlash() {
-    document.querySelectorAll("#flash .msg-success").forEach((el) => {
-      if (el.dataset.fading) return;
+    document.querySelectorAll("#flash .msg").forEach((el) => {
+      if (!el.querySelector(".toast-close")) {
+        const close = document.createElement("button");
+        close.type = "button"; close.className = "toast-close"; close.setAttribute("aria-label", "Dismiss"); close.textContent = "×";
+        close.addEventListener("click", () => el.remove());
+        el.appendChild(close);
+      }
+      if (!el.classList.contains("msg-success") || el.dataset.fading) return;
       el.dataset.fading = "1";
       setTimeout(() => el.remove(), 6000);
     });
   }
 
   // --- document viewer: choose lines with the mouse (drag over numbers, or select text) or the two inputs ------
+  // The two inputs show a selection made with the mouse; what is typed into them is used as typed and never
+  // rewritten (typing From 60 over a selection of 41-47 must not turn the From box into 47).
   const selection = { start: null, end: null };
-  function showSelection() {
+  function showSelection(typed) {
     const lo = Math.min(selection.start, selection.end), hi = Math.max(selection.start, selection.end);
     document.querySelectorAll(".lines .line.selected").forEach((el) => el.classList.remove("selected"));
     if (selection.start === null) return;
@@ -118,8 +127,10 @@
       if (el) el.classList.add("selected");
     }
     const from = document.getElementById("sel-start"), to = document.getElementById("sel-end");
-    if (from) from.value = lo;
-    if (to) to.value = hi;
+    if (!typed) {
+      if (from) from.value = lo;
+      if (to) to.value = hi;
+    }
     document.querySelectorAll("[data-sel=start]").forEach((el) => { el.value = lo; });
     document.querySelectorAll("[data-sel=end]").forEach((el) => { el.value = hi; });
     const panel = document.getElementById("attach-panel");
@@ -158,9 +169,9 @@
     ["sel-start", "sel-end"].forEach((id) => {
       const input = document.getElementById(id);
       if (!input) return;
-      input.addEventListener("change", () => {
+      input.addEventListener("input", () => {
         const from = Number(document.getElementById("sel-start").value), to = Number(document.getElementById("sel-end").value || from);
-        if (from > 0) { selection.start = from; selection.end = to > 0 ? to : from; showSelection(); }
+        if (from > 0) { selection.start = from; selection.end = to > 0 ? to : from; showSelection(true); }
       });
     });
     document.addEventListener("submit", (event) => {
@@ -172,7 +183,45 @@
     }, true);
   }
 
-  // --- task board: drag a card to a column (the buttons on each card do the same from the keyboard) -----------
+  // --- forms: a form marked data-reset empties after it succeeded, so a second click cannot make a duplicate;
+  // a form being typed in (inside [data-keep-while-editing]) is kept as typed when a live update re-renders
+  // around it, and after it saved (or on Discard) shows the task as it is now --------------------------------
+  function refresh(kept) {
+    delete kept.dataset.editing;
+    const target = kept.dataset.refresh;
+    if (target && document.querySelector(target)) {
+      htmx.ajax("GET", location.pathname + location.search, { target, select: target, swap: "outerHTML" });
+    }
+  }
+  function setUpForms() {
+    document.addEventListener("input", (event) => {
+      const kept = event.target.closest && event.target.closest("[data-keep-while-editing][id]");
+      if (kept) kept.dataset.editing = "1";
+    });
+    document.addEventListener("click", (event) => {
+      const discard = event.target.closest && event.target.closest("[data-discard]");
+      const kept = discard && discard.closest("[data-keep-while-editing]");
+      if (kept) refresh(kept);
+    });
+    document.body.addEventListener("htmx:afterRequest", (event) => {
+      const form = event.detail.elt;
+      if (!event.detail.successful || !form || !form.matches || !form.matches("form")) return;
+      if (form.matches("[data-reset]")) form.reset();
+      const kept = form.closest("[data-keep-while-editing]");
+      if (kept) refresh(kept);
+    });
+    // a live update brings the element fresh; while it is being typed in, the one on the page stays instead
+    document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
+      const fragment = event.detail.fragment;
+      if (!fragment || !fragment.querySelector) return;
+      document.querySelectorAll("[data-keep-while-editing][data-editing][id]").forEach((kept) => {
+        const incoming = fragment.querySelector(`#${CSS.escape(kept.id)}`);
+        if (incoming) incoming.setAttribute("hx-preserve", "true");
+      });
+    });
+  }
+
+  // --- task board: drag a card to a column (each card's move menu does the same from the keyboard) -----------
   function setUpBoard() {
     let dragged = null;
     document.addEventListener("dragstart", (event) => {
@@ -258,6 +307,7 @@
     setUpNotifications();
     confirmPlainForms();
     setUpDocument();
+    setUpForms();
     setUpBoard();
     pinScreens();
     fadeFlash();

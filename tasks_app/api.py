@@ -7,9 +7,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from ninja import P, Path, Query, Router, Status
 
+from events_app.errors import DomainError
 from events_app.schemas import LARGEST_INTEGER, answers
 from events_app.store import event_context
 from tasks_app import selectors, services
+from tasks_app.errors import BulkRefused
 from tasks_app.schemas import (
     AssignIn,
     BulkIn,
@@ -94,25 +96,32 @@ def bulk_update(request: HttpRequest, body: BulkIn):
     changed = []
     with _as(request), transaction.atomic():
         for item in body.items:
-            task = selectors.task(item.id)
-            version = item.version
-            if body.status is not None:
-                task = services.task_set_status(task.id, body.status, expected_version=version, note=body.note)
-                version = task.version
-            if body.priority is not None or body.add_labels or body.remove_labels:
-                task = services.task_update(
-                    task.id,
-                    expected_version=version,
-                    priority=body.priority,
-                    add_labels=body.add_labels,
-                    remove_labels=body.remove_labels,
-                )
-                version = task.version
-            if body.archived is not None:
-                change = services.task_archive if body.archived else services.task_unarchive
-                task = change(task.id, expected_version=version)
-            changed.append(task.id)
+            try:
+                changed.append(_bulk_change(body, item.id, item.version))
+            except DomainError as exc:
+                raise BulkRefused(item.id, exc) from exc
     return TaskOut.many(selectors.task(task_id) for task_id in changed)
+
+
+def _bulk_change(body: BulkIn, task_id: int, version: int) -> int:
+    """One task's part of a bulk change, at the version the caller saw; its number."""
+    task = selectors.task(task_id)
+    if body.status is not None:
+        task = services.task_set_status(task.id, body.status, expected_version=version, note=body.note)
+        version = task.version
+    if body.priority is not None or body.add_labels or body.remove_labels:
+        task = services.task_update(
+            task.id,
+            expected_version=version,
+            priority=body.priority,
+            add_labels=body.add_labels,
+            remove_labels=body.remove_labels,
+        )
+        version = task.version
+    if body.archived is not None:
+        change = services.task_archive if body.archived else services.task_unarchive
+        task = change(task.id, expected_version=version)
+    return task.id
 
 
 @router.get(

@@ -19,3 +19,12 @@ class TaskConflict(TaskError, Conflict):
 
 class ReferenceNotFound(TaskError, NotFound):
     """A reference to a document that is not recorded."""
+
+
+class BulkRefused(TaskError):
+    """One task of an all-or-none change refused it, so none was changed; answered with that refusal's status."""
+
+    def __init__(self, task_id: int, refusal: DomainError):
+        self.status = refusal.status
+        self.refusal = refusal
+        super().__init__(f"nothing was changed (a bulk change is all or none): task {task_id}: {refusal}")

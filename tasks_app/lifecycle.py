@@ -48,7 +48,7 @@ class Transition:
 
 TRANSITIONS = (
     Transition("made ready", "TaskReadied", (BACKLOG,), READY, (PERSON,)),
-    Transition("shelved", "TaskShelved", (READY,), BACKLOG, (PERSON,)),
+    Transition("moved to the backlog", "TaskShelved", (READY,), BACKLOG, (PERSON,)),
     Transition("assigned", "TaskAssigned", (BACKLOG, READY), ASSIGNED, (ASSIGNMENT,)),
     Transition("started", "TaskStarted", (ASSIGNED,), IN_PROGRESS, (SESSION, AGENT)),
     Transition("sent to review", "TaskSentToReview", ACTIVE, REVIEW, (SESSION,)),

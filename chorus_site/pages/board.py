@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from django.db.models import Count
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
 
 from chorus_site.pages.base import SESSION, TASK, Fragment, LivePage
 from sessions_app import selectors as session_selectors
@@ -49,19 +50,34 @@ def _query(filters: Mapping[str, str]):
     return queryset
 
 
+def _cards(queryset) -> dict[str, list]:
+    """The first COLUMN_LIMIT cards of each status, each carrying its column's count (`column_count`), in one
+    statement: the count and the cards come from the same reading, so a task that moves meanwhile cannot be
+    counted in one column and shown in none."""
+    by_status = (F("status"),)
+    ranked = queryset.annotate(
+        place=Window(RowNumber(), partition_by=by_status, order_by=(F("priority").desc(), F("id").asc())),
+        column_count=Window(Count("id"), partition_by=by_status),
+    ).filter(place__lte=COLUMN_LIMIT)
+    cards: dict[str, list] = {}
+    for task in ranked.order_by("status", "place"):
+        cards.setdefault(task.status, []).append(task)
+    return cards
+
+
 def board(filters: Mapping[str, str]) -> dict:
-    queryset = _query(filters)
-    counts = dict(queryset.order_by().values_list("status").annotate(n=Count("id")))
+    cards = _cards(_query(filters))
     columns = []
     for status in lifecycle.STATUSES:
-        cards = list(queryset.filter(status=status)[:COLUMN_LIMIT])
-        columns.append(Column(status, lifecycle.LABELS[status], cards, counts.get(status, 0)))
+        shown_here = cards.get(status, [])
+        count = shown_here[0].column_count if shown_here else 0
+        columns.append(Column(status, lifecycle.LABELS[status], shown_here, count))
     shown = [task for column in columns for task in column.tasks]
     waits = task_selectors.blocked_by(shown)
     for task in shown:
         task.waiting_for = waits.get(task.id, [])
         task.moves = lifecycle.person_targets(task.status)
-    return {"columns": columns, "total": sum(counts.values()), "status_labels": lifecycle.LABELS}
+    return {"columns": columns, "total": sum(c.count for c in columns), "status_labels": lifecycle.LABELS}
 
 
 def live_sessions() -> dict:

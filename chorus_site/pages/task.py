@@ -9,12 +9,14 @@ import dataclasses
 from collections.abc import Mapping
 
 from chorus_site.pages.base import AGENT, MESSAGE, SESSION, TASK, Fragment, LivePage, found
+from documents_app import selectors as document_selectors
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
 from tasks_app import lifecycle
 from tasks_app import selectors as task_selectors
 
 DISPATCHES_SHOWN = 20
+DOCUMENTS_OFFERED = 500
 # the agent tool whose words a task's result note is, by the status the tool leaves the task in
 RESULT_TOOLS = {lifecycle.REVIEW: "finish_task", lifecycle.FAILED: "fail_task"}
 
@@ -65,7 +67,13 @@ def detail(task) -> dict:
         "prompt_problem": why_not,
         "status_labels": lifecycle.LABELS,
         "result_by_agent": by_agent(task, dispatches),
+        "document_paths": document_paths(),
     }
+
+
+def document_paths() -> list[str]:
+    """The documents a reference may name, offered as the task page's reference form is typed in."""
+    return list(document_selectors.documents().values_list("path", flat=True)[:DOCUMENTS_OFFERED])
 
 
 def assignment(task) -> dict:

@@ -3,6 +3,8 @@ change names the version of the task the form showed (`expected_version`), so a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -11,9 +13,11 @@ from chorus_site.pages.base import flatten
 from chorus_site.pages.board import BoardPage
 from chorus_site.pages.task import TaskPage
 from chorus_site.views.base import act, page
-from events_app.errors import DomainError
+from events_app.errors import ConcurrencyError, DomainError
+from tasks_app import lifecycle
 from tasks_app import selectors as task_selectors
 from tasks_app import services as task_services
+from tasks_app.errors import TaskConflict
 
 
 def _version(request: HttpRequest) -> int:
@@ -28,6 +32,26 @@ def _number(request: HttpRequest, field: str) -> int:
         return int(request.POST.get(field, ""))
     except ValueError:
         raise DomainError(f"{field.replace('_', ' ')} must be a whole number") from None
+
+
+def _labels(request: HttpRequest) -> list[str]:
+    return [label for label in request.POST.get("labels", "").replace(",", " ").split() if label]
+
+
+def _as_seen(task_id: int, action: Callable[[], object], kept: str = "") -> Callable[[], object]:
+    """`action`, with a stale form's conflict said in the person's words: what the page showed is not the task
+    any more, so nothing was saved (and, for a form that keeps what was typed, that it is still there)."""
+
+    def run():
+        try:
+            return action()
+        except ConcurrencyError as exc:
+            raise TaskConflict(
+                f"Task #{task_id} was changed since this page showed it (it is at version {exc.actual}, the page "
+                f"showed {exc.expected}), so nothing was saved. {kept or 'The page shows the task as it is now.'}"
+            ) from None
+
+    return run
 
 
 def _task_link(task) -> tuple[str, str]:
@@ -49,7 +73,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_POST
 def task_create(request: HttpRequest) -> HttpResponse:
     def create():
-        labels = [label for label in request.POST.get("labels", "").replace(",", " ").split() if label]
+        labels = _labels(request)
         references = []
         if request.POST.get("reference_path"):
             start, end = _number(request, "reference_start"), _number(request, "reference_end")
@@ -64,6 +88,48 @@ def task_create(request: HttpRequest) -> HttpResponse:
         )
 
     return act(request, create, lambda t: f"Task #{t.id} created: {t.title}", back=reverse("board"), link=_task_link)
+
+
+@require_POST
+def task_edit(request: HttpRequest, task_id: int) -> HttpResponse:
+    """Change what the task says (title, description, priority, labels) at the version the form showed."""
+
+    def edit():
+        priority = _number(request, "priority") if request.POST.get("priority", "").strip() else 0
+        return task_services.task_update(
+            task_id,
+            expected_version=_version(request),
+            title=request.POST.get("title", ""),
+            description=request.POST.get("description", "").replace("\r\n", "\n"),
+            priority=priority,
+            labels=_labels(request),
+        )
+
+    kept = "What you typed is still in the form: copy what you need, then press Discard to see the task as it is now."
+    return act(
+        request,
+        _as_seen(task_id, edit, kept),
+        lambda t: f"Task #{t.id} saved.",
+        back=reverse("task", args=[task_id]),
+    )
+
+
+@require_POST
+def task_reference_add(request: HttpRequest, task_id: int) -> HttpResponse:
+    """Anchor the task to lines of a document named on the task page (the document page selects them instead)."""
+
+    def add():
+        start = _number(request, "start")
+        end = _number(request, "end") if request.POST.get("end", "").strip() else start
+        path = request.POST.get("path", "").strip()
+        return task_services.reference_add(task_id, path, start, end, expected_version=_version(request))
+
+    return act(
+        request,
+        _as_seen(task_id, add),
+        lambda r: f"Reference {r.path}:{r.start}-{r.end} added.",
+        back=reverse("task", args=[task_id]),
+    )
 
 
 @require_POST
@@ -84,8 +150,8 @@ def task_status(request: HttpRequest, task_id: int) -> HttpResponse:
     status = request.POST.get("status", "")
     return act(
         request,
-        lambda: task_services.task_set_status(task_id, status, expected_version=_version(request)),
-        lambda t: f"Task #{t.id} is {t.status.replace('_', ' ')}.",
+        _as_seen(task_id, lambda: task_services.task_set_status(task_id, status, expected_version=_version(request))),
+        lambda t: f"Task #{t.id} moved to {lifecycle.LABELS[t.status]}.",
         back=reverse("task", args=[task_id]),
     )
 
@@ -96,8 +162,11 @@ def task_assign(request: HttpRequest, task_id: int) -> HttpResponse:
     confirmed = request.POST.get("confirm_not_agent") in ("1", "on", "true")
     return act(
         request,
-        lambda: task_services.task_assign(
-            task_id, session, expected_version=_version(request), confirm_not_agent=confirmed
+        _as_seen(
+            task_id,
+            lambda: task_services.task_assign(
+                task_id, session, expected_version=_version(request), confirm_not_agent=confirmed
+            ),
         ),
         lambda t: f"Task #{t.id} assigned to {t.session}; its prompt is queued.",
         back=reverse("task", args=[task_id]),

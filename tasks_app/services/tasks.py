@@ -222,7 +222,7 @@ def task_ready(task_id: int, *, expected_version: int) -> Task:
 
 
 def task_shelve(task_id: int, *, expected_version: int) -> Task:
-    return _move(task_id, expected_version, "shelved", ev.TaskShelved)
+    return _move(task_id, expected_version, "moved to the backlog", ev.TaskShelved)
 
 
 def task_done(task_id: int, *, expected_version: int, note: str = "") -> Task:
@@ -251,7 +251,7 @@ def task_reopen(task_id: int, *, expected_version: int, reason: str = "") -> Tas
 
 # The person's transition that leads to each status, when more than one could (ready) or none can (the error).
 _TO = {
-    BACKLOG: "shelved",
+    BACKLOG: "moved to the backlog",
     lifecycle.DONE: "marked done",
     lifecycle.FAILED: "marked failed",
     lifecycle.CANCELLED: "cancelled",
@@ -273,7 +273,7 @@ def task_set_status(task_id: int, status: str, *, expected_version: int, note: s
     verb = transition.verb if transition is not None else _TO[status]
     moves = {
         "made ready": lambda: task_ready(task.id, expected_version=expected_version),
-        "shelved": lambda: task_shelve(task.id, expected_version=expected_version),
+        "moved to the backlog": lambda: task_shelve(task.id, expected_version=expected_version),
         "marked done": lambda: task_done(task.id, expected_version=expected_version, note=note),
         "marked failed": lambda: task_fail(task.id, expected_version=expected_version, reason=note),
         "cancelled": lambda: task_cancel(task.id, expected_version=expected_version, reason=note),

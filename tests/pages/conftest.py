@@ -178,3 +178,12 @@ def wait_for(condition, timeout: float = 15.0, what: str = "condition"):
                 return result
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def drag_over_lines(tab, *numbers: int) -> None:
+    """In the document viewer, press on the first line number and move over the others, then let go."""
+    tab.locator(f"#L{numbers[0]} .ln").hover()
+    tab.mouse.down()
+    for number in numbers[1:]:
+        tab.locator(f"#L{number} .ln").hover()
+    tab.mouse.up()

@@ -5,7 +5,7 @@ the document is edited on disk."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.pages.conftest import wait_for
+from tests.pages.conftest import drag_over_lines, wait_for
 from tests.sessions_app.conftest import received_prompts
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(120)]
@@ -39,11 +39,7 @@ def test_a_task_made_from_selected_lines_is_assigned_and_followed(page, stack, p
     page.get_by_role("link", name="docs/plan.md").click(timeout=15_000)
     expect(page.locator("#L4")).to_contain_text("expire after ten minutes")
     # drag over the line numbers 4 to 6
-    page.locator("#L4 .ln").hover()
-    page.mouse.down()
-    page.locator("#L5 .ln").hover()
-    page.locator("#L6 .ln").hover()
-    page.mouse.up()
+    drag_over_lines(page, 4, 5, 6)
     expect(page.locator("#L5")).to_have_class("line selected")
     expect(page.locator("#sel-start")).to_have_value("4")
     expect(page.locator("#sel-end")).to_have_value("6")
@@ -90,7 +86,7 @@ def test_a_task_made_from_selected_lines_is_assigned_and_followed(page, stack, p
     screenshot(page, "documents")
 
 
-def test_the_board_creates_filters_and_moves_tasks(page, stack):
+def test_the_board_creates_filters_and_moves_tasks(page, stack, screenshot):
     page.goto("/tasks/")
     form = page.get_by_role("form", name="Quick create")
     form.get_by_label("New task").fill("Write the docs")
@@ -98,8 +94,19 @@ def test_the_board_creates_filters_and_moves_tasks(page, stack):
     form.get_by_role("button", name="Add").click()
     card = page.locator("#column-ready #task-1")
     expect(card).to_be_visible()
-    card.get_by_role("button", name="→ backlog").click()
+    # one move menu per card; the empty columns are narrow, the count beside each name is its cards
+    expect(card.locator("details.move-menu")).to_have_count(1)
+    expect(card.get_by_role("button", name="Backlog")).to_be_hidden()
+    ready, done = page.locator("#column-ready").bounding_box(), page.locator("#column-done").bounding_box()
+    assert done["width"] < ready["width"] / 2, (ready, done)
+    for column in page.locator(".column").all():
+        assert int(column.locator(".count").inner_text()) == column.locator(".task-card").count()
+    card.locator("summary").click()
+    expect(card.get_by_role("button", name="Cancelled")).to_be_visible()
+    screenshot(page, "board-move-menu")
+    card.get_by_role("button", name="Backlog").click()
     expect(page.locator("#column-backlog #task-1")).to_be_visible()
+    expect(page.locator("#column-ready")).to_have_class("column col-ready column-empty")
     # a drag to another column moves it too
     page.locator("#task-1").drag_to(page.locator("#column-ready"))
     expect(page.locator("#column-ready #task-1")).to_be_visible()

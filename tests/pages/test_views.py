@@ -14,6 +14,7 @@ from chorus_site.pages.task import TaskPage
 from events_app import store
 from sessions_app import events as session_events
 from sessions_app import mirror
+from tasks_app import selectors as task_selectors
 from tasks_app import services as task_services
 
 pytestmark = pytest.mark.django_db
@@ -77,14 +78,45 @@ def test_actions_answer_htmx_with_a_flash_and_the_right_status(browser):
     assert b"Task #1 created" in created.content and b'href="/tasks/1/"' in created.content
     stale = browser.post("/tasks/1/status", {"status": "backlog", "version": "0"}, HTTP_HX_REQUEST="true")
     assert stale.status_code == 409 and b'id="flash"' in stale.content
+    assert b"Task #1 was changed since this page showed it" in stale.content
     moved = browser.post("/tasks/1/status", {"status": "backlog", "version": "1"}, HTTP_HX_REQUEST="true")
-    assert moved.status_code == 200 and b"is backlog" in moved.content
+    assert moved.status_code == 200 and b"Task #1 moved to Backlog." in moved.content
     refused = browser.post("/sessions/new", {"name": "no spaces"}, HTTP_HX_REQUEST="true")
     assert refused.status_code == 400 and b"invalid session name" in refused.content
     # without htmx: a redirect back with the message kept for the next page
     plain = browser.post("/tasks/new", {"title": "Plain form"}, HTTP_REFERER="http://127.0.0.1/tasks/")
     assert plain.status_code == 302 and plain["Location"] == "http://127.0.0.1/tasks/"
     assert b"Task #2 created" in browser.get("/tasks/").content
+
+
+def test_the_task_page_edits_a_task_at_the_version_it_showed(browser):
+    task = task_services.task_create("Old title", labels=["ui"])
+    edit = {"title": "New title", "description": "Line one\r\nLine two", "priority": "4", "labels": "api, docs"}
+    saved = browser.post("/tasks/1/edit", {**edit, "version": str(task.version)}, HTTP_HX_REQUEST="true")
+    assert saved.status_code == 200 and b"Task #1 saved." in saved.content
+    edited = task_selectors.task(1)
+    assert (edited.title, edited.description, edited.priority, edited.labels) == (
+        "New title",
+        "Line one\nLine two",
+        4,
+        ["api", "docs"],
+    )
+    stale = browser.post(
+        "/tasks/1/edit", {**edit, "title": "Lost", "version": str(task.version)}, HTTP_HX_REQUEST="true"
+    )
+    assert stale.status_code == 409
+    assert b"Task #1 was changed since this page showed it" in stale.content
+    assert b"nothing was saved. What you typed is still in the form" in stale.content
+    assert task_selectors.task(1).title == "New title"
+    page = browser.get("/tasks/1/").content.decode()
+    assert 'value="New title"' in page and 'value="api, docs"' in page and f'value="{edited.version}"' in page
+
+
+def test_the_login_page_offers_no_navigation_to_a_person_not_logged_in():
+    login = Client(HTTP_HOST="127.0.0.1").get("/login/").content.decode()
+    assert "Log in to Chorus" in login
+    assert 'aria-label="Main"' not in login and 'href="/tasks/"' not in login
+    assert 'class="inline-form login-form"' in login
 
 
 def test_actions_need_the_csrf_token():

@@ -180,6 +180,10 @@ def test_bulk_update_changes_all_or_nothing(api, created):
     position = store.last_position()
     refused = post(api, "/bulk", {"items": [{"id": 1, "version": 4}, {"id": 2, "version": 1}], "status": "cancelled"})
     assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "nothing was changed (a bulk change is all or none): task 2: task '2' is at version 3, not 1: it was changed"
+        " meanwhile"
+    )
     assert store.last_position() == position
     assert Task.objects.get(pk=1).status == "ready"
     archived = post(api, "/bulk", {"items": [{"id": 1, "version": 4}], "status": "backlog", "archived": True})

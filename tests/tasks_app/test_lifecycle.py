@@ -39,8 +39,9 @@ def test_ready_is_reached_by_the_transition_that_fits_where_the_task_is():
 
 
 def test_a_transition_from_the_wrong_status_is_refused_naming_both():
-    with pytest.raises(lifecycle.NotAllowed, match=r"task 7 is done, so it cannot be shelved \(only from ready\)"):
-        lifecycle.check(DONE, "shelved", task_id=7)
+    refused = r"task 7 is done, so it cannot be moved to the backlog \(only from ready\)"
+    with pytest.raises(lifecycle.NotAllowed, match=refused):
+        lifecycle.check(DONE, "moved to the backlog", task_id=7)
     assert lifecycle.check(READY, "assigned", task_id=7).target == ASSIGNED
 
 
