@@ -21,13 +21,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(
 def manage(stack, *args: str) -> None:
     """A command as stack.manage runs it, with SHELL=/bin/sh: the shell profile runs $SHELL, and an interactive bash
     runs ~/.bashrc, whose hooks can hold the prompt back for a minute on a busy machine."""
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
         env={**stack.env, "SHELL": "/bin/sh"},
         capture_output=True,
-        check=True,
+        text=True,
         timeout=90,
     )
+    assert done.returncode == 0, done.stderr
 
 
 def start_shell(stack, tmux_server, name: str) -> str:
