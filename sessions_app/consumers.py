@@ -34,10 +34,18 @@ ROWS = (5, 200)
 USAGE = 'send {"input": "text"} or {"resize": [columns, rows]}'
 
 
-def _pane(name: str) -> str:
-    """The pane of a live session, or "" when the session is not running."""
+def _incarnation(name: str) -> tuple[str, int | None] | None:
+    """The pane and process of a live session (a restart changes the process, and the pane id too unless tmux's
+    server was started anew), or None when the session is not running."""
     session = selectors.session(name)
-    return session.pane_id if session.is_live else ""
+    return (session.pane_id, session.pid) if session.is_live else None
+
+
+def _still_running(name: str) -> bool:
+    try:
+        return _incarnation(name) is not None
+    except UnknownSession:
+        return False
 
 
 def _size(value) -> tuple[int, int] | None:
@@ -63,24 +71,26 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         name = (query.get("name") or [""])[0]
         try:
-            pane = await database_sync_to_async(_pane)(name)
+            incarnation = await database_sync_to_async(_incarnation)(name)
         except UnknownSession:
             await self.close(code=4404)
             return
+        self.name = name
         self.writable = self.scope.get("chorus_may_change") is True
         await self.accept()
-        if not pane:
+        if incarnation is None:
             await self._end("the session is not running")
             return
         try:
-            self.viewer = await terminals().view(pane)
+            self.viewer = await terminals().view(incarnation[0])
         except TerminalGone as exc:
-            await self._end(str(exc))
+            # the pane may be on its way (a restart): the page tries again while the session is live
+            await self._end(str(exc), again=True)
             return
         await self.send(text_data=json.dumps({"type": "ready", "writable": self.writable}))
         self.tasks.append(asyncio.ensure_future(close_when_logged_out(self, self.recheck_seconds)))
         self.tasks.append(asyncio.ensure_future(self._stream()))
-        self.tasks.append(asyncio.ensure_future(self._follow(name, pane)))
+        self.tasks.append(asyncio.ensure_future(self._follow(incarnation)))
 
     async def _stream(self) -> None:
         while True:
@@ -90,21 +100,22 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             if data:
                 await self.send(bytes_data=data)
             if ended:
-                await self._end(ended)
+                # tmux ended the stream: a restart's new pane may follow while the session is live
+                await self._end(ended, again=await database_sync_to_async(_still_running)(self.name))
                 return
 
-    async def _follow(self, name: str, pane: str) -> None:
-        """A restart gives the session a new pane (and a restarted Chorus may find it elsewhere): the socket then
-        ends saying so, and the page connects again, to the new pane."""
+    async def _follow(self, incarnation: tuple[str, int | None]) -> None:
+        """A restart gives the session a new pane or process (and a restarted Chorus may find it elsewhere): the
+        socket then ends saying so, and the page connects again, to the new pane."""
         while True:
             await asyncio.sleep(self.recheck_seconds)
             try:
-                now = await database_sync_to_async(_pane)(name)
+                now = await database_sync_to_async(_incarnation)(self.name)
             except UnknownSession:
-                now = ""
-            if now != pane:
+                now = None
+            if now != incarnation:
                 reason = "the session moved to another pane" if now else "the session is not running"
-                await self._end(reason, again=bool(now))
+                await self._end(reason, again=now is not None)
                 return
 
     async def _end(self, reason: str, again: bool = False) -> None:
