@@ -38,6 +38,7 @@ def _port_free(host: str, port: int) -> bool:
 
 class Command(DomainCommand):
     help = "Start Chorus: apply migrations, then run the web server and the worker; print the login URL."
+    requires_system_checks = "__all__"  # once, for a process that runs for hours
 
     def add_arguments(self, parser):
         parser.add_argument("--no-worker", action="store_true", help="run the web server only")
