@@ -45,3 +45,4 @@ urlpatterns = [
 ]
 
 handler500 = "chorus_site.views.base.server_error"
+handler400 = "chorus_site.views.errors.bad_request"
