@@ -24,7 +24,7 @@ from sessions_app.composer import Composer
 from sessions_app.dialogs import Dialog
 from sessions_app.profiles import Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
-from sessions_app.self_report import Launch, SelfReport, SelfReportPlugin, Signal
+from sessions_app.self_report import Launch, Readiness, SelfReport, SelfReportPlugin, Signal
 from sessions_app.stamps import recently
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
 
@@ -257,6 +257,29 @@ class SessionFile(SelfReportPlugin):
 
     def signals(self, hook_dir: Path) -> list[Signal]:
         return [signal(payload) for payload in read_hook_events(hook_dir)]
+
+    def readiness(self, home: Path) -> list[Readiness]:
+        directory = sessions_dir()
+        found = (
+            Readiness(True, f"session files in {directory}")
+            if directory.is_dir()
+            else Readiness(
+                False,
+                f"no session-file directory {directory}: its status comes from the screen alone",
+                "run Claude Code once (it makes the directory), or set CHORUS_CLAUDE_SESSIONS_DIR",
+            )
+        )
+        settings_file = home / ".claude" / "settings.json"
+        hooks = (
+            Readiness(
+                False,
+                f"{settings_file} sets disableAllHooks: no prompt confirmations or errors from its hooks",
+                "remove disableAllHooks from that file",
+            )
+            if user_disabled_hooks(home)
+            else Readiness(True, f"hooks enabled ({settings_file})")
+        )
+        return [found, hooks]
 
 
 SESSION_FILE = SessionFile()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -98,3 +99,62 @@ def test_the_runtime_environment_leaves_out_the_test_and_lint_tools():
     names = {line.split("==")[0].strip() for line in listed.splitlines() if "==" in line}
     assert {"django", "daphne", "django-ninja"} <= names
     assert not names & {"playwright", "ruff", "schemathesis", "hypothesis", "pytest"}
+
+
+def test_every_command_the_readme_and_the_pages_mention_is_one_chorus_runs():
+    """`python3 chorus.py WORD` for each WORD a page or the README names; no bare `chorus ...` (not on PATH) but
+    the agent's twins (`chorus agent ...`, a command in the agent's pane)."""
+    from django.core.management import get_commands
+
+    from chorus_site.cli import ALIASES
+
+    known = {*get_commands(), *(words[0] for words in ALIASES), "verify", "help", "start", "test", "lint", "manage"}
+    texts = {path: path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "templates").glob("*.html"))]}
+    named = {
+        (path.name, match.group(1))
+        for path, text in texts.items()
+        for match in re.finditer(r"python3 (?:\S*/)?chorus\.py (\w[\w-]*)", text)
+    }
+    assert {word for _, word in named} >= {"start", "test", "sessions", "doctor", "token"}
+    assert {(name, word) for name, word in named if word not in known} == set()
+    for path, text in texts.items():
+        assert not re.search(
+            r"uv run chorus|(?<![\w/.-])chorus (?!agent\b)(start|sessions|tasks|token|events|verify|doctor)\b", text
+        ), path
+
+
+@pytest.mark.django_db
+def test_the_empty_sessions_page_names_a_command_that_works_from_anywhere(client, settings):
+    client.get("/login/", {"token": settings.CHORUS_TOKEN})
+    page = client.get("/").content.decode()
+    chorus_py = ROOT / "chorus.py"
+    assert f"cd {settings.PROJECT_ROOT} &amp;&amp; CHORUS_DATA_DIR={settings.DATA_DIR}" in page
+    assert f"python3 {chorus_py} sessions new NAME" in page
+
+
+def _readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_operators_commands_are_rows_of_the_commands_table():
+    commands = _readme_section("Commands")
+    for row in ("| `events [", "| `rebuild_projections", "| `verify_projections", "| `verify_events", "| `doctor"):
+        assert row in commands
+    assert "rebuild_projections" not in _readme_section("API")
+
+
+def test_the_readme_profile_example_loads_and_its_prompt_rule_matches_a_prompt(tmp_path):
+    from sessions_app.catalog import load_profiles
+    from sessions_app.detection import Observation, Status, detect
+
+    example = _readme_section("Agent profiles").split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "chorus.toml").write_text(example)
+    profile = load_profiles(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")})["my-tool"]
+    assert profile.environment["MY_TOOL_THEME"] == "plain"
+    for screen in ("done.\n>   \n", "done.\n> half a sentence"):
+        verdict = detect(profile, Observation(screen=screen, pane_current_command="my-tool"))
+        assert (verdict.status, verdict.rule) == (Status.IDLE, "my.prompt"), verdict.reason
+    verdict = detect(profile, Observation(screen="what now?\n", pane_current_command="my-tool"))
+    assert verdict.status is Status.UNKNOWN
+    assert "matched (last line: 'what now?')" in verdict.reason
