@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Bootstrap for a fresh machine: `python3 chorus.py start` runs Chorus, `python3 chorus.py test` its tests,
-`python3 chorus.py lint` its code checks.
+`python3 chorus.py lint` its code checks, and `python3 chorus.py COMMAND ...` any other command (`sessions list`,
+`tasks add ...`, `doctor`; the README's Commands table).
 
 Needs only Python 3.11+ and pip. It finds uv (or installs it into .chorus-tools/ beside this file), lets uv
-build the locked environment, and hands over to manage.py. Run it from the project your agents work on:
+build the locked environment (the runtime dependencies only, except for `test` and `lint`, which need the dev group)
+and hands over to the `chorus` command line (chorus_site/cli.py). Run it from the project your agents work on:
 PROJECT_ROOT defaults to the current directory.
 """
 
@@ -34,41 +36,45 @@ def find_uv() -> str:
     return str(TOOLS / "bin" / "uv")
 
 
-def uv_run(uv: str, args: list[str], cwd: Path | None = None) -> int:
-    env = dict(os.environ)
-    env.setdefault("PROJECT_ROOT", os.getcwd())
-    command = [uv, "run", "--frozen", "--project", str(HERE), *args]
-    try:
-        return subprocess.call(command, cwd=cwd, env=env)
-    except KeyboardInterrupt:
-        return 130
+def uv_run(uv: str, args: list[str], dev: bool = False) -> list[str]:
+    """The uv command line running ARGS in the locked environment: runtime dependencies only, or with the dev group
+    (pytest, Playwright, ruff, ...) for the tests and the code checks."""
+    return [uv, "run", "--frozen", *([] if dev else ["--no-dev"]), "--project", str(HERE), *args]
+
+
+def command_lines(uv: str, argv: list[str]) -> list[list[str]]:
+    """What `python3 chorus.py ARGV` runs, in order (the first failure stops)."""
+    action, rest = (argv[0], argv[1:]) if argv else ("start", [])
+    if action == "test":
+        return [uv_run(uv, ["pytest", *rest], dev=True)]
+    if action == "lint":
+        # ruff's checks and formatting, then the layer contracts (import-linter, pyproject.toml).
+        return [
+            uv_run(uv, check, dev=True)
+            for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["lint-imports"])
+        ]
+    if action == "manage":  # the older spelling, `python3 chorus.py manage sessions list`
+        rest = rest or ["help"]
+        action, rest = rest[0], rest[1:]
+    return [uv_run(uv, ["python", "-m", "chorus_site.cli", action, *rest])]
 
 
 def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):
         say(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
         return 2
-    action = argv[0] if argv else "start"
-    if action not in ("start", "test", "lint", "manage"):
-        say("usage: python3 chorus.py start | test [pytest args] | lint | manage <command> [args]")
-        return 2
     uv = find_uv()
-    if shutil.which("tmux") is None:
+    if shutil.which("tmux") is None and argv[:1] in ([], ["start"], ["test"]):
         say(TMUX_HINT)
-    if action == "start":
-        return uv_run(uv, ["python", str(HERE / "manage.py"), "start", *argv[1:]])
-    if action == "manage":
-        return uv_run(uv, ["python", str(HERE / "manage.py"), *argv[1:]])
-    if action == "lint":
-        return lint(uv)
-    return uv_run(uv, ["pytest", *argv[1:]], cwd=HERE)
-
-
-def lint(uv: str) -> int:
-    """ruff's checks and formatting, then the layer contracts (import-linter, pyproject.toml); the first failure
-    stops."""
-    for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["lint-imports"]):
-        status = uv_run(uv, check, cwd=HERE)
+    env = dict(os.environ)
+    env.setdefault("PROJECT_ROOT", os.getcwd())
+    # The tests and the code checks run in the checkout; every other command where it was typed (PROJECT_ROOT).
+    cwd = HERE if argv[:1] in (["test"], ["lint"]) else None
+    for command in command_lines(uv, argv):
+        try:
+            status = subprocess.call(command, cwd=cwd, env=env)
+        except KeyboardInterrupt:
+            return 130
         if status != 0:
             return status
     return 0

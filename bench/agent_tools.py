@@ -1,7 +1,7 @@
 """Round trip of an agent's report_progress, from the call to its event committed and to its note in the task page's
 DOM in Chromium, beside the no-op tool (ping).
 
-Run: uv run python bench/agent_tools.py [--calls 100] [--no-browser]
+Run: .venv/bin/python bench/agent_tools.py [--calls 100] [--no-browser]
 One real Chorus server and one real session (a shell in a private tmux server) with its own credential and a task
 assigned to it; the SDK's own client calls both tools alternately on one connection, so both pay the same HTTP,
 authentication and MCP costs and the difference is the facade's work: its checks, one transaction of events, the

@@ -1,7 +1,7 @@
 """Detection latency per transition (busy, waiting, idle) of one fake-agent session, from its screen alone and with
 its self-report (a Claude-Code-like session file), in a private tmux server.
 
-Run: uv run python bench/detection.py [--rounds 10]
+Run: .venv/bin/python bench/detection.py [--rounds 10]
 
 Each round types a prompt that makes the fake agent work, open a permission dialog, and work again after it is
 answered: idle -> busy -> waiting -> busy -> idle. The agent logs when each state began (the frame it draws next);

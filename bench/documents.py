@@ -1,7 +1,7 @@
 """Documents: scanning a generated tree of 5,000 documents, and a file save becoming DocumentChanged through the
 real watcher.
 
-Run: uv run python bench/documents.py [--files 5000] [--rounds 3] [--saves 30]
+Run: .venv/bin/python bench/documents.py [--files 5000] [--rounds 3] [--saves 30]
 
 It prints, as medians:
 - the first scan (every file read, hashed and recorded) and a rescan with nothing changed (target <= 1 s), each in

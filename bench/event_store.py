@@ -1,6 +1,6 @@
 """Event-store throughput on a fresh SQLite database configured like production, beside raw sqlite3.
 
-Run on demand (not a test): `uv run python bench/event_store.py [--runs 5] [--rebuild-events 100000]`.
+Run on demand (not a test): `.venv/bin/python bench/event_store.py [--runs 5] [--rebuild-events 100000]`.
 Each figure is the median of several runs, printed with a raw sqlite3 baseline measured in the same run on the
 same kind of file (same schema, pragmas and timeout), so a slow disk or a busy machine moves both alike.
 """

@@ -1,10 +1,10 @@
 """Latency from an event committed by another process to its websocket message on a subscribed client.
 
-Run: uv run python bench/live.py [--events 300] [--interval 0.02]
+Run: .venv/bin/python bench/live.py [--events 300] [--interval 0.02]
 Baseline, in the same run: a bare sqlite3 process polling the event table at the same interval as the web
 server's follower: the floor any "follow the table" design has. Chorus's overhead = its latency - the baseline.
 
-Under load: uv run python bench/live.py --clients 200 --events 1500 --interval 0.02 (200 clients, 50 events/s for
+Under load: .venv/bin/python bench/live.py --clients 200 --events 1500 --interval 0.02 (200 clients, 50 events/s for
 30 s): every client's latency, the events lost silently (target 0: a client that falls behind must be told, by a
 resync snapshot) and those announced by a resync; the baseline is the same run with one client.
 """

@@ -1,7 +1,7 @@
 """Pages: server time of the overview (100 sessions) and of the task board (5,000 tasks), and in a real browser
 the delay from an event committed by another process to the page's DOM (50 sessions).
 
-Run: uv run python bench/pages.py [--requests 30] [--events 40]
+Run: .venv/bin/python bench/pages.py [--requests 30] [--events 40]
 Seeding goes through the real services and the event store: 100 `shell` sessions on a private tmux server
 (session_create), their statuses as SessionStatusChanged events, 5,000 tasks through task_create/task_set_status.
 Baselines in the same run: Django rendering a near-empty page (the login form, through the same middleware), and,

@@ -1,7 +1,7 @@
 """Keystroke to echo in the session page's terminal (xterm.js in Chromium, through /ws/terminal/, daphne and the tmux
 control-mode client), beside the same keystroke typed by a bare control-mode client of our own.
 
-Run: uv run python bench/terminal.py [--keys 200]
+Run: .venv/bin/python bench/terminal.py [--keys 200]
 One real Chorus server and one session (a shell running `cat`, whose terminal echoes each byte as it arrives) in a
 private tmux server. In the page, each key is given to xterm.js as a person's input (`term.input`), and timed until
 xterm has parsed its echo (`onWriteParsed`; the screen paints at the next frame). The baseline, in the same run and

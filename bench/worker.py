@@ -1,6 +1,6 @@
 """The worker's session poll at N = 1, 10, 50 (or --sizes ... 100 200) fake-agent sessions in a private tmux server.
 
-Run: uv run python bench/worker.py [--sizes 1 10 50 100 200] [--seconds 8] [--no-latency]
+Run: .venv/bin/python bench/worker.py [--sizes 1 10 50 100 200] [--seconds 8] [--no-latency]
 
 For each N it prints, as medians:
 - tick time of Chorus's monitor (one list-panes call, one batched capture of the panes that may have changed),

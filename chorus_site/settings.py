@@ -39,8 +39,9 @@ CHORUS_MCP_URL = os.environ.get("CHORUS_MCP_URL") or (
 CHORUS_AGENT_MAX_CALLS = config.env_int("CHORUS_AGENT_MAX_CALLS", 60)
 CHORUS_AGENT_CALL_SECONDS = float(os.environ.get("CHORUS_AGENT_CALL_SECONDS", "60"))
 
+# No "daphne" app: it only replaces `runserver`, and importing it (Twisted, autobahn) cost every command a second.
+# `start` runs daphne itself (chorus_site.webserver).
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

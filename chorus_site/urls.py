@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from chorus_site import auth
 from chorus_site.api import api
-from chorus_site.views import documents, events, sessions, tasks
+from chorus_site.views import doctor, documents, events, sessions, tasks
 
 admin.site.site_header = "Chorus admin"
 admin.site.site_title = "Chorus"
@@ -44,8 +44,10 @@ urlpatterns = [
     path("documents/<path:path>", documents.document_detail, name="document"),
     path("events/", events.event_log, name="events"),
     path("events/verify", events.events_verify, name="events-verify"),
+    path("doctor/", doctor.setup_check, name="setup-check"),
     # A localhost tool has no front proxy: static files (ours, htmx, the admin's) come from Django itself.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
 ]
 
 handler500 = "chorus_site.views.base.server_error"
+handler400 = "chorus_site.views.errors.bad_request"

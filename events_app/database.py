@@ -30,6 +30,21 @@ def unwritable(exc: BaseException) -> str | None:
     return None
 
 
+def unmigrated(exc: BaseException) -> str | None:
+    """The sentence for a database whose tables are not made yet (before the first `start`) or are older than the
+    code (a table added since); None for anything else."""
+    for error in (exc, exc.__cause__):
+        message = str(error)
+        if getattr(error, "sqlite_errorname", "") == "SQLITE_ERROR" and message.startswith(
+            ("no such table", "no such column")
+        ):
+            return (
+                f"the database {settings.DATABASES['default']['NAME']} is not set up ({message}): run "
+                "`python3 chorus.py migrate` (or `python3 chorus.py start`, which migrates first)"
+            )
+    return None
+
+
 def _free_bytes() -> int:
     """Space left to an ordinary user on the database's disk (the name may be a URI: file:PATH?mode=ro)."""
     name = str(settings.DATABASES["default"]["NAME"]).removeprefix("file:").partition("?")[0]

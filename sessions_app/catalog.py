@@ -1,4 +1,5 @@
-"""Which profiles Chorus knows: the built-in agents and the user's, read from TOML files and validated with pydantic.
+"""Which profiles Chorus knows: the built-in agents and the user's, read from TOML files and validated with pydantic
+(sessions_app/profile_tables.py).
 
 User profiles come from `$XDG_CONFIG_HOME/chorus/profiles.toml`, then `chorus.toml` in PROJECT_ROOT (a later
 file's profile replaces an earlier one's). A profile may `extends` another (built-in or user) and replace or add
@@ -16,213 +17,17 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from sessions_app.agents import BUILTIN_PROFILES, GENERIC_DIALOG_RULES, SELF_REPORTS, TOOLS_LOADERS
 from sessions_app.composer import Composer
-from sessions_app.dialogs import Dialog
-from sessions_app.profiles import (
-    DEFAULT_PRIORITY,
-    Profile,
-    ProfileConfigError,
-    Region,
-    Rule,
-    Status,
-    UnknownProfile,
-    command_name,
-)
+from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile, command_name
 from sessions_app.stamps import recently
-from sessions_app.tmux import ALLOWED_KEYS, environment_script
-from sessions_app.tools_loader import CHOICES
+
+if TYPE_CHECKING:
+    from sessions_app.profile_tables import ComposerTable, ProfileTable
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-SHOULD = re.compile(r"^\w+ should")
-
-
-# --- The shape of a profile table -----------------------------------------------------------------------------
-
-
-def _strings(value: Any) -> Any:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError("must be a list of strings")
-    return value
-
-
-def _string_table(value: Any) -> Any:
-    if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
-        raise ValueError("must be a table of strings")
-    return value
-
-
-def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"is not a valid regular expression: {exc}") from None
-    return value
-
-
-def _status(value: str) -> str:
-    allowed = [status.value for status in Status if status not in (Status.UNKNOWN, Status.STARTING)]
-    if value not in allowed:
-        raise ValueError(f"must be one of {', '.join(allowed)}, not {value!r}")
-    return value
-
-
-def _region(value: str) -> str:
-    Region.parse(value)
-    return value
-
-
-def _markers(value: str) -> str:
-    Dialog(markers=value)
-    return value
-
-
-def _plugin(registry: Mapping[str, Any]):
-    """A validator of a plug-in's name: one of `registry`, or "" for none."""
-
-    def check(value: str) -> str:
-        if value and value not in registry:
-            raise ValueError(f'must be one of {", ".join(sorted(registry))} (or "" for none), not {value!r}')
-        return value
-
-    return check
-
-
-def _environment(value: dict[str, str]) -> dict[str, str]:
-    environment_script(value)  # what new_session writes for the launcher: refuses a name sh cannot assign
-    return value
-
-
-Strings = Annotated[list[str], BeforeValidator(_strings)]
-
-
-def _keys(value: list[str]) -> list[str]:
-    refused = [key for key in value if key not in ALLOWED_KEYS]
-    if refused:
-        raise ValueError(f"keys not allowed: {', '.join(refused)}; allowed: {', '.join(sorted(ALLOWED_KEYS))}")
-    return value
-
-
-Keys = Annotated[Strings, AfterValidator(_keys)]
-Environment = Annotated[dict[str, str], BeforeValidator(_string_table), AfterValidator(_environment)]
-Pattern = Annotated[str, AfterValidator(_regex)]
-StatusName = Annotated[str, AfterValidator(_status)]
-Lines = Annotated[int, Field(ge=1)]
-
-
-class _Table(BaseModel):
-    # strict: TOML values are typed, so "5" is no number and true no integer.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    def given(self) -> dict[str, Any]:
-        """The keys the file set, as the dataclasses they build take them."""
-        given = {key: value for key, value in self if key in self.model_fields_set}
-        return {key: tuple(value) if isinstance(value, list) else value for key, value in given.items()}
-
-
-class RuleTable(_Table):
-    name: Annotated[str, Field(min_length=1)]
-    status: StatusName
-    pattern: Pattern
-    region: Annotated[str, AfterValidator(_region)] = "bottom:15"
-    priority: int | None = None
-    unless: Pattern | None = None
-    ignore_case: bool = False
-
-    def rule(self) -> Rule:
-        status = Status(self.status)
-        priority = DEFAULT_PRIORITY[status] if self.priority is None else self.priority
-        return Rule(self.name, status, self.pattern, Region.parse(self.region), priority, self.unless, self.ignore_case)
-
-
-class DeliveryTable(_Table):
-    enter_delay: Annotated[float, Field(ge=0)] | None = None
-    use_bracketed_paste: bool | None = None
-    submit_key: str | None = None
-    interrupt_key: str | None = None
-
-
-class ComposerTable(_Table):
-    prompt: Pattern | None = None
-    region: Lines | None = None
-    above: Pattern | None = None
-    below: Pattern | None = None
-    continuation: Pattern | None = None
-    placeholders: Strings | None = None
-    footer: Annotated[int, Field(ge=0)] | None = None
-    clears_on_submit: bool | None = None
-    clear_keys: Keys | None = None
-
-
-class DialogTable(_Table):
-    markers: Annotated[str, AfterValidator(_markers)] | None = None
-    region: Lines | None = None
-    question_lines: Lines | None = None
-    needs_selection: bool | None = None
-
-
-class ProfileTable(_Table):
-    extends: str | None = None
-    description: str | None = None
-    command: Strings | None = None
-    env: Environment | None = None
-    cwd: str | None = None
-    process_names: Strings | None = None
-    rules: list[RuleTable] = []
-    generic_rules: bool | None = None
-    delivery: DeliveryTable | None = None
-    composer: ComposerTable | None = None
-    dialog: DialogTable | None = None
-    child_command_status: StatusName | None = None
-    fallback_status: StatusName | None = None
-    fallback_reason: str | None = None
-    busy_cpu_percent: Annotated[float, Field(ge=0)] | None = None
-    self_report: Annotated[str, AfterValidator(_plugin(SELF_REPORTS))] | None = None
-    # Whether the program is an AI agent that takes tasks (false: a shell or a plain program; dispatch skips it).
-    agent: bool | None = None
-    agent_tools: Literal[CHOICES] | None = None
-    tools_loader: Annotated[str, AfterValidator(_plugin(TOOLS_LOADERS))] | None = None
-    # Whether the agent's CLI is configured to load Chorus's MCP server (false: only the `chorus agent` twins).
-    mcp: bool | None = None
-
-
-TABLES: dict[tuple, type[_Table]] = {
-    (): ProfileTable,
-    ("rules", int): RuleTable,
-    ("delivery",): DeliveryTable,
-    ("composer",): ComposerTable,
-    ("dialog",): DialogTable,
-}
-
-
-def describe(error: Mapping[str, Any]) -> str:
-    """One pydantic error as `where: 'key' what is wrong`, e.g. `rules[0]: 'status' must be one of ...`."""
-    loc = tuple(error["loc"])
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int) and parts:
-            parts[-1] += f"[{part}]"
-        else:
-            parts.append(str(part))
-    where, key = parts[:-1], parts[-1]
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        table = TABLES.get(tuple(int if isinstance(part, int) else part for part in loc[:-1]), ProfileTable)
-        problem = f"unknown key {key!r} (allowed: {', '.join(sorted(table.model_fields))})"
-    elif kind == "missing":
-        problem = f"{key!r} is required"
-    elif kind == "value_error":
-        message = str(error["ctx"]["error"])
-        problem = message if message.startswith(key) else f"{key!r} {message}"
-    else:
-        # pydantic says "Input should be a valid number", "String should have at least 1 character", ...
-        must = SHOULD.sub("must", error["msg"], count=1)
-        problem = f"{key!r} {must}, not {error['input']!r}"
-    return ": ".join([*where, problem])
 
 
 # --- Reading the files ----------------------------------------------------------------------------------------
@@ -301,6 +106,10 @@ def _read_profile_tables(path: Path) -> dict[str, ProfileTable]:
     tables = data.get("profiles", {})
     if not isinstance(tables, dict):
         raise ProfileConfigError(f"{path}: 'profiles' must be a table of [profiles.NAME] tables")
+    from pydantic import ValidationError
+
+    from sessions_app.profile_tables import ProfileTable, describe
+
     validated = {}
     for name, table in tables.items():
         if not PROFILE_NAME.fullmatch(name):

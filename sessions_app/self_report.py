@@ -48,6 +48,16 @@ class Signal:
     text: str = ""
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """One thing a setup check (chorus_site/doctor.py) says of a plug-in's signals: whether it works, what was
+    found, and what to do when it does not."""
+
+    ok: bool
+    detail: str
+    advice: str = ""
+
+
 class Reader(Protocol):
     """Finds the reports of the agents running in the panes it is told about; one per worker and plug-in."""
 
@@ -78,6 +88,10 @@ class SelfReportPlugin(ABC):
     @abstractmethod
     def signals(self, hook_dir: Path) -> list[Signal]:
         """The hook payloads written into `hook_dir` since the last call, oldest first; each is consumed."""
+
+    def readiness(self, environment: Mapping[str, str]) -> list[Readiness]:
+        """Whether this plug-in's signals can work for an agent run with `environment` (none to say by default)."""
+        return []
 
     def __repr__(self) -> str:
         return f"<self-report plug-in {self.name}>"

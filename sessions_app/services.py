@@ -442,8 +442,9 @@ def _append_session(name: str, version: int, event) -> bool:
 
 
 def session_record_status(session: Session, verdict) -> bool:
-    """A stable status transition seen by the worker; nothing is written when the status is unchanged."""
-    if verdict.status.value == session.status:
+    """A stable status transition seen by the worker; nothing is written when the status is unchanged, but for the
+    first verdict of a new session (no rule decided its status yet): its unknown then says why."""
+    if verdict.status.value == session.status and session.status_rule:
         return False
     changed = ev.SessionStatusChanged(
         from_status=session.status,

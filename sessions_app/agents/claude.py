@@ -25,7 +25,7 @@ from sessions_app.composer import Composer
 from sessions_app.dialogs import Dialog
 from sessions_app.profiles import Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
-from sessions_app.self_report import Launch, SelfReport, SelfReportPlugin, Signal
+from sessions_app.self_report import Launch, Readiness, SelfReport, SelfReportPlugin, Signal
 from sessions_app.stamps import recently
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
 
@@ -285,6 +285,29 @@ class SessionFile(SelfReportPlugin):
 
     def signals(self, hook_dir: Path) -> list[Signal]:
         return [signal(payload) for payload in read_hook_events(hook_dir)]
+
+    def readiness(self, environment: Mapping[str, str]) -> list[Readiness]:
+        directory = sessions_dir(environment)
+        found = (
+            Readiness(True, f"session files in {directory}")
+            if directory.is_dir()
+            else Readiness(
+                False,
+                f"no session-file directory {directory}: its status comes from the screen alone",
+                "run Claude Code once (it makes the directory), or set CHORUS_CLAUDE_SESSIONS_DIR",
+            )
+        )
+        disabled = hooks_disabled_by(environment)
+        hooks = (
+            Readiness(
+                False,
+                f"{disabled} sets disableAllHooks: no prompt confirmations or errors from its hooks",
+                "remove disableAllHooks from that file",
+            )
+            if disabled
+            else Readiness(True, f"hooks enabled ({claude_home(environment) / 'settings.json'})")
+        )
+        return [found, hooks]
 
 
 SESSION_FILE = SessionFile()

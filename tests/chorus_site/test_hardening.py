@@ -39,7 +39,8 @@ def test_read_only_mode_refuses_every_change_but_shows_everything(api, settings)
 def test_oversized_bodies_are_refused(api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = api.post("/api/sessions/x/messages", {"text": "x" * 5000}, content_type="application/json")
-    assert response.status_code == 400
+    assert response.status_code == 413
+    assert "at most 1000 bytes" in response.json()["detail"]
 
 
 def test_security_headers_are_sent(api):

@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 from chorus_site import config
 from chorus_site.accounts import ensure_admin_user
 from chorus_site.auth import current_token
+from chorus_site.commandline import command_line
 from chorus_site.supervisor import Child, GaveUp, Supervisor
 from events_app.commands import DomainCommand
 
@@ -38,6 +39,7 @@ def _port_free(host: str, port: int) -> bool:
 
 class Command(DomainCommand):
     help = "Start Chorus: apply migrations, then run the web server and the worker; print the login URL."
+    requires_system_checks = "__all__"  # once, for a process that runs for hours
 
     def add_arguments(self, parser):
         parser.add_argument("--no-worker", action="store_true", help="run the web server only")
@@ -74,6 +76,7 @@ class Command(DomainCommand):
             f"  data   {settings.DATA_DIR}\n"
             f"  admin  http://{shown_host}:{port}/admin/ (user admin"
             + (f", password {password} — shown once, kept in the data directory)" if password else ")")
+            + f"\n  commands  {command_line('help')}"
             + "\nPress Ctrl-C to stop."
         )
         self.stdout.flush()

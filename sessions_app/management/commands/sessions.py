@@ -11,7 +11,6 @@ from django.utils import timezone
 from events_app.commands import DomainCommand
 from events_app.store import event_context
 from sessions_app import agent_reports, selectors, services
-from sessions_app.schemas import MessageOut, ProfileOut, QuestionOut, ScreenOut, SessionOut, StatusChangeOut
 from sessions_app.tools_loader import CHOICES
 
 
@@ -23,9 +22,12 @@ def _age(when) -> str:
     return f"{seconds}s"
 
 
-def _data(schema, item) -> dict:
-    """One session, message or status change as the API serialises it (its schema, its JSON encoder)."""
-    return schema.from_orm(item).model_dump()
+def _data(schema: str, item) -> dict:
+    """One session, message or status change as the API serialises it (its schema, by name, its JSON encoder)."""
+    # Imported here: the API's schemas load django-ninja and pydantic, which a table for people does not need.
+    from sessions_app import schemas
+
+    return getattr(schemas, schema).from_orm(item).model_dump()
 
 
 class Command(DomainCommand):
@@ -97,7 +99,7 @@ class Command(DomainCommand):
             self.stdout.write(text, ending="" if text.endswith("\n") else "\n")
 
     def show_session(self, session) -> None:
-        data = _data(SessionOut, session)
+        data = _data("SessionOut", session)
         self.emit(data, [(k, v) for k, v in data.items()])
 
     def do_list(self, live=False, **_):
@@ -108,7 +110,7 @@ class Command(DomainCommand):
         table = [("NAME", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY")] + [
             (s.name, s.profile, s.lifecycle, s.status, _age(s.status_since), s.status_reason[:70]) for s in sessions
         ]
-        self.emit([_data(SessionOut, s) for s in sessions], table)
+        self.emit([_data("SessionOut", s) for s in sessions] if self.as_json else None, table)
 
     def do_new(self, name, profile, subdir, tools=None, **_):
         self.show_session(services.session_create(name, profile or selectors.default_profile(), subdir, tools))
@@ -118,6 +120,8 @@ class Command(DomainCommand):
         self.say({"name": name, "removed": True}, f"removed {name}; its history stays in the event log")
 
     def do_profiles(self, **_):
+        from sessions_app.schemas import ProfileOut  # pydantic only for this table (see _data)
+
         rows = [ProfileOut.from_orm(p).model_dump() for p in selectors.profiles()]
         table = [("NAME", "AGENT", "INSTALLED", "DESCRIPTION")] + [
             (r["name"], "yes" if r["agent"] else "no", "yes" if r["installed"] else "NO", r["description"][:60])
@@ -136,9 +140,11 @@ class Command(DomainCommand):
 
     def do_attach(self, name, **_):
         session = selectors.session(name)
-        self.say(_data(SessionOut, session), selectors.attach_command(name))
+        self.say(_data("SessionOut", session), selectors.attach_command(name))
 
     def do_screen(self, name, **_):
+        from sessions_app.schemas import ScreenOut
+
         screen = ScreenOut(name=name, text=selectors.screen(name))
         self.say(screen.model_dump(), screen.text)
 
@@ -146,7 +152,7 @@ class Command(DomainCommand):
         changes = list(selectors.status_history(name))
         table = [("AT", "FROM", "TO", "WHY")]
         table += [(c.at.isoformat()[:19], c.from_status, c.to_status, c.reason) for c in changes]
-        self.emit([_data(StatusChangeOut, c) for c in changes], table)
+        self.emit([_data("StatusChangeOut", c) for c in changes] if self.as_json else None, table)
 
     def do_clear_input(self, name, **_):
         self.show_session(services.session_clear_input(name))
@@ -155,14 +161,14 @@ class Command(DomainCommand):
         if text == "-":
             text = sys.stdin.read()
         message = services.session_send(name, text)
-        self.say(_data(MessageOut, message), f"queued {message.id}: typed into {name} when it is idle")
+        self.say(_data("MessageOut", message), f"queued {message.id}: typed into {name} when it is idle")
 
     def do_keys(self, name, keys, **_):
         session = services.session_send_keys(name, keys)
-        self.say(_data(SessionOut, session), f"pressed {' '.join(keys)}")
+        self.say(_data("SessionOut", session), f"pressed {' '.join(keys)}")
 
     def do_outbox(self, name, finished=False, **_):
-        rows = [_data(MessageOut, m) for m in selectors.outbox(name, include_finished=finished)]
+        rows = [_data("MessageOut", m) for m in selectors.outbox(name, include_finished=finished)]
         table = [("ID", "STATE", "TRIES", "TEXT")] + [
             (r["id"], r["state"], r["attempts"], r["text"].splitlines()[0][:60] if r["text"] else "") for r in rows
         ]
@@ -170,13 +176,13 @@ class Command(DomainCommand):
 
     def do_cancel(self, message_id, **_):
         message = services.message_cancel(message_id)
-        self.say(_data(MessageOut, message), f"cancelled {message.id}")
+        self.say(_data("MessageOut", message), f"cancelled {message.id}")
 
     def do_auto_dispatch(self, name, state, **_):
         self.show_session(services.session_set_auto_dispatch(name, state == "on"))
 
     def do_questions(self, name, closed=False, **_):
-        rows = [_data(QuestionOut, q) for q in selectors.questions(name, include_closed=closed)]
+        rows = [_data("QuestionOut", q) for q in selectors.questions(name, include_closed=closed)]
         table = [("ID", "STATE", "ASKED", "QUESTION", "OPTIONS")] + [
             (r["id"], r["state"], _age(r["asked_at"]), r["text"].splitlines()[0][:60], " | ".join(r["options"]))
             for r in rows
@@ -188,5 +194,5 @@ class Command(DomainCommand):
             text = sys.stdin.read()
         question = agent_reports.question_answer(name, text, question_id=question_id)
         self.say(
-            _data(QuestionOut, question), f"answered {question.id}: typed into {name} as a message when it is idle"
+            _data("QuestionOut", question), f"answered {question.id}: typed into {name} as a message when it is idle"
         )
