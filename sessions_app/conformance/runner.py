@@ -48,6 +48,11 @@ MCP_TIMEOUT = 20.0
 EXPECTED_FAILURES: dict[tuple[str, str], str] = {}
 
 
+def quotes_a_dialog(reason: str) -> bool:
+    """Whether a waiting reason says what the dialog asks (sessions_app.dialogs.Dialog.describe)."""
+    return "asks '" in reason or "options:" in reason
+
+
 class KitError(Exception):
     """The run could not be made (a missing CLI, a CLI that never became idle); one line for the person."""
 
@@ -411,6 +416,19 @@ class Drive:
             time.sleep(0.05)
         return None
 
+    def waiting_reason(self, first: str, timeout: float = 2.0) -> str:
+        """The session's waiting reason once it quotes the dialog: an agent may say it waits before it draws the
+        dialog, and the reason is explained when the dialog shows (SessionWaitingExplained)."""
+        deadline = time.monotonic() + timeout
+        said = first
+        while not quotes_a_dialog(said) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            current = self.session()
+            if current.status != "waiting":
+                break
+            said = current.status_reason
+        return said
+
     def settle(self, text: str | None = None, timeout: float = STATUS_TIMEOUT) -> Seen | None:
         """Wait until the model got `text` (when given), no model request is in flight and Chorus shows the session
         idle; the idle seen on the way, if it changed to idle at all (a quick turn may never have looked busy)."""
@@ -611,8 +629,9 @@ class Drive:
             reason.ok = None
             self.settle()
             return
-        reason.ok = "asks '" in waiting.reason or "options:" in waiting.reason
-        reason.detail = waiting.reason[:150]
+        said = self.waiting_reason(waiting.reason)
+        reason.ok = quotes_a_dialog(said)
+        reason.detail = said[:150]
         self.answer()
         again = self.wait_for({"busy"})
         idle = self.settle()
