@@ -28,3 +28,10 @@ class SessionFactory(factory.Factory):
         created = model_class(*args, **kwargs)
         store.append("session", created.name, store.stream_version("session", created.name), [created])
         return Session.objects.get(pk=created.name)
+
+
+class AdoptedSessionFactory(SessionFactory):
+    """A tmux pane Chorus did not start, adopted (SessionAdopted): it runs already, so it is unknown, not starting."""
+
+    class Meta:
+        model = ev.SessionAdopted
