@@ -3,9 +3,11 @@ an unknown session closed, a session that is not running says so. tests/pages/te
 a real daphne, tmux and Chromium."""
 
 import pytest
+import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connections
 
 from chorus_site.auth import WebsocketAuthentication
 from events_app import store
@@ -15,6 +17,14 @@ from tests.sessions_app.factories import SessionFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 5
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _threads_close_their_connections():
+    """The consumer reads the database in channels' thread; that thread's connection must not outlive the test, or a
+    later test without database access finds it there."""
+    yield
+    await database_sync_to_async(connections.close_all)()
 
 
 def _communicator(name: str, token: str | None = None) -> WebsocketCommunicator:
