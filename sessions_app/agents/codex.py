@@ -81,6 +81,9 @@ COMPOSER = Composer(
     placeholders=PLACEHOLDERS,
     region=20,
     footer=2,
+    # Ctrl-C empties a composer that holds text (on an empty one it would quit: the service presses it only when
+    # the input holds something).
+    clear_keys=("C-c",),
 )
 
 # Codex sends the value of this variable as `Authorization: Bearer ...`; the launcher sets it from the credential

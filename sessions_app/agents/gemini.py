@@ -55,6 +55,8 @@ COMPOSER = Composer(
     region=20,
     # Below the input only its footer (folder, sandbox, model): a prompt echoed in the transcript has more.
     footer=4,
+    # Ctrl-C empties an input that holds text (on an empty one it asks to press it again to quit).
+    clear_keys=("C-c",),
 )
 
 # Gemini CLI reads four settings files (google-gemini/gemini-cli docs/cli/configuration.md): system defaults, the

@@ -466,6 +466,14 @@ class Drive:
         with event_context(actor="conformance kit", source="cli"):
             return services.session_send(SESSION, text).id
 
+    def clear_input(self) -> None:
+        """What a person does on the session page: Clear input (the profile's clear keys)."""
+        from events_app.store import event_context
+        from sessions_app import services
+
+        with event_context(actor="conformance kit", source="cli"):
+            services.session_clear_input(SESSION)
+
     def keys(self, *keys: str) -> None:
         from events_app.store import event_context
         from sessions_app import services
@@ -590,7 +598,7 @@ class Drive:
             step.ok = False
             step.detail = f"the message was {state} while 123 sat in the input; the model got {got!r}; screen {screen}"
             return
-        self.keys("BSpace", "BSpace", "BSpace")
+        self.clear_input()
         state = self.wait_message(message)
         self.settle(text)
         if state != "delivered" or not self.exactly_once(step, text):
@@ -599,7 +607,7 @@ class Drive:
             return
         step.ok, step.detail = (
             True,
-            f"queued for {DRAFT_HOLD_SECONDS:.0f}s while the input held 123, then delivered once",
+            f"queued for {DRAFT_HOLD_SECONDS:.0f}s while the input held 123, delivered once after Clear input",
         )
 
     def step_prompt(self) -> None:

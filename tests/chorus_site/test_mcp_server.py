@@ -27,7 +27,8 @@ from tests.support import ServerProcess, child_environment, free_port
 
 pytestmark = [pytest.mark.integration]
 
-SH_PROFILE = '[profiles.sh]\nextends = "shell"\ncommand = ["/bin/sh"]\n'
+# sh stands in for an agent here (agent = true): the tools, not the program, are under test
+SH_PROFILE = '[profiles.sh]\nextends = "shell"\ncommand = ["/bin/sh"]\nagent = true\n'
 
 
 @pytest.fixture(scope="module")
