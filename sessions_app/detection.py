@@ -264,9 +264,11 @@ class StatusTracker:
     """Turns a stream of timestamped verdicts of one pane into stable transitions.
 
     Waiting, stopped and busy are reported at once: they are affirmative signals, and a spinner frame or a
-    redrawn clock never produces them. Idle after busy or waiting seen on the screen must hold for
-    `idle_quiet_seconds`: the input line flashes back for a moment right after a dialog is answered, and a poll
-    can land between two busy frames; idle in the agent's own self-report is reported at once. Unknown must hold
+    redrawn clock never produces them. Idle seen on the screen after waiting must hold for `idle_quiet_seconds`:
+    the input line flashes back for a moment right after a dialog is answered; after busy for the shorter
+    `busy_quiet_seconds`, enough for a poll that lands between two frames of a spinner (they redraw several times
+    a second), so idle from the screen alone is seen within a second; idle in the agent's own self-report is
+    reported at once. Unknown must hold
     for `unknown_grace_seconds`, so an undecidable mid-redraw frame changes nothing.
     Stopped because a shell is in the foreground must hold for `launcher_grace_seconds`, first verdict included:
     many agents start through a shell script that then execs them (pyenv's and asdf's shims), so for a moment
@@ -275,9 +277,14 @@ class StatusTracker:
     """
 
     def __init__(
-        self, idle_quiet_seconds: float = 0.8, unknown_grace_seconds: float = 2.0, launcher_grace_seconds: float = 2.0
+        self,
+        idle_quiet_seconds: float = 0.8,
+        unknown_grace_seconds: float = 2.0,
+        launcher_grace_seconds: float = 2.0,
+        busy_quiet_seconds: float = 0.4,
     ):
         self.idle_quiet_seconds = idle_quiet_seconds
+        self.busy_quiet_seconds = busy_quiet_seconds
         self.unknown_grace_seconds = unknown_grace_seconds
         self.launcher_grace_seconds = launcher_grace_seconds
         self._verdict: Verdict | None = None
@@ -330,7 +337,9 @@ class StatusTracker:
             return self.launcher_grace_seconds
         if status is Status.IDLE and current in (Status.BUSY, Status.WAITING):
             # The agent's own word has no flashing input line nor a poll between two busy frames to wait out.
-            return 0.0 if verdict.signal == "self_report" else self.idle_quiet_seconds
+            if verdict.signal == "self_report":
+                return 0.0
+            return self.busy_quiet_seconds if current is Status.BUSY else self.idle_quiet_seconds
         if status is Status.UNKNOWN:
             return self.unknown_grace_seconds
         return 0.0

@@ -360,7 +360,8 @@ def session_send_keys(name: str, keys: list[str]) -> Session:
         tmux().send_keys(session.pane_id, *keys)
     except tmux_adapter.TmuxError as exc:
         raise SessionConflict(str(exc)) from None
-    store.append("session", name, session.version, [ev.KeysSent(keys=list(keys))])
+    # The keys are pressed: a fact, recorded whatever the worker appended to the session meanwhile.
+    store.append("session", name, None, [ev.KeysSent(keys=list(keys))])
     return get_session(name)
 
 
@@ -380,7 +381,8 @@ def session_clear_input(name: str) -> Session:
     if not profile.draft(screen):
         raise SessionConflict(f"the input line of session {name!r} is empty; nothing to clear")
     _tmux_call(tmux().send_keys, session.pane_id, *keys)
-    store.append("session", name, session.version, [ev.InputCleared(keys=keys)])
+    # Pressed: recorded whatever the worker appended to the session meanwhile (its status, why the outbox waits).
+    store.append("session", name, None, [ev.InputCleared(keys=keys)])
     return get_session(name)
 
 

@@ -103,7 +103,7 @@ def test_an_open_question_is_waiting_until_answered_and_the_answer_is_typed_once
 @pytest.mark.django_db(transaction=True)
 def test_progress_is_busy_at_that_moment_only(watched):
     monitor, _tmux, issued = watched
-    monitor.trackers["s1"].idle_quiet_seconds = 0
+    monitor.trackers["s1"].busy_quiet_seconds = 0
     with event_context(actor="s1", source="agent"):
         agent_reports.progress_report("s1", issued.digest, task_id=None, note="parser done")
     monitor.tick()

@@ -84,3 +84,20 @@ def test_a_removed_session_leaves_the_read_models_as_a_rebuild_does_and_its_stre
     assert projection.verify() == []
     again = SessionFactory(name="gone")  # the name is free; the stream keeps the history before it
     assert (again.lifecycle, again.version) == ("live", 4)
+
+
+def test_keys_pressed_while_the_worker_records_the_session_are_recorded_not_refused(monkeypatch):
+    """The worker may append to the session (its status) between the read and the record of pressed keys: the keys
+    are pressed by then, so they are recorded, not answered with "changed meanwhile"."""
+    session = SessionFactory()
+
+    class Pane:
+        def send_keys(self, pane_id, *keys):
+            store.append("session", session.name, None, [ev.DeliveryHeld(reason='input has a draft: "1"')])
+
+    monkeypatch.setattr(services, "tmux", Pane)
+    services.session_send_keys(session.name, ["Enter"])
+    assert [e.event_type for e in store.read(stream_type="session", stream_id=session.name)][-2:] == [
+        "DeliveryHeld",
+        "KeysSent",
+    ]

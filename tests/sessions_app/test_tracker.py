@@ -48,13 +48,21 @@ def test_spinner_frames_never_toggle_busy():
 
 
 def test_idle_after_busy_waits_for_the_quiet_period():
-    tracker = StatusTracker(idle_quiet_seconds=0.8)
+    tracker = StatusTracker(idle_quiet_seconds=0.8, busy_quiet_seconds=0.8)
     changes = run(tracker, [(0.0, "busy"), (1.0, "idle"), (1.25, "idle"), (1.5, "idle"), (1.75, "idle"), (2.0, "idle")])
     assert changes == [(0.0, "busy"), (2.0, "idle")]
 
 
+def test_idle_after_busy_holds_less_than_idle_after_a_dialog():
+    """A spinner redraws several times a second, so 0.4 s without one is idle (seen within a second at a 0.25 s
+    poll); right after a dialog the input line flashes back for longer (issue 14 item 8)."""
+    timeline = [(1.0, "idle"), (1.25, "idle"), (1.5, "idle"), (1.75, "idle"), (2.0, "idle")]
+    assert run(StatusTracker(), [(0.0, "busy"), *timeline]) == [(0.0, "busy"), (1.5, "idle")]
+    assert run(StatusTracker(), [(0.0, "waiting"), *timeline]) == [(0.0, "waiting"), (2.0, "idle")]
+
+
 def test_idle_reports_when_the_first_idle_frame_was_seen():
-    tracker = StatusTracker(idle_quiet_seconds=0.8)
+    tracker = StatusTracker(idle_quiet_seconds=0.8, busy_quiet_seconds=0.8)
     tracker.update(verdict("busy"), 0.0)
     tracker.update(verdict("idle"), 1.0)
     change = tracker.update(verdict("idle"), 2.0)
@@ -62,7 +70,7 @@ def test_idle_reports_when_the_first_idle_frame_was_seen():
 
 
 def test_a_busy_frame_restarts_the_quiet_period():
-    tracker = StatusTracker(idle_quiet_seconds=0.8)
+    tracker = StatusTracker(idle_quiet_seconds=0.8, busy_quiet_seconds=0.8)
     timeline = [(0.0, "busy"), (1.0, "idle"), (1.5, "busy"), (1.7, "idle"), (2.2, "idle"), (2.6, "idle")]
     assert run(tracker, timeline) == [(0.0, "busy"), (2.6, "idle")]
 
@@ -104,7 +112,7 @@ def test_idle_from_unknown_or_stopped_needs_no_quiet_period():
 
 
 def test_tick_confirms_a_pending_idle_without_a_new_observation():
-    tracker = StatusTracker(idle_quiet_seconds=0.8)
+    tracker = StatusTracker(busy_quiet_seconds=0.8)
     tracker.update(verdict("busy"), 0.0)
     assert tracker.update(verdict("idle"), 1.0) is None
     assert tracker.pending_until == pytest.approx(1.8)
@@ -181,7 +189,7 @@ def test_a_dead_pane_is_a_stop_at_once():
 
 
 def test_idle_in_the_agents_own_report_needs_no_quiet_period():
-    tracker = StatusTracker(idle_quiet_seconds=0.8)
+    tracker = StatusTracker(busy_quiet_seconds=0.8)
     tracker.update(verdict("busy"), 0.0)
     said = Verdict(Status.IDLE, "self_report: it says idle", "self_report", "self_report", "idle")
     change = tracker.update(said, 1.0)
