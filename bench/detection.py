@@ -15,34 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-FAKE_AGENT = ROOT / "tests" / "fakeagent" / "fake_agent.py"
+from fake_agents import FAKE_AGENT, setup
 
-WORK = Path(tempfile.mkdtemp(prefix="chorus-bench-detection-", dir="/tmp"))
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="tests.settings",
-    CHORUS_DATA_DIR=str(WORK / "data"),
-    PROJECT_ROOT=str(WORK / "project"),
-    CHORUS_TMUX_SOCKET=str(WORK / "tmux.sock"),
-    CHORUS_NOTIFY="off",
-    CHORUS_LOG_LEVEL="WARNING",
-)
-(WORK / "project").mkdir()
-(WORK / "claude-sessions").mkdir()
-os.environ["CHORUS_CLAUDE_SESSIONS_DIR"] = str(WORK / "claude-sessions")
-
-import django  # noqa: E402
-
-django.setup()
+WORK = setup("detection")
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import secrets
@@ -24,31 +23,13 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-FAKE_AGENT = ROOT / "tests" / "fakeagent" / "fake_agent.py"
+from fake_agents import FAKE_AGENT, setup
 
-WORK = Path(tempfile.mkdtemp(prefix="chorus-bench-worker-", dir="/tmp"))
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="tests.settings",
-    CHORUS_DATA_DIR=str(WORK / "data"),
-    PROJECT_ROOT=str(WORK / "project"),
-    CHORUS_TMUX_SOCKET=str(WORK / "tmux.sock"),
-    CHORUS_NOTIFY="off",
-    CHORUS_LOG_LEVEL="WARNING",
-)
-(WORK / "project").mkdir()
-(WORK / "claude-sessions").mkdir()
-os.environ["CHORUS_CLAUDE_SESSIONS_DIR"] = str(WORK / "claude-sessions")
-
-import django  # noqa: E402
-
-django.setup()
+WORK = setup("worker")
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
