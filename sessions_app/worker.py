@@ -376,7 +376,9 @@ class SessionMonitor:
     def _why_ended(self, session: Session, pane: tmux_adapter.PaneInfo, reason: str) -> str:
         """The verdict's reason, with what the exit status means and, for an agent that died soon after its start
         (or restart), its last lines: the card then says why."""
-        started = session.status_since if session.status == Status.UNKNOWN.value else session.created_at
+        # Since its last start: a restart makes it starting again (an adopted pane is unknown until a first look).
+        booting = session.status in (Status.STARTING.value, Status.UNKNOWN.value)
+        started = session.status_since if booting else session.created_at
         alive = (timezone.now() - started).total_seconds()
         if alive > exits.EARLY_SECONDS:
             return exits.ended_reason(reason, pane.dead_status, None, "")
