@@ -335,6 +335,7 @@ class Drive:
         self.scratch = scratch
         self.report = Report(cli.profile)
         self.position = 0
+        self.unread: list[Seen] = []
         self.processes: list[subprocess.Popen] = []
         self.standin: StandIn | None = None
 
@@ -404,14 +405,23 @@ class Drive:
                 seen.append(Seen(event.to_status, at, event.rule, event.signal, event.reason))
         return seen
 
+    def next_changes(self) -> list[Seen]:
+        """Status changes not yet consumed: those a `wait_for` read past its match, then the newly recorded ones."""
+        changes, self.unread = self.unread + self.status_changes(self.events()), []
+        return changes
+
     def wait_for(self, statuses: set[str], timeout: float = STATUS_TIMEOUT, record: bool = True) -> Seen | None:
-        """The first status change to one of `statuses` from now on (all changes on the way are recorded)."""
+        """The first status change to one of `statuses` from now on (all changes on the way are recorded); the
+        changes read with it in the same batch stay unread for the next wait (a quick turn records busy and idle
+        between two polls)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for seen in self.status_changes(self.events()):
+            changes = self.next_changes()
+            for index, seen in enumerate(changes):
                 if record:
                     self.report.seen.append(seen)
                 if seen.status in statuses:
+                    self.unread = changes[index + 1 :]
                     return seen
             time.sleep(0.05)
         return None
@@ -435,7 +445,7 @@ class Drive:
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
-            for seen in self.status_changes(self.events()):
+            for seen in self.next_changes():
                 self.report.seen.append(seen)
                 last = seen if seen.status == "idle" else None
             asked = text is None or bool(self.requests_for(text))

@@ -82,3 +82,13 @@ def test_a_latency_runs_from_when_the_kit_first_saw_the_status_to_when_chorus_re
     ]
     runner.measure(seen, shown)
     assert [item.latency for item in seen] == [pytest.approx(0.2), pytest.approx(1.0), 0.0, None]
+
+
+def test_a_status_recorded_in_the_same_batch_as_the_one_waited_for_is_left_for_the_next_wait(monkeypatch, tmp_path):
+    drive = runner.Drive(CLIS["gemini"], tmp_path)
+    batches = [[Seen("busy", 1.0, "r", "title", ""), Seen("idle", 1.5, "r", "screen", "")]]
+    monkeypatch.setattr(drive, "status_changes", lambda _recorded: batches.pop(0) if batches else [])
+    monkeypatch.setattr(drive, "events", lambda: [])
+
+    assert drive.wait_for({"busy"}, timeout=1).status == "busy"
+    assert drive.wait_for({"idle"}, timeout=1).status == "idle"
