@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
+from events_app import store
 from sessions_app import selectors as session_selectors
 from tasks_app import prompts
 from tasks_app.errors import TaskError, UnknownTask
@@ -17,6 +18,8 @@ from tasks_app.models import (
     READY,
     STATUSES,
     Dispatch,
+    EditDenial,
+    PathClaim,
     Reference,
     SessionSlot,
     Task,
@@ -24,6 +27,9 @@ from tasks_app.models import (
     TaskLabel,
     TaskNote,
 )
+
+# The one stream of every live path claim (tasks_app.events: PathsClaimed, PathsReleased).
+CLAIMS_STREAM = "all"
 
 if TYPE_CHECKING:
     from sessions_app.models import Session
@@ -162,3 +168,28 @@ def free_sessions() -> list[Session]:
     the longest first."""
     taken = set(SessionSlot.objects.filter(task_id__isnull=False).values_list("session", flat=True))
     return [s for s in session_selectors.sessions_free_for_work() if s.name not in taken]
+
+
+def live_claims(task_id: int | None = None, session: str | None = None) -> list[PathClaim]:
+    """The live path claims, by pattern; of one task, or of the tasks of one session."""
+    queryset = PathClaim.objects.all()
+    if task_id is not None:
+        queryset = queryset.filter(task_id=task_id)
+    if session is not None:
+        queryset = queryset.filter(session=session)
+    return list(queryset)
+
+
+def claims_version() -> int:
+    """The version of the `claim` stream, read beside the live claims a new claim is checked against."""
+    return store.stream_version("claim", CLAIMS_STREAM)
+
+
+def edit_denials(session: str | None = None, holder_task: int | None = None, limit: int = 20) -> list[EditDenial]:
+    """The latest edits refused by a claim, of one session's agent or against one task's claims."""
+    queryset = EditDenial.objects.all()
+    if session is not None:
+        queryset = queryset.filter(session=session)
+    if holder_task is not None:
+        queryset = queryset.filter(holder_task=holder_task)
+    return list(queryset[:limit])
