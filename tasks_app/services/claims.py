@@ -25,6 +25,8 @@ from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.models import PathClaim, Task
 from tasks_app.selectors import CLAIMS_STREAM
 
+# The longest file path an edit check takes.
+PATH_MAX = 4096
 # Appends that lose a race re-read the live claims and check again, this many times.
 TAKE_ATTEMPTS = 10
 
