@@ -15,6 +15,7 @@ from tasks_app.errors import BulkRefused
 from tasks_app.schemas import (
     AssignIn,
     BulkIn,
+    ClaimOut,
     DependenciesOut,
     DependencyIn,
     DispatchFilter,
@@ -34,6 +35,8 @@ from tasks_app.schemas import (
 )
 
 router = Router(tags=["tasks"])
+# The live path claims of every task, mounted at /api/claims.
+claims_router = Router(tags=["tasks"])
 
 # Path and query parameters, bounded as the schemas bound them (a task's number, the version you saw).
 TaskId = Path[int, P(ge=1, le=LARGEST_INTEGER, description="the task's number")]
@@ -77,6 +80,7 @@ def create_task(request: HttpRequest, body: TaskIn):
             body.depends_on,
             [services.Range(r.path, r.start, r.end) for r in body.references],
             body.status,
+            body.claims,
         )
     return Status(201, TaskDetailOut.of(task))
 
@@ -152,7 +156,7 @@ def get_task(request: HttpRequest, task_id: TaskId):
 @router.patch(
     "/{task_id}",
     response=answers({200: TaskDetailOut}, 400, 404, 409, 422, write=True),
-    summary="Change title, description, priority or labels",
+    summary="Change title, description, priority, labels or declared path claims",
 )
 def update_task(request: HttpRequest, task_id: TaskId, body: TaskUpdateIn):
     with _as(request):
@@ -165,6 +169,7 @@ def update_task(request: HttpRequest, task_id: TaskId, body: TaskUpdateIn):
             labels=body.labels,
             add_labels=body.add_labels,
             remove_labels=body.remove_labels,
+            claims=body.claims,
         )
     return TaskDetailOut.of(task)
 
@@ -318,3 +323,8 @@ def remove_dependency(request: HttpRequest, task_id: TaskId, depends_on: Depende
 )
 def task_dispatches(request: HttpRequest, task_id: TaskId, filters: Query[DispatchFilter]):
     return list(selectors.dispatches(task_id, limit=filters.limit))
+
+
+@claims_router.get("", response=answers({200: list[ClaimOut]}), summary="The live path claims, with their tasks")
+def list_claims(request: HttpRequest):
+    return ClaimOut.many(selectors.live_claims())

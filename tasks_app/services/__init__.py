@@ -12,7 +12,7 @@ writes nothing. Every service that changes a task takes the version of it the ca
 """
 
 from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
-from tasks_app.services.claims import ClaimConflict, claims_release, claims_take, edit_check
+from tasks_app.services.claims import ClaimConflict, checked_globs, claims_release, claims_take, edit_check
 from tasks_app.services.dispatch import DispatchRound, DispatchView, dispatch_round
 from tasks_app.services.following import (
     task_follow_prompt_lost,
@@ -52,6 +52,7 @@ __all__ = [
     "LimitReached",
     "Range",
     "SessionBusy",
+    "checked_globs",
     "claims_release",
     "claims_take",
     "dispatch_round",

@@ -11,11 +11,11 @@ from events_app.commands import DomainCommand
 from events_app.store import event_context
 from tasks_app import selectors, services
 from tasks_app.models import STATUSES, Task
-from tasks_app.schemas import DispatchRoundOut, TaskDetailOut, TaskOut
+from tasks_app.schemas import ClaimOut, DispatchRoundOut, TaskDetailOut, TaskOut
 
 
 class Command(DomainCommand):
-    help = "Add, list, show, assign, finish, reopen and dispatch tasks."
+    help = "Add, edit claims of, list, show, assign, finish, reopen and dispatch tasks; list the live path claims."
 
     def add_arguments(self, parser):
         output = argparse.ArgumentParser(add_help=False)
@@ -29,6 +29,14 @@ class Command(DomainCommand):
         add.add_argument("--ref", action="append", default=[], metavar="PATH:START-END", help="repeatable")
         add.add_argument("--after", action="append", type=int, default=[], metavar="TASK", help="a task to wait for")
         add.add_argument("--backlog", action="store_true", help="park it in the backlog instead of making it ready")
+        add.add_argument(
+            "--claim", action="append", default=[], metavar="GLOB", help="a path it will touch (repeatable): src/api/**"
+        )
+        edit = sub.add_parser("edit", parents=[output], help="change a task's declared path claims")
+        edit.add_argument("task")
+        edit.add_argument("--claim", action="append", default=[], metavar="GLOB", help="declare a path (repeatable)")
+        edit.add_argument("--unclaim", action="append", default=[], metavar="GLOB", help="withdraw one (repeatable)")
+        sub.add_parser("claims", parents=[output], help="the live path claims, with their tasks and sessions")
         listing = sub.add_parser("list", parents=[output], help="tasks, most urgent first")
         listing.add_argument("--status", choices=STATUSES)
         listing.add_argument("--label")
@@ -58,13 +66,25 @@ class Command(DomainCommand):
     def emit_task(self, task: Task, text: str) -> None:
         self.emit(TaskOut.of(task).model_dump(mode="json"), text)
 
-    def do_add(self, title, description, priority, label, ref, after, backlog, **_):
+    def do_add(self, title, description, priority, label, ref, after, backlog, claim, **_):
         if description == "-":
             description = sys.stdin.read()
         task = services.task_create(
-            title, description, priority, label, after, ref, status="backlog" if backlog else "ready"
+            title, description, priority, label, after, ref, status="backlog" if backlog else "ready", claims=claim
         )
         self.emit_task(task, f"added task {task.id} ({task.status}): {task.title}")
+
+    def do_edit(self, task, claim, unclaim, **_):
+        found = selectors.task(task)
+        withdrawn = set(services.checked_globs(unclaim))
+        wanted = [glob for glob in [*found.claims, *claim] if glob not in withdrawn]
+        edited = services.task_update(found.id, expected_version=found.version, claims=wanted)
+        self.emit_task(edited, f"task {edited.id} claims: {', '.join(edited.claims) or 'none'}")
+
+    def do_claims(self, **_):
+        claims = ClaimOut.many(selectors.live_claims())
+        rows = [f"{c.glob}\ttask {c.task_id}\t{c.session}\t{c.source}" for c in claims]
+        self.emit([c.model_dump(mode="json") for c in claims], "\n".join(rows) or "no live claims")
 
     def do_list(self, status, label, include_archived, **_):
         tasks = TaskOut.many(selectors.tasks(status=status, label=label, archived=None if include_archived else False))
@@ -87,7 +107,18 @@ class Command(DomainCommand):
     def do_show(self, task, **_):
         shown = TaskDetailOut.of(selectors.task(task))
         lines = [f"task {shown.id}: {shown.title}"]
-        for key in ("status", "priority", "labels", "session", "depends_on", "blocked_by", "dependents", "version"):
+        keys = (
+            "status",
+            "priority",
+            "labels",
+            "claims",
+            "session",
+            "depends_on",
+            "blocked_by",
+            "dependents",
+            "version",
+        )
+        for key in keys:
             lines.append(f"  {key}: {getattr(shown, key)}")
         if shown.result_note:
             lines.append(f"  note: {shown.result_note}")
