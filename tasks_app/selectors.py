@@ -4,13 +4,14 @@ document reads; nothing here writes or calls a service."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
 from events_app import store
 from sessions_app import selectors as session_selectors
-from tasks_app import prompts
+from tasks_app import claims, prompts
 from tasks_app.errors import TaskError, UnknownTask
 from tasks_app.models import (
     ACTIVE,
@@ -178,6 +179,15 @@ def live_claims(task_id: int | None = None, session: str | None = None) -> list[
     if session is not None:
         queryset = queryset.filter(session=session)
     return list(queryset)
+
+
+def claim_clashes(
+    task_id: int, globs: Iterable[str], live: Iterable[PathClaim] | None = None
+) -> list[tuple[str, PathClaim]]:
+    """(pattern, the live claim of another task it overlaps) for each of `globs` that overlaps one (tasks_app.claims:
+    conservative, never missing an overlap); `live`: the live claims, if the caller read them already."""
+    others = [claim for claim in (live_claims() if live is None else live) if claim.task_id != task_id]
+    return [(glob, claim) for glob in globs for claim in others if claims.overlap(glob, claim.glob)]
 
 
 def claims_version() -> int:

@@ -47,12 +47,6 @@ def holder(claim: PathClaim) -> str:
     return f"task {claim.task_id} (session {claim.session})"
 
 
-def clashes(task_id: int, globs: Iterable[str], live: Iterable[PathClaim]) -> list[tuple[str, PathClaim]]:
-    """(pattern, the claim of another task it overlaps) for each of `globs` that overlaps one."""
-    others = [claim for claim in live if claim.task_id != task_id]
-    return [(glob, claim) for glob in globs for claim in others if claims.overlap(glob, claim.glob)]
-
-
 def _refusal(clash: list[tuple[str, PathClaim]]) -> str:
     return "; ".join(
         f"{glob} is claimed by {holder(claim)}" + ("" if glob == claim.glob else f" as {claim.glob}")
@@ -72,7 +66,7 @@ def claims_take(task: Task, session: str, globs: Iterable[str], *, source: str, 
         new = [glob for glob in wanted if glob not in held]
         if not new:
             return []
-        clash = clashes(task.id, new, live)
+        clash = selectors.claim_clashes(task.id, new, live)
         if clash:
             raise ClaimConflict(_refusal(clash))
         taken = ev.PathsClaimed(task_id=task.id, session=session, globs=new, source=source, reason=reason[:500])
