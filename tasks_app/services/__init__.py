@@ -12,7 +12,14 @@ writes nothing. Every service that changes a task takes the version of it the ca
 """
 
 from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
-from tasks_app.services.claims import ClaimConflict, checked_globs, claims_release, claims_take, edit_check
+from tasks_app.services.claims import (
+    ClaimConflict,
+    checked_globs,
+    claims_release,
+    claims_take,
+    edit_check,
+    pre_commit_install,
+)
 from tasks_app.services.dispatch import DispatchRound, DispatchView, dispatch_round
 from tasks_app.services.following import (
     task_follow_prompt_lost,
@@ -57,6 +64,7 @@ __all__ = [
     "claims_take",
     "dispatch_round",
     "edit_check",
+    "pre_commit_install",
     "prompt_withdraw",
     "reference_add",
     "reference_refresh",

@@ -335,6 +335,15 @@ def pre_edit(caller: AgentCaller, *, payload: object) -> EditDecision | None:
     )
 
 
+def pre_commit(caller: AgentCaller, *, top: str, names: list[str]) -> list[str]:
+    """The refusals (none: the commit may go) of a commit by the caller's agent staging `names` (relative to the
+    repository's top-level directory `top`): asked by the pre-commit guard (`tasks install-pre-commit`)."""
+    files = [claims.project_paths(checked_text("path", name, claims.PATH_MAX), top) for name in names]
+    with event_context(actor=caller.session, source="agent"), transaction.atomic():
+        credentials.in_force(caller.session, caller.digest)
+        return [verdict.message for verdict in claims.commit_check(caller.session, files)]
+
+
 # --- fleet: other sessions and the project's documents ----------------------------------------------------------
 
 

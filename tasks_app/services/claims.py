@@ -19,7 +19,7 @@ from django.conf import settings
 
 from events_app import store
 from events_app.store import ConcurrencyError
-from tasks_app import claims, lifecycle, selectors
+from tasks_app import claims, git, lifecycle, selectors
 from tasks_app import events as ev
 from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.models import PathClaim, Task
@@ -27,6 +27,8 @@ from tasks_app.selectors import CLAIMS_STREAM
 
 # The longest file path an edit check takes.
 PATH_MAX = 4096
+# The tool an EditDenied names for a commit the pre-commit guard refused.
+COMMIT = "git commit"
 # Appends that lose a race re-read the live claims and check again, this many times.
 TAKE_ATTEMPTS = 10
 
@@ -114,6 +116,34 @@ def claims_on_assignment(task: Task, session: str) -> None:
         claims_take(task, session, task.claims, source="declared", reason=f"declared by task {task.id}")
 
 
+# --- the pre-commit guard -----------------------------------------------------------------------------------------
+
+# Run by git before a commit. Only an agent's commit is checked (a pane with Chorus's credential and its `chorus`
+# shim); a person's commit, or one where Chorus cannot answer, goes ahead.
+PRE_COMMIT_MARK = "# Chorus path claims (tasks install-pre-commit)"
+PRE_COMMIT_HOOK = f"""#!/bin/sh
+{PRE_COMMIT_MARK}: refuses an agent's commit touching paths another task claims.
+[ -n "$CHORUS_AGENT_CREDENTIAL" ] && command -v chorus >/dev/null 2>&1 || exit 0
+top="$(git rev-parse --show-toplevel)" || exit 0
+git diff --cached --name-only -z | exec chorus agent pre-commit --top "$top"
+"""
+
+
+def pre_commit_install() -> Path:
+    """Write the pre-commit guard into PROJECT_ROOT's repository; TaskError outside one, TaskConflict when a hook
+    of someone else's is there (Chorus never overwrites it). Returns the hook's path."""
+    directory = git.hooks_directory()
+    if directory is None:
+        raise TaskError(f"{settings.PROJECT_ROOT} is not in a git repository: no pre-commit guard (claims still work)")
+    hook = directory / "pre-commit"
+    if hook.exists() and PRE_COMMIT_MARK not in hook.read_text(errors="replace"):
+        raise TaskConflict(f"{hook} is another pre-commit hook: Chorus leaves it alone (add its check there yourself)")
+    directory.mkdir(parents=True, exist_ok=True)
+    hook.write_text(PRE_COMMIT_HOOK)
+    hook.chmod(0o755)
+    return hook
+
+
 # --- the check before an edit -------------------------------------------------------------------------------------
 
 
@@ -155,6 +185,24 @@ def _may_edit(claim: PathClaim, session: str, task: Task | None) -> bool:
     return claim.session == session
 
 
+def _refusing(session: str, task: Task | None, paths: list[str], live: list[PathClaim]):
+    """(path, claim) for the first of `paths` a claim covers that the session may not change, or None."""
+    for path in paths:
+        for claim in live:
+            if claims.covers(claim.glob, path) and not _may_edit(claim, session, task):
+                return path, claim
+    return None
+
+
+def commit_check(session: str, files: list[list[str]]) -> list[EditVerdict]:
+    """The refusals of a commit by the session's agent changing `files` (project_paths of each): one per file a
+    claim of another task covers, each recorded as EditDenied. Nothing is auto-claimed: the change is made."""
+    task = selectors.task_of_session(session)
+    live = selectors.live_claims()
+    found = [_refusing(session, task, paths, live) for paths in files]
+    return [_denied(session, COMMIT, task, *refusing) for refusing in found if refusing is not None]
+
+
 def edit_check(session: str, tool: str, paths: list[str]) -> EditVerdict:
     """May the session's agent change `paths` (project_paths of one file) with its file tool `tool`? Refused,
     recorded as EditDenied, when a claim of another task covers one; an unclaimed path is claimed for the session's
@@ -163,10 +211,9 @@ def edit_check(session: str, tool: str, paths: list[str]) -> EditVerdict:
         return EditVerdict(True, "outside the project's root: no claim applies")
     task = selectors.task_of_session(session)
     live = selectors.live_claims()
-    for path in paths:
-        for claim in live:
-            if claims.covers(claim.glob, path) and not _may_edit(claim, session, task):
-                return _denied(session, tool, task, path, claim)
+    refusing = _refusing(session, task, paths, live)
+    if refusing is not None:
+        return _denied(session, tool, task, *refusing)
     if task is None:
         return EditVerdict(True, f"{paths[0]} is not claimed by another task (session {session} has no task at work)")
     if any(claim.task_id == task.id and claims.covers(claim.glob, path) for claim in live for path in paths):
@@ -198,9 +245,10 @@ def _denied(session: str, tool: str, task: Task | None, path: str, claim: PathCl
         ],
     )
     yours = f"your task {task.id}" if task else "you (no task at work)"
+    what, leave = ("commit", f"Unstage it (git restore --staged {path})") if tool == COMMIT else ("edit", "Leave it")
     message = (
-        f"Chorus refused this edit: {path} is claimed by {holder(claim)} ({claim.glob}), not by {yours}. "
-        "Leave the file alone; if your task needs it, call claim_paths (refused while the other task holds it) "
+        f"Chorus refused this {what}: {path} is claimed by {holder(claim)} ({claim.glob}), not by {yours}. "
+        f"{leave}; if your task needs it, call claim_paths (refused while the other task holds it) "
         "or ask the person (ask_human)."
     )
     return EditVerdict(False, message)

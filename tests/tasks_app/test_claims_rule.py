@@ -87,7 +87,7 @@ COMPONENT = st.sampled_from(["a", "b", "ab", "a.py", "*", "*.py", "a*", "?", "[a
 PATTERN = st.lists(COMPONENT, min_size=1, max_size=3).map("/".join).filter(lambda p: p != "**")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(a=PATTERN, b=PATTERN)
 def test_patterns_sharing_a_path_always_overlap(a, b):
     shared = [path for path in PATHS if covers(a, path) and covers(b, path)]

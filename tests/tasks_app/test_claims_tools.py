@@ -116,17 +116,88 @@ def test_the_hook_allows_when_the_credential_is_gone_and_says_so(pane, docs, mon
     assert "path claims not checked (no agent credential" in err and "the edit is allowed" in err
 
 
+def pre_commit(monkeypatch, top, *names: str) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\0".join(names) + "\0"))
+    err = io.StringIO()
+    try:
+        call_command("agent", "pre-commit", "--top", str(top), stderr=err)
+    except SystemExit as exc:
+        return exc.code, err.getvalue()
+    return 0, err.getvalue()
+
+
+def test_the_commit_guard_refuses_each_staged_file_another_task_claims(pane, docs, monkeypatch):
+    assigned_task("alice", claims=["src/**"])
+    assigned_task("bob", claims=["lib/**"])
+    status, err = pre_commit(monkeypatch, docs.root, "src/a.py", "lib/b.py", "README.md", "src/c.py")
+    assert status == 1
+    assert err.splitlines()[0].startswith("Chorus refused this commit: src/a.py is claimed by task 1 (session alice)")
+    assert "git restore --staged src/a.py" in err and "src/c.py" in err and "lib/b.py" not in err
+    assert [d.tool for d in selectors.edit_denials("bob")] == ["git commit", "git commit"]
+    assert pre_commit(monkeypatch, docs.root, "lib/b.py", "README.md") == (0, "")
+    assert selectors.live_claims(session="bob")[0].glob == "lib/**"  # a commit claims nothing
+
+
+def test_the_commit_guard_lets_the_commit_go_when_chorus_cannot_answer(pane, docs, monkeypatch):
+    monkeypatch.delenv("CHORUS_AGENT_CREDENTIAL")
+    status, err = pre_commit(monkeypatch, docs.root, "src/a.py")
+    assert status == 0 and "path claims not checked" in err and "the commit goes ahead" in err
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_installed_pre_commit_guard_refuses_an_agents_commit_of_a_claimed_file(pane, docs):
+    git = ["git", "-C", str(docs.root)]
+    with pytest.raises(CommandError, match="is not in a git repository: no pre-commit guard"):
+        call_command("tasks", "install-pre-commit")
+    subprocess.run([*git, "init", "-q"], check=True)
+    assert "installed " in tasks_command("install-pre-commit")
+    assert "installed " in tasks_command("install-pre-commit")  # again: its own hook is rewritten
+    assigned_task("alice", claims=["src/**"])
+    assigned_task("bob")
+    (docs.root / "src").mkdir()
+    (docs.root / "src" / "a.py").write_text("x\n")
+    (docs.root / "b.py").write_text("y\n")
+    env = {**pane_environment(docs, pane), "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a"}
+    env["GIT_COMMITTER_EMAIL"] = "a@x"
+    subprocess.run([*git, "add", "src/a.py", "b.py"], check=True)
+    refused = subprocess.run([*git, "commit", "-qm", "both"], env=env, capture_output=True, text=True)
+    assert refused.returncode == 1 and "src/a.py is claimed by task 1 (session alice)" in refused.stderr
+    subprocess.run([*git, "rm", "-q", "--cached", "src/a.py"], check=True)  # (no HEAD yet to restore from)
+    done = subprocess.run([*git, "commit", "-qm", "mine"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    subprocess.run([*git, "add", "src/a.py"], check=True)
+    person = {k: v for k, v in env.items() if k != "CHORUS_AGENT_CREDENTIAL"}
+    assert subprocess.run([*git, "commit", "-qm", "a person's"], env=person).returncode == 0
+    hook = docs.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\nexit 0\n")
+    with pytest.raises(CommandError, match="is another pre-commit hook: Chorus leaves it alone"):
+        call_command("tasks", "install-pre-commit")
+
+
+def tasks_command(*args) -> str:
+    out = io.StringIO()
+    call_command("tasks", *args, stdout=out)
+    return out.getvalue()
+
+
+def pane_environment(docs, pane) -> dict[str, str]:
+    """A child's environment as in the pane: the credential, and a `chorus` on PATH running this Chorus."""
+    env = {**child_environment(), "PROJECT_ROOT": str(docs.root), "CHORUS_AGENT_CREDENTIAL": str(pane.path)}
+    shim = docs.root.parent / "bin"
+    shim.mkdir(exist_ok=True)
+    (shim / "chorus").write_text(f'#!/bin/sh\nexec {sys.executable} -m chorus_site.cli "$@"\n')
+    (shim / "chorus").chmod(0o700)
+    env["PATH"] = f"{shim}:{env.get('PATH', '/usr/bin:/bin')}"
+    return env
+
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_the_hook_command_in_a_real_process_denies_a_claimed_edit_and_allows_a_free_one(pane, docs):
     assigned_task("alice", claims=["src/**"])
     assigned_task("bob")
-    env = {**child_environment(), "PROJECT_ROOT": str(docs.root), "CHORUS_AGENT_CREDENTIAL": str(pane.path)}
-    shim = docs.root.parent / "bin"
-    shim.mkdir()
-    (shim / "chorus").write_text(f'#!/bin/sh\nexec {sys.executable} -m chorus_site.cli "$@"\n')
-    (shim / "chorus").chmod(0o700)
-    env["PATH"] = f"{shim}:{env.get('PATH', '/usr/bin:/bin')}"
+    env = pane_environment(docs, pane)
     hook = ["sh", "-c", claude.PRE_EDIT_COMMAND]
     started = time.monotonic()
     denied = subprocess.run(hook, input=json.dumps(hook_input(docs.root)), env=env, capture_output=True, text=True)

@@ -3,8 +3,9 @@ the tools are missing. The session and its tier come from the credential, read f
 CHORUS_AGENT_CREDENTIAL names; each action calls one function of the facade (tasks_app.services.agent).
 
 `chorus agent pre-edit` is no tool but the agent's own pre-edit hook (Claude Code's PreToolUse): it reads the hook's
-JSON on stdin and prints the refusal of an edit that another task's path claim covers. It never stands in the
-agent's way by failing: when Chorus cannot answer, the edit is allowed and stderr says why."""
+JSON on stdin and prints the refusal of an edit that another task's path claim covers; `chorus agent pre-commit` is
+the git pre-commit guard's (`tasks install-pre-commit`). Neither stands in the agent's way by failing: when Chorus
+cannot answer, the change goes ahead and stderr says why."""
 
 from __future__ import annotations
 
@@ -104,10 +105,15 @@ class Command(DomainCommand):
         release.add_argument("paths", nargs="+", metavar="GLOB")
         sub.add_parser("list-claims", help="every live path claim, with its task and session")
         sub.add_parser("pre-edit", help="the file tools' hook: reads the hook's JSON on stdin, refuses a claimed edit")
+        commit = sub.add_parser("pre-commit", help="the pre-commit guard: staged names on stdin (NUL-separated)")
+        commit.add_argument("--top", required=True, help="the repository's top-level directory")
 
     def handle(self, *args, action, **options):
         if action == "pre-edit":
             self.pre_edit()
+            return
+        if action == "pre-commit":
+            self.pre_commit(options["top"])
             return
         caller = agent.authenticate(credential())
         result, text = getattr(self, "do_" + action.replace("-", "_"))(caller, **options)
@@ -222,3 +228,16 @@ class Command(DomainCommand):
             return
         if decision is not None and decision.answer:
             self.stdout.write(decision.answer)
+
+    def pre_commit(self, top: str):
+        """Answer the pre-commit guard: exit 1 naming each staged file another task claims; whatever goes wrong,
+        let the commit go and say why on stderr."""
+        try:
+            names = [name for name in sys.stdin.read().split("\0") if name]
+            refusals = agent.pre_commit(agent.authenticate(credential()), top=top, names=names)
+        except Exception as exc:  # a guard that fails must not stop the commit
+            self.stderr.write(f"chorus: path claims not checked ({exc}): the commit goes ahead")
+            return
+        if refusals:
+            self.stderr.write("\n".join(refusals))
+            sys.exit(1)

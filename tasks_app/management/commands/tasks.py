@@ -37,6 +37,7 @@ class Command(DomainCommand):
         edit.add_argument("--claim", action="append", default=[], metavar="GLOB", help="declare a path (repeatable)")
         edit.add_argument("--unclaim", action="append", default=[], metavar="GLOB", help="withdraw one (repeatable)")
         sub.add_parser("claims", parents=[output], help="the live path claims, with their tasks and sessions")
+        sub.add_parser("install-pre-commit", help="a git pre-commit guard refusing agents' commits of claimed paths")
         listing = sub.add_parser("list", parents=[output], help="tasks, most urgent first")
         listing.add_argument("--status", choices=STATUSES)
         listing.add_argument("--label")
@@ -58,7 +59,7 @@ class Command(DomainCommand):
     def handle(self, *args, action, **options):
         self.as_json = options["json"]
         with event_context(actor="cli", source="cli"):
-            getattr(self, "do_" + action)(**options)
+            getattr(self, "do_" + action.replace("-", "_"))(**options)
 
     def emit(self, data, text: str) -> None:
         self.stdout.write(json.dumps(data, ensure_ascii=False) if self.as_json else text)
@@ -80,6 +81,10 @@ class Command(DomainCommand):
         wanted = [glob for glob in [*found.claims, *claim] if glob not in withdrawn]
         edited = services.task_update(found.id, expected_version=found.version, claims=wanted)
         self.emit_task(edited, f"task {edited.id} claims: {', '.join(edited.claims) or 'none'}")
+
+    def do_install_pre_commit(self, **_):
+        hook = services.pre_commit_install()
+        self.stdout.write(f"installed {hook}: a commit by an agent touching another task's claimed paths is refused")
 
     def do_claims(self, **_):
         claims = ClaimOut.many(selectors.live_claims())
