@@ -10,6 +10,7 @@ taken; the other sees the stream moved, checks again and is refused with the hol
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 
 from events_app import store
+from events_app.errors import ReadOnly
 from events_app.store import ConcurrencyError
 from tasks_app import claims, git, lifecycle, selectors
 from tasks_app import events as ev
@@ -225,25 +227,22 @@ def edit_check(session: str, tool: str, paths: list[str]) -> EditVerdict:
         claims_take(task, session, [pattern], source="auto", reason=f"edited with {tool}")
     except ClaimConflict as exc:
         return EditVerdict(False, f"{exc}: call claim_paths for another part, or ask the person (ask_human)")
+    except ReadOnly:
+        return EditVerdict(True, f"{paths[-1]} is not claimed (Chorus runs read-only: nothing is claimed)")
     return EditVerdict(True, f"{paths[-1]} is now claimed for your task {task.id}", claimed=pattern)
 
 
 def _denied(session: str, tool: str, task: Task | None, path: str, claim: PathClaim) -> EditVerdict:
-    store.append(
-        "agent",
-        session,
-        None,
-        [
-            ev.EditDenied(
-                task_id=task.id if task else None,
-                tool=tool,
-                path=path,
-                glob=claim.glob,
-                holder_task=claim.task_id,
-                holder_session=claim.session,
-            )
-        ],
+    denied = ev.EditDenied(
+        task_id=task.id if task else None,
+        tool=tool,
+        path=path,
+        glob=claim.glob,
+        holder_task=claim.task_id,
+        holder_session=claim.session,
     )
+    with contextlib.suppress(ReadOnly):  # read-only: refused all the same, only not recorded
+        store.append("agent", session, None, [denied])
     yours = f"your task {task.id}" if task else "you (no task at work)"
     what, leave = ("commit", f"Unstage it (git restore --staged {path})") if tool == COMMIT else ("edit", "Leave it")
     message = (

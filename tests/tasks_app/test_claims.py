@@ -138,6 +138,16 @@ def test_without_auto_claim_or_without_a_task_an_unclaimed_edit_is_allowed_and_n
     assert event_types("agent") == []
 
 
+def test_read_only_an_edit_under_a_claim_is_still_refused_and_a_free_one_allowed_unclaimed(docs, settings):
+    assigned_task("alice", claims=["src/**"])
+    assigned_task("bob")
+    settings.CHORUS_READ_ONLY = True
+    assert not edit_check("bob", "Edit", ["src/a.py"]).allowed
+    free = edit_check("bob", "Edit", ["b.py"])
+    assert free.allowed and free.claimed is None and "read-only" in free.message
+    assert event_types("agent") == [] and live() == [(1, "src/**")]
+
+
 def test_the_session_of_a_task_in_review_may_still_edit_its_claims_until_it_takes_another_task(docs):
     task = to_review(assigned_task("alice", claims=["src/**"]))
     assert edit_check("alice", "Edit", ["src/a.py"]).allowed
