@@ -78,7 +78,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="chorus-bench-claims-") as directory:
         made = scratch(Path(directory))
         bare, bare_env, project, manage = made.bare, made.bare_env, made.project, made.manage
-        env = dict(made.chorus_env, CHORUS_CLAIMS_AUTO="0")
+        env = dict(made.chorus_env, CHORUS_CLAIMS_AUTO="0", CHORUS_MAX_ACTIVE_TASKS=str(args.tasks + 1))
         made = subprocess.run(
             [*manage, "shell", "--no-imports", "-c", SETUP.format(tasks=args.tasks)],
             env=env,
