@@ -182,13 +182,25 @@ def _tmux_call(action, *args):
 
 
 def session_create(
-    name: str, profile: str = DEFAULT_PROFILE, subdir: str | None = None, tools: str | None = None
+    name: str,
+    profile: str = DEFAULT_PROFILE,
+    subdir: str | None = None,
+    tools: str | None = None,
+    *,
+    worktree: Path | None = None,
 ) -> Session:
     """Start an agent in a new tmux session named `name` inside PROJECT_ROOT (or a subdirectory of it), with
-    Chorus's tools of tier `tools` (None: its profile's `agent_tools`; off: none)."""
+    Chorus's tools of tier `tools` (None: its profile's `agent_tools`; off: none). `worktree`: a task's git worktree
+    to start in instead (given only by tasks_app's worktree service, never taken from a request): the one place
+    outside PROJECT_ROOT a session may work, and the only one a profile with `isolation = "worktree"` may."""
     _validate_name(name)
-    cwd = _working_directory(subdir)
+    cwd = _working_directory(subdir) if worktree is None else worktree
     chosen = selectors.profile(profile)
+    if chosen.isolation == "worktree" and worktree is None:
+        raise SessionError(
+            f"profile {chosen.name} works in a task's own worktree (isolation worktree): start it for a task "
+            f"(tasks worktree start TASK --profile {chosen.name})"
+        )
     _check_installed(chosen)
     tier = _tools_tier(tools, chosen)
     version = store.stream_version("session", name)
