@@ -68,6 +68,16 @@ def detail(task) -> dict:
         "status_labels": lifecycle.LABELS,
         "result_by_agent": by_agent(task, dispatches),
         "document_paths": document_paths(),
+        **worktree_panel(),
+    }
+
+
+def worktree_panel() -> dict:
+    """What the "where it works" panel offers (templates/tasks/worktree.html): the agents a session may be started
+    with in the task's worktree, and the statuses a worktree is made or started from. No git runs to render it."""
+    return {
+        "agent_profiles": [p.name for p in session_selectors.profiles() if p.agent],
+        "worktree_from": (lifecycle.BACKLOG, lifecycle.READY),
     }
 
 

@@ -2,9 +2,13 @@
 real session (private tmux server, the fake agent) started in it and given the task, commits merged back by
 fast-forward or merge commit, conflicts reported with nothing lost, removal refused while work would be lost."""
 
+import io
 import subprocess
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.management import CommandError, call_command
+from django.test import Client
 
 from events_app.models import StoredEvent
 from sessions_app import services as session_services
@@ -44,6 +48,12 @@ def repo(tmp_path, settings, monkeypatch):
     git(root, "add", ".gitignore")
     commit_file(root, "app.py", "one\ntwo\nthree\n", "start")
     return root
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command("tasks", *args, stdout=out)
+    return out.getvalue()
 
 
 def events_of(task_id: int) -> list[str]:
@@ -215,3 +225,34 @@ def test_a_session_started_for_the_task_works_in_its_worktree_and_only_on_it(pro
         services.worktree_remove(task.id, expected_version=task.version)
     session_services.session_kill(session.name)
     assert services.worktree_remove(task.id, expected_version=task.version).worktree_state == "removed"
+
+
+def test_the_command_line_makes_merges_and_removes_a_worktree(repo):
+    assert "added task 1" in run("add", "Isolated", "--isolation", "worktree")
+    made = run("worktree", "create", "1", "--base", "main")
+    assert "on branch chorus/task-1" in made
+    worktree = repo.parent / "worktrees" / "task-1"
+    commit_file(worktree, "app.py", "one\nTWO (task)\nthree\n", "task edit")
+    assert "(merge commit)" in run("merge", "1", "--no-ff")
+    commit_file(worktree, "app.py", "one\nTWO (task, again)\nthree\n", "task edit again")
+    commit_file(repo, "app.py", "one\nTWO (main)\nthree\n", "main edit")
+    with pytest.raises(CommandError, match=r"merging chorus/task-1 met conflicts in app\.py: the merge was aborted"):
+        run("merge", "1")
+    with pytest.raises(
+        CommandError, match=r"holds 1 commit\(s\) not merged: merge them first, or remove it with force"
+    ):
+        run("worktree", "remove", "1")
+    assert "app.py" in run("worktree", "diff", "1")
+    assert "are removed" in run("worktree", "remove", "1", "--force")
+    assert not worktree.exists()
+
+
+def test_the_api_answers_a_conflict_with_409_and_the_files(repo):
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {django_settings.CHORUS_TOKEN}")
+    task = _made(repo)
+    commit_file(repo.parent / "worktrees" / f"task-{task.id}", "app.py", "task\n", "task edit")
+    commit_file(repo, "app.py", "main\n", "main edit")
+    answer = api.post(f"/api/tasks/{task.id}/merge", {"version": task.version}, content_type="application/json")
+    assert answer.status_code == 409 and "conflicts in app.py" in answer.json()["detail"]
+    diff = api.get(f"/api/tasks/{task.id}/worktree/diff").json()
+    assert [f["path"] for f in diff["files"]] == ["app.py"] and "+task" in diff["text"]
