@@ -77,13 +77,12 @@ def worktree_start(
 ) -> Task:
     """Start a session of `profile` (named `session`, default task-N) in the task's worktree, made first from
     `base` if the task has none, and assign it the task. Each step that happened stays recorded if a later one is
-    refused: the worktree (remove it, or start again), the session (assign the task to it by hand)."""
+    refused: the worktree (remove it, or start again), the session (assign the task to it by hand); what can be
+    checked first is (the task assignable, the session's name and profile, the base)."""
     task = task_at(task_id, expected_version)
     check_task_assignable(task)
     name = session or f"task-{task.id}"
-    existing = session_selectors.session_named(name)
-    if existing is not None and existing.is_live:
-        raise TaskConflict(f"a session named {name!r} is already running; choose another name")
+    session_services.session_check_start(name, profile)
     if task.worktree_state != ACTIVE:
         task = worktree_create(task.id, expected_version=expected_version, base=base)
     directory = worktrees.Repository.of_project().session_directory(Path(task.worktree_path))

@@ -5,6 +5,7 @@ its worktree (and that session taking only it), dispatch leaving both alone, and
 import pytest
 
 from events_app import store
+from events_app.errors import DomainError
 from tasks_app import events as ev
 from tasks_app import selectors, services, worktrees
 from tasks_app.errors import TaskConflict, TaskError
@@ -116,3 +117,16 @@ def test_the_read_model_follows_a_worktree_through_merge_and_removal(docs):
     task = Task.objects.get(pk=task.id)
     assert (task.worktree_state, task.worktree_merged_commit, task.worktree_path) == ("removed", "b" * 40, "/tmp")
     assert worktrees.branch_diff(TaskFactory()) is None
+
+
+def test_starting_in_a_worktree_checks_the_session_before_any_git_runs(docs):
+    task = services.task_create("Isolated", isolation="worktree")
+    SessionFactory(name="taken")
+    for profile, session, problem in [
+        ("no-such-profile", None, "no-such-profile"),
+        ("shell", "bad name!", "invalid session name"),
+        ("shell", "taken", "a session named 'taken' is already running"),
+    ]:
+        with pytest.raises(DomainError, match=problem):
+            services.worktree_start(task.id, profile, expected_version=task.version, session=session)
+    assert Task.objects.get(pk=task.id).worktree_state == ""
