@@ -13,9 +13,11 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 
 from events_app.schemas import LARGEST_INTEGER, BodyIn
+from sessions_app.services import NAME
 from tasks_app import lifecycle, selectors
 from tasks_app.models import Reference, Task
 from tasks_app.services.tasks import DESCRIPTION_MAX, LABEL, NOTE_MAX, PRIORITY_LIMIT, TITLE_MAX
+from tasks_app.worktrees import BASE
 
 NewStatus = Literal["backlog", "ready"]
 Isolation = Literal["shared", "worktree"]
@@ -79,12 +81,12 @@ class IsolationIn(VersionIn):
 
 
 class WorktreeIn(VersionIn):
-    base: str = Field("HEAD", min_length=1, max_length=200, description="a branch, tag or commit to start from")
+    base: str = Field("HEAD", pattern=BASE.pattern, description="a branch, tag or commit to start from")
 
 
 class WorktreeStartIn(WorktreeIn):
     profile: str = Field(min_length=1, max_length=100, description="the agent profile of the new session")
-    session: str | None = Field(None, min_length=1, max_length=40, description="its name (default task-N)")
+    session: str | None = Field(None, pattern=NAME.pattern, description="its name (default task-N)")
 
 
 class MergeIn(VersionIn):

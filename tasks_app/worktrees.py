@@ -14,17 +14,23 @@ from pathlib import Path
 
 from django.conf import settings
 
+from events_app.errors import NotFound
 from tasks_app.errors import TaskConflict, TaskError
 
 SHARED, WORKTREE = "shared", "worktree"
 ISOLATIONS = (SHARED, WORKTREE)
-# A base the person names: a branch, tag or commit, never an option (no leading "-") nor a range.
+# A base the person names: a branch, tag or commit, never an option (no leading "-"); one that names no commit (a
+# range, say) is refused by git's own lookup.
 BASE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./@^~{}-]{0,199}$")
 GIT_TIMEOUT = 60
 
 
 class NotARepository(TaskConflict):
     """PROJECT_ROOT is not in a git repository: worktrees are off."""
+
+
+class UnknownBase(TaskError, NotFound):
+    """The base names no commit of the repository."""
 
 
 class GitFailed(TaskConflict):
@@ -114,12 +120,12 @@ def create(task_id: int, base: str = "HEAD") -> Created:
     """`git worktree add -b chorus/task-N <dir>/task-N <base>`; refused, with nothing made, when the repository is
     not git, the base names no commit, or the branch or directory already exists."""
     base = (base or "HEAD").strip()
-    if not BASE.fullmatch(base) or ".." in base:
+    if not BASE.fullmatch(base):
         raise TaskError(f"base {base!r} is no branch, tag or commit name")
     repository = Repository.of_project()
     commit = repository.commit(base)
     if commit is None:
-        raise TaskError(f"base {base!r} names no commit of {repository.top}")
+        raise UnknownBase(f"base {base!r} names no commit of {repository.top}")
     branch = branch_name(task_id)
     if repository.branch_exists(branch):
         raise TaskConflict(

@@ -82,7 +82,7 @@ def test_a_directory_belongs_to_the_worktree_that_holds_it_not_to_one_named_alik
     assert selectors.worktree_owner("/w/task-10") is None
 
 
-@pytest.mark.parametrize("base", ["--upload-pack=evil", "main..other", "a b", "", "x" * 300, "-"])
+@pytest.mark.parametrize("base", ["--upload-pack=evil", "a b", "", "x" * 300, "-"])
 def test_a_base_that_is_no_name_is_refused_before_git_runs(docs, base):
     task = TaskFactory()
     with pytest.raises(TaskError, match="is no branch, tag or commit name"):

@@ -41,10 +41,11 @@ def test_a_task_is_created_in_a_worktree_of_its_own_and_set_back_to_shared(api):
     ("path", "body", "status", "detail"),
     [
         ("/1/isolation", {"version": 1, "isolation": "sandbox"}, 422, None),
-        ("/1/worktree", {"version": 1, "base": "--upload-pack=x"}, 400, "is no branch, tag or commit name"),
+        ("/1/worktree", {"version": 1, "base": "--upload-pack=x"}, 422, None),
         ("/1/merge", {"version": 1}, 409, "task 1 has no worktree"),
         ("/1/worktree/remove", {"version": 1, "force": True}, 409, "task 1 has no worktree"),
-        ("/1/worktree/start", {"version": 1, "profile": "shell", "base": "a b"}, 400, "is no branch"),
+        ("/1/worktree/start", {"version": 1, "profile": "shell", "base": "a b"}, 422, None),
+        ("/1/worktree/start", {"version": 1, "profile": "shell", "session": "bad name"}, 422, None),
         ("/1/worktree/start", {"version": 1, "profile": "no-such"}, 404, "no-such"),
         ("/9/merge", {"version": 1}, 404, "no task 9"),
     ],
