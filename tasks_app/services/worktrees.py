@@ -19,7 +19,7 @@ from tasks_app import events as ev
 from tasks_app import lifecycle, selectors, worktrees
 from tasks_app.errors import TaskConflict
 from tasks_app.models import BACKLOG, READY, Task
-from tasks_app.services.assignment import check_task_assignable, task_assign
+from tasks_app.services.assignment import NotAnAgent, check_task_assignable, task_assign
 from tasks_app.services.stream import append, task_at
 
 ACTIVE = "active"
@@ -78,11 +78,13 @@ def worktree_start(
     """Start a session of `profile` (named `session`, default task-N) in the task's worktree, made first from
     `base` if the task has none, and assign it the task. Each step that happened stays recorded if a later one is
     refused: the worktree (remove it, or start again), the session (assign the task to it by hand); what can be
-    checked first is (the task assignable, the session's name and profile, the base)."""
+    checked first is (the task assignable, the session's name, its profile an installed agent, the base)."""
     task = task_at(task_id, expected_version)
     check_task_assignable(task)
     name = session or f"task-{task.id}"
     session_services.session_check_start(name, profile)
+    if not session_selectors.is_agent(profile):
+        raise NotAnAgent(f"profile {profile} runs no agent: a task's prompt would be typed in as commands")
     if task.worktree_state != ACTIVE:
         task = worktree_create(task.id, expected_version=expected_version, base=base)
     directory = worktrees.Repository.of_project().session_directory(Path(task.worktree_path))

@@ -126,6 +126,7 @@ def test_starting_in_a_worktree_checks_the_session_before_any_git_runs(docs):
         ("no-such-profile", None, "no-such-profile"),
         ("shell", "bad name!", "invalid session name"),
         ("shell", "taken", "a session named 'taken' is already running"),
+        ("shell", None, "profile shell runs no agent"),
     ]:
         with pytest.raises(DomainError, match=problem):
             services.worktree_start(task.id, profile, expected_version=task.version, session=session)
