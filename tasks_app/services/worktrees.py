@@ -126,8 +126,9 @@ def worktree_remove(task_id: int, *, expected_version: int, force: bool = False)
     that would lose work (commits not merged into the shared checkout, uncommitted changes); a forced removal
     records what it dropped and the branch's last commit."""
     task = _active(task_at(task_id, expected_version))
-    for found in session_selectors.sessions():
-        if found.is_live and selectors.worktree_owner(found.cwd) == task.id:
+    homes = selectors.worktree_homes()
+    for found in session_selectors.sessions(include_ended=False):
+        if selectors.worktree_owner(found.cwd, homes) == task.id:
             raise TaskConflict(f"session {found.name} works in task {task.id}'s worktree: stop it first")
     removed = worktrees.remove(task.worktree_path, task.worktree_branch, force=force)
     event = ev.WorktreeRemoved(

@@ -150,6 +150,16 @@ def test_a_merge_with_conflicts_names_the_files_and_loses_nothing(repo):
     assert events_of(task.id)[-1] == "WorktreeCreated"
 
 
+def test_a_merge_the_shared_checkouts_own_changes_stand_in_the_way_of_is_refused_and_they_stay(repo):
+    task = _made(repo)
+    commit_file(repo.parent / "worktrees" / f"task-{task.id}", "app.py", "task\n", "task edit")
+    (repo / "app.py").write_text("a person's edit, not committed\n")
+    with pytest.raises(TaskConflict, match=r"git merge refused: .*local changes"):
+        services.worktree_merge(task.id, expected_version=task.version)
+    assert (repo / "app.py").read_text() == "a person's edit, not committed\n"
+    assert events_of(task.id)[-1] == "WorktreeCreated"
+
+
 def test_uncommitted_changes_are_not_merged_silently(repo):
     task = _made(repo)
     (repo.parent / "worktrees" / f"task-{task.id}" / "app.py").write_text("edited, not committed\n")
