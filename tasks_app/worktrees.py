@@ -132,10 +132,11 @@ def create(task_id: int, base: str = "HEAD") -> Created:
             f"branch {branch} already exists: delete it (git branch -D {branch}) or merge it before giving task "
             f"{task_id} a new worktree"
         )
-    path = worktree_root() / f"task-{task_id}"
+    worktree_root().mkdir(parents=True, exist_ok=True)
+    # resolved, as tmux reports a pane's directory: a session there is known to be in this worktree by its path
+    path = worktree_root().resolve() / f"task-{task_id}"
     if path.exists():
         raise TaskConflict(f"{path} already exists: remove it before giving task {task_id} a worktree")
-    path.parent.mkdir(parents=True, exist_ok=True)
     _git(repository.top, "worktree", "add", "-b", branch, str(path), commit)
     return Created(str(path), branch, base, commit)
 
