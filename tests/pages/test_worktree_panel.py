@@ -51,3 +51,13 @@ def test_the_quick_create_form_makes_a_worktree_task(browser):
     browser.post("/tasks/new", {"title": "Isolated", "worktree": "1"})
     browser.post("/tasks/new", {"title": "Shared"})
     assert dict(Task.objects.values_list("title", "isolation")) == {"Isolated": "worktree", "Shared": "shared"}
+
+
+def test_a_broken_profiles_file_leaves_the_task_page_up_without_the_start_form(browser, settings, tmp_path):
+    settings.PROJECT_ROOT = tmp_path
+    (tmp_path / "chorus.toml").write_text("[profiles.x]\nextends = 3\n")
+    task = task_services.task_create("Parse it")
+    page = browser.get(f"/tasks/{task.id}/")
+    assert page.status_code == 200
+    assert "Make its worktree" in page.content.decode()
+    assert "Start a session in its worktree" not in page.content.decode()
