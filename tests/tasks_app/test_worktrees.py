@@ -4,6 +4,7 @@ fast-forward or merge commit, conflicts reported with nothing lost, removal refu
 
 import io
 import subprocess
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -11,12 +12,17 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from events_app.models import StoredEvent
+from events_app.policies import PolicyRunner
 from sessions_app import services as session_services
 from sessions_app.models import Session
+from sessions_app.worker import SessionMonitor
 from tasks_app import selectors, services, worktrees
 from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.models import Task
+from tasks_app.worker import QuietPeriod
 from tasks_app.worktrees import MergeConflict, NotARepository
+from tests.sessions_app.conftest import received_prompts
+from tests.tasks_app.test_integration import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -266,3 +272,24 @@ def test_the_api_answers_a_conflict_with_409_and_the_files(repo):
     assert answer.status_code == 409 and "conflicts in app.py" in answer.json()["detail"]
     diff = api.get(f"/api/tasks/{task.id}/worktree/diff").json()
     assert [f["path"] for f in diff["files"]] == ["app.py"] and "+task" in diff["text"]
+
+
+def test_end_to_end_the_agent_gets_its_task_in_the_worktree_and_its_commit_is_merged(project, repo):
+    monitor, runner = SessionMonitor(), PolicyRunner()
+    monitor.start()
+    runner.start()
+    jobs = [monitor, runner, QuietPeriod()]
+    try:
+        task = services.task_create("Isolated", "work:1 then stop", isolation="worktree")
+        task = services.worktree_start(task.id, "fake", expected_version=task.version)
+        wait_for(jobs, lambda: Task.objects.get(pk=task.id).status == "review", timeout=30, what="review")
+        (prompt,) = received_prompts(project.log)
+        assert prompt.startswith(f"Task {task.id}: Isolated\n\nwork:1 then stop")
+        tip = commit_file(Path(task.worktree_path), "done.txt", "the agent's work\n", "the agent's commit")
+        session_services.session_kill(task.session)
+        task = services.task_done(task.id, expected_version=Task.objects.get(pk=task.id).version)
+        task, merged = services.worktree_merge(task.id, expected_version=task.version)
+        assert (merged.commit, (repo / "done.txt").read_text()) == (tip, "the agent's work\n")
+        assert services.worktree_remove(task.id, expected_version=task.version).worktree_state == "removed"
+    finally:
+        monitor.stop()
