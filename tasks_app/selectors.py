@@ -24,7 +24,7 @@ from tasks_app.models import (
     TaskLabel,
     TaskNote,
 )
-from tasks_app.worktrees import WORKTREE
+from tasks_app.worktrees import ACTIVE_WORKTREE, WORKTREE
 
 if TYPE_CHECKING:
     from sessions_app.models import Session
@@ -177,7 +177,7 @@ def free_sessions() -> list[Session]:
 
 def worktree_homes() -> dict[str, int]:
     """The directory of each task's worktree that exists now, and its task's number."""
-    return dict(Task.objects.filter(worktree_state="active").values_list("worktree_path", "id"))
+    return dict(Task.objects.filter(worktree_state=ACTIVE_WORKTREE).values_list("worktree_path", "id"))
 
 
 def worktree_owner(directory: str, homes: dict[str, int] | None = None) -> int | None:

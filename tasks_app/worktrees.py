@@ -19,6 +19,8 @@ from tasks_app.errors import TaskConflict, TaskError
 
 SHARED, WORKTREE = "shared", "worktree"
 ISOLATIONS = (SHARED, WORKTREE)
+# A task's worktree_state: "" (never made), then active (it exists) or removed.
+ACTIVE_WORKTREE, REMOVED_WORKTREE = "active", "removed"
 # A base the person names: a branch, tag or commit, never an option (no leading "-"); one that names no commit (a
 # range, say) is refused by git's own lookup.
 BASE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./@^~{}-]{0,199}$")
@@ -47,6 +49,11 @@ class MergeConflict(TaskConflict):
             f"merging {branch} met conflicts in {listed}: the merge was aborted, the checkout and the branch are as "
             "they were; merge it by hand or rebase the branch"
         )
+
+
+def has_worktree(task) -> bool:
+    """Whether the task's worktree exists now (made and not removed)."""
+    return task.worktree_state == ACTIVE_WORKTREE
 
 
 def branch_name(task_id: int) -> str:

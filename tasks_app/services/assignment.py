@@ -129,7 +129,7 @@ def _assign(task_id: int, session: str, *, expected_version: int, via: str, conf
         }
         for r in references
     ]
-    head = git_head()
+    head = git_head(task)
     dispatch_id = uuid.uuid4().hex
     claim = ev.SessionSlotClaimed(task_id=task.id, dispatch_id=dispatch_id)
     with transaction.atomic():

@@ -230,12 +230,16 @@ def task_shelve(task_id: int, *, expected_version: int) -> Task:
 
 
 def task_done(task_id: int, *, expected_version: int, note: str = "") -> Task:
-    return _move(task_id, expected_version, "marked done", lambda: ev.TaskDone(note=_note(note), git_head=git_head()))
+    def done() -> ev.TaskDone:
+        return ev.TaskDone(note=_note(note), git_head=git_head(selectors.task(task_id)))
+
+    return _move(task_id, expected_version, "marked done", done)
 
 
 def task_fail(task_id: int, *, expected_version: int, reason: str = "") -> Task:
     def failed() -> ev.TaskFailed:
-        return ev.TaskFailed(reason=_note(reason) or "marked failed by a person", git_head=git_head())
+        reason_given = _note(reason) or "marked failed by a person"
+        return ev.TaskFailed(reason=reason_given, git_head=git_head(selectors.task(task_id)))
 
     return _move(task_id, expected_version, "marked failed", failed)
 

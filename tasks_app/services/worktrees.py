@@ -22,8 +22,6 @@ from tasks_app.models import BACKLOG, READY, Task
 from tasks_app.services.assignment import NotAnAgent, check_task_assignable, task_assign
 from tasks_app.services.stream import append, task_at
 
-ACTIVE = "active"
-
 
 def task_set_isolation(task_id: int, isolation: str, *, expected_version: int) -> Task:
     """Choose where the task will work; not once it has a worktree (remove it first) or while it is at work."""
@@ -31,7 +29,7 @@ def task_set_isolation(task_id: int, isolation: str, *, expected_version: int) -
     worktrees.check_isolation(isolation)
     if isolation == task.isolation:
         return task
-    if task.worktree_state == ACTIVE:
+    if worktrees.has_worktree(task):
         raise TaskConflict(f"task {task.id} has its worktree at {task.worktree_path}: remove it first")
     if lifecycle.holds_slot(task.status):
         raise TaskConflict(f"task {task.id} is {task.status}: where it works cannot change while it is at work")
@@ -39,7 +37,7 @@ def task_set_isolation(task_id: int, isolation: str, *, expected_version: int) -
 
 
 def _active(task: Task) -> Task:
-    if task.worktree_state != ACTIVE:
+    if not worktrees.has_worktree(task):
         raise TaskConflict(f"task {task.id} has no worktree (make one with: tasks worktree create {task.id})")
     return task
 
@@ -48,7 +46,7 @@ def worktree_create(task_id: int, *, expected_version: int, base: str = "HEAD") 
     """Give a backlog or ready task its worktree: `git worktree add` on the new branch chorus/task-N from `base`
     (a branch, tag or commit; HEAD by default). The task's isolation becomes "worktree"."""
     task = task_at(task_id, expected_version)
-    if task.worktree_state == ACTIVE:
+    if worktrees.has_worktree(task):
         raise TaskConflict(f"task {task.id} has its worktree already, at {task.worktree_path}")
     if task.status not in (BACKLOG, READY):
         raise TaskConflict(f"task {task.id} is {task.status}: a worktree is made for a backlog or ready task")
@@ -85,7 +83,7 @@ def worktree_start(
     session_services.session_check_start(name, profile)
     if not session_selectors.is_agent(profile):
         raise NotAnAgent(f"profile {profile} runs no agent: a task's prompt would be typed in as commands")
-    if task.worktree_state != ACTIVE:
+    if not worktrees.has_worktree(task):
         task = worktree_create(task.id, expected_version=expected_version, base=base)
     directory = worktrees.Repository.of_project().session_directory(Path(task.worktree_path))
     session_services.session_create(name, profile, tools=tools, worktree=directory)

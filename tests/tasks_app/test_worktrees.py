@@ -18,7 +18,7 @@ from sessions_app.models import Session
 from sessions_app.worker import SessionMonitor
 from tasks_app import selectors, services, worktrees
 from tasks_app.errors import TaskConflict, TaskError
-from tasks_app.models import Task
+from tasks_app.models import Dispatch, Task
 from tasks_app.worker import QuietPeriod
 from tasks_app.worktrees import MergeConflict, NotARepository
 from tests.sessions_app.conftest import received_prompts
@@ -286,10 +286,13 @@ def test_end_to_end_the_agent_gets_its_task_in_the_worktree_and_its_commit_is_me
         (prompt,) = received_prompts(project.log)
         assert prompt.startswith(f"Task {task.id}: Isolated\n\nwork:1 then stop")
         tip = commit_file(Path(task.worktree_path), "done.txt", "the agent's work\n", "the agent's commit")
+        commit_file(repo, "other.txt", "meanwhile\n", "the shared checkout moves on")
         session_services.session_kill(task.session)
         task = services.task_done(task.id, expected_version=Task.objects.get(pk=task.id).version)
+        dispatch = Dispatch.objects.get(task_id=task.id)  # its HEADs are the worktree's, not the shared checkout's
+        assert (dispatch.git_head_at_dispatch, dispatch.git_head_at_completion) == (task.worktree_base_commit, tip)
         task, merged = services.worktree_merge(task.id, expected_version=task.version)
-        assert (merged.commit, (repo / "done.txt").read_text()) == (tip, "the agent's work\n")
+        assert not merged.fast_forward and (repo / "done.txt").read_text() == "the agent's work\n"
         assert services.worktree_remove(task.id, expected_version=task.version).worktree_state == "removed"
     finally:
         monitor.stop()
