@@ -86,7 +86,7 @@ def create_task(request: HttpRequest, body: TaskIn):
             body.depends_on,
             [services.Range(r.path, r.start, r.end) for r in body.references],
             body.status,
-            body.isolation,
+            isolation=body.isolation,
         )
     return Status(201, TaskDetailOut.of(task))
 
