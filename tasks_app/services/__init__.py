@@ -7,7 +7,8 @@ writes nothing. Every service that changes a task takes the version of it the ca
 - references: line ranges of documents that follow their text;
 - assignment: a prompt queued for a session holding its slot, and both given back when the task leaves work;
 - dispatch: ready tasks handed to free opted-in sessions;
-- following: a task at work moving with its session.
+- following: a task at work moving with its session;
+- worktrees: where a task works (its isolation) and its own git worktree: made, started in, merged, removed.
 """
 
 from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
@@ -42,6 +43,13 @@ from tasks_app.services.tasks import (
     task_unassign,
     task_update,
 )
+from tasks_app.services.worktrees import (
+    task_set_isolation,
+    worktree_create,
+    worktree_merge,
+    worktree_remove,
+    worktree_start,
+)
 
 __all__ = [
     "DispatchRound",
@@ -70,10 +78,15 @@ __all__ = [
     "task_ready",
     "task_remove_dependency",
     "task_reopen",
+    "task_set_isolation",
     "task_set_status",
     "task_shelve",
     "task_unarchive",
     "task_unassign",
     "task_update",
     "tasks_review_quiet",
+    "worktree_create",
+    "worktree_merge",
+    "worktree_remove",
+    "worktree_start",
 ]

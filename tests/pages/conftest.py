@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from tests.conftest import IN_CI, ROOT
 from tests.sessions_app.conftest import fake_agent_cmd, project, tmux_server  # noqa: F401  (fixtures used here)
@@ -24,6 +25,14 @@ from tests.support import CHROMIUM, CHROMIUM_ARGS, ServerProcess, free_port
 WIDTHS = {"laptop": (1280, 860), "phone": (390, 844)}
 RUN_ID = os.environ.get("CHORUS_TEST_RUN_ID") or time.strftime("%Y%m%d-%H%M%S")
 SHOTS = ROOT / "test-artifacts" / "screenshots" / RUN_ID
+
+
+@pytest.fixture
+def browser():
+    """Django's test client, logged in: the pages and their actions without a real browser."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.get(f"/login/?token={settings.CHORUS_TOKEN}")
+    return client
 
 
 def _missing(message: str):
