@@ -8,7 +8,8 @@ writes nothing. Every service that changes a task takes the version of it the ca
 - assignment: a prompt queued for a session holding its slot, and both given back when the task leaves work;
 - claims: path claims held by tasks, and the check before an agent's edit;
 - dispatch: ready tasks handed to free opted-in sessions;
-- following: a task at work moving with its session.
+- following: a task at work moving with its session;
+- worktrees: where a task works (its isolation) and its own git worktree: made, started in, merged, removed.
 """
 
 from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
@@ -51,6 +52,13 @@ from tasks_app.services.tasks import (
     task_unassign,
     task_update,
 )
+from tasks_app.services.worktrees import (
+    task_set_isolation,
+    worktree_create,
+    worktree_merge,
+    worktree_remove,
+    worktree_start,
+)
 
 __all__ = [
     "ClaimConflict",
@@ -85,10 +93,15 @@ __all__ = [
     "task_ready",
     "task_remove_dependency",
     "task_reopen",
+    "task_set_isolation",
     "task_set_status",
     "task_shelve",
     "task_unarchive",
     "task_unassign",
     "task_update",
     "tasks_review_quiet",
+    "worktree_create",
+    "worktree_merge",
+    "worktree_remove",
+    "worktree_start",
 ]

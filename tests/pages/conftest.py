@@ -27,18 +27,18 @@ RUN_ID = os.environ.get("CHORUS_TEST_RUN_ID") or time.strftime("%Y%m%d-%H%M%S")
 SHOTS = ROOT / "test-artifacts" / "screenshots" / RUN_ID
 
 
+@pytest.fixture
+def browser():
+    """Django's test client, logged in: the pages and their actions without a real browser."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.get(f"/login/?token={settings.CHORUS_TOKEN}")
+    return client
+
+
 def _missing(message: str):
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
-
-
-@pytest.fixture
-def browser():
-    """Django's test client, logged in (the fast tier's pages: no Chromium)."""
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.get(f"/login/?token={settings.CHORUS_TOKEN}")
-    return client
 
 
 @pytest.fixture(scope="module")
