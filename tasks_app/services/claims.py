@@ -26,6 +26,7 @@ from tasks_app import events as ev
 from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.models import PathClaim, Task
 from tasks_app.selectors import CLAIMS_STREAM
+from tasks_app.worktrees import WORKTREE
 
 # The longest file path an edit check takes.
 PATH_MAX = 4096
@@ -100,10 +101,16 @@ def claims_release(task_id: int, globs: Iterable[str] | None = None, *, reason: 
     return released
 
 
+def claims_apply(task: Task) -> bool:
+    """Whether the task's declared claims are taken on the shared checkout: not for a task working in a git worktree
+    of its own (5e.4), whose edits are in its own copy and come back by a merge."""
+    return task.isolation != WORKTREE
+
+
 def claims_follow_declared(task: Task, added: list[str], removed: list[str]) -> None:
     """The task's declared claims changed while it holds its claims: the new ones are taken at once (refused when
     they overlap another task's), the withdrawn ones released."""
-    if not lifecycle.holds_claims(task.status) or not task.session:
+    if not lifecycle.holds_claims(task.status) or not task.session or not claims_apply(task):
         return
     claims_take(task, task.session, added, source="person", reason=f"declared by task {task.id}")
     live = {claim.glob for claim in selectors.live_claims(task_id=task.id)}
@@ -114,7 +121,7 @@ def claims_follow_declared(task: Task, added: list[str], removed: list[str]) -> 
 
 def claims_on_assignment(task: Task, session: str) -> None:
     """Inside an assignment's transaction: the task's declared claims become live as it goes to work."""
-    if task.claims:
+    if task.claims and claims_apply(task):
         claims_take(task, session, task.claims, source="declared", reason=f"declared by task {task.id}")
 
 

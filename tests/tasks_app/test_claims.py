@@ -11,7 +11,7 @@ from sessions_app.models import OutboxMessage
 from tasks_app import selectors, services
 from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.models import PathClaim, SessionSlot, Task
-from tasks_app.services.claims import edit_check, project_paths
+from tasks_app.services.claims import claims_on_assignment, edit_check, project_paths
 from tests.tasks_app.factories import SessionFactory, TaskFactory, assigned_task
 from tests.tasks_app.helpers import delivery_starts, event_types, session_status
 
@@ -65,6 +65,13 @@ def test_dispatch_skips_a_task_whose_claims_overlap_and_gives_the_next(docs):
     done = services.dispatch_round()
     assert [(t.id, t.session) for t in done.assigned] == [(free.id, "bob")]
     assert done.skipped == [(blocked.id, "src/a.py is claimed by task 1 (session alice) as src/**")]
+
+
+def test_a_task_in_a_worktree_of_its_own_takes_no_claims_on_the_shared_checkout(docs):
+    assigned_task("alice", claims=["src/**"])
+    isolated = services.task_create("isolated", claims=["src/**"], isolation="worktree")
+    claims_on_assignment(isolated, "bob")
+    assert live() == [(1, "src/**")]
 
 
 def test_claims_stay_through_review_and_go_when_the_task_is_done(docs):
