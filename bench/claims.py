@@ -39,7 +39,7 @@ def session(name):
 with store.event_context(actor="bench", source="cli"):
     for n in range(tasks):
         session(f"w{{n}}")
-        task = services.task_create(f"t{{n}}", claims=[f"src/m{{n}}/**", f"docs/m{{n}}.md", f"tests/test_m{{n}}*.py"])
+        task = services.task_create(f"t{{n}}", claims=[f"src/m{{n}}/**", f"docs/m{{n}}.md", f"tests/m{{n}}/test_*.py"])
         services.task_assign(task.id, f"w{{n}}", expected_version=task.version)
     session("me")
     mine = services.task_create("mine")
