@@ -211,11 +211,13 @@ HOOK_COMMAND = (
 
 # The file-writing tools whose changes a PreToolUse hook may refuse: another task's path claims (design.md 5e.1).
 EDIT_TOOLS = ("Edit", "Write", "MultiEdit", "NotebookEdit")
-# Asks Chorus through the pane's `chorus` twin (the database, not the web server), synchronously: its answer decides.
-# A session without Chorus's tools has no credential and is not checked; the twin itself allows the edit, saying
-# why on stderr, when Chorus cannot answer.
+# Asks Chorus through the pane's own `chorus` twin (the database, not the web server), synchronously: its answer
+# decides. The twin is the one beside the credential (sessions_app.tools_loader writes both into one directory), not
+# whatever `chorus` comes first on PATH, which may be another Chorus's. A session without Chorus's tools has no
+# credential and is not checked; the twin itself allows the edit, saying why on stderr, when Chorus cannot answer.
 PRE_EDIT_COMMAND = (
-    '[ -n "$CHORUS_AGENT_CREDENTIAL" ] && command -v chorus >/dev/null 2>&1 || exit 0; exec chorus agent pre-edit'
+    'c="$CHORUS_AGENT_CREDENTIAL"; t="${c%/*}/bin/chorus"; [ -n "$c" ] && [ -x "$t" ] || exit 0; '
+    'exec "$t" agent pre-edit'
 )
 PRE_EDIT_TIMEOUT = 10
 

@@ -127,14 +127,14 @@ def claims_on_assignment(task: Task, session: str) -> None:
 
 # --- the pre-commit guard -----------------------------------------------------------------------------------------
 
-# Run by git before a commit. Only an agent's commit is checked (a pane with Chorus's credential and its `chorus`
-# shim); a person's commit, or one where Chorus cannot answer, goes ahead.
+# Run by git before a commit. Only an agent's commit is checked (a pane with Chorus's credential, and the `chorus`
+# twin beside it); a person's commit, or one where Chorus cannot answer, goes ahead.
 PRE_COMMIT_MARK = "# Chorus path claims (tasks install-pre-commit)"
 PRE_COMMIT_HOOK = f"""#!/bin/sh
 {PRE_COMMIT_MARK}: refuses an agent's commit touching paths another task claims.
-[ -n "$CHORUS_AGENT_CREDENTIAL" ] && command -v chorus >/dev/null 2>&1 || exit 0
+c="$CHORUS_AGENT_CREDENTIAL"; t="${{c%/*}}/bin/chorus"; [ -n "$c" ] && [ -x "$t" ] || exit 0
 top="$(git rev-parse --show-toplevel)" || exit 0
-git diff --cached --name-only -z | exec chorus agent pre-commit --top "$top"
+git diff --cached --name-only -z | exec "$t" agent pre-commit --top "$top"
 """
 
 

@@ -182,13 +182,18 @@ def tasks_command(*args) -> str:
 
 
 def pane_environment(docs, pane) -> dict[str, str]:
-    """A child's environment as in the pane: the credential, and a `chorus` on PATH running this Chorus."""
+    """A child's environment as in the pane: the credential, and the `chorus` twin beside it running this Chorus
+    (another `chorus` first on PATH is not the one asked)."""
     env = {**child_environment(), "PROJECT_ROOT": str(docs.root), "CHORUS_AGENT_CREDENTIAL": str(pane.path)}
-    shim = docs.root.parent / "bin"
-    shim.mkdir(exist_ok=True)
-    (shim / "chorus").write_text(f'#!/bin/sh\nexec {sys.executable} -m chorus_site.cli "$@"\n')
-    (shim / "chorus").chmod(0o700)
-    env["PATH"] = f"{shim}:{env.get('PATH', '/usr/bin:/bin')}"
+    twin = pane.path.parent / "bin"
+    twin.mkdir(exist_ok=True)
+    (twin / "chorus").write_text(f'#!/bin/sh\nexec {sys.executable} -m chorus_site.cli "$@"\n')
+    (twin / "chorus").chmod(0o700)
+    decoy = docs.root.parent / "decoy"
+    decoy.mkdir(exist_ok=True)
+    (decoy / "chorus").write_text("#!/bin/sh\necho not this chorus >&2; exit 3\n")
+    (decoy / "chorus").chmod(0o700)
+    env["PATH"] = f"{decoy}:{env.get('PATH', '/usr/bin:/bin')}"
     return env
 
 

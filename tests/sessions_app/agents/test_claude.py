@@ -191,7 +191,7 @@ def test_the_pre_edit_hook_runs_synchronously_before_the_file_tools_only():
     assert entry[0]["matcher"] == "Edit|Write|MultiEdit|NotebookEdit"
     hook = entry[0]["hooks"][0]
     assert "async" not in hook and hook["timeout"] == claude.PRE_EDIT_TIMEOUT
-    assert hook["command"].endswith("exec chorus agent pre-edit")
+    assert hook["command"].endswith('exec "$t" agent pre-edit')  # the twin beside the pane's credential
 
 
 @pytest.mark.parametrize(
