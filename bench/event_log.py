@@ -122,6 +122,8 @@ def main() -> int:
         from django.conf import settings
         from django.test import Client
 
+        from events_app import audit
+
         started = time.perf_counter()
         streams = fill(args.events)
         print(
@@ -183,6 +185,14 @@ def main() -> int:
         bare = median_ms(get("/api/events", {"limit": 1000}), 3) * 10
         print(
             f"{'/api/events/streams/counter/big':<38}{whole:>10.2f}  (10,000 events; 10 x 1,000 unfiltered: {bare:.2f})"
+        )
+
+        started = time.perf_counter()
+        chain = audit.verify_events()
+        took = time.perf_counter() - started
+        print(
+            f"\nverify_events over {args.events:,}: {took:.1f} s ({args.events / took:,.0f} events/s), "
+            f"{'ok' if chain.ok else chain.problem}"
         )
 
         database = Path(settings.DATABASES["default"]["NAME"])

@@ -84,18 +84,18 @@ class Doorbells:
     """The followers of every process on one data directory, as unix datagram sockets in its `live/` folder (mode
     0700; what a datagram holds is ignored: at worst a stranger's ring costs a read of the table).
 
-    `listen` makes one for a follower; `ring` sends every other one an empty datagram. The listing is read again
-    when the folder changes (its mtime) and at least every LISTING_AGE seconds (an mtime's granularity may hide a
-    change); a socket whose process has ended refuses the ring and is removed.
+    `listen` makes one for a follower; `ring` sends every other one an empty datagram. A ring costs a commit
+    almost nothing: the folder is listed again only every LISTING_AGE seconds, so a follower that has just started
+    may wait for its own poll until then; a socket whose process has ended refuses the ring and is removed.
     """
 
-    LISTING_AGE = 1.0
+    LISTING_AGE = 0.5
 
     def __init__(self) -> None:
         self._sender: socket.socket | None = None
         self._own: set[str] = set()
-        # (folder, its mtime, when listed, the other processes' sockets)
-        self._listing: tuple[Path | None, int, float, list[str]] = (None, 0, 0.0, [])
+        # (the data directory, when its folder was listed, the other processes' sockets in it)
+        self._listing: tuple[object, float, list[str]] = (None, 0.0, [])
 
     @staticmethod
     def folder() -> Path:
@@ -119,26 +119,22 @@ class Doorbells:
         return transport
 
     def ring(self) -> None:
-        folder = self.folder()
-        try:
-            changed = os.stat(folder).st_mtime_ns
-        except OSError:
-            return  # no follower has ever listened on this data directory
-        known, mtime, listed, paths = self._listing
+        data_dir, listed, paths = self._listing
         now = time.monotonic()
-        if known != folder or mtime != changed or now - listed > self.LISTING_AGE:
-            paths = [str(p) for p in folder.glob("*.sock") if str(p) not in self._own]
-            self._listing = (folder, changed, now, paths)
+        if now - listed > self.LISTING_AGE or data_dir is not settings.DATA_DIR:
+            paths = [str(p) for p in self.folder().glob("*.sock") if str(p) not in self._own]
+            self._listing = (settings.DATA_DIR, now, paths)
         if not paths:
             return
         if self._sender is None:
             self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._sender.setblocking(False)
-        for path in paths:
+        for path in list(paths):
             try:
                 self._sender.sendto(b"", path)
             except (ConnectionRefusedError, FileNotFoundError):
                 self._remove(path)
+                paths.remove(path)
             except OSError:
                 pass  # its queue is full (it has rings to read already) or it is going away: the poll remains
 
