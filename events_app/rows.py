@@ -189,7 +189,9 @@ class Rows:
             raise DatabaseError(f"{model.__name__} {pk!r} does not exist to be updated")
         for name, value in values.items():
             setattr(row, name, value)
-        self.save(row)
+        # In the map and not deleted: marking it dirty is all `save` would do (the streams projector updates a
+        # row for every event, so this is a rebuild's hottest line).
+        self._dirty[key] = row
 
     def save(self, row: models.Model) -> None:
         pk = row.pk

@@ -49,6 +49,8 @@ GENESIS_HASH = "0" * 64
 SOURCES = ("web", "api", "admin", "cli", "worker", "agent", "test")
 MAX_PAYLOAD_BYTES = 1_000_000
 MAX_STREAM_ID = 200
+# Distinct payloads a read keeps decoded (_RowDecoder).
+DECODED_PAYLOADS = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,11 +284,19 @@ class _RowDecoder:
         self.tz = connection.timezone if settings.USE_TZ else None
         self._metadata: tuple[Any, dict[str, Any]] = (None, {})
         self._when: tuple[Any, datetime | None] = (None, None)
+        # Events are values (frozen, equal when their payloads are): a payload stored again (a status change to
+        # busy by the same rule, a counter's +1) is decoded once, into one shared object.
+        self._events: dict[tuple[str, int, str], DomainEvent] = {}
 
     def __call__(self, row: Sequence[Any]) -> RecordedEvent:
         position, stream_type, stream_id, version, event_type, schema_version, data, metadata, recorded_at = row
         try:
-            event = decode(event_type, schema_version, json.loads(data))
+            key = (event_type, schema_version, data)
+            event = self._events.get(key)
+            if event is None:
+                if len(self._events) >= DECODED_PAYLOADS:
+                    self._events.clear()
+                event = self._events[key] = decode(event_type, schema_version, json.loads(data))
             if metadata != self._metadata[0]:
                 self._metadata = (metadata, json.loads(metadata))
             if recorded_at != self._when[0]:

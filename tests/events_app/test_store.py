@@ -396,3 +396,16 @@ def test_recorded_at_never_goes_back_when_the_clock_does(monkeypatch):
     assert [e.recorded_at for e in later] == [first]
     assert [e.position for e in store.read(since=first)] == [1, 2]
     assert verify_events().ok
+
+
+def test_a_payload_stored_again_reads_back_as_one_shared_event():
+    services.counter_open("c1", "first")
+    services.counter_increment("c1", 1)
+    services.counter_increment("c1", 1)
+    services.counter_increment("c1", 2)
+    services.counter_open("c2", "first")
+
+    opened, one, again, two, other = (e.event for e in store.read())
+    assert one is again
+    assert two == CounterIncremented(by=2, note="") and two is not one
+    assert other == opened and other is opened
