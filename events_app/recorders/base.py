@@ -191,7 +191,7 @@ class Recorder:
         """One chunk of stored rows in position order (or reversed), filtered; rows as in _SELECT.
 
         Each filter reads an index in position order and pages by seeking, so a page costs the same at the first
-        position as at the last (see _statement). A time is a range of positions, found by bisection:
+        position as at the last (see _select). A time is a range of positions, found by bisection:
         recorded_at never decreases along the log (the store takes it under the write lock, and never earlier
         than the last event's).
         """
