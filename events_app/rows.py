@@ -176,8 +176,8 @@ class Rows:
     def update(self, model: type[models.Model], pk: Any, **values: Any) -> None:
         """Set these columns (by attribute name: `author_id` for a foreign key) of an existing row without reading
         it first. The row must exist: flush raises DatabaseError when it does not."""
-        table = _table(model)
-        if not table.column_index.keys() >= values.keys():
+        table = _tables.get(model) or _table(model)
+        if not values.keys() <= table.column_index.keys():
             unknown = ", ".join(sorted(values.keys() - table.column_index.keys()))
             raise ValueError(f"{model.__name__} has no column(s) {unknown} to update")
         key = (model, pk)
@@ -205,7 +205,9 @@ class Rows:
         # Saving the deleted instance again keeps the row; a new instance under a deleted key replaces it, so
         # that deletion must still run (deletes are flushed before inserts).
         if not row._state.adding:
-            self._deleted[type(row)].discard(pk)
+            deleted = self._deleted.get(type(row))
+            if deleted:
+                deleted.discard(pk)
 
     def delete(self, row: models.Model) -> None:
         key = (type(row), row.pk)
