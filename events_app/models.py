@@ -42,7 +42,8 @@ class StoredEvent(models.Model):
     metadata = models.JSONField(default=dict)
     # No index: recorded_at never decreases along the log, so a time is found by bisecting positions.
     recorded_at = models.DateTimeField()
-    hash = models.CharField(max_length=64)
+    # sha256 of the chain (store.chain_hash) as its 32 bytes; the recorder reads and writes it as hex text.
+    hash = models.BinaryField(max_length=32)
 
     class Meta:
         db_table = "chorus_event"

@@ -106,6 +106,11 @@ class DjangoCursor:
         self.close()
 
 
+def hash_text(stored: Any) -> str | None:
+    """A stored hash (32 bytes; bytes or memoryview, as the driver gives it) as the hex text the chain uses."""
+    return None if stored is None else bytes(stored).hex()
+
+
 @functools.lru_cache(maxsize=64)
 def _checkpoint_update(table: str, count: int) -> str:
     return f"UPDATE {table} SET position = %s WHERE name IN ({', '.join(['%s'] * count)})"  # noqa: S608
@@ -153,11 +158,13 @@ class Recorder:
     def head(self, cursor: Cursor, stream_type: str, stream_id: str) -> tuple[int, int, str | None, str | None]:
         """The stream's version, the log's last position, the last event's hash and its recorded_at as text
         (both None for an empty log)."""
-        return cursor.execute(_HEAD, [stream_type, stream_id]).fetchone()
+        version, position, last_hash, last_at = cursor.execute(_HEAD, [stream_type, stream_id]).fetchone()
+        return version, position, hash_text(last_hash), last_at
 
     def insert(self, cursor: Cursor, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert event rows (EVENT_COLUMNS order). A (stream, version) already taken raises IntegrityError."""
-        cursor.executemany(_INSERT, rows)
+        """Insert event rows (EVENT_COLUMNS order, the hash as hex text). A (stream, version) already taken raises
+        IntegrityError."""
+        cursor.executemany(_INSERT, [(*row[:-1], bytes.fromhex(row[-1])) for row in rows])
 
     def adapt_datetime(self, value: datetime) -> Any:
         return self.db.ops.adapt_datetimefield_value(value)
@@ -307,7 +314,9 @@ class Recorder:
     def hashed_rows(self, after: int, limit: int) -> list[tuple]:
         """Rows after `after` with their hash (_SELECT's columns, then hash), for the audit of the chain."""
         with contextlib.closing(self.cursor()) as cursor:
-            return cursor.execute(_SELECT_HASHED, [after, limit]).fetchall()
+            return [
+                (*row[:-1], hash_text(row[-1])) for row in cursor.execute(_SELECT_HASHED, [after, limit]).fetchall()
+            ]
 
     # --- tracking ----------------------------------------------------------------------------------------------
 

@@ -180,8 +180,9 @@ def test_every_row_carries_the_hash_chain():
     )
     previous = store.GENESIS_HASH
     for row in rows:
-        assert row[9] == store.chain_hash(previous, list(row[:9]))
-        previous = row[9]
+        # Stored as the hash's 32 bytes.
+        assert row[9] == bytes.fromhex(store.chain_hash(previous, list(row[:9])))
+        previous = row[9].hex()
     assert len({row[9] for row in rows}) == len(rows) == 8
     assert verify_events().checked == 8
 
