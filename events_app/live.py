@@ -129,12 +129,12 @@ class Doorbells:
         if self._sender is None:
             self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._sender.setblocking(False)
-        for path in list(paths):
+        for path in paths:
             try:
                 self._sender.sendto(b"", path)
             except (ConnectionRefusedError, FileNotFoundError):
+                # Gone from the listing at its next reading; the list itself is shared by every committing thread.
                 self._remove(path)
-                paths.remove(path)
             except OSError:
                 pass  # its queue is full (it has rings to read already) or it is going away: the poll remains
 
