@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from tests.conftest import IN_CI, ROOT
 from tests.sessions_app.conftest import fake_agent_cmd, project, tmux_server  # noqa: F401  (fixtures used here)
@@ -30,6 +31,14 @@ def _missing(message: str):
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture
+def browser():
+    """Django's test client logged in (the fast tier's pages; no Chromium)."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.get(f"/login/?token={settings.CHORUS_TOKEN}")
+    return client
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,69 @@
+"""Pages with many sessions and tasks stay small: the overview shows each section's first cards and reads only
+their screens; the board pages its finished columns and counts every column from the read model."""
+
+import time
+
+import pytest
+
+from chorus_site.pages import overview
+from chorus_site.pages.overview import OverviewPage
+from events_app import store
+from sessions_app import events as session_events
+from sessions_app import mirror
+from sessions_app.models import MirroredScreen
+
+pytestmark = pytest.mark.django_db
+
+
+def _session(name: str, status: str = "idle", ended: bool = False) -> None:
+    created = session_events.SessionCreated(
+        name=name, profile="shell", command=["sh"], cwd="/tmp", pane_id=f"%{name}", tmux_session=name, pid=None
+    )
+    changed = session_events.SessionStatusChanged(
+        from_status="unknown", to_status=status, reason="test", rule="t", signal="t", text=""
+    )
+    with store.event_context(actor="test", source="test"):
+        store.append("session", name, 0, [created, changed])
+        if ended:
+            store.append("session", name, 2, [session_events.SessionStopped(reason="test", exit_status=0)])
+
+
+def _cards(html: bytes) -> list[str]:
+    return [part.split(b'"', 1)[0].decode() for part in html.split(b'<article id="card-')[1:]]
+
+
+def test_the_overview_shows_each_sections_first_cards_and_the_last_sessions_to_end(browser):
+    live = [f"w{n:02d}" for n in range(overview.SHOWN["live"] + 2)]
+    for name in live:
+        _session(name)
+    for name in ("e1", "e2", "e3", "e4"):
+        _session(name, ended=True)  # e4 ended last
+    page = browser.get("/").content
+    cards = _cards(page)
+    assert cards == [*live[: overview.SHOWN["live"]], "e4", "e3", "e2"]
+    assert f"Showing {overview.SHOWN['live']} of {len(live)}".encode() in page
+    assert b"Showing 3 of 4 (the last to end)" in page
+    assert b"<b>4</b> ended" in page
+    everything = browser.get("/?all=1").content
+    assert sorted(_cards(everything)) == sorted([*live, "e1", "e2", "e3", "e4"])
+    assert b"Showing every session" in everything
+
+
+def test_only_the_cards_shown_have_their_screens_read_and_pushed():
+    names = [f"w{n:02d}" for n in range(overview.SHOWN["live"] + 3)]
+    for name in names:
+        _session(name)
+    mirror.record({name: (f"%{name}", f"{name} says hello\n", time.time()) for name in names})
+    page = OverviewPage({})
+    context = page.context()
+    shown = names[: overview.SHOWN["live"]]
+    assert set(mirror.wanted()) == set(shown)
+    cards = [card for _key, _title, cards, _count in context["sections"] for card in cards]
+    assert [card.tail[0].text for card in cards] == [f"{name} says hello" for name in shown]
+    mirror.record({name: (f"%{name}", f"{name} moved on\n", time.time()) for name in names})
+    pushed = page.refresh_screens()
+    assert pushed.count('id="tail-') == len(shown) and f"{names[-1]} moved on" not in pushed
+    MirroredScreen.objects.all().delete()
+    everything = OverviewPage({"all": "1"})
+    everything.context()
+    assert set(mirror.wanted()) == set(names)
