@@ -5,12 +5,14 @@ import time
 
 import pytest
 
-from chorus_site.pages import overview
+from chorus_site.pages import board, overview
 from chorus_site.pages.overview import OverviewPage
 from events_app import store
 from sessions_app import events as session_events
 from sessions_app import mirror
 from sessions_app.models import MirroredScreen
+from tasks_app import selectors as task_selectors
+from tasks_app import services as task_services
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +69,38 @@ def test_only_the_cards_shown_have_their_screens_read_and_pushed():
     everything = OverviewPage({"all": "1"})
     everything.context()
     assert set(mirror.wanted()) == set(names)
+
+
+def test_a_finished_column_shows_its_last_to_finish_a_page_at_a_time(browser, monkeypatch):
+    monkeypatch.setattr(board, "FINISHED_PAGE", 2)
+    with store.event_context(actor="test", source="test"):
+        cancelled = [task_services.task_create(f"Task {n}") for n in range(5)]
+        for task in cancelled:
+            task_services.task_cancel(task.id, expected_version=task.version)
+    first = next(c for c in board.board({})["columns"] if c.status == "cancelled")
+    assert (first.count, [t.id for t in first.tasks]) == (5, [5, 4])
+    assert first.more == "cancelled=4"
+    more = next(c for c in board.board({"cancelled": "4", "label": "x"})["columns"] if c.status == "cancelled")
+    assert more.count == 0  # the filter still applies
+    more = next(c for c in board.board({"cancelled": "4"})["columns"] if c.status == "cancelled")
+    assert [t.id for t in more.tasks] == [5, 4, 3, 2] and more.more == "cancelled=6"
+    page = browser.get("/tasks/?cancelled=6").content
+    assert b"Show more" not in page and page.count(b'<li id="task-') == 5
+
+
+def test_the_label_list_comes_from_the_label_rows_of_tasks_not_archived():
+    with store.event_context(actor="test", source="test"):
+        task_services.task_create("One", labels=["ui", "docs"])
+        old = task_services.task_create("Old", labels=["legacy", "ui"])
+        task_services.task_cancel(old.id, expected_version=old.version)
+        task_services.task_archive(old.id, expected_version=old.version + 1)
+    assert task_selectors.labels() == ["docs", "ui"]
+
+
+def test_the_auto_dispatch_panel_lists_the_first_live_sessions_unless_asked_for_all(browser, monkeypatch):
+    monkeypatch.setattr(board, "DISPATCH_SHOWN", 2)
+    for name in ("a", "b", "c"):
+        _session(name)
+    page = browser.get("/tasks/?label=ui").content.decode()
+    assert "Showing 2 of 3 live sessions" in page and 'href="?label=ui&amp;sessions=all"' in page
+    assert "Showing" not in browser.get("/tasks/?sessions=all").content.decode().split('id="board"')[0]
