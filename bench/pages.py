@@ -210,6 +210,8 @@ def browser_latency(names: list[str], events: int) -> tuple[list[float], list[fl
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{server.url}/login/?token={server.token}")
+            # every card, as the overview shows them all at this size (each section's first 24 by default)
+            page.goto(f"{server.url}/?all=1")
             page.wait_for_selector("#live-status[data-state=live]")
             page.evaluate(WATCH, [f"ws://127.0.0.1:{server.port}/ws/live/"])
             page.wait_for_timeout(500)
