@@ -9,7 +9,7 @@ from chorus_site.pages import board, overview
 from chorus_site.pages.overview import OverviewPage
 from events_app import store
 from sessions_app import events as session_events
-from sessions_app import mirror
+from sessions_app import mirror, tmux
 from sessions_app.models import MirroredScreen
 from tasks_app import selectors as task_selectors
 from tasks_app import services as task_services
@@ -104,3 +104,15 @@ def test_the_auto_dispatch_panel_lists_the_first_live_sessions_unless_asked_for_
     page = browser.get("/tasks/?label=ui").content.decode()
     assert "Showing 2 of 3 live sessions" in page and 'href="?label=ui&amp;sessions=all"' in page
     assert "Showing" not in browser.get("/tasks/?sessions=all").content.decode().split('id="board"')[0]
+
+
+def test_the_overview_and_the_board_never_call_tmux(browser, monkeypatch):
+    def refuse(self, args, stdin=None):
+        raise AssertionError(f"a page called tmux: {args}")
+
+    monkeypatch.setattr(tmux.Tmux, "_call", refuse)
+    for name in ("a", "b"):
+        _session(name)
+    mirror.record({"a": ("%a", "a screen\n", time.time())})
+    for url in ("/", "/?all=1", "/tasks/"):
+        assert browser.get(url).status_code == 200, url
