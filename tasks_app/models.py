@@ -59,6 +59,14 @@ class Task(models.Model):
     class Meta:
         db_table = "chorus_task"
         ordering = ["-priority", "id"]
+        indexes = [
+            # the board: an open column's most urgent, a finished one's last to finish, every column's count from
+            # the index alone
+            models.Index(fields=["status", "-priority", "id"], name="chorus_task_urgent"),
+            models.Index(fields=["status", "status_since"], name="chorus_task_finished"),
+            models.Index(fields=["status", "archived", "version"], name="chorus_task_counts"),
+            models.Index(fields=["id"], condition=models.Q(archived=True), name="chorus_task_archived"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.id} {self.title}"
@@ -74,6 +82,8 @@ class TaskLabel(models.Model):
     class Meta:
         db_table = "chorus_task_label"
         ordering = ["label", "task_id"]
+        # the board's list of labels from the index alone
+        indexes = [models.Index(fields=["label", "task_id"], name="chorus_task_label_tasks")]
 
     def __str__(self) -> str:
         return self.label
