@@ -16,6 +16,7 @@ It prints the median wall time and CPU time (user + system) of each and their ra
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import statistics
@@ -53,25 +54,47 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     return time.perf_counter() - started, cpu() - cpu_before
 
 
+@dataclasses.dataclass(frozen=True)
+class Scratch:
+    """A bare Django project (the floor) and a migrated Chorus project with its own data directory, in `directory`."""
+
+    bare: Path
+    bare_env: dict[str, str]
+    project: Path
+    chorus_env: dict[str, str]
+    manage: list[str]
+
+
+def scratch(directory: Path) -> Scratch:
+    bare = directory / "bare"
+    bare.mkdir()
+    subprocess.run(
+        [sys.executable, "-m", "django", "startproject", "bare", str(bare)], check=True, stdout=subprocess.DEVNULL
+    )
+    bare_env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    project = directory / "project"
+    project.mkdir()
+    chorus_env = dict(
+        bare_env, PROJECT_ROOT=str(project), CHORUS_DATA_DIR=str(directory / "data"), PYTHONPATH=str(ROOT)
+    )
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=chorus_env, check=True)
+    return Scratch(bare, bare_env, project, chorus_env, manage)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="chorus-bench-cli-") as scratch:
-        scratch_dir = Path(scratch)
-        bare = scratch_dir / "bare"
-        bare.mkdir()
-        subprocess.run(
-            [sys.executable, "-m", "django", "startproject", "bare", str(bare)], check=True, stdout=subprocess.DEVNULL
+    with tempfile.TemporaryDirectory(prefix="chorus-bench-cli-") as directory:
+        made = scratch(Path(directory))
+        bare, bare_env, project, chorus_env, manage = (
+            made.bare,
+            made.bare_env,
+            made.project,
+            made.chorus_env,
+            made.manage,
         )
-        bare_env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-        project = scratch_dir / "project"
-        project.mkdir()
-        chorus_env = dict(
-            bare_env, PROJECT_ROOT=str(project), CHORUS_DATA_DIR=str(scratch_dir / "data"), PYTHONPATH=str(ROOT)
-        )
-        manage = [sys.executable, str(ROOT / "manage.py")]
-        subprocess.run([*manage, "migrate", "-v0"], env=chorus_env, check=True)
         subprocess.run([*manage, "shell", "-c", SESSIONS], env=chorus_env, check=True, stdout=subprocess.DEVNULL)
         cases = {
             "bare Django: manage.py check (floor)": ([sys.executable, "manage.py", "check"], bare, bare_env),

@@ -37,8 +37,10 @@ CALLER = "chorus.agent_caller"
 INSTRUCTIONS = (
     "Chorus runs you in a terminal session it watches, with a person in charge. These tools tell Chorus about "
     "your work directly: take your task (current_task, next_task), report progress, finish or fail it with your "
-    "own words, and ask the person when you are stuck. The same actions exist as shell commands (`chorus agent "
-    "whoami|task|progress|finish|fail|ask|next|send|read`) for when these tools are unavailable."
+    "own words, and ask the person when you are stuck. Claim the paths your task will change (claim_paths) before "
+    "you edit them: another task's claimed paths are refused. The same actions exist as shell commands (`chorus "
+    "agent whoami|task|progress|finish|fail|ask|next|send|read|claim-paths|release-paths|list-claims`) for when "
+    "these tools are unavailable."
 )
 
 READS = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
@@ -160,6 +162,11 @@ References = Annotated[
 DependsOn = Annotated[list[int] | None, Field(description="Tasks that must be done before this one, by number.")]
 AssignedTask = Annotated[int, Field(description="The number of the task to hand over.")]
 AssigneeName = Annotated[str, Field(description="The name of the session to give it to.")]
+Paths = Annotated[
+    list[str],
+    Field(description="Globs relative to the project's root: src/api/** (a directory and all beneath), *.md, a/b.py."),
+]
+ClaimReason = Annotated[str, Field(description="Why your task needs these paths, in a sentence.")]
 TaskId = Annotated[
     int | None, Field(description="The id of the task you mean, checked to be yours; omit for your current task.")
 ]
@@ -273,6 +280,24 @@ def agent_server(facade: Any) -> MCPServer:
         """Hand a ready task to another session: its prompt is queued there and typed when that agent is idle.
         Needs the fleet-write tier."""
         return await call(ctx, facade.assign_task, task_id=task_id, session=session)
+
+    @tool(facade.claim_paths, WRITES)
+    async def claim_paths(paths: Paths, reason: ClaimReason, ctx: Context):
+        """Claim paths for your task before you change them, so no other agent edits them meanwhile: held until
+        your task leaves work and review. Refused, naming the holder, when another task holds an overlapping
+        claim: then work elsewhere or ask_human."""
+        return await call(ctx, facade.claim_paths, paths=paths, reason=reason)
+
+    @tool(facade.release_paths, WRITES)
+    async def release_paths(paths: Paths, ctx: Context):
+        """Release claims your task holds and no longer needs (the patterns as list_claims shows them)."""
+        return await call(ctx, facade.release_paths, paths=paths)
+
+    @tool(facade.list_claims, READS)
+    async def list_claims(ctx: Context):
+        """Every live path claim of the project: its pattern, the task and session holding it, and whether it is
+        yours."""
+        return await call(ctx, facade.list_claims)
 
     @server.tool(annotations=READS)
     async def ping() -> str:

@@ -2,8 +2,10 @@
 
 A profile names its plug-in (`self_report = "<name>"`); the plug-ins are registered by name in
 sessions_app.agents.SELF_REPORTS. A plug-in provides what to add when the agent starts (arguments, environment,
-its hook directory), a reader of the agent's state reports, the agent's hook payloads read as signals, and how a
-delivery confirmed by the agent itself is named. Generic code reaches it only through the profile.
+its hook directory), a reader of the agent's state reports, the agent's hook payloads read as signals, how a
+delivery confirmed by the agent itself is named, and, for an agent whose hooks can refuse a file change before it
+happens, how to read such a hook's question and answer it (path claims, `chorus agent pre-edit`). Generic code
+reaches it only through the profile.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ class Signal:
 
     kind: Literal["prompt_accepted", "error", "activity"]
     text: str = ""
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """A file change an agent's pre-edit hook asks about: the tool, the file as the agent named it, and the agent's
+    working directory (against which a relative path is read)."""
+
+    tool: str
+    path: str
+    cwd: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,15 @@ class SelfReportPlugin(ABC):
     def readiness(self, environment: Mapping[str, str]) -> list[Readiness]:
         """Whether this plug-in's signals can work for an agent run with `environment` (none to say by default)."""
         return []
+
+    def edit_request(self, payload: object) -> EditRequest | None:
+        """The file change a payload of the agent's pre-edit hook asks about (the hook's input, parsed JSON); None
+        when it asks about none, or the agent has no such hook (the default)."""
+        return None
+
+    def edit_refusal(self, reason: str) -> str:
+        """What the pre-edit hook prints to refuse the change, with the reason the agent reads."""
+        raise NotImplementedError(f"{self.name} has no pre-edit hook")
 
     def __repr__(self) -> str:
         return f"<self-report plug-in {self.name}>"

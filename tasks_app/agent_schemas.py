@@ -98,3 +98,24 @@ class TaskBrief(Schema):
 
 class TaskList(Schema):
     tasks: list[TaskBrief]
+
+
+class ClaimBrief(Schema):
+    glob: str = Field(description="the claimed paths: a glob relative to the project's root")
+    task_id: int = Field(description="the task holding it")
+    session: str = Field(description="the session of that task")
+    source: str = Field(description="declared (by the task), agent (claim_paths), auto (an edit), person")
+    reason: str
+    yours: bool = Field(description="held by your task")
+
+
+class ClaimList(Schema):
+    message: str
+    claims: list[ClaimBrief]
+
+
+class EditDecision(Schema):
+    allowed: bool
+    message: str = Field(description="why: who holds the path, or that it is free or now claimed for your task")
+    claimed: str | None = Field(None, description="the pattern claimed for your task by this edit, if one was")
+    answer: str = Field("", description="what the agent's hook prints: its refusal, or nothing to let the edit go")

@@ -18,6 +18,7 @@ from tasks_app.schemas import (
     AssignIn,
     BranchDiffOut,
     BulkIn,
+    ClaimOut,
     DependenciesOut,
     DependencyIn,
     DispatchFilter,
@@ -43,6 +44,8 @@ from tasks_app.schemas import (
 )
 
 router = Router(tags=["tasks"])
+# The live path claims of every task, mounted at /api/claims.
+claims_router = Router(tags=["tasks"])
 
 # Path and query parameters, bounded as the schemas bound them (a task's number, the version you saw).
 TaskId = Path[int, P(ge=1, le=LARGEST_INTEGER, description="the task's number")]
@@ -86,6 +89,7 @@ def create_task(request: HttpRequest, body: TaskIn):
             body.depends_on,
             [services.Range(r.path, r.start, r.end) for r in body.references],
             body.status,
+            claims=body.claims,
             isolation=body.isolation,
         )
     return Status(201, TaskDetailOut.of(task))
@@ -162,7 +166,7 @@ def get_task(request: HttpRequest, task_id: TaskId):
 @router.patch(
     "/{task_id}",
     response=answers({200: TaskDetailOut}, 400, 404, 409, 422, write=True),
-    summary="Change title, description, priority or labels",
+    summary="Change title, description, priority, labels or declared path claims",
 )
 def update_task(request: HttpRequest, task_id: TaskId, body: TaskUpdateIn):
     with _as(request):
@@ -175,6 +179,7 @@ def update_task(request: HttpRequest, task_id: TaskId, body: TaskUpdateIn):
             labels=body.labels,
             add_labels=body.add_labels,
             remove_labels=body.remove_labels,
+            claims=body.claims,
         )
     return TaskDetailOut.of(task)
 
@@ -393,3 +398,8 @@ def worktree_diff(request: HttpRequest, task_id: TaskId):
 def merge(request: HttpRequest, task_id: TaskId, body: MergeIn):
     with _as(request):
         return MergeOut.of(*services.worktree_merge(task_id, expected_version=body.version, no_ff=body.no_ff))
+
+
+@claims_router.get("", response=answers({200: list[ClaimOut]}), summary="The live path claims, with their tasks")
+def list_claims(request: HttpRequest):
+    return ClaimOut.many(selectors.live_claims())

@@ -5,6 +5,9 @@ A task's references live in its own stream, so the task's version covers them: w
 version they saw also saw its references. A session's slot has a stream of its own (not the session stream, whose
 version the worker bumps on every status change): claiming it with the expected version is what makes "one task per
 session" hold with several dispatchers and people assigning at the same moment.
+
+Live path claims are one stream for the whole project (`claim`, id "all"): every claim is appended at the version
+read beside the claims it was checked against, so two overlapping claims can never both be taken (design.md 5e.1).
 """
 
 from __future__ import annotations
@@ -271,3 +274,58 @@ class SessionSlotClaimed:
 class SessionSlotReleased:
     task_id: int
     reason: str
+
+
+# --- task: the paths it declares it will touch -------------------------------------------------------------------
+
+
+@event("task")
+class TaskClaimDeclared:
+    """The task will touch the paths `glob` covers (tasks_app.claims): claimed for it while it is at work or in
+    review."""
+
+    glob: str
+
+
+@event("task")
+class TaskClaimWithdrawn:
+    glob: str
+
+
+# --- claim: every live path claim, one stream (id "all") -------------------------------------------------------
+
+
+@event("claim")
+class PathsClaimed:
+    """`globs` are held by task `task_id` (and so by its session) until it leaves work and review or releases
+    them. `source`: declared (the task's own claims, when it went to work), agent (its claim_paths tool), auto (an
+    edit of an unclaimed path by the task's agent), person (the task's claims edited while it held them)."""
+
+    task_id: int
+    session: str
+    globs: list
+    source: str
+    reason: str
+
+
+@event("claim")
+class PathsReleased:
+    task_id: int
+    globs: list
+    reason: str
+
+
+# --- agent: an edit refused before it happened ------------------------------------------------------------------
+
+
+@event("agent")
+class EditDenied:
+    """The session's agent tried to change `path` with `tool`, which a claim of another task covers (`glob`,
+    held by task `holder_task` of session `holder_session`); its file tool was refused before the edit."""
+
+    task_id: int | None
+    tool: str
+    path: str
+    glob: str
+    holder_task: int
+    holder_session: str

@@ -1,5 +1,6 @@
 """The one place tasks_app runs git for the audit of each dispatch: PROJECT_ROOT's HEAD commit, or the HEAD of the
-worktree a task works in (tasks_app.worktrees runs git for the worktrees themselves).
+worktree a task works in (tasks_app.worktrees runs git for the worktrees themselves); and where the repository's
+hooks live, for the path claims' pre-commit guard.
 
 `git_head()` asks the current reader, `rev_parse_head` unless `head_reader(...)` swapped it for a block: the seam
 that keeps the fast tests from starting git (the integration tests run the real one).
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -61,3 +63,18 @@ def head_reader(reader: HeadReader) -> Iterator[None]:
         yield
     finally:
         _reader, _worktree_reader = previous
+
+
+def hooks_directory() -> Path | None:
+    """Where git runs PROJECT_ROOT's repository hooks from (core.hooksPath respected), or None outside a
+    repository."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(settings.PROJECT_ROOT), "rev-parse", "--path-format=absolute", "--git-path", "hooks"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return Path(result.stdout.strip()) if result.returncode == 0 and result.stdout.strip() else None

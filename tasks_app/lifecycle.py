@@ -21,6 +21,8 @@ STATUSES = (BACKLOG, READY, ASSIGNED, IN_PROGRESS, REVIEW, DONE, FAILED, CANCELL
 # A task in one of these holds its session's slot and counts against CHORUS_MAX_ACTIVE_TASKS.
 ACTIVE = (ASSIGNED, IN_PROGRESS)
 FINISHED = (DONE, FAILED, CANCELLED)
+# A task in one of these holds its path claims (tasks_app.claims): at work, and in review until a person decides.
+HOLDS_CLAIMS = (ASSIGNED, IN_PROGRESS, REVIEW)
 LABELS = {
     BACKLOG: "Backlog",
     READY: "Ready",
@@ -102,3 +104,8 @@ def assignable(status: str) -> bool:
 def holds_slot(status: str) -> bool:
     """Whether a task in `status` holds its session's slot (and counts against the limit of active tasks)."""
     return status in ACTIVE
+
+
+def holds_claims(status: str) -> bool:
+    """Whether a task in `status` holds its path claims."""
+    return status in HOLDS_CLAIMS

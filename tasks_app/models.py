@@ -1,5 +1,6 @@
-"""Read models of tasks, their labels, references, dispatches and agents' notes, and of sessions' task slots. Written
-only by tasks_app.projectors; rebuilt from the `task` and `assignment` streams (notes: from the `agent` stream)."""
+"""Read models of tasks, their labels, references, dispatches and agents' notes, of sessions' task slots and of live
+path claims. Written only by tasks_app.projectors; rebuilt from the `task`, `assignment` and `claim` streams (notes
+and denied edits: from the `agent` stream)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class Task(models.Model):
     status = models.CharField(max_length=12, choices=[(s, s) for s in STATUSES], db_index=True)
     archived = models.BooleanField(default=False, db_index=True)
     depends_on = models.JSONField(default=list)
+    # the path claims the task declares (tasks_app.claims), live while it is at work or in review
+    claims = models.JSONField(default=list)
     session = models.CharField(max_length=40, blank=True, db_index=True)
     dispatch_id = models.CharField(max_length=32, blank=True)
     message_id = models.CharField(max_length=40, blank=True)
@@ -173,6 +176,47 @@ class SessionSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session}: {self.task_id or 'free'}"
+
+
+class PathClaim(models.Model):
+    """A live path claim: a glob held by a task (and so by its session) while it is at work or in review."""
+
+    key = models.CharField(max_length=520, primary_key=True)
+    task_id = models.PositiveIntegerField(db_index=True)
+    session = models.CharField(max_length=40, db_index=True)
+    glob = models.CharField(max_length=500)
+    source = models.CharField(max_length=10)
+    reason = models.TextField(blank=True)
+    since = models.DateTimeField()
+    position = models.BigIntegerField()
+
+    class Meta:
+        db_table = "chorus_path_claim"
+        ordering = ["glob", "task_id"]
+
+    def __str__(self) -> str:
+        return f"{self.glob} (task {self.task_id})"
+
+
+class EditDenial(models.Model):
+    """An edit a session's agent attempted on a path another task's claim covers, refused before it happened."""
+
+    position = models.BigIntegerField(primary_key=True)
+    session = models.CharField(max_length=40, db_index=True)
+    task_id = models.PositiveIntegerField(null=True)
+    tool = models.CharField(max_length=40)
+    path = models.CharField(max_length=1000)
+    glob = models.CharField(max_length=500)
+    holder_task = models.PositiveIntegerField(db_index=True)
+    holder_session = models.CharField(max_length=40)
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_edit_denial"
+        ordering = ["-position"]
+
+    def __str__(self) -> str:
+        return f"{self.session}: {self.path}"
 
 
 class TaskNote(models.Model):

@@ -5,11 +5,12 @@ In the event's transaction (the read models already show the event; a reaction t
 - references follow their document (DocumentChanged, DocumentRemoved, DocumentAdded of a path that was one before);
 - a task at work follows its session and its prompt (status changes, the session's end, a prompt that was lost):
   in the log's order, so whichever the log says happened first decides;
-- a task leaving work frees its session's slot and withdraws its prompt if it is still queued.
+- a task leaving work frees its session's slot and withdraws its prompt if it is still queued;
+- a task leaving work and review releases its path claims.
 
 In the worker, after the commit (at least once, and when the worker starts):
 - dispatch, on whatever can make one possible: a session idle, opted in or freed, a task made ready, a dependency
-  done, a reference sound again.
+  done, a reference sound again, claims released.
 """
 
 from __future__ import annotations
@@ -104,6 +105,21 @@ def a_task_leaving_work_withdraws_its_prompt(recorded: RecordedEvent) -> None:
     services.prompt_withdraw(int(recorded.stream_id))
 
 
+# The events of the transitions that take a task out of work and review: it no longer holds its path claims.
+LEAVING_CLAIMS = tuple(
+    transition.event_type
+    for transition in lifecycle.TRANSITIONS
+    if any(map(lifecycle.holds_claims, transition.sources)) and not lifecycle.holds_claims(transition.target)
+)
+
+
+@policy(*(getattr(ev, name) for name in LEAVING_CLAIMS))
+def a_task_leaving_work_and_review_releases_its_claims(recorded: RecordedEvent) -> None:
+    task_id = int(recorded.stream_id)
+    if selectors.live_claims(task_id=task_id):
+        services.claims_release(task_id, reason=f"task {lifecycle.status_after(recorded.event_type)}")
+
+
 # What was last said about a task passed over, so a task that cannot go is reported once, not every round.
 passed_over: dict[int, str] = {}
 
@@ -115,6 +131,7 @@ passed_over: dict[int, str] = {}
     PromptDeliveryFailed,
     MessageCancelled,
     ev.SessionSlotReleased,
+    ev.PathsReleased,
     ev.TaskCreated,
     ev.TaskReadied,
     ev.TaskReopened,

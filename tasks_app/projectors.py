@@ -9,7 +9,17 @@ from events_app.store import RecordedEvent
 from sessions_app.events import AgentProgressReported
 from tasks_app import events as ev
 from tasks_app import lifecycle
-from tasks_app.models import Dispatch, Reference, SessionSlot, Task, TaskDependency, TaskLabel, TaskNote
+from tasks_app.models import (
+    Dispatch,
+    EditDenial,
+    PathClaim,
+    Reference,
+    SessionSlot,
+    Task,
+    TaskDependency,
+    TaskLabel,
+    TaskNote,
+)
 from tasks_app.worktrees import ACTIVE_WORKTREE, REMOVED_WORKTREE
 
 _UNSOUND = (Reference.STALE, Reference.MISSING)
@@ -124,6 +134,15 @@ class TaskProjector(Projector):
         row = rows.get(TaskDependency, _dependency_key(task.id, recorded.event.depends_on))
         if row is not None:
             rows.delete(row)
+
+    @handles(ev.TaskClaimDeclared, ev.TaskClaimWithdrawn)
+    def claims_declared(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        others = [glob for glob in task.claims if glob != recorded.event.glob]
+        task.claims = (
+            sorted([*others, recorded.event.glob]) if isinstance(recorded.event, ev.TaskClaimDeclared) else others
+        )
+        rows.save(task)
 
     @handles(ev.TaskArchived, ev.TaskUnarchived)
     def archived(self, recorded: RecordedEvent, rows: Rows) -> None:
@@ -341,6 +360,63 @@ class TaskNoteProjector(Projector):
                 task_id=e.task_id,
                 session=recorded.stream_id,
                 note=e.note,
+                at=recorded.recorded_at,
+            )
+        )
+
+
+def claim_key(task_id: int, glob: str) -> str:
+    return f"{task_id}:{glob}"
+
+
+@register
+class PathClaimProjector(Projector):
+    name = "path_claims"
+    models = (PathClaim,)
+
+    @handles(ev.PathsClaimed)
+    def claimed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        for glob in e.globs:
+            rows.save(
+                PathClaim(
+                    key=claim_key(e.task_id, glob),
+                    task_id=e.task_id,
+                    session=e.session,
+                    glob=glob,
+                    source=e.source,
+                    reason=e.reason,
+                    since=recorded.recorded_at,
+                    position=recorded.position,
+                )
+            )
+
+    @handles(ev.PathsReleased)
+    def released(self, recorded: RecordedEvent, rows: Rows) -> None:
+        for glob in recorded.event.globs:
+            row = rows.get(PathClaim, claim_key(recorded.event.task_id, glob))
+            if row is not None:
+                rows.delete(row)
+
+
+@register
+class EditDenialProjector(Projector):
+    name = "edit_denials"
+    models = (EditDenial,)
+
+    @handles(ev.EditDenied)
+    def denied(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        rows.save(
+            EditDenial(
+                position=recorded.position,
+                session=recorded.stream_id,
+                task_id=e.task_id,
+                tool=e.tool,
+                path=e.path,
+                glob=e.glob,
+                holder_task=e.holder_task,
+                holder_session=e.holder_session,
                 at=recorded.recorded_at,
             )
         )

@@ -15,7 +15,8 @@ from ninja import Field, Schema
 from events_app.schemas import LARGEST_INTEGER, BodyIn
 from sessions_app.services import NAME
 from tasks_app import lifecycle, selectors
-from tasks_app.models import Reference, Task
+from tasks_app.claims import CLAIMS_MAX, GLOB_MAX
+from tasks_app.models import PathClaim, Reference, Task
 from tasks_app.services.tasks import DESCRIPTION_MAX, LABEL, NOTE_MAX, PRIORITY_LIMIT, TITLE_MAX
 from tasks_app.worktrees import BASE
 
@@ -32,6 +33,14 @@ Label = Annotated[str, Field(pattern=LABEL.pattern, description="1-40 letters, d
 Title = Annotated[str, Field(max_length=TITLE_MAX, pattern=r"^[^\n]*[^\s\x1c-\x1f\x85][^\n]*$")]
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX, description="Markdown")]
 Note = Annotated[str, Field(max_length=NOTE_MAX)]
+Glob = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=GLOB_MAX,
+        description="a glob relative to PROJECT_ROOT: src/api/** or src/api (a directory and all beneath), *.md",
+    ),
+]
 
 
 class RangeIn(BodyIn):
@@ -49,6 +58,7 @@ class TaskIn(BodyIn):
     references: list[RangeIn] = []
     status: NewStatus = "ready"
     isolation: Isolation = Field("shared", description="worktree: it works in a git worktree and branch of its own")
+    claims: list[Glob] = Field([], max_length=CLAIMS_MAX, description="paths it will touch, claimed while at work")
 
 
 class VersionIn(BodyIn):
@@ -62,6 +72,11 @@ class TaskUpdateIn(VersionIn):
     labels: list[Label] | None = Field(None, description="the whole set (replaces the task's labels)")
     add_labels: list[Label] = []
     remove_labels: list[Label] = []
+    claims: list[Glob] | None = Field(
+        None,
+        max_length=CLAIMS_MAX,
+        description="the whole set of paths it declares (taken at once while it holds claims)",
+    )
 
 
 class StatusIn(VersionIn):
@@ -157,6 +172,7 @@ class TaskOut(Schema):
     worktree_base_commit: str
     worktree_state: str = Field(description="empty (no worktree yet), active or removed")
     worktree_merged_commit: str = Field(description="the commit its last merge left the shared checkout at")
+    claims: list[str] = Field(description="the paths it declares it will touch (globs)")
     created_at: datetime
     updated_at: datetime
     status_since: datetime
@@ -200,8 +216,22 @@ class ReferenceOut(Schema):
         return reference.state == Reference.MISSING
 
 
+class ClaimOut(Schema):
+    glob: str
+    task_id: int = Field(description="the task holding it")
+    session: str = Field(description="that task's session")
+    source: str = Field(description="declared (the task's own), agent (claim_paths), auto (an edit), person")
+    reason: str
+    since: datetime
+
+    @classmethod
+    def many(cls, claims: Iterable[PathClaim]) -> list[ClaimOut]:
+        return [cls.model_validate(claim) for claim in claims]
+
+
 class TaskDetailOut(TaskOut):
     references: list[ReferenceOut]
+    live_claims: list[ClaimOut] = Field(description="the claims it holds now (at work or in review)")
     dependents: list[int]
     prompt: str | None = Field(description="the prompt assigning it would send now")
     prompt_error: str | None
@@ -212,6 +242,7 @@ class TaskDetailOut(TaskOut):
         return cls(
             **TaskOut.of(task).model_dump(),
             references=[ReferenceOut.model_validate(r) for r in selectors.references(task.id)],
+            live_claims=ClaimOut.many(selectors.live_claims(task_id=task.id)),
             dependents=selectors.dependents(task.id),
             prompt=prompt,
             prompt_error=error,

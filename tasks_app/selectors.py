@@ -4,12 +4,14 @@ document reads; nothing here writes or calls a service."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from events_app import store
 from sessions_app import selectors as session_selectors
-from tasks_app import prompts
+from tasks_app import claims, prompts
 from tasks_app.errors import TaskError, UnknownTask
 from tasks_app.models import (
     ACTIVE,
@@ -17,6 +19,8 @@ from tasks_app.models import (
     READY,
     STATUSES,
     Dispatch,
+    EditDenial,
+    PathClaim,
     Reference,
     SessionSlot,
     Task,
@@ -25,6 +29,9 @@ from tasks_app.models import (
     TaskNote,
 )
 from tasks_app.worktrees import ACTIVE_WORKTREE, WORKTREE
+
+# The one stream of every live path claim (tasks_app.events: PathsClaimed, PathsReleased).
+CLAIMS_STREAM = "all"
 
 if TYPE_CHECKING:
     from sessions_app.models import Session
@@ -200,3 +207,37 @@ def worktree_owner(directory: str, homes: dict[str, int] | None = None) -> int |
         if directory == home or directory.startswith(home.rstrip("/") + "/"):
             return task_id
     return None
+
+
+def live_claims(task_id: int | None = None, session: str | None = None) -> list[PathClaim]:
+    """The live path claims, by pattern; of one task, or of the tasks of one session."""
+    queryset = PathClaim.objects.all()
+    if task_id is not None:
+        queryset = queryset.filter(task_id=task_id)
+    if session is not None:
+        queryset = queryset.filter(session=session)
+    return list(queryset)
+
+
+def claim_clashes(
+    task_id: int, globs: Iterable[str], live: Iterable[PathClaim] | None = None
+) -> list[tuple[str, PathClaim]]:
+    """(pattern, the live claim of another task it overlaps) for each of `globs` that overlaps one (tasks_app.claims:
+    conservative, never missing an overlap); `live`: the live claims, if the caller read them already."""
+    others = [claim for claim in (live_claims() if live is None else live) if claim.task_id != task_id]
+    return [(glob, claim) for glob in globs for claim in others if claims.overlap(glob, claim.glob)]
+
+
+def claims_version() -> int:
+    """The version of the `claim` stream, read beside the live claims a new claim is checked against."""
+    return store.stream_version("claim", CLAIMS_STREAM)
+
+
+def edit_denials(session: str | None = None, holder_task: int | None = None, limit: int = 20) -> list[EditDenial]:
+    """The latest edits refused by a claim, of one session's agent or against one task's claims."""
+    queryset = EditDenial.objects.all()
+    if session is not None:
+        queryset = queryset.filter(session=session)
+    if holder_task is not None:
+        queryset = queryset.filter(holder_task=holder_task)
+    return list(queryset[:limit])

@@ -28,7 +28,7 @@ SOCKET_PATH = "ws/page/"
 # Topics and stream patterns: a stream type (every stream of it), "type:{name}" (the streams a page parameter or
 # attribute names), or EVERY (all streams).
 SESSION, TASK, MESSAGE, DOCUMENT = "session", "task", "message", "document"
-AGENT, QUESTION = "agent", "question"
+AGENT, QUESTION, CLAIM = "agent", "question", "claim"
 EVERY = "*"
 NEEDS_HUMAN = "needs-human"
 _UNSENT = object()

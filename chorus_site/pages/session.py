@@ -1,6 +1,6 @@
 """One session: its terminal mirrored live (looked at every 0.3 s, sent when it changed), the dialog's options read
 off the screen while it waits, its agent's open questions with their answers, keys, a message box, the outbox, the
-agent's recent tool calls and the status history."""
+agent's recent tool calls, its tasks' path claims with the edits they refused, and the status history."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from collections.abc import Mapping
 
 from chorus_site import ansi
 from chorus_site.pages import screens
-from chorus_site.pages.base import AGENT, MESSAGE, QUESTION, Fragment, LivePage, Shown, found
+from chorus_site.pages.base import AGENT, CLAIM, MESSAGE, QUESTION, Fragment, LivePage, Shown, found
 from sessions_app import selectors as session_selectors
+from tasks_app import selectors as task_selectors
 
 # The streams of agents' tool calls (one per session) and of their questions (one per question).
 # The named keys offered under the terminal, a subset of the tmux adapter's allowlist, in a useful order.
@@ -57,6 +58,14 @@ def agent_calls(name: str) -> dict:
     return {"agent_calls": list(found(session_selectors.agent_calls, name, AGENT_CALLS_SHOWN))}
 
 
+def claims(name: str) -> dict:
+    """The live path claims of the session's tasks and the edits of its agent they refused."""
+    return {
+        "session_claims": task_selectors.live_claims(session=name),
+        "session_denials": task_selectors.edit_denials(session=name, limit=10),
+    }
+
+
 def outbox(name: str) -> dict:
     messages = list(found(session_selectors.outbox, name, include_finished=True))
     return {"session_name": name, "outbox_messages": messages[::-1][:30]}
@@ -67,7 +76,7 @@ class SessionPage(LivePage):
     template = "session.html"
     section = "sessions"
     parameters = ("name",)
-    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}")
+    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", CLAIM)
     screen_interval = 0.3
 
     def __init__(self, params: Mapping[str, str]):
@@ -105,6 +114,11 @@ class SessionPage(LivePage):
         context = agent_calls(self.session_name)
         return [Fragment("session.html#agent-calls", context, key=tuple(c.position for c in context["agent_calls"]))]
 
+    def read_claims(self) -> list[Fragment]:
+        context = claims(self.session_name)
+        shown = (tuple(c.key for c in context["session_claims"]), tuple(d.position for d in context["session_denials"]))
+        return [Fragment("session_claims.html#session-claims", context, key=shown)]
+
     partials = {
         "session-head": read_head,
         "history": read_head,
@@ -112,13 +126,15 @@ class SessionPage(LivePage):
         "dialog": read_dialog,
         "questions": read_questions,
         "agent-calls": read_agent_calls,
+        "session-claims": read_claims,
     }
     # a question's stream is its own id, not the session's: every question event is read, and sent if it changed
     renders = {
         "session:{name}": ("session-head", "history", "dialog"),
         MESSAGE: ("outbox",),
         QUESTION: ("questions",),
-        f"{AGENT}:{{name}}": ("agent-calls",),
+        f"{AGENT}:{{name}}": ("agent-calls", "session-claims"),
+        CLAIM: ("session-claims",),
     }
 
     def dialog(self) -> dict:
@@ -144,6 +160,7 @@ class SessionPage(LivePage):
             **outbox(self.session_name),
             **questions(self.session_name),
             **agent_calls(self.session_name),
+            **claims(self.session_name),
             **self.dialog(),
             **self.shown_screen(),
             "keys": KEY_BUTTONS,

@@ -1,14 +1,15 @@
 """One task: its references with their state and diff, dependencies, its timeline (dispatches with their prompts and
-its agents' progress notes), the agent's own summary or reason, the moves a person may make, and assignment while
-the state machine allows it. Events of the task, of the tasks it waits for and of those waiting for it re-render it;
-its agents' calls re-render the timeline."""
+its agents' progress notes), the agent's own summary or reason, the moves a person may make, assignment while
+the state machine allows it, and its path claims (held, declared, overlapping others', edits they refused). Events
+of the task, of the tasks it waits for and of those waiting for it re-render it; its agents' calls re-render the
+timeline, and every claim event its claims."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
 
-from chorus_site.pages.base import AGENT, MESSAGE, SESSION, TASK, Fragment, LivePage, found
+from chorus_site.pages.base import AGENT, CLAIM, MESSAGE, SESSION, TASK, Fragment, LivePage, found
 from documents_app import selectors as document_selectors
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
@@ -87,6 +88,21 @@ def document_paths() -> list[str]:
     return list(document_selectors.documents().values_list("path", flat=True)[:DOCUMENTS_OFFERED])
 
 
+def claims(task) -> dict:
+    """The claims the task holds, those it declares that are not live yet, which of those overlap another task's
+    live claims, and the edits its claims refused."""
+    live = task_selectors.live_claims()
+    held = [claim for claim in live if claim.task_id == task.id]
+    waiting = [glob for glob in task.claims if glob not in {claim.glob for claim in held}]
+    return {
+        "task": task,
+        "task_claims": held,
+        "declared_waiting": waiting,
+        "claim_clashes": task_selectors.claim_clashes(task.id, waiting, live),
+        "claim_denials": task_selectors.edit_denials(holder_task=task.id, limit=10),
+    }
+
+
 def assignment(task) -> dict:
     sessions = list(session_selectors.sessions(include_ended=False))
     return {
@@ -104,7 +120,7 @@ class TaskPage(LivePage):
     template = "task.html"
     section = "tasks"
     parameters = ("id",)
-    topics = (TASK, MESSAGE, AGENT)
+    topics = (TASK, MESSAGE, AGENT, CLAIM)
 
     def __init__(self, params: Mapping[str, str]):
         super().__init__(params)
@@ -127,10 +143,27 @@ class TaskPage(LivePage):
     def read_assignment(self) -> list[Fragment]:
         return [Fragment("task.html#assign", assignment(self.read_task()))]
 
-    partials = {"task-detail": read_detail, "timeline": read_detail, "assign": read_assignment}
+    def read_claims(self) -> list[Fragment]:
+        context = claims(self.read_task())
+        shown = (
+            tuple((c.glob, c.position) for c in context["task_claims"]),
+            tuple(context["declared_waiting"]),
+            tuple((glob, c.key) for glob, c in context["claim_clashes"]),
+            tuple(d.position for d in context["claim_denials"]),
+        )
+        return [Fragment("task_claims.html#task-claims", context, key=shown)]
+
+    partials = {
+        "task-detail": read_detail,
+        "timeline": read_detail,
+        "assign": read_assignment,
+        "task-claims": read_claims,
+    }
     # a progress note is an event of its session's agent stream (the task's version does not move with it)
     renders = {
-        "task:{related}": ("task-detail", "assign"),
+        "task:{related}": ("task-detail", "assign", "task-claims"),
+        CLAIM: ("task-claims",),
+        AGENT: ("task-claims",),  # an edit refused under its claims, by any session
         MESSAGE: ("task-detail",),
         SESSION: ("assign",),
         f"{AGENT}:{{agents}}": ("timeline",),
@@ -138,4 +171,4 @@ class TaskPage(LivePage):
 
     def context(self) -> dict:
         task = self.read_task()
-        return {**super().context(), **detail(task), **assignment(task)}
+        return {**super().context(), **detail(task), **assignment(task), **claims(task)}

@@ -38,6 +38,10 @@ def _labels(request: HttpRequest) -> list[str]:
     return [label for label in request.POST.get("labels", "").replace(",", " ").split() if label]
 
 
+def _claims(request: HttpRequest) -> list[str]:
+    return [glob for glob in request.POST.get("claims", "").replace(",", " ").split() if glob]
+
+
 def _as_seen(task_id: int, action: Callable[[], object], kept: str = "") -> Callable[[], object]:
     """`action`, with a stale form's conflict said in the person's words: what the page showed is not the task
     any more, so nothing was saved (and, for a form that keeps what was typed, that it is still there)."""
@@ -85,6 +89,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
             priority=priority,
             labels=labels,
             references=references,
+            claims=_claims(request),
             isolation="worktree" if request.POST.get("worktree") in ("1", "on", "true") else "shared",
         )
 
@@ -93,7 +98,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def task_edit(request: HttpRequest, task_id: int) -> HttpResponse:
-    """Change what the task says (title, description, priority, labels) at the version the form showed."""
+    """Change what the task says (title, description, priority, labels, claims) at the version the form showed."""
 
     def edit():
         priority = _number(request, "priority") if request.POST.get("priority", "").strip() else 0
@@ -104,6 +109,7 @@ def task_edit(request: HttpRequest, task_id: int) -> HttpResponse:
             description=request.POST.get("description", "").replace("\r\n", "\n"),
             priority=priority,
             labels=_labels(request),
+            claims=_claims(request) if "claims" in request.POST else None,
         )
 
     kept = "What you typed is still in the form: copy what you need, then press Discard to see the task as it is now."

@@ -25,7 +25,7 @@ from sessions_app.composer import Composer
 from sessions_app.dialogs import Dialog
 from sessions_app.profiles import Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
-from sessions_app.self_report import Launch, Readiness, SelfReport, SelfReportPlugin, Signal
+from sessions_app.self_report import EditRequest, Launch, Readiness, SelfReport, SelfReportPlugin, Signal
 from sessions_app.stamps import recently
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
 
@@ -209,10 +209,48 @@ HOOK_COMMAND = (
 )
 
 
+# The file-writing tools whose changes a PreToolUse hook may refuse: another task's path claims (design.md 5e.1).
+EDIT_TOOLS = ("Edit", "Write", "MultiEdit", "NotebookEdit")
+# Asks Chorus through the pane's own `chorus` twin (the database, not the web server), synchronously: its answer
+# decides. The twin is the one beside the credential (sessions_app.tools_loader writes both into one directory), not
+# whatever `chorus` comes first on PATH, which may be another Chorus's. A session without Chorus's tools has no
+# credential and is not checked; the twin itself allows the edit, saying why on stderr, when Chorus cannot answer.
+PRE_EDIT_COMMAND = (
+    'c="$CHORUS_AGENT_CREDENTIAL"; t="${c%/*}/bin/chorus"; [ -n "$c" ] && [ -x "$t" ] || exit 0; '
+    'exec "$t" agent pre-edit'
+)
+PRE_EDIT_TIMEOUT = 10
+
+
 def hook_settings() -> str:
     """Inline JSON for `--settings`: it merges with the user's settings and never edits their files."""
     hook = {"type": "command", "command": HOOK_COMMAND, "timeout": 5, "async": True}
-    return json.dumps({"hooks": {event: [{"hooks": [hook]}] for event in HOOK_EVENTS}}, separators=(",", ":"))
+    hooks: dict[str, list] = {event: [{"hooks": [hook]}] for event in HOOK_EVENTS}
+    pre_edit = {"type": "command", "command": PRE_EDIT_COMMAND, "timeout": PRE_EDIT_TIMEOUT}
+    hooks["PreToolUse"] = [{"matcher": "|".join(EDIT_TOOLS), "hooks": [pre_edit]}]
+    return json.dumps({"hooks": hooks}, separators=(",", ":"))
+
+
+def edit_request(payload: object) -> EditRequest | None:
+    """The file a PreToolUse payload of a file-writing tool would change (`tool_input.file_path`, or
+    `notebook_path` for NotebookEdit), with the agent's working directory."""
+    if not isinstance(payload, dict) or payload.get("hook_event_name") != "PreToolUse":
+        return None
+    tool, arguments = payload.get("tool_name"), payload.get("tool_input")
+    if tool not in EDIT_TOOLS or not isinstance(arguments, dict):
+        return None
+    path = arguments.get("notebook_path") if tool == "NotebookEdit" else arguments.get("file_path")
+    path = path or arguments.get("file_path")
+    if not isinstance(path, str) or not path:
+        return None
+    cwd = payload.get("cwd")
+    return EditRequest(tool, path, cwd if isinstance(cwd, str) else "")
+
+
+def edit_refusal(reason: str) -> str:
+    """A PreToolUse hook's refusal: the tool does not run and the agent reads the reason."""
+    decision = {"hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": reason}
+    return json.dumps({"hookSpecificOutput": decision})
 
 
 def hooks_disabled_by(environment: Mapping[str, str]) -> Path | None:
@@ -285,6 +323,12 @@ class SessionFile(SelfReportPlugin):
 
     def signals(self, hook_dir: Path) -> list[Signal]:
         return [signal(payload) for payload in read_hook_events(hook_dir)]
+
+    def edit_request(self, payload: object) -> EditRequest | None:
+        return edit_request(payload)
+
+    def edit_refusal(self, reason: str) -> str:
+        return edit_refusal(reason)
 
     def readiness(self, environment: Mapping[str, str]) -> list[Readiness]:
         directory = sessions_dir(environment)

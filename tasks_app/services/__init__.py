@@ -6,12 +6,21 @@ writes nothing. Every service that changes a task takes the version of it the ca
 - tasks: create, edit, dependencies, archive, and a person's transitions of the lifecycle;
 - references: line ranges of documents that follow their text;
 - assignment: a prompt queued for a session holding its slot, and both given back when the task leaves work;
+- claims: path claims held by tasks, and the check before an agent's edit;
 - dispatch: ready tasks handed to free opted-in sessions;
 - following: a task at work moving with its session;
 - worktrees: where a task works (its isolation) and its own git worktree: made, started in, merged, removed.
 """
 
 from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
+from tasks_app.services.claims import (
+    ClaimConflict,
+    checked_globs,
+    claims_release,
+    claims_take,
+    edit_check,
+    pre_commit_install,
+)
 from tasks_app.services.dispatch import DispatchRound, DispatchView, dispatch_round
 from tasks_app.services.following import (
     task_follow_prompt_lost,
@@ -52,12 +61,18 @@ from tasks_app.services.worktrees import (
 )
 
 __all__ = [
+    "ClaimConflict",
     "DispatchRound",
     "DispatchView",
     "LimitReached",
     "Range",
     "SessionBusy",
+    "checked_globs",
+    "claims_release",
+    "claims_take",
     "dispatch_round",
+    "edit_check",
+    "pre_commit_install",
     "prompt_withdraw",
     "reference_add",
     "reference_refresh",

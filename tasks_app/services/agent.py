@@ -30,9 +30,12 @@ from tasks_app import events as ev
 from tasks_app.agent_schemas import (
     Ack,
     Asked,
+    ClaimBrief,
+    ClaimList,
     CurrentTask,
     DocumentLine,
     DocumentText,
+    EditDecision,
     NextTask,
     ReferenceText,
     Sent,
@@ -45,6 +48,7 @@ from tasks_app.agent_schemas import (
 from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.git import git_head
 from tasks_app.models import Reference, Task
+from tasks_app.services import claims
 from tasks_app.services.assignment import LimitReached, NotAnAgent, SessionBusy, task_assign, task_pull
 from tasks_app.services.stream import append, check_transition
 from tasks_app.services.tasks import task_create
@@ -257,6 +261,87 @@ def next_task(caller: AgentCaller) -> NextTask | None:
             prompt = selectors.dispatches(task.id, limit=1)[0].prompt
             return NextTask(id=task.id, title=task.title, status=task.status, prompt=prompt)
     return None
+
+
+# --- path claims: what the caller's task holds, and the check before an edit ------------------------------------
+
+
+def _claim_list(caller: AgentCaller, task: Task | None, message: str) -> ClaimList:
+    return ClaimList(
+        message=message,
+        claims=[
+            ClaimBrief(
+                glob=claim.glob,
+                task_id=claim.task_id,
+                session=claim.session,
+                source=claim.source,
+                reason=claim.reason,
+                yours=task is not None and claim.task_id == task.id,
+            )
+            for claim in selectors.live_claims()
+        ],
+    )
+
+
+def claim_paths(caller: AgentCaller, *, paths: list[str], reason: str) -> ClaimList:
+    """Claim more paths (globs relative to the project's root) for the caller's task at work, held until the task
+    leaves work and review; refused, naming the holder, when one overlaps another task's claim."""
+    reason = checked_text("reason", reason, LIMITS.reason)
+    globs = claims.checked_globs(paths)
+    with _call(caller, "claim_paths"):
+        task = _own_task(caller, None)
+        _record(caller, "claim_paths", task, ", ".join(globs))
+        taken = claims.claims_take(task, caller.session, globs, source="agent", reason=reason)
+    held = ", ".join(globs) if taken else "nothing new (your task holds them already)"
+    return _claim_list(caller, task, f"claimed for task {task.id}: {held}")
+
+
+def release_paths(caller: AgentCaller, *, paths: list[str]) -> ClaimList:
+    """Release claims the caller's task holds (the patterns as list_claims shows them)."""
+    globs = claims.checked_globs(paths)
+    with _call(caller, "release_paths"):
+        task = _own_task(caller, None)
+        _record(caller, "release_paths", task, ", ".join(globs))
+        claims.claims_release(task.id, globs, reason=f"released by {caller.session}")
+    return _claim_list(caller, task, f"released for task {task.id}: {', '.join(globs)}")
+
+
+def list_claims(caller: AgentCaller) -> ClaimList:
+    """Every live claim of the project, with its task and session; yours marked."""
+    with _call(caller, "list_claims"):
+        task = _task(caller)
+        _record(caller, "list_claims", task)
+    return _claim_list(caller, task, f"{len(selectors.live_claims())} live claim(s)")
+
+
+def pre_edit(caller: AgentCaller, *, payload: object) -> EditDecision | None:
+    """The answer to the caller's agent's pre-edit hook (`payload`: the hook's input, read by the session profile's
+    self-report plug-in): may its file tool change that file? None when the payload asks about no file change.
+    Asked by the agent's hook, not by the agent, so not counted against its rate limit; nothing is written unless
+    the edit is refused (EditDenied) or its path auto-claimed (CHORUS_CLAIMS_AUTO)."""
+    plugin = session_selectors.profile(caller.profile).self_report
+    asked = plugin.edit_request(payload) if plugin is not None else None
+    if asked is None:
+        return None
+    paths = claims.project_paths(checked_text("path", asked.path, claims.PATH_MAX), asked.cwd)
+    with event_context(actor=caller.session, source="agent"), transaction.atomic():
+        credentials.in_force(caller.session, caller.digest)
+        verdict = claims.edit_check(caller.session, asked.tool[:40], paths)
+    return EditDecision(
+        allowed=verdict.allowed,
+        message=verdict.message,
+        claimed=verdict.claimed,
+        answer="" if verdict.allowed else plugin.edit_refusal(verdict.message),
+    )
+
+
+def pre_commit(caller: AgentCaller, *, top: str, names: list[str]) -> list[str]:
+    """The refusals (none: the commit may go) of a commit by the caller's agent staging `names` (relative to the
+    repository's top-level directory `top`): asked by the pre-commit guard (`tasks install-pre-commit`)."""
+    files = [claims.project_paths(checked_text("path", name, claims.PATH_MAX), top) for name in names]
+    with event_context(actor=caller.session, source="agent"), transaction.atomic():
+        credentials.in_force(caller.session, caller.digest)
+        return [verdict.message for verdict in claims.commit_check(caller.session, files)]
 
 
 # --- fleet: other sessions and the project's documents ----------------------------------------------------------

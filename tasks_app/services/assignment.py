@@ -2,6 +2,9 @@
 stream) while the task is at work, and the slot and the prompt given back when it leaves work. A session's agent
 may also pull a task itself (task_pull, its next_task tool): the same claim, without a queued prompt.
 
+A task's declared path claims become live in the same transaction (tasks_app.services.claims): a task whose claims
+overlap another task's live ones is refused, and so passed over by dispatch and next_task.
+
 One task per session and one session per task, whoever races: the slot is claimed at the version read before the
 transaction (SessionBusy otherwise) and the task is recorded at the version its caller saw (ConcurrencyError), in
 one transaction with the queued prompt, so whoever loses has nothing of theirs written.
@@ -23,6 +26,7 @@ from tasks_app import events as ev
 from tasks_app.errors import TaskConflict, TaskError, UnknownTask
 from tasks_app.git import git_head
 from tasks_app.models import Task
+from tasks_app.services.claims import claims_on_assignment
 from tasks_app.services.references import references_placed
 from tasks_app.services.stream import append, check_transition, task_at
 from tasks_app.worktrees import WORKTREE
@@ -145,6 +149,9 @@ def _assign(task_id: int, session: str, *, expected_version: int, via: str, conf
             store.append("assignment", session, slot.version if slot else 0, [claim])
         except ConcurrencyError:
             raise SessionBusy(f"session {session} was given another task meanwhile") from None
+        # Its declared claims become live in the same transaction, checked against the live ones: of two tasks
+        # whose claims overlap, only one goes to work (ClaimConflict names the holder; nothing is written).
+        claims_on_assignment(task, session)
         audit = {"dispatch_id": dispatch_id, "session": session, "references": sent, "git_head": head, "via": via}
         if via == lifecycle.AGENT:
             # Whatever the session shows after this moment is its work on the task (see TaskStarted).

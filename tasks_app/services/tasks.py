@@ -17,6 +17,7 @@ from tasks_app import lifecycle, selectors
 from tasks_app.errors import TaskConflict, TaskError, UnknownTask
 from tasks_app.git import git_head
 from tasks_app.models import BACKLOG, READY, Task
+from tasks_app.services.claims import checked_globs, claims_follow_declared
 from tasks_app.services.references import Range, new_range, reference_added, references_check
 from tasks_app.services.stream import append, check_transition, task_at
 from tasks_app.worktrees import SHARED, WORKTREE, check_isolation
@@ -98,9 +99,10 @@ def task_create(
     references: Iterable[Range | str | Sequence] = (),
     status: str = READY,
     isolation: str = SHARED,
+    claims: Iterable[str] = (),
 ) -> Task:
-    """A new task, numbered after the last one, with its dependencies and references, in one append; `isolation`
-    "worktree" has it work in a git worktree of its own (tasks_app.services.worktrees)."""
+    """A new task, numbered after the last one, with its dependencies, references and declared path claims, in one
+    append; `isolation` "worktree" has it work in a git worktree of its own (tasks_app.services.worktrees)."""
     created = ev.TaskCreated(
         title=_title(title),
         description=_description(description),
@@ -110,11 +112,13 @@ def task_create(
     )
     isolated = [ev.TaskIsolationChosen(isolation=WORKTREE)] if check_isolation(isolation) == WORKTREE else []
     waits_for = sorted({_dependency(number) for number in depends_on})
+    declared = checked_globs(list(claims))
     ranges = [new_range(Range.of(spec)) for spec in references]
     for _attempt in range(CREATE_ATTEMPTS):
         number = selectors.last_task_number() + 1
         events: list[DomainEvent] = [created, *isolated]
         events += [ev.TaskDependencyAdded(depends_on=d) for d in waits_for]
+        events += [ev.TaskClaimDeclared(glob=glob) for glob in declared]
         events += [reference_added(f"{number}.{i}", where, text) for i, (where, text) in enumerate(ranges, 1)]
         try:
             store.append("task", str(number), 0, events)
@@ -134,9 +138,11 @@ def task_update(
     labels: Iterable[str] | None = None,
     add_labels: Iterable[str] = (),
     remove_labels: Iterable[str] = (),
+    claims: Iterable[str] | None = None,
 ) -> Task:
     """Change what a task says: each changed field is its own event, all in one append. `labels` replaces the
-    set; `add_labels` and `remove_labels` change it."""
+    set; `add_labels` and `remove_labels` change it; `claims` replaces its declared path claims, which, while the
+    task holds its claims, are taken or released with the change (refused when one overlaps another task's)."""
     task = task_at(task_id, expected_version)
     events: list[DomainEvent] = []
     if title is not None and _title(title) != task.title:
@@ -149,7 +155,14 @@ def task_update(
     wanted = (wanted | set(_labels(add_labels))) - set(_labels(remove_labels))
     events += [ev.TaskLabelAdded(label=label) for label in sorted(wanted - set(task.labels))]
     events += [ev.TaskLabelRemoved(label=label) for label in sorted(set(task.labels) - wanted)]
-    return append(task, expected_version, events)
+    declared = task.claims if claims is None else checked_globs(list(claims))
+    added = [glob for glob in declared if glob not in task.claims]
+    withdrawn = [glob for glob in task.claims if glob not in declared]
+    events += [ev.TaskClaimDeclared(glob=glob) for glob in added]
+    events += [ev.TaskClaimWithdrawn(glob=glob) for glob in withdrawn]
+    with transaction.atomic():
+        claims_follow_declared(task, added, withdrawn)
+        return append(task, expected_version, events)
 
 
 def _cycle(task_id: int, depends_on: int) -> list[int] | None:

@@ -138,6 +138,18 @@ class StubFacade:
         self.record("assign_task", caller, task_id=task_id, session=session)
         return Ack(message="assigned")
 
+    def claim_paths(self, caller: Caller, *, paths: list[str], reason: str) -> Names:
+        self.record("claim_paths", caller, paths=paths, reason=reason)
+        return Names(names=paths)
+
+    def release_paths(self, caller: Caller, *, paths: list[str]) -> Names:
+        self.record("release_paths", caller, paths=paths)
+        return Names(names=[])
+
+    def list_claims(self, caller: Caller) -> Names:
+        self.record("list_claims", caller)
+        return Names(names=["src/**"])
+
 
 @pytest.fixture
 def facade():
@@ -176,6 +188,9 @@ TOOLS = {
     "list_tasks": {"status", "label"},
     "create_task": {"title", "description", "priority", "labels", "references", "depends_on"},
     "assign_task": {"task_id", "session"},
+    "claim_paths": {"paths", "reason"},
+    "release_paths": {"paths"},
+    "list_claims": set(),
     "ping": set(),
 }
 
@@ -191,6 +206,7 @@ async def test_the_tools_their_arguments_and_result_schemas(facade):
     assert required["send_message"] == {"session", "text"}
     assert required["create_task"] == {"title"}
     assert required["assign_task"] == {"task_id", "session"}
+    assert required["claim_paths"] == {"paths", "reason"}
     assert all(len(tool.description) > 40 for tool in tools.values() if tool.name != "ping")
     assert tools["whoami"].output_schema["properties"].keys() == {"session", "task_id"}
     assert tools["whoami"].annotations.read_only_hint is True
@@ -216,6 +232,10 @@ async def test_each_tool_calls_its_facade_function_for_the_authenticated_session
         created = await session.call_tool("create_task", {"title": "Split it", "references": ["spec.md:1-2"]})
         assert structured(created) == {"title": "Split it"}
         await session.call_tool("assign_task", {"task_id": 8, "session": "w2"})
+        claimed = await session.call_tool("claim_paths", {"paths": ["src/**"], "reason": "the API"})
+        assert structured(claimed) == {"names": ["src/**"]}
+        await session.call_tool("release_paths", {"paths": ["src/**"]})
+        assert structured(await session.call_tool("list_claims", {})) == {"names": ["src/**"]}
         assert (await session.call_tool("ping", {})).content[0].text == "pong"
     assert facade.calls == [
         ("whoami", "w1", {}),
@@ -241,6 +261,9 @@ async def test_each_tool_calls_its_facade_function_for_the_authenticated_session
             },
         ),
         ("assign_task", "w1", {"task_id": 8, "session": "w2"}),
+        ("claim_paths", "w1", {"paths": ["src/**"], "reason": "the API"}),
+        ("release_paths", "w1", {"paths": ["src/**"]}),
+        ("list_claims", "w1", {}),
     ]
 
 

@@ -41,14 +41,6 @@ def _missing(message: str):
     pytest.skip(message)
 
 
-@pytest.fixture
-def browser():
-    """Django's test client logged in (the fast tier's pages; no Chromium)."""
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.get(f"/login/?token={settings.CHORUS_TOKEN}")
-    return client
-
-
 @pytest.fixture(scope="module")
 def chromium():
     """A Playwright browser on Debian's Chromium (Playwright's own browser download cannot work here), one per

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from documents_app.services import document_changed_on_disk
 from events_app.errors import DomainError
 from events_app.models import StoredEvent
+from events_app.store import event_context
 from sessions_app import agent_reports, credentials
 from sessions_app.models import OutboxMessage, Session
 from tasks_app import git, services
@@ -135,6 +136,8 @@ AGENT_CALLS = {
     "ask_human": lambda me, text: agent.ask_human(me, question=text, options=["yes", "no"]),
     "next_task": lambda me, text: agent.next_task(me),
     "send_message": lambda me, text: agent.send_message(me, session="p2" if me.session == "p1" else "p1", text=text),
+    "claim_paths": lambda me, text: agent.claim_paths(me, paths=[f"src/{text or 'x'}*"], reason="its task"),
+    "release_paths": lambda me, text: agent.release_paths(me, paths=["src/x*"]),
 }
 
 
@@ -150,6 +153,12 @@ def agent_called(name: str, tool: str, text: str) -> None:
 
 def question_answered(name: str, text: str) -> None:
     agent_reports.question_answer(name, text)
+
+
+def edit_asked(name: str, path: str) -> None:
+    """The session's agent is about to change a file: its pre-edit hook asks (refused, auto-claimed or free)."""
+    with override_settings(PROJECT_ROOT=ROOT), event_context(actor=name, source="agent"):
+        services.edit_check(name, "Edit", [path])
 
 
 def session_ended(name: str) -> None:
@@ -206,6 +215,13 @@ command(
     remove_labels=st.lists(st.sampled_from(["ui", "db"]), max_size=1),
     raises=(TaskError,),
 )
+command(
+    current(services.task_update),
+    task_id=tasks,
+    claims=st.lists(st.sampled_from(["src/**", "src/a.py", "docs/", "src/x*"]), max_size=2),
+    raises=(TaskError,),
+)
+command(edit_asked, name=sessions, path=st.sampled_from(["src/a.py", "docs/b.md", "c.py"]))
 command(
     services.task_update,
     task_id=tasks,

@@ -21,6 +21,7 @@ class TaskFactory(factory.Factory):
     labels: tuple = ()
     depends_on: tuple = ()
     references: tuple = ()
+    claims: tuple = ()
     status = "ready"
 
     @classmethod

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
+
+from django.core.management import call_command
 
 from documents_app.services import documents_scan
 from events_app import store
@@ -99,3 +102,10 @@ def delivery_ends(message_id: str, delivered: bool = True, confirmed_by: str = "
 
 def event_types(stream_type: str = "task", stream_id: str | None = None) -> list[str]:
     return [e.event_type for e in store.read(stream_type=stream_type, stream_id=stream_id)]
+
+
+def agent(*args) -> str:
+    """What `chorus agent ARGS` prints, run in this process (the pane's credential from the environment)."""
+    out = io.StringIO()
+    call_command("agent", *args, stdout=out)
+    return out.getvalue()

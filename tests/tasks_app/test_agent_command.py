@@ -8,14 +8,14 @@ import subprocess
 import sys
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from sessions_app import credentials
 from sessions_app.models import AgentQuestion, OutboxMessage
 from tasks_app.models import Task, TaskNote
 from tests.support import child_environment
 from tests.tasks_app.factories import SessionFactory, TaskFactory, assigned_task
-from tests.tasks_app.helpers import numbered, session_killed
+from tests.tasks_app.helpers import agent, numbered, session_killed
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +34,6 @@ def pane(spec, monkeypatch):
     SessionFactory(name="s1")
     monkeypatch.setenv("CHORUS_AGENT_CREDENTIAL", str(issued.path))
     return issued
-
-
-def agent(*args) -> str:
-    out = io.StringIO()
-    call_command("agent", *args, stdout=out)
-    return out.getvalue()
 
 
 def test_whoami_and_task_as_text_and_json(pane):

@@ -207,3 +207,27 @@ def test_references_into_one_document_skip_archived_tasks(api, created):
     post(api, "/2/archive", {"version": second.json()["version"]})
     assert [r["task_id"] for r in api.get("/api/tasks/references", {"document": "spec.md"}).json()] == [1]
     assert api.get("/api/tasks/references", {"document": "elsewhere.md"}).json() == []
+
+
+def test_claims_are_declared_on_create_and_update_and_the_live_ones_listed(api):
+    response = post(api, "", {"title": "API", "claims": ["src/api/", "docs/*.md"]})
+    assert response.status_code == 201, response.content
+    task = response.json()
+    assert (task["claims"], task["live_claims"]) == (["docs/*.md", "src/api/**"], [])
+    session_appears("s1")
+    assert post(api, f"/{task['id']}/assign", {"version": task["version"], "session": "s1"}).status_code == 200
+    listed = api.get("/api/claims").json()
+    assert [(c["glob"], c["task_id"], c["session"], c["source"]) for c in listed] == [
+        ("docs/*.md", task["id"], "s1", "declared"),
+        ("src/api/**", task["id"], "s1", "declared"),
+    ]
+    other = post(api, "", {"title": "Other"}).json()
+    refused = patch(api, f"/{other['id']}", {"version": other["version"], "claims": ["../x"]})
+    assert refused.status_code == 400 and "'..'" in refused.json()["detail"]
+    changed = patch(api, f"/{other['id']}", {"version": other["version"], "claims": ["src/api/x.py"]})
+    assert changed.json()["claims"] == ["src/api/x.py"]
+    session_appears("s2")
+    version = changed.json()["version"]
+    clash = post(api, f"/{other['id']}/assign", {"version": version, "session": "s2"})
+    assert clash.status_code == 409
+    assert clash.json()["detail"] == f"src/api/x.py is claimed by task {task['id']} (session s1) as src/api/**"

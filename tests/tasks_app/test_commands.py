@@ -83,9 +83,27 @@ def test_assign_follow_done_fail_reopen_dispatch(docs):
     assert Task.objects.get(pk=2).status == "ready"
 
 
+def test_claims_are_declared_edited_and_listed(docs):
+    session_appears("s1")
+    assert json.loads(run("add", "API", "--claim", "src/api/", "--claim", "docs/*.md", "--json"))["claims"] == [
+        "docs/*.md",
+        "src/api/**",
+    ]
+    assert run("edit", "1", "--unclaim", "docs/*.md", "--claim", "README.md").strip() == (
+        "task 1 claims: README.md, src/api/**"
+    )
+    assert "  claims: ['README.md', 'src/api/**']" in run("show", "1")
+    assert run("claims").strip() == "no live claims"
+    run("assign", "1", "s1")
+    assert run("claims").splitlines() == ["README.md\ttask 1\ts1\tdeclared", "src/api/**\ttask 1\ts1\tdeclared"]
+    assert [c["glob"] for c in json.loads(run("claims", "--json"))] == ["README.md", "src/api/**"]
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [
+        (["add", "T", "--claim", "/etc/**"], "is absolute"),
+        (["edit", "1", "--claim", "a/../../b"], "'..'"),
         (["show", "7"], "no task 7"),
         (["show", "x"], "no task 'x'"),
         (["add", "T", "--ref", "spec.md"], "is not PATH:START-END"),

@@ -16,7 +16,7 @@ from events_app.store import ConcurrencyError
 from sessions_app.models import OutboxMessage
 from tasks_app import services
 from tasks_app.errors import TaskError
-from tasks_app.models import ACTIVE, SessionSlot, Task
+from tasks_app.models import ACTIVE, PathClaim, SessionSlot, Task
 from tests.tasks_app.factories import SessionFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,6 +112,56 @@ def test_processes_dispatching_at_once(docs, settings, manage, subprocess_env, t
     assert [p.returncode for p in processes] == [0, 0, 0], errors
     assert check_invariants(limit=4) == 4
     assert sorted(Task.objects.filter(status="assigned").values_list("priority", flat=True)) == [4, 5, 6, 7]
+
+
+@pytest.mark.integration
+def test_processes_assigning_tasks_with_overlapping_claims_at_once_let_only_one_of_each_pair_work(
+    docs, settings, manage, subprocess_env, tmp_path
+):
+    pairs = 6
+    settings.CHORUS_MAX_ACTIVE_TASKS = 2 * pairs
+    for n in range(pairs):
+        SessionFactory(name=f"a{n}")
+        SessionFactory(name=f"b{n}")
+        TaskFactory(title=f"a{n}", claims=[f"dir{n}/**"])
+        TaskFactory(title=f"b{n}", claims=[f"dir{n}/x.py"])
+    go = tmp_path / "go"
+    # Process "a" assigns each pair's first task, process "b" its second, both at the same signal.
+    code = (
+        "import os, pathlib, time; from tasks_app import selectors, services; from tasks_app.errors import "
+        "TaskConflict\n"
+        "side = {side!r}\n"
+        f"pathlib.Path({str(tmp_path)!r}, f'ready-{{side}}').touch()\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.005)\n"
+        f"for n in range({pairs}):\n"
+        "    task = selectors.tasks(search=f'{side}{n}').get()\n"
+        "    try: services.task_assign(task.id, f'{side}{n}', expected_version=task.version)\n"
+        "    except TaskConflict as exc: print(exc)"
+    )
+    env = {**subprocess_env, "PROJECT_ROOT": str(docs.root), "CHORUS_MAX_ACTIVE_TASKS": str(2 * pairs)}
+    processes = [
+        subprocess.Popen(
+            [*manage, "shell", "--no-imports", "-c", code.replace("{side!r}", repr(side))],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for side in "ab"
+    ]
+    deadline = time.monotonic() + 30
+    while len(list(tmp_path.glob("ready-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    go.touch()
+    outputs = [process.communicate(timeout=60) for process in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    at_work = {task.title for task in Task.objects.filter(status__in=ACTIVE)}
+    assert len(at_work) == pairs and all(({f"a{n}", f"b{n}"} & at_work) for n in range(pairs)), at_work
+    refusals = [line for out, _ in outputs for line in out.splitlines()]
+    assert len(refusals) == pairs and all(" is claimed by task " in line for line in refusals), refusals
+    live = {(claim.task_id, claim.glob) for claim in PathClaim.objects.all()}
+    assert live == {(task.id, glob) for task in Task.objects.filter(status__in=ACTIVE) for glob in task.claims}
+    check_invariants(limit=2 * pairs)
 
 
 def test_the_invariants_check_can_fail(docs):

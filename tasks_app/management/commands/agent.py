@@ -1,9 +1,15 @@
 """`chorus agent ...` (manage.py agent): the twins of the agent's MCP tools, for a shell inside the session's pane when
 the tools are missing. The session and its tier come from the credential, read from the file the pane's
-CHORUS_AGENT_CREDENTIAL names; each action calls one function of the facade (tasks_app.services.agent)."""
+CHORUS_AGENT_CREDENTIAL names; each action calls one function of the facade (tasks_app.services.agent).
+
+`chorus agent pre-edit` is no tool but the agent's own pre-edit hook (Claude Code's PreToolUse): it reads the hook's
+JSON on stdin and prints the refusal of an edit that another task's path claim covers; `chorus agent pre-commit` is
+the git pre-commit guard's (`tasks install-pre-commit`). Neither stands in the agent's way by failing: when Chorus
+cannot answer, the change goes ahead and stderr says why."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -52,7 +58,7 @@ def text_argument(value: str) -> str:
 class Command(DomainCommand):
     help = (
         "Your session's Chorus tools from a shell: whoami, task, progress, finish, fail, ask, next, send, read, "
-        "sessions, tasks, create, assign."
+        "sessions, tasks, create, assign, claim-paths, release-paths, list-claims (and pre-edit, the file tools' hook)."
     )
 
     def add_arguments(self, parser):
@@ -92,10 +98,25 @@ class Command(DomainCommand):
         assign = sub.add_parser("assign", help="hand a ready task to another session (fleet-write)")
         assign.add_argument("task_id", type=int, metavar="TASK")
         assign.add_argument("session")
+        claim = sub.add_parser("claim-paths", help="claim paths (globs) for your task before you change them")
+        claim.add_argument("paths", nargs="+", metavar="GLOB", help="relative to the project's root: src/api/**")
+        claim.add_argument("--reason", required=True, help="why your task needs them")
+        release = sub.add_parser("release-paths", help="release claims your task holds")
+        release.add_argument("paths", nargs="+", metavar="GLOB")
+        sub.add_parser("list-claims", help="every live path claim, with its task and session")
+        sub.add_parser("pre-edit", help="the file tools' hook: reads the hook's JSON on stdin, refuses a claimed edit")
+        commit = sub.add_parser("pre-commit", help="the pre-commit guard: staged names on stdin (NUL-separated)")
+        commit.add_argument("--top", required=True, help="the repository's top-level directory")
 
     def handle(self, *args, action, **options):
+        if action == "pre-edit":
+            self.pre_edit()
+            return
+        if action == "pre-commit":
+            self.pre_commit(options["top"])
+            return
         caller = agent.authenticate(credential())
-        result, text = getattr(self, "do_" + action)(caller, **options)
+        result, text = getattr(self, "do_" + action.replace("-", "_"))(caller, **options)
         if options["json"]:
             self.stdout.write("null" if result is None else result.model_dump_json())
         else:
@@ -180,3 +201,43 @@ class Command(DomainCommand):
     def do_assign(self, caller, task_id, session, **_):
         ack = agent.assign_task(caller, task_id=task_id, session=session)
         return ack, ack.message
+
+    def do_claim_paths(self, caller, paths, reason, **_):
+        return self._claims(agent.claim_paths(caller, paths=paths, reason=text_argument(reason)))
+
+    def do_release_paths(self, caller, paths, **_):
+        return self._claims(agent.release_paths(caller, paths=paths))
+
+    def do_list_claims(self, caller, **_):
+        return self._claims(agent.list_claims(caller))
+
+    def _claims(self, found):
+        rows = [
+            f"{c.glob}\ttask {c.task_id}\t{c.session}\t{c.source}" + ("\t(yours)" if c.yours else "")
+            for c in found.claims
+        ]
+        return found, "\n".join([found.message, *rows])
+
+    def pre_edit(self):
+        """Answer the agent's pre-edit hook; whatever goes wrong, allow the edit and say why on stderr (exit 0)."""
+        try:
+            payload = json.loads(sys.stdin.read() or "null")
+            decision = agent.pre_edit(agent.authenticate(credential()), payload=payload)
+        except Exception as exc:  # a hook that fails must not stop the agent's edit
+            self.stderr.write(f"chorus: path claims not checked ({exc}): the edit is allowed")
+            return
+        if decision is not None and decision.answer:
+            self.stdout.write(decision.answer)
+
+    def pre_commit(self, top: str):
+        """Answer the pre-commit guard: exit 1 naming each staged file another task claims; whatever goes wrong,
+        let the commit go and say why on stderr."""
+        try:
+            names = [name for name in sys.stdin.read().split("\0") if name]
+            refusals = agent.pre_commit(agent.authenticate(credential()), top=top, names=names)
+        except Exception as exc:  # a guard that fails must not stop the commit
+            self.stderr.write(f"chorus: path claims not checked ({exc}): the commit goes ahead")
+            return
+        if refusals:
+            self.stderr.write("\n".join(refusals))
+            sys.exit(1)

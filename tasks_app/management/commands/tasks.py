@@ -14,12 +14,15 @@ from events_app.commands import DomainCommand
 from events_app.store import event_context
 from tasks_app import selectors, services, worktrees
 from tasks_app.models import STATUSES, Task
-from tasks_app.schemas import BranchDiffOut, DispatchRoundOut, MergeOut, TaskDetailOut, TaskOut
+from tasks_app.schemas import BranchDiffOut, ClaimOut, DispatchRoundOut, MergeOut, TaskDetailOut, TaskOut
 from tasks_app.worktrees import ISOLATIONS, SHARED, WORKTREE
 
 
 class Command(DomainCommand):
-    help = "Add, list, show, assign, finish, reopen and dispatch tasks; give them worktrees and merge them."
+    help = (
+        "Add, edit claims of, list, show, assign, finish, reopen and dispatch tasks; give them worktrees and merge "
+        "them; list the live path claims."
+    )
 
     def add_arguments(self, parser):
         output = argparse.ArgumentParser(add_help=False)
@@ -35,6 +38,9 @@ class Command(DomainCommand):
         add.add_argument("--backlog", action="store_true", help="park it in the backlog instead of making it ready")
         add.add_argument(
             "--isolation", choices=ISOLATIONS, default=SHARED, help="worktree: it works in a git worktree of its own"
+        )
+        add.add_argument(
+            "--claim", action="append", default=[], metavar="GLOB", help="a path it will touch (repeatable): src/api/**"
         )
         isolation = sub.add_parser("isolation", parents=[output], help="choose where a task works")
         isolation.add_argument("task")
@@ -59,6 +65,12 @@ class Command(DomainCommand):
         merge = sub.add_parser("merge", parents=[output], help="merge a task's branch into the shared checkout")
         merge.add_argument("task")
         merge.add_argument("--no-ff", action="store_true", help="always a merge commit")
+        edit = sub.add_parser("edit", parents=[output], help="change a task's declared path claims")
+        edit.add_argument("task")
+        edit.add_argument("--claim", action="append", default=[], metavar="GLOB", help="declare a path (repeatable)")
+        edit.add_argument("--unclaim", action="append", default=[], metavar="GLOB", help="withdraw one (repeatable)")
+        sub.add_parser("claims", parents=[output], help="the live path claims, with their tasks and sessions")
+        sub.add_parser("install-pre-commit", help="a git pre-commit guard refusing agents' commits of claimed paths")
         listing = sub.add_parser("list", parents=[output], help="tasks, most urgent first")
         listing.add_argument("--status", choices=STATUSES)
         listing.add_argument("--label")
@@ -80,7 +92,7 @@ class Command(DomainCommand):
     def handle(self, *args, action, **options):
         self.as_json = options["json"]
         with event_context(actor="cli", source="cli"):
-            getattr(self, "do_" + action)(**options)
+            getattr(self, "do_" + action.replace("-", "_"))(**options)
 
     def emit(self, data, text: str) -> None:
         self.stdout.write(json.dumps(data, ensure_ascii=False) if self.as_json else text)
@@ -88,12 +100,30 @@ class Command(DomainCommand):
     def emit_task(self, task: Task, text: str) -> None:
         self.emit(TaskOut.of(task).model_dump(mode="json"), text)
 
-    def do_add(self, title, description, priority, label, ref, after, backlog, isolation, **_):
+    def do_add(self, title, description, priority, label, ref, after, backlog, isolation, claim, **_):
         if description == "-":
             description = sys.stdin.read()
         status = "backlog" if backlog else "ready"
-        task = services.task_create(title, description, priority, label, after, ref, status=status, isolation=isolation)
+        task = services.task_create(
+            title, description, priority, label, after, ref, status=status, isolation=isolation, claims=claim
+        )
         self.emit_task(task, f"added task {task.id} ({task.status}): {task.title}")
+
+    def do_edit(self, task, claim, unclaim, **_):
+        found = selectors.task(task)
+        withdrawn = set(services.checked_globs(unclaim))
+        wanted = [glob for glob in [*found.claims, *claim] if glob not in withdrawn]
+        edited = services.task_update(found.id, expected_version=found.version, claims=wanted)
+        self.emit_task(edited, f"task {edited.id} claims: {', '.join(edited.claims) or 'none'}")
+
+    def do_install_pre_commit(self, **_):
+        hook = services.pre_commit_install()
+        self.stdout.write(f"installed {hook}: a commit by an agent touching another task's claimed paths is refused")
+
+    def do_claims(self, **_):
+        claims = ClaimOut.many(selectors.live_claims())
+        rows = [f"{c.glob}\ttask {c.task_id}\t{c.session}\t{c.source}" for c in claims]
+        self.emit([c.model_dump(mode="json") for c in claims], "\n".join(rows) or "no live claims")
 
     def do_list(self, status, label, include_archived, **_):
         tasks = TaskOut.many(selectors.tasks(status=status, label=label, archived=None if include_archived else False))
@@ -116,7 +146,18 @@ class Command(DomainCommand):
     def do_show(self, task, **_):
         shown = TaskDetailOut.of(selectors.task(task))
         lines = [f"task {shown.id}: {shown.title}"]
-        for key in ("status", "priority", "labels", "session", "depends_on", "blocked_by", "dependents", "version"):
+        keys = (
+            "status",
+            "priority",
+            "labels",
+            "claims",
+            "session",
+            "depends_on",
+            "blocked_by",
+            "dependents",
+            "version",
+        )
+        for key in keys:
             lines.append(f"  {key}: {getattr(shown, key)}")
         if shown.worktree_state:
             lines.append(f"  worktree ({shown.worktree_state}): {shown.worktree_path} on {shown.worktree_branch}")

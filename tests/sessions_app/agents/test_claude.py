@@ -10,7 +10,7 @@ import pytest
 
 from sessions_app.agents import SELF_REPORTS, claude
 from sessions_app.agents.claude import SessionFileFinder
-from sessions_app.self_report import Signal
+from sessions_app.self_report import EditRequest, Signal
 from sessions_app.worker import SessionMonitor
 
 PANE, AGENT = 4100, 4101
@@ -158,7 +158,7 @@ def test_a_pasted_task_prompt_reported_in_its_tags_confirms_the_delivery(tmp_pat
 @pytest.mark.integration
 def test_hook_settings_cover_the_events_and_write_atomically(tmp_path):
     settings = json.loads(claude.hook_settings())
-    assert set(settings["hooks"]) == set(claude.HOOK_EVENTS)
+    assert set(settings["hooks"]) == {*claude.HOOK_EVENTS, "PreToolUse"}
     command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
     payload = json.dumps({"hook_event_name": "UserPromptSubmit", "prompt": "hi; rm -rf / $(x)"})
     subprocess.run(["sh", "-c", command], input=payload, text=True, env={"CHORUS_HOOK_DIR": str(tmp_path)}, check=True)
@@ -171,6 +171,61 @@ def test_hooks_without_their_directory_exit_quietly(tmp_path):
     command = json.loads(claude.hook_settings())["hooks"]["Stop"][0]["hooks"][0]["command"]
     result = subprocess.run(["sh", "-c", command], input="{}", capture_output=True, text=True, env={})
     assert result.returncode == 0 and result.stderr == ""
+
+
+# What Claude Code sends its PreToolUse hooks (code.claude.com/docs/en/hooks): file paths are absolute.
+PRE_TOOL_USE = {
+    "session_id": "abc123",
+    "transcript_path": "/home/me/.claude/projects/p/abc123.jsonl",
+    "cwd": "/work/project",
+    "permission_mode": "default",
+    "hook_event_name": "PreToolUse",
+    "tool_name": "Edit",
+    "tool_input": {"file_path": "/work/project/src/a.py", "old_string": "x", "new_string": "y"},
+    "tool_use_id": "toolu_01",
+}
+
+
+def test_the_pre_edit_hook_runs_synchronously_before_the_file_tools_only():
+    entry = json.loads(claude.hook_settings())["hooks"]["PreToolUse"]
+    assert entry[0]["matcher"] == "Edit|Write|MultiEdit|NotebookEdit"
+    hook = entry[0]["hooks"][0]
+    assert "async" not in hook and hook["timeout"] == claude.PRE_EDIT_TIMEOUT
+    assert hook["command"].endswith('exec "$t" agent pre-edit')  # the twin beside the pane's credential
+
+
+@pytest.mark.parametrize(
+    ("changes", "asked"),
+    [
+        ({}, EditRequest("Edit", "/work/project/src/a.py", "/work/project")),
+        (
+            {"tool_name": "Write", "tool_input": {"file_path": "b.py", "content": ""}},
+            EditRequest("Write", "b.py", "/work/project"),
+        ),
+        (
+            {"tool_name": "NotebookEdit", "tool_input": {"notebook_path": "/n.ipynb", "new_source": ""}},
+            EditRequest("NotebookEdit", "/n.ipynb", "/work/project"),
+        ),
+        ({"tool_name": "MultiEdit", "cwd": 3}, EditRequest("MultiEdit", "/work/project/src/a.py", "")),
+        ({"tool_name": "Bash", "tool_input": {"command": "rm a.py"}}, None),
+        ({"hook_event_name": "PostToolUse"}, None),
+        ({"tool_input": {"file_path": ""}}, None),
+        ({"tool_input": "a.py"}, None),
+    ],
+)
+def test_an_edit_request_is_read_from_the_exact_pre_tool_use_payload(changes, asked):
+    assert claude.SESSION_FILE.edit_request({**PRE_TOOL_USE, **changes}) == asked
+    assert claude.SESSION_FILE.edit_request(["not", "a", "payload"]) is None
+
+
+def test_an_edit_is_refused_with_the_reason_the_agent_reads():
+    assert json.loads(claude.SESSION_FILE.edit_refusal("src/a.py is claimed by task 1")) == {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": "src/a.py is claimed by task 1",
+        }
+    }
 
 
 def test_disabled_hooks_are_found_in_the_agents_claude_directory(tmp_path):
