@@ -35,7 +35,10 @@ def secure_data_dir(directory: Path, *, uid: int | None = None) -> None:
     """Create the data directory, or tighten the one there, to mode 0700, and everything in it to 0600 (folders
     0700), at every start of every process: the database holds session keys and the files the token. Refuses, in
     one line, a directory (or anything in it) that belongs to another user than `uid` (this process's user): its
-    owner could have planted a token it knows. Symbolic links are left alone and never followed."""
+    owner could have planted a token it knows. Symbolic links are left alone and never followed. A program keeps its
+    owner's execute bit (0700: the agents' `chorus` shims and launchers run from here). The task worktrees
+    (`worktrees/`) hold the project's own files, as the shared checkout does: that folder is made 0700 and what is in
+    it left as git made it (walking it at every start would also cost a whole checkout's stat calls)."""
     uid = os.geteuid() if uid is None else uid
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     _make_private(directory, os.stat(directory), uid, 0o700)
@@ -46,7 +49,16 @@ def secure_data_dir(directory: Path, *, uid: int | None = None) -> None:
             with contextlib.suppress(FileNotFoundError):
                 info = os.lstat(path)
                 if not stat.S_ISLNK(info.st_mode):
-                    _make_private(path, info, uid, 0o700 if stat.S_ISDIR(info.st_mode) else 0o600)
+                    _make_private(path, info, uid, _private_mode(info))
+        if Path(folder) == directory and WORKTREES in names:
+            names.remove(WORKTREES)
+
+
+WORKTREES = "worktrees"
+
+
+def _private_mode(info: os.stat_result) -> int:
+    return 0o700 if stat.S_ISDIR(info.st_mode) or info.st_mode & stat.S_IXUSR else 0o600
 
 
 def secure_database(path: Path, *, uid: int | None = None) -> None:

@@ -94,6 +94,23 @@ def test_an_open_data_directory_and_its_files_are_made_private(tmp_path):
     assert _mode(outside) == 0o644
 
 
+def test_a_program_in_the_data_directory_stays_runnable_and_the_task_worktrees_are_left_as_git_made_them(tmp_path):
+    data = tmp_path / "data"
+    shim = data / "agents" / "alice" / "bin" / "chorus"
+    script = data / "worktrees" / "task-1" / "run.sh"
+    for path in (shim, script):
+        path.parent.mkdir(parents=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+    (data / "worktrees").chmod(0o755)
+
+    config.secure_data_dir(data)
+
+    assert _mode(shim) == 0o700
+    assert _mode(data / "worktrees") == 0o700
+    assert _mode(script) == 0o755 and _mode(script.parent) == 0o755
+
+
 def test_a_missing_data_directory_is_made_private(tmp_path):
     config.secure_data_dir(tmp_path / "new" / "data")
     assert _mode(tmp_path / "new" / "data") == 0o700
