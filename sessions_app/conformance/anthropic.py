@@ -2,18 +2,29 @@
 (message_start, content_block_start/delta/stop, message_delta, message_stop), plus token counts and the model list.
 
 Tools: a Bash command that writes a file brings up Claude Code's permission dialog; AskUserQuestion its question
-dialog; `mcp__chorus__whoami` calls Chorus's own MCP server.
+dialog; `mcp__chorus__whoami` calls Chorus's own MCP server; Write changes a file in the project (its PreToolUse hook
+asks Chorus first).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import time
+from pathlib import Path
 from typing import Any
 
-from sessions_app.conformance.standin import PERMISSION_FILE, Handler, ModelRequest, Turn, Vendor, play_text
+from sessions_app.conformance.standin import (
+    CLAIMED_FILE,
+    PERMISSION_FILE,
+    Handler,
+    ModelRequest,
+    Turn,
+    Vendor,
+    play_text,
+)
 
 MODEL = "claude-sonnet-4-5"
 _ids = itertools.count(1)
@@ -33,6 +44,8 @@ def tool_call(tool: str) -> tuple[str, dict]:
             "multiSelect": False,
         }
         return "AskUserQuestion", {"questions": [question]}
+    if tool == "edit":
+        return "Write", {"file_path": str(Path(os.environ["PROJECT_ROOT"]) / CLAIMED_FILE), "content": "kit\n"}
     return "mcp__chorus__whoami", {}
 
 
@@ -67,6 +80,15 @@ class Anthropic(Vendor):
             # Claude Code adds <system-reminder> blocks to the user's turn; the prompt is the text outside them.
             return _without_reminders(text), True
         return "", True
+
+    def tool_result(self, body: dict) -> str:
+        for message in reversed(body.get("messages") or []):
+            content = message.get("content")
+            if message.get("role") == "user" and isinstance(content, list):
+                results = [p for p in content if isinstance(p, dict) and p.get("type") == "tool_result"]
+                if results:
+                    return "\n".join(_text_of(result.get("content")) for result in results)
+        return ""
 
     def _previous_prompt(self, body: dict) -> str:
         for message in reversed(body.get("messages") or []):

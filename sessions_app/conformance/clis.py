@@ -48,6 +48,8 @@ class Cli:
     prepare: Callable[[Path, Path, str], dict[str, str]]
     # Why the CLI cannot be asked a question in its default mode, if it cannot.
     no_questions: str = ""
+    # Its file tools ask Chorus before an edit (a pre-edit hook: the profile's self-report plug-in reads it).
+    guards_edits: bool = False
 
     @property
     def spec(self) -> str:
@@ -182,7 +184,7 @@ def prepare_gemini(home: Path, project: Path, url: str) -> dict[str, str]:
 CLIS: dict[str, Cli] = {
     cli.profile: cli
     for cli in (
-        Cli("claude", "@anthropic-ai/claude-code", "2.1.330", "claude", Anthropic, prepare_claude),
+        Cli("claude", "@anthropic-ai/claude-code", "2.1.330", "claude", Anthropic, prepare_claude, guards_edits=True),
         Cli(
             "codex",
             "@openai/codex",

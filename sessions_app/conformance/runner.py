@@ -28,9 +28,11 @@ from pathlib import Path
 import psutil
 
 from sessions_app.conformance.clis import CLIS, Cli, CliMissing, cache_dir, install
-from sessions_app.conformance.standin import ModelRequest, StandIn
+from sessions_app.conformance.standin import CLAIMED_FILE, ModelRequest, StandIn
 
 SESSION = "kit"
+# The second session, whose task holds a claim on the file the agent is asked to change.
+HOLDER = "kit-holder"
 STATUS_TIMEOUT = 45.0
 DRAFT_HOLD_SECONDS = 4.0
 # How often the kit looks at the pane itself; its measured latencies are as fine as this.
@@ -551,6 +553,7 @@ class Drive:
             self.step_draft()
             self.step_prompt()
             self.step_permission()
+            self.step_claimed_edit()
             self.step_queued()
             self.step_multiline()
             self.step_question()
@@ -663,6 +666,55 @@ class Drive:
             return
         if self.exactly_once(step, text):
             step.ok, step.detail = True, f"waiting by {waiting.rule}; answered with Enter; the tool ran"
+
+    def step_claimed_edit(self) -> None:
+        """Another task holds a claim on a file; the agent's own file tool is asked to change it. A CLI whose hook
+        asks Chorus first is refused before the edit, reads who holds the file, and the attempt is recorded."""
+        from events_app import store
+        from events_app.store import event_context
+        from sessions_app import services
+
+        step = self.report.step("an edit under another task's claim is refused", required=self.cli.guards_edits)
+        if not self.cli.guards_edits:
+            step.detail = "no pre-edit hook: an edit under a claim is found from git after the fact"
+            return
+        target = Path(os.environ["PROJECT_ROOT"]) / CLAIMED_FILE
+        before = self.position
+        holder = self.hold_claim(CLAIMED_FILE)
+        text = "kit:edit change the claimed file"
+        message = self.send(text)
+        self.wait_message(message)
+        self.settle(text)
+        told = [r.tool_result for r in self.standin.model_requests() if r.script == "edit" and not r.fresh]
+        denied = [e for e in store.read(after=before, event_types=["EditDenied"]) if e.stream_id == SESSION]
+        read = told[-1] if told else ""
+        step.ok = f"task {holder}" in read and not target.exists() and bool(denied)
+        step.detail = (
+            f"refused before the edit; the agent read {read[:100]!r}"
+            if step.ok
+            else f"the file {'was' if target.exists() else 'was not'} written; the agent read {read[:100]!r}; "
+            f"{len(denied)} EditDenied recorded"
+        )
+        with event_context(actor="conformance kit", source="cli"):
+            services.session_kill(HOLDER)
+
+    def hold_claim(self, path: str) -> int:
+        """A task claiming `path`, at work in a second session (a program that echoes what it is given), made
+        through Chorus's command line as a person would: the number of that task."""
+        project = Path(os.environ["PROJECT_ROOT"])
+        holder = f'[profiles.{HOLDER}]\ncommand = ["cat"]\nagent = true\nprocess_names = ["cat"]\n'
+        (project / "chorus.toml").write_text(holder, encoding="utf-8")
+
+        def manage(*argv: str) -> dict:
+            done = subprocess.run(
+                [sys.executable, str(_manage_py()), *argv, "--json"], capture_output=True, text=True, check=True
+            )
+            return json.loads(done.stdout)
+
+        manage("sessions", "new", HOLDER, "--profile", HOLDER)
+        task = manage("tasks", "add", "Hold the kit's file", "--claim", path)["id"]
+        manage("tasks", "assign", str(task), HOLDER)
+        return task
 
     def step_queued(self) -> None:
         step = self.report.step("a message queued while busy")

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 # The words that choose a script, as they appear in a prompt (`kit:slow`); the first found wins, in this order.
-SCRIPTS = ("limit", "question", "mcp", "permission", "slow")
+SCRIPTS = ("limit", "question", "mcp", "edit", "permission", "slow")
 SHORT_ANSWER = "Done: a short answer from the stand-in."
 SHORT_SECONDS = 1.0
 SLOW_WORDS = 24
@@ -25,6 +25,8 @@ SLOW_SECONDS_PER_WORD = 0.25
 # After a tool ran, the turn goes on for a moment, so the busy that follows an answered dialog is seen.
 AFTER_TOOL_SECONDS = 1.5
 PERMISSION_FILE = "kit-permission.txt"
+# The file the `edit` script changes with the CLI's own file tool, claimed by another task when the kit asks.
+CLAIMED_FILE = "kit-claimed.txt"
 
 
 def script_for(text: str) -> str:
@@ -51,6 +53,8 @@ class ModelRequest:
     tool_at: float | None = None
     # the names of the tools the CLI offered, for a person reading a run
     tools: list[str] = field(default_factory=list)
+    # what the CLI said a tool did, in a request that carries its result
+    tool_result: str = ""
 
 
 @dataclass
@@ -73,7 +77,7 @@ def turn_for(script: str, fresh: bool) -> Turn:
         return Turn(status=429, error="You have reached your usage limit (stand-in).")
     if script == "slow":
         return Turn(chunks=[f"word{i} " for i in range(SLOW_WORDS)], pause=SLOW_SECONDS_PER_WORD)
-    if script in ("permission", "question", "mcp"):
+    if script in ("permission", "question", "mcp", "edit"):
         return Turn(chunks=["Let me do that. "], tool=script)
     # Short, but long enough (1 s) that a poll of a few hundred ms sees the agent busy.
     return Turn(chunks=["Done: ", SHORT_ANSWER.removeprefix("Done: ")], pause=SHORT_SECONDS)
@@ -95,6 +99,10 @@ class Vendor:
     def tool_names(self, body: dict) -> list[str]:
         """The names of the tools a request offers."""
         return [tool.get("name", "") for tool in body.get("tools") or [] if isinstance(tool, dict)]
+
+    def tool_result(self, body: dict) -> str:
+        """The text of the tool result a request carries ("" when the vendor module does not read it)."""
+        return ""
 
     def side(self, body: dict) -> bool:
         """A request the CLI makes beside the conversation (a title for the thread): it offers no tools."""
@@ -199,7 +207,14 @@ class Handler(BaseHTTPRequestHandler):
             script = script_for(prompt)
             turn = turn_for(script, fresh)
         request = ModelRequest(
-            time.time(), path, prompt, fresh, script, streamed=turn.status == 200, tools=standin.vendor.tool_names(body)
+            time.time(),
+            path,
+            prompt,
+            fresh,
+            script,
+            streamed=turn.status == 200,
+            tools=standin.vendor.tool_names(body),
+            tool_result="" if fresh else standin.vendor.tool_result(body),
         )
         standin.record(request)
         if turn.status != 200:
