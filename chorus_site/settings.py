@@ -189,3 +189,8 @@ CHORUS_PROMPT_TEMPLATE = os.environ.get("CHORUS_PROMPT_TEMPLATE", "")
 CHORUS_TASK_INTERVAL = float(os.environ.get("CHORUS_TASK_INTERVAL", "1.0"))
 CHORUS_TASK_QUIET_SECONDS = float(os.environ.get("CHORUS_TASK_QUIET_SECONDS", "10"))
 CHORUS_WORKER_JOBS.append("tasks_app.worker.QuietPeriod")
+# Seconds between the worker's rounds of change attribution (git runs in a round only when something could have
+# changed); 0 turns attribution off.
+CHORUS_ATTRIBUTION_INTERVAL = float(os.environ.get("CHORUS_ATTRIBUTION_INTERVAL", "3"))
+if CHORUS_ATTRIBUTION_INTERVAL > 0:
+    CHORUS_WORKER_JOBS.append("tasks_app.worker.ChangeWatch")

@@ -128,6 +128,16 @@ class TaskFinished:
 
 
 @event("task")
+class TaskChangesRequested:
+    """review -> in_progress: a person's review comments (`comments`: their ids) were queued for the task's session
+    as one message (`message_id`); the agent's return to idle after `evidence_position` sends it to review again."""
+
+    message_id: str
+    comments: list
+    evidence_position: int
+
+
+@event("task")
 class TaskDone:
     note: str
     git_head: str | None
@@ -213,6 +223,44 @@ class ReferenceRefreshed:
 @event("task")
 class ReferenceRemoved:
     reference_id: str
+
+
+# --- review: what a task changed, and a person's comments on it (its own stream, id = the task's number, so the
+# worker noticing changes never makes a person's view of the task stale) --------------------------------------------
+
+
+@event("review")
+class FilesChanged:
+    """Files changed while the task was at work: `files` [{path, added, removed}] (lines against HEAD; None for a
+    binary file, or unknown); `source` hook (the agent's file tool named them, so they are the task's alone) or
+    git (the worker saw the working tree change); `shared_with`: the other tasks at work then, which the change
+    may equally be theirs (empty: the task's own)."""
+
+    files: list
+    source: str
+    shared_with: list
+
+
+@event("review")
+class ChangesSnapshotTaken:
+    """The checkout when the task went to work (`moment` start) or reached review: HEAD and `files`
+    [{path, status, added, removed}], the paths git reported dirty then. The review's diff is against the start's
+    HEAD."""
+
+    moment: str
+    dispatch_id: str
+    git_head: str | None
+    files: list
+
+
+@event("review")
+class ReviewCommented:
+    """A person's comment on line `line` of `path` in the task's diff."""
+
+    comment_id: str
+    path: str
+    line: int
+    text: str
 
 
 # --- assignment: one session's slot ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ In the event's transaction (the read models already show the event; a reaction t
 - a task leaving work frees its session's slot and withdraws its prompt if it is still queued.
 
 In the worker, after the commit (at least once, and when the worker starts):
+- a snapshot of the checkout when a task goes to work and when it reaches review (change attribution);
 - dispatch, on whatever can make one possible: a session idle, opted in or freed, a task made ready, a dependency
   done, a reference sound again.
 """
@@ -102,6 +103,13 @@ def a_task_leaving_work_frees_its_session(recorded: RecordedEvent) -> None:
 @policy(*(getattr(ev, name) for name in LEAVING_WORK))
 def a_task_leaving_work_withdraws_its_prompt(recorded: RecordedEvent) -> None:
     services.prompt_withdraw(int(recorded.stream_id))
+
+
+@worker_policy(ev.TaskAssigned, ev.TaskSentToReview, ev.TaskFinished)
+def the_checkout_is_recorded_at_start_and_review(batch: list[RecordedEvent]) -> None:
+    for recorded in batch:
+        moment = "start" if isinstance(recorded.event, ev.TaskAssigned) else "review"
+        services.changes_snapshot(int(recorded.stream_id), moment)
 
 
 # What was last said about a task passed over, so a task that cannot go is reported once, not every round.

@@ -14,12 +14,16 @@ from tasks_app.errors import TaskError, UnknownTask
 from tasks_app.models import (
     ACTIVE,
     DONE,
+    IN_PROGRESS,
     READY,
     STATUSES,
+    ChangeSnapshot,
     Dispatch,
     Reference,
+    ReviewComment,
     SessionSlot,
     Task,
+    TaskChange,
     TaskDependency,
     TaskLabel,
     TaskNote,
@@ -162,3 +166,30 @@ def free_sessions() -> list[Session]:
     the longest first."""
     taken = set(SessionSlot.objects.filter(task_id__isnull=False).values_list("session", flat=True))
     return [s for s in session_selectors.sessions_free_for_work() if s.name not in taken]
+
+
+def changed_files(task_id: int | str) -> list[TaskChange]:
+    """The files a task changed, by path."""
+    return list(TaskChange.objects.filter(task_id=task_id).order_by("path"))
+
+
+def changed_file_count(task_id: int | str) -> int:
+    return TaskChange.objects.filter(task_id=task_id).count()
+
+
+def change_snapshot(task_id: int | str, moment: str) -> ChangeSnapshot | None:
+    """The task's latest snapshot of the checkout at `moment` (start, review)."""
+    return ChangeSnapshot.objects.filter(task_id=task_id, moment=moment).first()
+
+
+def review_comments(task_id: int | str, *, pending: bool | None = None) -> list[ReviewComment]:
+    """The comments on a task's diff, oldest first; `pending`: only those not yet sent (True) or only sent ones."""
+    queryset = ReviewComment.objects.filter(task_id=task_id).order_by("position")
+    if pending is not None:
+        queryset = queryset.filter(sent_in="") if pending else queryset.exclude(sent_in="")
+    return list(queryset)
+
+
+def tasks_in_progress() -> list[Task]:
+    """Tasks whose agents are at work on them (assigned ones have not started: their prompt may not be typed)."""
+    return list(Task.objects.filter(status=IN_PROGRESS).order_by("id"))

@@ -7,10 +7,13 @@ writes nothing. Every service that changes a task takes the version of it the ca
 - references: line ranges of documents that follow their text;
 - assignment: a prompt queued for a session holding its slot, and both given back when the task leaves work;
 - dispatch: ready tasks handed to free opted-in sessions;
-- following: a task at work moving with its session.
+- following: a task at work moving with its session;
+- changes: which files each task changed (snapshots, the worker's watch);
+- review: comments on a task's diff, changes requested, approval.
 """
 
 from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
+from tasks_app.services.changes import Watch, attribution_off, changes_snapshot, changes_watch
 from tasks_app.services.dispatch import DispatchRound, DispatchView, dispatch_round
 from tasks_app.services.following import (
     task_follow_prompt_lost,
@@ -26,6 +29,7 @@ from tasks_app.services.references import (
     references_check,
     references_follow,
 )
+from tasks_app.services.review import review_comment, task_approve, task_request_changes
 from tasks_app.services.tasks import (
     task_add_dependency,
     task_archive,
@@ -49,6 +53,10 @@ __all__ = [
     "LimitReached",
     "Range",
     "SessionBusy",
+    "Watch",
+    "attribution_off",
+    "changes_snapshot",
+    "changes_watch",
     "dispatch_round",
     "prompt_withdraw",
     "reference_add",
@@ -56,8 +64,10 @@ __all__ = [
     "reference_remove",
     "references_check",
     "references_follow",
+    "review_comment",
     "slot_release",
     "task_add_dependency",
+    "task_approve",
     "task_archive",
     "task_assign",
     "task_cancel",
@@ -70,6 +80,7 @@ __all__ = [
     "task_ready",
     "task_remove_dependency",
     "task_reopen",
+    "task_request_changes",
     "task_set_status",
     "task_shelve",
     "task_unarchive",

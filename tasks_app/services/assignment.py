@@ -22,7 +22,7 @@ from tasks_app import anchoring, lifecycle, prompts, selectors
 from tasks_app import events as ev
 from tasks_app.errors import TaskConflict, TaskError, UnknownTask
 from tasks_app.git import git_head
-from tasks_app.models import Task
+from tasks_app.models import SessionSlot, Task
 from tasks_app.services.references import references_placed
 from tasks_app.services.stream import append, check_transition, task_at
 
@@ -112,18 +112,7 @@ def _assign(task_id: int, session: str, *, expected_version: int, via: str, conf
     dispatch_id = uuid.uuid4().hex
     claim = ev.SessionSlotClaimed(task_id=task.id, dispatch_id=dispatch_id)
     with transaction.atomic():
-        # Counted under the write lock the transaction holds from its start (BEGIN IMMEDIATE), so two assignments
-        # cannot both see room for one more.
-        active = selectors.tasks_at_work().count()
-        if active >= settings.CHORUS_MAX_ACTIVE_TASKS:
-            raise LimitReached(
-                f"{active} tasks are assigned or in progress: the limit is {settings.CHORUS_MAX_ACTIVE_TASKS} "
-                "(CHORUS_MAX_ACTIVE_TASKS)"
-            )
-        try:
-            store.append("assignment", session, slot.version if slot else 0, [claim])
-        except ConcurrencyError:
-            raise SessionBusy(f"session {session} was given another task meanwhile") from None
+        slot_claim(session, slot, claim)
         audit = {"dispatch_id": dispatch_id, "session": session, "references": sent, "git_head": head, "via": via}
         if via == lifecycle.AGENT:
             # Whatever the session shows after this moment is its work on the task (see TaskStarted).
@@ -137,6 +126,23 @@ def _assign(task_id: int, session: str, *, expected_version: int, via: str, conf
                 raise TaskConflict(f"cannot send task {task.id} to {session}: {exc}") from None
             events = [ev.TaskAssigned(message_id=message.id, prompt=message.text, **audit)]
         return append(task, expected_version, [*reanchored, *events])
+
+
+def slot_claim(session: str, slot: SessionSlot | None, claim: ev.SessionSlotClaimed) -> None:
+    """Take the session's slot, as `slot` (read before the transaction) showed it, inside the caller's transaction;
+    refused when the limit of tasks at work is reached or another claim came first."""
+    # Counted under the write lock the transaction holds from its start (BEGIN IMMEDIATE), so two assignments
+    # cannot both see room for one more.
+    active = selectors.tasks_at_work().count()
+    if active >= settings.CHORUS_MAX_ACTIVE_TASKS:
+        raise LimitReached(
+            f"{active} tasks are assigned or in progress: the limit is {settings.CHORUS_MAX_ACTIVE_TASKS} "
+            "(CHORUS_MAX_ACTIVE_TASKS)"
+        )
+    try:
+        store.append("assignment", session, slot.version if slot else 0, [claim])
+    except ConcurrencyError:
+        raise SessionBusy(f"session {session} was given another task meanwhile") from None
 
 
 def slot_release(task_id: int, *, reason: str) -> None:

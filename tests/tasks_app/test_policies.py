@@ -28,6 +28,7 @@ def test_every_reaction_of_tasks_is_declared_in_its_policies_module():
         "tasks_fail_with_their_prompt": True,
         "a_task_leaving_work_frees_its_session": True,
         "a_task_leaving_work_withdraws_its_prompt": True,
+        "the_checkout_is_recorded_at_start_and_review": False,
         "ready_tasks_go_to_free_sessions": False,
     }
 

@@ -1,0 +1,237 @@
+"""Services of change attribution: the only writers of FilesChanged and ChangesSnapshotTaken (the `review` stream).
+
+- a snapshot of the checkout (HEAD, the dirty paths with their line counts) when a task goes to work and when it
+  reaches review (worker policies, tasks_app.policies);
+- the watch: a round of the worker (tasks_app.worker.ChangeWatch) that reads the agents' file-tool hooks and, when
+  something could have changed, git's status, and records each change for the task in progress, or for all of
+  them as shared when more than one was (tasks_app.changes.attribute).
+
+Outside a git repository attribution is off: nothing is recorded, and the task page says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from events_app import store
+from events_app.domain import DomainEvent
+from events_app.store import ConcurrencyError
+from sessions_app import selectors as session_selectors
+from sessions_app import services as session_services
+from sessions_app.errors import SessionError
+from tasks_app import changes, git, selectors
+from tasks_app import events as ev
+from tasks_app.models import Task
+
+log = logging.getLogger("chorus.worker.tasks")
+START, REVIEW = "start", "review"
+# paths per numstat call, so that a round after a generator touched thousands of files stays within argv's limits
+PATHS_PER_CALL = 500
+APPEND_ATTEMPTS = 3
+# an agent in these statuses writes nothing (a task in progress whose agent is idle goes to review soon)
+QUIET = ("idle", "waiting")
+
+
+def review_append(task_id: int, events: Sequence[DomainEvent]) -> None:
+    """Append to the task's `review` stream at its current version; a comment appended meanwhile is retried past."""
+    for _attempt in range(APPEND_ATTEMPTS):
+        try:
+            store.append("review", str(task_id), store.stream_version("review", str(task_id)), list(events))
+            return
+        except ConcurrencyError:
+            continue
+    raise ConcurrencyError("review", str(task_id), -1, store.stream_version("review", str(task_id)))
+
+
+def line_counts(paths: Iterable[str], status: dict[str, str], base: str | None = None) -> list[dict]:
+    """[{path, added, removed}] of `paths` against `base` (HEAD): git's numstat for tracked files, an untracked
+    file's lines all added; None where it cannot say (a binary file, one gone or unreadable)."""
+    wanted = sorted(set(paths))
+    counts: dict[str, tuple[int | None, int | None]] = {}
+    tracked = [path for path in wanted if status.get(path) != changes.UNTRACKED]
+    for start in range(0, len(tracked), PATHS_PER_CALL):
+        counts.update(changes.parse_numstat(git.numstat(base, tracked[start : start + PATHS_PER_CALL]) or b""))
+    for path in wanted:
+        if status.get(path) == changes.UNTRACKED:
+            lines = changes.untracked_lines(path)
+            counts[path] = (len(lines) - 1, 0) if lines else (None, None)
+    return [
+        {"path": path, "added": counts.get(path, (0, 0))[0], "removed": counts.get(path, (0, 0))[1]} for path in wanted
+    ]
+
+
+def attribution_off() -> str | None:
+    """Why change attribution is off (PROJECT_ROOT is in no git repository), or None when it is on."""
+    if git.prefix() is None:
+        return f"{settings.PROJECT_ROOT} is not in a git repository: changes are not attributed to tasks"
+    return None
+
+
+def changes_snapshot(task_id: int, moment: str) -> bool:
+    """Record the checkout as the task went to work (`start`) or reached review (`review`), once per dispatch and
+    arrival: a worker policy, at least once. False when nothing was recorded (already taken, or no repository)."""
+    task = selectors.task(task_id)
+    taken = selectors.change_snapshot(task.id, moment)
+    if (
+        taken is not None
+        and taken.dispatch_id == task.dispatch_id
+        and (moment == START or taken.taken_at >= task.status_since)
+    ):
+        return False
+    prefix = git.prefix()
+    if prefix is None:
+        return False
+    status = changes.parse_status(git.status() or b"", prefix)
+    counts = {c["path"]: c for c in line_counts(status, status)}
+    files = [{**counts[path], "status": code} for path, code in sorted(status.items())]
+    snapshot = ev.ChangesSnapshotTaken(
+        moment=moment, dispatch_id=task.dispatch_id, git_head=git.git_head(), files=files
+    )
+    review_append(task.id, [snapshot])
+    return True
+
+
+# --- the watch -----------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Watch:
+    """What the worker's watch keeps between rounds: the dirty paths' signatures and HEAD as last seen, the stamp
+    of git's index and HEAD files, and when git last ran. `prefix` None: not a repository (the watch is off)."""
+
+    prefix: str | None = None
+    git_dir: str = ""
+    checked: bool = False
+    signatures: dict[str, changes.Signature] | None = None
+    head: str | None = None
+    stamp: tuple | None = None
+    since: datetime | None = None
+    git_rounds: int = 0
+
+
+def _stamp(watch: Watch) -> tuple:
+    """The modification times of git's index, HEAD and packed refs: a commit, a checkout or `git add` moves one."""
+    if not watch.git_dir:
+        return ()
+    stamps = []
+    for name in ("index", "HEAD", "packed-refs", "logs/HEAD"):
+        try:
+            stamps.append(os.stat(os.path.join(watch.git_dir, name)).st_mtime_ns)
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+def _signatures(status: dict[str, str]) -> dict[str, changes.Signature]:
+    root = os.path.realpath(settings.PROJECT_ROOT)
+    signatures: dict[str, changes.Signature] = {}
+    for path, code in status.items():
+        try:
+            info = os.lstat(os.path.join(root, path))
+            signatures[path] = (code, info.st_size, info.st_mtime_ns)
+        except OSError:
+            signatures[path] = (code, None, None)
+    return signatures
+
+
+def _baseline(tasks: list[Task]) -> dict[str, changes.Signature]:
+    """Where a new watch starts: the dirty paths the tasks' start snapshots recorded (their stat unknown)."""
+    baseline: dict[str, changes.Signature] = {}
+    for task in tasks:
+        snapshot = selectors.change_snapshot(task.id, START)
+        if snapshot is not None and snapshot.dispatch_id == task.dispatch_id:
+            baseline.update({f["path"]: (f["status"], None, None) for f in snapshot.files})
+    return baseline
+
+
+def _hook_writes(tasks: list[Task]) -> dict[int, set[str]]:
+    """The files each task's agent said its file tools wrote since the last round (inside PROJECT_ROOT)."""
+    written: dict[int, set[str]] = {}
+    for task in tasks:
+        session = session_selectors.session_named(task.session)
+        try:
+            plugin = session_selectors.profile(session.profile).self_report if session else None
+        except SessionError:
+            plugin = None
+        if plugin is None:
+            continue
+        for write in plugin.files_written(session_services.hook_directory(task.session)):
+            path = changes.project_path(write.path, write.cwd)
+            if path is not None:
+                written.setdefault(task.id, set()).add(path)
+    return written
+
+
+def _agents_quiet(tasks: list[Task], since: datetime | None) -> bool:
+    """Whether every task's agent has been idle, or waiting for a person, since the last git round: then no agent
+    changed anything."""
+    if since is None:
+        return False
+    names = [task.session for task in tasks]
+    sessions = session_selectors.sessions().filter(pk__in=names)
+    return len(sessions) == len(set(names)) and all(s.status in QUIET and s.status_since < since for s in sessions)
+
+
+def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
+    """One round of the watch: what changed since the last one, recorded for the task(s) in progress. Git runs
+    only when something could have changed: a task in progress whose agent was not idle throughout, a hook that
+    named a file, or git's own files touched (a commit, `git add`)."""
+    tasks = selectors.tasks_in_progress()
+    if not tasks:
+        watch.signatures = None  # a change with no task in progress is nobody's: the next task starts afresh
+        return []
+    if not watch.checked:
+        watch.prefix, watch.git_dir, watch.checked = git.prefix(), str(git.git_dir() or ""), True
+    if watch.prefix is None:
+        return []
+    hooked = _hook_writes(tasks)
+    stamp = _stamp(watch)
+    if watch.signatures is not None and not hooked and stamp == watch.stamp and _agents_quiet(tasks, watch.since):
+        return []
+    started = timezone.now()
+    output = git.status()
+    if output is None:
+        return []
+    status = changes.parse_status(output, watch.prefix)
+    signatures = _signatures(status)
+    head = git.git_head()
+    before = _baseline(tasks) if watch.signatures is None else watch.signatures
+    changed = changes.changed_paths(before, signatures)
+    if watch.head is not None and head != watch.head:
+        # committed since the last round: those paths left the status, but they changed all the same
+        changed |= set(changes.parse_numstat(git.numstat(watch.head, to=head) or b""))
+    watch.signatures, watch.head, watch.stamp, watch.since = signatures, head, stamp, started
+    watch.git_rounds += 1
+    return _record(tasks, hooked, changed, status)
+
+
+def _record(tasks: list[Task], hooked: dict[int, set[str]], changed: set[str], status: dict[str, str]) -> list:
+    """Append what changed: a hook's files to its task alone, git's (less those a hook named) to the task in
+    progress or, shared, to each of those in progress."""
+    by_hook = set().union(*hooked.values()) if hooked else set()
+    seen_by_git = changed - by_hook
+    counts = {c["path"]: c for c in line_counts(by_hook | seen_by_git, status)}
+    recorded = []
+    for task_id, paths in sorted(hooked.items()):
+        recorded.append(
+            (task_id, ev.FilesChanged(files=[counts[p] for p in sorted(paths)], source="hook", shared_with=[]))
+        )
+    if seen_by_git:
+        files = [counts[path] for path in sorted(seen_by_git)]
+        for share in changes.attribute(task.id for task in tasks):
+            recorded.append(
+                (share.task_id, ev.FilesChanged(files=files, source="git", shared_with=list(share.shared_with)))
+            )
+    for task_id, event in recorded:
+        review_append(task_id, [event])
+        if event.source == "git":
+            for path, holder in changes.claim_conflicts(task_id, [f["path"] for f in event.files]):
+                log.warning("task %s changed %s, claimed by task %s", task_id, path, holder)
+    return [event for _task_id, event in recorded]
