@@ -100,6 +100,13 @@ def project_path(path: str, cwd: str | None = None) -> str | None:
         return None
 
 
+def attribution_off() -> str | None:
+    """Why change attribution is off (PROJECT_ROOT is in no git repository), or None when it is on."""
+    if git.prefix() is None:
+        return f"{settings.PROJECT_ROOT} is not in a git repository: changes are not attributed to tasks"
+    return None
+
+
 # --- what a review shows --------------------------------------------------------------------------------------
 
 

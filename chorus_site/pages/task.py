@@ -12,10 +12,11 @@ from chorus_site.pages.base import AGENT, MESSAGE, SESSION, TASK, Fragment, Live
 from documents_app import selectors as document_selectors
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
-from tasks_app import lifecycle
+from tasks_app import changes, lifecycle
 from tasks_app import selectors as task_selectors
 
 DISPATCHES_SHOWN = 20
+REVIEW = "review"
 DOCUMENTS_OFFERED = 500
 # the agent tool whose words a task's result note is, by the status the tool leaves the task in
 RESULT_TOOLS = {lifecycle.REVIEW: "finish_task", lifecycle.FAILED: "fail_task"}
@@ -68,6 +69,22 @@ def detail(task) -> dict:
         "status_labels": lifecycle.LABELS,
         "result_by_agent": by_agent(task, dispatches),
         "document_paths": document_paths(),
+        **review(task),
+    }
+
+
+def review(task) -> dict:
+    """What the task changed (files, their diff, who else changed them) and the review's comments; in review, the
+    person may comment on lines, request changes or approve."""
+    files = changes.review_diff(task)
+    comments = task_selectors.review_comments(task.id)
+    return {
+        "task": task,
+        "review_files": files,
+        "review_comments": comments,
+        "review_pending": [c for c in comments if not c.sent_in],
+        "in_review": task.status == lifecycle.REVIEW,
+        "attribution_off": changes.attribution_off() if task.dispatch_id else None,
     }
 
 
@@ -93,7 +110,7 @@ class TaskPage(LivePage):
     template = "task.html"
     section = "tasks"
     parameters = ("id",)
-    topics = (TASK, MESSAGE, AGENT)
+    topics = (TASK, MESSAGE, AGENT, f"{REVIEW}:{{id}}")
 
     def __init__(self, params: Mapping[str, str]):
         super().__init__(params)
@@ -111,18 +128,23 @@ class TaskPage(LivePage):
         self.agents = {d.session for d in context["dispatches"]}
         shown = (task.version, tuple(entry.position for entry in context["timeline"]))
         history = Fragment("task.html#timeline", context, key=shown)
-        return [Fragment("task.html#task-detail", context, covers=[history]), history]
+        changed = Fragment("task_review.html#review", context)
+        return [Fragment("task.html#task-detail", context, covers=[history, changed]), history, changed]
+
+    def read_review(self) -> list[Fragment]:
+        return [Fragment("task_review.html#review", review(self.read_task()))]
 
     def read_assignment(self) -> list[Fragment]:
         return [Fragment("task.html#assign", assignment(self.read_task()))]
 
-    partials = {"task-detail": read_detail, "timeline": read_detail, "assign": read_assignment}
+    partials = {"task-detail": read_detail, "timeline": read_detail, "assign": read_assignment, "review": read_review}
     # a progress note is an event of its session's agent stream (the task's version does not move with it)
     renders = {
         "task:{related}": ("task-detail", "assign"),
         MESSAGE: ("task-detail",),
         SESSION: ("assign",),
         f"{AGENT}:{{agents}}": ("timeline",),
+        f"{REVIEW}:{{id}}": ("review",),
     }
 
     def context(self) -> dict:

@@ -13,7 +13,7 @@ writes nothing. Every service that changes a task takes the version of it the ca
 """
 
 from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
-from tasks_app.services.changes import Watch, attribution_off, changes_snapshot, changes_watch
+from tasks_app.services.changes import Watch, changes_snapshot, changes_watch
 from tasks_app.services.dispatch import DispatchRound, DispatchView, dispatch_round
 from tasks_app.services.following import (
     task_follow_prompt_lost,
@@ -54,7 +54,6 @@ __all__ = [
     "Range",
     "SessionBusy",
     "Watch",
-    "attribution_off",
     "changes_snapshot",
     "changes_watch",
     "dispatch_round",

@@ -67,13 +67,6 @@ def line_counts(paths: Iterable[str], status: dict[str, str], base: str | None =
     ]
 
 
-def attribution_off() -> str | None:
-    """Why change attribution is off (PROJECT_ROOT is in no git repository), or None when it is on."""
-    if git.prefix() is None:
-        return f"{settings.PROJECT_ROOT} is not in a git repository: changes are not attributed to tasks"
-    return None
-
-
 def changes_snapshot(task_id: int, moment: str) -> bool:
     """Record the checkout as the task went to work (`start`) or reached review (`review`), once per dispatch and
     arrival: a worker policy, at least once. False when nothing was recorded (already taken, or no repository)."""

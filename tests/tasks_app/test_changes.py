@@ -171,7 +171,7 @@ def test_no_task_in_progress_no_git_and_outside_a_repository_nothing_at_all(fake
     with git.git_runner(lambda args: None):
         off = services.Watch()
         assert services.changes_watch(off) == [] and off.prefix is None
-        assert "not in a git repository" in services.attribution_off()
+        assert "not in a git repository" in changes.attribution_off()
 
 
 def test_a_file_its_agents_tool_wrote_is_the_tasks_own_even_with_another_task_in_progress(
