@@ -2,8 +2,6 @@
 review card counts it, the task page shows its diff; a comment on a line goes back to the agent as one message
 naming file:line and the task is in progress again; back in review, Approve makes it done."""
 
-import subprocess
-
 import pytest
 from playwright.sync_api import expect
 
@@ -11,30 +9,18 @@ from sessions_app.models import OutboxMessage
 from tasks_app.models import Task
 from tests.pages.conftest import wait_for
 from tests.sessions_app.conftest import received_prompts
+from tests.tasks_app.test_changes_git import run_git
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(150)]
-
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@x",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@x",
-}
-
-
-def git(root, *args):
-    subprocess.run(
-        ["git", "-C", str(root), *args], check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", **GIT_IDENTITY}
-    )
 
 
 def test_a_comment_goes_back_to_the_agent_with_its_file_and_line_and_approval_makes_it_done(page, stack, screenshot):
     root = stack.project.root
     (root / "src").mkdir()
     (root / "src" / "count.py").write_text("one\ntwo\nthree\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "start")
+    run_git(root, "init", "-q", "-b", "main")
+    run_git(root, "add", "-A")
+    run_git(root, "commit", "-q", "-m", "start")
     stack.manage("sessions", "new", "agent", "--profile", "fake")
     stack.manage("tasks", "add", "Count to four", "--description", "Take your time: work:6")
     stack.manage("tasks", "assign", "1", "agent")
