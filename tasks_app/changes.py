@@ -6,6 +6,7 @@ read the checkout (through tasks_app.git and documents_app's confined reads).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -16,6 +17,8 @@ from documents_app import discovery
 from tasks_app import git, selectors
 
 UNTRACKED = "??"
+# a file's lines counted against HEAD in the worker's round, when the two versions hold at most this many together
+COMPARED_LINES_MAX = 20_000
 # what a review shows of one file's diff, and of an untracked file's text, at most
 DIFF_MAX_BYTES = 1_000_000
 # A path's state in the working tree as one round of the watch saw it: its status code, and its size and
@@ -56,6 +59,22 @@ def parse_numstat(data: bytes) -> dict[str, tuple[int | None, int | None]]:
         added, removed = (int(n) if n.isdigit() else None for n in parts[:2])
         counts[parts[2].decode("utf-8", errors="surrogateescape")] = (added, removed)
     return counts
+
+
+def line_changes(old: bytes | None, new: bytes | None) -> tuple[int | None, int | None]:
+    """Lines added and removed from `old` to `new` (None: the file is not there), as a numstat counts them; None
+    for a binary file (a NUL byte) or one too long to compare quickly."""
+    if any(b"\0" in data for data in (old, new) if data):
+        return None, None
+    before, after = ((data or b"").splitlines() for data in (old, new))
+    if len(before) + len(after) > COMPARED_LINES_MAX:
+        return None, None
+    added = removed = 0
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            removed, added = removed + i2 - i1, added + j2 - j1
+    return added, removed
 
 
 def changed_paths(before: Mapping[str, Signature], now: Mapping[str, Signature]) -> set[str]:
@@ -156,13 +175,20 @@ def parse_diff(text: str) -> dict[str, list[Line]]:
     return files
 
 
-def untracked_lines(path: str) -> list[Line] | None:
-    """A new file's lines as a diff shows them (all added), read confined to PROJECT_ROOT; None when it cannot be
-    read (gone, a link, too large)."""
+def working_bytes(path: str) -> bytes | None:
+    """A file's bytes in the working tree, read confined to PROJECT_ROOT; None when it cannot be read (gone, a link,
+    too large)."""
     root = os.path.realpath(settings.PROJECT_ROOT)
     try:
-        data, _info = discovery.read(os.path.join(root, path), DIFF_MAX_BYTES)
+        return discovery.read(os.path.join(root, path), DIFF_MAX_BYTES)[0]
     except (OSError, discovery.Unreadable):
+        return None
+
+
+def untracked_lines(path: str) -> list[Line] | None:
+    """A new file's lines as a diff shows them (all added); None when it cannot be read."""
+    data = working_bytes(path)
+    if data is None:
         return None
     text = data.decode("utf-8", errors="replace").splitlines()
     return [
@@ -189,7 +215,8 @@ def review_diff(task) -> list[FileDiff]:
     if not files:
         return []
     parsed = parse_diff(git.diff(review_base(task), [f.path for f in files]))
-    status = parse_status(git.status() or b"", git.prefix() or "")
+    prefix = git.prefix() or ""
+    status = parse_status(git.status(prefix) or b"", prefix)
     shown = []
     for change in files:
         lines = parsed.get(change.path)

@@ -17,18 +17,20 @@ from pathlib import Path
 from django.conf import settings
 
 HeadReader = Callable[[], "str | None"]
-# git's arguments -> its standard output, or None when it failed (not a repository, an unknown commit, a timeout)
-Runner = Callable[[Sequence[str]], "bytes | None"]
+# git's arguments (and what to give its standard input) -> its standard output, or None when it failed (not a
+# repository, an unknown commit, a timeout)
+Runner = Callable[[Sequence[str], "bytes | None"], "bytes | None"]
 TIMEOUT = 30
 # A status never takes the index lock (git would refresh the index and write it back), so an agent's own git
 # commands never meet a lock held by Chorus.
 ENVIRONMENT = {"GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
 
 
-def run_git(args: Sequence[str]) -> bytes | None:
+def run_git(args: Sequence[str], stdin: bytes | None = None) -> bytes | None:
     try:
         result = subprocess.run(
             ["git", "-C", str(settings.PROJECT_ROOT), *args],
+            input=stdin,
             capture_output=True,
             timeout=TIMEOUT,
             env={**os.environ, **ENVIRONMENT},
@@ -41,8 +43,8 @@ def run_git(args: Sequence[str]) -> bytes | None:
 _runner: Runner = run_git
 
 
-def run(args: Sequence[str]) -> bytes | None:
-    return _runner(args)
+def run(args: Sequence[str], stdin: bytes | None = None) -> bytes | None:
+    return _runner(args, stdin)
 
 
 @contextlib.contextmanager
@@ -94,10 +96,12 @@ def git_dir() -> Path | None:
     return Path(output.decode().strip()) if output else None
 
 
-def status() -> bytes | None:
+def status(prefix: str = "") -> bytes | None:
     """`git status --porcelain=v1 -z` of PROJECT_ROOT, every untracked file named (not only its directory), paths
-    from the top of the working tree (see prefix)."""
-    return run(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", "."])
+    from the top of the working tree; `prefix` (see prefix()) limits it to PROJECT_ROOT's part of the tree."""
+    return run(
+        ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", *(["--", "."] if prefix else [])]
+    )
 
 
 def numstat(base: str | None, paths: Sequence[str] = (), *, to: str | None = None) -> bytes | None:
@@ -105,6 +109,30 @@ def numstat(base: str | None, paths: Sequence[str] = (), *, to: str | None = Non
     `paths` (none: every path)."""
     revisions = [base or "HEAD", *([to] if to else [])]
     return run(["diff", "--numstat", "-z", "--no-renames", "--relative", *revisions, "--", *(paths or ["."])])
+
+
+def blobs(revision: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+    """The contents of `paths` (from the top of the working tree) at `revision`, in one `git cat-file --batch`;
+    None for a path not in it. A diff of a few files against HEAD this way reads no index (a `git diff` refreshes
+    the whole index first, as long as a status takes on a large checkout)."""
+    named = [path for path in paths if "\n" not in path]
+    if not named:
+        return dict.fromkeys(paths)
+    output = run(["cat-file", "--batch"], "".join(f"{revision}:{path}\n" for path in named).encode())
+    found: dict[str, bytes | None] = dict.fromkeys(paths)
+    at = 0
+    for path in named:
+        if output is None:
+            break
+        end = output.index(b"\n", at)
+        header = output[at:end].split()
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[path] = output[end + 1 : end + 1 + size]
+            at = end + 2 + size
+        else:
+            at = end + 1
+    return found
 
 
 def diff(base: str | None, paths: Sequence[str]) -> str:

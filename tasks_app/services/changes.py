@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from events_app import store
@@ -26,14 +27,13 @@ from events_app.store import ConcurrencyError
 from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
 from sessions_app.errors import SessionError
+from sessions_app.self_report import SelfReportPlugin
 from tasks_app import changes, git, selectors
 from tasks_app import events as ev
 from tasks_app.models import Task
 
 log = logging.getLogger("chorus.worker.tasks")
 START, REVIEW = "start", "review"
-# paths per numstat call, so that a round after a generator touched thousands of files stays within argv's limits
-PATHS_PER_CALL = 500
 APPEND_ATTEMPTS = 3
 # an agent in these statuses writes nothing (a task in progress whose agent is idle goes to review soon)
 QUIET = ("idle", "waiting")
@@ -50,21 +50,16 @@ def review_append(task_id: int, events: Sequence[DomainEvent]) -> None:
     raise ConcurrencyError("review", str(task_id), -1, store.stream_version("review", str(task_id)))
 
 
-def line_counts(paths: Iterable[str], status: dict[str, str], base: str | None = None) -> list[dict]:
-    """[{path, added, removed}] of `paths` against `base` (HEAD): git's numstat for tracked files, an untracked
-    file's lines all added; None where it cannot say (a binary file, one gone or unreadable)."""
+def line_counts(paths: Iterable[str], prefix: str) -> list[dict]:
+    """[{path, added, removed}] of `paths` in the working tree against HEAD (a file not in HEAD: all its lines
+    added); None where it cannot say (a binary file, one too long, or unreadable)."""
     wanted = sorted(set(paths))
-    counts: dict[str, tuple[int | None, int | None]] = {}
-    tracked = [path for path in wanted if status.get(path) != changes.UNTRACKED]
-    for start in range(0, len(tracked), PATHS_PER_CALL):
-        counts.update(changes.parse_numstat(git.numstat(base, tracked[start : start + PATHS_PER_CALL]) or b""))
+    committed = git.blobs("HEAD", [prefix + path for path in wanted])
+    counted = []
     for path in wanted:
-        if status.get(path) == changes.UNTRACKED:
-            lines = changes.untracked_lines(path)
-            counts[path] = (len(lines) - 1, 0) if lines else (None, None)
-    return [
-        {"path": path, "added": counts.get(path, (0, 0))[0], "removed": counts.get(path, (0, 0))[1]} for path in wanted
-    ]
+        added, removed = changes.line_changes(committed[prefix + path], changes.working_bytes(path))
+        counted.append({"path": path, "added": added, "removed": removed})
+    return counted
 
 
 def changes_snapshot(task_id: int, moment: str) -> bool:
@@ -81,8 +76,8 @@ def changes_snapshot(task_id: int, moment: str) -> bool:
     prefix = git.prefix()
     if prefix is None:
         return False
-    status = changes.parse_status(git.status() or b"", prefix)
-    counts = {c["path"]: c for c in line_counts(status, status)}
+    status = changes.parse_status(git.status(prefix) or b"", prefix)
+    counts = {c["path"]: c for c in line_counts(status, prefix)}
     files = [{**counts[path], "status": code} for path, code in sorted(status.items())]
     snapshot = ev.ChangesSnapshotTaken(
         moment=moment, dispatch_id=task.dispatch_id, git_head=git.git_head(), files=files
@@ -107,6 +102,7 @@ class Watch:
     stamp: tuple | None = None
     since: datetime | None = None
     git_rounds: int = 0
+    plugins: dict[str, SelfReportPlugin | None] = dataclasses.field(default_factory=dict)
 
 
 def _stamp(watch: Watch) -> tuple:
@@ -144,15 +140,22 @@ def _baseline(tasks: list[Task]) -> dict[str, changes.Signature]:
     return baseline
 
 
-def _hook_writes(tasks: list[Task]) -> dict[int, set[str]]:
+def _plugin(watch: Watch, task: Task) -> SelfReportPlugin | None:
+    """The self-report plug-in of the task's session's profile (which reads its hooks), kept for the session."""
+    if task.session not in watch.plugins:
+        session = session_selectors.session_named(task.session)
+        try:
+            watch.plugins[task.session] = session_selectors.profile(session.profile).self_report if session else None
+        except SessionError:
+            watch.plugins[task.session] = None
+    return watch.plugins[task.session]
+
+
+def _hook_writes(watch: Watch, tasks: list[Task]) -> dict[int, set[str]]:
     """The files each task's agent said its file tools wrote since the last round (inside PROJECT_ROOT)."""
     written: dict[int, set[str]] = {}
     for task in tasks:
-        session = session_selectors.session_named(task.session)
-        try:
-            plugin = session_selectors.profile(session.profile).self_report if session else None
-        except SessionError:
-            plugin = None
+        plugin = _plugin(watch, task)
         if plugin is None:
             continue
         for write in plugin.files_written(session_services.hook_directory(task.session)):
@@ -184,17 +187,18 @@ def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
         watch.prefix, watch.git_dir, watch.checked = git.prefix(), str(git.git_dir() or ""), True
     if watch.prefix is None:
         return []
-    hooked = _hook_writes(tasks)
+    hooked = _hook_writes(watch, tasks)
     stamp = _stamp(watch)
     if watch.signatures is not None and not hooked and stamp == watch.stamp and _agents_quiet(tasks, watch.since):
         return []
     started = timezone.now()
-    output = git.status()
+    output = git.status(watch.prefix)
     if output is None:
         return []
     status = changes.parse_status(output, watch.prefix)
     signatures = _signatures(status)
-    head = git.git_head()
+    # HEAD moves only with git's files, which the stamp covers: unchanged, it is the one last seen
+    head = watch.head if watch.head is not None and stamp == watch.stamp else git.git_head()
     before = _baseline(tasks) if watch.signatures is None else watch.signatures
     changed = changes.changed_paths(before, signatures)
     if watch.head is not None and head != watch.head:
@@ -202,15 +206,15 @@ def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
         changed |= set(changes.parse_numstat(git.numstat(watch.head, to=head) or b""))
     watch.signatures, watch.head, watch.stamp, watch.since = signatures, head, stamp, started
     watch.git_rounds += 1
-    return _record(tasks, hooked, changed, status)
+    return _record(tasks, hooked, changed, watch.prefix)
 
 
-def _record(tasks: list[Task], hooked: dict[int, set[str]], changed: set[str], status: dict[str, str]) -> list:
+def _record(tasks: list[Task], hooked: dict[int, set[str]], changed: set[str], prefix: str) -> list:
     """Append what changed: a hook's files to its task alone, git's (less those a hook named) to the task in
     progress or, shared, to each of those in progress."""
     by_hook = set().union(*hooked.values()) if hooked else set()
     seen_by_git = changed - by_hook
-    counts = {c["path"]: c for c in line_counts(by_hook | seen_by_git, status)}
+    counts = {c["path"]: c for c in line_counts(by_hook | seen_by_git, prefix)}
     recorded = []
     for task_id, paths in sorted(hooked.items()):
         recorded.append(
@@ -222,8 +226,10 @@ def _record(tasks: list[Task], hooked: dict[int, set[str]], changed: set[str], s
             recorded.append(
                 (share.task_id, ev.FilesChanged(files=files, source="git", shared_with=list(share.shared_with)))
             )
+    with transaction.atomic():  # one commit for the round, whatever the number of tasks
+        for task_id, event in recorded:
+            review_append(task_id, [event])
     for task_id, event in recorded:
-        review_append(task_id, [event])
         if event.source == "git":
             for path, holder in changes.claim_conflicts(task_id, [f["path"] for f in event.files]):
                 log.warning("task %s changed %s, claimed by task %s", task_id, path, holder)

@@ -29,7 +29,7 @@ def _fast_tier_reads_no_checkout(request):
     if any(request.node.get_closest_marker(tier) for tier in PROCESS_TIERS):
         yield
         return
-    with git.git_runner(lambda args: None):
+    with git.git_runner(lambda args, stdin=None: None):
         yield
 
 

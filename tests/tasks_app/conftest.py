@@ -16,7 +16,7 @@ def _no_git(request):
     if request.node.get_closest_marker("integration"):
         yield
         return
-    with git.head_reader(lambda: None), git.git_runner(lambda args: None):
+    with git.head_reader(lambda: None), git.git_runner(lambda args, stdin=None: None):
         yield
 
 

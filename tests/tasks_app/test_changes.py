@@ -30,6 +30,14 @@ def test_a_numstat_gives_lines_added_and_removed_and_none_for_a_binary_file():
     assert changes.parse_numstat(data) == {"src/a.py": (3, 1), "logo.png": (None, None), "naïve\ttab.txt": (10, 0)}
 
 
+def test_lines_added_and_removed_are_counted_as_a_numstat_does_and_not_for_a_binary_file():
+    assert changes.line_changes(b"a\nb\nc\n", b"a\nB\nc\nd\n") == (2, 1)
+    assert changes.line_changes(None, b"x\ny\n") == (2, 0)
+    assert changes.line_changes(b"x\n", None) == (0, 1)
+    assert changes.line_changes(b"\0PNG", b"\0PNG2") == (None, None)
+    assert changes.line_changes(b"", b"x\n" * 20_001) == (None, None)
+
+
 def test_a_path_changed_between_rounds_is_one_whose_code_or_stat_moved():
     before = {"a": (" M", 10, 1), "b": (" M", 10, 1), "c": ("??", 5, 1), "d": (" M", None, None)}
     now = {"a": (" M", 10, 1), "b": (" M", 12, 2), "d": (" M", 3, 9), "e": ("??", 1, 1)}
@@ -83,14 +91,14 @@ def test_claim_conflicts_is_the_seam_for_the_claims_model_and_finds_none_yet():
 
 
 class FakeGit:
-    """git's answers as a test sets them: the status, HEAD, and a numstat per path; counts its status calls."""
+    """git's answers as a test sets them: the status and HEAD's files; counts its status calls."""
 
     def __init__(self):
         self.status = b""
-        self.numstat: dict[str, str] = {}
+        self.committed: dict[str, bytes] = {}
         self.status_calls = 0
 
-    def __call__(self, args):
+    def __call__(self, args, stdin=None):
         if args[0] == "rev-parse" and "--show-prefix" in args:
             return b"true\n\n"
         if args[0] == "rev-parse":
@@ -98,9 +106,14 @@ class FakeGit:
         if args[0] == "status":
             self.status_calls += 1
             return self.status
-        if args[0] == "diff" and "--numstat" in args:
-            paths = args[args.index("--") + 1 :]
-            return "".join(f"{self.numstat[p]}\t{p}\0" for p in paths if p in self.numstat).encode()
+        if args[0] == "cat-file":
+            paths = [line.removeprefix("HEAD:") for line in stdin.decode().splitlines()]
+            return b"".join(
+                b"%s blob %d\n%s\n" % (b"0" * 40, len(self.committed[p]), self.committed[p])
+                if p in self.committed
+                else f"HEAD:{p} missing\n".encode()
+                for p in paths
+            )
         return b""
 
 
@@ -127,15 +140,15 @@ def test_a_change_seen_while_one_task_is_in_progress_is_recorded_for_it(fake_git
     watch = services.Watch()
     assert services.changes_watch(watch) == []  # the first round is the baseline (no start snapshot here)
     docs.write("src/a.py", "x\n", scan=False)
-    fake_git.status, fake_git.numstat = b" M src/a.py\0", {"src/a.py": "2\t1"}
+    fake_git.status, fake_git.committed = b" M src/a.py\0", {"src/a.py": b"a\nb\n"}
     [change] = services.changes_watch(watch)
     assert (change.source, change.shared_with, change.files) == (
         "git",
         [],
-        [{"path": "src/a.py", "added": 2, "removed": 1}],
+        [{"path": "src/a.py", "added": 1, "removed": 2}],
     )
     [row] = selectors.changed_files(task.id)
-    assert (row.path, row.added, row.removed, row.sources, row.shared_with) == ("src/a.py", 2, 1, ["git"], [])
+    assert (row.path, row.added, row.removed, row.sources, row.shared_with) == ("src/a.py", 1, 2, ["git"], [])
     assert event_types("review", str(task.id)) == ["FilesChanged"]
 
 
@@ -168,7 +181,7 @@ def test_no_task_in_progress_no_git_and_outside_a_repository_nothing_at_all(fake
     watch = services.Watch()
     assert services.changes_watch(watch) == [] and fake_git.status_calls == 0
     in_progress("s1")
-    with git.git_runner(lambda args: None):
+    with git.git_runner(lambda args, stdin=None: None):
         off = services.Watch()
         assert services.changes_watch(off) == [] and off.prefix is None
         assert "not in a git repository" in changes.attribution_off()
@@ -186,7 +199,7 @@ def test_a_file_its_agents_tool_wrote_is_the_tasks_own_even_with_another_task_in
     hooks.mkdir(parents=True)
     payload = {**POST_WRITE, "cwd": str(docs.root), "tool_input": {"file_path": str(docs.root / "src/a.py")}}
     (hooks / "1-1.json").write_text(json.dumps(payload))
-    fake_git.status, fake_git.numstat = b" M src/a.py\0", {"src/a.py": "1\t0"}
+    fake_git.status = b" M src/a.py\0"
     [change] = services.changes_watch(watch)
     assert (change.source, change.shared_with) == ("hook", [])
     assert [c.path for c in selectors.changed_files(writer.id)] == ["src/a.py"]
