@@ -140,28 +140,29 @@ def _baseline(tasks: list[Task]) -> dict[str, changes.Signature]:
     return baseline
 
 
-def _plugin(watch: Watch, task: Task) -> SelfReportPlugin | None:
-    """The self-report plug-in of the task's session's profile (which reads its hooks), kept for the session."""
-    if task.session not in watch.plugins:
-        session = session_selectors.session_named(task.session)
+def _plugin(watch: Watch, session) -> SelfReportPlugin | None:
+    """The self-report plug-in of the session's profile (which reads its hooks), kept for the session."""
+    if session.name not in watch.plugins:
         try:
-            watch.plugins[task.session] = session_selectors.profile(session.profile).self_report if session else None
+            watch.plugins[session.name] = session_selectors.profile(session.profile).self_report
         except SessionError:
-            watch.plugins[task.session] = None
-    return watch.plugins[task.session]
+            watch.plugins[session.name] = None
+    return watch.plugins[session.name]
 
 
 def _hook_writes(watch: Watch, tasks: list[Task]) -> dict[int, set[str]]:
-    """The files each task's agent said its file tools wrote since the last round (inside PROJECT_ROOT)."""
+    """The files each task's agent said its file tools wrote since the last round (inside PROJECT_ROOT). Every
+    live session's hook records are consumed: those of a session with no task in progress are nobody's."""
+    task_of = {task.session: task.id for task in tasks}
     written: dict[int, set[str]] = {}
-    for task in tasks:
-        plugin = _plugin(watch, task)
+    for session in session_selectors.sessions(include_ended=False):
+        plugin = _plugin(watch, session)
         if plugin is None:
             continue
-        for write in plugin.files_written(session_services.hook_directory(task.session)):
+        for write in plugin.files_written(session_services.hook_directory(session.name)):
             path = changes.project_path(write.path, write.cwd)
-            if path is not None:
-                written.setdefault(task.id, set()).add(path)
+            if path is not None and session.name in task_of:
+                written.setdefault(task_of[session.name], set()).add(path)
     return written
 
 
@@ -180,6 +181,7 @@ def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
     only when something could have changed: a task in progress whose agent was not idle throughout, a hook that
     named a file, or git's own files touched (a commit, `git add`)."""
     tasks = selectors.tasks_in_progress()
+    hooked = _hook_writes(watch, tasks)
     if not tasks:
         watch.signatures = None  # a change with no task in progress is nobody's: the next task starts afresh
         return []
@@ -187,7 +189,6 @@ def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
         watch.prefix, watch.git_dir, watch.checked = git.prefix(), str(git.git_dir() or ""), True
     if watch.prefix is None:
         return []
-    hooked = _hook_writes(watch, tasks)
     stamp = _stamp(watch)
     if watch.signatures is not None and not hooked and stamp == watch.stamp and _agents_quiet(tasks, watch.since):
         return []

@@ -200,7 +200,12 @@ def test_a_file_its_agents_tool_wrote_is_the_tasks_own_even_with_another_task_in
     payload = {**POST_WRITE, "cwd": str(docs.root), "tool_input": {"file_path": str(docs.root / "src/a.py")}}
     (hooks / "1-1.json").write_text(json.dumps(payload))
     fake_git.status = b" M src/a.py\0"
+    idle = session_services.hook_directory("c2") / "files"
+    session_appears("c2", profile="claude")
+    idle.mkdir(parents=True)
+    (idle / "1-1.json").write_text(json.dumps(payload))
     [change] = services.changes_watch(watch)
     assert (change.source, change.shared_with) == ("hook", [])
     assert [c.path for c in selectors.changed_files(writer.id)] == ["src/a.py"]
     assert selectors.changed_files(other.id) == []
+    assert list(idle.iterdir()) == []  # a session with no task in progress: consumed, nobody's
