@@ -22,8 +22,8 @@ HeadReader = Callable[[], "str | None"]
 Runner = Callable[[Sequence[str], "bytes | None"], "bytes | None"]
 TIMEOUT = 30
 # A status never takes the index lock (git would refresh the index and write it back), so an agent's own git
-# commands never meet a lock held by Chorus.
-ENVIRONMENT = {"GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+# commands never meet a lock held by Chorus; a path is a path, never a pattern (a file named `*.py` is one file).
+ENVIRONMENT = {"GIT_OPTIONAL_LOCKS": "0", "GIT_LITERAL_PATHSPECS": "1", "LC_ALL": "C"}
 
 
 def run_git(args: Sequence[str], stdin: bytes | None = None) -> bytes | None:

@@ -25,11 +25,11 @@ from tests.support import CHROMIUM, CHROMIUM_ARGS, ServerProcess, free_port
 
 @pytest.fixture(autouse=True)
 def _fast_tier_reads_no_checkout(request):
-    """The fast tier starts no git: a task page reads no checkout there (change attribution is off)."""
+    """The fast tier starts no git: a task page reads no checkout there (change attribution is off), HEAD is None."""
     if any(request.node.get_closest_marker(tier) for tier in PROCESS_TIERS):
         yield
         return
-    with git.git_runner(lambda args, stdin=None: None):
+    with git.head_reader(lambda: None), git.git_runner(lambda args, stdin=None: None):
         yield
 
 

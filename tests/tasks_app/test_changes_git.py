@@ -47,6 +47,9 @@ def test_git_names_paths_below_project_root_and_counts_their_lines(repo):
     assert changes.parse_status(git.status(), prefix) == {"src/a.py": " M", "new file.txt": "??"}
     assert changes.parse_numstat(git.numstat(None)) == {"src/a.py": (2, 1)}
     assert "+four" in git.diff(None, ["src/a.py"])
+    (repo / "src" / "*.py").write_text("a pattern's name\n")
+    run_git(repo, "add", "src/*.py")
+    assert changes.parse_numstat(git.numstat(None, ["src/*.py"])) == {"src/*.py": (1, 0)}  # one file, not a glob
 
 
 def test_the_watch_records_edits_new_files_and_commits_for_the_task_in_progress(repo):
