@@ -92,7 +92,8 @@ def changes_snapshot(task_id: int, moment: str) -> bool:
 @dataclasses.dataclass
 class Watch:
     """What the worker's watch keeps between rounds: the dirty paths' signatures and HEAD as last seen, the stamp
-    of git's index and HEAD files, and when git last ran. `prefix` None: not a repository (the watch is off)."""
+    of git's index and HEAD files, when git last ran, and the tasks then in progress. `prefix` None: not a
+    repository (the watch is off)."""
 
     prefix: str | None = None
     git_dir: str = ""
@@ -102,6 +103,7 @@ class Watch:
     stamp: tuple | None = None
     since: datetime | None = None
     git_rounds: int = 0
+    at_work: set[int] = dataclasses.field(default_factory=set)
     plugins: dict[str, SelfReportPlugin | None] = dataclasses.field(default_factory=dict)
 
 
@@ -177,10 +179,15 @@ def _agents_quiet(tasks: list[Task], since: datetime | None) -> bool:
 
 
 def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
-    """One round of the watch: what changed since the last one, recorded for the task(s) in progress. Git runs
-    only when something could have changed: a task in progress whose agent was not idle throughout, a hook that
-    named a file, or git's own files touched (a commit, `git add`)."""
-    tasks = selectors.tasks_in_progress()
+    """One round of the watch: what changed since the last one, recorded for the task(s) in progress, and for those
+    that left progress since the last round (their agent may have made the change just before). Git runs only when
+    something could have changed: a task in progress whose agent was not idle throughout, a task that left, a hook
+    that named a file, or git's own files touched (a commit, `git add`)."""
+    in_progress = selectors.tasks_in_progress()
+    gone = watch.at_work - {task.id for task in in_progress}
+    left = list(selectors.tasks(archived=None).filter(pk__in=gone)) if gone else []
+    tasks = sorted([*in_progress, *left], key=lambda task: task.id)
+    watch.at_work = {task.id for task in in_progress}
     hooked = _hook_writes(watch, tasks)
     if not tasks:
         watch.signatures = None  # a change with no task in progress is nobody's: the next task starts afresh
@@ -190,7 +197,8 @@ def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
     if watch.prefix is None:
         return []
     stamp = _stamp(watch)
-    if watch.signatures is not None and not hooked and stamp == watch.stamp and _agents_quiet(tasks, watch.since):
+    unchanged = watch.signatures is not None and not (hooked or left) and stamp == watch.stamp
+    if unchanged and _agents_quiet(tasks, watch.since):
         return []
     started = timezone.now()
     output = git.status(watch.prefix)

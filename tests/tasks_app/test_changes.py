@@ -209,3 +209,17 @@ def test_a_file_its_agents_tool_wrote_is_the_tasks_own_even_with_another_task_in
     assert [c.path for c in selectors.changed_files(writer.id)] == ["src/a.py"]
     assert selectors.changed_files(other.id) == []
     assert list(idle.iterdir()) == []  # a session with no task in progress: consumed, nobody's
+
+
+def test_a_change_made_just_before_the_task_went_to_review_is_still_its_own(fake_git, docs):
+    task = in_progress("s1")
+    watch = services.Watch()
+    services.changes_watch(watch)
+    docs.write("src/last.py", "done\n", scan=False)
+    fake_git.status = b"?? src/last.py\0"
+    session_status("s1", "idle")
+    assert selectors.task(task.id).status == "review"
+    [change] = services.changes_watch(watch)  # the task left progress since the last round: one more look
+    assert (change.files[0]["path"], change.shared_with) == ("src/last.py", [])
+    calls = fake_git.status_calls
+    assert services.changes_watch(watch) == [] and fake_git.status_calls == calls
