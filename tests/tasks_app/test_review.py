@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from events_app import store
+from events_app import projection, store
 from events_app.store import ConcurrencyError
 from sessions_app.models import OutboxMessage
 from tasks_app import events as ev
@@ -53,6 +53,7 @@ def test_request_changes_sends_the_comments_as_one_message_and_the_task_is_back_
     session_status("s1", "busy")
     session_status("s1", "idle")
     assert selectors.task(task.id).status == lifecycle.REVIEW
+    assert projection.verify() == []  # the read models rebuilt from the log are the live ones
 
 
 def test_approve_marks_the_task_done():
