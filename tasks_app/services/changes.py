@@ -41,13 +41,13 @@ QUIET = ("idle", "waiting")
 
 def review_append(task_id: int, events: Sequence[DomainEvent]) -> None:
     """Append to the task's `review` stream at its current version; a comment appended meanwhile is retried past."""
-    for _attempt in range(APPEND_ATTEMPTS):
+    for attempt in range(1, APPEND_ATTEMPTS + 1):
         try:
             store.append("review", str(task_id), store.stream_version("review", str(task_id)), list(events))
             return
         except ConcurrencyError:
-            continue
-    raise ConcurrencyError("review", str(task_id), -1, store.stream_version("review", str(task_id)))
+            if attempt == APPEND_ATTEMPTS:
+                raise
 
 
 def line_counts(paths: Iterable[str], prefix: str) -> list[dict]:
@@ -132,14 +132,14 @@ def _signatures(status: dict[str, str]) -> dict[str, changes.Signature]:
     return signatures
 
 
-def _baseline(tasks: list[Task]) -> dict[str, changes.Signature]:
-    """Where a new watch starts: the dirty paths the tasks' start snapshots recorded (their stat unknown)."""
-    baseline: dict[str, changes.Signature] = {}
-    for task in tasks:
-        snapshot = selectors.change_snapshot(task.id, START)
-        if snapshot is not None and snapshot.dispatch_id == task.dispatch_id:
-            baseline.update({f["path"]: (f["status"], None, None) for f in snapshot.files})
-    return baseline
+def _baseline(tasks: list[Task]) -> dict[str, changes.Signature] | None:
+    """Where a new watch starts: the dirty paths the tasks' start snapshots recorded (their stat unknown), or None
+    when none has one (then the checkout as it is now: what was dirty before cannot be told from what is new)."""
+    snapshots = [selectors.change_snapshot(task.id, START) for task in tasks]
+    found = [s for s, task in zip(snapshots, tasks, strict=True) if s is not None and s.dispatch_id == task.dispatch_id]
+    if not found:
+        return None
+    return {f["path"]: (f["status"], None, None) for snapshot in found for f in snapshot.files}
 
 
 def _plugin(watch: Watch, session) -> SelfReportPlugin | None:
@@ -208,7 +208,9 @@ def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
     signatures = _signatures(status)
     # HEAD moves only with git's files, which the stamp covers: unchanged, it is the one last seen
     head = watch.head if watch.head is not None and stamp == watch.stamp else git.git_head()
-    before = _baseline(tasks) if watch.signatures is None else watch.signatures
+    before = watch.signatures if watch.signatures is not None else _baseline(tasks)
+    if before is None:
+        before = signatures
     changed = changes.changed_paths(before, signatures)
     if watch.head is not None and head != watch.head:
         # committed since the last round: those paths left the status, but they changed all the same

@@ -223,3 +223,15 @@ def test_a_change_made_just_before_the_task_went_to_review_is_still_its_own(fake
     assert (change.files[0]["path"], change.shared_with) == ("src/last.py", [])
     calls = fake_git.status_calls
     assert services.changes_watch(watch) == [] and fake_git.status_calls == calls
+
+
+def test_a_new_watch_starts_from_the_start_snapshot_or_else_from_the_checkout_as_it_is(fake_git, docs):
+    task = in_progress("s1")
+    docs.write("old.txt", "dirty before the task\n", scan=False)
+    fake_git.status = b"?? old.txt\0"
+    assert services.changes_watch(services.Watch()) == []  # no snapshot: what was dirty is not the task's
+    assert services.changes_snapshot(task.id, "start")
+    docs.write("new.txt", "the task's\n", scan=False)
+    fake_git.status = b"?? old.txt\0?? new.txt\0"
+    [change] = services.changes_watch(services.Watch())  # e.g. the worker restarted while the task was at work
+    assert [f["path"] for f in change.files] == ["new.txt"]
