@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -111,28 +113,99 @@ def numstat(base: str | None, paths: Sequence[str] = (), *, to: str | None = Non
     return run(["diff", "--numstat", "-z", "--no-renames", "--relative", *revisions, "--", *(paths or ["."])])
 
 
+def _requests(revision: str, paths: Sequence[str]) -> tuple[list[str], bytes]:
+    named = [path for path in paths if "\n" not in path]
+    return named, "".join(f"{revision}:{path}\n" for path in named).encode()
+
+
+def _answer_end(output: bytes | bytearray, at: int) -> int | None:
+    """Where the answer starting at `at` ends (a header line, then the object and a line break if it was found),
+    or None if `output` does not hold all of it yet."""
+    end = output.find(b"\n", at)
+    if end < 0:
+        return None
+    header = output[at:end].split()
+    size = int(header[2]) + 1 if len(header) == 3 and header[2].isdigit() else 0
+    return end + 1 + size if len(output) >= end + 1 + size else None
+
+
+def _parse_batch(paths: Sequence[str], named: Sequence[str], output: bytes | None) -> dict[str, bytes | None]:
+    found: dict[str, bytes | None] = dict.fromkeys(paths)
+    at = 0
+    for path in named:
+        end = _answer_end(output, at) if output is not None else None
+        if end is None:
+            break
+        header = output[at : output.index(b"\n", at)].split()
+        if len(header) == 3 and header[1] == b"blob":
+            found[path] = bytes(output[end - 1 - int(header[2]) : end - 1])
+        at = end
+    return found
+
+
 def blobs(revision: str, paths: Sequence[str]) -> dict[str, bytes | None]:
     """The contents of `paths` (from the top of the working tree) at `revision`, in one `git cat-file --batch`;
     None for a path not in it. A diff of a few files against HEAD this way reads no index (a `git diff` refreshes
     the whole index first, as long as a status takes on a large checkout)."""
-    named = [path for path in paths if "\n" not in path]
+    named, request = _requests(revision, paths)
     if not named:
         return dict.fromkeys(paths)
-    output = run(["cat-file", "--batch"], "".join(f"{revision}:{path}\n" for path in named).encode())
-    found: dict[str, bytes | None] = dict.fromkeys(paths)
-    at = 0
-    for path in named:
-        if output is None:
-            break
-        end = output.index(b"\n", at)
-        header = output[at:end].split()
-        if len(header) == 3 and header[1] == b"blob":
-            size = int(header[2])
-            found[path] = output[end + 1 : end + 1 + size]
-            at = end + 2 + size
-        else:
-            at = end + 1
-    return found
+    return _parse_batch(paths, named, run(["cat-file", "--batch"], request))
+
+
+class BlobReader:
+    """`git cat-file --batch` kept open between the watch's rounds, so that a round asks for a few blobs without
+    starting a process (HEAD and the objects are looked up afresh for each request). Any trouble (git gone, no
+    answer within TIMEOUT) closes it, and those blobs are unknown; the next call starts another. With git swapped
+    (`git_runner`), it asks through the swap, one call each time."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen | None = None
+
+    def blobs(self, revision: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+        named, request = _requests(revision, paths)
+        if not named or _runner is not run_git:
+            return blobs(revision, paths)
+        try:
+            process = self._process or self._start()
+            os.write(process.stdin.fileno(), request)
+            return _parse_batch(paths, named, self._answers(process, len(named)))
+        except (OSError, TimeoutError):
+            self.close()
+            return dict.fromkeys(paths)
+
+    def _start(self) -> subprocess.Popen:
+        self._process = subprocess.Popen(
+            ["git", "-C", str(settings.PROJECT_ROOT), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=0,
+            env={**os.environ, **ENVIRONMENT},
+        )
+        return self._process
+
+    @staticmethod
+    def _answers(process: subprocess.Popen, count: int) -> bytes:
+        output, at, deadline = bytearray(), 0, time.monotonic() + TIMEOUT
+        for _answer in range(count):
+            while (end := _answer_end(output, at)) is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([process.stdout], [], [], remaining)[0]:
+                    raise TimeoutError("git cat-file did not answer")
+                chunk = os.read(process.stdout.fileno(), 1 << 16)
+                if not chunk:
+                    raise OSError("git cat-file ended")
+                output += chunk
+            at = end
+        return bytes(output)
+
+    def close(self) -> None:
+        if self._process is not None:
+            with contextlib.suppress(OSError):
+                self._process.kill()
+            self._process.wait()
+            self._process = None
 
 
 def diff(base: str | None, paths: Sequence[str]) -> str:

@@ -41,10 +41,12 @@ class ChangeWatch:
 
     def start(self) -> None:
         """A new watch: the tasks' start snapshots are its baseline (see changes_watch)."""
+        self.watch.blobs.close()
         self.watch = services.Watch()
 
     def stop(self) -> None:
-        """Nothing runs between ticks."""
+        """The watch's cat-file, kept open between ticks, ends."""
+        self.watch.blobs.close()
 
     def tick(self) -> None:
         for change in services.changes_watch(self.watch):

@@ -50,11 +50,12 @@ def review_append(task_id: int, events: Sequence[DomainEvent]) -> None:
                 raise
 
 
-def line_counts(paths: Iterable[str], prefix: str) -> list[dict]:
+def line_counts(paths: Iterable[str], prefix: str, reader: git.BlobReader | None = None) -> list[dict]:
     """[{path, added, removed}] of `paths` in the working tree against HEAD (a file not in HEAD: all its lines
-    added); None where it cannot say (a binary file, one too long, or unreadable)."""
+    added); None where it cannot say (a binary file, one too long, or unreadable). `reader`: the watch's open
+    cat-file, else one is started for the call."""
     wanted = sorted(set(paths))
-    committed = git.blobs("HEAD", [prefix + path for path in wanted])
+    committed = (reader.blobs if reader else git.blobs)("HEAD", [prefix + path for path in wanted])
     counted = []
     for path in wanted:
         added, removed = changes.line_changes(committed[prefix + path], changes.working_bytes(path))
@@ -105,6 +106,7 @@ class Watch:
     git_rounds: int = 0
     at_work: set[int] = dataclasses.field(default_factory=set)
     plugins: dict[str, SelfReportPlugin | None] = dataclasses.field(default_factory=dict)
+    blobs: git.BlobReader = dataclasses.field(default_factory=git.BlobReader)
 
 
 def _stamp(watch: Watch) -> tuple:
@@ -217,15 +219,15 @@ def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
         changed |= set(changes.parse_numstat(git.numstat(watch.head, to=head) or b""))
     watch.signatures, watch.head, watch.stamp, watch.since = signatures, head, stamp, started
     watch.git_rounds += 1
-    return _record(tasks, hooked, changed, watch.prefix)
+    return _record(tasks, hooked, changed, watch)
 
 
-def _record(tasks: list[Task], hooked: dict[int, set[str]], changed: set[str], prefix: str) -> list:
+def _record(tasks: list[Task], hooked: dict[int, set[str]], changed: set[str], watch: Watch) -> list:
     """Append what changed: a hook's files to its task alone, git's (less those a hook named) to the task in
     progress or, shared, to each of those in progress."""
     by_hook = set().union(*hooked.values()) if hooked else set()
     seen_by_git = changed - by_hook
-    counts = {c["path"]: c for c in line_counts(by_hook | seen_by_git, prefix)}
+    counts = {c["path"]: c for c in line_counts(by_hook | seen_by_git, watch.prefix, watch.blobs)}
     recorded = []
     for task_id, paths in sorted(hooked.items()):
         recorded.append(

@@ -52,11 +52,17 @@ def test_git_names_paths_below_project_root_and_counts_their_lines(repo):
     assert changes.parse_numstat(git.numstat(None, ["src/*.py"])) == {"src/*.py": (1, 0)}  # one file, not a glob
 
 
-def test_the_watch_records_edits_new_files_and_commits_for_the_task_in_progress(repo):
+@pytest.fixture
+def watch():
+    made = services.Watch()
+    yield made
+    made.blobs.close()
+
+
+def test_the_watch_records_edits_new_files_and_commits_for_the_task_in_progress(repo, watch):
     task = in_progress("s1")
     assert services.changes_snapshot(task.id, "start")
     assert not services.changes_snapshot(task.id, "start")  # once per dispatch: the policy runs at least once
-    watch = services.Watch()
     assert services.changes_watch(watch) == []
     (repo / "src" / "a.py").write_text("one\ntwo\nthree\nfour\n")
     (repo / "src" / "b.py").write_text("b\n")
@@ -71,12 +77,11 @@ def test_the_watch_records_edits_new_files_and_commits_for_the_task_in_progress(
     assert services.changes_watch(watch) == []  # nothing new since
 
 
-def test_the_review_diff_is_the_working_tree_against_the_start_snapshots_head(repo):
+def test_the_review_diff_is_the_working_tree_against_the_start_snapshots_head(repo, watch):
     task = in_progress("s1")
     services.changes_snapshot(task.id, "start")
     start = selectors.change_snapshot(task.id, "start")
     assert start.git_head == git.git_head() and start.files == []
-    watch = services.Watch()
     services.changes_watch(watch)
     (repo / "src" / "a.py").write_text("one\nTWO\nthree\n")
     run_git(repo, "commit", "-q", "-am", "committed by the agent")
@@ -89,6 +94,24 @@ def test_the_review_diff_is_the_working_tree_against_the_start_snapshots_head(re
     ]
     assert [(line.kind, line.text, line.new) for line in shown["notes.md"].lines[1:]] == [("add", "# Notes", 1)]
     assert changes.review_base(selectors.task(task.id)) == start.git_head
+
+
+def test_the_open_cat_file_answers_each_round_from_head_as_it_is_and_is_replaced_when_it_dies(repo):
+    reader = git.BlobReader()
+    try:
+        assert reader.blobs("HEAD", ["app/src/a.py", "app/none.py"]) == {
+            "app/src/a.py": b"one\ntwo\nthree\n",
+            "app/none.py": None,
+        }
+        (repo / "src" / "a.py").write_text("one\n")
+        run_git(repo, "commit", "-q", "-am", "shorter")
+        assert reader.blobs("HEAD", ["app/src/a.py"]) == {"app/src/a.py": b"one\n"}  # the new HEAD, same process
+        reader._process.kill()
+        reader._process.wait()
+        assert reader.blobs("HEAD", ["app/src/a.py"]) == {"app/src/a.py": None}  # it died: unknown this once
+        assert reader.blobs("HEAD", ["app/src", "app/src/a.py"]) == {"app/src": None, "app/src/a.py": b"one\n"}
+    finally:
+        reader.close()
 
 
 def test_outside_a_repository_attribution_is_off_and_says_so(docs):
