@@ -1,5 +1,5 @@
-"""`manage.py tasks ...`: add, list, show, assign, finish and dispatch tasks from the command line; tables for
-people, --json for scripts. A command acts on the task as it is when the command runs (its current version)."""
+"""`manage.py tasks ...`: add, list, show, assign, finish, review and dispatch tasks from the command line; tables
+for people, --json for scripts. A command acts on the task as it is when the command runs (its current version)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tasks_app.schemas import CommentOut, DispatchRoundOut, ReviewOut, TaskDetai
 
 
 class Command(DomainCommand):
-    help = "Add, list, show, assign, finish, reopen and dispatch tasks."
+    help = "Add, list, show, assign, finish, reopen, review and dispatch tasks."
 
     def add_arguments(self, parser):
         output = argparse.ArgumentParser(add_help=False)
