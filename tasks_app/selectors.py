@@ -190,6 +190,10 @@ def review_comments(task_id: int | str, *, pending: bool | None = None) -> list[
     return list(queryset)
 
 
+def review_comment(comment_id: str) -> ReviewComment:
+    return ReviewComment.objects.get(pk=comment_id)
+
+
 def tasks_in_progress() -> list[Task]:
     """Tasks whose agents are at work on them (assigned ones have not started: their prompt may not be typed)."""
     return list(Task.objects.filter(status=IN_PROGRESS).order_by("id"))

@@ -41,7 +41,7 @@ def review_comment(task_id: int, path: str, line: int, text: str) -> ReviewComme
         raise TaskError(f"task {task.id} did not change {path!r}: comment on one of the files it changed")
     comment_id = uuid.uuid4().hex
     review_append(task.id, [ev.ReviewCommented(comment_id=comment_id, path=path, line=line, text=text.strip())])
-    return ReviewComment.objects.get(pk=comment_id)
+    return selectors.review_comment(comment_id)
 
 
 def task_request_changes(task_id: int, *, expected_version: int) -> Task:
