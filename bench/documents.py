@@ -7,7 +7,9 @@ It prints, as medians:
 - the first scan (every file read, hashed and recorded) and a rescan with nothing changed (target <= 1 s), each in
   a fresh process and database per round, beside baselines on the same tree in the same run: a bare os.walk + stat
   of every file, and a bare read + sha256 of every file; also a rescan after every file was touched (same bytes,
-  new mtime: each is read again, nothing is recorded);
+  new mtime: each is read again, nothing is recorded); and the floor under recording: as many
+  DocumentAdded events appended through the store, one per stream, in the scan's batches, with no file read, in a
+  fresh process and database of its own;
 - from a save (plain rewrite, or a temporary file renamed over the document) to DocumentChanged committed, p50 and
   p95 (target p95 <= 1 s), through the DocumentWatcher job in a real worker process, beside a bare watchdog
   observer's delivery of the same saves' first event;
@@ -111,6 +113,26 @@ def child_scan(data_dir: Path, project: Path, rescans: int) -> None:
             }
         )
     )
+
+
+def child_floor(data_dir: Path, project: Path, count: int) -> None:
+    """In a fresh database, as a first scan finds it: `count` DocumentAdded events appended, each to its own stream
+    as a scan does, BATCH_FILES to a transaction, with no file read; what recording the documents costs the event
+    store and its projections."""
+    setup_django(data_dir, project)
+    from django.db import transaction
+
+    from documents_app import events as ev
+    from documents_app import services
+    from events_app import store
+
+    added = ev.DocumentAdded(title="Floor", line_count=42, sha256="0" * 64, size=2400)
+    started = time.perf_counter()
+    for start in range(0, count, services.BATCH_FILES):
+        with transaction.atomic():
+            for index in range(start, min(count, start + services.BATCH_FILES)):
+                store.append("document", f"floor/doc{index:05d}.md", 0, [added])
+    print(json.dumps({"appends": time.perf_counter() - started}))
 
 
 def child_worker(data_dir: Path, project: Path) -> None:
@@ -331,12 +353,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes for the scan figures")
     parser.add_argument("--rescans", type=int, default=5, help="unchanged rescans per round")
     parser.add_argument("--saves", type=int, default=30)
-    parser.add_argument("--child", choices=["scan", "worker"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["scan", "floor", "worker"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "scan":
         child_scan(args.data, args.project, args.rescans)
+        return
+    if args.child == "floor":
+        child_floor(args.data, args.project, args.files)
         return
     if args.child == "worker":
         child_worker(args.data, args.project)
@@ -353,6 +378,10 @@ def main() -> None:
         scan_args = ["--child", "scan", "--project", str(project), "--rescans", str(args.rescans)]
         rounds = [run_child([*scan_args, "--data", str(work / f"data-{r}")], env) for r in range(args.rounds)]
         assert all(r["documents"] == len(documents) for r in rounds), rounds
+        floor_args = ["--child", "floor", "--project", str(project), "--files", str(len(documents))]
+        floors = [
+            run_child([*floor_args, "--data", str(work / f"floor-{r}")], env)["appends"] for r in range(args.rounds)
+        ]
         unchanged = [s for r in rounds for s in r["unchanged"]]
         print(f"\nscan of {len(documents)} documents (median; {args.rounds} fresh processes)")
         print(f"  {'first scan (read, hash, record)':44}{statistics.median(r['first'] for r in rounds):8.3f} s")
@@ -361,6 +390,13 @@ def main() -> None:
         print(f"  {'rescan after that, 2 s later':44}{statistics.median(r['after_touch'] for r in rounds):8.3f} s")
         print(f"  {'baseline: bare os.walk + stat':44}{statistics.median(walks):8.3f} s")
         print(f"  {'baseline: bare read + sha256 of every file':44}{statistics.median(hashes):8.3f} s")
+        appends = statistics.median(floors)
+        print(f"  {'floor: one DocumentAdded appended per document':44}{appends:8.3f} s")
+        first = statistics.median(r["first"] for r in rounds)
+        print(
+            f"  first scan / bare read + sha256 {first / statistics.median(hashes):.1f}x (target 3x); "
+            f"the appends alone {appends / statistics.median(hashes):.1f}x"
+        )
 
         latencies = watcher_latency(work, project, documents, args.saves, env)
         bare = bare_watchdog_latency(project, documents, args.saves)

@@ -6,9 +6,12 @@ project, tmux socket, Claude-like session files) that Chorus's settings point at
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,3 +38,27 @@ def setup(name: str) -> Path:
 
     django.setup()
     return work
+
+
+@contextlib.contextmanager
+def ticking(monitor):
+    """Tick the worker's session monitor at its cadence in a thread for as long as the block runs."""
+    from django.conf import settings
+    from django.db import connection
+
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            monitor.tick()
+            stop.wait(max(0.0, settings.CHORUS_POLL_INTERVAL - (time.perf_counter() - started)))
+        connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

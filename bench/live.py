@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# One client, events from another process (issue 16): the doorbell, not the poll, sets the pace.
+SINGLE_TARGET_MS = 50
 sys.path.insert(0, str(ROOT))
 
 from tests import load  # noqa: E402
@@ -57,6 +59,13 @@ def main() -> None:
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="chorus-bench-live-"))
+    try:
+        measure(args, data)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, data: Path) -> None:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -72,7 +81,6 @@ def main() -> None:
             under_load(server, env, args)
         finally:
             server.stop()
-            shutil.rmtree(data, ignore_errors=True)
         return
     from websockets.sync.client import connect
 
@@ -143,9 +151,8 @@ def main() -> None:
     for name, values in (("chorus websocket", chorus), ("baseline sqlite3 poller", floor)):
         print(f"{name:28}{statistics.median(values):10.1f}{percentile(values, 0.95):10.1f}{max(values):10.1f}")
     print(f"p95 ratio chorus/baseline: {percentile(chorus, 0.95) / percentile(floor, 0.95):.2f}")
-    print(
-        f"lost: {lost}; target: p95 <= 500 ms -> {'met' if percentile(chorus, 0.95) <= 500 and not lost else 'MISSED'}"
-    )
+    met = percentile(chorus, 0.95) <= SINGLE_TARGET_MS and not lost
+    print(f"lost: {lost}; target: p95 <= {SINGLE_TARGET_MS} ms -> {'met' if met else 'MISSED'}")
 
 
 def under_load(server: ServerProcess, env: dict, args: argparse.Namespace) -> None:

@@ -23,11 +23,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from fake_agents import FAKE_AGENT, setup
+from fake_agents import FAKE_AGENT, setup, ticking
 
 WORK = setup("worker")
 
@@ -153,18 +152,8 @@ def latencies(sessions: list[Session], seen: dict[str, float]) -> list[float]:
 
 def detection_latency(monitor: SessionMonitor, tmux: Tmux, sessions: list[Session], rounds: int) -> list[float]:
     """Prompt typed straight into each agent through tmux -> its busy transition committed (ms)."""
-    stop = threading.Event()
-
-    def run_monitor() -> None:
-        while not stop.is_set():
-            started = time.perf_counter()
-            monitor.tick()
-            stop.wait(max(0.0, settings.CHORUS_POLL_INTERVAL - (time.perf_counter() - started)))
-
     measured = []
-    thread = threading.Thread(target=run_monitor, daemon=True)
-    thread.start()
-    try:
+    with ticking(monitor):
         for _ in range(rounds):
             after = store.last_position()
             prompt_all(tmux, sessions)
@@ -178,9 +167,6 @@ def detection_latency(monitor: SessionMonitor, tmux: Tmux, sessions: list[Sessio
                 time.sleep(0.02)
             measured += latencies(sessions, seen)
             time.sleep(2.5)
-    finally:
-        stop.set()
-        thread.join()
     return measured
 
 

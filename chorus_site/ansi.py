@@ -229,3 +229,29 @@ def to_html(text: str) -> str:
 def tail(lines: list[Line], count: int) -> list[Line]:
     """The last `count` lines that say something: a screen's blank rows would only take the room."""
     return [line for line in lines if line.text.strip()][-count:]
+
+
+def _resets(params: str) -> bool:
+    """Whether an SGR sequence with these parameters starts from the default style (0, or nothing, first)."""
+    first = params.split(";", 1)[0].split(":", 1)[0]
+    return not first.isdigit() or int(first) == 0
+
+
+def screen_tail(text: str, count: int) -> list[Line]:
+    """tail(render_lines(text), count), rendering only the rows it keeps: the style they start with comes from
+    the SGR sequences of the rows above, from the last one that starts from the default style. An overview shows
+    hundreds of tails, and a whole screen's rendering costs ten times its last lines'."""
+    rows = text.split("\n")
+    said = [i for i, row in enumerate(rows) if row and _TOKEN.sub("", row).strip()]
+    if not said:
+        return []
+    first = said[-count:][0] if count > 0 else len(rows)
+    carried = [
+        match
+        for row in rows[:first]
+        for match in _TOKEN.finditer(row)
+        if match.group("final") == "m" and not (match.group("params") or "").startswith(("?", "<", "=", ">"))
+    ]
+    start = next((i for i in range(len(carried) - 1, -1, -1) if _resets(carried[i].group("params") or "")), 0)
+    prefix = "".join(match.group(0) for match in carried[start:])
+    return tail(render_lines(prefix + "\n".join(rows[first:])), count)

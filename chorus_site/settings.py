@@ -186,6 +186,8 @@ CHORUS_WORKER_JOBS.append("documents_app.watcher.DocumentWatcher")
 # seen at work; how long a delivered prompt's session must stay idle, never seen busy, before its task goes to review.
 CHORUS_MAX_ACTIVE_TASKS = config.env_int("CHORUS_MAX_ACTIVE_TASKS", 4)
 CHORUS_PROMPT_TEMPLATE = os.environ.get("CHORUS_PROMPT_TEMPLATE", "")
+# Where tasks with isolation "worktree" get their git worktree (one directory per task, outside the project's tree).
+CHORUS_WORKTREE_DIR = Path(os.environ.get("CHORUS_WORKTREE_DIR") or DATA_DIR / "worktrees")
 CHORUS_TASK_INTERVAL = float(os.environ.get("CHORUS_TASK_INTERVAL", "1.0"))
 CHORUS_TASK_QUIET_SECONDS = float(os.environ.get("CHORUS_TASK_QUIET_SECONDS", "10"))
 CHORUS_WORKER_JOBS.append("tasks_app.worker.QuietPeriod")

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from chorus_site import auth
 from chorus_site.api import api
-from chorus_site.views import doctor, documents, events, sessions, tasks
+from chorus_site.views import doctor, documents, events, sessions, tasks, worktrees
 
 admin.site.site_header = "Chorus admin"
 admin.site.site_title = "Chorus"
@@ -33,6 +33,11 @@ urlpatterns = [
     path("tasks/<int:task_id>/status", tasks.task_status, name="task-status"),
     path("tasks/<int:task_id>/assign", tasks.task_assign, name="task-assign"),
     path("tasks/<int:task_id>/edit", tasks.task_edit, name="task-edit"),
+    path("tasks/<int:task_id>/isolation", worktrees.task_isolation, name="task-isolation"),
+    path("tasks/<int:task_id>/worktree", worktrees.worktree_create, name="task-worktree-create"),
+    path("tasks/<int:task_id>/worktree/start", worktrees.worktree_start, name="task-worktree-start"),
+    path("tasks/<int:task_id>/worktree/remove", worktrees.worktree_remove, name="task-worktree-remove"),
+    path("tasks/<int:task_id>/merge", worktrees.worktree_merge, name="task-merge"),
     path("tasks/<int:task_id>/references/add", tasks.task_reference_add, name="task-reference-add"),
     path("tasks/<int:task_id>/comments", tasks.task_review_comment, name="task-review-comment"),
     path("tasks/<int:task_id>/request-changes", tasks.task_request_changes, name="task-request-changes"),

@@ -197,10 +197,11 @@ class _Writer:
         return self._append(o, known.version, event, "changed")
 
     def _append(self, o: Observation, version: int, event, kind: str) -> str:
-        # The reactions to this event read the bytes just read rather than the file again.
+        # The reactions to this event read the bytes just read rather than the file again. The append is a
+        # savepoint of the batch's transaction: a reaction that raises undoes this document's event alone.
         lent = reading.just_read(o.path, o.facts.sha256, o.data) if o.data is not None else contextlib.nullcontext()
         try:
-            with transaction.atomic(), lent:
+            with lent:
                 store.append("document", o.path, version, [event])
         except store.ConcurrencyError:
             self.result.errors.append(f"{o.path}: changed by another writer meanwhile; the next scan looks again")

@@ -36,6 +36,7 @@ class EventFilter(Schema):
     stream_id: str | None = None
     # A list, or absent (not null: a query string has no null), so one value is a list of one.
     event_type: list[str] = Field(None, description="only events of these types (repeatable)")
+    actor: str | None = Field(None, description="only events of this actor (metadata's actor)")
     since: Moment | None = Field(None, description="recorded at or after (ISO 8601)")
     until: Moment | None = Field(None, description="recorded before (ISO 8601)")
 
@@ -61,6 +62,7 @@ def list_events(request: HttpRequest, filters: Query[EventFilter]):
         stream_type=filters.stream_type,
         stream_id=filters.stream_id,
         event_types=filters.event_type,
+        actor=filters.actor,
         since=filters.since,
         before=filters.until,
     )

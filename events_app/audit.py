@@ -24,6 +24,11 @@ class AuditResult:
         return self.problem is None
 
 
+def _where(row: tuple) -> str:
+    """How a problem names its row (made only for the row that has one: the walk is per event)."""
+    return f"event #{row[0]} ({row[4]} on {row[1]}:{row[2]} v{row[3]})"
+
+
 def verify_events(chunk: int = 5000) -> AuditResult:
     """Walk the table in position order; stop at the first row whose hash, position or version is off.
 
@@ -50,8 +55,8 @@ def verify_events(chunk: int = 5000) -> AuditResult:
         rows = recorder.hashed_rows(previous_position, chunk)
         for row in rows:
             position, stream_type, stream_id, version = row[:4]
-            where = f"event #{position} ({row[4]} on {stream_type}:{stream_id} v{version})"
             if position != previous_position + 1:
+                where = _where(row)
                 missing = (
                     f"#{previous_position + 1}"
                     if position == previous_position + 2
@@ -60,10 +65,12 @@ def verify_events(chunk: int = 5000) -> AuditResult:
                 return AuditResult(checked, f"{where}: the events before it ({missing}) are missing", position)
             expected_version = versions.get((stream_type, stream_id), 0) + 1
             if version != expected_version:
-                return AuditResult(checked, f"{where}: stream version {version}, expected {expected_version}", position)
-            if chain_hash(previous_hash, list(row[:9])) != row[9]:
                 return AuditResult(
-                    checked, f"{where}: hash does not match: the row was changed or written by hand", position
+                    checked, f"{_where(row)}: stream version {version}, expected {expected_version}", position
+                )
+            if chain_hash(previous_hash, row[:9]) != row[9]:
+                return AuditResult(
+                    checked, f"{_where(row)}: hash does not match: the row was changed or written by hand", position
                 )
             versions[(stream_type, stream_id)] = version
             previous_hash, previous_position = row[9], position

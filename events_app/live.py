@@ -2,8 +2,10 @@
 to the subscriptions of its own websockets.
 
 Any process may append (web, worker, a manage.py command); none needs to know who is listening, and no Redis is
-needed. After a commit in this process `wake` (a store `after_commit` hook) shortens the wait; events from other
-processes are found by the poll every CHORUS_FOLLOW_INTERVAL seconds.
+needed. After a commit `wake` (a store `after_commit` hook) wakes this process's followers and rings the doorbell
+of every other process's (`Doorbells`: a unix datagram socket each, in the data directory), so a follower reads the
+table at once; the poll every CHORUS_FOLLOW_INTERVAL seconds stays as the fallback (a doorbell that cannot be made,
+a ring that is lost).
 
 Inside a process the fan-out is a `Hub` per event loop, not Channels' layer: the layer copies every event into a
 bounded queue per socket and drops what does not fit without a word (capacity 100; with 200 clients at 50 events/s
@@ -20,14 +22,19 @@ and autobahn costs about 60 us of one core; 200 sockets x 50 events/s kept the e
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import contextvars
 import hashlib
 import json
 import logging
+import os
 import re
+import socket
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -40,6 +47,8 @@ ALL_GROUP = "live.all"
 # Events a subscription may hold unsent before it is declared behind (and resynced).
 LAG_LIMIT = 1000
 BATCH = 1000
+# A burst of commits rings many times: a follower reads the table at most once per this many seconds.
+MIN_GAP = 0.005
 _SAFE = re.compile(r"[A-Za-z0-9_.-]{1,60}")
 _lock = threading.Lock()
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
@@ -63,14 +72,90 @@ def groups_for(stream_type: str, stream_id: str) -> list[str]:
     return [ALL_GROUP, topic_group(stream_type), topic_group(f"{stream_type}:{stream_id}")]
 
 
+class _Bell(asyncio.DatagramProtocol):
+    def __init__(self, ring: Callable[[], None]):
+        self.ring = ring
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        self.ring()
+
+
+class Doorbells:
+    """The followers of every process on one data directory, as unix datagram sockets in its `live/` folder (mode
+    0700; what a datagram holds is ignored: at worst a stranger's ring costs a read of the table).
+
+    `listen` makes one for a follower; `ring` sends every other one an empty datagram. A ring costs a commit
+    almost nothing: the folder is listed again only every LISTING_AGE seconds, so a follower that has just started
+    may wait for its own poll until then; a socket whose process has ended refuses the ring and is removed.
+    """
+
+    LISTING_AGE = 0.5
+
+    def __init__(self) -> None:
+        self._sender: socket.socket | None = None
+        self._own: set[str] = set()
+        # (the data directory, when its folder was listed, the other processes' sockets in it)
+        self._listing: tuple[object, float, list[str]] = (None, 0.0, [])
+
+    @staticmethod
+    def folder() -> Path:
+        return Path(settings.DATA_DIR) / "live"
+
+    async def listen(self, loop: asyncio.AbstractEventLoop, ring: Callable[[], None]) -> asyncio.BaseTransport:
+        folder = self.folder()
+        folder.mkdir(mode=0o700, exist_ok=True)
+        path = str(folder / f"{os.getpid()}-{len(self._own)}.sock")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # left by an ended process that had this pid
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.bind(path)
+        except OSError:
+            sock.close()
+            raise
+        self._own.add(path)
+        atexit.register(self._remove, path)
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Bell(ring), sock=sock)
+        return transport
+
+    def ring(self) -> None:
+        data_dir, listed, paths = self._listing
+        now = time.monotonic()
+        if now - listed > self.LISTING_AGE or data_dir is not settings.DATA_DIR:
+            paths = [str(p) for p in self.folder().glob("*.sock") if str(p) not in self._own]
+            self._listing = (settings.DATA_DIR, now, paths)
+        if not paths:
+            return
+        if self._sender is None:
+            self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._sender.setblocking(False)
+        for path in paths:
+            try:
+                self._sender.sendto(b"", path)
+            except (ConnectionRefusedError, FileNotFoundError):
+                # Gone from the listing at its next reading; the list itself is shared by every committing thread.
+                self._remove(path)
+            except OSError:
+                pass  # its queue is full (it has rings to read already) or it is going away: the poll remains
+
+    def _remove(self, path: str) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+doorbells = Doorbells()
+
+
 def wake() -> None:
-    """Tell this process's followers that an event was just committed here (a store `after_commit` hook)."""
+    """Tell the followers of this process and of every other that an event was just committed (a store
+    `after_commit` hook)."""
     with _lock:
         for loop in [loop for loop in _hubs if loop.is_closed()]:
             del _hubs[loop]
         hubs = list(_hubs.values())
     for hub in hubs:
         hub.poke()
+    doorbells.ring()
 
 
 def notice(position: int, stream_type: str, stream_id: str, version: int, event_type: str) -> dict:
@@ -153,6 +238,7 @@ class Hub:
         self._wake = asyncio.Event()
         self._started = asyncio.Event()
         self.task: asyncio.Task | None = None
+        self.bell: asyncio.BaseTransport | None = None
 
     def subscribe(self, groups: Iterable[str]) -> Subscription:
         subscription = Subscription(self, groups)
@@ -182,6 +268,12 @@ class Hub:
         await self._started.wait()
 
     async def _run(self) -> None:
+        try:
+            self.bell = await doorbells.listen(self.loop, self._wake.set)
+        except OSError as exc:
+            # A path too long for a unix socket, a read-only data directory: other processes' events come with
+            # the poll.
+            log.warning("no doorbell for the live follower (%s); polling every %s s", exc, self.interval)
         while not self._started.is_set():
             try:
                 self.position = await database_sync_to_async(store.last_position)()
@@ -190,10 +282,15 @@ class Hub:
                 await asyncio.sleep(1)
                 continue
             self._started.set()
+        last_read = 0.0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
+            gap = last_read + MIN_GAP - self.loop.time()
+            if gap > 0:
+                await asyncio.sleep(gap)
             self._wake.clear()
+            last_read = self.loop.time()
             try:
                 batch = await database_sync_to_async(fetch_after)(self.position)
             except Exception:

@@ -5,6 +5,19 @@ from __future__ import annotations
 from django.db import models
 
 
+class MetadataText(models.Func):
+    """A member of an event's metadata as text (`metadata ->> 'actor'`), for an index on it: the same
+    expression in PostgreSQL and SQLite (3.38 on), and the one the recorder filters with (Recorder.ACTOR)."""
+
+    template = "(%(expressions)s ->> '%(key)s')"
+    output_field = models.TextField()
+
+    def __init__(self, key: str, **extra):
+        if not key.isidentifier():
+            raise ValueError(f"not a metadata key: {key!r}")
+        super().__init__(models.F("metadata"), key=key, **extra)
+
+
 class EventPosition(models.BigAutoField):
     """The log's global position, SQLite's rowid, without AUTOINCREMENT.
 
@@ -27,14 +40,23 @@ class StoredEvent(models.Model):
     schema_version = models.PositiveSmallIntegerField(default=1)
     data = models.JSONField()
     metadata = models.JSONField(default=dict)
-    recorded_at = models.DateTimeField(db_index=True)
-    hash = models.CharField(max_length=64)
+    # No index: recorded_at never decreases along the log, so a time is found by bisecting positions.
+    recorded_at = models.DateTimeField()
+    # sha256 of the chain (store.chain_hash) as its 32 bytes; the recorder reads and writes it as hex text.
+    hash = models.BinaryField(max_length=32)
 
     class Meta:
         db_table = "chorus_event"
         ordering = ["position"]
         constraints = [
             models.UniqueConstraint(fields=["stream_type", "stream_id", "version"], name="event_stream_version"),
+        ]
+        # Each filter of the log reads an index whose entries for one value are in position order (an index
+        # holds the row's key): one stream through the unique constraint, a type of stream, an event type, an
+        # actor (events_app.recorders.base.Recorder.select).
+        indexes = [
+            models.Index(fields=["stream_type"], name="event_stream_type"),
+            models.Index(MetadataText("actor"), name="event_actor"),
         ]
 
     def __str__(self) -> str:

@@ -55,12 +55,17 @@ class Projector:
     def wants(self, event_type: str) -> bool:
         return self.handles_all or event_type in self._handlers
 
-    def apply(self, recorded: RecordedEvent, rows: Rows) -> None:
-        method = self._handlers.get(recorded.event_type)
+    def handler(self, event_type: str) -> Callable[[RecordedEvent, Rows], None] | None:
+        """The bound method that handles this event type, or None."""
+        method = self._handlers.get(event_type)
         if method:
-            getattr(self, method)(recorded, rows)
-        elif self.handles_all:
-            self.on_any(recorded, rows)
+            return getattr(self, method)
+        return self.on_any if self.handles_all else None
+
+    def apply(self, recorded: RecordedEvent, rows: Rows) -> None:
+        handle = self.handler(recorded.event_type)
+        if handle is not None:
+            handle(recorded, rows)
 
     def on_any(self, recorded: RecordedEvent, rows: Rows) -> None:
         """Called for events without a specific handler when `handles_all` is set."""
@@ -107,7 +112,11 @@ def _apply_replayed(projector: Projector, item: RecordedEvent, rows: Rows) -> No
     try:
         projector.apply(item, rows)
     except Exception as exc:
-        raise ReplayError(item.position, item.event_type, f"projection {projector.name} failed: {exc!r}") from exc
+        raise _replay_error(projector, item, exc) from exc
+
+
+def _replay_error(projector: Projector, item: RecordedEvent, exc: Exception) -> ReplayError:
+    return ReplayError(item.position, item.event_type, f"projection {projector.name} failed: {exc!r}")
 
 
 def _replay(behind: dict[Projector, int], rows: Rows, until: int) -> int:
@@ -176,14 +185,18 @@ def rebuild(names: Iterable[str] | None = None) -> dict[str, Any]:
             model.objects.all().delete()
         rows = Rows(fresh=owned, cursor=cursor)
         position, count = 0, 0
-        # Which projectors want an event depends on its type only: asked once per type, not once per event.
-        wanted: dict[str, list[Projector]] = {}
+        # Which handlers an event goes to depends on its type only: looked up once per type, not once per event.
+        handlers: dict[str, list[tuple[Projector, Callable[[RecordedEvent, Rows], None]]]] = {}
         for item in store.read(chunk=5000):
-            targets = wanted.get(item.event_type)
+            targets = handlers.get(item.event_type)
             if targets is None:
-                targets = wanted[item.event_type] = [p for p in chosen if p.wants(item.event_type)]
-            for projector in targets:
-                _apply_replayed(projector, item, rows)
+                found = ((p, p.handler(item.event_type)) for p in chosen)
+                targets = handlers[item.event_type] = [(p, handle) for p, handle in found if handle is not None]
+            for projector, handle in targets:
+                try:
+                    handle(item, rows)
+                except Exception as exc:
+                    raise _replay_error(projector, item, exc) from exc
             position = item.position
             count += 1
         rows.flush()

@@ -15,17 +15,21 @@ class StreamProjector(Projector):
 
     def on_any(self, recorded: RecordedEvent, rows: Rows) -> None:
         key = f"{recorded.stream_type}:{recorded.stream_id}"
-        latest = {
-            "version": recorded.version,
-            "last_position": recorded.position,
-            "last_event_type": recorded.event_type,
-            "updated_at": recorded.recorded_at,
-        }
         if recorded.version == 1:
-            stream = Stream(key=key, stream_type=recorded.stream_type, stream_id=recorded.stream_id, **latest)
-            stream.created_at = recorded.recorded_at
+            stream = Stream(
+                key=key,
+                stream_type=recorded.stream_type,
+                stream_id=recorded.stream_id,
+                created_at=recorded.recorded_at,
+            )
             rows.save(stream)
-        else:
-            # Every event after a stream's first only moves these columns: written without reading the row,
-            # which this projector, run for every event of every app, would otherwise do on each append.
-            rows.update(Stream, key, **latest)
+        # Every event after a stream's first only moves these columns: written without reading the row, which
+        # this projector, run for every event of every app, would otherwise do on each append.
+        rows.update(
+            Stream,
+            key,
+            version=recorded.version,
+            last_position=recorded.position,
+            last_event_type=recorded.event_type,
+            updated_at=recorded.recorded_at,
+        )

@@ -176,8 +176,8 @@ class Rows:
     def update(self, model: type[models.Model], pk: Any, **values: Any) -> None:
         """Set these columns (by attribute name: `author_id` for a foreign key) of an existing row without reading
         it first. The row must exist: flush raises DatabaseError when it does not."""
-        table = _table(model)
-        if not table.column_index.keys() >= values.keys():
+        table = _tables.get(model) or _table(model)
+        if not values.keys() <= table.column_index.keys():
             unknown = ", ".join(sorted(values.keys() - table.column_index.keys()))
             raise ValueError(f"{model.__name__} has no column(s) {unknown} to update")
         key = (model, pk)
@@ -189,7 +189,9 @@ class Rows:
             raise DatabaseError(f"{model.__name__} {pk!r} does not exist to be updated")
         for name, value in values.items():
             setattr(row, name, value)
-        self.save(row)
+        # In the map and not deleted: marking it dirty is all `save` would do (the streams projector updates a
+        # row for every event, so this is a rebuild's hottest line).
+        self._dirty[key] = row
 
     def save(self, row: models.Model) -> None:
         pk = row.pk
@@ -203,7 +205,9 @@ class Rows:
         # Saving the deleted instance again keeps the row; a new instance under a deleted key replaces it, so
         # that deletion must still run (deletes are flushed before inserts).
         if not row._state.adding:
-            self._deleted[type(row)].discard(pk)
+            deleted = self._deleted.get(type(row))
+            if deleted:
+                deleted.discard(pk)
 
     def delete(self, row: models.Model) -> None:
         key = (type(row), row.pk)

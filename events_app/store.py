@@ -49,6 +49,8 @@ GENESIS_HASH = "0" * 64
 SOURCES = ("web", "api", "admin", "cli", "worker", "agent", "test")
 MAX_PAYLOAD_BYTES = 1_000_000
 MAX_STREAM_ID = 200
+# Distinct payloads a read keeps decoded (_RowDecoder).
+DECODED_PAYLOADS = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,11 +217,14 @@ def append(
     # Outside a transaction this block is one; inside the caller's it is a savepoint, so a ConcurrencyError
     # undoes this append and nothing else.
     with chosen.writing() as cursor:
-        current, position, head = chosen.head(cursor, stream_type, stream_id)
+        current, position, head, last_at = chosen.head(cursor, stream_type, stream_id)
         if expected_version is not None and current != expected_version:
             raise ConcurrencyError(stream_type, stream_id, expected_version, current)
-        # Taken under the lock, so recorded_at follows position order (as far as the clock does).
+        # Taken under the lock and never before the last event's, so recorded_at never decreases along the log,
+        # even when the clock steps back: a time filter is a range of positions (recorders.base.Recorder.select).
         now = timezone.now()
+        if last_at is not None:
+            now = max(now, _parse_time(last_at, connection.timezone if settings.USE_TZ else None))
         recorded_at = chosen.adapt_datetime(now)
         head = head or GENESIS_HASH
         tail = head
@@ -264,6 +269,12 @@ def last_position() -> int:
     return recorder().last_position()
 
 
+def _parse_time(stored: str, tz: Any) -> datetime:
+    """A stored recorded_at (text, naive in the database's time zone `tz` unless it says its own)."""
+    when = datetime.fromisoformat(stored)
+    return when.replace(tzinfo=tz) if tz is not None and when.tzinfo is None else when
+
+
 class _RowDecoder:
     """Turns stored rows into RecordedEvents. The events of one append share their metadata and time, so the
     last ones parsed are reused, the same objects as live projection shares (a rebuild parses far fewer)."""
@@ -273,18 +284,23 @@ class _RowDecoder:
         self.tz = connection.timezone if settings.USE_TZ else None
         self._metadata: tuple[Any, dict[str, Any]] = (None, {})
         self._when: tuple[Any, datetime | None] = (None, None)
+        # Events are values (frozen, equal when their payloads are): a payload stored again (a status change to
+        # busy by the same rule, a counter's +1) is decoded once, into one shared object.
+        self._events: dict[tuple[str, int, str], DomainEvent] = {}
 
     def __call__(self, row: Sequence[Any]) -> RecordedEvent:
         position, stream_type, stream_id, version, event_type, schema_version, data, metadata, recorded_at = row
         try:
-            event = decode(event_type, schema_version, json.loads(data))
+            key = (event_type, schema_version, data)
+            event = self._events.get(key)
+            if event is None:
+                if len(self._events) >= DECODED_PAYLOADS:
+                    self._events.clear()
+                event = self._events[key] = decode(event_type, schema_version, json.loads(data))
             if metadata != self._metadata[0]:
                 self._metadata = (metadata, json.loads(metadata))
             if recorded_at != self._when[0]:
-                when = datetime.fromisoformat(recorded_at)
-                if self.tz is not None and when.tzinfo is None:
-                    when = when.replace(tzinfo=self.tz)
-                self._when = (recorded_at, when)
+                self._when = (recorded_at, _parse_time(recorded_at, self.tz))
         except Exception as exc:
             # Whatever a corrupt row holds (bad JSON, an unknown type, a payload that no longer fits), replay
             # must stop with the row's position rather than a traceback from deep inside a decoder.
@@ -299,13 +315,15 @@ def read(
     stream_type: str | None = None,
     stream_id: str | None = None,
     event_types: Sequence[str] | None = None,
+    actor: str | None = None,
     since: datetime | None = None,
     before: datetime | None = None,
     limit: int | None = None,
     descending: bool = False,
     chunk: int = 2000,
 ) -> Iterator[RecordedEvent]:
-    """Events in position order (or reversed), filtered; read in chunks so a long log streams.
+    """Events in position order (or reversed), filtered (`actor`: metadata's actor); read in chunks so a long
+    log streams.
 
     Raises ReplayError at the first row that cannot be decoded.
     """
@@ -315,6 +333,7 @@ def read(
         "stream_type": stream_type,
         "stream_id": None if stream_id is None else str(stream_id),
         "event_types": event_types,
+        "actor": actor,
         "since": since,
         "before": before,
         "descending": descending,

@@ -207,6 +207,7 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
         agent=_or(table.agent, base.agent),
         agent_tools=_or(table.agent_tools, base.agent_tools),
         tools_loader=tools_loader,
+        isolation=_or(table.isolation, base.isolation),
         extends=parent.name if parent else None,
     )
 

@@ -164,6 +164,8 @@ class ProfileTable(_Table):
     tools_loader: Annotated[str, AfterValidator(_plugin(TOOLS_LOADERS))] | None = None
     # Whether the agent's CLI is configured to load Chorus's MCP server (false: only the `chorus agent` twins).
     mcp: bool | None = None
+    # "worktree": each of its sessions works on one task in that task's own git worktree (tasks_app.worktrees).
+    isolation: Literal["shared", "worktree"] | None = None
 
 
 TABLES: dict[tuple, type[_Table]] = {

@@ -198,6 +198,8 @@ class Profile:
     agent_tools: the tier of Chorus's tools its sessions get (self, fleet-read, fleet-write), or off (no tools, no
       credential); a session may choose another when it is created.
     tools_loader: the plug-in that points the agent's MCP client at Chorus (None: the CLI twins alone).
+    isolation: "shared" (its sessions work in the project's checkout) or "worktree" (each session works on one task
+      in that task's own git worktree: started for the task, never in the shared checkout).
     """
 
     name: str
@@ -218,6 +220,7 @@ class Profile:
     agent: bool = False
     agent_tools: str = "self"
     tools_loader: ToolsLoader | None = None
+    isolation: str = "shared"
     extends: str | None = None
     ordered_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
 

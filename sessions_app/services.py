@@ -181,20 +181,41 @@ def _tmux_call(action, *args):
         raise SessionConflict(str(exc)) from None
 
 
-def session_create(
-    name: str, profile: str = DEFAULT_PROFILE, subdir: str | None = None, tools: str | None = None
-) -> Session:
-    """Start an agent in a new tmux session named `name` inside PROJECT_ROOT (or a subdirectory of it), with
-    Chorus's tools of tier `tools` (None: its profile's `agent_tools`; off: none)."""
+def session_check_start(name: str, profile: str) -> Profile:
+    """What starting a session `name` of `profile` is refused for before anything starts: a bad name, an unknown
+    profile or one whose program is not installed, a live session of that name. session_create asks it first; so
+    does a caller that makes something for the session beforehand (a task's worktree)."""
     _validate_name(name)
-    cwd = _working_directory(subdir)
     chosen = selectors.profile(profile)
     _check_installed(chosen)
-    tier = _tools_tier(tools, chosen)
-    version = store.stream_version("session", name)
     current = Session.objects.filter(pk=name).first()
     if current is not None and current.is_live:
         raise SessionConflict(f"a session named {name!r} is already running")
+    return chosen
+
+
+def session_create(
+    name: str,
+    profile: str = DEFAULT_PROFILE,
+    subdir: str | None = None,
+    tools: str | None = None,
+    *,
+    worktree: Path | None = None,
+) -> Session:
+    """Start an agent in a new tmux session named `name` inside PROJECT_ROOT (or a subdirectory of it), with
+    Chorus's tools of tier `tools` (None: its profile's `agent_tools`; off: none). `worktree`: a task's git worktree
+    to start in instead (given only by tasks_app's worktree service, never taken from a request): the one place
+    outside PROJECT_ROOT a session may work, and the only one a profile with `isolation = "worktree"` may."""
+    chosen = session_check_start(name, profile)
+    cwd = _working_directory(subdir) if worktree is None else worktree
+    if chosen.isolation == "worktree" and worktree is None:
+        raise SessionError(
+            f"profile {chosen.name} works in a task's own worktree (isolation worktree): start it for a task "
+            f"(tasks worktree start TASK --profile {chosen.name})"
+        )
+    tier = _tools_tier(tools, chosen)
+    version = store.stream_version("session", name)
+    current = Session.objects.filter(pk=name).first()
     if current is not None:
         _clean_pane(current)  # an ended session's name is free again: its dead pane goes
     if _tmux_call(tmux().has_session, name):

@@ -3,6 +3,8 @@ through the site's exception handlers (chorus_site/api.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import P, Path, Query, Router, Status
@@ -10,10 +12,11 @@ from ninja import P, Path, Query, Router, Status
 from events_app.errors import DomainError
 from events_app.schemas import LARGEST_INTEGER, answers
 from events_app.store import event_context
-from tasks_app import selectors, services
-from tasks_app.errors import BulkRefused
+from tasks_app import selectors, services, worktrees
+from tasks_app.errors import BulkRefused, UnknownTask
 from tasks_app.schemas import (
     AssignIn,
+    BranchDiffOut,
     BulkIn,
     CommentIn,
     CommentOut,
@@ -22,6 +25,9 @@ from tasks_app.schemas import (
     DispatchFilter,
     DispatchOut,
     DispatchRoundOut,
+    IsolationIn,
+    MergeIn,
+    MergeOut,
     PromptOut,
     ReferenceIn,
     ReferenceOut,
@@ -34,6 +40,9 @@ from tasks_app.schemas import (
     TaskOut,
     TaskUpdateIn,
     VersionIn,
+    WorktreeIn,
+    WorktreeRemoveIn,
+    WorktreeStartIn,
 )
 
 router = Router(tags=["tasks"])
@@ -80,6 +89,7 @@ def create_task(request: HttpRequest, body: TaskIn):
             body.depends_on,
             [services.Range(r.path, r.start, r.end) for r in body.references],
             body.status,
+            isolation=body.isolation,
         )
     return Status(201, TaskDetailOut.of(task))
 
@@ -360,3 +370,68 @@ def request_changes(request: HttpRequest, task_id: TaskId, body: VersionIn):
 def approve(request: HttpRequest, task_id: TaskId, body: VersionIn):
     with _as(request):
         return TaskOut.of(services.task_approve(task_id, expected_version=body.version))
+
+
+@router.post(
+    "/{task_id}/isolation",
+    response=answers({200: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="Choose where the task works: the shared checkout or a worktree of its own",
+)
+def set_isolation(request: HttpRequest, task_id: TaskId, body: IsolationIn):
+    with _as(request):
+        return TaskOut.of(services.task_set_isolation(task_id, body.isolation, expected_version=body.version))
+
+
+@router.post(
+    "/{task_id}/worktree",
+    response=answers({201: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="Give the task its git worktree, on branch chorus/task-N from a base",
+)
+def create_worktree(request: HttpRequest, task_id: TaskId, body: WorktreeIn):
+    with _as(request):
+        return Status(201, TaskOut.of(services.worktree_create(task_id, expected_version=body.version, base=body.base)))
+
+
+@router.post(
+    "/{task_id}/worktree/start",
+    response=answers({201: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="Start a session in the task's worktree (made first if need be) and assign it the task",
+)
+def start_in_worktree(request: HttpRequest, task_id: TaskId, body: WorktreeStartIn):
+    with _as(request):
+        task = services.worktree_start(
+            task_id, body.profile, expected_version=body.version, session=body.session, base=body.base
+        )
+        return Status(201, TaskOut.of(task))
+
+
+@router.post(
+    "/{task_id}/worktree/remove",
+    response=answers({200: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="Remove the task's worktree and branch (refused if that loses work, unless forced)",
+)
+def remove_worktree(request: HttpRequest, task_id: TaskId, body: WorktreeRemoveIn):
+    with _as(request):
+        return TaskOut.of(services.worktree_remove(task_id, expected_version=body.version, force=body.force))
+
+
+@router.get(
+    "/{task_id}/worktree/diff",
+    response=answers({200: BranchDiffOut}, 404, 409, 422),
+    summary="The task's branch against its base",
+)
+def worktree_diff(request: HttpRequest, task_id: TaskId):
+    found = worktrees.branch_diff(selectors.task(task_id))
+    if found is None:
+        raise UnknownTask(f"task {task_id} has no worktree or branch to compare")
+    return BranchDiffOut.model_validate(dataclasses.asdict(found))
+
+
+@router.post(
+    "/{task_id}/merge",
+    response=answers({200: MergeOut}, 400, 404, 409, 422, write=True),
+    summary="Merge the task's branch into the shared checkout (conflicts: aborted, files named)",
+)
+def merge(request: HttpRequest, task_id: TaskId, body: MergeIn):
+    with _as(request):
+        return MergeOut.of(*services.worktree_merge(task_id, expected_version=body.version, no_ff=body.no_ff))

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 
 from documents_app import discovery
-from tasks_app import git, selectors
+from tasks_app import git, selectors, worktrees
 
 UNTRACKED = "??"
 # a file's lines counted against HEAD in the worker's round, when the two versions hold at most this many together
@@ -209,8 +209,12 @@ def review_base(task) -> str | None:
 def review_diff(task) -> list[FileDiff]:
     """The diff a review shows of the files the task changed. For the shared checkout: the working tree against the
     HEAD its start snapshot recorded (else its dispatch's), each file marked with the other tasks that changed it
-    too (its diff then holds their changes as well). A file no diff names is new (untracked: all its lines added)
-    or unchanged now (no lines)."""
+    too (its diff then holds their changes as well); a file no diff names is new (untracked: all its lines added)
+    or unchanged now (no lines). For a task with a worktree of its own: its branch against its base."""
+    branch = worktrees.branch_diff(task) if task.dispatch_id else None  # nothing to review before its first dispatch
+    if branch is not None:  # a task with a worktree of its own: its branch against its base
+        parsed = parse_diff(branch.text)
+        return [FileDiff(f.path, parsed.get(f.path, []), (), f.added, f.removed) for f in branch.files]
     files = selectors.changed_files(task.id)
     if not files:
         return []

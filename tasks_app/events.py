@@ -168,6 +168,49 @@ class TaskReopened:
     reason: str
 
 
+# --- task: where it works (isolation; see tasks_app.worktrees) -------------------------------------------------
+
+
+@event("task")
+class TaskIsolationChosen:
+    """ "shared" (the project's checkout, the default) or "worktree" (a git worktree and branch of its own)."""
+
+    isolation: str
+
+
+@event("task")
+class WorktreeCreated:
+    """`git worktree add` made `path` on the new `branch` from `base` (as the person named it; `base_commit`: what
+    it named then)."""
+
+    path: str
+    branch: str
+    base: str
+    base_commit: str
+
+
+@event("task")
+class WorktreeMerged:
+    """The branch was merged into `into`, the branch the shared checkout had out, leaving it at `commit`."""
+
+    branch: str
+    into: str
+    commit: str
+    fast_forward: bool
+
+
+@event("task")
+class WorktreeRemoved:
+    """The worktree and its branch are gone; `branch_tip` was the branch's last commit (None: it was gone already),
+    and `dropped` says what a forced removal threw away (empty when nothing was)."""
+
+    path: str
+    branch: str
+    branch_tip: str | None
+    forced: bool
+    dropped: str
+
+
 # --- task: its references to document line ranges ----------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
-"""The one place tasks_app runs git: PROJECT_ROOT's HEAD commit for the audit of each dispatch, and the status,
-numstat and diff that attribute changes to tasks (tasks_app.changes reads their output; this module only runs git).
+"""The one place tasks_app runs git for the audit of each dispatch (PROJECT_ROOT's HEAD commit, or the HEAD of the
+worktree a task works in; tasks_app.worktrees runs git for the worktrees themselves), and the status, blobs and diff
+that attribute changes to tasks (tasks_app.changes reads their output; this module only runs git).
 
 `git_head()` asks the current reader, `rev_parse_head` unless `head_reader(...)` swapped it for a block; every other
 call goes through `run`, which `git_runner(...)` swaps the same way: the seams that keep the fast tests from starting
@@ -15,8 +16,14 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+
+from tasks_app.worktrees import has_worktree
+
+if TYPE_CHECKING:
+    from tasks_app.models import Task
 
 HeadReader = Callable[[], "str | None"]
 # git's arguments (and what to give its standard input) -> its standard output, or None when it failed (not a
@@ -60,28 +67,45 @@ def git_runner(runner: Runner) -> Iterator[None]:
         _runner = previous
 
 
-def rev_parse_head() -> str | None:
-    """PROJECT_ROOT's HEAD commit, or None when it is not in a git repository (or has no commit yet)."""
-    output = run_git(["rev-parse", "--verify", "--quiet", "HEAD"])
-    return (output.decode().strip() or None) if output is not None else None
+def rev_parse_head(directory: str | None = None) -> str | None:
+    """The HEAD commit of `directory` (default PROJECT_ROOT), or None when it is not in a git repository (or has
+    no commit yet)."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", directory or str(settings.PROJECT_ROOT), "rev-parse", "--verify", "--quiet", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
 
 
 _reader: HeadReader = rev_parse_head
+_worktree_reader: Callable[[str], str | None] = rev_parse_head
 
 
-def git_head() -> str | None:
+def git_head(task: Task | None = None) -> str | None:
+    """PROJECT_ROOT's HEAD; for a task working in a worktree of its own, that worktree's (its branch's work)."""
+    if task is not None and has_worktree(task):
+        return _worktree_reader(task.worktree_path)
     return _reader()
 
 
 @contextlib.contextmanager
 def head_reader(reader: HeadReader) -> Iterator[None]:
-    """Read HEAD with `reader` within the block, in every thread (the race tests assign from several)."""
-    global _reader
-    previous, _reader = _reader, reader
+    """Read HEAD with `reader` within the block, PROJECT_ROOT's and worktrees' alike, in every thread (the race
+    tests assign from several)."""
+    global _reader, _worktree_reader
+    previous = _reader, _worktree_reader
+    _reader, _worktree_reader = reader, lambda _directory: reader()
     try:
         yield
     finally:
-        _reader = previous
+        _reader, _worktree_reader = previous
 
 
 def prefix() -> str | None:

@@ -39,6 +39,15 @@ class Task(models.Model):
     # references ever added (names the next one) and those now stale or missing (filters, dispatch)
     references_added = models.PositiveIntegerField(default=0)
     stale_references = models.PositiveIntegerField(default=0, db_index=True)
+    # where it works: "shared" (the project's checkout) or "worktree"; its worktree, once made (tasks_app.worktrees)
+    isolation = models.CharField(max_length=8, default="shared")
+    worktree_path = models.CharField(max_length=1000, blank=True, db_index=True)
+    worktree_branch = models.CharField(max_length=100, blank=True)
+    worktree_base = models.CharField(max_length=200, blank=True)
+    worktree_base_commit = models.CharField(max_length=64, blank=True)
+    # "" (none yet), active or removed; the commit its last merge left the shared checkout at
+    worktree_state = models.CharField(max_length=8, blank=True)
+    worktree_merged_commit = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     status_since = models.DateTimeField()
@@ -47,6 +56,14 @@ class Task(models.Model):
     class Meta:
         db_table = "chorus_task"
         ordering = ["-priority", "id"]
+        indexes = [
+            # the board: an open column's most urgent, a finished one's last to finish, every column's count from
+            # the index alone
+            models.Index(fields=["status", "-priority", "id"], name="chorus_task_urgent"),
+            models.Index(fields=["status", "status_since"], name="chorus_task_finished"),
+            models.Index(fields=["status", "archived", "version"], name="chorus_task_counts"),
+            models.Index(fields=["id"], condition=models.Q(archived=True), name="chorus_task_archived"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.id} {self.title}"
@@ -62,6 +79,8 @@ class TaskLabel(models.Model):
     class Meta:
         db_table = "chorus_task_label"
         ordering = ["label", "task_id"]
+        # the board's list of labels from the index alone
+        indexes = [models.Index(fields=["label", "task_id"], name="chorus_task_label_tasks")]
 
     def __str__(self) -> str:
         return self.label

@@ -21,6 +21,7 @@ from tasks_app.models import (
     TaskLabel,
     TaskNote,
 )
+from tasks_app.worktrees import ACTIVE_WORKTREE, REMOVED_WORKTREE
 
 _UNSOUND = (Reference.STALE, Reference.MISSING)
 
@@ -139,6 +140,33 @@ class TaskProjector(Projector):
     def archived(self, recorded: RecordedEvent, rows: Rows) -> None:
         task = self._task(recorded, rows)
         task.archived = isinstance(recorded.event, ev.TaskArchived)
+        rows.save(task)
+
+    @handles(ev.TaskIsolationChosen)
+    def isolation_chosen(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        task.isolation = recorded.event.isolation
+        rows.save(task)
+
+    @handles(ev.WorktreeCreated)
+    def worktree_created(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        task = self._task(recorded, rows)
+        task.worktree_path, task.worktree_branch = e.path, e.branch
+        task.worktree_base, task.worktree_base_commit = e.base, e.base_commit
+        task.worktree_state, task.worktree_merged_commit = ACTIVE_WORKTREE, ""
+        rows.save(task)
+
+    @handles(ev.WorktreeMerged)
+    def worktree_merged(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        task.worktree_merged_commit = recorded.event.commit
+        rows.save(task)
+
+    @handles(ev.WorktreeRemoved)
+    def worktree_removed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._task(recorded, rows)
+        task.worktree_state = REMOVED_WORKTREE
         rows.save(task)
 
     @handles(ev.TaskReadied, ev.TaskShelved, ev.TaskReopened)

@@ -5,6 +5,7 @@ tasks' current state (404, 409)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Literal
@@ -12,12 +13,15 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 
 from events_app.schemas import LARGEST_INTEGER, BodyIn
+from sessions_app.services import NAME
 from tasks_app import changes, lifecycle, selectors
 from tasks_app.models import Reference, Task
 from tasks_app.services.review import COMMENT_MAX
 from tasks_app.services.tasks import DESCRIPTION_MAX, LABEL, NOTE_MAX, PRIORITY_LIMIT, TITLE_MAX
+from tasks_app.worktrees import BASE
 
 NewStatus = Literal["backlog", "ready"]
+Isolation = Literal["shared", "worktree"]
 PersonStatus = Literal["backlog", "ready", "done", "failed", "cancelled"]
 AnyStatus = Literal[lifecycle.STATUSES]
 TaskNumber = Annotated[int, Field(ge=1, le=LARGEST_INTEGER, description="a task's number")]
@@ -45,6 +49,7 @@ class TaskIn(BodyIn):
     depends_on: list[TaskNumber] = Field([], description="tasks that must be done first")
     references: list[RangeIn] = []
     status: NewStatus = "ready"
+    isolation: Isolation = Field("shared", description="worktree: it works in a git worktree and branch of its own")
 
 
 class VersionIn(BodyIn):
@@ -70,6 +75,27 @@ class AssignIn(VersionIn):
     confirm_not_agent: bool = Field(
         False, description="assign it even though the session runs no agent (a shell types the prompt in as commands)"
     )
+
+
+class IsolationIn(VersionIn):
+    isolation: Isolation
+
+
+class WorktreeIn(VersionIn):
+    base: str = Field("HEAD", pattern=BASE.pattern, description="a branch, tag or commit to start from")
+
+
+class WorktreeStartIn(WorktreeIn):
+    profile: str = Field(min_length=1, max_length=100, description="the agent profile of the new session")
+    session: str | None = Field(None, pattern=NAME.pattern, description="its name (default task-N)")
+
+
+class MergeIn(VersionIn):
+    no_ff: bool = Field(False, description="always a merge commit, even when a fast-forward would do")
+
+
+class WorktreeRemoveIn(VersionIn):
+    force: bool = Field(False, description="remove it even though it holds commits not merged or uncommitted changes")
 
 
 class ReferenceIn(VersionIn, RangeIn):
@@ -125,6 +151,13 @@ class TaskOut(Schema):
     message_id: str
     result_note: str
     stale_references: int = Field(description="references that are stale or whose document is missing")
+    isolation: Isolation = Field(description="where it works: the project's checkout, or a git worktree of its own")
+    worktree_path: str = Field(description="its worktree's directory (empty: it never had one)")
+    worktree_branch: str
+    worktree_base: str = Field(description="the base its worktree was made from, as named")
+    worktree_base_commit: str
+    worktree_state: str = Field(description="empty (no worktree yet), active or removed")
+    worktree_merged_commit: str = Field(description="the commit its last merge left the shared checkout at")
     created_at: datetime
     updated_at: datetime
     status_since: datetime
@@ -283,3 +316,33 @@ class ReviewOut(Schema):
             comments=[CommentOut.model_validate(c, from_attributes=True) for c in selectors.review_comments(task.id)],
             attribution_off=changes.attribution_off(),
         )
+
+
+class FileChangeOut(Schema):
+    path: str
+    status: str = Field(description="git's letter: A added, M modified, D deleted, ...")
+    added: int | None = Field(description="lines added (None: a binary file)")
+    removed: int | None
+
+
+class BranchDiffOut(Schema):
+    """A task's branch against its base: its worktree as it is (commits and uncommitted changes to tracked files),
+    or once the worktree is gone, the branch."""
+
+    base_commit: str
+    branch: str
+    files: list[FileChangeOut]
+    text: str = Field(description="the unified diff")
+    untracked: list[str] = Field(description="files in the worktree git does not track (not in the diff)")
+
+
+class MergeOut(Schema):
+    task: TaskOut
+    into: str = Field(description="the branch the shared checkout had out")
+    commit: str = Field(description="where the merge left it")
+    fast_forward: bool
+    changed: bool = Field(description="false: the branch had nothing the checkout lacked")
+
+    @classmethod
+    def of(cls, task: Task, merged) -> MergeOut:
+        return cls(task=TaskOut.of(task), **dataclasses.asdict(merged))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from sessions_app import selectors as session_selectors
 from tasks_app import prompts
@@ -28,6 +28,7 @@ from tasks_app.models import (
     TaskLabel,
     TaskNote,
 )
+from tasks_app.worktrees import ACTIVE_WORKTREE, WORKTREE
 
 if TYPE_CHECKING:
     from sessions_app.models import Session
@@ -59,6 +60,20 @@ def tasks(
     if search:
         queryset = queryset.filter(Q(title__icontains=search) | Q(description__icontains=search))
     return queryset
+
+
+def labels() -> list[str]:
+    """Every label some task not archived carries, in order: from the label rows, no task's JSON decoded."""
+    archived = Task.objects.filter(archived=True).values("id")
+    rows = TaskLabel.objects.exclude(task_id__in=archived).order_by("label").values_list("label", flat=True)
+    return list(rows.distinct())
+
+
+def status_counts(queryset: QuerySet[Task]) -> dict[str, tuple[int, int]]:
+    """How many of these tasks are in each status, counted by the database, each with the sum of their versions:
+    any change to one of them changes that sum, so two equal readings read the same tasks."""
+    summary = queryset.order_by().values_list("status").annotate(count=Count("*"), versions=Sum("version"))
+    return {status: (count, versions) for status, count, versions in summary}
 
 
 def task(task_id: int | str) -> Task:
@@ -157,15 +172,38 @@ def slot(session: str) -> SessionSlot | None:
 
 def dispatchable_tasks() -> QuerySet[Task]:
     """Ready, unarchived tasks whose references are sound, highest priority first, oldest first among equals;
-    whether their dependencies are done is checked per task."""
-    return Task.objects.filter(status=READY, archived=False, stale_references=0).order_by("-priority", "id")
+    whether their dependencies are done is checked per task. Not the tasks that work in a worktree of their own:
+    those go to the session started in it (tasks_app.services.worktrees)."""
+    return (
+        Task.objects.filter(status=READY, archived=False, stale_references=0)
+        .exclude(isolation=WORKTREE)
+        .order_by("-priority", "id")
+    )
 
 
 def free_sessions() -> list[Session]:
     """Live sessions opted in to dispatch, idle, holding no task and with nothing queued for them; the ones idle
-    the longest first."""
+    the longest first. Not the sessions working in a task's worktree: they take that task only."""
     taken = set(SessionSlot.objects.filter(task_id__isnull=False).values_list("session", flat=True))
-    return [s for s in session_selectors.sessions_free_for_work() if s.name not in taken]
+    homes = worktree_homes()
+    return [
+        s
+        for s in session_selectors.sessions_free_for_work()
+        if s.name not in taken and worktree_owner(s.cwd, homes) is None
+    ]
+
+
+def worktree_homes() -> dict[str, int]:
+    """The directory of each task's worktree that exists now, and its task's number."""
+    return dict(Task.objects.filter(worktree_state=ACTIVE_WORKTREE).values_list("worktree_path", "id"))
+
+
+def worktree_owner(directory: str, homes: dict[str, int] | None = None) -> int | None:
+    """The number of the task whose worktree holds `directory` (a session's working directory), if one does."""
+    for home, task_id in (worktree_homes() if homes is None else homes).items():
+        if directory == home or directory.startswith(home.rstrip("/") + "/"):
+            return task_id
+    return None
 
 
 def changed_files(task_id: int | str) -> list[TaskChange]:

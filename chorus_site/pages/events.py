@@ -14,9 +14,6 @@ from events_app import selectors as event_selectors
 from events_app.domain import registered_types
 
 EVENTS_PER_PAGE = 50
-# An actor filter is applied while reading (the store cannot filter on metadata): at most this many events
-# are looked at for one page of results.
-ACTOR_SCAN_LIMIT = 20_000
 
 
 def _when(value: str | None) -> datetime | None:
@@ -44,17 +41,8 @@ def _filters(params: Mapping[str, str]) -> dict:
 
 
 def events(params: Mapping[str, str]) -> list:
-    filters = _filters(params)
     actor = params.get("actor", "").strip()
-    if not actor:
-        return event_selectors.events_page(limit=EVENTS_PER_PAGE, descending=True, **filters)
-    found = []
-    for recorded in event_selectors.events_page(limit=ACTOR_SCAN_LIMIT, descending=True, **filters):
-        if recorded.metadata.get("actor") == actor:
-            found.append(recorded)
-            if len(found) == EVENTS_PER_PAGE:
-                break
-    return found
+    return event_selectors.events_page(limit=EVENTS_PER_PAGE, descending=True, actor=actor or None, **_filters(params))
 
 
 def rows(params: Mapping[str, str]) -> dict:

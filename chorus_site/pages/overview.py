@@ -1,6 +1,10 @@
-"""The overview: every session as a card (waiting ones first) with its task and the last lines of its screen, counts
-by status, and the new-session form. An update sends the cards that changed, or the whole grid when a card changes
-section; the screens are looked at every second, all in one read, and a card's tail goes when it changed."""
+"""The overview: the sessions as cards (waiting ones first) with their tasks and the last lines of their screens,
+counts by status, and the new-session form. An update sends the cards that changed, or the whole grid when a card
+changes section; the screens are looked at every second, all in one read, and a card's tail goes when it changed.
+
+With hundreds of sessions the page stays small: each section shows its first cards (the ended ones collapsed to the
+few that ended last) and says how many more there are, with a link to the page showing all (`?all=1`). Only the
+cards shown have their screens read, rendered and pushed."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from tasks_app import selectors as task_selectors
 
 SECTIONS = (("waiting", "Needs you"), ("live", "Working"), ("ended", "Ended"))
 TAIL_LINES = 6
+# Cards a section shows unless the page shows all: a screenful and more of live ones, the last few that ended.
+SHOWN = {"waiting": 24, "live": 24, "ended": 3}
 
 
 @dataclasses.dataclass
@@ -54,7 +60,7 @@ def current_tasks() -> dict[str, Any]:
 
 
 def tail(screen: str) -> list[ansi.Line]:
-    return ansi.tail(ansi.render_lines(screen), TAIL_LINES)
+    return ansi.screen_tail(screen, TAIL_LINES)
 
 
 def _section(session) -> str:
@@ -63,22 +69,35 @@ def _section(session) -> str:
     return "waiting" if session.status == "waiting" else "live"
 
 
-def grid(sessions: list, tails: Shown) -> dict:
-    sections: dict[str, list[Card]] = {key: [] for key, _ in SECTIONS}
+def grid(sessions: list, tails: Shown, everything: bool = False) -> dict:
+    """The sections' cards (all of them if `everything`, else each section's first SHOWN) and the counts."""
+    members: dict[str, list] = {key: [] for key, _ in SECTIONS}
+    for s in sessions:
+        members[_section(s)].append(s)
+    members["ended"].sort(key=lambda s: s.status_since, reverse=True)  # the last to end first
     current = current_tasks()
     asked = session_selectors.open_questions()
-    for s in sessions:
-        sections[_section(s)].append(Card(s, tails.get(s.name, []), current.get(s.name), asked.get(s.name)))
+    sections = []
+    for key, title in SECTIONS:
+        shown = members[key] if everything else members[key][: SHOWN[key]]
+        cards = [Card(s, tails.get(s.name, []), current.get(s.name), asked.get(s.name)) for s in shown]
+        sections.append((key, title, cards, len(members[key])))
     counts = {status: 0 for status in ("waiting", "busy", "idle", "unknown", "stopped")}
     for s in sessions:
         if s.is_live:
             counts[s.status] = counts.get(s.status, 0) + 1
-    counts["ended"] = len(sections["ended"])
-    return {
-        "sections": [(key, title, sections[key]) for key, title in SECTIONS],
-        "counts": counts,
-        "total": len(sessions),
-    }
+    counts["ended"] = len(members["ended"])
+    return {"sections": sections, "counts": counts, "total": len(sessions), "everything": everything}
+
+
+def shown_live(context: dict) -> list[str]:
+    """The sessions with a live pane among the cards shown: the screens the page reads."""
+    return [
+        card.name
+        for _key, _title, cards, _count in context["sections"]
+        for card in cards
+        if card.session.is_live and card.session.pane_id
+    ]
 
 
 def profile_label(profile) -> str:
@@ -101,28 +120,32 @@ class OverviewPage(LivePage):
     name = "overview"
     template = "overview.html"
     section = "sessions"
+    parameters = ("all",)
     topics = (TASK, QUESTION)
     screen_interval = 1.0
 
     def __init__(self, params: Mapping[str, str]):
         super().__init__(params)
-        self.live: list[str] = []  # the sessions with a live pane, as the last reading found them
+        self.everything = self.params.get("all") == "1"
+        self.live: list[str] = []  # the live sessions among the cards shown, as the last reading found them
         self.tails = Shown()  # each card's tail as last shown
         self.screens = screens.Screens()
 
-    def read_sessions(self) -> list:
-        sessions = list(session_selectors.sessions())
-        self.live = [s.name for s in sessions if s.is_live and s.pane_id]
-        return sessions
+    def read(self) -> dict:
+        context = grid(list(session_selectors.sessions()), self.tails, self.everything)
+        self.live = shown_live(context)
+        return context
 
     def read_grid(self) -> list[Fragment]:
-        context = grid(self.read_sessions(), self.tails)
+        context = self.read()
         cards = [
             Fragment("overview.html#session-card", {"card": card}, id=f"card-{card.name}", key=card.key)
-            for _key, _title, section in context["sections"]
+            for _key, _title, section, _count in context["sections"]
             for card in section
         ]
-        layout = tuple((key, tuple(card.name for card in section)) for key, _title, section in context["sections"])
+        layout = tuple(
+            (key, count, tuple(card.name for card in section)) for key, _title, section, count in context["sections"]
+        )
         return [
             Fragment("overview.html#session-grid", context, key=layout, covers=cards),
             Fragment("overview.html#status-counts", context, key=tuple(context["counts"].items())),
@@ -138,12 +161,15 @@ class OverviewPage(LivePage):
     }
 
     def context(self) -> dict:
-        sessions = self.read_sessions()
+        context = self.read()
         for name, screen in self.screens.read(self.live).items():
             self.tails.changed(name, tail(screen))
+        for _key, _title, cards, _count in context["sections"]:
+            for card in cards:
+                card.tail = self.tails.get(card.name, [])
         return {
             **super().context(),
-            **grid(sessions, self.tails),
+            **context,
             "profiles": profiles(),
             "default_profile": session_selectors.default_profile(),
             "name_rule": f"Use {session_services.NAME_RULE}.",

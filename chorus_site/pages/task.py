@@ -70,6 +70,7 @@ def detail(task) -> dict:
         "result_by_agent": by_agent(task, dispatches),
         "document_paths": document_paths(),
         **review(task),
+        **worktree_panel(),
     }
 
 
@@ -86,6 +87,16 @@ def review(task) -> dict:
         "in_review": task.status == lifecycle.REVIEW,
         "attribution_off": changes.attribution_off() if task.dispatch_id else None,
     }
+
+
+def worktree_panel() -> dict:
+    """What the "where it works" panel offers (templates/tasks/worktree.html): the agents a session may be started
+    with in the task's worktree, and the statuses a worktree is made or started from. No git runs to render it."""
+    try:
+        agents = [p.name for p in session_selectors.profiles() if p.agent]
+    except DomainError:
+        agents = []  # a broken profiles file: the new-session form says what is wrong with it
+    return {"agent_profiles": agents, "worktree_from": (lifecycle.BACKLOG, lifecycle.READY)}
 
 
 def document_paths() -> list[str]:

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from chorus_site.pages.base import flatten
 from chorus_site.pages.overview import OverviewPage
 from chorus_site.pages.session import SessionPage
 from chorus_site.views.base import act, page
@@ -16,8 +17,9 @@ from sessions_app import services as session_services
 
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    """Every session as a card, waiting ones first, with counts by status and the new-session form."""
-    return page(request, OverviewPage({}))
+    """The sessions as cards, waiting ones first, with counts by status and the new-session form (`?all=1`: every
+    card of every section)."""
+    return page(request, OverviewPage(flatten(request.GET)))
 
 
 @require_GET

@@ -85,6 +85,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
             priority=priority,
             labels=labels,
             references=references,
+            isolation="worktree" if request.POST.get("worktree") in ("1", "on", "true") else "shared",
         )
 
     return act(request, create, lambda t: f"Task #{t.id} created: {t.title}", back=reverse("board"), link=_task_link)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
+import itertools
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -42,8 +44,11 @@ _SELECT_HASHED = (
 _HEAD = (
     "SELECT COALESCE((SELECT MAX(version) FROM chorus_event WHERE stream_type = %s AND stream_id = %s), 0), "
     "COALESCE((SELECT MAX(position) FROM chorus_event), 0), "
-    "(SELECT hash FROM chorus_event ORDER BY position DESC LIMIT 1)"
+    "(SELECT hash FROM chorus_event ORDER BY position DESC LIMIT 1), "
+    "(SELECT CAST(recorded_at AS TEXT) FROM chorus_event ORDER BY position DESC LIMIT 1)"
 )
+_STREAM_POSITION = "SELECT position FROM chorus_event WHERE stream_type = %s AND stream_id = %s AND version = %s"
+_AT_OR_AFTER = "SELECT recorded_at >= %s FROM chorus_event WHERE position >= %s ORDER BY position LIMIT 1"
 _INSERT = (
     f"INSERT INTO chorus_event ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608  (constant column names)
     f"VALUES ({', '.join(['%s'] * len(EVENT_COLUMNS))})"
@@ -101,6 +106,11 @@ class DjangoCursor:
         self.close()
 
 
+def hash_text(stored: Any) -> str | None:
+    """A stored hash (32 bytes; bytes or memoryview, as the driver gives it) as the hex text the chain uses."""
+    return None if stored is None else bytes(stored).hex()
+
+
 @functools.lru_cache(maxsize=64)
 def _checkpoint_update(table: str, count: int) -> str:
     return f"UPDATE {table} SET position = %s WHERE name IN ({', '.join(['%s'] * count)})"  # noqa: S608
@@ -110,6 +120,9 @@ class Recorder:
     """Portable SQL over one database connection (alias). Backends subclass it; see recorders/__init__.py."""
 
     vendor: ClassVar[str] = ""
+    # The event's actor, as the expression of the index on it (events_app.models.MetadataText): `->>` reads a
+    # JSON member as text in PostgreSQL and in SQLite (3.38 on).
+    ACTOR: ClassVar[str] = "(metadata ->> 'actor')"
 
     def __init__(self, alias: str = DEFAULT_DB_ALIAS) -> None:
         self.alias = alias
@@ -142,13 +155,16 @@ class Recorder:
 
     # --- the event table ---------------------------------------------------------------------------------------
 
-    def head(self, cursor: Cursor, stream_type: str, stream_id: str) -> tuple[int, int, str | None]:
-        """The stream's version, the log's last position and the last event's hash (None for an empty log)."""
-        return cursor.execute(_HEAD, [stream_type, stream_id]).fetchone()
+    def head(self, cursor: Cursor, stream_type: str, stream_id: str) -> tuple[int, int, str | None, str | None]:
+        """The stream's version, the log's last position, the last event's hash and its recorded_at as text
+        (both None for an empty log)."""
+        version, position, last_hash, last_at = cursor.execute(_HEAD, [stream_type, stream_id]).fetchone()
+        return version, position, hash_text(last_hash), last_at
 
     def insert(self, cursor: Cursor, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert event rows (EVENT_COLUMNS order). A (stream, version) already taken raises IntegrityError."""
-        cursor.executemany(_INSERT, rows)
+        """Insert event rows (EVENT_COLUMNS order, the hash as hex text). A (stream, version) already taken raises
+        IntegrityError."""
+        cursor.executemany(_INSERT, [(*row[:-1], bytes.fromhex(row[-1])) for row in rows])
 
     def adapt_datetime(self, value: datetime) -> Any:
         return self.db.ops.adapt_datetimefield_value(value)
@@ -173,43 +189,118 @@ class Recorder:
         stream_type: str | None = None,
         stream_id: str | None = None,
         event_types: Sequence[str] | None = None,
+        actor: str | None = None,
         since: datetime | None = None,
         before: datetime | None = None,
         limit: int,
         descending: bool = False,
     ) -> list[tuple]:
-        """One chunk of stored rows in position order (or reversed), filtered; rows as in _SELECT."""
-        where, params = [], []
-        if stream_type:
-            where.append("stream_type = %s")
-            params.append(stream_type)
-        if stream_id is not None:
-            where.append("stream_id = %s")
-            params.append(stream_id)
-        if event_types:
-            where.append(f"event_type IN ({', '.join(['%s'] * len(event_types))})")
-            params.extend(event_types)
-        if since:
-            where.append("recorded_at >= %s")
-            params.append(self.adapt_datetime(since))
-        if before:
-            where.append("recorded_at < %s")
-            params.append(self.adapt_datetime(before))
-        if until is not None:
-            where.append("position <= %s")
-            params.append(until)
-        if after:
-            where.append("position > %s")
-            params.append(after)
-        if before_position is not None:
-            where.append("position < %s")
-            params.append(before_position)
-        sql = (
-            f"{_SELECT}{' WHERE ' + ' AND '.join(where) if where else ''} "
-            f"ORDER BY position{' DESC' if descending else ''} LIMIT %s"
+        """One chunk of stored rows in position order (or reversed), filtered; rows as in _SELECT.
+
+        Each filter reads an index in position order and pages by seeking, so a page costs the same at the first
+        position as at the last (see _select). A time is a range of positions, found by bisection:
+        recorded_at never decreases along the log (the store takes it under the write lock, and never earlier
+        than the last event's).
+        """
+        lower = after or 0
+        upper = min(
+            (bound for bound in (before_position, None if until is None else until + 1) if bound is not None),
+            default=None,
         )
         with contextlib.closing(self.cursor()) as cursor:
-            return cursor.execute(sql, [*params, limit]).fetchall()
+            if since is not None:
+                lower = max(lower, self._first_recorded_at(cursor, since) - 1)
+            if before is not None:
+                first = self._first_recorded_at(cursor, before)
+                upper = first if upper is None else min(upper, first)
+            if upper is not None and upper <= lower + 1:
+                return []
+            if event_types and len(event_types) > 1:
+                # One seek per type, merged: an IN list over the type index would sort every match.
+                merged = heapq.merge(
+                    *(
+                        self._select(cursor, lower, upper, stream_type, stream_id, [kind], actor, limit, descending)
+                        for kind in dict.fromkeys(event_types)
+                    ),
+                    key=lambda found: found[0],
+                    reverse=descending,
+                )
+                return list(itertools.islice(merged, limit))
+            return self._select(cursor, lower, upper, stream_type, stream_id, event_types, actor, limit, descending)
+
+    def _select(
+        self,
+        cursor: Cursor,
+        lower: int,
+        upper: int | None,
+        stream_type: str | None,
+        stream_id: str | None,
+        event_types: Sequence[str] | None,
+        actor: str | None,
+        limit: int,
+        descending: bool,
+    ) -> list[tuple]:
+        """Rows with lower < position < upper. One stream is read through its unique (stream, version) index,
+        whose order is the stream's position order, between the versions at the two positions; every other
+        filter has an index whose entries with one value are in position order (an index holds the row's key)."""
+        # (condition, its parameter) pairs; a None condition is left out.
+        terms: list[tuple[str | None, Any]] = []
+        order = "position"
+        if stream_type and stream_id is not None:
+            first = self._stream_count(cursor, stream_type, stream_id, lower) if lower else 0
+            last = None if upper is None else self._stream_count(cursor, stream_type, stream_id, upper - 1)
+            terms += [
+                ("stream_type = %s", stream_type),
+                ("stream_id = %s", stream_id),
+                ("version > %s" if first else None, first),
+                ("version <= %s" if last is not None else None, last),
+            ]
+            order = "version"
+        else:
+            terms += [
+                ("stream_type = %s" if stream_type else None, stream_type),
+                ("stream_id = %s" if stream_id is not None else None, stream_id),
+                ("position > %s" if lower else None, lower),
+                ("position < %s" if upper is not None else None, upper),
+            ]
+        terms += [
+            ("event_type = %s" if event_types else None, event_types and event_types[0]),
+            (f"{self.ACTOR} = %s" if actor is not None else None, actor),
+        ]
+        where = [condition for condition, _ in terms if condition]
+        params = [value for condition, value in terms if condition]
+        sql = (
+            f"{_SELECT}{' WHERE ' + ' AND '.join(where) if where else ''} "
+            f"ORDER BY {order}{' DESC' if descending else ''} LIMIT %s"
+        )
+        return cursor.execute(sql, [*params, limit]).fetchall()
+
+    def _stream_count(self, cursor: Cursor, stream_type: str, stream_id: str, position: int) -> int:
+        """How many of the stream's events are at or before `position`: its versions are 1..N in position order,
+        so bisect over them, one index lookup each."""
+        low, high = 0, self.stream_version(stream_type, stream_id)
+        while low < high:
+            middle = (low + high + 1) // 2
+            found = cursor.execute(_STREAM_POSITION, [stream_type, stream_id, middle]).fetchone()
+            if found is not None and found[0] <= position:
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    def _first_recorded_at(self, cursor: Cursor, moment: datetime) -> int:
+        """The first position recorded at or after `moment` (the last position + 1 if none): bisect over the
+        positions, one primary-key lookup each."""
+        low, high = 1, self.last_position() + 1
+        value = self.adapt_datetime(moment)
+        while low < high:
+            middle = (low + high) // 2
+            found = cursor.execute(_AT_OR_AFTER, [value, middle]).fetchone()
+            if found is None or found[0]:
+                high = middle
+            else:
+                low = middle + 1
+        return low
 
     def notifications(self, after: int, limit: int) -> list[tuple[int, str, str, int, str]]:
         """(position, stream_type, stream_id, version, event_type) of the events after `after`, for followers."""
@@ -223,7 +314,9 @@ class Recorder:
     def hashed_rows(self, after: int, limit: int) -> list[tuple]:
         """Rows after `after` with their hash (_SELECT's columns, then hash), for the audit of the chain."""
         with contextlib.closing(self.cursor()) as cursor:
-            return cursor.execute(_SELECT_HASHED, [after, limit]).fetchall()
+            return [
+                (*row[:-1], hash_text(row[-1])) for row in cursor.execute(_SELECT_HASHED, [after, limit]).fetchall()
+            ]
 
     # --- tracking ----------------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tasks_app", "0003_task_dependency"),
+        ("tasks_app", "0004_board_indexes"),
     ]
 
     operations = [

@@ -9,7 +9,8 @@ writes nothing. Every service that changes a task takes the version of it the ca
 - dispatch: ready tasks handed to free opted-in sessions;
 - following: a task at work moving with its session;
 - changes: which files each task changed (snapshots, the worker's watch);
-- review: comments on a task's diff, changes requested, approval.
+- review: comments on a task's diff, changes requested, approval;
+- worktrees: where a task works (its isolation) and its own git worktree: made, started in, merged, removed.
 """
 
 from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
@@ -46,6 +47,13 @@ from tasks_app.services.tasks import (
     task_unassign,
     task_update,
 )
+from tasks_app.services.worktrees import (
+    task_set_isolation,
+    worktree_create,
+    worktree_merge,
+    worktree_remove,
+    worktree_start,
+)
 
 __all__ = [
     "DispatchRound",
@@ -80,10 +88,15 @@ __all__ = [
     "task_remove_dependency",
     "task_reopen",
     "task_request_changes",
+    "task_set_isolation",
     "task_set_status",
     "task_shelve",
     "task_unarchive",
     "task_unassign",
     "task_update",
     "tasks_review_quiet",
+    "worktree_create",
+    "worktree_merge",
+    "worktree_remove",
+    "worktree_start",
 ]

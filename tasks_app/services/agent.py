@@ -188,7 +188,7 @@ def report_progress(caller: AgentCaller, *, note: str, task_id: int | None = Non
 def finish_task(caller: AgentCaller, *, summary: str, task_id: int | None = None) -> Ack:
     """The caller's task goes to review at once, with its summary."""
     summary = checked_text("summary", summary, LIMITS.summary)
-    head = git_head()
+    head = git_head(_task(caller))
     with _call(caller, "finish_task"):
         task = _own_task(caller, task_id)
         _record(caller, "finish_task", task, summary)
@@ -200,7 +200,7 @@ def finish_task(caller: AgentCaller, *, summary: str, task_id: int | None = None
 def fail_task(caller: AgentCaller, *, reason: str, task_id: int | None = None) -> Ack:
     """The caller's task fails at once, with its reason."""
     reason = checked_text("reason", reason, LIMITS.reason)
-    head = git_head()
+    head = git_head(_task(caller))
     with _call(caller, "fail_task"):
         task = _own_task(caller, task_id)
         _record(caller, "fail_task", task, reason)

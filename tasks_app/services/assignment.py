@@ -25,6 +25,7 @@ from tasks_app.git import git_head
 from tasks_app.models import SessionSlot, Task
 from tasks_app.services.references import references_placed
 from tasks_app.services.stream import append, check_transition, task_at
+from tasks_app.worktrees import WORKTREE
 
 
 class SessionBusy(TaskConflict):
@@ -52,19 +53,39 @@ def _check_agent(session, via: str, confirmed: bool) -> None:
     raise NotAnAgent(why)
 
 
-def _check_assignable(task: Task, session: str, via: str, confirm_not_agent: bool) -> None:
+def _check_place(task: Task, session) -> None:
+    """A task with isolation "worktree" goes only to a session working in its worktree, and a session working in
+    a task's worktree takes only that task."""
+    owner = selectors.worktree_owner(session.cwd)
+    if owner is not None and owner != task.id:
+        raise TaskConflict(f"session {session.name} works in task {owner}'s worktree: it takes only task {owner}")
+    if task.isolation == WORKTREE and owner != task.id:
+        raise TaskConflict(
+            f"task {task.id} works in a worktree of its own and session {session.name} does not work there: start a "
+            f"session for it there (tasks worktree start {task.id} --profile PROFILE)"
+        )
+
+
+def check_task_assignable(task: Task) -> None:
+    """What the task itself must be for an assignment: unarchived, where assigning may start, its dependencies
+    done."""
     if task.archived:
         raise TaskConflict(f"task {task.id} is archived")
     check_transition(task, "assigned")
     waiting = selectors.blocked_by([task])[task.id]
     if waiting:
         raise TaskConflict(f"task {task.id} waits for task(s) {', '.join(map(str, waiting))}, not done yet")
+
+
+def _check_assignable(task: Task, session: str, via: str, confirm_not_agent: bool) -> None:
+    check_task_assignable(task)
     found = session_selectors.session_named(session)
     if found is None:
         raise UnknownTask(f"no session named {session!r}")
     if not found.is_live:
         raise TaskConflict(f"session {session} is {found.lifecycle}")
     _check_agent(found, via, confirm_not_agent)
+    _check_place(task, found)
 
 
 def task_assign(
@@ -108,7 +129,7 @@ def _assign(task_id: int, session: str, *, expected_version: int, via: str, conf
         }
         for r in references
     ]
-    head = git_head()
+    head = git_head(task)
     dispatch_id = uuid.uuid4().hex
     claim = ev.SessionSlotClaimed(task_id=task.id, dispatch_id=dispatch_id)
     with transaction.atomic():

@@ -28,7 +28,7 @@ from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
 from sessions_app.errors import SessionError
 from sessions_app.self_report import SelfReportPlugin
-from tasks_app import changes, git, selectors
+from tasks_app import changes, git, selectors, worktrees
 from tasks_app import events as ev
 from tasks_app.models import Task
 
@@ -185,7 +185,8 @@ def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
     that left progress since the last round (their agent may have made the change just before). Git runs only when
     something could have changed: a task in progress whose agent was not idle throughout, a task that left, a hook
     that named a file, or git's own files touched (a commit, `git add`)."""
-    in_progress = selectors.tasks_in_progress()
+    # a task in a worktree of its own changes its worktree, not the shared checkout the watch looks at
+    in_progress = [task for task in selectors.tasks_in_progress() if not worktrees.has_worktree(task)]
     gone = watch.at_work - {task.id for task in in_progress}
     left = list(selectors.tasks(archived=None).filter(pk__in=gone)) if gone else []
     tasks = sorted([*in_progress, *left], key=lambda task: task.id)

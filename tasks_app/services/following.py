@@ -56,7 +56,7 @@ def task_follow_status(task_id: int, *, to_status: str, reason: str, position: i
 
 
 def _failed(task: Task, reason: str) -> Task | None:
-    return _move(task, "marked failed", [ev.TaskFailed(reason=reason[:500], git_head=git_head())])
+    return _move(task, "marked failed", [ev.TaskFailed(reason=reason[:500], git_head=git_head(task))])
 
 
 def task_follow_session_end(task_id: int) -> Task | None:

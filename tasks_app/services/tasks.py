@@ -19,6 +19,7 @@ from tasks_app.git import git_head
 from tasks_app.models import BACKLOG, READY, Task
 from tasks_app.services.references import Range, new_range, reference_added, references_check
 from tasks_app.services.stream import append, check_transition, task_at
+from tasks_app.worktrees import SHARED, WORKTREE, check_isolation
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 50_000
@@ -96,8 +97,10 @@ def task_create(
     depends_on: Iterable[int] = (),
     references: Iterable[Range | str | Sequence] = (),
     status: str = READY,
+    isolation: str = SHARED,
 ) -> Task:
-    """A new task, numbered after the last one, with its dependencies and references, in one append."""
+    """A new task, numbered after the last one, with its dependencies and references, in one append; `isolation`
+    "worktree" has it work in a git worktree of its own (tasks_app.services.worktrees)."""
     created = ev.TaskCreated(
         title=_title(title),
         description=_description(description),
@@ -105,11 +108,12 @@ def task_create(
         labels=_labels(labels),
         status=_new_status(status),
     )
+    isolated = [ev.TaskIsolationChosen(isolation=WORKTREE)] if check_isolation(isolation) == WORKTREE else []
     waits_for = sorted({_dependency(number) for number in depends_on})
     ranges = [new_range(Range.of(spec)) for spec in references]
     for _attempt in range(CREATE_ATTEMPTS):
         number = selectors.last_task_number() + 1
-        events: list[DomainEvent] = [created]
+        events: list[DomainEvent] = [created, *isolated]
         events += [ev.TaskDependencyAdded(depends_on=d) for d in waits_for]
         events += [reference_added(f"{number}.{i}", where, text) for i, (where, text) in enumerate(ranges, 1)]
         try:
@@ -226,12 +230,16 @@ def task_shelve(task_id: int, *, expected_version: int) -> Task:
 
 
 def task_done(task_id: int, *, expected_version: int, note: str = "") -> Task:
-    return _move(task_id, expected_version, "marked done", lambda: ev.TaskDone(note=_note(note), git_head=git_head()))
+    def done() -> ev.TaskDone:
+        return ev.TaskDone(note=_note(note), git_head=git_head(selectors.task(task_id)))
+
+    return _move(task_id, expected_version, "marked done", done)
 
 
 def task_fail(task_id: int, *, expected_version: int, reason: str = "") -> Task:
     def failed() -> ev.TaskFailed:
-        return ev.TaskFailed(reason=_note(reason) or "marked failed by a person", git_head=git_head())
+        reason_given = _note(reason) or "marked failed by a person"
+        return ev.TaskFailed(reason=reason_given, git_head=git_head(selectors.task(task_id)))
 
     return _move(task_id, expected_version, "marked failed", failed)
 

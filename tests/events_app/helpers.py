@@ -13,6 +13,7 @@ from django.utils import timezone
 from events_app import projection
 from events_app.domain import canonical_json
 from events_app.models import ProjectorCheckpoint
+from events_app.recorders.base import hash_text
 from events_app.store import GENESIS_HASH, chain_hash
 from tests.demo import services
 
@@ -41,7 +42,7 @@ def write_raw_event(
     """Insert an event row the way an older release would have written it: by default with a valid chain hash,
     so only what the test changes on purpose is wrong with it."""
     found = sql("SELECT position, hash FROM chorus_event ORDER BY position DESC LIMIT 1")
-    position, previous = found[0] if found else (0, GENESIS_HASH)
+    position, previous = (found[0][0], hash_text(found[0][1])) if found else (0, GENESIS_HASH)
     position += 1
     fields = [
         position,
@@ -58,7 +59,7 @@ def write_raw_event(
         sql(
             "INSERT INTO chorus_event (position, stream_type, stream_id, version, event_type, schema_version, data, "
             "metadata, recorded_at, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [*fields, hash_value or chain_hash(previous, fields)],
+            [*fields, bytes.fromhex(hash_value or chain_hash(previous, fields))],
         )
     return position
 

@@ -16,7 +16,7 @@ from events_app import store
 from events_app.audit import verify_events
 from events_app.recorders import Recorder
 from events_app.store import GENESIS_HASH, ConcurrencyError, chain_hash
-from tests.demo.events import CounterIncremented, CounterOpened
+from tests.demo.events import CounterIncremented, CounterOpened, CounterRenamed
 
 WHEN = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
@@ -75,7 +75,7 @@ class RecorderContract:
 
     def test_an_empty_log_has_no_head(self, recorder):
         with recorder.writing() as cursor:
-            assert recorder.head(cursor, "counter", "a") == (0, 0, None)
+            assert recorder.head(cursor, "counter", "a") == (0, 0, None, None)
         assert recorder.last_position() == 0
         assert recorder.stream_version("counter", "a") == 0
         assert recorder.select(limit=10) == []
@@ -89,8 +89,8 @@ class RecorderContract:
         assert datetime.fromisoformat(found[0][8]).replace(tzinfo=UTC) == WHEN
         assert recorder.hashed_rows(0, 10) == [(*f, r[-1]) for f, r in zip(found, rows, strict=True)]
         with recorder.writing() as cursor:
-            assert recorder.head(cursor, "counter", "a") == (2, 3, rows[-1][-1])
-            assert recorder.head(cursor, "counter", "b") == (1, 3, rows[-1][-1])
+            assert recorder.head(cursor, "counter", "a") == (2, 3, rows[-1][-1], found[-1][8])
+            assert recorder.head(cursor, "counter", "b") == (1, 3, rows[-1][-1], found[-1][8])
         assert (recorder.last_position(), recorder.stream_version("counter", "a")) == (3, 2)
 
     def test_a_taken_stream_version_is_refused_and_nothing_of_the_batch_is_written(self, recorder):
@@ -126,6 +126,47 @@ class RecorderContract:
         assert positions(descending=True, limit=2) == [3, 2]
         assert [r[0] for r in recorder.notifications(1, 1)] == [2]
         assert recorder.notifications(0, 10)[2] == (3, "counter", "a", 2, "CounterIncremented")
+
+    def test_one_stream_pages_by_position_both_ways_between_other_streams(self, recorder):
+        # Positions 1..12, streams a and b taking turns: a holds the odd positions, b the even ones.
+        store.append("counter", "a", 0, [CounterOpened(name="a")])
+        store.append("counter", "b", 0, [CounterOpened(name="b")])
+        for version in range(2, 7):
+            store.append("counter", "a", version - 1, [CounterIncremented(by=version, note="")])
+            store.append("counter", "b", version - 1, [CounterIncremented(by=version, note="")])
+
+        def positions(**filters):
+            found = recorder.select(stream_type="counter", stream_id="a", limit=filters.pop("limit", 10), **filters)
+            return [r[0] for r in found]
+
+        assert positions(after=4) == [5, 7, 9, 11]
+        assert positions(after=5, limit=2) == [7, 9]
+        assert positions(after=11) == []
+        assert positions(until=6) == [1, 3, 5]
+        assert positions(after=2, until=8) == [3, 5, 7]
+        assert positions(before_position=9, descending=True, limit=2) == [7, 5]
+        assert positions(before_position=1, descending=True) == []
+        assert positions(after=12) == []
+
+    def test_select_by_actor_and_by_several_types_in_position_order(self, recorder):
+        with store.event_context(actor="alice"):
+            store.append("counter", "a", 0, [CounterOpened(name="a")])
+        with store.event_context(actor="bob"):
+            store.append("counter", "b", 0, [CounterOpened(name="b"), CounterIncremented(by=1, note="")])
+        with store.event_context(actor="alice"):
+            store.append("counter", "a", 1, [CounterIncremented(by=2, note=""), CounterRenamed(name="c")])
+
+        def positions(**filters):
+            return [r[0] for r in recorder.select(limit=filters.pop("limit", 10), **filters)]
+
+        assert positions(actor="alice") == [1, 4, 5]
+        assert positions(actor="alice", descending=True, limit=2) == [5, 4]
+        assert positions(actor="alice", after=1, event_types=["CounterRenamed"]) == [5]
+        assert positions(actor="nobody") == []
+        several = ["CounterRenamed", "CounterOpened", "CounterRenamed"]
+        assert positions(event_types=several) == [1, 2, 5]
+        assert positions(event_types=several, descending=True, limit=2) == [5, 2]
+        assert positions(event_types=several, after=1, until=4) == [2]
 
     # --- tracking ----------------------------------------------------------------------------------------------
 

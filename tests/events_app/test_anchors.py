@@ -13,6 +13,7 @@ from django.db import transaction
 from events_app import anchors
 from events_app.anchors import Anchor
 from events_app.audit import AuditResult, verify_events
+from events_app.recorders.base import hash_text
 from events_app.store import GENESIS_HASH, chain_hash
 from tests.demo import services
 from tests.events_app.helpers import history, sql
@@ -50,7 +51,8 @@ def commit(django_capture_on_commit_callbacks, monkeypatch):
 
 
 def head() -> Anchor:
-    return Anchor(*sql("SELECT position, hash FROM chorus_event ORDER BY position DESC LIMIT 1")[0])
+    position, stored = sql("SELECT position, hash FROM chorus_event ORDER BY position DESC LIMIT 1")[0]
+    return Anchor(position, hash_text(stored))
 
 
 def rehash_from(position: int) -> None:
@@ -59,10 +61,10 @@ def rehash_from(position: int) -> None:
     for row in sql(ROWS):
         if row[0] >= position:
             forged = chain_hash(previous, list(row[:9]))
-            sql("UPDATE chorus_event SET hash = %s WHERE position = %s", [forged, row[0]])
+            sql("UPDATE chorus_event SET hash = %s WHERE position = %s", [bytes.fromhex(forged), row[0]])
             previous = forged
         else:
-            previous = row[9]
+            previous = hash_text(row[9])
 
 
 def test_each_commit_that_appends_anchors_the_head_signed_in_private_files(anchor, commit):
@@ -181,7 +183,7 @@ def test_real_processes_anchor_their_appends_and_verify_events_refuses_a_rehashe
         previous = GENESIS_HASH
         for row in database.execute(ROWS).fetchall():
             previous = chain_hash(previous, list(row[:9]))
-            database.execute("UPDATE chorus_event SET hash = ? WHERE position = ?", [previous, row[0]])
+            database.execute("UPDATE chorus_event SET hash = ? WHERE position = ?", [bytes.fromhex(previous), row[0]])
     tampered = manage("verify_events")
     assert tampered.returncode == 1 and "Traceback" not in tampered.stderr
     assert tampered.stderr.startswith(f"CommandError: event #2: not the event its signed anchor ({data / 'anchor'})")

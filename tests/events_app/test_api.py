@@ -2,6 +2,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from events_app import store
 from tests.demo import services
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,13 @@ def test_filters_by_stream_and_type(api, history):
     ).json()
     assert [(e["stream_id"], e["data"]["by"]) for e in body["items"]] == [("a", 2), ("a", 3)]
     assert body["items"][0]["metadata"]["source"] == "cli"
+
+
+def test_filters_by_actor(api, history):
+    with store.event_context(actor="alice", source="test"):
+        services.counter_increment("b", 5)
+    assert [e["position"] for e in api.get("/api/events", {"actor": "alice"}).json()["items"]] == [5]
+    assert [e["position"] for e in api.get("/api/events", {"actor": "system", "after": 2}).json()["items"]] == [3, 4]
 
 
 def test_stream_history_and_streams(api, history):

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 
 from events_app import projection, store
 from events_app.models import Stream
+from events_app.recorders.base import hash_text
 from tests.demo import services
 from tests.demo.models import Counter
 from tests.events_app.helpers import command, history, projection_names, sql, state, unchecked_json, write_raw_event
@@ -197,10 +198,10 @@ def test_verify_events_names_the_next_row_when_an_edit_forged_its_own_hash():
         )[0]
     )
     fields[6] = '{"by":500,"note":""}'
-    previous = sql("SELECT hash FROM chorus_event WHERE position = 3")[0][0]
+    previous = hash_text(sql("SELECT hash FROM chorus_event WHERE position = 3")[0][0])
     sql(
         "UPDATE chorus_event SET data = %s, hash = %s WHERE position = 4",
-        [fields[6], store.chain_hash(previous, fields)],
+        [fields[6], bytes.fromhex(store.chain_hash(previous, fields))],
     )
 
     with pytest.raises(CommandError, match=r"^event #5 \(CounterLabelled on counter:a v3\): hash does not match"):

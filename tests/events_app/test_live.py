@@ -1,14 +1,21 @@
 """Live fan-out across processes, through a real daphne server and real websockets."""
 
+import asyncio
 import json
+import shutil
+import socket
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.support import live_events
+from events_app.live import Doorbells
+from tests.support import ServerProcess, free_port, live_events
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +106,56 @@ def test_bad_subscription_gets_an_error_message(shared_server):
         second = json.loads(ws.recv(timeout=5))
     assert reply["type"] == "error" and "invalid topic" in reply["message"]
     assert second["type"] == "error"
+
+
+def test_a_commit_in_another_process_rings_the_followers_doorbell(subprocess_env, transactional_db, manage):
+    # A poll every 30 s: an event seen within seconds came by the doorbell.
+    server = ServerProcess({**subprocess_env, "CHORUS_FOLLOW_INTERVAL": "30"}, free_port(), settings.CHORUS_TOKEN)
+    try:
+        with _connect(server, server.session_cookie()) as ws:
+            ws.send(json.dumps({"subscribe": ["counter"]}))
+            json.loads(ws.recv(timeout=5))
+            started = time.monotonic()
+            subprocess.run([*manage, "demo_append", "rung"], env=subprocess_env, check=True)
+            seen = _receive_until(ws, lambda m, s: len(_events(s)) == 1, timeout=10)
+            took = time.monotonic() - started
+    finally:
+        server.stop()
+    assert [e["stream_id"] for e in _events(seen)] == ["rung"]
+    assert took < 10
+
+
+@pytest.fixture
+def doorbell_folder(settings):
+    # Short: a unix socket's path has room for about 100 bytes.
+    settings.DATA_DIR = Path(tempfile.mkdtemp(prefix="bells-", dir="/tmp"))
+    yield Doorbells.folder()
+    shutil.rmtree(settings.DATA_DIR, ignore_errors=True)
+
+
+@pytest.mark.asyncio
+async def test_a_ring_wakes_the_listener_of_another_process_and_not_its_own(doorbell_folder):
+    listener, other = Doorbells(), Doorbells()
+    rung = asyncio.Event()
+    transport = await listener.listen(asyncio.get_running_loop(), rung.set)
+    try:
+        listener.ring()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(rung.wait(), 0.2)
+        other.ring()
+        await asyncio.wait_for(rung.wait(), 5)
+    finally:
+        transport.close()
+    assert oct(doorbell_folder.stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_ring_removes_the_doorbell_of_an_ended_process(doorbell_folder):
+    doorbell_folder.mkdir(mode=0o700)
+    ended = doorbell_folder / "1-0.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(ended))
+    sock.close()  # the file stays, nobody listens
+
+    Doorbells().ring()
+
+    assert not ended.exists()

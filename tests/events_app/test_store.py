@@ -3,6 +3,7 @@ and event metadata; each test on both cursor paths of the SQLite recorder."""
 
 import dataclasses
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -113,8 +114,8 @@ class StaleHead(SQLiteRecorder):
     that does not take the write lock at BEGIN): the store is told a version that is already taken."""
 
     def head(self, cursor, stream_type, stream_id):
-        version, position, last_hash = super().head(cursor, stream_type, stream_id)
-        return version - 1, position, last_hash
+        version, position, last_hash, last_at = super().head(cursor, stream_type, stream_id)
+        return version - 1, position, last_hash, last_at
 
 
 def test_the_unique_stream_version_is_the_last_line_of_defence():
@@ -179,8 +180,9 @@ def test_every_row_carries_the_hash_chain():
     )
     previous = store.GENESIS_HASH
     for row in rows:
-        assert row[9] == store.chain_hash(previous, list(row[:9]))
-        previous = row[9]
+        # Stored as the hash's 32 bytes.
+        assert row[9] == bytes.fromhex(store.chain_hash(previous, list(row[:9])))
+        previous = row[9].hex()
     assert len({row[9] for row in rows}) == len(rows) == 8
     assert verify_events().checked == 8
 
@@ -382,3 +384,29 @@ def test_state_helper_sees_read_models_and_checkpoints():
     after = state()
     assert after[0] != before[0]
     assert after[1] != before[1]
+
+
+def test_recorded_at_never_goes_back_when_the_clock_does(monkeypatch):
+    services.counter_open("c1", "first")
+    first = next(store.read()).recorded_at
+    monkeypatch.setattr(store.timezone, "now", lambda: first - timedelta(hours=1))
+
+    services.counter_increment("c1", 1)
+
+    later = list(store.read(after=1))
+    assert [e.recorded_at for e in later] == [first]
+    assert [e.position for e in store.read(since=first)] == [1, 2]
+    assert verify_events().ok
+
+
+def test_a_payload_stored_again_reads_back_as_one_shared_event():
+    services.counter_open("c1", "first")
+    services.counter_increment("c1", 1)
+    services.counter_increment("c1", 1)
+    services.counter_increment("c1", 2)
+    services.counter_open("c2", "first")
+
+    opened, one, again, two, other = (e.event for e in store.read())
+    assert one is again
+    assert two == CounterIncremented(by=2, note="") and two is not one
+    assert other == opened and other is opened

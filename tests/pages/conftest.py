@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from tasks_app import git
 from tests.conftest import IN_CI, PROCESS_TIERS, ROOT
@@ -36,6 +37,14 @@ def _fast_tier_reads_no_checkout(request):
 WIDTHS = {"laptop": (1280, 860), "phone": (390, 844)}
 RUN_ID = os.environ.get("CHORUS_TEST_RUN_ID") or time.strftime("%Y%m%d-%H%M%S")
 SHOTS = ROOT / "test-artifacts" / "screenshots" / RUN_ID
+
+
+@pytest.fixture
+def browser():
+    """Django's test client, logged in: the pages and their actions without a real browser."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.get(f"/login/?token={settings.CHORUS_TOKEN}")
+    return client
 
 
 def _missing(message: str):

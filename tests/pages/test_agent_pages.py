@@ -32,13 +32,6 @@ def _no_git(settings, tmp_path):
         yield
 
 
-@pytest.fixture
-def browser():
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.get(f"/login/?token={settings.CHORUS_TOKEN}")
-    return client
-
-
 def caller(name: str = "s1") -> agent.AgentCaller:
     issued = credentials.issue(name, "self")
     SessionFactory(name=name)

@@ -1,5 +1,7 @@
 """The ANSI-to-HTML renderer of terminal mirrors and the dialog option parser: pure functions, no tmux."""
 
+import random
+
 from chorus_site import ansi
 
 
@@ -56,3 +58,22 @@ def test_a_style_carries_over_blank_lines_and_a_reset_among_them():
 def test_tail_skips_blank_lines():
     lines = ansi.render_lines("a\nb\n\nc\n\n   \n")
     assert [line.text for line in ansi.tail(lines, 2)] == ["b", "c"]
+
+
+def test_a_screens_tail_is_its_whole_renderings_tail():
+    # Styles set rows above the tail, reset, set again, and reset by a sequence that sets another style at once.
+    rng = random.Random(16)
+    pieces = ["\x1b[1m", "\x1b[31m", "\x1b[0m", "\x1b[m", "\x1b[0;44m", "\x1b[38;5;208m", "\x1b[4:3m", "\x1b[?25l"]
+    for _ in range(300):
+        rows = [
+            "".join(rng.choice([*pieces, "text", " ", "", "<&>"]) for _ in range(rng.randrange(6)))
+            for _ in range(rng.randrange(12))
+        ]
+        screen = "\n".join(rows) + rng.choice(["", "\n"])
+        for count in (1, 3, 6):
+            assert ansi.screen_tail(screen, count) == ansi.tail(ansi.render_lines(screen), count), screen
+
+
+def test_a_tail_starts_with_the_style_set_above_it():
+    screen = "\x1b[1mbold from here\n\x1b[32mgreen too\nlast\n\n"
+    assert [line.html for line in ansi.screen_tail(screen, 1)] == ['<span class="f10 sb">last</span>']

@@ -20,13 +20,6 @@ from tasks_app import services as task_services
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browser():
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.get(f"/login/?token={settings.CHORUS_TOKEN}")
-    return client
-
-
 def _session(name: str, status: str = "idle") -> None:
     created = session_events.SessionCreated(
         name=name, profile="shell", command=["sh"], cwd="/tmp", pane_id="%999", tmux_session=name, pid=None

@@ -511,3 +511,16 @@ def test_only_the_agents_are_agents_and_a_profile_says_so_in_toml(project, envir
     agents = {name for name, profile in profiles.items() if profile.agent}
     # a program that extends none is no agent unless it says so; an extending profile inherits
     assert agents == {"claude", "codex", "gemini", "aider", "my-agent", "opus", "sh-agent"}
+
+
+def test_isolation_is_shared_unless_a_profile_says_worktree_and_is_inherited(project, environ):
+    write(
+        project / "chorus.toml",
+        '[profiles.alone]\nextends = "claude"\nisolation = "worktree"\n\n[profiles.alone2]\nextends = "alone"\n',
+    )
+    assert get_profile("claude", project, environ).isolation == "shared"
+    assert get_profile("alone", project, environ).isolation == "worktree"
+    assert get_profile("alone2", project, environ).isolation == "worktree"
+    write(project / "chorus.toml", '[profiles.odd]\nextends = "claude"\nisolation = "sandbox"\n')
+    with pytest.raises(ProfileConfigError, match="'isolation' must be 'shared' or 'worktree', not 'sandbox'"):
+        get_profile("odd", project, environ)

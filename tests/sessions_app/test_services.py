@@ -101,3 +101,11 @@ def test_keys_pressed_while_the_worker_records_the_session_are_recorded_not_refu
         "DeliveryHeld",
         "KeysSent",
     ]
+
+
+def test_a_profile_that_works_in_worktrees_starts_no_session_in_the_shared_checkout(project, settings):
+    install(project, "claude")
+    (settings.PROJECT_ROOT / "chorus.toml").write_text('[profiles.alone]\nextends = "claude"\nisolation = "worktree"\n')
+    with pytest.raises(services.SessionError, match=r"start it for a task \(tasks worktree start TASK --profile alone"):
+        services.session_create("reviewer", "alone")
+    assert store.last_position() == 0

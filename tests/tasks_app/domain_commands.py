@@ -223,6 +223,12 @@ command(
     raises=(TaskError,),
 )
 command(current(services.task_archive), task_id=tasks, raises=(TaskError,))
+command(
+    current(services.task_set_isolation),
+    task_id=tasks,
+    isolation=st.sampled_from(["shared", "worktree"]),
+    raises=(TaskError,),
+)
 command(current(services.task_unarchive), task_id=tasks, raises=(TaskError,))
 command(session_seen, name=sessions, status=st.sampled_from(["idle", "busy"]), weight=2)
 command(current(services.task_assign), task_id=tasks, session=sessions, raises=(TaskError,), weight=2)

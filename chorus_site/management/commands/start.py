@@ -3,6 +3,7 @@ dies is started again (chorus_site/supervisor.py)."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -24,6 +25,21 @@ from events_app.commands import DomainCommand
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
 # daphne, with the token kept out of its access log
 WEB_SERVER = "chorus_site.webserver"
+# How long `start` waits for the web server to answer before it prints the login URL anyway.
+STARTUP_WAIT = 60.0
+
+
+def _answers(host: str, port: int) -> bool:
+    """Whether the web server answers an HTTP request (any status) on host:port."""
+    connection = http.client.HTTPConnection(host, port, timeout=2)
+    try:
+        connection.request("HEAD", "/login/")
+        connection.getresponse()
+    except OSError:
+        return False
+    finally:
+        connection.close()
+    return True
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -68,18 +84,6 @@ class Command(DomainCommand):
             log=self._log,
             clock=time.monotonic,
         )
-        supervisor.start()
-        shown_host = f"[{host}]" if ":" in host else host
-        self.stdout.write(
-            f"Chorus is running for {settings.PROJECT_ROOT}\n"
-            f"  open   {config.login_url(host, port, current_token())}\n"
-            f"  data   {settings.DATA_DIR}\n"
-            f"  admin  http://{shown_host}:{port}/admin/ (user admin"
-            + (f", password {password} — shown once, kept in the data directory)" if password else ")")
-            + f"\n  commands  {command_line('help')}"
-            + "\nPress Ctrl-C to stop."
-        )
-        self.stdout.flush()
         stopping = False
 
         def stop(*_args):
@@ -88,8 +92,16 @@ class Command(DomainCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        supervisor.start()
         failure = None
         try:
+            # The login URL is printed once the web server answers, so that a click on it at once is not refused.
+            deadline = time.monotonic() + STARTUP_WAIT
+            while not stopping and not _answers(host, port) and time.monotonic() < deadline:
+                supervisor.check()
+                time.sleep(0.05)
+            if not stopping:
+                self._started(host, port, password, answered=time.monotonic() < deadline)
             while not stopping:
                 supervisor.check()
                 time.sleep(0.2)
@@ -99,6 +111,20 @@ class Command(DomainCommand):
             supervisor.stop()
         if failure:
             raise CommandError(failure)
+
+    def _started(self, host: str, port: int, password: str | None, answered: bool) -> None:
+        shown_host = f"[{host}]" if ":" in host else host
+        self.stdout.write(
+            f"Chorus is running for {settings.PROJECT_ROOT}\n"
+            f"  open   {config.login_url(host, port, current_token())}"
+            + ("" if answered else f" (the web server has not answered within {STARTUP_WAIT:.0f} s)")
+            + f"\n  data   {settings.DATA_DIR}\n"
+            f"  admin  http://{shown_host}:{port}/admin/ (user admin"
+            + (f", password {password} — shown once, kept in the data directory)" if password else ")")
+            + f"\n  commands  {command_line('help')}"
+            + "\nPress Ctrl-C to stop."
+        )
+        self.stdout.flush()
 
     def _log(self, message: str) -> None:
         self.stderr.write(f"{time.strftime('%H:%M:%S')} chorus: {message}")

@@ -4,19 +4,23 @@ for people, --json for scripts. A command acts on the task as it is when the com
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
+from django.core.management.base import CommandError
+
 from events_app.commands import DomainCommand
 from events_app.store import event_context
-from tasks_app import selectors, services
+from tasks_app import selectors, services, worktrees
 from tasks_app.errors import TaskError
 from tasks_app.models import STATUSES, Task
-from tasks_app.schemas import CommentOut, DispatchRoundOut, ReviewOut, TaskDetailOut, TaskOut
+from tasks_app.schemas import BranchDiffOut, CommentOut, DispatchRoundOut, MergeOut, ReviewOut, TaskDetailOut, TaskOut
+from tasks_app.worktrees import ISOLATIONS, SHARED, WORKTREE
 
 
 class Command(DomainCommand):
-    help = "Add, list, show, assign, finish, reopen, review and dispatch tasks."
+    help = "Add, list, show, assign, finish, reopen, review and dispatch tasks; give them worktrees and merge them."
 
     def add_arguments(self, parser):
         output = argparse.ArgumentParser(add_help=False)
@@ -30,6 +34,32 @@ class Command(DomainCommand):
         add.add_argument("--ref", action="append", default=[], metavar="PATH:START-END", help="repeatable")
         add.add_argument("--after", action="append", type=int, default=[], metavar="TASK", help="a task to wait for")
         add.add_argument("--backlog", action="store_true", help="park it in the backlog instead of making it ready")
+        add.add_argument(
+            "--isolation", choices=ISOLATIONS, default=SHARED, help="worktree: it works in a git worktree of its own"
+        )
+        isolation = sub.add_parser("isolation", parents=[output], help="choose where a task works")
+        isolation.add_argument("task")
+        isolation.add_argument("isolation", choices=ISOLATIONS)
+        worktree = sub.add_parser("worktree", help="a task's own git worktree (branch chorus/task-N)")
+        steps = worktree.add_subparsers(dest="step", required=True, metavar="STEP")
+        create = steps.add_parser("create", parents=[output], help="make the task's worktree")
+        create.add_argument("task")
+        create.add_argument("--base", default="HEAD", help="a branch, tag or commit to start from (default HEAD)")
+        start = steps.add_parser(
+            "start", parents=[output], help="start a session in the task's worktree (made if need be) and assign it"
+        )
+        start.add_argument("task")
+        start.add_argument("--profile", required=True, help="the agent profile of the new session")
+        start.add_argument("--session", help="its name (default task-N)")
+        start.add_argument("--base", default="HEAD", help="a branch, tag or commit, if the worktree is made now")
+        remove = steps.add_parser("remove", parents=[output], help="remove the task's worktree and branch")
+        remove.add_argument("task")
+        remove.add_argument("--force", action="store_true", help="even if it holds work not merged")
+        diff = steps.add_parser("diff", parents=[output], help="the task's branch against its base")
+        diff.add_argument("task")
+        merge = sub.add_parser("merge", parents=[output], help="merge a task's branch into the shared checkout")
+        merge.add_argument("task")
+        merge.add_argument("--no-ff", action="store_true", help="always a merge commit")
         listing = sub.add_parser("list", parents=[output], help="tasks, most urgent first")
         listing.add_argument("--status", choices=STATUSES)
         listing.add_argument("--label")
@@ -70,12 +100,11 @@ class Command(DomainCommand):
     def emit_task(self, task: Task, text: str) -> None:
         self.emit(TaskOut.of(task).model_dump(mode="json"), text)
 
-    def do_add(self, title, description, priority, label, ref, after, backlog, **_):
+    def do_add(self, title, description, priority, label, ref, after, backlog, isolation, **_):
         if description == "-":
             description = sys.stdin.read()
-        task = services.task_create(
-            title, description, priority, label, after, ref, status="backlog" if backlog else "ready"
-        )
+        status = "backlog" if backlog else "ready"
+        task = services.task_create(title, description, priority, label, after, ref, status=status, isolation=isolation)
         self.emit_task(task, f"added task {task.id} ({task.status}): {task.title}")
 
     def do_list(self, status, label, include_archived, **_):
@@ -101,6 +130,10 @@ class Command(DomainCommand):
         lines = [f"task {shown.id}: {shown.title}"]
         for key in ("status", "priority", "labels", "session", "depends_on", "blocked_by", "dependents", "version"):
             lines.append(f"  {key}: {getattr(shown, key)}")
+        if shown.worktree_state:
+            lines.append(f"  worktree ({shown.worktree_state}): {shown.worktree_path} on {shown.worktree_branch}")
+        elif shown.isolation == WORKTREE:
+            lines.append("  isolation: worktree (none made yet)")
         if shown.result_note:
             lines.append(f"  note: {shown.result_note}")
         for reference in shown.references:
@@ -132,6 +165,46 @@ class Command(DomainCommand):
         found = selectors.task(task)
         reopened = services.task_reopen(found.id, expected_version=found.version, reason=note)
         self.emit_task(reopened, f"task {reopened.id} is ready again")
+
+    def do_isolation(self, task, isolation, **_):
+        found = selectors.task(task)
+        changed = services.task_set_isolation(found.id, isolation, expected_version=found.version)
+        where = "its own worktree" if isolation == WORKTREE else "the shared checkout"
+        self.emit_task(changed, f"task {changed.id} works in {where}")
+
+    def do_worktree(self, step, task, **options):
+        found = selectors.task(task)
+        if step == "diff":
+            shown = worktrees.branch_diff(found)
+            if shown is None:
+                raise CommandError(f"task {found.id} has no worktree or branch to compare")
+            self.emit(BranchDiffOut.model_validate(dataclasses.asdict(shown)).model_dump(mode="json"), shown.text)
+            return
+        if step == "create":
+            made = services.worktree_create(found.id, expected_version=found.version, base=options["base"])
+            self.emit_task(made, f"task {made.id} works in {made.worktree_path} on branch {made.worktree_branch}")
+        elif step == "start":
+            started = services.worktree_start(
+                found.id,
+                options["profile"],
+                expected_version=found.version,
+                session=options["session"],
+                base=options["base"],
+            )
+            self.emit_task(started, f"task {started.id} assigned to {started.session}, in {started.worktree_path}")
+        else:
+            removed = services.worktree_remove(found.id, expected_version=found.version, force=options["force"])
+            self.emit_task(removed, f"task {removed.id}'s worktree and branch {removed.worktree_branch} are removed")
+
+    def do_merge(self, task, no_ff, **_):
+        found = selectors.task(task)
+        merged_task, merged = services.worktree_merge(found.id, expected_version=found.version, no_ff=no_ff)
+        if not merged.changed:
+            text = f"nothing to merge: {merged.into} has all of {merged_task.worktree_branch}"
+        else:
+            how = "fast-forward" if merged.fast_forward else "merge commit"
+            text = f"merged {merged_task.worktree_branch} into {merged.into} ({how}): {merged.commit[:12]}"
+        self.emit(MergeOut.of(merged_task, merged).model_dump(mode="json"), text)
 
     def do_dispatch(self, **_):
         done = services.dispatch_round()
