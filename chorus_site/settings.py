@@ -194,3 +194,8 @@ CHORUS_WORKER_JOBS.append("tasks_app.worker.QuietPeriod")
 # Path claims (design.md 5e.1): an unclaimed path edited by a session's agent through its file tools is claimed for
 # the session's task at work.
 CHORUS_CLAIMS_AUTO = config.env_bool("CHORUS_CLAIMS_AUTO", True)
+# Seconds between the worker's rounds of change attribution (git runs in a round only when something could have
+# changed); 0 turns attribution off.
+CHORUS_ATTRIBUTION_INTERVAL = float(os.environ.get("CHORUS_ATTRIBUTION_INTERVAL", "3"))
+if CHORUS_ATTRIBUTION_INTERVAL > 0:
+    CHORUS_WORKER_JOBS.append("tasks_app.worker.ChangeWatch")

@@ -39,6 +39,9 @@ urlpatterns = [
     path("tasks/<int:task_id>/worktree/remove", worktrees.worktree_remove, name="task-worktree-remove"),
     path("tasks/<int:task_id>/merge", worktrees.worktree_merge, name="task-merge"),
     path("tasks/<int:task_id>/references/add", tasks.task_reference_add, name="task-reference-add"),
+    path("tasks/<int:task_id>/comments", tasks.task_review_comment, name="task-review-comment"),
+    path("tasks/<int:task_id>/request-changes", tasks.task_request_changes, name="task-request-changes"),
+    path("tasks/<int:task_id>/approve", tasks.task_approve, name="task-approve"),
     path("tasks/<int:task_id>/dependencies", tasks.task_dependency_add, name="task-dependency-add"),
     path("tasks/<int:task_id>/dependencies/remove", tasks.task_dependency_remove, name="task-dependency-remove"),
     path(

@@ -61,6 +61,15 @@ class EditRequest:
 
 
 @dataclass(frozen=True)
+class FileWrite:
+    """A file the agent's own file tool wrote (a hook said so): the path as the tool was given it, and the agent's
+    working directory then (a relative path is relative to it)."""
+
+    path: str
+    cwd: str = ""
+
+
+@dataclass(frozen=True)
 class Readiness:
     """One thing a setup check (chorus_site/doctor.py) says of a plug-in's signals: whether it works, what was
     found, and what to do when it does not."""
@@ -100,6 +109,11 @@ class SelfReportPlugin(ABC):
     @abstractmethod
     def signals(self, hook_dir: Path) -> list[Signal]:
         """The hook payloads written into `hook_dir` since the last call, oldest first; each is consumed."""
+
+    def files_written(self, hook_dir: Path) -> list[FileWrite]:
+        """The files the agent's file tools wrote since the last call, oldest first; each record is consumed. None
+        by default: the agent's hooks do not say, so git alone attributes its changes (tasks_app.changes)."""
+        return []
 
     def readiness(self, environment: Mapping[str, str]) -> list[Readiness]:
         """Whether this plug-in's signals can work for an agent run with `environment` (none to say by default)."""

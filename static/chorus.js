@@ -364,6 +364,15 @@
         el.form.requestSubmit();
       }
     });
+    // a review's diff: a line's number fills the comment form with its file and line
+    document.addEventListener("click", (event) => {
+      const line = event.target.closest && event.target.closest(".line-comment");
+      const form = line && document.querySelector("#review form.review-comment");
+      if (!form) return;
+      form.elements.path.value = line.dataset.path;
+      form.elements.line.value = line.dataset.line;
+      form.elements.text.focus();
+    });
     document.addEventListener("click", (event) => {
       const button = event.target.closest("[data-copy]");
       if (!button) return;

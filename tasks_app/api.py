@@ -19,6 +19,8 @@ from tasks_app.schemas import (
     BranchDiffOut,
     BulkIn,
     ClaimOut,
+    CommentIn,
+    CommentOut,
     DependenciesOut,
     DependencyIn,
     DispatchFilter,
@@ -31,6 +33,7 @@ from tasks_app.schemas import (
     ReferenceIn,
     ReferenceOut,
     RefreshIn,
+    ReviewOut,
     StatusIn,
     TaskDetailOut,
     TaskFilter,
@@ -333,6 +336,45 @@ def remove_dependency(request: HttpRequest, task_id: TaskId, depends_on: Depende
 )
 def task_dispatches(request: HttpRequest, task_id: TaskId, filters: Query[DispatchFilter]):
     return list(selectors.dispatches(task_id, limit=filters.limit))
+
+
+@router.get(
+    "/{task_id}/review",
+    response=answers({200: ReviewOut}, 404, 422),
+    summary="What the task changed, the agent's summary and the review's comments",
+)
+def review(request: HttpRequest, task_id: TaskId):
+    return ReviewOut.of(selectors.task(task_id))
+
+
+@router.post(
+    "/{task_id}/comments",
+    response=answers({200: CommentOut}, 400, 404, 409, 422, write=True),
+    summary="Comment on a line of the diff of a task in review",
+)
+def comment(request: HttpRequest, task_id: TaskId, body: CommentIn):
+    with _as(request):
+        return services.review_comment(task_id, body.path, body.line, body.text)
+
+
+@router.post(
+    "/{task_id}/request-changes",
+    response=answers({200: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="Send the comments to the task's session as one message; the task is in progress again",
+)
+def request_changes(request: HttpRequest, task_id: TaskId, body: VersionIn):
+    with _as(request):
+        return TaskOut.of(services.task_request_changes(task_id, expected_version=body.version))
+
+
+@router.post(
+    "/{task_id}/approve",
+    response=answers({200: TaskOut}, 400, 404, 409, 422, write=True),
+    summary="Approve a task in review: it is done, HEAD recorded",
+)
+def approve(request: HttpRequest, task_id: TaskId, body: VersionIn):
+    with _as(request):
+        return TaskOut.of(services.task_approve(task_id, expected_version=body.version))
 
 
 @router.post(

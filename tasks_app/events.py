@@ -131,6 +131,16 @@ class TaskFinished:
 
 
 @event("task")
+class TaskChangesRequested:
+    """review -> in_progress: a person's review comments (`comments`: their ids) were queued for the task's session
+    as one message (`message_id`); the agent's return to idle after `evidence_position` sends it to review again."""
+
+    message_id: str
+    comments: list
+    evidence_position: int
+
+
+@event("task")
 class TaskDone:
     note: str
     git_head: str | None
@@ -261,6 +271,44 @@ class ReferenceRemoved:
     reference_id: str
 
 
+# --- review: what a task changed, and a person's comments on it (its own stream, id = the task's number, so the
+# worker noticing changes never makes a person's view of the task stale) --------------------------------------------
+
+
+@event("review")
+class FilesChanged:
+    """Files changed while the task was at work: `files` [{path, added, removed}] (lines against HEAD; None for a
+    binary file, or unknown); `source` hook (the agent's file tool named them, so they are the task's alone) or
+    git (the worker saw the working tree change); `shared_with`: the other tasks at work then, which the change
+    may equally be theirs (empty: the task's own)."""
+
+    files: list
+    source: str
+    shared_with: list
+
+
+@event("review")
+class ChangesSnapshotTaken:
+    """The checkout when the task went to work (`moment` start) or reached review: HEAD and `files`
+    [{path, status, added, removed}], the paths git reported dirty then. The review's diff is against the start's
+    HEAD."""
+
+    moment: str
+    dispatch_id: str
+    git_head: str | None
+    files: list
+
+
+@event("review")
+class ReviewCommented:
+    """A person's comment on line `line` of `path` in the task's diff."""
+
+    comment_id: str
+    path: str
+    line: int
+    text: str
+
+
 # --- assignment: one session's slot ------------------------------------------------------------------------------
 
 
@@ -325,6 +373,19 @@ class EditDenied:
 
     task_id: int | None
     tool: str
+    path: str
+    glob: str
+    holder_task: int
+    holder_session: str
+
+
+@event("agent")
+class ClaimedPathChanged:
+    """Git saw `path` changed by the session's task `task_id` (attributed to it, maybe shared), though a claim of
+    another task covers it (`glob`, held by task `holder_task` of session `holder_session`): an edit no hook guarded
+    (Bash, an agent without a pre-edit hook), found after the fact."""
+
+    task_id: int
     path: str
     glob: str
     holder_task: int

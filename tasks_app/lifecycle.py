@@ -36,7 +36,8 @@ LABELS = {
 
 # Who makes a transition: a person (page, API, admin, command), an assignment (a person's or dispatch's), the
 # worker following the task's session, or the task's agent itself through its Chorus tools.
-PERSON, ASSIGNMENT, SESSION, AGENT = "person", "assignment", "session", "agent"
+# A reviewer is a person acting through the review (its comments go to the agent), not a plain move of the board.
+PERSON, ASSIGNMENT, SESSION, AGENT, REVIEWER = "person", "assignment", "session", "agent", "reviewer"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +56,7 @@ TRANSITIONS = (
     Transition("started", "TaskStarted", (ASSIGNED,), IN_PROGRESS, (SESSION, AGENT)),
     Transition("sent to review", "TaskSentToReview", ACTIVE, REVIEW, (SESSION,)),
     Transition("finished", "TaskFinished", ACTIVE, REVIEW, (AGENT,)),
+    Transition("sent back with changes requested", "TaskChangesRequested", (REVIEW,), IN_PROGRESS, (REVIEWER,)),
     Transition("marked done", "TaskDone", (*ACTIVE, REVIEW), DONE, (PERSON,)),
     Transition("marked failed", "TaskFailed", (*ACTIVE, REVIEW), FAILED, (PERSON, SESSION, AGENT)),
     Transition("cancelled", "TaskCancelled", (BACKLOG, READY, *ACTIVE, REVIEW), CANCELLED, (PERSON,)),

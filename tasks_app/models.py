@@ -199,7 +199,9 @@ class PathClaim(models.Model):
 
 
 class EditDenial(models.Model):
-    """An edit a session's agent attempted on a path another task's claim covers, refused before it happened."""
+    """An edit a session's agent attempted on a path another task's claim covers: refused before it happened
+    (EditDenied; `tool` the agent's file tool, or `git commit`), or found by git after the fact (ClaimedPathChanged;
+    `tool` "git")."""
 
     position = models.BigIntegerField(primary_key=True)
     session = models.CharField(max_length=40, db_index=True)
@@ -236,3 +238,65 @@ class TaskNote(models.Model):
 
     def __str__(self) -> str:
         return f"task {self.task_id}: {self.note[:40]}"
+
+
+class TaskChange(models.Model):
+    """One file a task changed, as its FilesChanged events tell (the `review` stream): lines added and removed
+    against HEAD when last seen, how it was seen (hook, git), and the other tasks it is shared with (none: the
+    task's own)."""
+
+    key = models.CharField(max_length=1020, primary_key=True)
+    task_id = models.PositiveIntegerField(db_index=True)
+    path = models.CharField(max_length=1000)
+    added = models.IntegerField(null=True)
+    removed = models.IntegerField(null=True)
+    sources = models.JSONField(default=list)
+    shared_with = models.JSONField(default=list)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_task_change"
+        ordering = ["task_id", "path"]
+
+    def __str__(self) -> str:
+        return f"task {self.task_id}: {self.path}"
+
+
+class ChangeSnapshot(models.Model):
+    """The checkout when a task went to work (`start`) and when it last reached review (`review`)."""
+
+    key = models.CharField(max_length=24, primary_key=True)
+    task_id = models.PositiveIntegerField(db_index=True)
+    moment = models.CharField(max_length=8)
+    dispatch_id = models.CharField(max_length=32)
+    git_head = models.CharField(max_length=64, null=True)  # noqa: DJ001  (None outside a git repository)
+    files = models.JSONField(default=list)
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_task_change_snapshot"
+        ordering = ["task_id", "moment"]
+
+    def __str__(self) -> str:
+        return f"task {self.task_id} at {self.moment}"
+
+
+class ReviewComment(models.Model):
+    """A person's comment on a line of a task's diff; `sent_in`: the message that took it to the agent ("" while
+    it waits for the next request for changes)."""
+
+    id = models.CharField(max_length=40, primary_key=True)
+    task_id = models.PositiveIntegerField(db_index=True)
+    path = models.CharField(max_length=1000)
+    line = models.PositiveIntegerField()
+    text = models.TextField()
+    sent_in = models.CharField(max_length=40, blank=True)
+    position = models.BigIntegerField()
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_task_review_comment"
+        ordering = ["task_id", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"

@@ -9,6 +9,7 @@ In the event's transaction (the read models already show the event; a reaction t
 - a task leaving work and review releases its path claims.
 
 In the worker, after the commit (at least once, and when the worker starts):
+- a snapshot of the checkout when a task goes to work and when it reaches review (change attribution);
 - dispatch, on whatever can make one possible: a session idle, opted in or freed, a task made ready, a dependency
   done, a reference sound again, claims released.
 """
@@ -23,6 +24,7 @@ from documents_app import selectors as document_selectors
 from documents_app.events import DocumentAdded, DocumentChanged, DocumentRemoved
 from events_app.policies import policy, worker_policy
 from events_app.store import RecordedEvent
+from sessions_app import notify
 from sessions_app.events import (
     MessageCancelled,
     PromptDelivered,
@@ -118,6 +120,25 @@ def a_task_leaving_work_and_review_releases_its_claims(recorded: RecordedEvent) 
     task_id = int(recorded.stream_id)
     if selectors.live_claims(task_id=task_id):
         services.claims_release(task_id, reason=f"task {lifecycle.status_after(recorded.event_type)}")
+
+
+@worker_policy(ev.ClaimedPathChanged)
+def both_sessions_hear_of_an_edit_under_another_tasks_claim(batch: list[RecordedEvent]) -> None:
+    """A desktop notice per change git found under another task's claim (said once per event)."""
+    notifier = notify.notifier()
+    for recorded in batch:
+        e = recorded.event
+        body = f"task {e.task_id} changed {e.path}, claimed by task {e.holder_task} (session {e.holder_session})"
+        notifier.notify(
+            recorded.stream_id, "claim", f"{recorded.stream_id} edited a claimed file", body, key=recorded.position
+        )
+
+
+@worker_policy(ev.TaskAssigned, ev.TaskSentToReview, ev.TaskFinished)
+def the_checkout_is_recorded_at_start_and_review(batch: list[RecordedEvent]) -> None:
+    for recorded in batch:
+        moment = "start" if isinstance(recorded.event, ev.TaskAssigned) else "review"
+        services.changes_snapshot(int(recorded.stream_id), moment)
 
 
 # What was last said about a task passed over, so a task that cannot go is reported once, not every round.

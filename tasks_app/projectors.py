@@ -10,12 +10,15 @@ from sessions_app.events import AgentProgressReported
 from tasks_app import events as ev
 from tasks_app import lifecycle
 from tasks_app.models import (
+    ChangeSnapshot,
     Dispatch,
     EditDenial,
     PathClaim,
     Reference,
+    ReviewComment,
     SessionSlot,
     Task,
+    TaskChange,
     TaskDependency,
     TaskLabel,
     TaskNote,
@@ -231,6 +234,13 @@ class TaskProjector(Projector):
         dispatch.review_at = recorded.recorded_at
         rows.save(dispatch)
 
+    @handles(ev.TaskChangesRequested)
+    def changes_requested(self, recorded: RecordedEvent, rows: Rows) -> None:
+        task = self._moved(recorded, rows)
+        task.message_id = recorded.event.message_id
+        task.started_position = recorded.event.evidence_position
+        rows.save(task)
+
     @handles(ev.TaskDone)
     def done(self, recorded: RecordedEvent, rows: Rows) -> None:
         task = self._moved(recorded, rows)
@@ -399,12 +409,16 @@ class PathClaimProjector(Projector):
                 rows.delete(row)
 
 
+# The `tool` of an edit under another task's claim that git found after the fact (ClaimedPathChanged).
+AFTER_THE_FACT = "git"
+
+
 @register
 class EditDenialProjector(Projector):
     name = "edit_denials"
     models = (EditDenial,)
 
-    @handles(ev.EditDenied)
+    @handles(ev.EditDenied, ev.ClaimedPathChanged)
     def denied(self, recorded: RecordedEvent, rows: Rows) -> None:
         e = recorded.event
         rows.save(
@@ -412,7 +426,7 @@ class EditDenialProjector(Projector):
                 position=recorded.position,
                 session=recorded.stream_id,
                 task_id=e.task_id,
-                tool=e.tool,
+                tool=e.tool if isinstance(e, ev.EditDenied) else AFTER_THE_FACT,
                 path=e.path,
                 glob=e.glob,
                 holder_task=e.holder_task,
@@ -420,3 +434,60 @@ class EditDenialProjector(Projector):
                 at=recorded.recorded_at,
             )
         )
+
+
+@register
+class ChangesProjector(Projector):
+    """What each task changed, its snapshots and its review's comments (the `review` stream), and comments marked
+    sent when a request for changes took them (the `task` stream)."""
+
+    name = "task_changes"
+    models = (TaskChange, ChangeSnapshot, ReviewComment)
+
+    @handles(ev.FilesChanged)
+    def files_changed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e, task_id = recorded.event, int(recorded.stream_id)
+        for changed in e.files:
+            key = f"{task_id}:{changed['path']}"
+            row = rows.get(TaskChange, key) or TaskChange(key=key, task_id=task_id, path=changed["path"])
+            row.added, row.removed = changed["added"], changed["removed"]
+            row.sources = sorted({*row.sources, e.source})
+            # a hook names the writer: the file is the task's own from then on; git only widens who may share it
+            row.shared_with = [] if e.source == "hook" else sorted({*row.shared_with, *e.shared_with})
+            row.changed_at = recorded.recorded_at
+            rows.save(row)
+
+    @handles(ev.ChangesSnapshotTaken)
+    def snapshot_taken(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e, task_id = recorded.event, int(recorded.stream_id)
+        rows.save(
+            ChangeSnapshot(
+                key=f"{task_id}:{e.moment}",
+                task_id=task_id,
+                moment=e.moment,
+                dispatch_id=e.dispatch_id,
+                git_head=e.git_head,
+                files=e.files,
+                taken_at=recorded.recorded_at,
+            )
+        )
+
+    @handles(ev.ReviewCommented)
+    def commented(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        rows.save(
+            ReviewComment(
+                id=e.comment_id,
+                task_id=int(recorded.stream_id),
+                path=e.path,
+                line=e.line,
+                text=e.text,
+                position=recorded.position,
+                at=recorded.recorded_at,
+            )
+        )
+
+    @handles(ev.TaskChangesRequested)
+    def comments_sent(self, recorded: RecordedEvent, rows: Rows) -> None:
+        for comment_id in recorded.event.comments:
+            rows.update(ReviewComment, comment_id, sent_in=recorded.event.message_id)

@@ -14,9 +14,10 @@ from ninja import Field, Schema
 
 from events_app.schemas import LARGEST_INTEGER, BodyIn
 from sessions_app.services import NAME
-from tasks_app import lifecycle, selectors
+from tasks_app import changes, lifecycle, selectors
 from tasks_app.claims import CLAIMS_MAX, GLOB_MAX
 from tasks_app.models import PathClaim, Reference, Task
+from tasks_app.services.review import COMMENT_MAX
 from tasks_app.services.tasks import DESCRIPTION_MAX, LABEL, NOTE_MAX, PRIORITY_LIMIT, TITLE_MAX
 from tasks_app.worktrees import BASE
 
@@ -303,6 +304,49 @@ class PromptOut(Schema):
 
 # --- The agent tools' results (tasks_app.services.agent): what an MCP tool returns as structured content and what
 # `chorus agent ... --json` prints.
+
+
+class CommentIn(BodyIn):
+    path: str = Field(min_length=1, max_length=1000, description="one of the files the task changed")
+    line: Line = Field(description="the line's number in the diff (the new file's; the old one's for a removed line)")
+    text: str = Field(min_length=1, max_length=COMMENT_MAX)
+
+
+class CommentOut(Schema):
+    id: str
+    path: str
+    line: int
+    text: str
+    sent_in: str = Field(description="the message that took it to the agent; empty while it waits")
+    at: datetime
+
+
+class ChangedFileOut(Schema):
+    path: str
+    added: int | None = Field(description="lines added against HEAD when last seen; None for a binary file")
+    removed: int | None
+    sources: list[str] = Field(description="how the change was seen: hook (the agent's file tool), git")
+    shared_with: list[int] = Field(description="other tasks in progress when it changed (empty: this task's own)")
+
+
+class ReviewOut(Schema):
+    task: TaskOut
+    summary: str = Field(description="the agent's summary (finish_task), or the result note")
+    base: str | None = Field(description="the commit the diff starts from (the start snapshot's HEAD)")
+    files: list[ChangedFileOut]
+    comments: list[CommentOut]
+    attribution_off: str | None = Field(description="why no change is attributed (not a git repository)")
+
+    @classmethod
+    def of(cls, task: Task) -> ReviewOut:
+        return cls(
+            task=TaskOut.of(task),
+            summary=task.result_note,
+            base=changes.review_base(task),
+            files=[ChangedFileOut.model_validate(f, from_attributes=True) for f in selectors.changed_files(task.id)],
+            comments=[CommentOut.model_validate(c, from_attributes=True) for c in selectors.review_comments(task.id)],
+            attribution_off=changes.attribution_off(),
+        )
 
 
 class FileChangeOut(Schema):

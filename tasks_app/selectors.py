@@ -16,14 +16,18 @@ from tasks_app.errors import TaskError, UnknownTask
 from tasks_app.models import (
     ACTIVE,
     DONE,
+    IN_PROGRESS,
     READY,
     STATUSES,
+    ChangeSnapshot,
     Dispatch,
     EditDenial,
     PathClaim,
     Reference,
+    ReviewComment,
     SessionSlot,
     Task,
+    TaskChange,
     TaskDependency,
     TaskLabel,
     TaskNote,
@@ -233,11 +237,54 @@ def claims_version() -> int:
     return store.stream_version("claim", CLAIMS_STREAM)
 
 
-def edit_denials(session: str | None = None, holder_task: int | None = None, limit: int = 20) -> list[EditDenial]:
-    """The latest edits refused by a claim, of one session's agent or against one task's claims."""
+def edit_denials(
+    session: str | None = None,
+    holder_task: int | None = None,
+    limit: int | None = 20,
+    *,
+    task_id: int | None = None,
+    involving: str | None = None,
+) -> list[EditDenial]:
+    """The latest edits under another task's claim (refused, or found by git after the fact): of one session's agent,
+    against one task's claims, by one task, or `involving` a session on either side."""
     queryset = EditDenial.objects.all()
     if session is not None:
         queryset = queryset.filter(session=session)
     if holder_task is not None:
         queryset = queryset.filter(holder_task=holder_task)
-    return list(queryset[:limit])
+    if task_id is not None:
+        queryset = queryset.filter(task_id=task_id)
+    if involving is not None:
+        queryset = queryset.filter(Q(session=involving) | Q(holder_session=involving))
+    return list(queryset[:limit] if limit is not None else queryset)
+
+
+def changed_files(task_id: int | str) -> list[TaskChange]:
+    """The files a task changed, by path."""
+    return list(TaskChange.objects.filter(task_id=task_id).order_by("path"))
+
+
+def changed_file_count(task_id: int | str) -> int:
+    return TaskChange.objects.filter(task_id=task_id).count()
+
+
+def change_snapshot(task_id: int | str, moment: str) -> ChangeSnapshot | None:
+    """The task's latest snapshot of the checkout at `moment` (start, review)."""
+    return ChangeSnapshot.objects.filter(task_id=task_id, moment=moment).first()
+
+
+def review_comments(task_id: int | str, *, pending: bool | None = None) -> list[ReviewComment]:
+    """The comments on a task's diff, oldest first; `pending`: only those not yet sent (True) or only sent ones."""
+    queryset = ReviewComment.objects.filter(task_id=task_id).order_by("position")
+    if pending is not None:
+        queryset = queryset.filter(sent_in="") if pending else queryset.exclude(sent_in="")
+    return list(queryset)
+
+
+def review_comment(comment_id: str) -> ReviewComment:
+    return ReviewComment.objects.get(pk=comment_id)
+
+
+def tasks_in_progress() -> list[Task]:
+    """Tasks whose agents are at work on them (assigned ones have not started: their prompt may not be typed)."""
+    return list(Task.objects.filter(status=IN_PROGRESS).order_by("id"))

@@ -62,7 +62,7 @@ def claims(name: str) -> dict:
     """The live path claims of the session's tasks and the edits of its agent they refused."""
     return {
         "session_claims": task_selectors.live_claims(session=name),
-        "session_denials": task_selectors.edit_denials(session=name, limit=10),
+        "session_denials": task_selectors.edit_denials(involving=name, limit=10),
     }
 
 

@@ -13,10 +13,11 @@ from chorus_site.pages.base import AGENT, CLAIM, MESSAGE, SESSION, TASK, Fragmen
 from documents_app import selectors as document_selectors
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
-from tasks_app import lifecycle
+from tasks_app import changes, lifecycle
 from tasks_app import selectors as task_selectors
 
 DISPATCHES_SHOWN = 20
+REVIEW = "review"
 DOCUMENTS_OFFERED = 500
 # the agent tool whose words a task's result note is, by the status the tool leaves the task in
 RESULT_TOOLS = {lifecycle.REVIEW: "finish_task", lifecycle.FAILED: "fail_task"}
@@ -69,7 +70,23 @@ def detail(task) -> dict:
         "status_labels": lifecycle.LABELS,
         "result_by_agent": by_agent(task, dispatches),
         "document_paths": document_paths(),
+        **review(task),
         **worktree_panel(),
+    }
+
+
+def review(task) -> dict:
+    """What the task changed (files, their diff, who else changed them) and the review's comments; in review, the
+    person may comment on lines, request changes or approve."""
+    files = changes.review_diff(task)
+    comments = task_selectors.review_comments(task.id)
+    return {
+        "task": task,
+        "review_files": files,
+        "review_comments": comments,
+        "review_pending": [c for c in comments if not c.sent_in],
+        "in_review": task.status == lifecycle.REVIEW,
+        "attribution_off": changes.attribution_off() if task.dispatch_id else None,
     }
 
 
@@ -120,7 +137,7 @@ class TaskPage(LivePage):
     template = "task.html"
     section = "tasks"
     parameters = ("id",)
-    topics = (TASK, MESSAGE, AGENT, CLAIM)
+    topics = (TASK, MESSAGE, AGENT, CLAIM, f"{REVIEW}:{{id}}")
 
     def __init__(self, params: Mapping[str, str]):
         super().__init__(params)
@@ -138,7 +155,11 @@ class TaskPage(LivePage):
         self.agents = {d.session for d in context["dispatches"]}
         shown = (task.version, tuple(entry.position for entry in context["timeline"]))
         history = Fragment("task.html#timeline", context, key=shown)
-        return [Fragment("task.html#task-detail", context, covers=[history]), history]
+        changed = Fragment("task_review.html#review", context)
+        return [Fragment("task.html#task-detail", context, covers=[history, changed]), history, changed]
+
+    def read_review(self) -> list[Fragment]:
+        return [Fragment("task_review.html#review", review(self.read_task()))]
 
     def read_assignment(self) -> list[Fragment]:
         return [Fragment("task.html#assign", assignment(self.read_task()))]
@@ -158,6 +179,7 @@ class TaskPage(LivePage):
         "timeline": read_detail,
         "assign": read_assignment,
         "task-claims": read_claims,
+        "review": read_review,
     }
     # a progress note is an event of its session's agent stream (the task's version does not move with it)
     renders = {
@@ -167,6 +189,7 @@ class TaskPage(LivePage):
         MESSAGE: ("task-detail",),
         SESSION: ("assign",),
         f"{AGENT}:{{agents}}": ("timeline",),
+        f"{REVIEW}:{{id}}": ("review",),
     }
 
     def context(self) -> dict:

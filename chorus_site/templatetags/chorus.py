@@ -13,6 +13,8 @@ from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_url
 from django.utils import timezone
 from django.utils.html import conditional_escape
 
+from tasks_app import selectors as task_selectors
+
 register = template.Library()
 
 
@@ -121,3 +123,9 @@ def session_state(session) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, key) if hasattr(mapping, "get") else key
+
+
+@register.filter
+def changed_files(task) -> int:
+    """How many files a task changed (a board card in the review column shows it)."""
+    return task_selectors.changed_file_count(task.id)

@@ -222,3 +222,36 @@ def reference_remove(request: HttpRequest, task_id: int, reference_id: str) -> H
         "Reference removed.",
         back=reverse("task", args=[task_id]),
     )
+
+
+@require_POST
+def task_review_comment(request: HttpRequest, task_id: int) -> HttpResponse:
+    """A comment on a line of the task's diff, kept until the person requests changes."""
+    return act(
+        request,
+        lambda: task_services.review_comment(
+            task_id, request.POST.get("path", ""), _number(request, "line"), request.POST.get("text", "")
+        ),
+        lambda c: f"Comment on {c.path}:{c.line} added; Request changes sends it to the agent.",
+        back=reverse("task", args=[task_id]),
+    )
+
+
+@require_POST
+def task_request_changes(request: HttpRequest, task_id: int) -> HttpResponse:
+    return act(
+        request,
+        _as_seen(task_id, lambda: task_services.task_request_changes(task_id, expected_version=_version(request))),
+        lambda t: f"The comments are queued for {t.session}; task #{t.id} is in progress again.",
+        back=reverse("task", args=[task_id]),
+    )
+
+
+@require_POST
+def task_approve(request: HttpRequest, task_id: int) -> HttpResponse:
+    return act(
+        request,
+        _as_seen(task_id, lambda: task_services.task_approve(task_id, expected_version=_version(request))),
+        lambda t: f"Task #{t.id} approved: it is done.",
+        back=reverse("task", args=[task_id]),
+    )

@@ -25,7 +25,7 @@ from sessions_app.composer import Composer
 from sessions_app.dialogs import Dialog
 from sessions_app.profiles import Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
-from sessions_app.self_report import EditRequest, Launch, Readiness, SelfReport, SelfReportPlugin, Signal
+from sessions_app.self_report import EditRequest, FileWrite, Launch, Readiness, SelfReport, SelfReportPlugin, Signal
 from sessions_app.stamps import recently
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
 
@@ -220,6 +220,11 @@ PRE_EDIT_COMMAND = (
     'exec "$t" agent pre-edit'
 )
 PRE_EDIT_TIMEOUT = 10
+# The file-writing tools, whose PostToolUse payloads say which file the agent changed (change attribution). They
+# go into a directory of their own, which the worker's signal reading leaves alone: the tasks' watch consumes them.
+FILE_TOOLS = EDIT_TOOLS
+FILES_DIR = "files"
+FILES_HOOK_COMMAND = HOOK_COMMAND.replace('d="$CHORUS_HOOK_DIR"', f'd="$CHORUS_HOOK_DIR/{FILES_DIR}"')
 
 
 def hook_settings() -> str:
@@ -228,6 +233,7 @@ def hook_settings() -> str:
     hooks: dict[str, list] = {event: [{"hooks": [hook]}] for event in HOOK_EVENTS}
     pre_edit = {"type": "command", "command": PRE_EDIT_COMMAND, "timeout": PRE_EDIT_TIMEOUT}
     hooks["PreToolUse"] = [{"matcher": "|".join(EDIT_TOOLS), "hooks": [pre_edit]}]
+    hooks["PostToolUse"] = [{"matcher": "|".join(FILE_TOOLS), "hooks": [{**hook, "command": FILES_HOOK_COMMAND}]}]
     return json.dumps({"hooks": hooks}, separators=(",", ":"))
 
 
@@ -265,13 +271,13 @@ def hooks_disabled_by(environment: Mapping[str, str]) -> Path | None:
     return path if disabled else None
 
 
-def read_hook_events(directory: Path) -> list[dict]:
-    """The hook payloads written since the last call, oldest first; each file is consumed."""
+def _consume(directory: Path) -> list[dict]:
+    """The JSON objects in `directory`'s payload files, oldest first; each file is removed once read."""
     try:
         names = sorted(entry.name for entry in os.scandir(directory) if entry.name.endswith(".json"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    events = []
+    payloads = []
     for name in names:
         path = directory / name
         try:
@@ -279,9 +285,31 @@ def read_hook_events(directory: Path) -> list[dict]:
         except (OSError, ValueError):
             payload = None
         path.unlink(missing_ok=True)
-        if isinstance(payload, dict) and payload.get("hook_event_name") in HOOK_EVENTS:
-            events.append(payload)
-    return events
+        if isinstance(payload, dict):
+            payloads.append(payload)
+    return payloads
+
+
+def read_hook_events(directory: Path) -> list[dict]:
+    """The hook payloads written since the last call, oldest first; each file is consumed."""
+    return [payload for payload in _consume(directory) if payload.get("hook_event_name") in HOOK_EVENTS]
+
+
+def read_file_writes(directory: Path) -> list[FileWrite]:
+    """The files named by the PostToolUse payloads of file-writing tools written since the last call, oldest
+    first; each payload file is consumed. A notebook's tool names `notebook_path`, the others `file_path`."""
+    writes = []
+    for payload in _consume(directory / FILES_DIR):
+        tool_input = payload.get("tool_input")
+        if payload.get("hook_event_name") != "PostToolUse" or payload.get("tool_name") not in FILE_TOOLS:
+            continue
+        if not isinstance(tool_input, dict):
+            continue
+        path = tool_input.get("notebook_path") or tool_input.get("file_path")
+        if isinstance(path, str) and path:
+            cwd = payload.get("cwd")
+            writes.append(FileWrite(path, cwd if isinstance(cwd, str) else ""))
+    return writes
 
 
 # A pasted prompt comes back in UserPromptSubmit wrapped in these tags, the paste's text between them.
@@ -312,6 +340,7 @@ class SessionFile(SelfReportPlugin):
     def launch(self, hook_dir: Path, environment: Mapping[str, str] | None = None) -> Launch:
         shutil.rmtree(hook_dir, ignore_errors=True)
         hook_dir.mkdir(parents=True, mode=0o700)
+        (hook_dir / FILES_DIR).mkdir(mode=0o700)
         warnings = ()
         disabled = hooks_disabled_by(os.environ if environment is None else environment)
         if disabled is not None:
@@ -329,6 +358,9 @@ class SessionFile(SelfReportPlugin):
 
     def edit_refusal(self, reason: str) -> str:
         return edit_refusal(reason)
+
+    def files_written(self, hook_dir: Path) -> list[FileWrite]:
+        return read_file_writes(hook_dir)
 
     def readiness(self, environment: Mapping[str, str]) -> list[Readiness]:
         directory = sessions_dir(environment)

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tasks_app", "0004_path_claims"),
+        ("tasks_app", "0005_changes"),
     ]
 
     operations = [

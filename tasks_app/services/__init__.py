@@ -9,10 +9,13 @@ writes nothing. Every service that changes a task takes the version of it the ca
 - claims: path claims held by tasks, and the check before an agent's edit;
 - dispatch: ready tasks handed to free opted-in sessions;
 - following: a task at work moving with its session;
+- changes: which files each task changed (snapshots, the worker's watch);
+- review: comments on a task's diff, changes requested, approval;
 - worktrees: where a task works (its isolation) and its own git worktree: made, started in, merged, removed.
 """
 
 from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
+from tasks_app.services.changes import Watch, changes_snapshot, changes_watch
 from tasks_app.services.claims import (
     ClaimConflict,
     checked_globs,
@@ -36,6 +39,7 @@ from tasks_app.services.references import (
     references_check,
     references_follow,
 )
+from tasks_app.services.review import review_comment, task_approve, task_request_changes
 from tasks_app.services.tasks import (
     task_add_dependency,
     task_archive,
@@ -67,6 +71,9 @@ __all__ = [
     "LimitReached",
     "Range",
     "SessionBusy",
+    "Watch",
+    "changes_snapshot",
+    "changes_watch",
     "checked_globs",
     "claims_release",
     "claims_take",
@@ -79,8 +86,10 @@ __all__ = [
     "reference_remove",
     "references_check",
     "references_follow",
+    "review_comment",
     "slot_release",
     "task_add_dependency",
+    "task_approve",
     "task_archive",
     "task_assign",
     "task_cancel",
@@ -93,6 +102,7 @@ __all__ = [
     "task_ready",
     "task_remove_dependency",
     "task_reopen",
+    "task_request_changes",
     "task_set_isolation",
     "task_set_status",
     "task_shelve",

@@ -25,7 +25,7 @@ from tasks_app import anchoring, lifecycle, prompts, selectors
 from tasks_app import events as ev
 from tasks_app.errors import TaskConflict, TaskError, UnknownTask
 from tasks_app.git import git_head
-from tasks_app.models import Task
+from tasks_app.models import SessionSlot, Task
 from tasks_app.services.claims import claims_on_assignment
 from tasks_app.services.references import references_placed
 from tasks_app.services.stream import append, check_transition, task_at
@@ -137,18 +137,7 @@ def _assign(task_id: int, session: str, *, expected_version: int, via: str, conf
     dispatch_id = uuid.uuid4().hex
     claim = ev.SessionSlotClaimed(task_id=task.id, dispatch_id=dispatch_id)
     with transaction.atomic():
-        # Counted under the write lock the transaction holds from its start (BEGIN IMMEDIATE), so two assignments
-        # cannot both see room for one more.
-        active = selectors.tasks_at_work().count()
-        if active >= settings.CHORUS_MAX_ACTIVE_TASKS:
-            raise LimitReached(
-                f"{active} tasks are assigned or in progress: the limit is {settings.CHORUS_MAX_ACTIVE_TASKS} "
-                "(CHORUS_MAX_ACTIVE_TASKS)"
-            )
-        try:
-            store.append("assignment", session, slot.version if slot else 0, [claim])
-        except ConcurrencyError:
-            raise SessionBusy(f"session {session} was given another task meanwhile") from None
+        slot_claim(session, slot, claim)
         # Its declared claims become live in the same transaction, checked against the live ones: of two tasks
         # whose claims overlap, only one goes to work (ClaimConflict names the holder; nothing is written).
         claims_on_assignment(task, session)
@@ -165,6 +154,23 @@ def _assign(task_id: int, session: str, *, expected_version: int, via: str, conf
                 raise TaskConflict(f"cannot send task {task.id} to {session}: {exc}") from None
             events = [ev.TaskAssigned(message_id=message.id, prompt=message.text, **audit)]
         return append(task, expected_version, [*reanchored, *events])
+
+
+def slot_claim(session: str, slot: SessionSlot | None, claim: ev.SessionSlotClaimed) -> None:
+    """Take the session's slot, as `slot` (read before the transaction) showed it, inside the caller's transaction;
+    refused when the limit of tasks at work is reached or another claim came first."""
+    # Counted under the write lock the transaction holds from its start (BEGIN IMMEDIATE), so two assignments
+    # cannot both see room for one more.
+    active = selectors.tasks_at_work().count()
+    if active >= settings.CHORUS_MAX_ACTIVE_TASKS:
+        raise LimitReached(
+            f"{active} tasks are assigned or in progress: the limit is {settings.CHORUS_MAX_ACTIVE_TASKS} "
+            "(CHORUS_MAX_ACTIVE_TASKS)"
+        )
+    try:
+        store.append("assignment", session, slot.version if slot else 0, [claim])
+    except ConcurrencyError:
+        raise SessionBusy(f"session {session} was given another task meanwhile") from None
 
 
 def slot_release(task_id: int, *, reason: str) -> None:

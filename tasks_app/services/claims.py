@@ -258,3 +258,28 @@ def _denied(session: str, tool: str, task: Task | None, path: str, claim: PathCl
         "or ask the person (ask_human)."
     )
     return EditVerdict(False, message)
+
+
+def claims_breached(task_id: int, paths: Iterable[str]) -> list[ev.ClaimedPathChanged]:
+    """Record each of `paths`, changed by task `task_id` as git noticed it, that another task's live claim covers
+    (ClaimedPathChanged on the task's session's `agent` stream): the warning after the fact for an edit no hook
+    guarded. Once per task, path and holder. Run inside the caller's transaction."""
+    task = selectors.task(task_id)
+    if not task.session:
+        return []
+    told = {(d.path, d.holder_task) for d in selectors.edit_denials(task_id=task_id, limit=None) if d.tool == "git"}
+    live = [claim for claim in selectors.live_claims() if claim.task_id != task_id]
+    found = []
+    for path in paths:
+        claim = next((c for c in live if claims.covers(c.glob, path)), None)
+        if claim is None or (path, claim.task_id) in told:
+            continue
+        told.add((path, claim.task_id))
+        found.append(
+            ev.ClaimedPathChanged(
+                task_id=task_id, path=path, glob=claim.glob, holder_task=claim.task_id, holder_session=claim.session
+            )
+        )
+    if found:
+        store.append("agent", task.session, None, found)
+    return found

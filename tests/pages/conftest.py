@@ -18,9 +18,21 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.conftest import IN_CI, ROOT
+from tasks_app import git
+from tests.conftest import IN_CI, PROCESS_TIERS, ROOT
 from tests.sessions_app.conftest import fake_agent_cmd, project, tmux_server  # noqa: F401  (fixtures used here)
 from tests.support import CHROMIUM, CHROMIUM_ARGS, ServerProcess, free_port
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_reads_no_checkout(request):
+    """The fast tier starts no git: a task page reads no checkout there (change attribution is off), HEAD is None."""
+    if any(request.node.get_closest_marker(tier) for tier in PROCESS_TIERS):
+        yield
+        return
+    with git.head_reader(lambda: None), git.git_runner(lambda args, stdin=None: None):
+        yield
+
 
 WIDTHS = {"laptop": (1280, 860), "phone": (390, 844)}
 RUN_ID = os.environ.get("CHORUS_TEST_RUN_ID") or time.strftime("%Y%m%d-%H%M%S")
@@ -108,6 +120,7 @@ def stack(project, tmux_server, subprocess_env, transactional_db):  # noqa: F811
         "CHORUS_POLL_INTERVAL": "0.1",
         "CHORUS_TASK_INTERVAL": "0.2",
         "CHORUS_TASK_QUIET_SECONDS": "1",
+        "CHORUS_ATTRIBUTION_INTERVAL": "0.2",
         "CHORUS_LOG_LEVEL": "WARNING",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -62,11 +62,12 @@ def test_the_session_page_lists_its_tasks_claims_and_its_agents_refused_edits_li
     page = SessionPage({"name": "bob"})
     shown = page.snapshot()
     assert f'<code>docs/**</code> for <a href="/tasks/{mine.id}/">task #{mine.id}</a>' in shown
-    assert "Edits refused" not in shown
+    assert "Edits under another task's claim" not in shown
     with store.event_context(actor="bob", source="agent"):
         assert not task_services.edit_check("bob", "Edit", ["src/a.py"]).allowed
     update = page.update([notice("agent", "bob")])
     assert update.strip().startswith('<section id="session-claims"')
-    assert "<code>src/a.py</code> (Edit): claimed by" in update and "as <code>src/**</code>" in update
+    assert '<code>src/a.py</code> refused to <a href="/sessions/bob/">bob</a> (Edit): claimed by' in update
+    assert "as <code>src/**</code>" in update
     holder_page = browser.get("/tasks/1/").content.decode()
     assert "Edits refused under its claims" in holder_page and 'href="/sessions/bob/">bob</a> (Edit)' in holder_page

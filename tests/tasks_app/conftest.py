@@ -11,12 +11,12 @@ from tests.tasks_app.helpers import Docs
 
 @pytest.fixture(autouse=True)
 def _no_git(request):
-    """The fast tier starts no git: PROJECT_ROOT's HEAD is None there, as in the tests' roots, which are outside any
-    git repository. The integration tier runs the real git."""
+    """The fast tier starts no git: PROJECT_ROOT's HEAD is None there and every other call fails, as in the tests'
+    roots, which are outside any git repository. The integration tier runs the real git."""
     if request.node.get_closest_marker("integration"):
         yield
         return
-    with git.head_reader(lambda: None):
+    with git.head_reader(lambda: None), git.git_runner(lambda args, stdin=None: None):
         yield
 
 

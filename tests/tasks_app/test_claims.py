@@ -175,3 +175,22 @@ def test_project_paths_are_relative_to_the_root_and_follow_links_inside_it(docs,
     assert project_paths(str(root / "out" / "x")) == ["out/x"]
     assert project_paths(str(root / "src" / ".." / ".." / "etc")) == []
     assert edit_check("bob", "Edit", []).allowed
+
+
+def test_a_change_git_found_under_another_tasks_claim_is_recorded_once_and_shown_on_both_sessions(docs):
+    from tasks_app.services.claims import claims_breached
+
+    holder = assigned_task("alice", claims=["src/api/**"])
+    changer = assigned_task("bob")
+
+    found = claims_breached(changer.id, ["src/api/views.py", "README.md"])
+    again = claims_breached(changer.id, ["src/api/views.py"])
+
+    assert [(e.path, e.holder_task, e.holder_session) for e in found] == [("src/api/views.py", holder.id, "alice")]
+    assert again == []
+    assert "ClaimedPathChanged" in event_types("agent", "bob")
+    for name in ("alice", "bob"):
+        [shown] = selectors.edit_denials(involving=name)
+        assert (shown.session, shown.tool, shown.holder_session) == ("bob", "git", "alice")
+    assert claims_breached(holder.id, ["src/api/views.py"]) == []  # its own claim
+    assert projection.verify() == []

@@ -29,6 +29,8 @@ def test_every_reaction_of_tasks_is_declared_in_its_policies_module():
         "a_task_leaving_work_frees_its_session": True,
         "a_task_leaving_work_withdraws_its_prompt": True,
         "a_task_leaving_work_and_review_releases_its_claims": True,
+        "the_checkout_is_recorded_at_start_and_review": False,
+        "both_sessions_hear_of_an_edit_under_another_tasks_claim": False,
         "ready_tasks_go_to_free_sessions": False,
     }
 

@@ -16,7 +16,7 @@ from events_app.policies import PolicyRunner
 from sessions_app import services as session_services
 from sessions_app.models import Session
 from sessions_app.worker import SessionMonitor
-from tasks_app import selectors, services, worktrees
+from tasks_app import changes, selectors, services, worktrees
 from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.models import Dispatch, Task
 from tasks_app.worker import QuietPeriod
@@ -215,6 +215,18 @@ def test_the_branch_diff_is_the_worktree_against_its_base(repo):
     assert "+print(1)" in shown.text and "-two" in shown.text
     assert shown.untracked == ["loose.txt"]
     assert worktrees.branch_diff(services.task_create("Shared")) is None
+
+
+def test_a_worktree_tasks_review_shows_its_branch_against_its_base(repo):
+    task = _made(repo)
+    worktree = repo.parent / "worktrees" / f"task-{task.id}"
+    commit_file(worktree, "new.py", "print(1)\n", "feature")
+    found = Task.objects.get(pk=task.id)
+    assert changes.review_diff(found) == []  # not dispatched yet: nothing to review, no git run for the page
+    found.dispatch_id = "d1"  # as once it was dispatched (the diff reads only the task's worktree fields)
+    [shown] = changes.review_diff(found)
+    assert (shown.path, shown.added, shown.removed) == ("new.py", 1, 0)
+    assert [(line.kind, line.text, line.new) for line in shown.lines[1:]] == [("add", "print(1)", 1)]
 
 
 def test_a_session_started_for_the_task_works_in_its_worktree_and_only_on_it(project, repo, tmux_server):

@@ -1,5 +1,5 @@
-"""`manage.py tasks ...`: add, list, show, assign, finish and dispatch tasks from the command line; tables for
-people, --json for scripts. A command acts on the task as it is when the command runs (its current version)."""
+"""`manage.py tasks ...`: add, list, show, assign, finish, review and dispatch tasks from the command line; tables
+for people, --json for scripts. A command acts on the task as it is when the command runs (its current version)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,25 @@ from django.core.management.base import CommandError
 from events_app.commands import DomainCommand
 from events_app.store import event_context
 from tasks_app import selectors, services, worktrees
+from tasks_app.errors import TaskError
 from tasks_app.models import STATUSES, Task
-from tasks_app.schemas import BranchDiffOut, ClaimOut, DispatchRoundOut, MergeOut, TaskDetailOut, TaskOut
+from tasks_app.schemas import (
+    BranchDiffOut,
+    ClaimOut,
+    CommentOut,
+    DispatchRoundOut,
+    MergeOut,
+    ReviewOut,
+    TaskDetailOut,
+    TaskOut,
+)
 from tasks_app.worktrees import ISOLATIONS, SHARED, WORKTREE
 
 
 class Command(DomainCommand):
     help = (
-        "Add, edit claims of, list, show, assign, finish, reopen and dispatch tasks; give them worktrees and merge "
-        "them; list the live path claims."
+        "Add, edit claims of, list, show, assign, finish, reopen, review and dispatch tasks; give them worktrees and "
+        "merge them; list the live path claims."
     )
 
     def add_arguments(self, parser):
@@ -88,6 +98,17 @@ class Command(DomainCommand):
             finish.add_argument("task")
             finish.add_argument("--note", default="", help="the result, or why")
         sub.add_parser("dispatch", parents=[output], help="run one dispatch round now")
+        review = sub.add_parser("review", parents=[output], help="the files a task changed, its summary, comments")
+        review.add_argument("task")
+        comment = sub.add_parser("comment", parents=[output], help="comment on a line of a task in review")
+        comment.add_argument("task")
+        comment.add_argument("where", metavar="PATH:LINE")
+        comment.add_argument("text")
+        for action, what in (
+            ("request-changes", "send the comments to the task's session; the task is in progress again"),
+            ("approve", "approve a task in review: it is done"),
+        ):
+            sub.add_parser(action, parents=[output], help=what).add_argument("task")
 
     def handle(self, *args, action, **options):
         self.as_json = options["json"]
@@ -240,3 +261,39 @@ class Command(DomainCommand):
         lines = [f"task {t.id} -> {t.session}" for t in done.assigned] or ["nothing dispatched"]
         lines += [f"task {task_id} passed over: {reason}" for task_id, reason in done.skipped]
         self.emit(DispatchRoundOut.of(done).model_dump(mode="json"), "\n".join(lines))
+
+    def do_review(self, task, **_):
+        shown = ReviewOut.of(selectors.task(task))
+        lines = [f"task {shown.task.id} ({shown.task.status}): {shown.task.title}"]
+        if shown.summary:
+            lines.append(f"  summary: {shown.summary}")
+        if shown.attribution_off:
+            lines.append(f"  {shown.attribution_off}")
+        elif not shown.files:
+            lines.append("  no changed file seen")
+        for f in shown.files:
+            counts = f"+{'?' if f.added is None else f.added} -{'?' if f.removed is None else f.removed}"
+            shared = f"  (shared with task {', '.join(map(str, f.shared_with))})" if f.shared_with else ""
+            lines.append(f"  {counts:>12}  {f.path}{shared}")
+        for c in shown.comments:
+            lines.append(f"  comment {c.path}:{c.line}: {c.text}{'' if c.sent_in else '  (not sent yet)'}")
+        self.emit(shown.model_dump(mode="json"), "\n".join(lines))
+
+    def do_comment(self, task, where, text, **_):
+        path, _colon, line = where.rpartition(":")
+        if not path or not line.isdigit():
+            raise TaskError(f"name the line as PATH:LINE (src/app.py:12), not {where!r}")
+        made = services.review_comment(selectors.task(task).id, path, int(line), text)
+        self.emit(
+            CommentOut.model_validate(made, from_attributes=True).model_dump(mode="json"), f"comment on {where} added"
+        )
+
+    def do_request_changes(self, task, **_):
+        found = selectors.task(task)
+        back = services.task_request_changes(found.id, expected_version=found.version)
+        self.emit_task(back, f"task {back.id}: the comments are queued for {back.session}; it is in progress again")
+
+    def do_approve(self, task, **_):
+        found = selectors.task(task)
+        done = services.task_approve(found.id, expected_version=found.version)
+        self.emit_task(done, f"task {done.id} approved: done")

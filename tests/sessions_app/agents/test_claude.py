@@ -10,7 +10,7 @@ import pytest
 
 from sessions_app.agents import SELF_REPORTS, claude
 from sessions_app.agents.claude import SessionFileFinder
-from sessions_app.self_report import EditRequest, Signal
+from sessions_app.self_report import EditRequest, FileWrite, Signal
 from sessions_app.worker import SessionMonitor
 
 PANE, AGENT = 4100, 4101
@@ -117,7 +117,7 @@ def test_launch_prepares_an_empty_private_hook_directory_and_passes_the_hooks(tm
     hooks.mkdir(parents=True)
     (hooks / "old.json").write_text("{}")
     launch = claude.SESSION_FILE.launch(hooks)
-    assert list(hooks.iterdir()) == [] and hooks.stat().st_mode & 0o777 == 0o700
+    assert list(hooks.iterdir()) == [hooks / claude.FILES_DIR] and hooks.stat().st_mode & 0o777 == 0o700
     assert launch.arguments == ("--settings", claude.hook_settings())
     assert dict(launch.environment) == {"CHORUS_HOOK_DIR": str(hooks)}
 
@@ -158,12 +158,62 @@ def test_a_pasted_task_prompt_reported_in_its_tags_confirms_the_delivery(tmp_pat
 @pytest.mark.integration
 def test_hook_settings_cover_the_events_and_write_atomically(tmp_path):
     settings = json.loads(claude.hook_settings())
-    assert set(settings["hooks"]) == {*claude.HOOK_EVENTS, "PreToolUse"}
+    assert set(settings["hooks"]) == {*claude.HOOK_EVENTS, "PreToolUse", "PostToolUse"}
     command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
     payload = json.dumps({"hook_event_name": "UserPromptSubmit", "prompt": "hi; rm -rf / $(x)"})
     subprocess.run(["sh", "-c", command], input=payload, text=True, env={"CHORUS_HOOK_DIR": str(tmp_path)}, check=True)
     assert claude.read_hook_events(tmp_path) == [json.loads(payload)]
     assert list(tmp_path.iterdir()) == []
+
+
+# A PostToolUse payload exactly as Claude Code sends it after a Write (its hooks reference: common fields, then the
+# tool's input and response).
+POST_WRITE = {
+    "session_id": "abc123",
+    "transcript_path": "/home/u/.claude/projects/p/00893aaf-19fa-41d2-8238-13269b9b3ca0.jsonl",
+    "cwd": "/work/project",
+    "permission_mode": "default",
+    "hook_event_name": "PostToolUse",
+    "tool_name": "Write",
+    "tool_input": {"file_path": "/work/project/src/app.py", "content": "print('hi')\n"},
+    "tool_response": {"filePath": "/work/project/src/app.py", "success": True},
+    "tool_use_id": "toolu_01ABC123",
+}
+
+
+def test_file_tools_post_their_payloads_into_a_directory_of_their_own():
+    [entry] = json.loads(claude.hook_settings())["hooks"]["PostToolUse"]
+    assert entry["matcher"] == "Edit|Write|MultiEdit|NotebookEdit"
+    assert entry["hooks"][0]["command"].startswith('d="$CHORUS_HOOK_DIR/files";')
+    assert entry["hooks"][0]["async"] is True
+
+
+def test_file_writes_are_read_from_the_post_tool_use_payloads_and_consumed(tmp_path):
+    files = tmp_path / claude.FILES_DIR
+    files.mkdir()
+    notebook = {**POST_WRITE, "tool_name": "NotebookEdit", "tool_input": {"notebook_path": "nb/a.ipynb"}}
+    bash = {**POST_WRITE, "tool_name": "Bash", "tool_input": {"command": "touch x"}}
+    for index, payload in enumerate([POST_WRITE, notebook, bash, {**POST_WRITE, "tool_input": "?"}]):
+        (files / f"{index:03d}-1.json").write_text(json.dumps(payload))
+    (tmp_path / "000-2.json").write_text(json.dumps({"hook_event_name": "Stop"}))
+    assert claude.SESSION_FILE.files_written(tmp_path) == [
+        FileWrite("/work/project/src/app.py", "/work/project"),
+        FileWrite("nb/a.ipynb", "/work/project"),
+    ]
+    assert list(files.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["000-2.json"]  # the worker's signals, untouched
+    assert claude.SESSION_FILE.files_written(tmp_path / "gone") == []
+
+
+@pytest.mark.integration
+def test_the_file_hook_writes_the_payload_where_the_watch_reads_it(tmp_path):
+    claude.SESSION_FILE.launch(tmp_path / "s1")
+    [entry] = json.loads(claude.hook_settings())["hooks"]["PostToolUse"]
+    env = {"CHORUS_HOOK_DIR": str(tmp_path / "s1"), "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        ["sh", "-c", entry["hooks"][0]["command"]], input=json.dumps(POST_WRITE), text=True, env=env, check=True
+    )
+    assert claude.read_file_writes(tmp_path / "s1") == [FileWrite("/work/project/src/app.py", "/work/project")]
 
 
 @pytest.mark.integration
