@@ -1,8 +1,9 @@
 """The worker's session job: one look at every pane per tick, stable status transitions, deliveries, the screens
 pages show.
 
-A tick costs one `list-panes` call for all panes plus one batched `capture-pane` call for the panes that may have
-changed, whatever the number of sessions, and one more (in colour) while pages show screens that changed. Typing a
+A tick asks tmux once for all panes and the screens of the panes that were changing, through a control client that
+stays attached (sessions_app.tmux.ControlClient), so it starts no process; one batched `capture-pane` call more
+for panes that started changing, and one more (in colour) while pages show screens that changed. Typing a
 prompt takes a second or more (Enter delays, confirmation), so each delivery runs in a thread of its own and the
 poll goes on meanwhile.
 """
@@ -74,7 +75,7 @@ class SessionMonitor:
 
     def __init__(self, adapter: tmux_adapter.Tmux | None = None, notifier: notify.Notifier | None = None):
         self.interval = settings.CHORUS_POLL_INTERVAL
-        self.tmux = adapter or tmux_adapter.configured()
+        self.tmux = adapter or tmux_adapter.configured(control=True)
         self._notifier = notifier
         # one reader per self-report plug-in in use and agent environment (reader_key): where an agent keeps its
         # reports depends on its HOME
@@ -116,6 +117,8 @@ class SessionMonitor:
     def stop(self) -> None:
         for thread in list(self.deliveries.values()):
             thread.join(timeout=10)
+        if isinstance(self.tmux, tmux_adapter.Tmux):
+            self.tmux.close()
 
     # one tick
 
