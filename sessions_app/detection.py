@@ -198,8 +198,8 @@ def _first_match(profile: Profile, regions: _Regions) -> Verdict | None:
         text = regions.text(rule.region)
         if not text:
             continue
-        match = rule.regex.search(text)
-        if match is None or (rule.unless_regex is not None and rule.unless_regex.search(text)):
+        match = rule.search(text)
+        if match is None:
             continue
         verdict = _rule_verdict(rule, match.group(0))
         # A waiting reason says what is asked: the dialog's question and its options, as the page's buttons.
