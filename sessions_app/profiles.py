@@ -159,8 +159,12 @@ class Rule:
 
     def search(self, text: str) -> re.Match[str] | None:
         """The pattern's first match in `text`, unless `unless` is found there too."""
-        if not all(any(part in text for part in texts) for texts in self.required):
-            return None
+        for texts in self.required:
+            for part in texts:
+                if part in text:
+                    break
+            else:
+                return None
         match = self.regex.search(text)
         if match is None or (self.unless_regex is not None and self.unless_regex.search(text)):
             return None

@@ -22,13 +22,16 @@ def screen_lines(screen: str) -> list[str]:
     Only spaces and tabs are stripped: str.strip() would also eat a no-break space, which some input lines draw
     after their prompt mark.
     """
-    lines = []
-    for raw in screen.split("\n"):
-        line = raw.rstrip(" \t\r")
-        # The cheap test first: most lines have no border, and the worker runs this for every pane it polls.
-        if line and (line[-1] in _BORDERS or line.lstrip(" \t")[:1] in _BORDERS):
-            line = _BORDER_RIGHT.sub("", _BORDER_LEFT.sub("", line))
-        lines.append(line)
+    # The worker runs this for every pane it polls: whole-list steps, and the border test only on a screen with one.
+    lines = [raw.rstrip(" \t\r") for raw in screen.split("\n")]
+    if any(border in screen for border in _BORDERS):
+        lines = [_unbordered(line) if line else line for line in lines]
     while lines and not lines[-1].strip(" \t"):
         lines.pop()
     return lines
+
+
+def _unbordered(line: str) -> str:
+    if line[-1] in _BORDERS or line.lstrip(" \t")[:1] in _BORDERS:
+        return _BORDER_RIGHT.sub("", _BORDER_LEFT.sub("", line))
+    return line

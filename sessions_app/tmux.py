@@ -450,7 +450,7 @@ def parse_control_poll(
             if not (_framing(lines[at], "%begin") and _framing(lines[at + 1 + pane.height], "%end")):
                 raise TmuxError(f"unexpected control client output for {pane_id}")
             at += pane.height + 2
-            text = "".join(f"{row}\n" for row in rows)
+            text = "\n".join(rows) + "\n"
             screens[pane_id] = PaneScreen(pane_id, text, pane.activity, pane.dead, pane.width, pane.height, taken_at)
     except (ValueError, IndexError):
         raise TmuxError("the control client's reply is cut short") from None

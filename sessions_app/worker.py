@@ -31,6 +31,7 @@ from sessions_app.delivery import Outcome, Typist, held_reason, same_prompt, uns
 from sessions_app.detection import (
     AgentSignal,
     ProcessInfo,
+    RuleMemo,
     StatusTracker,
     Verdict,
     detect,
@@ -103,6 +104,7 @@ class SessionMonitor:
         self._signals: dict[str, AgentSignal] = {}
         self._progressed: set[str] = set()
         self._verdicts: dict[str, tuple[tuple, Verdict]] = {}
+        self._memos: dict[str, RuleMemo] = {}
         self._hook_stamps: dict[str, int] = {}
         self._hook_dirs: dict[str, Path] = {}
 
@@ -199,6 +201,7 @@ class SessionMonitor:
             del self.trackers[name]
             self._tracked_panes.pop(name, None)
             self._verdicts.pop(name, None)
+            self._memos.pop(name, None)
         if len(self._processes) > 1000:
             self._processes = {pid: p for pid, p in self._processes.items() if p.is_running()}
         # notices the rate limit held back are said (as one) once there is room again
@@ -342,7 +345,8 @@ class SessionMonitor:
         if cached is not None and cached[0] == (profile, observation):
             verdict = cached[1]
         else:
-            verdict = detect(profile, observation)
+            memo = self._memos.get(session.name) or self._memos.setdefault(session.name, RuleMemo())
+            verdict = detect(profile, observation, memo)
             self._verdicts[session.name] = ((profile, observation), verdict)
         if starting(session) and not is_signal(verdict):
             # A booting CLI burns CPU and draws nothing yet: no signal of the agent, so it stays starting.
