@@ -583,7 +583,7 @@ class ControlClient:
         self.tmux.refuse_changes([arg for line in lines for arg in line.split(" ")])
         taken_at = time.time()
         try:
-            output = self._ask(lines, f"\n{control_end(token)}\n".encode())
+            output = self.ask(lines, f"\n{control_end(token)}\n".encode())
             if output is not None:
                 return parse_control_poll(decode(output), token, pane_ids, taken_at)
         except (OSError, TmuxError):
@@ -591,7 +591,7 @@ class ControlClient:
         self.close()
         return None
 
-    def _ask(self, lines: Sequence[str], end: bytes) -> bytes | None:
+    def ask(self, lines: Sequence[str], end: bytes) -> bytes | None:
         """Send the lines; what the client printed up to `end` (None if it ended first)."""
         assert self.process is not None and self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write("".join(f"{line}\n" for line in lines).encode())
