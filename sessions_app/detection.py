@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from sessions_app.profiles import Profile, Region, Rule, Status, command_name, is_shell
-from sessions_app.screen import screen_lines
+from sessions_app.screen import screen_lines, screen_tail
 from sessions_app.self_report import SelfReport
 
 __all__ = [
@@ -99,6 +99,8 @@ SELF_REPORT_STATUSES = {"idle": Status.IDLE, "busy": Status.BUSY, "waiting": Sta
 
 _RULE_LINE = re.compile(r"[─━╌┄═]{8,}")
 SHOWN_CHARS = 80
+# how many bottom lines a look cuts at once: the built-in rules read at most 25
+BOTTOM_DEPTH = 25
 FOREGROUND_SHELL = "process.foreground_shell"
 
 
@@ -110,10 +112,21 @@ class _Regions:
         self.title = observation.pane_title.strip()
         # by the number of lines for bottom regions (most rules read one), else by (kind, lines)
         self._texts: dict[int | tuple[str, int], str] = {}
+        self._tail: list[str] = []
+        self._tail_read = 0
 
     @functools.cached_property
     def lines(self) -> list[str]:
         return screen_lines(self.screen)
+
+    def bottom(self, count: int) -> list[str]:
+        """The last `count` lines, cut from a tail read once, deep enough for the usual bottom regions."""
+        if "lines" in self.__dict__:
+            return self.lines[-count:]
+        if count > len(self._tail) and self._tail_read < count:
+            self._tail_read = max(count, BOTTOM_DEPTH)
+            self._tail = screen_tail(self.screen, self._tail_read)
+        return self._tail[-count:]
 
     def text(self, region: Region) -> str:
         kind = region.kind
@@ -123,7 +136,7 @@ class _Regions:
         text = self._texts.get(key)
         if text is None:
             if kind == "bottom":
-                selected = self.lines[-region.lines :]
+                selected = self.bottom(region.lines)
             elif kind == "top":
                 selected = self.lines[: region.lines]
             else:
@@ -139,7 +152,8 @@ class RuleMemo:
     redraws its spinner, not the rest: most regions, and most rules, read what they read a tick ago."""
 
     def __init__(self) -> None:
-        self._found: dict[str, tuple[Rule, str, Verdict | None]] = {}
+        # by rule name: the rule, the text it read, its verdict, the words it matched
+        self._found: dict[str, tuple[Rule, str, Verdict | None, str]] = {}
 
     def verdict(self, rule: Rule, text: str) -> Verdict | None:
         """The rule's verdict on `text` (without a dialog's quote), taken from the last look if it read the same."""
@@ -147,8 +161,13 @@ class RuleMemo:
         if last is not None and last[0] is rule and last[1] == text:
             return last[2]
         match = rule.search(text)
-        verdict = _rule_verdict(rule, match.group(0)) if match is not None else None
-        self._found[rule.name] = (rule, text, verdict)
+        if match is None:
+            verdict = None
+        elif last is not None and last[0] is rule and last[2] is not None and last[3] == match.group(0):
+            verdict = last[2]  # the same words matched again (the spinner moved, not the busy marker)
+        else:
+            verdict = _rule_verdict(rule, match.group(0))
+        self._found[rule.name] = (rule, text, verdict, match.group(0) if match is not None else "")
         return verdict
 
 

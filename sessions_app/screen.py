@@ -35,3 +35,21 @@ def _unbordered(line: str) -> str:
     if line[-1] in _BORDERS or line.lstrip(" \t")[:1] in _BORDERS:
         return _BORDER_RIGHT.sub("", _BORDER_LEFT.sub("", line))
     return line
+
+
+def screen_tail(screen: str, count: int) -> list[str]:
+    """screen_lines(screen)[-count:], reading the screen's rows from the bottom only as far as that needs: most
+    status rules read the bottom lines alone."""
+    bordered = any(border in screen for border in _BORDERS)
+    tail: list[str] = []
+    for raw in reversed(screen.split("\n")):
+        line = raw.rstrip(" \t\r")
+        if bordered and line:
+            line = _unbordered(line)
+        if not tail and not line.strip(" \t"):
+            continue
+        tail.append(line)
+        if len(tail) == count:
+            break
+    tail.reverse()
+    return tail

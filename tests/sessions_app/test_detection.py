@@ -19,6 +19,7 @@ from sessions_app.detection import (
     screen_lines,
 )
 from sessions_app.profiles import Rule
+from sessions_app.screen import screen_tail
 from tests.sessions_app import screens as s
 
 CLAUDE = BUILTIN_PROFILES["claude"]
@@ -456,3 +457,10 @@ def test_a_pane_s_rule_memo_gives_a_fresh_look_s_verdicts_and_runs_a_rule_again_
     searched.clear()
     assert detect(CLAUDE, redrawn, memo) == detect(CLAUDE, redrawn, RuleMemo())
     assert searched.count("claude.esc_to_interrupt") > 0 and len(set(searched)) < len(CLAUDE.rules)
+
+
+@pytest.mark.parametrize("count", [1, 2, 6, 25, 200])
+def test_a_screen_s_tail_is_the_end_of_its_lines(count):
+    screens = [capture.observation.screen for capture in CAPTURES] + [s.CLAUDE_BOXED_BUSY, s.GEMINI_IDLE, "", "\n\n"]
+    for screen in screens:
+        assert screen_tail(screen, count) == screen_lines(screen)[-count:]
