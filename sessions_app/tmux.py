@@ -6,6 +6,7 @@ without tmux; the class only runs them.
 """
 
 import contextlib
+import functools
 import os
 import re
 import secrets
@@ -405,8 +406,9 @@ def control_end(token: str) -> str:
     return f"{token}.end"
 
 
-def _framing(line: str, *kinds: str) -> bool:
-    return line.split(" ", 1)[0] in kinds
+@functools.lru_cache(maxsize=64)
+def _rows(count: int) -> re.Pattern[str]:
+    return re.compile(rf"(?:[^\n]*\n){{{count}}}")
 
 
 def parse_control_poll(
@@ -417,28 +419,32 @@ def parse_control_poll(
     lines, and a screen may show such a line too, so a screen is read as the number of rows list-panes gave its
     pane (a row holds no newline), never up to the next framing line. A pane missing from the list has gone: its
     capture failed and ended the list, so it and the panes after it come without a screen. Raises tmux's own
-    error if list-panes failed and TmuxError for output those lines cannot produce."""
-    lines = output.split("\n")
+    error if list-panes failed and TmuxError for output those lines cannot produce. Positions, not lines: at 200
+    busy panes the output is 400 KB."""
+
+    def after(expected: str, at: int) -> int:
+        """The start of the line after the one at `at`, which must begin with `expected`."""
+        if not output.startswith(expected, at):
+            raise TmuxError(f"unexpected control client output: {output[at : at + 40]!r}")
+        return output.index("\n", at) + 1
+
     try:
-        at = lines.index(token) + 3  # the marker's %end and list-panes's %begin follow it
-        if not (_framing(lines[at - 2], "%end") and _framing(lines[at - 1], "%begin")):
-            raise TmuxError(f"unexpected control client output: {lines[at - 2 : at]!r}")
-        # list-panes: records up to the line that closes its %begin, after a record's end (a title or a session
-        # name may hold any line, but not the token)
-        first, end = at, record_end(token)
-        closing = lines[at - 1].partition(" ")[2]
-        while not (
-            lines[at].partition(" ")[2] == closing
-            and (
-                _framing(lines[at], "%error")
-                or (_framing(lines[at], "%end") and (at == first or lines[at - 1].endswith(end)))
-            )
-        ):
-            at += 1
-        body = "".join(f"{row}\n" for row in lines[first:at])
-        if not _framing(lines[at], "%end"):
-            raise tmux_error(body)
-        at += 1
+        at = output.index(f"\n{token}\n") + len(token) + 2
+        at = after("%end ", at)
+        begin = output.index("\n", at)
+        closing = output[at:begin].partition(" ")[2]
+        at = after("%begin ", at)
+        # list-panes: records up to the line that closes its %begin, right after a record's end (a title or a
+        # session name may hold any line, but not the token)
+        if output.startswith(f"%end {closing}\n", at):
+            body = ""
+        else:
+            cut = output.find(f"{record_end(token)}\n%end {closing}\n", at)
+            if cut < 0:
+                raise tmux_error(output[at : output.index(f"%error {closing}\n", at)])
+            body = output[at : cut + len(record_end(token)) + 1]
+            at = cut + len(record_end(token)) + 1
+        at = after("%end ", at)
         panes = parse_panes(body, token)
         listed = {pane.pane_id: pane for pane in panes}
         screens = {}
@@ -446,13 +452,13 @@ def parse_control_poll(
             pane = listed.get(pane_id)
             if pane is None:
                 break
-            rows = lines[at + 1 : at + 1 + pane.height]
-            if not (_framing(lines[at], "%begin") and _framing(lines[at + 1 + pane.height], "%end")):
-                raise TmuxError(f"unexpected control client output for {pane_id}")
-            at += pane.height + 2
-            text = "\n".join(rows) + "\n"
+            at = after("%begin ", at)
+            rows = _rows(pane.height).match(output, at)
+            if rows is None:
+                raise TmuxError(f"the control client's reply is cut short in the screen of {pane_id}")
+            text, at = rows.group(0), after("%end ", rows.end())
             screens[pane_id] = PaneScreen(pane_id, text, pane.activity, pane.dead, pane.width, pane.height, taken_at)
-    except (ValueError, IndexError):
+    except ValueError:
         raise TmuxError("the control client's reply is cut short") from None
     return panes, screens
 
