@@ -38,18 +38,13 @@ def _unbordered(line: str) -> str:
 
 
 def screen_tail(screen: str, count: int) -> list[str]:
-    """screen_lines(screen)[-count:], reading the screen's rows from the bottom only as far as that needs: most
-    status rules read the bottom lines alone."""
-    bordered = any(border in screen for border in _BORDERS)
-    tail: list[str] = []
-    for raw in reversed(screen.split("\n")):
-        line = raw.rstrip(" \t\r")
-        if bordered and line:
-            line = _unbordered(line)
-        if not tail and not line.strip(" \t"):
-            continue
-        tail.append(line)
-        if len(tail) == count:
-            break
-    tail.reverse()
-    return tail
+    """screen_lines(screen)[-count:], cutting only the screen's last rows: most status rules read the bottom lines
+    alone, and the worker asks this of every busy pane at every tick."""
+    rows = screen.rstrip(" \t\r\n").rsplit("\n", count)
+    tail = [row.rstrip(" \t\r") for row in rows[-count:]]
+    if any(border in screen for border in _BORDERS):
+        tail = [_unbordered(line) if line else line for line in tail]
+        if tail and not tail[-1].strip(" \t"):
+            # a row of borders alone is blank too: the rows above it may be needed
+            return screen_lines(screen)[-count:]
+    return tail if tail != [""] else []

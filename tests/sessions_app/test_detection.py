@@ -462,5 +462,6 @@ def test_a_pane_s_rule_memo_gives_a_fresh_look_s_verdicts_and_runs_a_rule_again_
 @pytest.mark.parametrize("count", [1, 2, 6, 25, 200])
 def test_a_screen_s_tail_is_the_end_of_its_lines(count):
     screens = [capture.observation.screen for capture in CAPTURES] + [s.CLAUDE_BOXED_BUSY, s.GEMINI_IDLE, "", "\n\n"]
+    screens += ["x\n\u2502   \u2502\n \t\n", "a\n  b \n\n", " \u00a0\n"]
     for screen in screens:
         assert screen_tail(screen, count) == screen_lines(screen)[-count:]
