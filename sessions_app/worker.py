@@ -1,8 +1,9 @@
 """The worker's session job: one look at every pane per tick, stable status transitions, deliveries, the screens
 pages show.
 
-A tick costs one `list-panes` call for all panes plus one batched `capture-pane` call for the panes that may have
-changed, whatever the number of sessions, and one more (in colour) while pages show screens that changed. Typing a
+A tick asks tmux once for all panes and the screens of the panes that were changing, through a control client that
+stays attached (sessions_app.tmux.ControlClient), so it starts no process; one batched `capture-pane` call more
+for panes that started changing, and one more (in colour) while pages show screens that changed. Typing a
 prompt takes a second or more (Enter delays, confirmation), so each delivery runs in a thread of its own and the
 poll goes on meanwhile.
 """
@@ -30,6 +31,7 @@ from sessions_app.delivery import Outcome, Typist, held_reason, same_prompt, uns
 from sessions_app.detection import (
     AgentSignal,
     ProcessInfo,
+    RuleMemo,
     StatusTracker,
     Verdict,
     detect,
@@ -74,7 +76,7 @@ class SessionMonitor:
 
     def __init__(self, adapter: tmux_adapter.Tmux | None = None, notifier: notify.Notifier | None = None):
         self.interval = settings.CHORUS_POLL_INTERVAL
-        self.tmux = adapter or tmux_adapter.configured()
+        self.tmux = adapter or tmux_adapter.configured(control=True)
         self._notifier = notifier
         # one reader per self-report plug-in in use and agent environment (reader_key): where an agent keeps its
         # reports depends on its HOME
@@ -102,6 +104,7 @@ class SessionMonitor:
         self._signals: dict[str, AgentSignal] = {}
         self._progressed: set[str] = set()
         self._verdicts: dict[str, tuple[tuple, Verdict]] = {}
+        self._memos: dict[str, RuleMemo] = {}
         self._hook_stamps: dict[str, int] = {}
         self._hook_dirs: dict[str, Path] = {}
 
@@ -116,6 +119,8 @@ class SessionMonitor:
     def stop(self) -> None:
         for thread in list(self.deliveries.values()):
             thread.join(timeout=10)
+        if isinstance(self.tmux, tmux_adapter.Tmux):
+            self.tmux.close()
 
     # one tick
 
@@ -196,6 +201,7 @@ class SessionMonitor:
             del self.trackers[name]
             self._tracked_panes.pop(name, None)
             self._verdicts.pop(name, None)
+            self._memos.pop(name, None)
         if len(self._processes) > 1000:
             self._processes = {pid: p for pid, p in self._processes.items() if p.is_running()}
         # notices the rate limit held back are said (as one) once there is room again
@@ -339,7 +345,8 @@ class SessionMonitor:
         if cached is not None and cached[0] == (profile, observation):
             verdict = cached[1]
         else:
-            verdict = detect(profile, observation)
+            memo = self._memos.get(session.name) or self._memos.setdefault(session.name, RuleMemo())
+            verdict = detect(profile, observation, memo)
             self._verdicts[session.name] = ((profile, observation), verdict)
         if starting(session) and not is_signal(verdict):
             # A booting CLI burns CPU and draws nothing yet: no signal of the agent, so it stays starting.
