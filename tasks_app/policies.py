@@ -9,7 +9,9 @@ In the event's transaction (the read models already show the event; a reaction t
 
 In the worker, after the commit (at least once, and when the worker starts):
 - dispatch, on whatever can make one possible: a session idle, opted in or freed, a task made ready, a dependency
-  done, a reference sound again.
+  done, a reference sound again, dispatch resumed;
+- the desktop hears that a budget paused dispatch.
+In the transaction: spend recorded that crosses a budget pauses dispatch.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from documents_app import selectors as document_selectors
 from documents_app.events import DocumentAdded, DocumentChanged, DocumentRemoved
 from events_app.policies import policy, worker_policy
 from events_app.store import RecordedEvent
+from sessions_app import notify
 from sessions_app.events import (
     MessageCancelled,
     PromptDelivered,
@@ -125,6 +128,7 @@ passed_over: dict[int, str] = {}
     ev.ReferenceReanchored,
     ev.ReferenceRefreshed,
     ev.ReferenceRemoved,
+    ev.DispatchResumed,
     at_start=True,
 )
 def ready_tasks_go_to_free_sessions(batch: list[RecordedEvent]) -> None:
@@ -138,3 +142,20 @@ def ready_tasks_go_to_free_sessions(batch: list[RecordedEvent]) -> None:
         if passed_over.get(task_id) != reason:
             log.warning("task %s was not dispatched: %s", task_id, reason)
             passed_over[task_id] = reason
+
+
+@policy(ev.UsageRecorded)
+def spend_over_a_budget_pauses_dispatch(recorded: RecordedEvent) -> None:
+    paused = services.budget_crossed(recorded.event)
+    if paused is not None:
+        services.dispatch_pause(paused)
+
+
+@worker_policy(ev.DispatchPaused)
+def the_desktop_hears_when_a_budget_pauses_dispatch(batch: list[RecordedEvent]) -> None:
+    notifier = notify.notifier()
+    for recorded in batch:
+        body = f"{recorded.event.reason}: no task is given out until you resume dispatch"
+        notifier.notify(
+            "dispatch", "budget", "Chorus paused dispatch", body, key=(recorded.position, recorded.recorded_at)
+        )

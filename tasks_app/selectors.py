@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from sessions_app import selectors as session_selectors
 from tasks_app import prompts
@@ -17,12 +18,15 @@ from tasks_app.models import (
     READY,
     STATUSES,
     Dispatch,
+    DispatchPause,
     Reference,
     SessionSlot,
     Task,
     TaskDependency,
     TaskLabel,
     TaskNote,
+    UsageCursor,
+    UsageTotal,
 )
 from tasks_app.worktrees import ACTIVE_WORKTREE, WORKTREE
 
@@ -186,3 +190,34 @@ def worktree_owner(directory: str, homes: dict[str, int] | None = None) -> int |
         if directory == home or directory.startswith(home.rstrip("/") + "/"):
             return task_id
     return None
+
+
+# --- usage and budgets -------------------------------------------------------------------------------------------
+
+
+def today() -> str:
+    """The local date usage is counted under."""
+    return timezone.localdate().isoformat()
+
+
+def usage_totals(by: str) -> QuerySet[UsageTotal]:
+    """The usage summed per session, task, model or day; the most recent days first, else by key."""
+    queryset = UsageTotal.objects.filter(by=by)
+    return queryset.order_by("-key") if by == "day" else queryset.order_by("key")
+
+
+def usage_of(by: str, key: object) -> UsageTotal | None:
+    """The usage of one session, task, model or day; None when nothing was counted for it."""
+    return UsageTotal.objects.filter(pk=f"{by}:{key}").first()
+
+
+def usage_cursors(session: str) -> list[UsageCursor]:
+    return list(UsageCursor.objects.filter(session=session))
+
+
+def dispatch_pause() -> DispatchPause | None:
+    """The budget pause that holds dispatch now, if one does: a daily one holds only on the day it was crossed."""
+    pause = DispatchPause.objects.filter(pk=1, paused=True).first()
+    if pause is None or (pause.budget == "day" and pause.day != today()):
+        return None
+    return pause

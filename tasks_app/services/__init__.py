@@ -8,6 +8,7 @@ writes nothing. Every service that changes a task takes the version of it the ca
 - assignment: a prompt queued for a session holding its slot, and both given back when the task leaves work;
 - dispatch: ready tasks handed to free opted-in sessions;
 - following: a task at work moving with its session;
+- usage: the tokens and cost of sessions' turns, and budgets pausing dispatch;
 - worktrees: where a task works (its isolation) and its own git worktree: made, started in, merged, removed.
 """
 
@@ -43,6 +44,7 @@ from tasks_app.services.tasks import (
     task_unassign,
     task_update,
 )
+from tasks_app.services.usage import budget_crossed, dispatch_pause, dispatch_resume, usage_record
 from tasks_app.services.worktrees import (
     task_set_isolation,
     worktree_create,
@@ -57,6 +59,9 @@ __all__ = [
     "LimitReached",
     "Range",
     "SessionBusy",
+    "budget_crossed",
+    "dispatch_pause",
+    "dispatch_resume",
     "dispatch_round",
     "prompt_withdraw",
     "reference_add",
@@ -85,6 +90,7 @@ __all__ = [
     "task_unassign",
     "task_update",
     "tasks_review_quiet",
+    "usage_record",
     "worktree_create",
     "worktree_merge",
     "worktree_remove",

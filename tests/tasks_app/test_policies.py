@@ -29,6 +29,8 @@ def test_every_reaction_of_tasks_is_declared_in_its_policies_module():
         "a_task_leaving_work_frees_its_session": True,
         "a_task_leaving_work_withdraws_its_prompt": True,
         "ready_tasks_go_to_free_sessions": False,
+        "spend_over_a_budget_pauses_dispatch": True,
+        "the_desktop_hears_when_a_budget_pauses_dispatch": False,
     }
 
 
