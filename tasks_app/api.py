@@ -30,12 +30,15 @@ from tasks_app.schemas import (
     ReferenceIn,
     ReferenceOut,
     RefreshIn,
+    ResumedOut,
     StatusIn,
     TaskDetailOut,
     TaskFilter,
     TaskIn,
     TaskOut,
     TaskUpdateIn,
+    UsageFilter,
+    UsageReportOut,
     VersionIn,
     WorktreeIn,
     WorktreeRemoveIn,
@@ -43,6 +46,7 @@ from tasks_app.schemas import (
 )
 
 router = Router(tags=["tasks"])
+usage_router = Router(tags=["usage"])
 
 # Path and query parameters, bounded as the schemas bound them (a task's number, the version you saw).
 TaskId = Path[int, P(ge=1, le=LARGEST_INTEGER, description="the task's number")]
@@ -393,3 +397,18 @@ def worktree_diff(request: HttpRequest, task_id: TaskId):
 def merge(request: HttpRequest, task_id: TaskId, body: MergeIn):
     with _as(request):
         return MergeOut.of(*services.worktree_merge(task_id, expected_version=body.version, no_ff=body.no_ff))
+
+
+@usage_router.get(
+    "", response=answers({200: UsageReportOut}, 422), summary="Tokens and cost per task, session, model or day"
+)
+def usage(request: HttpRequest, filters: Query[UsageFilter]):
+    return UsageReportOut.of(filters.by)
+
+
+@usage_router.post(
+    "/resume", response=answers({200: ResumedOut}, write=True), summary="Resume dispatch paused by a budget"
+)
+def resume_dispatch(request: HttpRequest):
+    with _as(request):
+        return ResumedOut(resumed=services.dispatch_resume())

@@ -8,6 +8,9 @@ The Claude Code records are made here in its formats (see tests/sessions_app/tes
 import json
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.test import Client
 
 from events_app import projection, store
 from tasks_app import selectors, services
@@ -155,3 +158,39 @@ def test_crossing_a_tasks_budget_pauses_dispatch_naming_the_task(claude_home, se
     pause = selectors.dispatch_pause()
     assert (pause.budget, pause.task) == ("task", task.id)
     assert pause.reason == f"task {task.id}'s budget $0.00 reached"
+
+
+# --- the API and the command line -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def spent(claude_home):
+    SessionFactory(name="cc", profile="claude", pane_id="%7", cwd="/work/proj")
+    write(claude_home, assistant("m1", "r1", input_tokens=1_000_000, output_tokens=0))
+    write(claude_home, assistant("m2", "r2", model="mystery-1", output_tokens=7))
+    UsageMeter().tick()
+
+
+def test_the_api_sums_usage_as_asked_and_says_todays_spend(spent):
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {django_settings.CHORUS_TOKEN}")
+    report = api.get("/api/usage?by=model").json()
+    assert [row["key"] for row in report["rows"]] == [SONNET, "mystery-1"]
+    assert report["rows"][1]["unpriced"] == 1
+    assert report["today"] == pytest.approx(
+        3.000_124, abs=1e-6
+    )  # 1M input at $3, cache 40 + 30 tokens; mystery-1 has no price
+    assert report["dispatch_paused"] is None
+    assert api.get("/api/usage?by=week").status_code == 422
+    assert api.post("/api/usage/resume").json() == {"resumed": False}
+    assert Client().get("/api/usage").status_code == 401
+
+
+def test_the_command_prints_a_table_or_json(spent, capsys):
+    call_command("usage", "--by", "session")
+    table = capsys.readouterr().out
+    assert table.splitlines()[1].startswith("cc") and "(+1 unpriced)" in table
+    assert "today: $3.00" in table
+    call_command("usage", "--by", "day", "--json")
+    assert json.loads(capsys.readouterr().out)["rows"][0]["key"] == selectors.today()
+    call_command("usage", "--resume-dispatch")
+    assert capsys.readouterr().out.strip() == "no budget paused dispatch"
