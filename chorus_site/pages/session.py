@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from chorus_site import ansi
 from chorus_site.pages import screens
 from chorus_site.pages.base import AGENT, MESSAGE, QUESTION, Fragment, LivePage, Shown, found
+from chorus_site.pages.usage import USAGE, session_usage
 from sessions_app import selectors as session_selectors
 
 # The streams of agents' tool calls (one per session) and of their questions (one per question).
@@ -67,7 +68,7 @@ class SessionPage(LivePage):
     template = "session.html"
     section = "sessions"
     parameters = ("name",)
-    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}")
+    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", f"{USAGE}:{{name}}")
     screen_interval = 0.3
 
     def __init__(self, params: Mapping[str, str]):
@@ -105,6 +106,9 @@ class SessionPage(LivePage):
         context = agent_calls(self.session_name)
         return [Fragment("session.html#agent-calls", context, key=tuple(c.position for c in context["agent_calls"]))]
 
+    def read_usage(self) -> list[Fragment]:
+        return [session_usage(self.session_name)]
+
     partials = {
         "session-head": read_head,
         "history": read_head,
@@ -112,6 +116,7 @@ class SessionPage(LivePage):
         "dialog": read_dialog,
         "questions": read_questions,
         "agent-calls": read_agent_calls,
+        "session-usage": read_usage,
     }
     # a question's stream is its own id, not the session's: every question event is read, and sent if it changed
     renders = {
@@ -119,6 +124,7 @@ class SessionPage(LivePage):
         MESSAGE: ("outbox",),
         QUESTION: ("questions",),
         f"{AGENT}:{{name}}": ("agent-calls",),
+        f"{USAGE}:{{name}}": ("session-usage",),
     }
 
     def dialog(self) -> dict:
@@ -142,6 +148,7 @@ class SessionPage(LivePage):
             **super().context(),
             **head(session),
             **outbox(self.session_name),
+            "session_usage": session_usage(self.session_name).context,
             **questions(self.session_name),
             **agent_calls(self.session_name),
             **self.dialog(),

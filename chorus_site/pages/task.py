@@ -9,6 +9,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from chorus_site.pages.base import AGENT, MESSAGE, SESSION, TASK, Fragment, LivePage, found
+from chorus_site.pages.usage import USAGE, task_cost
 from documents_app import selectors as document_selectors
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
@@ -104,7 +105,7 @@ class TaskPage(LivePage):
     template = "task.html"
     section = "tasks"
     parameters = ("id",)
-    topics = (TASK, MESSAGE, AGENT)
+    topics = (TASK, MESSAGE, AGENT, USAGE)
 
     def __init__(self, params: Mapping[str, str]):
         super().__init__(params)
@@ -127,15 +128,19 @@ class TaskPage(LivePage):
     def read_assignment(self) -> list[Fragment]:
         return [Fragment("task.html#assign", assignment(self.read_task()))]
 
-    partials = {"task-detail": read_detail, "timeline": read_detail, "assign": read_assignment}
+    def read_cost(self) -> list[Fragment]:
+        return [task_cost(self.read_task().id)]
+
+    partials = {"task-detail": read_detail, "timeline": read_detail, "assign": read_assignment, "task-cost": read_cost}
     # a progress note is an event of its session's agent stream (the task's version does not move with it)
     renders = {
         "task:{related}": ("task-detail", "assign"),
         MESSAGE: ("task-detail",),
         SESSION: ("assign",),
         f"{AGENT}:{{agents}}": ("timeline",),
+        USAGE: ("task-cost",),
     }
 
     def context(self) -> dict:
         task = self.read_task()
-        return {**super().context(), **detail(task), **assignment(task)}
+        return {**super().context(), **detail(task), **assignment(task), "task_cost": task_cost(task.id).context}
