@@ -280,7 +280,8 @@ class SessionSlotReleased:
 class UsageRecorded:
     """The turns one look at a session's records found, batched per session and tick: per model the number of
     turns, their tokens and cost (millionths of a dollar at the prices in force, `cost_micros`; `unpriced` turns of
-    a model without a price count no cost). `task`: the task at work in the session then (None: none); `day`: the
+    a model without a price count no cost). `task`: the task last dispatched to the session then (at work, or
+    just finished; None: none); `day`: the
     local date of the look. `files`: each file's cursor after the look (path -> inode, offset, memo), so a worker
     that restarts reads on from there and counts nothing twice. `bad_lines`: lines skipped as not JSON."""
 

@@ -211,6 +211,12 @@ def usage_of(by: str, key: object) -> UsageTotal | None:
     return UsageTotal.objects.filter(pk=f"{by}:{key}").first()
 
 
+def task_of_turns(session: str) -> int | None:
+    """The task a session's turns count for: the one last dispatched to it, at work or just finished (its last
+    reply is often read after it went to review); None for a session never given a task."""
+    return Dispatch.objects.filter(session=session).order_by("-position").values_list("task_id", flat=True).first()
+
+
 def usage_cursors(session: str) -> list[UsageCursor]:
     return list(UsageCursor.objects.filter(session=session))
 

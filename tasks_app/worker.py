@@ -100,7 +100,6 @@ class UsageMeter:
             reads.setdefault(owner, []).append(read)
             if owner not in live and not read.bytes_read:
                 del self.files[path]  # an ended session's file, read to its end
-        prices = self.prices.current()
         for owner, found in reads.items():
             bad = sum(read.bad_lines for read in found)
             if bad:
@@ -111,4 +110,4 @@ class UsageMeter:
                     owner,
                     self.bad_lines,
                 )
-            services.usage_record(owner, found, prices)
+        services.usage_record_sessions(reads, self.prices.current())

@@ -44,7 +44,13 @@ from tasks_app.services.tasks import (
     task_unassign,
     task_update,
 )
-from tasks_app.services.usage import budget_crossed, dispatch_pause, dispatch_resume, usage_record
+from tasks_app.services.usage import (
+    budget_crossed,
+    dispatch_pause,
+    dispatch_resume,
+    usage_record,
+    usage_record_sessions,
+)
 from tasks_app.services.worktrees import (
     task_set_isolation,
     worktree_create,
@@ -91,6 +97,7 @@ __all__ = [
     "task_update",
     "tasks_review_quiet",
     "usage_record",
+    "usage_record_sessions",
     "worktree_create",
     "worktree_merge",
     "worktree_remove",

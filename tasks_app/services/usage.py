@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.db import transaction
 
 from events_app import store
 from sessions_app.prices import Prices
@@ -42,15 +43,21 @@ def usage_record(session: str, reads: Iterable[Read], prices: Prices) -> store.R
     bad_lines = sum(read.bad_lines for read in reads)
     if not models and not bad_lines:
         return None
-    task = selectors.task_of_session(session)
     files = {
         read.cursor.path: {"inode": read.cursor.inode, "offset": read.cursor.offset, "memo": read.cursor.memo}
         for read in reads
     }
     event = ev.UsageRecorded(
-        task=task.id if task else None, day=selectors.today(), models=models, files=files, bad_lines=bad_lines
+        task=selectors.task_of_turns(session), day=selectors.today(), models=models, files=files, bad_lines=bad_lines
     )
     return store.append("usage", session, store.stream_version("usage", session), [event])[0]
+
+
+def usage_record_sessions(found: dict[str, list[Read]], prices: Prices) -> int:
+    """usage_record for each session's reads of one look, in one transaction (one commit for the whole fleet, not
+    one per session); how many sessions had something to record."""
+    with transaction.atomic(using=store.recorder().alias):
+        return sum(usage_record(session, reads, prices) is not None for session, reads in found.items())
 
 
 def budget_crossed(event: ev.UsageRecorded) -> ev.DispatchPaused | None:

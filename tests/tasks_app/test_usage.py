@@ -194,3 +194,12 @@ def test_the_command_prints_a_table_or_json(spent, capsys):
     assert json.loads(capsys.readouterr().out)["rows"][0]["key"] == selectors.today()
     call_command("usage", "--resume-dispatch")
     assert capsys.readouterr().out.strip() == "no budget paused dispatch"
+
+
+def test_the_last_reply_read_after_the_task_went_to_review_counts_for_that_task(claude_home):
+    SessionFactory(name="cc", profile="claude", pane_id="%7", cwd="/work/proj")
+    task = assigned_task("cc")
+    services.task_set_status(task.id, "cancelled", expected_version=task.version)  # no longer at work
+    write(claude_home, assistant("m1", "r1"))
+    UsageMeter().tick()
+    assert selectors.usage_of("task", task.id).turns == 1
