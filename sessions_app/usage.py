@@ -8,6 +8,7 @@ costs the new bytes only, a line still being written waits for the next read, an
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from abc import ABC, abstractmethod
@@ -106,7 +107,7 @@ def read_new(reader: UsageReader, cursor: Cursor) -> Read:
     except OSError:
         return result
     complete = data.rfind(b"\n") + 1
-    memo = dict(cursor.memo)
+    memo = copy.deepcopy(cursor.memo)  # the cursor read from stays as it was: it may be read from again
     for line in data[:complete].splitlines():
         if not line.strip():
             continue

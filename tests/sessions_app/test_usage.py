@@ -207,3 +207,13 @@ def test_a_bad_prices_file_leaves_the_previous_prices_in_force(tmp_path):
     path.write_text("date = 2026-12-02\n[models.mine]\ninput = 'two'\noutput = 4.0\n")
     assert book.current().price("mine").input == 2.0
     assert book.problem.startswith(f"{path}: models.mine.input") and "2026-12-01" in book.problem
+
+
+def test_reading_leaves_the_cursor_read_from_as_it_was(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(lines(assistant("m1", "r1")))
+    cursor = read_new(CLAUDE, Cursor(str(path))).cursor
+    with open(path, "ab") as file:
+        file.write(lines(assistant("m2", "r2")))
+    assert len(read_new(CLAUDE, cursor).turns) == 1
+    assert len(read_new(CLAUDE, cursor).turns) == 1
