@@ -121,7 +121,7 @@ def main() -> None:
         bare_catch_up = time.perf_counter() - start
 
         offsets = {Path(path): cursor.offset for path, (_, _, cursor) in meter.files.items()}
-        meter.clock = lambda: 0.0  # no rediscovery inside the timed ticks: reading and recording only
+        meter.discover_seconds = float("inf")  # no looking for new files inside the timed ticks
         meter_ticks, bare_ticks, read_ticks, idle_ticks = [], [], [], []
         written = args.turns
         for tick in range(args.ticks):

@@ -54,7 +54,8 @@ class UsageMeter:
         )
         # path -> (session, reader, cursor): every file counted so far, each for one session only.
         self.files: dict[str, tuple[str, UsageReader, Cursor]] = {}
-        self.looked: dict[str, float] = {}
+        self.looked: dict[str, float] = {}  # when each live session's files were last looked for
+        self.discover_seconds = DISCOVER_SECONDS
         self.bad_lines = 0
 
     def start(self) -> None:
@@ -72,15 +73,17 @@ class UsageMeter:
             return None
 
     def _follow(self, session, reader: UsageReader, now: float) -> None:
-        if not self.looked.get(session.name) or now - self.looked[session.name] >= DISCOVER_SECONDS:
-            if not any(owner == session.name for owner, _, _ in self.files.values()):
-                for row in selectors.usage_cursors(session.name):
-                    self.files[row.path] = (session.name, reader, Cursor(row.path, row.inode, row.offset, row.memo))
-            self.looked[session.name] = now
-            ref = SessionRef(session.name, session.cwd, session.pane_id, session.pid, session.created_at.timestamp())
-            profile = session_selectors.profile(session.profile)
-            for path in reader.files(ref, profile.agent_environment()):
-                self.files.setdefault(str(path), (session.name, reader, Cursor(str(path))))
+        if session.name not in self.looked:
+            # first seen by this worker: read on from its recorded cursors
+            for row in selectors.usage_cursors(session.name):
+                self.files[row.path] = (session.name, reader, Cursor(row.path, row.inode, row.offset, row.memo))
+        elif now - self.looked[session.name] < self.discover_seconds:
+            return
+        self.looked[session.name] = now
+        ref = SessionRef(session.name, session.cwd, session.pane_id, session.pid, session.created_at.timestamp())
+        profile = session_selectors.profile(session.profile)
+        for path in reader.files(ref, profile.agent_environment()):
+            self.files.setdefault(str(path), (session.name, reader, Cursor(str(path))))
 
     def tick(self) -> None:
         now = self.clock()

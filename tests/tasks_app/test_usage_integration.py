@@ -33,7 +33,8 @@ def metered(project, tmp_path, monkeypatch, settings):
         f'[profiles.fake]\nextends = "claude"\ncommand = {json.dumps(command)}\nprocess_names = ["python*"]\n'
     )
     settings.CHORUS_USAGE_INTERVAL = 0.1
-    monitor, runner, meter = SessionMonitor(), PolicyRunner(), UsageMeter(clock=lambda: 0.0)
+    monitor, runner, meter = SessionMonitor(), PolicyRunner(), UsageMeter()
+    meter.discover_seconds = 0  # look for the agent's files at every tick: its session file comes after its start
     monitor.start()
     runner.start()
     meter.start()
