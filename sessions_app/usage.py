@@ -8,7 +8,6 @@ costs the new bytes only, a line still being written waits for the next read, an
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from abc import ABC, abstractmethod
@@ -76,7 +75,8 @@ class UsageReader(ABC):
 
     @abstractmethod
     def turn(self, record: dict, memo: dict[str, Any]) -> Turn | None:
-        """What one JSON line counts, if anything; `memo` carries what the reader remembers between lines."""
+        """What one JSON line counts, if anything; `memo` carries what the reader remembers between lines (JSON
+        values, replaced, never changed in place: the cursor a read started from stays as it was)."""
 
     def __repr__(self) -> str:
         return f"<usage reader {self.name}>"
@@ -92,7 +92,7 @@ def read_new(reader: UsageReader, cursor: Cursor) -> Read:
     """
     result = Read(cursor=cursor)
     try:
-        with open(cursor.path, "rb") as file:
+        with open(cursor.path, "rb", buffering=0) as file:
             info = os.fstat(file.fileno())
             offset = cursor.offset
             if cursor.inode and info.st_ino != cursor.inode:
@@ -103,11 +103,12 @@ def read_new(reader: UsageReader, cursor: Cursor) -> Read:
                 result.cursor = Cursor(cursor.path, info.st_ino, offset, cursor.memo)
                 return result
             file.seek(offset)
-            data = file.read(CHUNK_BYTES)
+            # what is there (not a CHUNK_BYTES buffer each time: allocating it cost more than a turn's bytes)
+            data = file.read(min(CHUNK_BYTES, info.st_size - offset))
     except OSError:
         return result
     complete = data.rfind(b"\n") + 1
-    memo = copy.deepcopy(cursor.memo)  # the cursor read from stays as it was: it may be read from again
+    memo = dict(cursor.memo)  # readers replace its values, never change them in place: the cursor stays as it was
     for line in data[:complete].splitlines():
         if not line.strip():
             continue

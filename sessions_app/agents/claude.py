@@ -388,11 +388,10 @@ class Transcript(UsageReader):
         if not isinstance(usage, dict):
             return None
         key = f"{message.get('id') or ''}:{record.get('requestId') or ''}"
-        recent = memo.setdefault("recent", [])
+        recent = memo.get("recent", [])
         if key != ":" and key in recent:
             return None
-        recent.append(key)
-        del recent[:-RECENT_KEYS]
+        memo["recent"] = [*recent[1 - RECENT_KEYS :], key]
         return Turn(
             model=str(message.get("model") or "unknown"),
             input=count(usage.get("input_tokens")),
