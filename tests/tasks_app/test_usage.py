@@ -12,6 +12,7 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import Client
 
+from chorus_site import config
 from events_app import projection, store
 from tasks_app import selectors, services
 from tasks_app.events import DispatchPaused
@@ -203,3 +204,16 @@ def test_the_last_reply_read_after_the_task_went_to_review_counts_for_that_task(
     write(claude_home, assistant("m1", "r1"))
     UsageMeter().tick()
     assert selectors.usage_of("task", task.id).turns == 1
+
+
+@pytest.mark.parametrize(("raw", "amount"), [("", None), ("20", 20.0), ("$12.50", 12.5), (" 5 ", 5.0)])
+def test_a_budget_is_an_amount_of_dollars_or_off(monkeypatch, raw, amount):
+    monkeypatch.setenv("CHORUS_DAILY_BUDGET", raw)
+    assert config.env_dollars("CHORUS_DAILY_BUDGET") == amount
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "-3", "inf", "nan"])
+def test_a_budget_that_is_no_amount_is_one_line_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("CHORUS_DAILY_BUDGET", raw)
+    with pytest.raises(SystemExit, match=r"^chorus: CHORUS_DAILY_BUDGET must be an amount of dollars above 0, not "):
+        config.env_dollars("CHORUS_DAILY_BUDGET")
