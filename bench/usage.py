@@ -109,6 +109,7 @@ def main() -> None:
             path.write_bytes(b"".join(turn_lines(n, t) for t in range(args.turns)))
             paths.append(path)
         total = sum(path.stat().st_size for path in paths)
+        print(f"wrote {total / 1e6:.0f} MB of transcripts; catching up", file=sys.stderr, flush=True)
 
         meter = UsageMeter()
         start = time.perf_counter()

@@ -217,3 +217,10 @@ def test_reading_leaves_the_cursor_read_from_as_it_was(tmp_path):
         file.write(lines(assistant("m2", "r2")))
     assert len(read_new(CLAUDE, cursor).turns) == 1
     assert len(read_new(CLAUDE, cursor).turns) == 1
+
+
+def test_the_longest_family_name_decides_a_models_price():
+    prices = parse(SHIPPED)
+    assert prices.price("claude-opus-4-5-20251101").input == 5.0
+    assert prices.price("claude-opus-4-20250514").input == 15.0
+    assert prices.price("gpt-5-mini-2025-08-07").input == 0.25
