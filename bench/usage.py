@@ -114,7 +114,7 @@ def main() -> None:
         meter = UsageMeter()
         start = time.perf_counter()
         meter.tick()  # follows every file and reads what is there (in chunks: it may take a few ticks)
-        while any(cursor.offset < Path(path).stat().st_size for _, _, cursor in meter.files.values()):
+        while any(cursor.offset < Path(cursor.path).stat().st_size for _, _, cursor in meter.files.values()):
             meter.tick()
         catch_up = time.perf_counter() - start
         start = time.perf_counter()
