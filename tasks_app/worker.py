@@ -87,9 +87,11 @@ class UsageMeter:
 
     def tick(self) -> None:
         now = self.clock()
-        live = {}
+        live, readers = {}, {}
         for session in session_selectors.sessions(include_ended=False):
-            reader = self._reader(session.profile)
+            if session.profile not in readers:
+                readers[session.profile] = self._reader(session.profile)
+            reader = readers[session.profile]
             if reader is not None:
                 live[session.name] = session
                 self._follow(session, reader, now)
