@@ -21,7 +21,9 @@ TOOLS_LOADERS: dict[str, ToolsLoader] = {
     loader.name: loader for loader in (claude.MCP_CONFIG, codex.MCP_OVERRIDES, gemini.SYSTEM_SETTINGS_FILE)
 }
 
-USAGE_READERS: dict[str, UsageReader] = {reader.name: reader for reader in (claude.TRANSCRIPT, codex.ROLLOUT)}
+USAGE_READERS: dict[str, UsageReader] = {
+    reader.name: reader for reader in (claude.TRANSCRIPT, codex.ROLLOUT, gemini.CHAT_RECORDING)
+}
 
 # What a new session runs unless told otherwise.
 DEFAULT_PROFILE = claude.PROFILE.name

@@ -11,12 +11,13 @@ as ccusage's apps/codex reads them.
 """
 
 import datetime
+import hashlib
 import json
 import os
 
 import pytest
 
-from sessions_app.agents import USAGE_READERS, claude, codex
+from sessions_app.agents import USAGE_READERS, claude, codex, gemini
 from sessions_app.prices import SHIPPED, PriceBook, PricesError, parse
 from sessions_app.usage import Cursor, SessionRef, Turn, read_new
 
@@ -161,9 +162,10 @@ def test_the_codex_reader_finds_rollouts_written_in_the_sessions_directory_since
 
 
 def test_profiles_declare_their_usage_reader():
-    assert set(USAGE_READERS) == {"claude_transcript", "codex_rollout"}
+    assert set(USAGE_READERS) == {"claude_transcript", "codex_rollout", "gemini_chat_recording"}
     assert claude.PROFILE.usage_reader is CLAUDE
     assert codex.PROFILE.usage_reader is CODEX
+    assert gemini.PROFILE.usage_reader is gemini.CHAT_RECORDING
 
 
 # --- prices -----------------------------------------------------------------------------------------------------
@@ -224,3 +226,66 @@ def test_the_longest_family_name_decides_a_models_price():
     assert prices.price("claude-opus-4-5-20251101").input == 5.0
     assert prices.price("claude-opus-4-20250514").input == 15.0
     assert prices.price("gpt-5-mini-2025-08-07").input == 0.25
+
+
+# --- Gemini CLI's chat recording: one JSON document, rewritten as the conversation goes. Made from its docs
+# (google-gemini/gemini-cli docs "Chat Recording"; chatRecordingService.ts: ConversationRecord sessionId, projectHash,
+# startTime, lastUpdated, messages [{id, timestamp, type user|gemini, content, model, tokens {input, output, cached,
+# thoughts, tool, total}}]).
+
+GEMINI = gemini.CHAT_RECORDING
+
+
+def conversation(*messages):
+    return {"sessionId": "g-1", "projectHash": "h", "startTime": "2026-12-02T10:00:00Z", "messages": list(messages)}
+
+
+def said(message_id, tokens=None):
+    message = {"id": message_id, "timestamp": "2026-12-02T10:00:01Z", "type": "gemini", "content": "ok"}
+    message["model"] = "gemini-2.5-pro"
+    return message | ({"tokens": tokens} if tokens else {})
+
+
+def asked(message_id):
+    return {"id": message_id, "timestamp": "2026-12-02T10:00:00Z", "type": "user", "content": "go"}
+
+
+TOKENS = {"input": 1000, "output": 30, "cached": 400, "thoughts": 20, "tool": 5, "total": 1055}
+
+
+def test_a_gemini_message_counts_once_however_often_its_recording_is_rewritten(tmp_path):
+    path = tmp_path / "session-2026-12-02T10-00-g1.json"
+    path.write_text(json.dumps(conversation(asked("u1"), said("g1", TOKENS), asked("u2"), said("g2"))))
+    first = read_new(GEMINI, Cursor(str(path)))
+    assert first.turns == [Turn("gemini-2.5-pro", input=605, output=50, cache_read=400)]
+    assert read_new(GEMINI, first.cursor).turns == []  # unchanged: not even read
+    path.write_text(json.dumps(conversation(asked("u1"), said("g1", TOKENS), asked("u2"), said("g2", TOKENS))))
+    second = read_new(GEMINI, first.cursor)
+    assert len(second.turns) == 1  # g2, now complete; g1 not again
+
+
+def test_a_recording_caught_mid_rewrite_is_one_bad_line_and_read_again(tmp_path):
+    path = tmp_path / "session-x.json"
+    whole = json.dumps(conversation(asked("u1"), said("g1", TOKENS)))
+    path.write_text(whole[:40])
+    partial = read_new(GEMINI, Cursor(str(path)))
+    assert (partial.turns, partial.bad_lines) == ([], 1)
+    path.write_text(whole)
+    assert len(read_new(GEMINI, partial.cursor).turns) == 1
+
+
+def test_a_compressed_history_is_counted_on_from_the_last_message_counted(tmp_path):
+    path = tmp_path / "session-x.json"
+    path.write_text(json.dumps(conversation(asked("u1"), said("g1", TOKENS))))
+    cursor = read_new(GEMINI, Cursor(str(path))).cursor
+    path.write_text(json.dumps(conversation(said("g1", TOKENS), asked("u3"), said("g3", TOKENS), asked("u4"))))
+    assert len(read_new(GEMINI, cursor).turns) == 1
+
+
+def test_the_gemini_reader_finds_the_recordings_of_the_sessions_directory(tmp_path):
+    chats = tmp_path / ".gemini" / "tmp" / hashlib.sha256(b"/work/proj").hexdigest() / "chats"
+    chats.mkdir(parents=True)
+    (chats / "session-a.json").write_text("{}")
+    (chats / "other.json").write_text("{}")
+    ref = SessionRef("g", "/work/proj", "%1", None, 0.0)
+    assert GEMINI.files(ref, {"HOME": str(tmp_path)}) == [chats / "session-a.json"]
