@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import json
 import os
+import time
 
 import pytest
 
@@ -157,7 +158,10 @@ def test_the_codex_reader_finds_rollouts_written_in_the_sessions_directory_since
     day.mkdir(parents=True)
     (day / "rollout-a.jsonl").write_bytes(rollout())
     (day / "rollout-b.jsonl").write_bytes(rollout().replace(b"/work/proj", b"/elsewhere"))
-    ref = SessionRef("c", "/work/proj", "%1", None, 0.0)
+    (day / "rollout-old.jsonl").write_bytes(rollout())
+    an_hour_ago = time.time() - 3600
+    os.utime(day / "rollout-old.jsonl", (an_hour_ago - 60, an_hour_ago - 60))  # written before the session began
+    ref = SessionRef("c", "/work/proj", "%1", None, an_hour_ago)
     assert CODEX.files(ref, {"CODEX_HOME": str(tmp_path)}) == [day / "rollout-a.jsonl"]
 
 
