@@ -221,6 +221,11 @@ def usage_cursors(session: str) -> list[UsageCursor]:
     return list(UsageCursor.objects.filter(session=session))
 
 
+def usage_cursor(path: str) -> UsageCursor | None:
+    """How far a file was counted, for whichever session counted it."""
+    return UsageCursor.objects.filter(pk=path).first()
+
+
 def dispatch_pause() -> DispatchPause | None:
     """The budget pause that holds dispatch now, if one does: a daily one holds only on the day it was crossed."""
     pause = DispatchPause.objects.filter(pk=1, paused=True).first()

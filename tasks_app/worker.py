@@ -82,8 +82,13 @@ class UsageMeter:
         self.looked[session.name] = now
         ref = SessionRef(session.name, session.cwd, session.pane_id, session.pid, session.created_at.timestamp())
         profile = session_selectors.profile(session.profile)
-        for path in reader.files(ref, profile.agent_environment()):
-            self.files.setdefault(str(path), (session.name, reader, Cursor(str(path))))
+        for path in map(str, reader.files(ref, profile.agent_environment())):
+            if path not in self.files:
+                # a conversation resumed in another session, or a stale record naming a reused pane: read on from
+                # where it was counted, whichever session counted it
+                row = selectors.usage_cursor(path)
+                cursor = Cursor(path, row.inode, row.offset, row.memo) if row else Cursor(path)
+                self.files[path] = (session.name, reader, cursor)
 
     def tick(self) -> None:
         now = self.clock()

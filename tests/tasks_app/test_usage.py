@@ -22,7 +22,7 @@ from tasks_app.worker import UsageMeter
 from tests.sessions_app.factories import SessionFactory
 from tests.sessions_app.test_usage import assistant, lines
 from tests.tasks_app.factories import TaskFactory, assigned_task
-from tests.tasks_app.helpers import event_types, session_appears
+from tests.tasks_app.helpers import event_types, session_appears, session_killed
 from tests.tasks_app.test_agent import caller
 
 pytestmark = pytest.mark.django_db
@@ -217,3 +217,15 @@ def test_a_budget_that_is_no_amount_is_one_line_naming_the_variable(monkeypatch,
     monkeypatch.setenv("CHORUS_DAILY_BUDGET", raw)
     with pytest.raises(SystemExit, match=r"^chorus: CHORUS_DAILY_BUDGET must be an amount of dollars above 0, not "):
         config.env_dollars("CHORUS_DAILY_BUDGET")
+
+
+def test_a_conversation_resumed_in_another_session_is_read_on_from_where_it_was_counted(claude_home):
+    SessionFactory(name="cc", profile="claude", pane_id="%7", cwd="/work/proj")
+    write(claude_home, assistant("m1", "r1"))
+    UsageMeter().tick()
+    session_killed("cc")
+    # another worker (a restart) and another session in the same pane, whose agent resumed the same conversation
+    SessionFactory(name="again", profile="claude", pane_id="%7", cwd="/work/proj")
+    write(claude_home, assistant("m2", "r2"))
+    UsageMeter().tick()
+    assert (selectors.usage_of("session", "cc").turns, selectors.usage_of("session", "again").turns) == (1, 1)
