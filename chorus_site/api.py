@@ -23,6 +23,7 @@ from events_app.schemas import answers
 from sessions_app.api import router as sessions_router
 from tasks_app.api import claims_router
 from tasks_app.api import router as tasks_router
+from tasks_app.api import usage_router
 
 
 class BearerToken(HttpBearer):
@@ -115,6 +116,7 @@ api.add_router("/sessions", sessions_router)
 api.add_router("/documents", documents_router)
 api.add_router("/tasks", tasks_router)
 api.add_router("/claims", claims_router)
+api.add_router("/usage", usage_router)
 
 
 class HealthOut(Schema):

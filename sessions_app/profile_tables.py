@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from sessions_app.agents import SELF_REPORTS, TOOLS_LOADERS
+from sessions_app.agents import SELF_REPORTS, TOOLS_LOADERS, USAGE_READERS
 from sessions_app.dialogs import Dialog
 from sessions_app.profiles import DEFAULT_PRIORITY, Region, Rule, Status
 from sessions_app.tmux import ALLOWED_KEYS, environment_script
@@ -166,6 +166,8 @@ class ProfileTable(_Table):
     mcp: bool | None = None
     # "worktree": each of its sessions works on one task in that task's own git worktree (tasks_app.worktrees).
     isolation: Literal["shared", "worktree"] | None = None
+    # Where the tokens its agent spends are read from (sessions_app.usage), or "" for nowhere.
+    usage_reader: Annotated[str, AfterValidator(_plugin(USAGE_READERS))] | None = None
 
 
 TABLES: dict[tuple, type[_Table]] = {

@@ -27,6 +27,7 @@ from sessions_app.errors import SessionError
 from sessions_app.screen import screen_lines
 from sessions_app.self_report import SelfReportPlugin
 from sessions_app.tools_loader import ToolsLoader, check_tier
+from sessions_app.usage import UsageReader
 
 
 class Status(StrEnum):
@@ -266,6 +267,7 @@ class Profile:
     tools_loader: the plug-in that points the agent's MCP client at Chorus (None: the CLI twins alone).
     isolation: "shared" (its sessions work in the project's checkout) or "worktree" (each session works on one task
       in that task's own git worktree: started for the task, never in the shared checkout).
+    usage_reader: the reader of the tokens its agent spends, from the agent's own records (None: not counted).
     """
 
     name: str
@@ -287,6 +289,7 @@ class Profile:
     agent_tools: str = "self"
     tools_loader: ToolsLoader | None = None
     isolation: str = "shared"
+    usage_reader: UsageReader | None = None
     extends: str | None = None
     ordered_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
 

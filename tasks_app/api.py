@@ -34,12 +34,15 @@ from tasks_app.schemas import (
     ReferenceOut,
     RefreshIn,
     ReviewOut,
+    ResumedOut,
     StatusIn,
     TaskDetailOut,
     TaskFilter,
     TaskIn,
     TaskOut,
     TaskUpdateIn,
+    UsageFilter,
+    UsageReportOut,
     VersionIn,
     WorktreeIn,
     WorktreeRemoveIn,
@@ -49,6 +52,7 @@ from tasks_app.schemas import (
 router = Router(tags=["tasks"])
 # The live path claims of every task, mounted at /api/claims.
 claims_router = Router(tags=["tasks"])
+usage_router = Router(tags=["usage"])
 
 # Path and query parameters, bounded as the schemas bound them (a task's number, the version you saw).
 TaskId = Path[int, P(ge=1, le=LARGEST_INTEGER, description="the task's number")]
@@ -445,3 +449,18 @@ def merge(request: HttpRequest, task_id: TaskId, body: MergeIn):
 @claims_router.get("", response=answers({200: list[ClaimOut]}), summary="The live path claims, with their tasks")
 def list_claims(request: HttpRequest):
     return ClaimOut.many(selectors.live_claims())
+
+
+@usage_router.get(
+    "", response=answers({200: UsageReportOut}, 422), summary="Tokens and cost per task, session, model or day"
+)
+def usage(request: HttpRequest, filters: Query[UsageFilter]):
+    return UsageReportOut.of(filters.by)
+
+
+@usage_router.post(
+    "/resume", response=answers({200: ResumedOut}, write=True), summary="Resume dispatch paused by a budget"
+)
+def resume_dispatch(request: HttpRequest):
+    with _as(request):
+        return ResumedOut(resumed=services.dispatch_resume())

@@ -12,6 +12,7 @@ from tasks_app import lifecycle
 from tasks_app.models import (
     ChangeSnapshot,
     Dispatch,
+    DispatchPause,
     EditDenial,
     PathClaim,
     Reference,
@@ -22,6 +23,8 @@ from tasks_app.models import (
     TaskDependency,
     TaskLabel,
     TaskNote,
+    UsageCursor,
+    UsageTotal,
 )
 from tasks_app.worktrees import ACTIVE_WORKTREE, REMOVED_WORKTREE
 
@@ -491,3 +494,57 @@ class ChangesProjector(Projector):
     def comments_sent(self, recorded: RecordedEvent, rows: Rows) -> None:
         for comment_id in recorded.event.comments:
             rows.update(ReviewComment, comment_id, sent_in=recorded.event.message_id)
+
+
+TOKENS = ("turns", "input", "output", "cache_read", "cache_write", "cost_micros", "unpriced")
+
+
+@register
+class UsageProjector(Projector):
+    """Usage summed per session, task, model and day, and the cursors of the files counted."""
+
+    name = "usage"
+    models = (UsageTotal, UsageCursor)
+
+    @handles(ev.UsageRecorded)
+    def recorded(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        for model, spent in e.models.items():
+            keys = [("session", recorded.stream_id), ("model", model), ("day", e.day)]
+            if e.task is not None:
+                keys.append(("task", str(e.task)))
+            for by, key in keys:
+                total = rows.get(UsageTotal, f"{by}:{key}") or UsageTotal(id=f"{by}:{key}", by=by, key=key)
+                for field in TOKENS:
+                    setattr(total, field, getattr(total, field) + spent.get(field, 0))
+                total.updated_at = recorded.recorded_at
+                rows.save(total)
+        for path, cursor in e.files.items():
+            row = rows.get(UsageCursor, path) or UsageCursor(path=path)
+            row.session, row.inode, row.offset, row.memo = (
+                recorded.stream_id,
+                cursor["inode"],
+                cursor["offset"],
+                cursor["memo"],
+            )
+            rows.save(row)
+
+
+@register
+class DispatchPauseProjector(Projector):
+    name = "dispatch_pause"
+    models = (DispatchPause,)
+
+    @handles(ev.DispatchPaused)
+    def paused(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        pause = rows.get(DispatchPause, 1) or DispatchPause(id=1)
+        pause.paused, pause.reason, pause.budget, pause.day, pause.task = True, e.reason, e.budget, e.day, e.task
+        pause.since = recorded.recorded_at
+        rows.save(pause)
+
+    @handles(ev.DispatchResumed)
+    def resumed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        pause = rows.get(DispatchPause, 1) or DispatchPause(id=1)
+        pause.paused, pause.reason, pause.budget, pause.day, pause.task, pause.since = False, "", "", "", None, None
+        rows.save(pause)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 
 from events_app import store
 from sessions_app import selectors as session_selectors
@@ -21,6 +22,7 @@ from tasks_app.models import (
     STATUSES,
     ChangeSnapshot,
     Dispatch,
+    DispatchPause,
     EditDenial,
     PathClaim,
     Reference,
@@ -31,6 +33,8 @@ from tasks_app.models import (
     TaskDependency,
     TaskLabel,
     TaskNote,
+    UsageCursor,
+    UsageTotal,
 )
 from tasks_app.worktrees import ACTIVE_WORKTREE, WORKTREE
 
@@ -288,3 +292,45 @@ def review_comment(comment_id: str) -> ReviewComment:
 def tasks_in_progress() -> list[Task]:
     """Tasks whose agents are at work on them (assigned ones have not started: their prompt may not be typed)."""
     return list(Task.objects.filter(status=IN_PROGRESS).order_by("id"))
+
+
+# --- usage and budgets -------------------------------------------------------------------------------------------
+
+
+def today() -> str:
+    """The local date usage is counted under."""
+    return timezone.localdate().isoformat()
+
+
+def usage_totals(by: str) -> QuerySet[UsageTotal]:
+    """The usage summed per session, task, model or day; the most recent days first, else by key."""
+    queryset = UsageTotal.objects.filter(by=by)
+    return queryset.order_by("-key") if by == "day" else queryset.order_by("key")
+
+
+def usage_of(by: str, key: object) -> UsageTotal | None:
+    """The usage of one session, task, model or day; None when nothing was counted for it."""
+    return UsageTotal.objects.filter(pk=f"{by}:{key}").first()
+
+
+def task_of_turns(session: str) -> int | None:
+    """The task a session's turns count for: the one last dispatched to it, at work or just finished (its last
+    reply is often read after it went to review); None for a session never given a task."""
+    return Dispatch.objects.filter(session=session).order_by("-position").values_list("task_id", flat=True).first()
+
+
+def usage_cursors(session: str) -> list[UsageCursor]:
+    return list(UsageCursor.objects.filter(session=session))
+
+
+def usage_cursor(path: str) -> UsageCursor | None:
+    """How far a file was counted, for whichever session counted it."""
+    return UsageCursor.objects.filter(pk=path).first()
+
+
+def dispatch_pause() -> DispatchPause | None:
+    """The budget pause that holds dispatch now, if one does: a daily one holds only on the day it was crossed."""
+    pause = DispatchPause.objects.filter(pk=1, paused=True).first()
+    if pause is None or (pause.budget == "day" and pause.day != today()):
+        return None
+    return pause

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from chorus_site.pages.base import AGENT, CLAIM, MESSAGE, SESSION, TASK, Fragment, LivePage, found
+from chorus_site.pages.usage import USAGE, task_cost
 from documents_app import selectors as document_selectors
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
@@ -137,7 +138,7 @@ class TaskPage(LivePage):
     template = "task.html"
     section = "tasks"
     parameters = ("id",)
-    topics = (TASK, MESSAGE, AGENT, CLAIM, f"{REVIEW}:{{id}}")
+    topics = (TASK, MESSAGE, AGENT, CLAIM, f"{REVIEW}:{{id}}", USAGE)
 
     def __init__(self, params: Mapping[str, str]):
         super().__init__(params)
@@ -174,12 +175,16 @@ class TaskPage(LivePage):
         )
         return [Fragment("task_claims.html#task-claims", context, key=shown)]
 
+    def read_cost(self) -> list[Fragment]:
+        return [task_cost(self.read_task().id)]
+
     partials = {
         "task-detail": read_detail,
         "timeline": read_detail,
         "assign": read_assignment,
         "task-claims": read_claims,
         "review": read_review,
+        "task-cost": read_cost,
     }
     # a progress note is an event of its session's agent stream (the task's version does not move with it)
     renders = {
@@ -190,8 +195,15 @@ class TaskPage(LivePage):
         SESSION: ("assign",),
         f"{AGENT}:{{agents}}": ("timeline",),
         f"{REVIEW}:{{id}}": ("review",),
+        USAGE: ("task-cost",),
     }
 
     def context(self) -> dict:
         task = self.read_task()
-        return {**super().context(), **detail(task), **assignment(task), **claims(task)}
+        return {
+            **super().context(),
+            **detail(task),
+            **assignment(task),
+            **claims(task),
+            "task_cost": task_cost(task.id).context,
+        }

@@ -10,13 +10,19 @@ overrides of its MCP configuration.
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
 from sessions_app.dialogs import Dialog
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader
+from sessions_app.usage import SessionRef, Turn, UsageReader, count
 
 # Its dialogs select with the same `›` as the composer, and draw the question a few lines above the options (the
 # approval shows the command and the reason between them).
@@ -108,6 +114,95 @@ class McpOverrides(ToolsLoader):
 
 MCP_OVERRIDES = McpOverrides()
 
+# --- Usage: its session rollout files ----------------------------------------------------------------------------
+
+# The cumulative counts of a token_count event (codex-rs protocol TokenUsage). input_tokens includes the cached part,
+# output_tokens the reasoning part (as the Responses API counts them), so neither is added twice.
+TOTALS = ("input_tokens", "cached_input_tokens", "output_tokens")
+
+
+def codex_home(environment: Mapping[str, str]) -> Path:
+    """$CODEX_HOME, else $HOME/.codex (of the agent's environment)."""
+    if environment.get("CODEX_HOME"):
+        return Path(environment["CODEX_HOME"])
+    home = environment.get("HOME")
+    return (Path(home) if home else Path.home()) / ".codex"
+
+
+def rollout_cwd(path: Path) -> str | None:
+    """The working directory in a rollout's first line (`session_meta`), if it has one."""
+    try:
+        with open(path, "rb") as file:
+            first = json.loads(file.readline())
+    except (OSError, ValueError):
+        return None
+    payload = first.get("payload") if isinstance(first, dict) else None
+    if not isinstance(payload, dict) or first.get("type") != "session_meta":
+        return None
+    return str(payload.get("cwd") or "") or None
+
+
+class Rollout(UsageReader):
+    """Codex's session rollout (`sessions/YYYY/MM/DD/rollout-*.jsonl`): each `token_count` event carries the
+    session's cumulative totals, so a turn is the growth since the last one counted, and an event repeated with the
+    same totals counts nothing. The model comes from the `turn_context` line before it. A rollout is the session's
+    when it was written since the session started, in the session's working directory."""
+
+    name = "codex_rollout"
+
+    def files(self, session: SessionRef, environment: Mapping[str, str] | None = None) -> list[Path]:
+        root = codex_home(os.environ if environment is None else environment) / "sessions"
+        start = datetime.datetime.fromtimestamp(session.created_at, tz=datetime.UTC).date()
+        today = datetime.datetime.now(tz=datetime.UTC).date()
+        found = []
+        for offset in range((today - start).days + 2):
+            day = start + datetime.timedelta(days=offset - 1)
+            directory = root / f"{day.year:04d}" / f"{day.month:02d}" / f"{day.day:02d}"
+            try:
+                entries = [entry for entry in os.scandir(directory) if entry.name.startswith("rollout-")]
+            except OSError:
+                continue
+            found += [
+                Path(entry.path)
+                for entry in entries
+                if entry.name.endswith(".jsonl")
+                and entry.stat().st_mtime >= session.created_at
+                and rollout_cwd(Path(entry.path)) == session.cwd
+            ]
+        return sorted(found)
+
+    def turn(self, record: dict, memo: dict[str, Any]) -> Turn | None:
+        payload = record.get("payload")
+        if not isinstance(payload, dict):
+            return None
+        if record.get("type") == "turn_context" and isinstance(payload.get("model"), str):
+            memo["model"] = payload["model"]
+            return None
+        info = payload.get("info")
+        if record.get("type") != "event_msg" or payload.get("type") != "token_count" or not isinstance(info, dict):
+            return None
+        totals = info.get("total_token_usage")
+        if not isinstance(totals, dict):
+            return None
+        now = {key: count(totals.get(key)) for key in TOTALS}
+        before = memo.get("totals") or dict.fromkeys(TOTALS, 0)
+        growth = {key: now[key] - before.get(key, 0) for key in TOTALS}
+        if any(value < 0 for value in growth.values()):
+            growth = now  # the totals started again (a new conversation in the same file)
+        memo["totals"] = now
+        if not any(growth.values()):
+            return None
+        cached = min(growth["cached_input_tokens"], growth["input_tokens"])
+        return Turn(
+            model=str(memo.get("model") or "unknown"),
+            input=growth["input_tokens"] - cached,
+            output=growth["output_tokens"],
+            cache_read=cached,
+        )
+
+
+ROLLOUT = Rollout()
+
 PROFILE = Profile(
     name="codex",
     command=("codex",),
@@ -121,4 +216,5 @@ PROFILE = Profile(
     # A paste-burst window of ~120 ms: an Enter inside it becomes a line break.
     delivery=Delivery(enter_delay=0.15),
     tools_loader=MCP_OVERRIDES,
+    usage_reader=ROLLOUT,
 )
