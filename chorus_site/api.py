@@ -21,9 +21,8 @@ from events_app.database import unwritable
 from events_app.errors import ConcurrencyError, DomainError
 from events_app.schemas import answers
 from sessions_app.api import router as sessions_router
-from tasks_app.api import claims_router
+from tasks_app.api import claims_router, usage_router
 from tasks_app.api import router as tasks_router
-from tasks_app.api import usage_router
 
 
 class BearerToken(HttpBearer):
