@@ -50,6 +50,9 @@ SIGNAL_CHARS = 200
 # A session is starting until its agent's first signal, or this long after its start: then an agent that gives
 # none is told by the CPU it uses and the profile's fallback, like any other.
 STARTUP_SECONDS = 30.0
+# tmux marks a pane dead when its terminal closes, which may come a moment before it reaps the program and knows its
+# exit status: a dead pane with neither status nor signal is looked at again for this long before it is recorded.
+EXIT_STATUS_WAIT = 1.0
 
 
 TYPED_NOT_SUBMITTED = (
@@ -84,6 +87,8 @@ class SessionMonitor:
         self.trackers: dict[str, StatusTracker] = {}
         # the pane each tracker watches, by session
         self._tracked_panes: dict[str, str] = {}
+        # pane id -> when it was first seen dead without an exit status yet
+        self._dead_unreaped: dict[str, float] = {}
         self.screens: dict[str, tmux_adapter.PaneScreen] = {}
         # the colour captures of the screens pages show (sessions_app.mirror), by pane
         self.mirrored: dict[str, tmux_adapter.PaneScreen] = {}
@@ -374,11 +379,25 @@ class SessionMonitor:
 
     def _record(self, session: Session, pane: tmux_adapter.PaneInfo, verdict: Verdict) -> None:
         if verdict.status is Status.STOPPED:
+            if self._exit_status_pending(pane):
+                return
             self._stopped(session, self._why_ended(session, pane, verdict.reason), pane.dead_status)
             return
         previous = session.status
         if services.session_record_status(session, verdict):
             log.info("%s: %s -> %s (%s)", session.name, previous, verdict.status.value, verdict.reason)
+
+    def _exit_status_pending(self, pane: tmux_adapter.PaneInfo) -> bool:
+        """Whether a dead pane's exit status may still come (see EXIT_STATUS_WAIT): then its end waits a tick."""
+        if not pane.dead or pane.dead_status is not None or pane.dead_signal is not None:
+            self._dead_unreaped.pop(pane.pane_id, None)
+            return False
+        now = time.monotonic()
+        first = self._dead_unreaped.setdefault(pane.pane_id, now)
+        if now - first < EXIT_STATUS_WAIT:
+            return True
+        del self._dead_unreaped[pane.pane_id]
+        return False
 
     def _why_ended(self, session: Session, pane: tmux_adapter.PaneInfo, reason: str) -> str:
         """The verdict's reason, with what the exit status means and, for an agent that died soon after its start
