@@ -158,7 +158,7 @@ def document_references(request: HttpRequest, document: str):
     summary="Dispatches, newest first, with their exact prompts",
 )
 def list_dispatches(request: HttpRequest, filters: Query[DispatchFilter]):
-    return list(selectors.dispatches(limit=filters.limit))
+    return DispatchOut.many(selectors.dispatches(limit=filters.limit))
 
 
 @router.get(
@@ -339,7 +339,7 @@ def remove_dependency(request: HttpRequest, task_id: TaskId, depends_on: Depende
     summary="The task's dispatches with exact prompts",
 )
 def task_dispatches(request: HttpRequest, task_id: TaskId, filters: Query[DispatchFilter]):
-    return list(selectors.dispatches(task_id, limit=filters.limit))
+    return DispatchOut.many(selectors.dispatches(task_id, limit=filters.limit))
 
 
 @router.get(

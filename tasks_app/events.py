@@ -280,11 +280,13 @@ class FilesChanged:
     """Files changed while the task was at work: `files` [{path, added, removed}] (lines against HEAD; None for a
     binary file, or unknown); `source` hook (the agent's file tool named them, so they are the task's alone) or
     git (the worker saw the working tree change); `shared_with`: the other tasks at work then, which the change
-    may equally be theirs (empty: the task's own)."""
+    may equally be theirs (empty: the task's own); `dispatch_id`: the task's dispatch then, so the audit of a
+    dispatch says what it touched ("" in events recorded before it was kept)."""
 
     files: list
     source: str
     shared_with: list
+    dispatch_id: str = ""
 
 
 @event("review")

@@ -262,6 +262,25 @@ class TaskChange(models.Model):
         return f"task {self.task_id}: {self.path}"
 
 
+class DispatchChange(models.Model):
+    """One file a task changed during one of its dispatches (FilesChanged with its dispatch): the audit of that
+    dispatch says what it touched."""
+
+    key = models.CharField(max_length=1040, primary_key=True)
+    dispatch_id = models.CharField(max_length=32, db_index=True)
+    path = models.CharField(max_length=1000)
+    added = models.IntegerField(null=True)
+    removed = models.IntegerField(null=True)
+    shared_with = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "chorus_dispatch_change"
+        ordering = ["dispatch_id", "path"]
+
+    def __str__(self) -> str:
+        return f"dispatch {self.dispatch_id}: {self.path}"
+
+
 class ChangeSnapshot(models.Model):
     """The checkout when a task went to work (`start`) and when it last reached review (`review`)."""
 

@@ -12,6 +12,7 @@ from tasks_app import lifecycle
 from tasks_app.models import (
     ChangeSnapshot,
     Dispatch,
+    DispatchChange,
     DispatchPause,
     EditDenial,
     PathClaim,
@@ -445,7 +446,7 @@ class ChangesProjector(Projector):
     sent when a request for changes took them (the `task` stream)."""
 
     name = "task_changes"
-    models = (TaskChange, ChangeSnapshot, ReviewComment)
+    models = (TaskChange, DispatchChange, ChangeSnapshot, ReviewComment)
 
     @handles(ev.FilesChanged)
     def files_changed(self, recorded: RecordedEvent, rows: Rows) -> None:
@@ -459,6 +460,17 @@ class ChangesProjector(Projector):
             row.shared_with = [] if e.source == "hook" else sorted({*row.shared_with, *e.shared_with})
             row.changed_at = recorded.recorded_at
             rows.save(row)
+            if e.dispatch_id:
+                key = f"{e.dispatch_id}:{changed['path']}"
+                touched = rows.get(DispatchChange, key) or DispatchChange(
+                    key=key, dispatch_id=e.dispatch_id, path=changed["path"]
+                )
+                touched.added, touched.removed, touched.shared_with = (
+                    changed["added"],
+                    changed["removed"],
+                    row.shared_with,
+                )
+                rows.save(touched)
 
     @handles(ev.ChangesSnapshotTaken)
     def snapshot_taken(self, recorded: RecordedEvent, rows: Rows) -> None:

@@ -260,6 +260,13 @@ class DispatchFilter(Schema):
     limit: int = Field(100, ge=1, le=1000)
 
 
+class TouchedOut(Schema):
+    path: str
+    added: int | None
+    removed: int | None
+    shared_with: list[int] = Field(description="other tasks in progress when it changed (empty: this task's own)")
+
+
 class DispatchOut(Schema):
     id: str
     task_id: int
@@ -277,6 +284,13 @@ class DispatchOut(Schema):
     started_at: datetime | None
     review_at: datetime | None
     finished_at: datetime | None
+    touched: list[TouchedOut] = Field(default_factory=list, description="the files the task changed in this dispatch")
+
+    @classmethod
+    def many(cls, dispatches) -> list[DispatchOut]:
+        dispatches = list(dispatches)
+        touched = selectors.dispatch_changes(d.id for d in dispatches)
+        return [cls.model_validate(d).model_copy(update={"touched": touched.get(d.id, [])}) for d in dispatches]
 
 
 class SkippedOut(Schema):

@@ -22,6 +22,7 @@ from tasks_app.models import (
     STATUSES,
     ChangeSnapshot,
     Dispatch,
+    DispatchChange,
     DispatchPause,
     EditDenial,
     PathClaim,
@@ -270,6 +271,14 @@ def changed_files(task_id: int | str) -> list[TaskChange]:
 
 def changed_file_count(task_id: int | str) -> int:
     return TaskChange.objects.filter(task_id=task_id).count()
+
+
+def dispatch_changes(dispatch_ids: Iterable[str]) -> dict[str, list[DispatchChange]]:
+    """The files each of these dispatches touched, by path."""
+    found: dict[str, list[DispatchChange]] = {}
+    for change in DispatchChange.objects.filter(dispatch_id__in=list(dispatch_ids)).order_by("path"):
+        found.setdefault(change.dispatch_id, []).append(change)
+    return found
 
 
 def change_snapshot(task_id: int | str, moment: str) -> ChangeSnapshot | None:

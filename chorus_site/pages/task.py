@@ -58,6 +58,9 @@ def detail(task) -> dict:
     waiting = set(task_selectors.blocked_by([task]).get(task.id, []))
     prompt, why_not = task_selectors.prompt_preview(task)
     dispatches = list(task_selectors.dispatches(task.id, DISPATCHES_SHOWN))
+    touched = task_selectors.dispatch_changes(d.id for d in dispatches)
+    for dispatch in dispatches:
+        dispatch.touched = touched.get(dispatch.id, [])
     return {
         "task": task,
         "timeline": timeline(dispatches, list(task_selectors.task_notes(task.id))),
@@ -154,7 +157,8 @@ class TaskPage(LivePage):
         task = context["task"]
         self.related = {str(task.id), *(str(n) for n in task.depends_on), *(str(t.id) for t in context["dependents"])}
         self.agents = {d.session for d in context["dispatches"]}
-        shown = (task.version, tuple(entry.position for entry in context["timeline"]))
+        touched = tuple(len(d.touched) for d in context["dispatches"])
+        shown = (task.version, tuple(entry.position for entry in context["timeline"]), touched)
         history = Fragment("task.html#timeline", context, key=shown)
         changed = Fragment("task_review.html#review", context)
         return [Fragment("task.html#task-detail", context, covers=[history, changed]), history, changed]
@@ -194,7 +198,7 @@ class TaskPage(LivePage):
         MESSAGE: ("task-detail",),
         SESSION: ("assign",),
         f"{AGENT}:{{agents}}": ("timeline",),
-        f"{REVIEW}:{{id}}": ("review",),
+        f"{REVIEW}:{{id}}": ("review", "timeline"),
         USAGE: ("task-cost",),
     }
 
