@@ -18,7 +18,7 @@ import time
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from documents_app import discovery, reading
 from documents_app import events as ev
@@ -109,6 +109,16 @@ class Pending(NamedTuple):
         return self.observation.data is not None
 
 
+# The scanner's memory of a file (ScannedFile's columns, path first; the stat as _stat_key orders it), written
+# over what it remembered before. ON CONFLICT ... DO UPDATE is SQLite's (3.24 on) and PostgreSQL's.
+_SCANNED = ("size", "mtime_ns", "ctime_ns", "inode", "sha256", "line_count", "title", "skipped")
+_REMEMBER = (
+    f"INSERT INTO {ScannedFile._meta.db_table} (path, {', '.join(_SCANNED)}) "  # noqa: S608  (constant names)
+    f"VALUES ({', '.join(['%s'] * (len(_SCANNED) + 1))}) "
+    f"ON CONFLICT (path) DO UPDATE SET {', '.join(f'{name} = excluded.{name}' for name in _SCANNED)}"
+)
+
+
 def _stat_key(info: os.stat_result) -> tuple[int, int, int, int]:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
@@ -121,7 +131,7 @@ class _Writer:
         self.result = result
         self.pending: list[Observation] = []
         self.pending_bytes = 0
-        self.remembered: list[ScannedFile] = []
+        self.remembered: list[tuple] = []
         self.outcomes: dict[str, str] = {}
 
     def add(self, observation: Observation) -> None:
@@ -134,31 +144,16 @@ class _Writer:
         """Keep what this file holds for the next scan, unless its stat is too recent to vouch for it."""
         if read_at_ns - max(info.st_mtime_ns, info.st_ctime_ns) < RACY_NS:
             return
-        size, mtime_ns, ctime_ns, inode = _stat_key(info)
-        self.remembered.append(
-            ScannedFile(
-                path=path,
-                size=size,
-                mtime_ns=mtime_ns,
-                ctime_ns=ctime_ns,
-                inode=inode,
-                sha256=facts.sha256,
-                line_count=facts.line_count,
-                title=facts.title,
-                skipped=BINARY if facts.binary else "",
-            )
-        )
+        skipped = BINARY if facts.binary else ""
+        self.remembered.append((path, *_stat_key(info), facts.sha256, facts.line_count, facts.title, skipped))
         if len(self.remembered) >= BATCH_FILES * 5:
             self._save_remembered()
 
     def _save_remembered(self) -> None:
         if self.remembered:
-            ScannedFile.objects.bulk_create(
-                self.remembered,
-                update_conflicts=True,
-                unique_fields=["path"],
-                update_fields=["size", "mtime_ns", "ctime_ns", "inode", "sha256", "line_count", "title", "skipped"],
-            )
+            # One prepared statement, not a model per file through bulk_create (a sixth of a first scan's time).
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(_REMEMBER, self.remembered)
             self.remembered = []
 
     def flush(self) -> None:
