@@ -1,0 +1,100 @@
+"""Approval policies at work: deciding an agent's permission request (the guard list, the pause, the rules of
+chorus.toml) and recording it (ApprovalDecided on the session's `approval` stream), a person's answer too; the
+fleet-wide pause switch; saving the policy file from the settings page (validated first, nothing written when
+invalid)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from events_app import store
+from events_app.errors import ReadOnly
+from tasks_app import approvals, selectors
+from tasks_app import events as ev
+from tasks_app.errors import TaskError
+
+PERSON, POLICY = "person", "policy"
+FLEET = "fleet"
+
+
+def approval_decide(request: approvals.Request, *, record: bool = True) -> approvals.Decision:
+    """The decision for an agent's permission request, recorded as ApprovalDecided (unless `record` is off: a dry
+    run, `chorus approvals test`). The session's task's live claims serve `within_claims` rules."""
+    with transaction.atomic():
+        task = selectors.task_of_session(request.session) if request.session else None
+        task_claims = [claim.glob for claim in selectors.live_claims(task_id=task.id)] if task else []
+        decision = approvals.decide(
+            selectors.approval_policy(),
+            request,
+            root=Path(settings.PROJECT_ROOT),
+            data_dir=Path(settings.DATA_DIR),
+            task_claims=task_claims,
+            paused=selectors.approvals_paused() is not None,
+        )
+        if record and request.session:
+            _record(request.session, request.tool, request.subject, decision, POLICY, task.id if task else None)
+    return decision
+
+
+def approval_answered(session: str, *, tool: str, subject: str, decision: str, option: str) -> None:
+    """A person answered the session's permission dialog (option `option` of the page): recorded as theirs."""
+    task = selectors.task_of_session(session)
+    answer = approvals.Decision(decision, PERSON, f"answered {option!r} on the session page")
+    with transaction.atomic():
+        _record(session, tool, subject, answer, PERSON, task.id if task else None)
+
+
+def _record(session: str, tool: str, subject: str, decision: approvals.Decision, who: str, task_id: int | None):
+    decided = ev.ApprovalDecided(
+        tool=tool[:80],
+        subject=subject[:4000],
+        decision=decision.decision,
+        rule=decision.rule[:80],
+        reason=decision.reason[:1000],
+        who=who,
+        task_id=task_id,
+    )
+    with contextlib.suppress(ReadOnly):  # read-only: decided all the same, only not recorded
+        store.append("approval", session, None, [decided])
+
+
+def approvals_pause(reason: str = "") -> bool:
+    """Pause approval policies fleet-wide (every decision asks the person); False when already paused."""
+    return _switch(True, reason or "paused by a person")
+
+
+def approvals_resume(reason: str = "") -> bool:
+    """Resume approval policies; False when they were not paused."""
+    return _switch(False, reason or "resumed by a person")
+
+
+def _switch(pause: bool, reason: str) -> bool:
+    with transaction.atomic():
+        if (selectors.approvals_paused() is not None) == pause:
+            return False
+        event = ev.ApprovalsPaused(reason=reason[:300]) if pause else ev.ApprovalsResumed(reason=reason[:300])
+        store.append("approvals", FLEET, None, [event])
+    return True
+
+
+def approvals_policy_save(text: str) -> approvals.Policy:
+    """Write the policy file (PROJECT_ROOT/chorus.toml) with `text`, validated first: TaskError naming every problem
+    and nothing written when it is invalid. The file is replaced atomically (written beside it, then renamed)."""
+    source = selectors.approval_policy_source()
+    try:
+        policy = approvals.parse(text, str(source.path))
+    except approvals.BadPolicy as exc:
+        raise TaskError("\n".join(exc.problems)) from None
+    if settings.CHORUS_READ_ONLY:
+        raise TaskError("Chorus runs read-only: the policy file is not written")
+    handle, part = tempfile.mkstemp(prefix=".chorus-", suffix=".toml", dir=source.path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(part, source.path)
+    return policy
