@@ -14,12 +14,14 @@ from django.conf import settings
 from django.db import transaction
 
 from events_app import store
-from events_app.errors import ReadOnly
+from events_app.errors import DomainError, ReadOnly
+from sessions_app import selectors as session_selectors
+from sessions_app import services as session_services
 from tasks_app import approvals, selectors
 from tasks_app import events as ev
 from tasks_app.errors import TaskError
 
-PERSON, POLICY = "person", "policy"
+POLICY = "policy"
 FLEET = "fleet"
 
 
@@ -42,12 +44,24 @@ def approval_decide(request: approvals.Request, *, record: bool = True) -> appro
     return decision
 
 
-def approval_answered(session: str, *, tool: str, subject: str, decision: str, option: str) -> None:
-    """A person answered the session's permission dialog (option `option` of the page): recorded as theirs."""
-    task = selectors.task_of_session(session)
-    answer = approvals.Decision(decision, PERSON, f"answered {option!r} on the session page")
-    with transaction.atomic():
-        _record(session, tool, subject, answer, PERSON, task.id if task else None)
+def approval_answer_on_screen(session: str, screen: str) -> approvals.Decision | None:
+    """Answer the permission dialog on the screen of a session whose agent has no permission hook, as its profile
+    reads it (Profile.permission_screen, with its dialog-option rules): allow presses the allowing option's key,
+    deny the refusing one's, through the keys service (no text is typed); ask leaves it to the person. None when
+    no permission dialog of its profile shows. The decision is recorded first, so a key that fails is on record."""
+    current = session_selectors.session(session)
+    profile = session_selectors.profile(current.profile)
+    reader = profile.permission_screen
+    shown = reader.read(profile.dialog, screen) if reader is not None else None
+    if shown is None:
+        return None
+    request = approvals.Request(shown.tool, shown.command, (), current.cwd, session, current.profile)
+    decision = approval_decide(request)
+    key = {approvals.ALLOW: shown.allow_key, approvals.DENY: shown.deny_key}.get(decision.decision)
+    if key is not None:
+        with contextlib.suppress(DomainError):  # the session ended or the dialog went meanwhile: nothing to answer
+            session_services.session_send_keys(session, [key])
+    return decision
 
 
 def _record(session: str, tool: str, subject: str, decision: approvals.Decision, who: str, task_id: int | None):
