@@ -328,3 +328,11 @@ def approval_decisions(session: str | None = None, limit: int | None = 20) -> li
     if session is not None:
         queryset = queryset.filter(session=session)
     return list(queryset[:limit] if limit is not None else queryset)
+
+
+def approval_policy_text() -> str:
+    """The policy file's text as it is now (empty when there is none)."""
+    try:
+        return approval_policy_source().path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
