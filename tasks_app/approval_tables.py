@@ -20,9 +20,9 @@ def _globs(value: list[str]) -> list[str]:
 
 class ApprovalRule(BaseModel):
     """One rule: every condition given must hold for it to decide. `session`, `profile` and `tool` are shell-style
-    globs (`Bash`, `mcp__*`); `command` a regular expression searched in the command's text; `paths` claim globs
-    inside the project's root, which every path of the request must match; `within_claims`: every path lies inside
-    a live claim of the session's task."""
+    globs, `|` between alternatives (`Bash`, `Edit|Write`, `mcp__*`); `command` a regular expression searched in
+    the command's text; `paths` claim globs inside the project's root, which every path of the request must match;
+    `within_claims`: every path lies inside a live claim of the session's task."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -269,7 +269,7 @@ def relative_paths(request: Request, root: Path) -> list[str] | None:
 def matches(rule: ApprovalRule, request: Request, paths: list[str] | None, task_claims: list[str]) -> bool:
     """Whether every condition of `rule` holds for `request` (`paths`: its files relative to the root)."""
     for pattern, value in ((rule.profile, request.profile), (rule.session, request.session), (rule.tool, request.tool)):
-        if pattern is not None and not fnmatch.fnmatchcase(value, pattern):
+        if pattern is not None and not any(fnmatch.fnmatchcase(value, one) for one in pattern.split("|")):
             return False
     if rule.command is not None and not re.search(rule.command, request.command):
         return False

@@ -32,7 +32,7 @@ command = "^(uv run )?pytest\\\\b"
 [[approvals.rules]]
 name = "my claims"
 decision = "allow"
-tool = "Edit"
+tool = "Edit|MultiEdit"
 within_claims = true
 
 [[approvals.rules]]
@@ -75,6 +75,9 @@ def test_within_claims_holds_only_inside_the_tasks_live_claims():
     assert decide(edit, task_claims=["src/api/**"]).rule == "my claims"
     assert decide(edit, task_claims=["src/ui/**"]).rule == "default"
     assert decide(edit).rule == "default"
+    multi = Request("MultiEdit", files=("src/api/views.py",), cwd=str(ROOT))
+    assert decide(multi, task_claims=["src/api/**"]).rule == "my claims"
+    assert decide(Request("Write", files=("src/api/views.py",)), task_claims=["src/api/**"]).rule == "default"
 
 
 def test_the_pause_makes_every_decision_ask_but_the_guard_list_still_denies():
