@@ -103,3 +103,10 @@ def test_the_worker_answers_each_wait_once(policy, pressed, monkeypatch, docs):
     job.start()
     job.tick()
     assert fake.captures == 2
+
+
+def test_a_profile_extending_codex_reads_its_dialogs_too(policy, pressed, docs):
+    policy('[profiles.night]\nextends = "codex"\n\n' + ALLOW_KIT)
+    waiting("w", "night", docs.root)
+    assert services.approval_answer_on_screen("w", CODEX).rule == "kit"
+    assert pressed == [("w", ["1"])]
