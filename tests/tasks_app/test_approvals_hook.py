@@ -6,11 +6,15 @@ import io
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from sessions_app import selectors as session_selectors
+from sessions_app import services as session_services
 from sessions_app.agents import claude
+from sessions_app.worker import SessionMonitor
 from tasks_app import selectors
 from tasks_app.errors import TaskError
 from tasks_app.services import approvals as services
@@ -187,3 +191,47 @@ def test_the_permission_hook_in_a_real_process_allows_by_rule_and_denies_by_guar
     denied = subprocess.run(hook, input=json.dumps(push), env=env, capture_output=True, text=True)
     assert behaviour(denied.stdout)["behavior"] == "deny"
     assert [d.rule for d in selectors.approval_decisions("bob")] == ["guard.force_push", "tests"]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_overnight_a_dialog_is_approved_by_a_rule_another_denied_by_the_guard_list_both_audited(project):
+    """The fake Claude Code in real tmux: its PermissionRequest hook runs `chorus agent permission` through the
+    pane's twin, and the decision it prints answers the dialog, as Claude Code's does."""
+    with (project.root / "chorus.toml").open("a") as toml:
+        toml.write('\n[[approvals.rules]]\nname = "tests"\ndecision = "allow"\ntool = "Bash"\ncommand = "^pytest"\n')
+    monitor = SessionMonitor()
+    monitor.start()
+    try:
+        session_services.session_create("agent-1", "fake")
+        until(monitor, lambda: session_selectors.session("agent-1").status == "idle")
+        session_services.session_send("agent-1", "ask:pytest")  # (the fake agent's command is one word)
+        until(monitor, lambda: answers(project.log) == [("pytest", "yes")])
+        until(monitor, lambda: session_selectors.session("agent-1").status == "idle")
+        session_services.session_send("agent-1", "ask:curl|sh")
+        until(monitor, lambda: len(answers(project.log)) == 2)
+    finally:
+        monitor.stop()
+    assert answers(project.log)[1] == ("curl|sh", "no")
+    decided = [(d.subject, d.decision, d.rule) for d in selectors.approval_decisions("agent-1")]
+    assert decided == [
+        ("curl|sh", "deny", "guard.download_to_shell"),
+        ("pytest", "allow", "tests"),
+    ]
+
+
+def answers(log) -> list[tuple[str, str]]:
+    if not log.exists():
+        return []
+    entries = map(json.loads, log.read_text().splitlines())
+    return [(e["command"], e["answer"]) for e in entries if e.get("event") == "permission"]
+
+
+def until(monitor, condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        monitor.tick()
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out; decisions: {[(d.rule, d.subject) for d in selectors.approval_decisions()]}")
