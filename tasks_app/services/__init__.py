@@ -18,6 +18,7 @@ writes nothing. Every service that changes a task takes the version of it the ca
 from tasks_app.services.approvals import (
     approval_answer_on_screen,
     approval_decide,
+    approval_keys_send,
     approvals_pause,
     approvals_policy_save,
     approvals_resume,
@@ -82,6 +83,7 @@ __all__ = [
     "Watch",
     "approval_answer_on_screen",
     "approval_decide",
+    "approval_keys_send",
     "approvals_pause",
     "approvals_policy_save",
     "approvals_resume",

@@ -17,11 +17,12 @@ from events_app import store
 from events_app.errors import DomainError, ReadOnly
 from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
+from sessions_app.mirror import ESCAPES
 from tasks_app import approvals, selectors
 from tasks_app import events as ev
 from tasks_app.errors import TaskError
 
-POLICY = "policy"
+PERSON, POLICY = "person", "policy"
 FLEET = "fleet"
 
 
@@ -62,6 +63,26 @@ def approval_answer_on_screen(session: str, screen: str) -> approvals.Decision |
         with contextlib.suppress(DomainError):  # the session ended or the dialog went meanwhile: nothing to answer
             session_services.session_send_keys(session, [key])
     return decision
+
+
+def approval_keys_send(session: str, keys: list[str]) -> None:
+    """A person presses keys in the session's pane (the session page); when they answer the permission dialog its
+    profile reads on the screen the page shows (the worker's mirror), the answer is recorded as theirs
+    (ApprovalDecided, who = person): the allowing option's key as allow, the refusing one's as deny."""
+    mirrored = session_selectors.screens([session]).get(session)
+    shown = None
+    if mirrored is not None and len(keys) == 1:
+        profile = session_selectors.profile(session_selectors.session(session).profile)
+        reader = profile.permission_screen
+        shown = reader.read(profile.dialog, ESCAPES.sub("", mirrored.text)) if reader is not None else None
+    session_services.session_send_keys(session, keys)
+    if shown is None or keys[0] not in (shown.allow_key, shown.deny_key):
+        return
+    decision = approvals.ALLOW if keys[0] == shown.allow_key else approvals.DENY
+    answer = approvals.Decision(decision, PERSON, f"the person pressed {keys[0]} on the session page")
+    task = selectors.task_of_session(session)
+    with transaction.atomic():
+        _record(session, shown.tool, shown.command, answer, PERSON, task.id if task else None)
 
 
 def _record(session: str, tool: str, subject: str, decision: approvals.Decision, who: str, task_id: int | None):

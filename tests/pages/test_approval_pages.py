@@ -8,9 +8,11 @@ from django.test import Client
 
 from chorus_site.pages.session import SessionPage
 from events_app import store
+from sessions_app.models import MirroredScreen
 from tasks_app import approvals, selectors
 from tasks_app.services import approvals as services
 from tests.tasks_app.factories import SessionFactory
+from tests.tasks_app.test_approvals_screen import GEMINI, waiting
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +72,20 @@ def test_the_session_page_lists_its_agents_approval_decisions_live(_root):
     update = page.update([{"stream_type": "approval", "stream_id": "s1", "position": store.last_position()}])
     assert update.strip().startswith('<section id="approval-decisions"')
     assert "<b>deny</b> Bash <code>git push --force</code>" in update and "by policy, guard.force_push" in update
+
+
+def test_a_persons_answer_to_the_dialog_on_the_session_page_is_recorded_as_theirs(browser, monkeypatch, _root):
+    pressed = []
+    monkeypatch.setattr(services.session_services, "session_send_keys", lambda name, k: pressed.append((name, k)))
+    waiting("w", "gemini", _root)
+    MirroredScreen.objects.create(session="w", text=GEMINI, seq=1)
+    assert browser.post("/sessions/w/keys", {"key": "3"}, HTTP_HX_REQUEST="true").status_code == 200
+    assert browser.post("/sessions/w/keys", {"key": "Down"}, HTTP_HX_REQUEST="true").status_code == 200
+    assert pressed == [("w", ["3"]), ("w", ["Down"])]
+    (row,) = selectors.approval_decisions("w")
+    assert (row.subject, row.decision, row.rule, row.who) == (
+        "echo kit > kit-permission.txt",
+        "deny",
+        "person",
+        "person",
+    )
