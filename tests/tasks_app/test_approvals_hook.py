@@ -11,6 +11,7 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
+from events_app import projection
 from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
 from sessions_app.agents import claude
@@ -235,3 +236,13 @@ def until(monitor, condition, timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out; decisions: {[(d.rule, d.subject) for d in selectors.approval_decisions()]}")
+
+
+def test_the_approval_read_models_rebuild_from_the_log_as_they_are(pane, policy, docs, monkeypatch):
+    permission(monkeypatch, permission_input(docs.root))
+    approvals("pause")
+    permission(monkeypatch, permission_input(docs.root, command="git push -f"))
+    approvals("resume")
+    approvals("pause")
+    assert projection.verify(["approvals"]) == []
+    assert len(selectors.approval_decisions()) == 2 and selectors.approvals_paused() is not None
