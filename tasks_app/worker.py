@@ -79,9 +79,11 @@ class DialogApprovals:
         self.seen &= {(s.name, s.status_since) for s in waiting}
         for current in waiting:
             wait = (current.name, current.status_since)
-            if wait in self.seen or not _reads_dialogs(current.profile):
+            if wait in self.seen:
                 continue
-            self.seen.add(wait)
+            self.seen.add(wait)  # a profile without permission_screen is looked up once per wait too
+            if not _reads_dialogs(current.profile):
+                continue
             try:
                 screen = session_services.tmux().capture(current.pane_id).text
             except TmuxError:
