@@ -19,7 +19,7 @@ from typing import Any
 
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
-from sessions_app.dialogs import Dialog
+from sessions_app.dialogs import Dialog, PermissionScreen
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader
 from sessions_app.usage import SessionRef, Turn, UsageReader, count
@@ -203,6 +203,16 @@ class Rollout(UsageReader):
 
 ROLLOUT = Rollout()
 
+
+# Its command approval: "Would you like to run the following command?", the command after "$ ", then "1. Yes,
+# proceed (y)" ... "3. No, and tell Codex what to do differently (esc)" (0.169.0, tests/fixtures/codex-0.169.0).
+PERMISSION_SCREEN = PermissionScreen(
+    question=r"^\s*Would you like to run the following command\?",
+    command=r"^\s*\$ (?P<command>\S.*)$",
+    allow=r"^Yes, proceed\b",
+    deny=r"^No\b",
+)
+
 PROFILE = Profile(
     name="codex",
     command=("codex",),
@@ -213,6 +223,7 @@ PROFILE = Profile(
     busy_cpu_percent=25.0,
     composer=COMPOSER,
     dialog=DIALOG,
+    permission_screen=PERMISSION_SCREEN,
     # A paste-burst window of ~120 ms: an Enter inside it becomes a line break.
     delivery=Delivery(enter_delay=0.15),
     tools_loader=MCP_OVERRIDES,
