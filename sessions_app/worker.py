@@ -51,8 +51,9 @@ SIGNAL_CHARS = 200
 # none is told by the CPU it uses and the profile's fallback, like any other.
 STARTUP_SECONDS = 30.0
 # tmux marks a pane dead when its terminal closes, which may come a moment before it reaps the program and knows its
-# exit status: a dead pane with neither status nor signal is looked at again for this long before it is recorded.
-EXIT_STATUS_WAIT = 1.0
+# exit status (on a loaded machine, seconds later): a dead pane with neither status nor signal is looked at again for
+# this long before it is recorded.
+EXIT_STATUS_WAIT = 3.0
 
 
 TYPED_NOT_SUBMITTED = (
