@@ -15,6 +15,7 @@ import json
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
 from sessions_app.dialogs import Dialog
+from sessions_app.limits import LimitRule
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader
 
@@ -54,6 +55,15 @@ RULES = (
         Region.bottom(3),
         95,
         ignore_case=True,
+    ),
+)
+
+# codex-rs's usage-limit error: "You've hit your usage limit. Upgrade to Pro (...) or try again in 2h 13m." (or
+# "try again at 3:00 PM.", "Try again at Dec 29th, 2025 10:15 PM.").
+LIMITS = (
+    LimitRule(
+        "codex.usage_limit",
+        r"you[’']ve hit your usage limit\b(?:[^\n]*?\btry again (?P<reset>(?:in|at)\s[^\n]+))?",
     ),
 )
 
@@ -121,4 +131,7 @@ PROFILE = Profile(
     # A paste-burst window of ~120 ms: an Enter inside it becomes a line break.
     delivery=Delivery(enter_delay=0.15),
     tools_loader=MCP_OVERRIDES,
+    limits=LIMITS,
+    # `codex resume <session id>`: the id its rollout file and session meta carry
+    resume=("resume", "{conversation}"),
 )

@@ -16,6 +16,7 @@ from pathlib import Path
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
 from sessions_app.dialogs import DEFAULT_MARKERS, Dialog
+from sessions_app.limits import LimitRule
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
@@ -114,6 +115,18 @@ class SystemSettingsFile(ToolsLoader):
 
 SYSTEM_SETTINGS_FILE = SystemSettingsFile()
 
+# Quota notices (google-gemini/gemini-cli issues #3796, #11461, #17081, #26696): "You have reached your daily
+# gemini-2.5-pro quota limit.", "Usage limit reached for gemini-3-flash-preview", "Individual quota reached.
+# Resets in 157h". A bare 429 (RESOURCE_EXHAUSTED, "please wait and try again later") is a rate limit it retries
+# by itself, not a plan's limit, so it is no rule here.
+LIMITS = (
+    LimitRule(
+        "gemini.quota_limit",
+        r"(?:reached your daily (?:[\w.-]+ )?quota limit|usage limit reached for|quota reached|exhausted your "
+        r"(?:daily )?quota)(?:[^\n]*?\b(?:resets?|try again)\s+(?P<reset>[^\n]+))?",
+    ),
+)
+
 PROFILE = Profile(
     name="gemini",
     command=("gemini",),
@@ -127,4 +140,7 @@ PROFILE = Profile(
     # An Enter right after the typed text is not taken as submit; about 0.5 s later it is.
     delivery=Delivery(enter_delay=0.5),
     tools_loader=SYSTEM_SETTINGS_FILE,
+    limits=LIMITS,
+    # `gemini --resume <session id>`
+    resume=("--resume", "{conversation}"),
 )
