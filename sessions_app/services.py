@@ -382,6 +382,21 @@ def sessions_recover() -> list[tuple[Session, str]]:
     return outcome
 
 
+def recovery_report(outcome: list[tuple[Session, str]]) -> str:
+    """sessions_recover's outcome in one line per session, for the page and the command line."""
+    if not outcome:
+        return "Nothing to recover: every live session has its tmux pane."
+    lines = []
+    for session, failure in outcome:
+        if failure:
+            lines.append(f"{session.name}: not recovered: {failure}")
+        elif session.conversation and selectors.profile(session.profile).resume:
+            lines.append(f"{session.name}: recovered, resuming conversation {session.conversation}")
+        else:
+            lines.append(f"{session.name}: recovered (a new conversation)")
+    return "\n".join(lines)
+
+
 def session_adopt(target: str, name: str | None = None, profile: str = "shell") -> Session:
     """Take over a tmux session or pane that Chorus did not start (`target`: session name or pane id %N)."""
     adapter = tmux()

@@ -1,0 +1,111 @@
+"""Conversations that survive: a session records its agent's conversation id (ConversationBound), a restart may
+resume it with the profile's resume argv, and `sessions recover` finds the sessions tmux lost. Without tmux: the
+real restart and recover runs are in test_limit_recovery_process.py (integration)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from events_app import store
+from sessions_app import services
+from sessions_app.agents import aider, claude, codex, gemini
+from sessions_app.errors import SessionConflict
+from sessions_app.models import Session
+from tests.sessions_app.factories import AdoptedSessionFactory, SessionFactory
+
+CONVERSATION = "605d46b9-cbaf-4d65-833b-3ba8b940c183"
+
+
+@pytest.mark.parametrize(
+    ("profile", "arguments"),
+    [
+        (claude.PROFILE, ("--resume", CONVERSATION)),
+        (codex.PROFILE, ("resume", CONVERSATION)),
+        (gemini.PROFILE, ("--resume", CONVERSATION)),
+        (aider.PROFILE, ()),
+    ],
+)
+def test_the_resume_argv_comes_from_the_profile(profile, arguments):
+    assert profile.resume_arguments(CONVERSATION) == arguments
+
+
+def test_claude_code_s_session_file_names_its_conversation():
+    report = claude.session_report({"status": "idle", "pid": 7, "sessionId": CONVERSATION}, pid_alive=True)
+    assert report.conversation == CONVERSATION
+    assert claude.session_report({"status": "idle"}, pid_alive=True).conversation == ""
+
+
+@pytest.mark.django_db
+def test_a_conversation_is_bound_once_and_again_when_it_changes():
+    session = SessionFactory(profile="claude")
+    assert services.session_bind_conversation(session, CONVERSATION, "Claude Code session file")
+    bound = Session.objects.get(pk=session.name)
+    assert bound.conversation == CONVERSATION
+    assert not services.session_bind_conversation(bound, CONVERSATION, "Claude Code session file")
+    assert services.session_bind_conversation(bound, "another", "Claude Code session file")
+    events = [r.event for r in store.read(stream_type="session", stream_id=session.name)]
+    assert [e.conversation for e in events if type(e).__name__ == "ConversationBound"] == [CONVERSATION, "another"]
+
+
+@pytest.mark.django_db
+def test_a_new_session_of_the_name_starts_without_the_old_conversation():
+    session = SessionFactory(profile="claude", name="again")
+    services.session_bind_conversation(session, CONVERSATION, "test")
+    services.session_record_stopped(Session.objects.get(pk="again"), "pane dead (exit 0)", 0)
+    SessionFactory(profile="claude", name="again")
+    assert Session.objects.get(pk="again").conversation == ""
+
+
+@pytest.mark.django_db
+def test_resuming_needs_a_conversation_and_a_profile_that_can():
+    bare = SessionFactory(profile="claude")
+    with pytest.raises(SessionConflict, match="has no conversation of its agent recorded yet"):
+        services.session_restart(bare.name, resume=True)
+    other = SessionFactory(profile="aider")
+    services.session_bind_conversation(other, CONVERSATION, "test")
+    with pytest.raises(SessionConflict, match="profile aider does not say how to resume a conversation"):
+        services.session_restart(other.name, resume=True)
+
+
+@pytest.mark.django_db
+def test_resuming_without_a_conversation_is_one_line_on_the_command_line_and_409_in_the_api():
+    session = SessionFactory(profile="claude")
+    with pytest.raises(CommandError, match=r"^session 's\d+' has no conversation of its agent recorded yet"):
+        call_command("sessions", "restart", session.name, "--resume")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {django_settings.CHORUS_TOKEN}")
+    response = api.post(f"/api/sessions/{session.name}/restart?resume=true")
+    assert response.status_code == 409
+    assert "has no conversation of its agent recorded yet" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_the_sessions_to_recover_are_those_tmux_lost(monkeypatch):
+    kept = SessionFactory(profile="claude")
+    lost = SessionFactory(profile="claude")
+    vanished = SessionFactory(profile="codex")
+    services.session_record_stopped(vanished, services.PANE_GONE, None)
+    exited = SessionFactory(profile="codex")
+    services.session_record_stopped(exited, "pane dead (exit 0)", 0)
+    killed = SessionFactory(profile="codex")
+    store.append("session", killed.name, None, [services.ev.SessionKilled(leftover_pids=[])])
+    AdoptedSessionFactory(profile="shell")
+    monkeypatch.setattr(services, "tmux", lambda: SimpleNamespace(panes_by_tag=lambda: {kept.name: object()}))
+    assert sorted(s.name for s in services.sessions_to_recover()) == sorted([lost.name, vanished.name])
+
+
+def test_the_recovery_report_says_what_happened_to_each():
+    resumed = SimpleNamespace(name="a", conversation=CONVERSATION, profile="claude")
+    afresh = SimpleNamespace(name="b", conversation="", profile="codex")
+    failed = SimpleNamespace(name="c", conversation="", profile="codex")
+    outcome = [(resumed, ""), (afresh, ""), (failed, "codex is not installed (not on PATH)")]
+    assert services.recovery_report(outcome).splitlines() == [
+        f"a: recovered, resuming conversation {CONVERSATION}",
+        "b: recovered (a new conversation)",
+        "c: not recovered: codex is not installed (not on PATH)",
+    ]
+    assert services.recovery_report([]) == "Nothing to recover: every live session has its tmux pane."
