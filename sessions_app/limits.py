@@ -40,8 +40,9 @@ _ZONE = re.compile(r"\(?\b(?P<zone>UTC|GMT|[A-Z][A-Za-z_]+/[A-Za-z_]+(?:/[A-Za-z
 
 @dataclass(frozen=True)
 class LimitRule:
-    """A screen that says the agent hit its usage limit: `pattern` (searched in the bottom `lines` lines, case
-    ignored) with a named group `reset` holding when it resets, if the agent says."""
+    """A screen that says the agent hit its usage limit: `pattern` (searched in the last `lines` non-blank lines,
+    case ignored: a full-screen renderer keeps blank rows between its transcript and its input box) with a named
+    group `reset` holding when it resets, if the agent says."""
 
     name: str
     pattern: str
@@ -70,7 +71,7 @@ def find_limit(rules: tuple[LimitRule, ...], screen: str, now: datetime, zone: t
     """The first of `rules` that the screen's bottom lines show, with its reset time parsed."""
     if not rules:
         return None
-    lines = screen_lines(screen)
+    lines = [line for line in screen_lines(screen) if line.strip()]
     for rule in rules:
         match = rule.regex.search("\n".join(lines[-rule.lines :]))
         if match is None:

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from sessions_app.agents import SELF_REPORTS, TOOLS_LOADERS
 from sessions_app.dialogs import Dialog
+from sessions_app.limits import LimitRule
 from sessions_app.profiles import DEFAULT_PRIORITY, Region, Rule, Status
 from sessions_app.tmux import ALLOWED_KEYS, environment_script
 from sessions_app.tools_loader import CHOICES
@@ -83,6 +84,12 @@ def _keys(value: list[str]) -> list[str]:
     return value
 
 
+def _resume(value: list[str]) -> list[str]:
+    if value and not any("{conversation}" in part for part in value):
+        raise ValueError("must name the conversation: one of its arguments holds '{conversation}'")
+    return value
+
+
 Keys = Annotated[Strings, AfterValidator(_keys)]
 Environment = Annotated[dict[str, str], BeforeValidator(_string_table), AfterValidator(_environment)]
 Pattern = Annotated[str, AfterValidator(_regex)]
@@ -113,6 +120,16 @@ class RuleTable(_Table):
         status = Status(self.status)
         priority = DEFAULT_PRIORITY[status] if self.priority is None else self.priority
         return Rule(self.name, status, self.pattern, Region.parse(self.region), priority, self.unless, self.ignore_case)
+
+
+class LimitTable(_Table):
+    name: Annotated[str, Field(min_length=1)]
+    # a regular expression; its group `reset` is the reset text
+    pattern: Pattern
+    lines: Lines = 20
+
+    def limit(self) -> LimitRule:
+        return LimitRule(self.name, self.pattern, self.lines)
 
 
 class DeliveryTable(_Table):
@@ -166,11 +183,16 @@ class ProfileTable(_Table):
     mcp: bool | None = None
     # "worktree": each of its sessions works on one task in that task's own git worktree (tasks_app.worktrees).
     isolation: Literal["shared", "worktree"] | None = None
+    # usage-limit screens (sessions_app.limits), added to the parent's (one of the same name replaces it)
+    limits: list[LimitTable] = []
+    # the arguments that resume a conversation, "{conversation}" standing for its id ([] : it cannot)
+    resume: Annotated[Strings, AfterValidator(_resume)] | None = None
 
 
 TABLES: dict[tuple, type[_Table]] = {
     (): ProfileTable,
     ("rules", int): RuleTable,
+    ("limits", int): LimitTable,
     ("delivery",): DeliveryTable,
     ("composer",): ComposerTable,
     ("dialog",): DialogTable,

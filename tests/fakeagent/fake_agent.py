@@ -7,7 +7,9 @@ while it works, and a "Do you want to proceed?" dialog where the input box was. 
 file as one JSON line holding the exact text, so tests can check byte for byte what arrived.
 
 Prompt directives: `work:3` works 3 s instead of --work-seconds; `ask:CMD` opens a permission dialog for CMD
-first (`1`/Enter accepts, `2`/Esc declines). `/exit` quits with status 0; so does Ctrl-C twice on an empty line.
+first (`1`/Enter accepts, `2`/Esc declines); `limit:N` answers with a usage-limit notice that resets in N seconds.
+Its conversation id (`sessionId` in the status file) is random, or the one `--resume ID` continues.
+`/exit` quits with status 0; so does Ctrl-C twice on an empty line.
 """
 
 import argparse
@@ -24,6 +26,7 @@ import termios
 import time
 import tty
 import unicodedata
+import uuid
 from pathlib import Path
 
 NBSP = "\u00a0"
@@ -65,6 +68,7 @@ CONTROL_KEYS = {
 CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
 WORK_DIRECTIVE = re.compile(r"(?<!\w)work:(\d+(?:\.\d+)?)")
 ASK_DIRECTIVE = re.compile(r"(?<!\w)ask:(\S*)")
+LIMIT_DIRECTIVE = re.compile(r"(?<!\w)limit:(\d+)")
 
 
 def cell_width(char: str) -> int:
@@ -258,6 +262,7 @@ class FakeAgent:
         self.hooks = hook_commands(options.settings)
         self.hook_processes: list[subprocess.Popen] = []
         self.reported_status = ""
+        self.conversation = options.resume or str(uuid.uuid4())
 
     # --- the loop
 
@@ -268,7 +273,7 @@ class FakeAgent:
         while time.monotonic() < boot_until:
             pass  # like a CLI loading its code: CPU busy, nothing drawn yet
         self.terminal.enter()
-        self.log(event="ready")
+        self.log(event="ready", conversation=self.conversation)
         self.draw()
         while self.exit_code is None:
             data = self.terminal.read(self._timeout())
@@ -404,6 +409,7 @@ class FakeAgent:
         if not self.options.sessions_dir:
             return
         data = {"pid": os.getpid(), "status": status, "statusUpdatedAt": int(time.time() * 1000)}
+        data["sessionId"] = self.conversation
         if status == "waiting":
             data["waitingFor"] = "permission prompt"
         path = self.options.sessions_dir / f"{os.getpid()}.json"
@@ -419,7 +425,11 @@ class FakeAgent:
         self.work_seconds = float(work.group(1)) if work else self.options.work_seconds
         ask = ASK_DIRECTIVE.search(text)
         every = self.options.ask_every
-        if ask or (every and self.prompt_count % every == 0):
+        limit = LIMIT_DIRECTIVE.search(text)
+        if limit:
+            self.transcript.append(f"  ⎿  You've hit your session limit · resets in {limit.group(1)}s")
+            self.log(event="limit", seconds=int(limit.group(1)))
+        elif ask or (every and self.prompt_count % every == 0):
             self.ask_command = (ask.group(1) if ask else "") or "echo hello"
             self.transcript.append("● I will run a shell command.")
             self.busy(self.options.ask_delay, then="ask")
@@ -573,6 +583,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     # Claude Code's way of loading Chorus's tools; the fake agent takes them and calls no MCP server.
     parser.add_argument("--mcp-config", action="append", help="Claude Code's --mcp-config file (not read)")
     parser.add_argument("--allowedTools", help="Claude Code's --allowedTools (not used)")
+    parser.add_argument("--resume", help="Claude Code's --resume: the conversation id to continue")
     return parser.parse_args(argv)
 
 

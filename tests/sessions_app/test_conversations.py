@@ -14,8 +14,10 @@ from django.test import Client
 from events_app import store
 from sessions_app import services
 from sessions_app.agents import aider, claude, codex, gemini
+from sessions_app.catalog import load_profiles
 from sessions_app.errors import SessionConflict
 from sessions_app.models import Session
+from sessions_app.profiles import ProfileConfigError
 from tests.sessions_app.factories import AdoptedSessionFactory, SessionFactory
 
 CONVERSATION = "605d46b9-cbaf-4d65-833b-3ba8b940c183"
@@ -109,3 +111,32 @@ def test_the_recovery_report_says_what_happened_to_each():
         "c: not recovered: codex is not installed (not on PATH)",
     ]
     assert services.recovery_report([]) == "Nothing to recover: every live session has its tmux pane."
+
+
+def test_a_user_profile_declares_its_resume_and_limits_and_inherits_them(tmp_path):
+    path = tmp_path / "chorus.toml"
+    path.write_text(
+        '[profiles.mine]\nextends = "claude"\n'
+        '[profiles.tool]\ncommand = ["tool"]\nresume = ["--session", "{conversation}"]\n'
+        '[[profiles.tool.limits]]\nname = "tool.quota"\npattern = "out of credits until (?P<reset>.+)"\n'
+    )
+    profiles = load_profiles(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")})
+    assert profiles["mine"].resume == claude.PROFILE.resume and profiles["mine"].limits == claude.PROFILE.limits
+    assert profiles["tool"].resume_arguments("c1") == ("--session", "c1")
+    assert [limit.name for limit in profiles["tool"].limits] == ["tool.quota"]
+
+
+@pytest.mark.parametrize(
+    ("toml", "problem"),
+    [
+        ('resume = ["--resume"]', "'resume' must name the conversation"),
+        ('[[profiles.tool.limits]]\nname = "x"\npattern = "("', "limits[0]: 'pattern'"),
+        ('[[profiles.tool.limits]]\nname = "x"\npattern = "p"\nreset = 1', "unknown key 'reset'"),
+    ],
+)
+def test_a_bad_resume_or_limit_is_one_line_naming_the_file(tmp_path, toml, problem):
+    path = tmp_path / "chorus.toml"
+    path.write_text(f'[profiles.tool]\ncommand = ["tool"]\n{toml}\n')
+    with pytest.raises(ProfileConfigError) as error:
+        load_profiles(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")})
+    assert str(path) in str(error.value) and problem in str(error.value) and "\n" not in str(error.value)
