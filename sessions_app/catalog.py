@@ -211,6 +211,7 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
         isolation=_or(table.isolation, base.isolation),
         limits=_limits(table, base),
         resume=tuple(table.resume) if table.resume is not None else base.resume,
+        conversation_finder=base.conversation_finder,
         extends=parent.name if parent else None,
     )
 

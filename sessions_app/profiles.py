@@ -20,6 +20,7 @@ from pathlib import Path
 
 from events_app.errors import NotFound
 from sessions_app.composer import Composer
+from sessions_app.conversations import ConversationFinder
 from sessions_app.dialogs import Dialog
 from sessions_app.errors import SessionError
 from sessions_app.limits import LimitRule
@@ -202,6 +203,8 @@ class Profile:
     limits: the screens that say the agent hit its usage limit, and when it resets (sessions_app.limits).
     resume: the arguments that start the agent on a conversation it had, `{conversation}` standing for its id
       (empty: it cannot resume one).
+    conversation_finder: looks the conversation's id up in the agent's files, for an agent whose self-report does
+      not say it (None: only the self-report binds one).
     isolation: "shared" (its sessions work in the project's checkout) or "worktree" (each session works on one task
       in that task's own git worktree: started for the task, never in the shared checkout).
     """
@@ -226,6 +229,7 @@ class Profile:
     tools_loader: ToolsLoader | None = None
     limits: tuple[LimitRule, ...] = ()
     resume: tuple[str, ...] = ()
+    conversation_finder: ConversationFinder | None = None
     isolation: str = "shared"
     extends: str | None = None
     ordered_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)

@@ -318,11 +318,29 @@ def _resume_arguments(session: Session) -> tuple[str, ...]:
     profile = selectors.profile(session.profile)
     if not profile.resume:
         raise SessionConflict(f"profile {profile.name} does not say how to resume a conversation (its resume argv)")
-    if not session.conversation:
+    conversation = _conversation(session, profile)
+    if not conversation:
         raise SessionConflict(
             f"session {session.name!r} has no conversation of its agent recorded yet; restart it afresh"
         )
-    return profile.resume_arguments(session.conversation)
+    return profile.resume_arguments(conversation)
+
+
+def _conversation(session: Session, profile: Profile) -> str:
+    """The session's conversation: the one recorded, else the one its profile's finder reads in the agent's files
+    (then recorded too)."""
+    if session.conversation or profile.conversation_finder is None:
+        return session.conversation
+    starts = ("SessionCreated", "SessionAdopted", "SessionRestarted")
+    start = next(
+        store.read(stream_type="session", stream_id=session.name, event_types=starts, descending=True, limit=1)
+    )
+    finder = profile.conversation_finder
+    found = finder.find(profile.agent_environment(), os.path.normpath(session.cwd), start.recorded_at)
+    if not found:
+        return ""
+    session_bind_conversation(session, found, finder.name)
+    return found
 
 
 def session_restart(name: str, tools: str | None = None, resume: bool = False) -> Session:
@@ -370,7 +388,7 @@ def sessions_recover() -> list[tuple[Session, str]]:
     outcome = []
     for session in sessions_to_recover():
         profile = selectors.profile(session.profile)
-        conversation = session.conversation if profile.resume and session.conversation else ""
+        conversation = _conversation(session, profile) if profile.resume else ""
         resume = profile.resume_arguments(conversation) if conversation else ()
         try:
             _restart(session, None, resume, stop=False)

@@ -11,9 +11,14 @@ overrides of its MCP configuration.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
+from sessions_app.conversations import ConversationFinder
 from sessions_app.dialogs import Dialog
 from sessions_app.limits import LimitRule
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
@@ -118,6 +123,51 @@ class McpOverrides(ToolsLoader):
 
 MCP_OVERRIDES = McpOverrides()
 
+
+def codex_home(environment: Mapping[str, str]) -> Path:
+    """Codex's own directory for an agent run with `environment`: $CODEX_HOME, else $HOME/.codex."""
+    if environment.get("CODEX_HOME"):
+        return Path(environment["CODEX_HOME"])
+    home = environment.get("HOME")
+    return (Path(home) if home else Path.home()) / ".codex"
+
+
+class RolloutFinder(ConversationFinder):
+    """Codex records each conversation in `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl`, whose first
+    line is its `session_meta` (`payload.id`, `payload.cwd`, `payload.timestamp`); the conversation of a session is
+    the first one started in its directory at or after its start. Two Codex sessions started in one directory at
+    the same moment cannot be told apart this way: the earlier rollout wins."""
+
+    name = "codex_rollout"
+
+    def find(self, environment: Mapping[str, str], cwd: str, since: datetime) -> str | None:
+        root = codex_home(environment) / "sessions"
+        found = []
+        day, today = (since - timedelta(days=1)).date(), datetime.now().date() + timedelta(days=1)
+        while day <= today:  # rollouts are filed by day: only the days since the start are looked at
+            directory = root / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+            for path in sorted(directory.glob("rollout-*.jsonl")) if directory.is_dir() else ():
+                meta = _session_meta(path)
+                if meta is not None and meta[1] == cwd and meta[2] >= since:
+                    found.append((meta[2], meta[0]))
+            day += timedelta(days=1)
+        return min(found)[1] if found else None
+
+
+def _session_meta(path: Path) -> tuple[str, str, datetime] | None:
+    """(id, cwd, started) from a rollout's first line, None when it is not a session_meta Chorus can read."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            first = json.loads(file.readline())
+        payload = first["payload"]
+        started = datetime.fromisoformat(payload.get("timestamp") or first["timestamp"])
+        return str(payload["id"]), os.path.normpath(str(payload["cwd"])), started
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+ROLLOUTS = RolloutFinder()
+
 PROFILE = Profile(
     name="codex",
     command=("codex",),
@@ -134,4 +184,5 @@ PROFILE = Profile(
     limits=LIMITS,
     # `codex resume <session id>`: the id its rollout file and session meta carry
     resume=("resume", "{conversation}"),
+    conversation_finder=ROLLOUTS,
 )

@@ -4,6 +4,8 @@ real restart and recover runs are in test_limit_recovery_process.py (integration
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -140,3 +142,43 @@ def test_a_bad_resume_or_limit_is_one_line_naming_the_file(tmp_path, toml, probl
     with pytest.raises(ProfileConfigError) as error:
         load_profiles(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")})
     assert str(path) in str(error.value) and problem in str(error.value) and "\n" not in str(error.value)
+
+
+def rollout(home, when: datetime, conversation: str, cwd: str, name: str = "") -> None:
+    """A Codex rollout file as codex-rs writes it: its first line the session_meta (openai/codex, rollout format
+    as documented by its readers; fields beyond these left out)."""
+    directory = home / "sessions" / f"{when:%Y}" / f"{when:%m}" / f"{when:%d}"
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {"id": conversation, "timestamp": when.isoformat(), "cwd": cwd, "originator": "codex_cli_rs"}
+    first = {"timestamp": when.isoformat(), "type": "session_meta", "payload": meta}
+    path = directory / (name or f"rollout-{when:%Y-%m-%dT%H-%M-%S}-{conversation}.jsonl")
+    path.write_text(json.dumps(first) + "\n" + json.dumps({"type": "turn_context", "payload": {}}) + "\n")
+
+
+def test_codex_s_conversation_is_the_first_rollout_started_in_its_directory_since_its_start(tmp_path):
+    home = tmp_path / "codex"
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    rollout(home, start - timedelta(minutes=5), "before-its-start", "/work/project")
+    rollout(home, start + timedelta(seconds=2), "its-own", "/work/project")
+    rollout(home, start + timedelta(seconds=1), "elsewhere", "/work/other")
+    rollout(home, start + timedelta(minutes=3), "a-later-one", "/work/project")
+    (home / "sessions" / f"{start:%Y/%m/%d}" / "rollout-broken.jsonl").write_text("not json\n")
+    finder = codex.PROFILE.conversation_finder
+    assert finder.find({"CODEX_HOME": str(home)}, "/work/project", start) == "its-own"
+    assert finder.find({"HOME": str(tmp_path)}, "/work/project", start) is None  # ~/.codex has none
+    assert finder.find({"CODEX_HOME": str(home)}, "/work/none", start) is None
+
+
+@pytest.mark.django_db
+def test_a_codex_session_s_conversation_is_found_and_recorded_when_a_resume_asks(tmp_path, monkeypatch):
+    session = SessionFactory(profile="codex", cwd="/work/project")
+    started = Session.objects.get(pk=session.name).created_at
+    rollout(tmp_path / "codex", started + timedelta(seconds=1), "found-one", "/work/project")
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex"))
+    assert services._resume_arguments(Session.objects.get(pk=session.name)) == ("resume", "found-one")
+    bound = Session.objects.get(pk=session.name)
+    assert bound.conversation == "found-one"
+    events = [r.event for r in store.read(stream_type="session", stream_id=session.name)]
+    assert [(e.conversation, e.source) for e in events if type(e).__name__ == "ConversationBound"] == [
+        ("found-one", "codex_rollout")
+    ]
