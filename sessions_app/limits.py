@@ -41,12 +41,13 @@ _ZONE = re.compile(r"\(?\b(?P<zone>UTC|GMT|[A-Z][A-Za-z_]+/[A-Za-z_]+(?:/[A-Za-z
 @dataclass(frozen=True)
 class LimitRule:
     """A screen that says the agent hit its usage limit: `pattern` (searched in the last `lines` non-blank lines,
-    case ignored: a full-screen renderer keeps blank rows between its transcript and its input box) with a named
-    group `reset` holding when it resets, if the agent says."""
+    case ignored: a full-screen renderer keeps blank rows between its transcript and its input box; the built-in
+    patterns start at a line's start, so a reply that quotes a notice mid-sentence is none) with a named group
+    `reset` holding when it resets, if the agent says."""
 
     name: str
     pattern: str
-    lines: int = 20
+    lines: int = 10
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -126,7 +126,7 @@ class LimitTable(_Table):
     name: Annotated[str, Field(min_length=1)]
     # a regular expression; its group `reset` is the reset text
     pattern: Pattern
-    lines: Lines = 20
+    lines: Lines = 10
 
     def limit(self) -> LimitRule:
         return LimitRule(self.name, self.pattern, self.lines)

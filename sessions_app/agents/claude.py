@@ -88,7 +88,8 @@ COMPOSER = Composer(
 LIMITS = (
     LimitRule(
         "claude.usage_limit",
-        r"(?:usage limit reached|you[’']ve hit your (?:[\w-]+ )?limit|\b\d+-hour limit reached|weekly limit reached)"
+        r"^[^\w\n]*(?:claude )?(?:usage limit reached|you[’']ve hit your (?:[\w-]+ )?limit|\d+-hour limit reached"
+        r"|weekly limit reached)"
         r"(?:[^\n]*?\breset(?:s)?(?: at)?\s+(?P<reset>[^\n]+))?",
     ),
 )

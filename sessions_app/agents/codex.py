@@ -68,7 +68,7 @@ RULES = (
 LIMITS = (
     LimitRule(
         "codex.usage_limit",
-        r"you[’']ve hit your usage limit\b(?:[^\n]*?\btry again (?P<reset>(?:in|at)\s[^\n]+))?",
+        r"^[^\w\n]*you[’']ve hit your usage limit\b(?:[^\n]*?\btry again (?P<reset>(?:in|at)\s[^\n]+))?",
     ),
 )
 

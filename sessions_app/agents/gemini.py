@@ -122,8 +122,9 @@ SYSTEM_SETTINGS_FILE = SystemSettingsFile()
 LIMITS = (
     LimitRule(
         "gemini.quota_limit",
-        r"(?:reached your daily (?:[\w.-]+ )?quota limit|usage limit reached for|quota reached|exhausted your "
-        r"(?:daily )?quota)(?:[^\n]*?\b(?:resets?|try again)\s+(?P<reset>[^\n]+))?",
+        r"^[^\w\n]*(?:you have (?:reached your daily (?:[\w.-]+ )?quota limit|exhausted your (?:daily )?quota)"
+        r"|usage limit reached for|(?:individual )?quota (?:limit )?reached)"
+        r"(?:[^\n]*?\b(?:resets?|try again)\s+(?P<reset>[^\n]+))?",
     ),
 )
 

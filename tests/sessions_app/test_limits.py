@@ -180,8 +180,21 @@ def test_a_bare_rate_limit_is_not_a_plan_s_limit():
 
 
 def test_a_limit_far_above_the_input_line_is_transcript():
-    screen = with_lines("claude_code-2.1.330/idle_1", CLAUDE_RULE, "Usage limit reached", *["text"] * 30)
+    screen = with_lines("claude_code-2.1.330/idle_1", CLAUDE_RULE, "Usage limit reached", *["text"] * 10)
     assert find_limit(claude.PROFILE.limits, screen, NOW, UTC) is None
+
+
+@pytest.mark.parametrize(
+    ("profile", "name", "before"),
+    [
+        (claude.PROFILE, "claude_code-2.1.330/idle_1", CLAUDE_RULE),
+        (codex.PROFILE, "codex-0.169.0/idle_1", CODEX_COMPOSER),
+        (gemini.PROFILE, "gemini-0.61.0/idle_1", GEMINI_RULE),
+    ],
+)
+def test_a_reply_that_quotes_a_notice_is_none(profile, name, before):
+    quoted = '⏺ The rule matches "You\'ve hit your usage limit" and "usage limit reached for", quota reached too.'
+    assert find_limit(profile.limits, with_lines(name, before, quoted), NOW, UTC) is None
 
 
 def test_the_reason_gives_the_reset_in_chorus_s_zone():
