@@ -3,9 +3,11 @@
 Run: .venv/bin/python bench/worker.py [--sizes 1 10 50 100 200] [--seconds 8] [--no-latency]
 
 For each N it prints, as medians:
-- tick time of Chorus's monitor (one list-panes call, one batched capture of the panes that may have changed),
-  with every agent idle and with every agent busy (spinners redrawing), beside its floor measured in the same
-  phase: one bare `tmux list-panes -a` process with Chorus's format, the least any tick can cost;
+- tick time of Chorus's monitor (one request through its control client: every pane listed, the panes that may
+  have changed captured), with every agent idle and with every agent busy (spinners redrawing), beside its floor
+  measured in the same phase: one bare `tmux list-panes -a` process with Chorus's format, the least any tick can
+  cost; and tmux's share of the tick: the same request sent through a control client of its own, unparsed (what
+  capturing every changing screen costs the tmux server, which no tick that reads those screens can avoid);
 - the worker's CPU per second of wall time at its default cadence (its own and its tmux client processes');
 - detection latency: the fake agent takes a prompt (its log's timestamp) -> SessionStatusChanged committed;
 and beside it, in the same run, the baseline claude-squad uses: one `tmux capture-pane` process per pane every
@@ -38,7 +40,15 @@ from sessions_app import services  # noqa: E402
 from sessions_app.catalog import get_profile  # noqa: E402
 from sessions_app.detection import Observation, detect  # noqa: E402
 from sessions_app.models import Session  # noqa: E402
-from sessions_app.tmux import Tmux, end_process_tree, pane_format, process_tree  # noqa: E402
+from sessions_app.tmux import (  # noqa: E402
+    ControlClient,
+    Tmux,
+    control_end,
+    control_poll_lines,
+    end_process_tree,
+    pane_format,
+    process_tree,
+)
 from sessions_app.worker import SessionMonitor  # noqa: E402
 
 
@@ -90,18 +100,33 @@ def list_panes_floor(tmux: Tmux) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def measure_ticks(monitor: SessionMonitor, seconds: float) -> tuple[list[float], float, list[float]]:
-    """Tick at the default cadence for `seconds`; return tick durations (ms), CPU per wall second, and the
-    list-panes floor (ms) sampled between the ticks, under the same load."""
-    durations, floor = [], []
+def tmux_share(client: ControlClient, monitor: SessionMonitor, since: float) -> float:
+    """ms of the request the last tick made (list every pane, capture those it captured after `since`, a
+    time.time()), sent through a control client of the bench's own and left unparsed: tmux's part of the tick."""
+    captured = [pane_id for pane_id, screen in monitor.screens.items() if screen.taken_at >= since]
+    token = secrets.token_hex(8)
+    started = time.perf_counter()
+    client.ask(control_poll_lines(token, captured), f"\n{control_end(token)}\n".encode())
+    return (time.perf_counter() - started) * 1000
+
+
+def measure_ticks(monitor: SessionMonitor, seconds: float) -> tuple[list[float], float, list[float], list[float]]:
+    """Tick at the default cadence for `seconds`; return tick durations (ms), CPU per wall second, the list-panes
+    floor (ms) sampled between the ticks, under the same load, and tmux's share of each tick (ms)."""
+    durations, floor, share = [], [], []
+    client = ControlClient(monitor.tmux)
+    client.attach(monitor.tmux.list_panes())
     cpu_start, wall_start = cpu_seconds(), time.monotonic()
     while time.monotonic() - wall_start < seconds:
+        since = time.time()
         started = time.perf_counter()
         monitor.tick()
         durations.append((time.perf_counter() - started) * 1000)
         floor.append(list_panes_floor(monitor.tmux))
+        share.append(tmux_share(client, monitor, since))
         time.sleep(max(0.0, settings.CHORUS_POLL_INTERVAL - (time.perf_counter() - started)))
-    return durations, (cpu_seconds() - cpu_start) / (time.monotonic() - wall_start), floor
+    client.close()
+    return durations, (cpu_seconds() - cpu_start) / (time.monotonic() - wall_start), floor, share
 
 
 def baseline_round(tmux: Tmux, panes: list[str], profile) -> tuple[float, dict[str, str]]:
@@ -218,13 +243,13 @@ def main() -> None:
             sessions = start_sessions(size, work_seconds=1000, self_report=args.self_report)
             monitor = SessionMonitor()
             wait_all(monitor, "idle")
-            idle_ticks, idle_cpu, idle_floor = measure_ticks(monitor, args.seconds)
+            idle_ticks, idle_cpu, idle_floor, idle_share = measure_ticks(monitor, args.seconds)
             base_idle, base_idle_cpu = measure_baseline(tmux, [s.pane_id for s in sessions], profile, args.seconds)
             for session in sessions:
                 tmux.send_text(session.pane_id, "stay busy")
                 tmux.send_keys(session.pane_id, "Enter")
             wait_all(monitor, "busy")
-            busy_ticks, busy_cpu, busy_floor = measure_ticks(monitor, args.seconds)
+            busy_ticks, busy_cpu, busy_floor, busy_share = measure_ticks(monitor, args.seconds)
             base_busy, base_busy_cpu = measure_baseline(tmux, [s.pane_id for s in sessions], profile, args.seconds)
             latency, base_latency = [], []
             if not args.no_latency:
@@ -240,11 +265,13 @@ def main() -> None:
                     size,
                     idle_ticks,
                     idle_floor,
+                    idle_share,
                     idle_cpu,
                     base_idle,
                     base_idle_cpu,
                     busy_ticks,
                     busy_floor,
+                    busy_share,
                     busy_cpu,
                     base_busy,
                     base_busy_cpu,
@@ -261,11 +288,13 @@ def main() -> None:
         size,
         idle_ticks,
         idle_floor,
+        idle_share,
         idle_cpu,
         base_idle,
         base_idle_cpu,
         busy_ticks,
         busy_floor,
+        busy_share,
         busy_cpu,
         base_busy,
         base_busy_cpu,
@@ -274,9 +303,13 @@ def main() -> None:
     ) in rows:
         print(f"\nN = {size} sessions")
         print(f"  {'':34}{'chorus':>12}{'floor':>12}{'ratio':>8}")
+        print(f"  {'floor, all idle (median ms)':34}{'':12}{statistics.median(idle_floor):12.2f}")
+        print(f"  {'floor, all busy (median ms)':34}{'':12}{statistics.median(busy_floor):12.2f}")
         for label, ours, floor in (
             ("tick vs list-panes, all idle", statistics.median(idle_ticks), statistics.median(idle_floor)),
             ("tick vs list-panes, all busy", statistics.median(busy_ticks), statistics.median(busy_floor)),
+            ("  tmux's share, all idle", statistics.median(idle_share), statistics.median(idle_floor)),
+            ("  tmux's share, all busy", statistics.median(busy_share), statistics.median(busy_floor)),
         ):
             print(f"  {label:34}{ours:12.2f}{floor:12.2f}{ours / floor:7.1f}x")
         print(f"  {'':34}{'chorus':>12}{'baseline':>12}{'ratio':>8}")

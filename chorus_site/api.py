@@ -21,7 +21,7 @@ from events_app.database import unwritable
 from events_app.errors import ConcurrencyError, DomainError
 from events_app.schemas import answers
 from sessions_app.api import router as sessions_router
-from tasks_app.api import claims_router
+from tasks_app.api import claims_router, usage_router
 from tasks_app.api import router as tasks_router
 
 
@@ -115,6 +115,7 @@ api.add_router("/sessions", sessions_router)
 api.add_router("/documents", documents_router)
 api.add_router("/tasks", tasks_router)
 api.add_router("/claims", claims_router)
+api.add_router("/usage", usage_router)
 
 
 class HealthOut(Schema):

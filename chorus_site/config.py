@@ -171,6 +171,20 @@ def env_int(name: str, default: int) -> int:
         raise SystemExit(f"chorus: {name} must be a whole number, not {raw!r}") from None
 
 
+def env_dollars(name: str) -> float | None:
+    """An amount of dollars (`20`, `$12.50`); unset or empty is None (off)."""
+    raw = (os.environ.get(name) or "").strip().lstrip("$")
+    if not raw:
+        return None
+    try:
+        amount = float(raw)
+    except ValueError:
+        amount = -1.0
+    if not amount > 0 or amount == float("inf"):
+        raise SystemExit(f"chorus: {name} must be an amount of dollars above 0, not {os.environ[name]!r}")
+    return amount
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw in (None, ""):

@@ -203,3 +203,12 @@ CHORUS_CLAIMS_AUTO = config.env_bool("CHORUS_CLAIMS_AUTO", True)
 CHORUS_ATTRIBUTION_INTERVAL = float(os.environ.get("CHORUS_ATTRIBUTION_INTERVAL", "3"))
 if CHORUS_ATTRIBUTION_INTERVAL > 0:
     CHORUS_WORKER_JOBS.append("tasks_app.worker.ChangeWatch")
+
+# Usage and cost: seconds between the worker's reads of the agents' records (transcripts, rollouts); the prices file
+# (empty: <data dir>/prices.toml if it exists, else the shipped table); budgets in dollars, per task and per day
+# (empty: off), whose crossing pauses dispatch.
+CHORUS_USAGE_INTERVAL = float(os.environ.get("CHORUS_USAGE_INTERVAL", "5"))
+CHORUS_PRICES = os.environ.get("CHORUS_PRICES", "")
+CHORUS_TASK_BUDGET = config.env_dollars("CHORUS_TASK_BUDGET")
+CHORUS_DAILY_BUDGET = config.env_dollars("CHORUS_DAILY_BUDGET")
+CHORUS_WORKER_JOBS.append("tasks_app.worker.UsageMeter")

@@ -60,3 +60,4 @@ urlpatterns = [
 
 handler500 = "chorus_site.views.base.server_error"
 handler400 = "chorus_site.views.errors.bad_request"
+handler404 = "chorus_site.views.errors.not_found"

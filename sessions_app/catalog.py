@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sessions_app.agents import BUILTIN_PROFILES, GENERIC_DIALOG_RULES, SELF_REPORTS, TOOLS_LOADERS
+from sessions_app.agents import BUILTIN_PROFILES, GENERIC_DIALOG_RULES, SELF_REPORTS, TOOLS_LOADERS, USAGE_READERS
 from sessions_app.composer import Composer
 from sessions_app.limits import LimitRule
 from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile, command_name
@@ -185,6 +185,9 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
     tools_loader = base.tools_loader
     if table.tools_loader is not None:
         tools_loader = TOOLS_LOADERS[table.tools_loader] if table.tools_loader else None
+    usage_reader = base.usage_reader
+    if table.usage_reader is not None:
+        usage_reader = USAGE_READERS[table.usage_reader] if table.usage_reader else None
     if table.mcp is False:
         tools_loader = None
     elif table.mcp and tools_loader is None:
@@ -212,6 +215,7 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
         limits=_limits(table, base),
         resume=tuple(table.resume) if table.resume is not None else base.resume,
         conversation_finder=base.conversation_finder,
+        usage_reader=usage_reader,
         extends=parent.name if parent else None,
     )
 

@@ -10,17 +10,19 @@ undecided verdict of those, never a busy or waiting one (a dialog on screen says
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 
 from sessions_app.profiles import Profile, Region, Rule, Status, command_name, is_shell
-from sessions_app.screen import screen_lines
+from sessions_app.screen import screen_lines, screen_tail
 from sessions_app.self_report import SelfReport
 
 __all__ = [
     "AgentSignal",
     "Observation",
     "ProcessInfo",
+    "RuleMemo",
     "SelfReport",
     "Status",
     "StatusChange",
@@ -97,6 +99,8 @@ SELF_REPORT_STATUSES = {"idle": Status.IDLE, "busy": Status.BUSY, "waiting": Sta
 
 _RULE_LINE = re.compile(r"[─━╌┄═]{8,}")
 SHOWN_CHARS = 80
+# how many bottom lines a look cuts at once: the built-in rules read at most 25
+BOTTOM_DEPTH = 25
 FOREGROUND_SHELL = "process.foreground_shell"
 
 
@@ -104,35 +108,80 @@ class _Regions:
     """The text of each region of one observation, cut once per region."""
 
     def __init__(self, observation: Observation):
-        self.lines = screen_lines(observation.screen)
+        self.screen = observation.screen
         self.title = observation.pane_title.strip()
-        self._cache: dict[Region, str] = {}
+        # by the number of lines for bottom regions (most rules read one), else by (kind, lines)
+        self._texts: dict[int | tuple[str, int], str] = {}
+        self._tail: list[str] = []
+        self._tail_read = 0
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        return screen_lines(self.screen)
+
+    def bottom(self, count: int) -> list[str]:
+        """The last `count` lines, cut from a tail read once, deep enough for the usual bottom regions."""
+        if "lines" in self.__dict__:
+            return self.lines[-count:]
+        if count > len(self._tail) and self._tail_read < count:
+            self._tail_read = max(count, BOTTOM_DEPTH)
+            self._tail = screen_tail(self.screen, self._tail_read)
+        return self._tail[-count:]
 
     def text(self, region: Region) -> str:
-        if region.kind == "title":
+        kind = region.kind
+        if kind == "title":
             return self.title
-        if region not in self._cache:
-            if region.kind == "bottom":
-                selected = self.lines[-region.lines :]
-            elif region.kind == "top":
+        key = region.lines if kind == "bottom" else (kind, region.lines)
+        text = self._texts.get(key)
+        if text is None:
+            if kind == "bottom":
+                selected = self.bottom(region.lines)
+            elif kind == "top":
                 selected = self.lines[: region.lines]
             else:
                 selected = self.lines
             # A final newline lets multi-line patterns end every line, the last one included, with \n.
-            self._cache[region] = "\n".join(selected) + "\n" if selected else ""
-        return self._cache[region]
+            text = self._texts[key] = "\n".join(selected) + "\n" if selected else ""
+        return text
 
 
-def detect(profile: Profile, observation: Observation) -> Verdict:
-    """Decide the status of the pane `observation` describes, running `profile`'s program."""
-    verdict = _observed(profile, observation)
+class RuleMemo:
+    """What each rule found the last time it read one pane, with the text it read: a caller that looks at the same
+    pane again passes it to `detect`, and a rule whose region shows the same text is not run again. A busy agent
+    redraws its spinner, not the rest: most regions, and most rules, read what they read a tick ago."""
+
+    def __init__(self) -> None:
+        # by rule name: the rule, the text it read, its verdict, the words it matched
+        self._found: dict[str, tuple[Rule, str, Verdict | None, str]] = {}
+
+    def verdict(self, rule: Rule, text: str) -> Verdict | None:
+        """The rule's verdict on `text` (without a dialog's quote), taken from the last look if it read the same."""
+        last = self._found.get(rule.name)
+        if last is not None and last[0] is rule and last[1] == text:
+            return last[2]
+        match = rule.search(text)
+        if match is None:
+            verdict = None
+        elif last is not None and last[0] is rule and last[2] is not None and last[3] == match.group(0):
+            verdict = last[2]  # the same words matched again (the spinner moved, not the busy marker)
+        else:
+            verdict = _rule_verdict(rule, match.group(0))
+        self._found[rule.name] = (rule, text, verdict, match.group(0) if match is not None else "")
+        return verdict
+
+
+def detect(profile: Profile, observation: Observation, memo: RuleMemo | None = None) -> Verdict:
+    """Decide the status of the pane `observation` describes, running `profile`'s program. `memo`: the pane's
+    RuleMemo, kept by a caller that looks at it again and again."""
+    verdict = _observed(profile, observation, memo or RuleMemo())
     signal = observation.agent_signal
     if signal is not None and verdict.status in (Status.IDLE, Status.UNKNOWN):
         return Verdict(status=signal.status, reason=signal.reason, rule=signal.rule, signal="agent", text=verdict.text)
     return verdict
 
 
-def _observed(profile: Profile, observation: Observation) -> Verdict:
+def _observed(profile: Profile, observation: Observation, memo: RuleMemo) -> Verdict:
     if observation.pane_dead:
         code = observation.pane_dead_status
         detail = f"pane dead (exit {code})" if code is not None else "pane dead"
@@ -160,7 +209,7 @@ def _observed(profile: Profile, observation: Observation) -> Verdict:
         return dataclasses.replace(verdict, asked=asked)
 
     regions = _Regions(observation)
-    found = _first_match(profile, regions)
+    found = _first_match(profile, regions, memo)
     child_runs = bool(command) and not profile.runs(command) and profile.child_command_status is not None
     # A command running under the shell is busy, unless it asks something (sudo's password, apt's [Y/n]).
     if child_runs and (found is None or found.status is not Status.WAITING):
@@ -193,15 +242,14 @@ def _trusted_self_report(observation: Observation) -> SelfReport | None:
     return report
 
 
-def _first_match(profile: Profile, regions: _Regions) -> Verdict | None:
+def _first_match(profile: Profile, regions: _Regions, memo: RuleMemo) -> Verdict | None:
     for rule in profile.ordered_rules:
         text = regions.text(rule.region)
         if not text:
             continue
-        match = rule.regex.search(text)
-        if match is None or (rule.unless_regex is not None and rule.unless_regex.search(text)):
+        verdict = memo.verdict(rule, text)
+        if verdict is None:
             continue
-        verdict = _rule_verdict(rule, match.group(0))
         # A waiting reason says what is asked: the dialog's question and its options, as the page's buttons.
         asked = profile.dialog.describe(regions.lines) if rule.status is Status.WAITING else ""
         return dataclasses.replace(verdict, reason=f"{verdict.reason}; {asked}", asked=asked) if asked else verdict

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from sessions_app.agents import SELF_REPORTS, TOOLS_LOADERS
+from sessions_app.agents import SELF_REPORTS, TOOLS_LOADERS, USAGE_READERS
 from sessions_app.dialogs import Dialog
 from sessions_app.limits import LimitRule
 from sessions_app.profiles import DEFAULT_PRIORITY, Region, Rule, Status
@@ -187,6 +187,8 @@ class ProfileTable(_Table):
     limits: list[LimitTable] = []
     # the arguments that resume a conversation, "{conversation}" standing for its id ([] : it cannot)
     resume: Annotated[Strings, AfterValidator(_resume)] | None = None
+    # Where the tokens its agent spends are read from (sessions_app.usage), or "" for nowhere.
+    usage_reader: Annotated[str, AfterValidator(_plugin(USAGE_READERS))] | None = None
 
 
 TABLES: dict[tuple, type[_Table]] = {

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from re import _constants as sre_constants
+from re import _parser as sre_parser
 
 from events_app.errors import NotFound
 from sessions_app.composer import Composer
@@ -27,6 +29,7 @@ from sessions_app.limits import LimitRule
 from sessions_app.screen import screen_lines
 from sessions_app.self_report import SelfReportPlugin
 from sessions_app.tools_loader import ToolsLoader, check_tier
+from sessions_app.usage import UsageReader
 
 
 class Status(StrEnum):
@@ -140,6 +143,8 @@ class Rule:
     menu: bool = False
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
     unless_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    # texts any match holds (required_texts): a screen without them is passed over without running the pattern
+    required: tuple[tuple[str, ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -151,13 +156,75 @@ class Rule:
             raise ValueError("a rule cannot decide 'starting': that is a session before its agent's first signal")
         flags = re.MULTILINE | (re.IGNORECASE if self.ignore_case else 0)
         object.__setattr__(self, "regex", _compile(self.pattern, flags, "pattern"))
+        object.__setattr__(self, "required", required_texts(self.pattern, flags))
         unless = _compile(self.unless, flags, "unless") if self.unless else None
         object.__setattr__(self, "unless_regex", unless)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """The pattern's first match in `text`, unless `unless` is found there too."""
+        for texts in self.required:
+            for part in texts:
+                if part in text:
+                    break
+            else:
+                return None
+        match = self.regex.search(text)
+        if match is None or (self.unless_regex is not None and self.unless_regex.search(text)):
+            return None
+        return match
 
     @classmethod
     def for_menu(cls, name: str, dialog: Dialog, region: Region, priority: int) -> Rule:
         """A waiting rule that sees `dialog`'s numbered menu under a question."""
         return cls(name, Status.WAITING, dialog.menu_pattern(), region, priority, menu=True)
+
+
+def _required(items) -> list[tuple[str, ...]]:
+    """What any match of a parsed pattern's `items` contains: a list of sets, each a tuple of strings at least one
+    of which every match holds (a run of literal characters, a class of a few literal characters, one literal of
+    each branch of an alternation). Anything else (an optional part, a lookaround, a case-insensitive group) adds
+    nothing, so the list errs on the side of demanding less."""
+    found: list[tuple[str, ...]] = []
+    run = ""
+    for op, value in items:
+        if op is sre_constants.LITERAL:
+            run += chr(value)
+            continue
+        if run:
+            found.append((run,))
+            run = ""
+        if op is sre_constants.IN and all(kind is sre_constants.LITERAL for kind, _ in value):
+            found.append(tuple(chr(char) for _, char in value))
+        elif op is sre_constants.SUBPATTERN and not value[1] & re.IGNORECASE:
+            found += _required(value[3])
+        elif op is sre_constants.ATOMIC_GROUP:
+            found += _required(value)
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT):
+            if value[0] >= 1:
+                found += _required(value[2])
+        elif op is sre_constants.BRANCH:
+            branches = [_most_telling(_required(branch)) for branch in value[1]]
+            if all(branches):
+                found.append(tuple(text for branch in branches for text in branch))
+    if run:
+        found.append((run,))
+    # blank text is on every screen: it tells nothing
+    return [texts for texts in found if all(text.strip(" \t\n") for text in texts)]
+
+
+def _most_telling(found: list[tuple[str, ...]]) -> tuple[str, ...]:
+    return max(found, key=lambda texts: min(map(len, texts)), default=())
+
+
+def required_texts(pattern: str, flags: int) -> tuple[tuple[str, ...], ...]:
+    """Up to two sets of texts that any match of `pattern` holds (see _required), the most telling first; none
+    for a case-insensitive pattern (a case-insensitive match may hold other characters than the pattern's).
+    `in` finds them far faster than a regular expression fails to match: most rules fail on most screens."""
+    parsed = sre_parser.parse(pattern, flags)
+    if parsed.state.flags & re.IGNORECASE:
+        return ()
+    found = _required(parsed.data)
+    return tuple(sorted(found, key=lambda texts: -min(map(len, texts)))[:2])
 
 
 def _compile(pattern: str, flags: int, what: str) -> re.Pattern[str]:
@@ -207,6 +274,7 @@ class Profile:
       not say it (None: only the self-report binds one).
     isolation: "shared" (its sessions work in the project's checkout) or "worktree" (each session works on one task
       in that task's own git worktree: started for the task, never in the shared checkout).
+    usage_reader: the reader of the tokens its agent spends, from the agent's own records (None: not counted).
     """
 
     name: str
@@ -231,6 +299,7 @@ class Profile:
     resume: tuple[str, ...] = ()
     conversation_finder: ConversationFinder | None = None
     isolation: str = "shared"
+    usage_reader: UsageReader | None = None
     extends: str | None = None
     ordered_rules: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
 

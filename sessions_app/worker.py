@@ -1,8 +1,9 @@
 """The worker's session job: one look at every pane per tick, stable status transitions, deliveries, the screens
 pages show.
 
-A tick costs one `list-panes` call for all panes plus one batched `capture-pane` call for the panes that may have
-changed, whatever the number of sessions, and one more (in colour) while pages show screens that changed. Typing a
+A tick asks tmux once for all panes and the screens of the panes that were changing, through a control client that
+stays attached (sessions_app.tmux.ControlClient), so it starts no process; one batched `capture-pane` call more
+for panes that started changing, and one more (in colour) while pages show screens that changed. Typing a
 prompt takes a second or more (Enter delays, confirmation), so each delivery runs in a thread of its own and the
 poll goes on meanwhile.
 """
@@ -31,6 +32,7 @@ from sessions_app.delivery import Outcome, Typist, held_reason, same_prompt, uns
 from sessions_app.detection import (
     AgentSignal,
     ProcessInfo,
+    RuleMemo,
     StatusTracker,
     Verdict,
     detect,
@@ -49,6 +51,9 @@ SIGNAL_CHARS = 200
 # A session is starting until its agent's first signal, or this long after its start: then an agent that gives
 # none is told by the CPU it uses and the profile's fallback, like any other.
 STARTUP_SECONDS = 30.0
+# tmux marks a pane dead when its terminal closes, which may come a moment before it reaps the program and knows its
+# exit status: a dead pane with neither status nor signal is looked at again for this long before it is recorded.
+EXIT_STATUS_WAIT = 1.0
 
 
 TYPED_NOT_SUBMITTED = (
@@ -75,7 +80,7 @@ class SessionMonitor:
 
     def __init__(self, adapter: tmux_adapter.Tmux | None = None, notifier: notify.Notifier | None = None):
         self.interval = settings.CHORUS_POLL_INTERVAL
-        self.tmux = adapter or tmux_adapter.configured()
+        self.tmux = adapter or tmux_adapter.configured(control=True)
         self._notifier = notifier
         # one reader per self-report plug-in in use and agent environment (reader_key): where an agent keeps its
         # reports depends on its HOME
@@ -83,6 +88,8 @@ class SessionMonitor:
         self.trackers: dict[str, StatusTracker] = {}
         # the pane each tracker watches, by session
         self._tracked_panes: dict[str, str] = {}
+        # pane id -> when it was first seen dead without an exit status yet
+        self._dead_unreaped: dict[str, float] = {}
         self.screens: dict[str, tmux_adapter.PaneScreen] = {}
         # the colour captures of the screens pages show (sessions_app.mirror), by pane
         self.mirrored: dict[str, tmux_adapter.PaneScreen] = {}
@@ -103,6 +110,7 @@ class SessionMonitor:
         self._signals: dict[str, AgentSignal] = {}
         self._progressed: set[str] = set()
         self._verdicts: dict[str, tuple[tuple, Verdict]] = {}
+        self._memos: dict[str, RuleMemo] = {}
         self._hook_stamps: dict[str, int] = {}
         self._hook_dirs: dict[str, Path] = {}
         # usage limits on screen; a reset the agent gives without a zone is in this machine's
@@ -121,6 +129,8 @@ class SessionMonitor:
     def stop(self) -> None:
         for thread in list(self.deliveries.values()):
             thread.join(timeout=10)
+        if isinstance(self.tmux, tmux_adapter.Tmux):
+            self.tmux.close()
 
     # one tick
 
@@ -203,6 +213,7 @@ class SessionMonitor:
             self._tracked_panes.pop(name, None)
             self._verdicts.pop(name, None)
             self.limits.forget(name)
+            self._memos.pop(name, None)
         if len(self._processes) > 1000:
             self._processes = {pid: p for pid, p in self._processes.items() if p.is_running()}
         # notices the rate limit held back are said (as one) once there is room again
@@ -346,7 +357,8 @@ class SessionMonitor:
         if cached is not None and cached[0] == (profile, observation):
             verdict = cached[1]
         else:
-            verdict = detect(profile, observation)
+            memo = self._memos.get(session.name) or self._memos.setdefault(session.name, RuleMemo())
+            verdict = detect(profile, observation, memo)
             self._verdicts[session.name] = ((profile, observation), verdict)
         verdict = self.limits.overrule(session, profile, screen, verdict)
         if report is not None and report.conversation and report.conversation != session.conversation:
@@ -377,12 +389,26 @@ class SessionMonitor:
 
     def _record(self, session: Session, pane: tmux_adapter.PaneInfo, verdict: Verdict) -> None:
         if verdict.status is Status.STOPPED:
+            if self._exit_status_pending(pane):
+                return
             self._stopped(session, self._why_ended(session, pane, verdict.reason), pane.dead_status)
             return
         previous = session.status
         limit = self.limits.current(session.name) if verdict.signal == limits.SIGNAL else None
         if services.session_record_status(session, verdict, limit):
             log.info("%s: %s -> %s (%s)", session.name, previous, verdict.status.value, verdict.reason)
+
+    def _exit_status_pending(self, pane: tmux_adapter.PaneInfo) -> bool:
+        """Whether a dead pane's exit status may still come (see EXIT_STATUS_WAIT): then its end waits a tick."""
+        if not pane.dead or pane.dead_status is not None or pane.dead_signal is not None:
+            self._dead_unreaped.pop(pane.pane_id, None)
+            return False
+        now = time.monotonic()
+        first = self._dead_unreaped.setdefault(pane.pane_id, now)
+        if now - first < EXIT_STATUS_WAIT:
+            return True
+        del self._dead_unreaped[pane.pane_id]
+        return False
 
     def _why_ended(self, session: Session, pane: tmux_adapter.PaneInfo, reason: str) -> str:
         """The verdict's reason, with what the exit status means and, for an agent that died soon after its start

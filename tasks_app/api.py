@@ -33,6 +33,7 @@ from tasks_app.schemas import (
     ReferenceIn,
     ReferenceOut,
     RefreshIn,
+    ResumedOut,
     ReviewOut,
     StatusIn,
     TaskDetailOut,
@@ -40,6 +41,8 @@ from tasks_app.schemas import (
     TaskIn,
     TaskOut,
     TaskUpdateIn,
+    UsageFilter,
+    UsageReportOut,
     VersionIn,
     WorktreeIn,
     WorktreeRemoveIn,
@@ -49,6 +52,7 @@ from tasks_app.schemas import (
 router = Router(tags=["tasks"])
 # The live path claims of every task, mounted at /api/claims.
 claims_router = Router(tags=["tasks"])
+usage_router = Router(tags=["usage"])
 
 # Path and query parameters, bounded as the schemas bound them (a task's number, the version you saw).
 TaskId = Path[int, P(ge=1, le=LARGEST_INTEGER, description="the task's number")]
@@ -154,7 +158,7 @@ def document_references(request: HttpRequest, document: str):
     summary="Dispatches, newest first, with their exact prompts",
 )
 def list_dispatches(request: HttpRequest, filters: Query[DispatchFilter]):
-    return list(selectors.dispatches(limit=filters.limit))
+    return DispatchOut.many(selectors.dispatches(limit=filters.limit))
 
 
 @router.get(
@@ -335,7 +339,7 @@ def remove_dependency(request: HttpRequest, task_id: TaskId, depends_on: Depende
     summary="The task's dispatches with exact prompts",
 )
 def task_dispatches(request: HttpRequest, task_id: TaskId, filters: Query[DispatchFilter]):
-    return list(selectors.dispatches(task_id, limit=filters.limit))
+    return DispatchOut.many(selectors.dispatches(task_id, limit=filters.limit))
 
 
 @router.get(
@@ -445,3 +449,18 @@ def merge(request: HttpRequest, task_id: TaskId, body: MergeIn):
 @claims_router.get("", response=answers({200: list[ClaimOut]}), summary="The live path claims, with their tasks")
 def list_claims(request: HttpRequest):
     return ClaimOut.many(selectors.live_claims())
+
+
+@usage_router.get(
+    "", response=answers({200: UsageReportOut}, 422), summary="Tokens and cost per task, session, model or day"
+)
+def usage(request: HttpRequest, filters: Query[UsageFilter]):
+    return UsageReportOut.of(filters.by)
+
+
+@usage_router.post(
+    "/resume", response=answers({200: ResumedOut}, write=True), summary="Resume dispatch paused by a budget"
+)
+def resume_dispatch(request: HttpRequest):
+    with _as(request):
+        return ResumedOut(resumed=services.dispatch_resume())

@@ -280,11 +280,13 @@ class FilesChanged:
     """Files changed while the task was at work: `files` [{path, added, removed}] (lines against HEAD; None for a
     binary file, or unknown); `source` hook (the agent's file tool named them, so they are the task's alone) or
     git (the worker saw the working tree change); `shared_with`: the other tasks at work then, which the change
-    may equally be theirs (empty: the task's own)."""
+    may equally be theirs (empty: the task's own); `dispatch_id`: the task's dispatch then, so the audit of a
+    dispatch says what it touched ("" in events recorded before it was kept)."""
 
     files: list
     source: str
     shared_with: list
+    dispatch_id: str = ""
 
 
 @event("review")
@@ -390,3 +392,42 @@ class ClaimedPathChanged:
     glob: str
     holder_task: int
     holder_session: str
+
+
+# --- usage: the tokens and cost of a session's turns (stream `usage`, id = the session's name) --------------------
+
+
+@event("usage")
+class UsageRecorded:
+    """The turns one look at a session's records found, batched per session and tick: per model the number of
+    turns, their tokens and cost (millionths of a dollar at the prices in force, `cost_micros`; `unpriced` turns of
+    a model without a price count no cost). `task`: the task last dispatched to the session then (at work, or
+    just finished; None: none); `day`: the
+    local date of the look. `files`: each file's cursor after the look (path -> inode, offset, memo), so a worker
+    that restarts reads on from there and counts nothing twice. `bad_lines`: lines skipped as not JSON."""
+
+    task: int | None
+    day: str
+    models: dict
+    files: dict
+    bad_lines: int = 0
+
+
+# --- dispatch: paused by a budget (stream `dispatch`, id = "fleet") ------------------------------------------------
+
+
+@event("dispatch")
+class DispatchPaused:
+    """Spend crossed a budget: dispatch and next_task give no task until a person resumes (or, for the daily budget,
+    until the next day). `budget`: "day" or "task"; `day`: the local date it was crossed; `task`: the task whose
+    budget it was (None for the daily one). Nothing running is stopped."""
+
+    reason: str
+    budget: str
+    day: str
+    task: int | None = None
+
+
+@event("dispatch")
+class DispatchResumed:
+    by: str

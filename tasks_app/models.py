@@ -262,6 +262,25 @@ class TaskChange(models.Model):
         return f"task {self.task_id}: {self.path}"
 
 
+class DispatchChange(models.Model):
+    """One file a task changed during one of its dispatches (FilesChanged with its dispatch): the audit of that
+    dispatch says what it touched."""
+
+    key = models.CharField(max_length=1040, primary_key=True)
+    dispatch_id = models.CharField(max_length=32, db_index=True)
+    path = models.CharField(max_length=1000)
+    added = models.IntegerField(null=True)
+    removed = models.IntegerField(null=True)
+    shared_with = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "chorus_dispatch_change"
+        ordering = ["dispatch_id", "path"]
+
+    def __str__(self) -> str:
+        return f"dispatch {self.dispatch_id}: {self.path}"
+
+
 class ChangeSnapshot(models.Model):
     """The checkout when a task went to work (`start`) and when it last reached review (`review`)."""
 
@@ -300,3 +319,66 @@ class ReviewComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}"
+
+
+class UsageTotal(models.Model):
+    """Tokens and cost summed per session, task, model or day (`by`), for one `key` (its name, number or date)."""
+
+    BY = ("session", "task", "model", "day")
+
+    id = models.CharField(max_length=300, primary_key=True)  # "<by>:<key>"
+    by = models.CharField(max_length=10, db_index=True)
+    key = models.CharField(max_length=280)
+    turns = models.PositiveIntegerField(default=0)
+    input = models.BigIntegerField(default=0)
+    output = models.BigIntegerField(default=0)
+    cache_read = models.BigIntegerField(default=0)
+    cache_write = models.BigIntegerField(default=0)
+    cost_micros = models.BigIntegerField(default=0)
+    unpriced = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_usage_total"
+        ordering = ["by", "key"]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def cost(self) -> float:
+        return self.cost_micros / 1_000_000
+
+
+class UsageCursor(models.Model):
+    """How far the worker has counted one record file of a session's agent (see tasks_app.events.UsageRecorded)."""
+
+    path = models.CharField(max_length=1000, primary_key=True)
+    session = models.CharField(max_length=40, db_index=True)
+    inode = models.BigIntegerField(default=0)
+    offset = models.BigIntegerField(default=0)
+    memo = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "chorus_usage_cursor"
+
+    def __str__(self) -> str:
+        return f"{self.path}@{self.offset}"
+
+
+class DispatchPause(models.Model):
+    """The fleet's dispatch pause (one row, id 1) while a budget holds it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    paused = models.BooleanField(default=False)
+    reason = models.CharField(max_length=300, blank=True)
+    budget = models.CharField(max_length=10, blank=True)
+    day = models.CharField(max_length=10, blank=True)
+    task = models.IntegerField(null=True)
+    since = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "chorus_dispatch_pause"
+
+    def __str__(self) -> str:
+        return self.reason or "dispatch running"

@@ -11,7 +11,9 @@ In the event's transaction (the read models already show the event; a reaction t
 In the worker, after the commit (at least once, and when the worker starts):
 - a snapshot of the checkout when a task goes to work and when it reaches review (change attribution);
 - dispatch, on whatever can make one possible: a session idle, opted in or freed, a task made ready, a dependency
-  done, a reference sound again, claims released.
+  done, a reference sound again, claims released, dispatch resumed;
+- the desktop hears that a budget paused dispatch, and of an edit under another task's claim.
+In the transaction: spend recorded that crosses a budget pauses dispatch.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ passed_over: dict[int, str] = {}
     ev.ReferenceReanchored,
     ev.ReferenceRefreshed,
     ev.ReferenceRemoved,
+    ev.DispatchResumed,
     at_start=True,
 )
 def ready_tasks_go_to_free_sessions(batch: list[RecordedEvent]) -> None:
@@ -176,3 +179,20 @@ def ready_tasks_go_to_free_sessions(batch: list[RecordedEvent]) -> None:
         if passed_over.get(task_id) != reason:
             log.warning("task %s was not dispatched: %s", task_id, reason)
             passed_over[task_id] = reason
+
+
+@policy(ev.UsageRecorded)
+def spend_over_a_budget_pauses_dispatch(recorded: RecordedEvent) -> None:
+    paused = services.budget_crossed(recorded.event)
+    if paused is not None:
+        services.dispatch_pause(paused)
+
+
+@worker_policy(ev.DispatchPaused)
+def the_desktop_hears_when_a_budget_pauses_dispatch(batch: list[RecordedEvent]) -> None:
+    notifier = notify.notifier()
+    for recorded in batch:
+        body = f"{recorded.event.reason}: no task is given out until you resume dispatch"
+        notifier.notify(
+            "dispatch", "budget", "Chorus paused dispatch", body, key=(recorded.position, recorded.recorded_at)
+        )

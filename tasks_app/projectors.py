@@ -12,6 +12,8 @@ from tasks_app import lifecycle
 from tasks_app.models import (
     ChangeSnapshot,
     Dispatch,
+    DispatchChange,
+    DispatchPause,
     EditDenial,
     PathClaim,
     Reference,
@@ -22,6 +24,8 @@ from tasks_app.models import (
     TaskDependency,
     TaskLabel,
     TaskNote,
+    UsageCursor,
+    UsageTotal,
 )
 from tasks_app.worktrees import ACTIVE_WORKTREE, REMOVED_WORKTREE
 
@@ -442,7 +446,7 @@ class ChangesProjector(Projector):
     sent when a request for changes took them (the `task` stream)."""
 
     name = "task_changes"
-    models = (TaskChange, ChangeSnapshot, ReviewComment)
+    models = (TaskChange, DispatchChange, ChangeSnapshot, ReviewComment)
 
     @handles(ev.FilesChanged)
     def files_changed(self, recorded: RecordedEvent, rows: Rows) -> None:
@@ -456,6 +460,17 @@ class ChangesProjector(Projector):
             row.shared_with = [] if e.source == "hook" else sorted({*row.shared_with, *e.shared_with})
             row.changed_at = recorded.recorded_at
             rows.save(row)
+            if e.dispatch_id:
+                key = f"{e.dispatch_id}:{changed['path']}"
+                touched = rows.get(DispatchChange, key) or DispatchChange(
+                    key=key, dispatch_id=e.dispatch_id, path=changed["path"]
+                )
+                touched.added, touched.removed, touched.shared_with = (
+                    changed["added"],
+                    changed["removed"],
+                    row.shared_with,
+                )
+                rows.save(touched)
 
     @handles(ev.ChangesSnapshotTaken)
     def snapshot_taken(self, recorded: RecordedEvent, rows: Rows) -> None:
@@ -491,3 +506,57 @@ class ChangesProjector(Projector):
     def comments_sent(self, recorded: RecordedEvent, rows: Rows) -> None:
         for comment_id in recorded.event.comments:
             rows.update(ReviewComment, comment_id, sent_in=recorded.event.message_id)
+
+
+TOKENS = ("turns", "input", "output", "cache_read", "cache_write", "cost_micros", "unpriced")
+
+
+@register
+class UsageProjector(Projector):
+    """Usage summed per session, task, model and day, and the cursors of the files counted."""
+
+    name = "usage"
+    models = (UsageTotal, UsageCursor)
+
+    @handles(ev.UsageRecorded)
+    def recorded(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        for model, spent in e.models.items():
+            keys = [("session", recorded.stream_id), ("model", model), ("day", e.day)]
+            if e.task is not None:
+                keys.append(("task", str(e.task)))
+            for by, key in keys:
+                total = rows.get(UsageTotal, f"{by}:{key}") or UsageTotal(id=f"{by}:{key}", by=by, key=key)
+                for field in TOKENS:
+                    setattr(total, field, getattr(total, field) + spent.get(field, 0))
+                total.updated_at = recorded.recorded_at
+                rows.save(total)
+        for path, cursor in e.files.items():
+            row = rows.get(UsageCursor, path) or UsageCursor(path=path)
+            row.session, row.inode, row.offset, row.memo = (
+                recorded.stream_id,
+                cursor["inode"],
+                cursor["offset"],
+                cursor["memo"],
+            )
+            rows.save(row)
+
+
+@register
+class DispatchPauseProjector(Projector):
+    name = "dispatch_pause"
+    models = (DispatchPause,)
+
+    @handles(ev.DispatchPaused)
+    def paused(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        pause = rows.get(DispatchPause, 1) or DispatchPause(id=1)
+        pause.paused, pause.reason, pause.budget, pause.day, pause.task = True, e.reason, e.budget, e.day, e.task
+        pause.since = recorded.recorded_at
+        rows.save(pause)
+
+    @handles(ev.DispatchResumed)
+    def resumed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        pause = rows.get(DispatchPause, 1) or DispatchPause(id=1)
+        pause.paused, pause.reason, pause.budget, pause.day, pause.task, pause.since = False, "", "", "", None, None
+        rows.save(pause)

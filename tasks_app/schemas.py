@@ -260,6 +260,13 @@ class DispatchFilter(Schema):
     limit: int = Field(100, ge=1, le=1000)
 
 
+class TouchedOut(Schema):
+    path: str
+    added: int | None
+    removed: int | None
+    shared_with: list[int] = Field(description="other tasks in progress when it changed (empty: this task's own)")
+
+
 class DispatchOut(Schema):
     id: str
     task_id: int
@@ -277,6 +284,13 @@ class DispatchOut(Schema):
     started_at: datetime | None
     review_at: datetime | None
     finished_at: datetime | None
+    touched: list[TouchedOut] = Field(default_factory=list, description="the files the task changed in this dispatch")
+
+    @classmethod
+    def many(cls, dispatches) -> list[DispatchOut]:
+        dispatches = list(dispatches)
+        touched = selectors.dispatch_changes(d.id for d in dispatches)
+        return [cls.model_validate(d).model_copy(update={"touched": touched.get(d.id, [])}) for d in dispatches]
 
 
 class SkippedOut(Schema):
@@ -377,3 +391,43 @@ class MergeOut(Schema):
     @classmethod
     def of(cls, task: Task, merged) -> MergeOut:
         return cls(task=TaskOut.of(task), **dataclasses.asdict(merged))
+
+
+UsageBy = Literal["session", "task", "model", "day"]
+
+
+class UsageFilter(Schema):
+    by: UsageBy = Field("task", description="what the usage is summed per")
+
+
+class UsageOut(Schema):
+    key: str = Field(description="the session's name, the task's number, the model or the day (YYYY-MM-DD)")
+    turns: int
+    input: int = Field(description="input tokens, cache reads and writes not included")
+    output: int
+    cache_read: int
+    cache_write: int
+    cost: float = Field(description="US dollars at the prices in force when each turn was recorded")
+    unpriced: int = Field(description="turns of a model the prices table does not know (counted at no cost)")
+
+
+class UsageReportOut(Schema):
+    by: UsageBy
+    rows: list[UsageOut]
+    today: float = Field(description="what today's turns cost, in US dollars")
+    dispatch_paused: str | None = Field(description="why a budget pauses dispatch now (null: it does not)")
+
+    @classmethod
+    def of(cls, by: str) -> UsageReportOut:
+        today = selectors.usage_of("day", selectors.today())
+        pause = selectors.dispatch_pause()
+        return cls(
+            by=by,
+            rows=[UsageOut.model_validate(row) for row in selectors.usage_totals(by)],
+            today=today.cost if today else 0.0,
+            dispatch_paused=pause.reason if pause else None,
+        )
+
+
+class ResumedOut(Schema):
+    resumed: bool = Field(description="false when no budget paused dispatch")

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 
 from events_app import store
 from sessions_app import selectors as session_selectors
@@ -21,6 +22,8 @@ from tasks_app.models import (
     STATUSES,
     ChangeSnapshot,
     Dispatch,
+    DispatchChange,
+    DispatchPause,
     EditDenial,
     PathClaim,
     Reference,
@@ -31,6 +34,8 @@ from tasks_app.models import (
     TaskDependency,
     TaskLabel,
     TaskNote,
+    UsageCursor,
+    UsageTotal,
 )
 from tasks_app.worktrees import ACTIVE_WORKTREE, WORKTREE
 
@@ -268,6 +273,14 @@ def changed_file_count(task_id: int | str) -> int:
     return TaskChange.objects.filter(task_id=task_id).count()
 
 
+def dispatch_changes(dispatch_ids: Iterable[str]) -> dict[str, list[DispatchChange]]:
+    """The files each of these dispatches touched, by path."""
+    found: dict[str, list[DispatchChange]] = {}
+    for change in DispatchChange.objects.filter(dispatch_id__in=list(dispatch_ids)).order_by("path"):
+        found.setdefault(change.dispatch_id, []).append(change)
+    return found
+
+
 def change_snapshot(task_id: int | str, moment: str) -> ChangeSnapshot | None:
     """The task's latest snapshot of the checkout at `moment` (start, review)."""
     return ChangeSnapshot.objects.filter(task_id=task_id, moment=moment).first()
@@ -288,3 +301,45 @@ def review_comment(comment_id: str) -> ReviewComment:
 def tasks_in_progress() -> list[Task]:
     """Tasks whose agents are at work on them (assigned ones have not started: their prompt may not be typed)."""
     return list(Task.objects.filter(status=IN_PROGRESS).order_by("id"))
+
+
+# --- usage and budgets -------------------------------------------------------------------------------------------
+
+
+def today() -> str:
+    """The local date usage is counted under."""
+    return timezone.localdate().isoformat()
+
+
+def usage_totals(by: str) -> QuerySet[UsageTotal]:
+    """The usage summed per session, task, model or day; the most recent days first, else by key."""
+    queryset = UsageTotal.objects.filter(by=by)
+    return queryset.order_by("-key") if by == "day" else queryset.order_by("key")
+
+
+def usage_of(by: str, key: object) -> UsageTotal | None:
+    """The usage of one session, task, model or day; None when nothing was counted for it."""
+    return UsageTotal.objects.filter(pk=f"{by}:{key}").first()
+
+
+def task_of_turns(session: str) -> int | None:
+    """The task a session's turns count for: the one last dispatched to it, at work or just finished (its last
+    reply is often read after it went to review); None for a session never given a task."""
+    return Dispatch.objects.filter(session=session).order_by("-position").values_list("task_id", flat=True).first()
+
+
+def usage_cursors(session: str) -> list[UsageCursor]:
+    return list(UsageCursor.objects.filter(session=session))
+
+
+def usage_cursor(path: str) -> UsageCursor | None:
+    """How far a file was counted, for whichever session counted it."""
+    return UsageCursor.objects.filter(pk=path).first()
+
+
+def dispatch_pause() -> DispatchPause | None:
+    """The budget pause that holds dispatch now, if one does: a daily one holds only on the day it was crossed."""
+    pause = DispatchPause.objects.filter(pk=1, paused=True).first()
+    if pause is None or (pause.budget == "day" and pause.day != today()):
+        return None
+    return pause

@@ -6,15 +6,25 @@ its session, and dispatch, are policies (tasks_app.policies).
 
 The change watch: every CHORUS_ATTRIBUTION_INTERVAL seconds, while a task is in progress, the files its agent
 changed (tasks_app.services.changes_watch, which runs git only when something could have changed).
+
+The usage meter: every CHORUS_USAGE_INTERVAL it reads the new bytes of each live session's records (its profile's
+usage reader says which files) from where it last stopped, and records what they held: one UsageRecorded per
+session and look that found a turn (tasks_app.services.usage).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from pathlib import Path
 
 from django.conf import settings
 
-from tasks_app import services
+from sessions_app import selectors as session_selectors
+from sessions_app.errors import SessionError
+from sessions_app.prices import PriceBook, prices_file
+from sessions_app.usage import Cursor, Read, SessionRef, UsageReader, read_new
+from tasks_app import selectors, services
 
 log = logging.getLogger("chorus.worker.tasks")
 
@@ -51,3 +61,85 @@ class ChangeWatch:
     def tick(self) -> None:
         for change in services.changes_watch(self.watch):
             log.debug("%s change seen: %s", change.source, ", ".join(f["path"] for f in change.files))
+
+
+# A live session's files are looked for again this often (a new conversation starts a new transcript).
+DISCOVER_SECONDS = 30.0
+
+
+class UsageMeter:
+    def __init__(self, clock=time.monotonic) -> None:
+        self.interval = settings.CHORUS_USAGE_INTERVAL
+        self.clock = clock
+        self.prices = PriceBook(
+            Path(settings.CHORUS_PRICES) if settings.CHORUS_PRICES else prices_file(settings.DATA_DIR)
+        )
+        # path -> (session, reader, cursor): every file counted so far, each for one session only.
+        self.files: dict[str, tuple[str, UsageReader, Cursor]] = {}
+        self.looked: dict[str, float] = {}  # when each live session's files were last looked for
+        self.discover_seconds = DISCOVER_SECONDS
+        self.bad_lines = 0
+
+    def start(self) -> None:
+        """Read on from the cursors recorded: nothing counted before a restart is counted again."""
+        self.files.clear()
+        self.looked.clear()
+
+    def stop(self) -> None:
+        """Nothing runs between ticks."""
+
+    def _reader(self, profile_name: str) -> UsageReader | None:
+        try:
+            return session_selectors.profile(profile_name).usage_reader
+        except SessionError:
+            return None
+
+    def _follow(self, session, reader: UsageReader, now: float) -> None:
+        if session.name not in self.looked:
+            # first seen by this worker: read on from its recorded cursors
+            for row in selectors.usage_cursors(session.name):
+                self.files[row.path] = (session.name, reader, Cursor(row.path, row.inode, row.offset, row.memo))
+        elif now - self.looked[session.name] < self.discover_seconds:
+            return
+        self.looked[session.name] = now
+        ref = SessionRef(session.name, session.cwd, session.pane_id, session.pid, session.created_at.timestamp())
+        profile = session_selectors.profile(session.profile)
+        for path in map(str, reader.files(ref, profile.agent_environment())):
+            if path not in self.files:
+                # a conversation resumed in another session, or a stale record naming a reused pane: read on from
+                # where it was counted, whichever session counted it
+                row = selectors.usage_cursor(path)
+                cursor = Cursor(path, row.inode, row.offset, row.memo) if row else Cursor(path)
+                self.files[path] = (session.name, reader, cursor)
+
+    def tick(self) -> None:
+        now = self.clock()
+        live, readers = {}, {}
+        for session in session_selectors.sessions(include_ended=False):
+            if session.profile not in readers:
+                readers[session.profile] = self._reader(session.profile)
+            reader = readers[session.profile]
+            if reader is not None:
+                live[session.name] = session
+                self._follow(session, reader, now)
+        reads: dict[str, list[Read]] = {}
+        for path, (owner, reader, cursor) in list(self.files.items()):
+            read = read_new(reader, cursor)
+            if read.cursor is not None:
+                self.files[path] = (owner, reader, read.cursor)
+            if read.restarted:
+                log.warning("usage: %s was %s; read on from offset %d", path, read.restarted, read.cursor.offset)
+            reads.setdefault(owner, []).append(read)
+            if owner not in live and not read.bytes_read:
+                del self.files[path]  # an ended session's file, read to its end
+        for owner, found in reads.items():
+            bad = sum(read.bad_lines for read in found)
+            if bad:
+                self.bad_lines += bad
+                log.warning(
+                    "usage: %d line(s) of %s's records were not JSON and were skipped (%d so far)",
+                    bad,
+                    owner,
+                    self.bad_lines,
+                )
+        services.usage_record_sessions(reads, self.prices.current())

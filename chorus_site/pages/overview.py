@@ -15,6 +15,7 @@ from typing import Any
 from chorus_site import ansi
 from chorus_site.pages import screens
 from chorus_site.pages.base import QUESTION, SESSION, TASK, Fragment, LivePage, Shown
+from chorus_site.pages.usage import DISPATCH, USAGE, today_spend
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
@@ -121,7 +122,7 @@ class OverviewPage(LivePage):
     template = "overview.html"
     section = "sessions"
     parameters = ("all",)
-    topics = (TASK, QUESTION)
+    topics = (TASK, QUESTION, USAGE, DISPATCH)
     screen_interval = 1.0
 
     def __init__(self, params: Mapping[str, str]):
@@ -152,12 +153,22 @@ class OverviewPage(LivePage):
             *cards,
         ]
 
-    partials = {"session-grid": read_grid, "status-counts": read_grid, "session-card": read_grid}
+    def read_spend(self) -> list[Fragment]:
+        return [today_spend()]
+
+    partials = {
+        "session-grid": read_grid,
+        "status-counts": read_grid,
+        "session-card": read_grid,
+        "today-spend": read_spend,
+    }
     # a task names its session in its read model, not in its events: any task event may change what a card shows
     renders = {
         SESSION: ("status-counts", "session-grid", "session-card"),
         TASK: ("status-counts", "session-grid", "session-card"),
         QUESTION: ("session-card",),
+        USAGE: ("today-spend",),
+        DISPATCH: ("today-spend",),
     }
 
     def context(self) -> dict:
@@ -170,6 +181,7 @@ class OverviewPage(LivePage):
         return {
             **super().context(),
             **context,
+            "today_spend": today_spend().context,
             "profiles": profiles(),
             "default_profile": session_selectors.default_profile(),
             "name_rule": f"Use {session_services.NAME_RULE}.",

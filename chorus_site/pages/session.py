@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from chorus_site import ansi
 from chorus_site.pages import screens
 from chorus_site.pages.base import AGENT, CLAIM, MESSAGE, QUESTION, Fragment, LivePage, Shown, found
+from chorus_site.pages.usage import USAGE, session_usage
 from sessions_app import selectors as session_selectors
 from tasks_app import selectors as task_selectors
 
@@ -76,7 +77,7 @@ class SessionPage(LivePage):
     template = "session.html"
     section = "sessions"
     parameters = ("name",)
-    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", CLAIM)
+    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", CLAIM, f"{USAGE}:{{name}}")
     screen_interval = 0.3
 
     def __init__(self, params: Mapping[str, str]):
@@ -119,6 +120,9 @@ class SessionPage(LivePage):
         shown = (tuple(c.key for c in context["session_claims"]), tuple(d.position for d in context["session_denials"]))
         return [Fragment("session_claims.html#session-claims", context, key=shown)]
 
+    def read_usage(self) -> list[Fragment]:
+        return [session_usage(self.session_name)]
+
     partials = {
         "session-head": read_head,
         "history": read_head,
@@ -127,6 +131,7 @@ class SessionPage(LivePage):
         "questions": read_questions,
         "agent-calls": read_agent_calls,
         "session-claims": read_claims,
+        "session-usage": read_usage,
     }
     # a question's stream is its own id, not the session's: every question event is read, and sent if it changed
     renders = {
@@ -135,6 +140,7 @@ class SessionPage(LivePage):
         QUESTION: ("questions",),
         f"{AGENT}:{{name}}": ("agent-calls", "session-claims"),
         CLAIM: ("session-claims",),
+        f"{USAGE}:{{name}}": ("session-usage",),
     }
 
     def dialog(self) -> dict:
@@ -158,6 +164,7 @@ class SessionPage(LivePage):
             **super().context(),
             **head(session),
             **outbox(self.session_name),
+            "session_usage": session_usage(self.session_name).context,
             **questions(self.session_name),
             **agent_calls(self.session_name),
             **claims(self.session_name),

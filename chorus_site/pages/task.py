@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from chorus_site.pages.base import AGENT, CLAIM, MESSAGE, SESSION, TASK, Fragment, LivePage, found
+from chorus_site.pages.usage import USAGE, task_cost
 from documents_app import selectors as document_selectors
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
@@ -57,6 +58,9 @@ def detail(task) -> dict:
     waiting = set(task_selectors.blocked_by([task]).get(task.id, []))
     prompt, why_not = task_selectors.prompt_preview(task)
     dispatches = list(task_selectors.dispatches(task.id, DISPATCHES_SHOWN))
+    touched = task_selectors.dispatch_changes(d.id for d in dispatches)
+    for dispatch in dispatches:
+        dispatch.touched = touched.get(dispatch.id, [])
     return {
         "task": task,
         "timeline": timeline(dispatches, list(task_selectors.task_notes(task.id))),
@@ -137,7 +141,7 @@ class TaskPage(LivePage):
     template = "task.html"
     section = "tasks"
     parameters = ("id",)
-    topics = (TASK, MESSAGE, AGENT, CLAIM, f"{REVIEW}:{{id}}")
+    topics = (TASK, MESSAGE, AGENT, CLAIM, f"{REVIEW}:{{id}}", USAGE)
 
     def __init__(self, params: Mapping[str, str]):
         super().__init__(params)
@@ -153,7 +157,8 @@ class TaskPage(LivePage):
         task = context["task"]
         self.related = {str(task.id), *(str(n) for n in task.depends_on), *(str(t.id) for t in context["dependents"])}
         self.agents = {d.session for d in context["dispatches"]}
-        shown = (task.version, tuple(entry.position for entry in context["timeline"]))
+        touched = tuple(len(d.touched) for d in context["dispatches"])
+        shown = (task.version, tuple(entry.position for entry in context["timeline"]), touched)
         history = Fragment("task.html#timeline", context, key=shown)
         changed = Fragment("task_review.html#review", context)
         return [Fragment("task.html#task-detail", context, covers=[history, changed]), history, changed]
@@ -174,12 +179,16 @@ class TaskPage(LivePage):
         )
         return [Fragment("task_claims.html#task-claims", context, key=shown)]
 
+    def read_cost(self) -> list[Fragment]:
+        return [task_cost(self.read_task().id)]
+
     partials = {
         "task-detail": read_detail,
         "timeline": read_detail,
         "assign": read_assignment,
         "task-claims": read_claims,
         "review": read_review,
+        "task-cost": read_cost,
     }
     # a progress note is an event of its session's agent stream (the task's version does not move with it)
     renders = {
@@ -189,9 +198,16 @@ class TaskPage(LivePage):
         MESSAGE: ("task-detail",),
         SESSION: ("assign",),
         f"{AGENT}:{{agents}}": ("timeline",),
-        f"{REVIEW}:{{id}}": ("review",),
+        f"{REVIEW}:{{id}}": ("review", "timeline"),
+        USAGE: ("task-cost",),
     }
 
     def context(self) -> dict:
         task = self.read_task()
-        return {**super().context(), **detail(task), **assignment(task), **claims(task)}
+        return {
+            **super().context(),
+            **detail(task),
+            **assignment(task),
+            **claims(task),
+            "task_cost": task_cost(task.id).context,
+        }

@@ -29,6 +29,7 @@ from sessions_app.screen import HORIZONTAL_RULE
 from sessions_app.self_report import EditRequest, FileWrite, Launch, Readiness, SelfReport, SelfReportPlugin, Signal
 from sessions_app.stamps import recently
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
+from sessions_app.usage import SessionRef, Turn, UsageReader, count
 
 RULES = (
     Rule(
@@ -429,6 +430,70 @@ class McpConfigFile(ToolsLoader):
 
 MCP_CONFIG = McpConfigFile()
 
+# --- Usage: its transcript ----------------------------------------------------------------------------------------
+
+# Claude Code names a project's transcript directory after its working directory, every other character a dash.
+PROJECT_SLUG = re.compile(r"[^A-Za-z0-9]")
+# Claude Code writes one transcript line per content block of a message, each with the message's whole usage: the
+# keys of the last few messages counted are remembered so that the next block of one is not counted again.
+RECENT_KEYS = 8
+
+
+def transcript_path(environment: Mapping[str, str], cwd: str, session_id: str) -> Path:
+    """Where Claude Code keeps the transcript of conversation `session_id` started in `cwd` (the same path its hook
+    payloads give as `transcript_path`)."""
+    return claude_home(environment) / "projects" / PROJECT_SLUG.sub("-", cwd) / f"{session_id}.jsonl"
+
+
+class Transcript(UsageReader):
+    """The usage of each assistant message in Claude Code's transcript (`message.usage`), found through the session
+    file of the agent in the session's pane (its `tmux` names the pane, its `sessionId` the conversation)."""
+
+    name = "claude_transcript"
+
+    def files(self, session: SessionRef, environment: Mapping[str, str] | None = None) -> list[Path]:
+        environment = os.environ if environment is None else environment
+        directory = sessions_dir(environment)
+        try:
+            names = [entry.path for entry in os.scandir(directory) if entry.name.endswith(".json")]
+        except OSError:
+            return []
+        found = []
+        for name in names:
+            try:
+                data = json.loads(Path(name).read_text())
+            except (OSError, ValueError):
+                continue
+            if not isinstance(data, dict) or not isinstance(data.get("sessionId"), str):
+                continue
+            pane = str(data.get("tmux") or "").rpartition(".")[2]
+            if session.pane_id and pane == session.pane_id:
+                found.append(transcript_path(environment, str(data.get("cwd") or session.cwd), data["sessionId"]))
+        return found
+
+    def turn(self, record: dict, memo: dict[str, Any]) -> Turn | None:
+        message = record.get("message")
+        if record.get("type") != "assistant" or not isinstance(message, dict):
+            return None
+        usage = message.get("usage")
+        if not isinstance(usage, dict):
+            return None
+        key = f"{message.get('id') or ''}:{record.get('requestId') or ''}"
+        recent = memo.get("recent", [])
+        if key != ":" and key in recent:
+            return None
+        memo["recent"] = [*recent[1 - RECENT_KEYS :], key]
+        return Turn(
+            model=str(message.get("model") or "unknown"),
+            input=count(usage.get("input_tokens")),
+            output=count(usage.get("output_tokens")),
+            cache_read=count(usage.get("cache_read_input_tokens")),
+            cache_write=count(usage.get("cache_creation_input_tokens")),
+        )
+
+
+TRANSCRIPT = Transcript()
+
 PROFILE = Profile(
     name="claude",
     command=("claude",),
@@ -445,4 +510,5 @@ PROFILE = Profile(
     limits=LIMITS,
     # its session id (the session file's sessionId, every hook payload's session_id)
     resume=("--resume", "{conversation}"),
+    usage_reader=TRANSCRIPT,
 )

@@ -10,11 +10,12 @@ overrides of its MCP configuration.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
@@ -23,6 +24,7 @@ from sessions_app.dialogs import Dialog
 from sessions_app.limits import LimitRule
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader
+from sessions_app.usage import SessionRef, Turn, UsageReader, count
 
 # Its dialogs select with the same `›` as the composer, and draw the question a few lines above the options (the
 # approval shows the command and the reason between them).
@@ -123,13 +125,94 @@ class McpOverrides(ToolsLoader):
 
 MCP_OVERRIDES = McpOverrides()
 
+# --- Usage: its session rollout files ----------------------------------------------------------------------------
+
+# The cumulative counts of a token_count event (codex-rs protocol TokenUsage). input_tokens includes the cached part,
+# output_tokens the reasoning part (as the Responses API counts them), so neither is added twice.
+TOTALS = ("input_tokens", "cached_input_tokens", "output_tokens")
+
 
 def codex_home(environment: Mapping[str, str]) -> Path:
-    """Codex's own directory for an agent run with `environment`: $CODEX_HOME, else $HOME/.codex."""
+    """$CODEX_HOME, else $HOME/.codex (of the agent's environment)."""
     if environment.get("CODEX_HOME"):
         return Path(environment["CODEX_HOME"])
     home = environment.get("HOME")
     return (Path(home) if home else Path.home()) / ".codex"
+
+
+def rollout_cwd(path: Path) -> str | None:
+    """The working directory in a rollout's first line (`session_meta`), if it has one."""
+    try:
+        with open(path, "rb") as file:
+            first = json.loads(file.readline())
+    except (OSError, ValueError):
+        return None
+    payload = first.get("payload") if isinstance(first, dict) else None
+    if not isinstance(payload, dict) or first.get("type") != "session_meta":
+        return None
+    return str(payload.get("cwd") or "") or None
+
+
+class Rollout(UsageReader):
+    """Codex's session rollout (`sessions/YYYY/MM/DD/rollout-*.jsonl`): each `token_count` event carries the
+    session's cumulative totals, so a turn is the growth since the last one counted, and an event repeated with the
+    same totals counts nothing. The model comes from the `turn_context` line before it. A rollout is the session's
+    when it was written since the session started, in the session's working directory."""
+
+    name = "codex_rollout"
+
+    def files(self, session: SessionRef, environment: Mapping[str, str] | None = None) -> list[Path]:
+        root = codex_home(os.environ if environment is None else environment) / "sessions"
+        start = datetime.datetime.fromtimestamp(session.created_at, tz=datetime.UTC).date()
+        today = datetime.datetime.now(tz=datetime.UTC).date()
+        found = []
+        for offset in range((today - start).days + 2):
+            day = start + datetime.timedelta(days=offset - 1)
+            directory = root / f"{day.year:04d}" / f"{day.month:02d}" / f"{day.day:02d}"
+            try:
+                entries = [entry for entry in os.scandir(directory) if entry.name.startswith("rollout-")]
+            except OSError:
+                continue
+            found += [
+                Path(entry.path)
+                for entry in entries
+                if entry.name.endswith(".jsonl")
+                and entry.stat().st_mtime >= session.created_at
+                and rollout_cwd(Path(entry.path)) == session.cwd
+            ]
+        return sorted(found)
+
+    def turn(self, record: dict, memo: dict[str, Any]) -> Turn | None:
+        payload = record.get("payload")
+        if not isinstance(payload, dict):
+            return None
+        if record.get("type") == "turn_context" and isinstance(payload.get("model"), str):
+            memo["model"] = payload["model"]
+            return None
+        info = payload.get("info")
+        if record.get("type") != "event_msg" or payload.get("type") != "token_count" or not isinstance(info, dict):
+            return None
+        totals = info.get("total_token_usage")
+        if not isinstance(totals, dict):
+            return None
+        now = {key: count(totals.get(key)) for key in TOTALS}
+        before = memo.get("totals") or dict.fromkeys(TOTALS, 0)
+        growth = {key: now[key] - before.get(key, 0) for key in TOTALS}
+        if any(value < 0 for value in growth.values()):
+            growth = now  # the totals started again (a new conversation in the same file)
+        memo["totals"] = now
+        if not any(growth.values()):
+            return None
+        cached = min(growth["cached_input_tokens"], growth["input_tokens"])
+        return Turn(
+            model=str(memo.get("model") or "unknown"),
+            input=growth["input_tokens"] - cached,
+            output=growth["output_tokens"],
+            cache_read=cached,
+        )
+
+
+ROLLOUT = Rollout()
 
 
 class RolloutFinder(ConversationFinder):
@@ -140,27 +223,28 @@ class RolloutFinder(ConversationFinder):
 
     name = "codex_rollout"
 
-    def find(self, environment: Mapping[str, str], cwd: str, since: datetime) -> str | None:
+    def find(self, environment: Mapping[str, str], cwd: str, since: datetime.datetime) -> str | None:
         root = codex_home(environment) / "sessions"
         found = []
-        day, today = (since - timedelta(days=1)).date(), datetime.now().date() + timedelta(days=1)
+        day = (since - datetime.timedelta(days=1)).date()
+        today = datetime.datetime.now().date() + datetime.timedelta(days=1)
         while day <= today:  # rollouts are filed by day: only the days since the start are looked at
             directory = root / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
             for path in sorted(directory.glob("rollout-*.jsonl")) if directory.is_dir() else ():
                 meta = _session_meta(path)
                 if meta is not None and meta[1] == cwd and meta[2] >= since:
                     found.append((meta[2], meta[0]))
-            day += timedelta(days=1)
+            day += datetime.timedelta(days=1)
         return min(found)[1] if found else None
 
 
-def _session_meta(path: Path) -> tuple[str, str, datetime] | None:
+def _session_meta(path: Path) -> tuple[str, str, datetime.datetime] | None:
     """(id, cwd, started) from a rollout's first line, None when it is not a session_meta Chorus can read."""
     try:
         with open(path, encoding="utf-8") as file:
             first = json.loads(file.readline())
         payload = first["payload"]
-        started = datetime.fromisoformat(payload.get("timestamp") or first["timestamp"])
+        started = datetime.datetime.fromisoformat(payload.get("timestamp") or first["timestamp"])
         return str(payload["id"]), os.path.normpath(str(payload["cwd"])), started
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -185,4 +269,5 @@ PROFILE = Profile(
     # `codex resume <session id>`: the id its rollout file and session meta carry
     resume=("resume", "{conversation}"),
     conversation_finder=ROLLOUTS,
+    usage_reader=ROLLOUT,
 )

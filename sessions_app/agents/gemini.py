@@ -8,10 +8,13 @@ Chorus's tools come in through a system settings file of the session's own.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
@@ -20,6 +23,7 @@ from sessions_app.limits import LimitRule
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
+from sessions_app.usage import SessionRef, Turn, UsageReader, count
 
 # Gemini's radio buttons mark the chosen option with ●, and every menu it draws has one chosen; numbered lines
 # without it are its start-up tips. Between the question and the options it may draw a hint.
@@ -115,6 +119,77 @@ class SystemSettingsFile(ToolsLoader):
 
 SYSTEM_SETTINGS_FILE = SystemSettingsFile()
 
+# --- Usage: its chat recording ------------------------------------------------------------------------------------
+
+
+class ChatRecording(UsageReader):
+    """Gemini CLI's chat recording (google-gemini/gemini-cli docs: "Chat Recording"; chatRecordingService.ts):
+    `~/.gemini/tmp/<sha256 of the working directory>/chats/session-*.json`, one JSON document rewritten as the
+    conversation goes, whose `gemini` messages carry `tokens` {input, output, cached, thoughts, tool, total} once
+    their response is complete. input includes the cached part; thoughts and tool-use prompts are billed as output
+    and input. The memo keeps how many messages were counted and the last one's id, so a message is counted once
+    however often the document is rewritten; a message whose tokens are not there yet waits."""
+
+    name = "gemini_chat_recording"
+    whole_file = True
+
+    def files(self, session: SessionRef, environment: Mapping[str, str] | None = None) -> list[Path]:
+        environment = os.environ if environment is None else environment
+        home = Path(environment["HOME"]) if environment.get("HOME") else Path.home()
+        chats = home / ".gemini" / "tmp" / hashlib.sha256(session.cwd.encode()).hexdigest() / "chats"
+        try:
+            entries = [entry for entry in os.scandir(chats) if entry.name.startswith("session-")]
+        except OSError:
+            return []
+        return sorted(
+            Path(entry.path)
+            for entry in entries
+            if entry.name.endswith(".json") and entry.stat().st_mtime >= session.created_at
+        )
+
+    def turn(self, record: dict, memo: dict[str, Any]) -> Turn | None:
+        return None  # a whole document, never lines
+
+    def document(self, data: Any, memo: dict[str, Any]) -> list[Turn]:
+        messages = data.get("messages") if isinstance(data, dict) else None
+        if not isinstance(messages, list):
+            return []
+        done, last = memo.get("counted", 0), memo.get("last_id")
+        if done and (done > len(messages) or _id(messages[done - 1]) != last):
+            # rewritten otherwise (a compressed history): on from the last message counted, if it is still there
+            ids = [_id(message) for message in messages]
+            done = ids.index(last) + 1 if last in ids else 0
+        turns = []
+        for message in messages[done:]:
+            if not isinstance(message, dict):
+                done += 1
+                continue
+            tokens = message.get("tokens")
+            if message.get("type") == "gemini":
+                if not isinstance(tokens, dict):
+                    break  # its response is not complete yet
+                cached = min(count(tokens.get("cached")), count(tokens.get("input")))
+                turns.append(
+                    Turn(
+                        model=str(message.get("model") or "unknown"),
+                        input=count(tokens.get("input")) - cached + count(tokens.get("tool")),
+                        output=count(tokens.get("output")) + count(tokens.get("thoughts")),
+                        cache_read=cached,
+                    )
+                )
+            done += 1
+        memo["counted"] = done
+        memo["last_id"] = _id(messages[done - 1]) if done else None
+        return turns
+
+
+def _id(message: Any) -> Any:
+    return message.get("id") if isinstance(message, dict) else None
+
+
+CHAT_RECORDING = ChatRecording()
+
+
 # Quota notices (google-gemini/gemini-cli issues #3796, #11461, #17081, #26696): "You have reached your daily
 # gemini-2.5-pro quota limit.", "Usage limit reached for gemini-3-flash-preview", "Individual quota reached.
 # Resets in 157h". A bare 429 (RESOURCE_EXHAUSTED, "please wait and try again later") is a rate limit it retries
@@ -144,4 +219,5 @@ PROFILE = Profile(
     limits=LIMITS,
     # `gemini --resume <session id>`
     resume=("--resume", "{conversation}"),
+    usage_reader=CHAT_RECORDING,
 )

@@ -684,8 +684,10 @@ class Drive:
         text = "kit:edit change the claimed file"
         message = self.send(text)
         self.wait_message(message)
+        told = self.tool_results("edit")
+        if not told and self.session().status == "waiting":
+            self.keys("Escape")  # the edit was not refused: Claude asks the person instead; say no
         self.settle(text)
-        told = [r.tool_result for r in self.standin.model_requests() if r.script == "edit" and not r.fresh]
         denied = [e for e in store.read(after=before, event_types=["EditDenied"]) if e.stream_id == SESSION]
         read = told[-1] if told else ""
         step.ok = f"task {holder}" in read and not target.exists() and bool(denied)
@@ -697,6 +699,17 @@ class Drive:
         )
         with event_context(actor="conformance kit", source="cli"):
             services.session_kill(HOLDER)
+
+    def tool_results(self, script: str, timeout: float = STATUS_TIMEOUT) -> list[str]:
+        """What the CLI told the model its tool did in the turns of `script`, once it has (a hook runs between the
+        model's tool call and that answer, so the turn is not over when the model's first answer is)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            told = [r.tool_result for r in self.standin.model_requests() if r.script == script and not r.fresh]
+            if told or self.session().status == "waiting":
+                return told
+            time.sleep(0.1)
+        return []
 
     def hold_claim(self, path: str) -> int:
         """A task claiming `path`, at work in a second session (a program that echoes what it is given), made

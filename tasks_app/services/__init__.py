@@ -11,6 +11,7 @@ writes nothing. Every service that changes a task takes the version of it the ca
 - following: a task at work moving with its session;
 - changes: which files each task changed (snapshots, the worker's watch);
 - review: comments on a task's diff, changes requested, approval;
+- usage: the tokens and cost of sessions' turns, and budgets pausing dispatch;
 - worktrees: where a task works (its isolation) and its own git worktree: made, started in, merged, removed.
 """
 
@@ -56,6 +57,13 @@ from tasks_app.services.tasks import (
     task_unassign,
     task_update,
 )
+from tasks_app.services.usage import (
+    budget_crossed,
+    dispatch_pause,
+    dispatch_resume,
+    usage_record,
+    usage_record_sessions,
+)
 from tasks_app.services.worktrees import (
     task_set_isolation,
     worktree_create,
@@ -72,11 +80,14 @@ __all__ = [
     "Range",
     "SessionBusy",
     "Watch",
+    "budget_crossed",
     "changes_snapshot",
     "changes_watch",
     "checked_globs",
     "claims_release",
     "claims_take",
+    "dispatch_pause",
+    "dispatch_resume",
     "dispatch_round",
     "edit_check",
     "pre_commit_install",
@@ -110,6 +121,8 @@ __all__ = [
     "task_unassign",
     "task_update",
     "tasks_review_quiet",
+    "usage_record",
+    "usage_record_sessions",
     "worktree_create",
     "worktree_merge",
     "worktree_remove",

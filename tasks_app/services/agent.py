@@ -247,6 +247,8 @@ def next_task(caller: AgentCaller) -> NextTask | None:
             raise NotAnAgent(
                 f"session {caller.session} runs {session.profile}, which is not an agent: next_task is for agents"
             )
+        if selectors.dispatch_pause() is not None:
+            return None  # a budget pauses dispatch: no task for anyone until a person resumes it
         candidates = list(selectors.dispatchable_tasks())
         waiting = selectors.blocked_by(candidates)
         for candidate in candidates:

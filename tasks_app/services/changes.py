@@ -231,15 +231,18 @@ def _record(tasks: list[Task], hooked: dict[int, set[str]], changed: set[str], w
     seen_by_git = changed - by_hook
     counts = {c["path"]: c for c in line_counts(by_hook | seen_by_git, watch.prefix, watch.blobs)}
     recorded = []
+    dispatch_of = {task.id: task.dispatch_id for task in tasks}
     for task_id, paths in sorted(hooked.items()):
-        recorded.append(
-            (task_id, ev.FilesChanged(files=[counts[p] for p in sorted(paths)], source="hook", shared_with=[]))
-        )
+        dispatch_id = dispatch_of[task_id] if task_id in dispatch_of else selectors.task(task_id).dispatch_id
+        files = [counts[p] for p in sorted(paths)]
+        recorded.append((task_id, ev.FilesChanged(files=files, source="hook", shared_with=[], dispatch_id=dispatch_id)))
     if seen_by_git:
         files = [counts[path] for path in sorted(seen_by_git)]
         for share in changes.attribute(task.id for task in tasks):
+            shared = list(share.shared_with)
+            dispatch_id = dispatch_of.get(share.task_id, "")
             recorded.append(
-                (share.task_id, ev.FilesChanged(files=files, source="git", shared_with=list(share.shared_with)))
+                (share.task_id, ev.FilesChanged(files=files, source="git", shared_with=shared, dispatch_id=dispatch_id))
             )
     with transaction.atomic():  # one commit for the round, whatever the number of tasks
         for task_id, event in recorded:

@@ -30,7 +30,8 @@ class DispatchView:
 
     @classmethod
     def now(cls) -> DispatchView:
-        sessions = selectors.free_sessions()
+        """No free sessions while a budget pauses dispatch: nothing is given out until a person resumes it."""
+        sessions = [] if selectors.dispatch_pause() is not None else selectors.free_sessions()
         return cls(sessions, list(selectors.dispatchable_tasks()) if sessions else [])
 
 

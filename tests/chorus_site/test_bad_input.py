@@ -168,3 +168,13 @@ def test_a_profile_name_in_a_profile_file_is_the_whole_string_matching_the_rule(
     (tmp_path / "chorus.toml").write_text('[profiles."review\\n"]\ncommand = ["x"]\n', encoding="utf-8")
     with pytest.raises(ProfileConfigError, match="invalid profile name 'review\\\\n'"):
         load_profiles(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)})
+
+
+def test_a_path_under_the_api_that_names_no_endpoint_is_a_json_404_and_a_page_stays_html(api):
+    answer = api.post("/api/sessions/aider/outbox/cancel")
+    assert answer.status_code == 404 and answer["Content-Type"] == "application/json"
+    assert answer.json() == {"detail": "no such endpoint: POST /api/sessions/aider/outbox/cancel"}
+    person = Client(HTTP_HOST="127.0.0.1")
+    person.get(f"/login/?token={settings.CHORUS_TOKEN}")
+    page = person.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

@@ -262,7 +262,7 @@ class FakeAgent:
         self.hooks = hook_commands(options.settings)
         self.hook_processes: list[subprocess.Popen] = []
         self.reported_status = ""
-        self.conversation = options.resume or str(uuid.uuid4())
+        self.conversation_id = options.resume or str(uuid.uuid4())
 
     # --- the loop
 
@@ -273,7 +273,7 @@ class FakeAgent:
         while time.monotonic() < boot_until:
             pass  # like a CLI loading its code: CPU busy, nothing drawn yet
         self.terminal.enter()
-        self.log(event="ready", conversation=self.conversation)
+        self.log(event="ready", conversation=self.conversation_id)
         self.draw()
         while self.exit_code is None:
             data = self.terminal.read(self._timeout())
@@ -399,6 +399,29 @@ class FakeAgent:
             process.stdin.close()
             self.hook_processes.append(process)
 
+    def conversation(self) -> tuple[str, Path]:
+        """Its conversation id and transcript, where Claude Code keeps them (under --claude-dir)."""
+        session_id = self.conversation_id
+        folder = re.sub(r"[^A-Za-z0-9]", "-", os.getcwd())
+        return session_id, self.options.claude_dir / "projects" / folder / f"{session_id}.jsonl"
+
+    def write_transcript(self) -> None:
+        """A reply's usage as Claude Code records it: one assistant line per content block (a thinking block and a
+        text block here), each with the message's whole usage, after the user's line."""
+        if not self.options.claude_dir:
+            return
+        _, path = self.conversation()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        usage = {"input_tokens": 100, "output_tokens": 50, "cache_read_input_tokens": 1000}
+        usage["cache_creation_input_tokens"] = 10
+        message = {"id": f"msg_fake_{self.prompt_count}", "model": "claude-sonnet-4-5-fake", "usage": usage}
+        blocks = [{"type": "thinking", "thinking": "..."}, {"type": "text", "text": "done"}]
+        lines = [{"type": "user", "message": {"role": "user", "content": f"prompt {self.prompt_count}"}}]
+        request = f"req_fake_{self.prompt_count}"
+        lines += [{"type": "assistant", "requestId": request, "message": {**message, "content": [b]}} for b in blocks]
+        with open(path, "a") as file:
+            file.write("".join(json.dumps(line) + "\n" for line in lines))
+
     def report_status(self) -> None:
         status = {"busy": "busy", "permission": "waiting"}.get(self.state, "idle")
         if status == self.reported_status:
@@ -409,7 +432,10 @@ class FakeAgent:
         if not self.options.sessions_dir:
             return
         data = {"pid": os.getpid(), "status": status, "statusUpdatedAt": int(time.time() * 1000)}
-        data["sessionId"] = self.conversation
+        data["sessionId"] = self.conversation_id
+        if self.options.claude_dir:
+            # what names its pane, as Claude Code's own file does (cwd, tmux)
+            data |= {"cwd": os.getcwd(), "tmux": f"fake:@0.{os.environ.get('TMUX_PANE', '')}"}
         if status == "waiting":
             data["waitingFor"] = "permission prompt"
         path = self.options.sessions_dir / f"{os.getpid()}.json"
@@ -468,6 +494,7 @@ class FakeAgent:
         self.transcript += ["", f"✻ Worked for {seconds}s"]
         self.reply_words = []
         self.state = "idle"
+        self.write_transcript()
         self.fire("Stop", last_assistant_message="done")
         if self.queue:
             self.start(self.queue.pop(0))
@@ -580,6 +607,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--settings", help="Claude Code's --settings JSON: its hooks are run like Claude runs them")
     parser.add_argument("--sessions-dir", type=Path, help="keep a Claude-Code-like <pid>.json status file here")
+    parser.add_argument(
+        "--claude-dir", type=Path, help="write a Claude-Code-like transcript of its replies' usage here"
+    )
     # Claude Code's way of loading Chorus's tools; the fake agent takes them and calls no MCP server.
     parser.add_argument("--mcp-config", action="append", help="Claude Code's --mcp-config file (not read)")
     parser.add_argument("--allowedTools", help="Claude Code's --allowedTools (not used)")

@@ -33,6 +33,7 @@ def test_the_review_block_shows_the_changed_files_and_follows_its_stream(browser
     shown = browser.get(f"/tasks/{task.id}/").content.decode()
     assert 'id="review"' in shown and "src/a.py" in shown and "Request changes" in shown and "Approve" in shown
     assert "is not in a git repository" in shown  # the fast tier's PROJECT_ROOT: attribution says it is off
+    assert "Touched 2 files" in shown  # on the dispatch's line of the timeline: what that dispatch touched
     page = TaskPage({"id": str(task.id)})
     page.snapshot()
     task_services.review_comment(task.id, "b.txt", 2, "say why")

@@ -8,7 +8,18 @@ import re
 import pytest
 
 from sessions_app.agents import BUILTIN_PROFILES, claude
-from sessions_app.detection import Observation, ProcessInfo, SelfReport, Status, detect, is_signal, screen_lines
+from sessions_app.detection import (
+    Observation,
+    ProcessInfo,
+    RuleMemo,
+    SelfReport,
+    Status,
+    detect,
+    is_signal,
+    screen_lines,
+)
+from sessions_app.profiles import Rule
+from sessions_app.screen import screen_tail
 from tests.sessions_app import screens as s
 
 CLAUDE = BUILTIN_PROFILES["claude"]
@@ -423,3 +434,34 @@ def test_only_a_signal_of_the_agent_ends_its_start_up():
     assert not is_signal(detect(CLAUDE, Observation(screen="", pane_current_command="claude")))
     assert is_signal(detect(CLAUDE, Observation(screen=s.fixture("idle_1"), pane_current_command="claude")))
     assert is_signal(detect(CLAUDE, Observation(pane_dead=True)))
+
+
+# --- Looking at one pane again and again
+
+
+def test_a_pane_s_rule_memo_gives_a_fresh_look_s_verdicts_and_runs_a_rule_again_only_on_new_text(monkeypatch):
+    searched: list[str] = []
+    search = Rule.search
+    monkeypatch.setattr(Rule, "search", lambda rule, text: searched.append(rule.name) or search(rule, text))
+    looks = [capture.observation for capture in CAPTURES]
+    memo = RuleMemo()
+    for observation in looks:
+        assert detect(CLAUDE, observation, memo) == detect(CLAUDE, observation)
+    searched.clear()
+    detect(CLAUDE, looks[-1], memo)
+    assert searched == []
+    # a redrawn spinner: only the rules whose regions hold it read again
+    frame = Observation(screen=s.CLAUDE_BOXED_BUSY)
+    redrawn = Observation(screen=s.CLAUDE_BOXED_BUSY.replace("✳ Pondering… (12s", "✶ Pondering… (13s"))
+    detect(CLAUDE, frame, memo)
+    searched.clear()
+    assert detect(CLAUDE, redrawn, memo) == detect(CLAUDE, redrawn, RuleMemo())
+    assert searched.count("claude.esc_to_interrupt") > 0 and len(set(searched)) < len(CLAUDE.rules)
+
+
+@pytest.mark.parametrize("count", [1, 2, 6, 25, 200])
+def test_a_screen_s_tail_is_the_end_of_its_lines(count):
+    screens = [capture.observation.screen for capture in CAPTURES] + [s.CLAUDE_BOXED_BUSY, s.GEMINI_IDLE, "", "\n\n"]
+    screens += ["x\n\u2502   \u2502\n \t\n", "a\n  b \n\n", " \u00a0\n"]
+    for screen in screens:
+        assert screen_tail(screen, count) == screen_lines(screen)[-count:]

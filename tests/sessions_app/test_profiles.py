@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -16,7 +17,16 @@ from sessions_app.catalog import get_profile, load_profiles, profile_files
 from sessions_app.composer import Composer
 from sessions_app.detection import Observation, detect
 from sessions_app.dialogs import Dialog
-from sessions_app.profiles import Profile, ProfileConfigError, Region, Rule, Status, UnknownProfile, is_shell
+from sessions_app.profiles import (
+    Profile,
+    ProfileConfigError,
+    Region,
+    Rule,
+    Status,
+    UnknownProfile,
+    is_shell,
+    required_texts,
+)
 from tests.sessions_app import screens as s
 
 
@@ -524,3 +534,55 @@ def test_isolation_is_shared_unless_a_profile_says_worktree_and_is_inherited(pro
     write(project / "chorus.toml", '[profiles.odd]\nextends = "claude"\nisolation = "sandbox"\n')
     with pytest.raises(ProfileConfigError, match="'isolation' must be 'shared' or 'worktree', not 'sandbox'"):
         get_profile("odd", project, environ)
+
+
+# --- the texts a rule's matches hold
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags", "expected"),
+    [
+        (r"esc to interrupt", 0, (("esc to interrupt",),)),
+        (r"^Do you (?:want|trust)\b[^\n]*\?", 0, (("Do you ",), ("want", "trust"))),
+        (r"[❯>] x+y", 0, (("❯", ">"), ("x",))),
+        # optional, negated, case-insensitive and blank parts demand nothing
+        (r"(?:maybe)?[^ab]\s*(?i:Yes)\n", 0, ()),
+        (r"esc to interrupt", re.IGNORECASE, ()),
+        (r"(?i)esc to interrupt", 0, ()),
+        # an alternation demands something only if every branch does
+        (r"Allow|\d+ files", 0, (("Allow", " files"),)),
+        (r"Allow|\d+", 0, ()),
+    ],
+)
+def test_required_texts(pattern, flags, expected):
+    assert required_texts(pattern, flags) == expected
+
+
+def test_a_rule_passes_over_text_without_what_its_matches_hold():
+    rule = Rule("r", Status.BUSY, r"esc to (?:interrupt|cancel)", Region.bottom(3), 1, unless="never")
+    assert rule.required == (("esc to ",), ("interrupt", "cancel"))
+    assert rule.search("  esc to cancel\n").group(0) == "esc to cancel"
+    assert rule.search("  esc to go\n") is None
+    unless = dataclasses.replace(rule, unless="cancel")
+    assert unless.search("  esc to cancel\n") is None
+
+
+def test_every_built_in_rule_finds_on_every_recorded_screen_what_its_pattern_finds():
+    """The pass-over is only a shortcut: on the screens agents really drew, each rule, in each of its regions'
+    cuts, finds exactly what a search with its pattern finds."""
+    rules = {rule for profile in BUILTIN_PROFILES.values() for rule in profile.rules}
+    texts = [capture.observation.screen for capture in s.captures()]
+    texts += [value for name, value in vars(s).items() if name.isupper() and isinstance(value, str)]
+    cuts = {"\n".join(text.split("\n")[-lines:]) for text in texts for lines in (1, 2, 5, 15, 25, 1000)}
+    assert sum(1 for rule in rules if rule.required) >= 10
+    matched = 0
+    for rule in rules:
+        for text in cuts:
+            match = rule.regex.search(text)
+            expected = (
+                match if match is not None and not (rule.unless_regex and rule.unless_regex.search(text)) else None
+            )
+            found = rule.search(text)
+            assert (found and found.group(0)) == (expected and expected.group(0)), (rule.name, text)
+            matched += found is not None
+    assert matched >= 50

@@ -558,3 +558,52 @@ def test_poll_lists_every_pane_and_captures_the_named_ones_in_one_call(tmux_serv
     assert [p.pane_id for p in panes] == [first.pane_id] and screens == {}
     tmux_server.kill_server()
     assert tmux_server.poll([first.pane_id]) == ([], {})
+
+
+def test_poll_through_a_control_client_starts_no_process_and_sees_what_one_tmux_process_sees(
+    tmux_server, fake_agent_cmd
+):
+    first = tmux_server.new_session("c1", fake_agent_cmd(), tag="c1")
+    second = tmux_server.new_session("c2", fake_agent_cmd(), tag="c2")
+    counting = Counting()
+    adapter = Tmux(tmux_server.socket, config_file=tmux_server.config_file, run=counting, control=True)
+    try:
+        adapter.poll()  # no client yet: one tmux process, and the client attaches to the oldest Chorus pane's session
+        client = adapter._control.process
+        assert client is not None
+        wanted = [first.pane_id, second.pane_id]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            panes, screens = adapter.poll(wanted)
+            if all("Fake Agent" in screens[pane_id].text for pane_id in wanted):
+                break
+            time.sleep(0.1)
+        assert len(counting.commands) == 1
+        assert {p.pane_id for p in panes} == set(wanted)
+        _panes, once = tmux_server.poll(wanted)
+        assert {pane_id: screen.text for pane_id, screen in screens.items()} == {
+            pane_id: screen.text for pane_id, screen in once.items()
+        }
+        # attached read-only, without a size of its own: a person's view of the session is untouched
+        clients = subprocess.run(
+            ["tmux", "-S", str(tmux_server.socket), "list-clients", "-F", "#{client_pid} #{client_flags}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        flags = dict(line.split(" ", 1) for line in clients.splitlines())[str(client.pid)]
+        assert {"control-mode", "ignore-size", "no-output", "read-only"} <= set(flags.split(","))
+        assert tmux_server.pane(first.pane_id).width == first.width
+        # its session ends: tmux detaches it, the poll goes on without it and the next attaches anew
+        tmux_server.kill_session("c1")
+        client.wait(timeout=5)
+        panes, screens = adapter.poll(wanted)
+        assert [p.pane_id for p in panes] == [second.pane_id] and set(screens) <= {second.pane_id}
+        adapter._control._tried_at = -1e9  # past the retry pause
+        adapter.poll()
+        assert adapter._control.running()
+        panes, screens = adapter.poll([second.pane_id])
+        assert [p.pane_id for p in panes] == [second.pane_id] and set(screens) == {second.pane_id}
+    finally:
+        adapter.close()
+    assert client.returncode is not None and adapter._control.process is None

@@ -26,10 +26,13 @@ from sessions_app.tmux import (
     capture_commands,
     clean_literal,
     clean_paste,
+    control_end,
+    control_poll_lines,
     field_separator,
     needs_capture,
     pane_format,
     parse_captures,
+    parse_control_poll,
     parse_panes,
     record_end,
     socket_args,
@@ -341,6 +344,88 @@ def test_parse_captures_ignores_lines_marked_with_another_token():
 def test_capture_batches_fit_in_one_tmux_message():
     args = capture_commands([f"%{n}" for n in range(1000000, 1000000 + CAPTURE_BATCH)], "f" * 16)
     assert sum(len(arg.encode()) + 1 for arg in args) < 12 * 1024
+
+
+# --- a poll through a control client
+
+
+def test_control_poll_lines_list_every_pane_and_capture_the_named_ones_in_one_command_list():
+    first, end = control_poll_lines(TOKEN, ["%1", "%22"])
+    assert first == (
+        f"display-message -p {TOKEN} ; list-panes -a -F '{pane_format(TOKEN)}' ; "
+        "capture-pane -p -t %1 ; capture-pane -p -t %22"
+    )
+    assert end == f"display-message -p {control_end(TOKEN)}"
+    with pytest.raises(ValueError, match="bad tmux pane id"):
+        control_poll_lines(TOKEN, ["%1 ; kill-server"])
+
+
+def reply(number: int, *rows: str, error: bool = False) -> list[str]:
+    """One command's block as a control client prints it."""
+    return [f"%begin 1700000000 {number} 1", *rows, f"%{'error' if error else 'end'} 1700000000 {number} 1"]
+
+
+def pane_record(pane_id: str, height: int, title: str = "") -> str:
+    return pane_line(pane_id=pane_id, height=str(height), title=title).removesuffix("\n")
+
+
+def control_output(*blocks: list[str], before: tuple[str, ...] = ("%sessions-changed",)) -> str:
+    """What the client printed: notifications, the start marker's block, the blocks given, the end marker's."""
+    lines = [*before, *reply(10, TOKEN)]
+    for block in blocks:
+        lines += block
+    return "\n".join([*lines, *reply(99, control_end(TOKEN))]) + "\n"
+
+
+def test_parse_control_poll_reads_panes_and_screens_by_their_rows():
+    # a screen row may look like a framing line: rows are counted, never searched for
+    rows = ["%end 1700000000 12 1", "%begin 1700000000 13 1", "\u276f\u00a0"]
+    output = control_output(
+        reply(11, pane_record("%1", 3), pane_record("%2", 2)), reply(12, *rows), reply(13, "", "two")
+    )
+    panes, screens = parse_control_poll(output, TOKEN, ["%1", "%2"], taken_at=1002.0)
+    assert [pane.pane_id for pane in panes] == ["%1", "%2"]
+    assert screens["%1"] == PaneScreen("%1", "".join(f"{row}\n" for row in rows), 1795500390, False, 200, 3, 1002.0)
+    assert screens["%2"].text == "\ntwo\n"
+
+
+def test_parse_control_poll_leaves_out_a_pane_that_has_gone_and_those_after_it():
+    # %5 is not listed: its capture failed and tmux abandoned the rest of the list
+    output = control_output(
+        reply(11, pane_record("%1", 1), pane_record("%2", 1)),
+        reply(12, "one"),
+        reply(13, "can't find pane: %5", error=True),
+    )
+    panes, screens = parse_control_poll(output, TOKEN, ["%1", "%5", "%2"], taken_at=0.0)
+    assert len(panes) == 2
+    assert list(screens) == ["%1"]
+
+
+def test_parse_control_poll_reads_a_title_that_holds_framing_lines():
+    title = "x\n%end 1700000000 11 1\n%begin 1700000000 12 1"
+    output = control_output(reply(11, *pane_record("%1", 1, title=title).split("\n")), reply(12, "row"))
+    panes, screens = parse_control_poll(output, TOKEN, ["%1"], taken_at=0.0)
+    assert [pane.title for pane in panes] == [title]
+    assert screens["%1"].text == "row\n"
+
+
+def test_parse_control_poll_raises_what_list_panes_said():
+    output = control_output(reply(11, "no current target", error=True))
+    with pytest.raises(NoSessions):
+        parse_control_poll(output, TOKEN, [], taken_at=0.0)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "%exit\n",
+        f"{TOKEN}\n%end 1 1 1\n",
+        control_output(reply(11, pane_record("%1", 3)), reply(12, "only one row")),
+    ],
+)
+def test_parse_control_poll_refuses_output_the_poll_cannot_produce(output):
+    with pytest.raises(TmuxError):
+        parse_control_poll(output, TOKEN, ["%1"], taken_at=0.0)
 
 
 # --- what changed

@@ -57,6 +57,9 @@ class ScriptedTmux:
     def capture(self, pane_id):
         return self._screen()
 
+    def capture_with_history(self, pane_id, lines):
+        return self.screen
+
     def pane(self, target):
         return self.info
 
@@ -219,3 +222,19 @@ def test_a_waiting_the_agent_reported_before_its_dialog_was_drawn_quotes_the_dia
     types = [e.event_type for e in store.read(stream_type="session", stream_id=session.name)]
     assert types.count("SessionStatusChanged") == 1 and types.count("SessionWaitingExplained") == 1
     assert projection.verify() == []
+
+
+def test_a_pane_dead_before_tmux_knows_its_exit_status_is_recorded_with_the_status_once_it_comes(project):
+    session = SessionFactory(profile="shell")
+    tmux = ScriptedTmux(session, "bash", "$ exit 3", after_enter="")
+    monitor = SessionMonitor(adapter=tmux)
+    monitor.tick()
+    tmux.info = dataclasses.replace(tmux.info, dead=True, activity=tmux.info.activity + 1)
+    monitor.tick()
+    assert Session.objects.get(pk=session.name).status != "stopped"  # its terminal closed; not reaped yet
+
+    tmux.info = dataclasses.replace(tmux.info, dead_status=3)
+    monitor.tick()
+    monitor.stop()
+    stopped = Session.objects.get(pk=session.name)
+    assert stopped.status == "stopped" and "pane dead (exit 3)" in stopped.status_reason

@@ -146,6 +146,9 @@ def test_a_change_seen_while_one_task_is_in_progress_is_recorded_for_it(fake_git
     [row] = selectors.changed_files(task.id)
     assert (row.path, row.added, row.removed, row.sources, row.shared_with) == ("src/a.py", 1, 2, ["git"], [])
     assert event_types("review", str(task.id)) == ["FilesChanged"]
+    # the audit of the dispatch says what it touched
+    [touched] = selectors.dispatch_changes([task.dispatch_id])[task.dispatch_id]
+    assert (touched.path, touched.added, touched.removed) == ("src/a.py", 1, 2)
 
 
 def test_a_change_seen_while_two_tasks_are_in_progress_is_shared_between_them(fake_git, docs):

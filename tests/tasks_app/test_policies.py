@@ -32,6 +32,8 @@ def test_every_reaction_of_tasks_is_declared_in_its_policies_module():
         "the_checkout_is_recorded_at_start_and_review": False,
         "both_sessions_hear_of_an_edit_under_another_tasks_claim": False,
         "ready_tasks_go_to_free_sessions": False,
+        "spend_over_a_budget_pauses_dispatch": True,
+        "the_desktop_hears_when_a_budget_pauses_dispatch": False,
     }
 
 

@@ -28,7 +28,8 @@ def in_review(session: str = "s1", files: tuple[str, ...] = ("src/a.py",)):
     session_status(session, "busy")
     delivery_ends(task.message_id)
     changed = [{"path": path, "added": 1, "removed": 0} for path in files]
-    store.append("review", str(task.id), 0, [ev.FilesChanged(files=changed, source="git", shared_with=[])])
+    event = ev.FilesChanged(files=changed, source="git", shared_with=[], dispatch_id=task.dispatch_id)
+    store.append("review", str(task.id), 0, [event])
     session_status(session, "idle")
     task = selectors.task(task.id)
     assert task.status == lifecycle.REVIEW
@@ -167,3 +168,14 @@ def test_the_command_prints_the_changed_files_and_sends_comments_back(docs):
         run("approve", str(task.id))
     with pytest.raises(CommandError, match="PATH:LINE"):
         run("comment", str(task.id), "src/a.py", "x")
+
+
+def test_the_api_says_what_each_dispatch_touched(settings):
+    from django.test import Client
+
+    task = in_review(files=("src/a.py",))
+    answer = Client(HTTP_HOST="127.0.0.1").get(
+        f"/api/tasks/{task.id}/dispatches", HTTP_AUTHORIZATION=f"Bearer {settings.CHORUS_TOKEN}"
+    )
+    [dispatch] = answer.json()
+    assert dispatch["touched"] == [{"path": "src/a.py", "added": 1, "removed": 0, "shared_with": []}]
