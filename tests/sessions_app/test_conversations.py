@@ -182,3 +182,20 @@ def test_a_codex_session_s_conversation_is_found_and_recorded_when_a_resume_asks
     assert [(e.conversation, e.source) for e in events if type(e).__name__ == "ConversationBound"] == [
         ("found-one", "codex_rollout")
     ]
+
+
+def test_gemini_s_conversation_is_the_first_chat_recording_of_its_directory_since_its_start(tmp_path):
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    chats = gemini.chats_directory(tmp_path, "/work/project")
+    chats.mkdir(parents=True)
+    for name, conversation, when in [
+        ("a", "before-its-start", start - timedelta(minutes=1)),
+        ("b", "its-own", start + timedelta(seconds=3)),
+        ("c", "a-later-one", start + timedelta(minutes=2)),
+    ]:
+        record = {"sessionId": conversation, "projectHash": "h", "startTime": when.isoformat(), "messages": []}
+        (chats / f"session-{name}.json").write_text(json.dumps(record))
+    (chats / "session-d.json").write_text('{"sessionId": "half-writ')
+    finder = gemini.PROFILE.conversation_finder
+    assert finder.find({"HOME": str(tmp_path)}, "/work/project", start) == "its-own"
+    assert finder.find({"HOME": str(tmp_path)}, "/work/other", start) is None
