@@ -64,6 +64,18 @@ def list_profiles(request: HttpRequest):
     return selectors.profiles()
 
 
+@router.post(
+    "/recover",
+    response=answers({200: list[RecoveryOut]}, write=True),
+    summary="Start again every session that was live when tmux or the machine went away",
+)
+def recover_sessions(request: HttpRequest):
+    # declared before "/{name}", which would take the path as a session name and refuse POST
+    with _as(request):
+        outcome = services.sessions_recover()
+    return [RecoveryOut(name=session.name, recovered=not failure, failure=failure) for session, failure in outcome]
+
+
 @router.get("/{name}", response=answers({200: SessionOut}, 404), summary="One session")
 def get_session(request: HttpRequest, name: str):
     return selectors.session(name)
@@ -99,17 +111,6 @@ def restart_session(request: HttpRequest, name: str, resume: bool = False):
     """`?resume=true`: the agent continues its conversation (409 when its profile cannot or none is recorded)."""
     with _as(request):
         return services.session_restart(name, resume=resume)
-
-
-@router.post(
-    "/recover",
-    response=answers({200: list[RecoveryOut]}, write=True),
-    summary="Start again every session that was live when tmux or the machine went away",
-)
-def recover_sessions(request: HttpRequest):
-    with _as(request):
-        outcome = services.sessions_recover()
-    return [RecoveryOut(name=session.name, recovered=not failure, failure=failure) for session, failure in outcome]
 
 
 @router.post(

@@ -3,12 +3,15 @@ typed once although the worker is killed with SIGKILL between scheduling and sen
 sending it); a tmux server killed under live sessions, then `sessions recover`, brings them back on their
 conversations."""
 
+import io
 import json
 import signal
 import time
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from events_app import store
@@ -72,20 +75,37 @@ def ready_conversations(log) -> list[str]:
 
 def test_after_the_tmux_server_went_away_recover_resumes_each_conversation(project, manage, worker_env, tmux_server):
     services.session_create("r1", "fake")
+    services.session_create("r2", "shell")  # no conversation to resume: started afresh
     worker = start_worker(manage, worker_env)
     try:
         bound = poll(lambda: Session.objects.exclude(conversation="").filter(pk="r1").first(), what="conversation")
         tmux_server.kill_server()  # the machine went away, as far as tmux goes
-        poll(lambda: Session.objects.get(pk="r1").status_reason == services.PANE_GONE, what="pane gone")
-        call_command("sessions", "recover")
+        poll(
+            lambda: (
+                set(Session.objects.filter(status_reason=services.PANE_GONE).values_list("name", flat=True))
+                == {"r1", "r2"}
+            ),
+            what="panes gone",
+        )
+        api = Client(HTTP_AUTHORIZATION=f"Bearer {django_settings.CHORUS_TOKEN}")
+        response = api.post("/api/sessions/recover")
         poll(lambda: Session.objects.get(pk="r1").status == "idle", what="idle again")
     finally:
         stop(worker)
-    assert ready_conversations(project.log) == [bound.conversation, bound.conversation]
-    assert Session.objects.get(pk="r1").lifecycle == "live"
-    recovered = [
-        r.event for r in store.read(stream_type="session", stream_id="r1") if r.event_type == "SessionRecovered"
+    assert response.status_code == 200, response.content
+    assert response.json() == [
+        {"name": "r1", "recovered": True, "failure": ""},
+        {"name": "r2", "recovered": True, "failure": ""},
     ]
-    assert [e.conversation for e in recovered] == [bound.conversation]
+    assert ready_conversations(project.log) == [bound.conversation, bound.conversation]
+    assert {s.name: s.lifecycle for s in Session.objects.all()} == {"r1": "live", "r2": "live"}
+    recovered = {
+        r.stream_id: r.event.conversation
+        for r in store.read(stream_type="session")
+        if r.event_type == "SessionRecovered"
+    }
+    assert recovered == {"r1": bound.conversation, "r2": ""}
     # nothing left to recover
     assert services.sessions_to_recover() == []
+    call_command("sessions", "recover", stdout=(out := io.StringIO()))
+    assert out.getvalue().strip() == "Nothing to recover: every live session has its tmux pane."
