@@ -84,10 +84,24 @@ class Bench:
             ddl = [row[0] for row in cursor.fetchall()]
             cursor.execute(f"SELECT {COLUMNS} FROM chorus_event ORDER BY position DESC LIMIT 1")
             self.sample = list(cursor.fetchone())
-        # The baseline writes the same table (constraints and every index) in a file of its own.
+            # The read-model rows and checkpoints an append of one counter's event writes, for the statement floor.
+            floor_tables = ("demo_counter", "demo_countertotal", "chorus_stream", "chorus_projector_checkpoint")
+            copies = {}
+            for table in floor_tables:
+                cursor.execute(
+                    "SELECT sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL ORDER BY type DESC", [table]
+                )
+                ddl += [row[0] for row in cursor.fetchall()]
+                cursor.execute(f"SELECT * FROM {table}")
+                copies[table] = cursor.fetchall()
+        # The baselines write the same tables (constraints and every index) in a file of their own.
         self.raw = raw_connection(data_dir / "raw.sqlite3")
         for statement in ddl:
             self.raw.execute(statement)
+        for table, rows in copies.items():
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                self.raw.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
         self.raw_position = 0
 
     def _raw_rows(self, count: int) -> list[list]:
@@ -114,6 +128,38 @@ class Bench:
         for row in self._raw_rows(self.single):
             self.raw.execute("BEGIN IMMEDIATE")
             self.raw.execute(sql, row)
+            self.raw.execute("COMMIT")
+        return self.single
+
+    def raw_statements(self) -> int:
+        """The floor under an append with projection: the ten statements one issues (events_app's own, captured
+        from an append of a counter's event), each through bare sqlite3 with no Python around them: BEGIN, the
+        head, the INSERT, a read and an update of each of the two demo read-model rows, the stream's update, the
+        checkpoints' one UPDATE, COMMIT."""
+        from events_app.recorders.base import _HEAD
+
+        insert = self._insert_sql()
+        names = [row[0] for row in self.raw.execute("SELECT name FROM chorus_projector_checkpoint")]
+        checkpoints = (
+            f"UPDATE chorus_projector_checkpoint SET position = ? WHERE name IN ({', '.join('?' * len(names))})"
+        )
+        for row in self._raw_rows(self.single):
+            counter = f"c{row[0] % COUNTERS}"
+            self.raw.execute("BEGIN IMMEDIATE")
+            self.raw.execute(_HEAD.replace("%s", "?"), ["counter", counter]).fetchone()
+            self.raw.execute(insert, row)
+            self.raw.execute("SELECT * FROM demo_counter WHERE id = ?", [counter]).fetchone()
+            self.raw.execute("SELECT * FROM demo_countertotal WHERE key = 'all'").fetchone()
+            self.raw.execute(
+                "UPDATE demo_counter SET value = value + 1, increments = increments + 1 WHERE id = ?", [counter]
+            )
+            self.raw.execute("UPDATE demo_countertotal SET total = total + 1 WHERE key = 'all'")
+            self.raw.execute(
+                "UPDATE chorus_stream SET version = ?, last_position = ?, last_event_type = ?, updated_at = ? "
+                "WHERE key = ?",
+                [row[0], row[0], "CounterIncremented", row[8], f"counter:{counter}"],
+            )
+            self.raw.execute(checkpoints, [row[0], *names])
             self.raw.execute("COMMIT")
         return self.single
 
@@ -208,6 +254,11 @@ def main() -> int:
 
         results = [
             ("single-event append + projection", "single", *measure(args.runs, bench.chorus_single, bench.raw_single)),
+            (
+                "single-event append + projection",
+                "statements",
+                *measure(args.runs, bench.chorus_single, bench.raw_statements),
+            ),
             ("batch of 100 append + projection", "batch", *measure(args.runs, bench.chorus_batch, bench.raw_batch)),
         ]
         bench.fill(args.rebuild_events)
@@ -221,6 +272,7 @@ def main() -> int:
         )
         baselines = {
             "single": "raw INSERT + COMMIT per row",
+            "statements": "raw: its 10 statements",
             "batch": "raw executemany of 100",
             "rebuild": "raw SELECT of every row",
         }

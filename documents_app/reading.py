@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import os
 import posixpath
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from django.conf import settings
@@ -24,7 +25,8 @@ from documents_app import discovery
 from documents_app.errors import DocumentError, DocumentNotFound, LinesOutside
 from documents_app.models import Document
 
-_lent: contextvars.ContextVar[tuple[str, str, bytes] | None] = contextvars.ContextVar(
+# What the scanner lends while it appends: each path's sha256 and bytes.
+_lent: contextvars.ContextVar[Mapping[str, tuple[str, bytes]] | None] = contextvars.ContextVar(
     "chorus_document_just_read", default=None
 )
 
@@ -103,7 +105,14 @@ def line_range(path: str, line_count: int, start: int | None, end: int | None) -
 def just_read(path: str, sha256: str, data: bytes):
     """Within the block, `data` (hashing to `sha256`) is what the file at `path` holds: the scanner has just read
     it and records it now."""
-    token = _lent.set((path, sha256, data))
+    with just_read_many({path: (sha256, data)}):
+        yield
+
+
+@contextlib.contextmanager
+def just_read_many(documents: Mapping[str, tuple[str, bytes]]):
+    """`just_read` for a batch the scanner records in one append: path -> (sha256, data)."""
+    token = _lent.set(documents)
     try:
         yield
     finally:
@@ -112,5 +121,5 @@ def just_read(path: str, sha256: str, data: bytes):
 
 def lent(path: str, sha256: str) -> bytes | None:
     """The bytes of `path` the scanner has just read, if it is recording them now and they hash to `sha256`."""
-    found = _lent.get()
-    return found[2] if found is not None and found[:2] == (path, sha256) else None
+    found = (_lent.get() or {}).get(path)
+    return found[1] if found is not None and found[0] == sha256 else None

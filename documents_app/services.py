@@ -18,7 +18,7 @@ import time
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from documents_app import discovery, reading
 from documents_app import events as ev
@@ -27,6 +27,7 @@ from documents_app.editor import EDITOR_SESSION, EditorLaunch, EditorTmux, edito
 from documents_app.errors import DocumentError
 from documents_app.models import Document, ScannedFile
 from events_app import store
+from events_app.domain import DomainEvent
 from events_app.models import Stream
 from sessions_app import services as sessions_services
 from sessions_app import tmux as tmux_adapter
@@ -36,9 +37,10 @@ log = logging.getLogger("chorus.documents")
 # A file whose stat is this recent when it is read may still change within the file system clock's granularity
 # without its stat changing (git's "racy" files): it is not remembered, so the next scan reads it again.
 RACY_NS = 2_000_000_000
-# The write phase takes the database's write lock once per batch; smaller batches let other writers (the
-# worker's status changes) in between during a first scan of a large tree.
-BATCH_FILES = 200
+# The write phase takes the database's write lock once per batch, one append_many each; smaller batches let other
+# writers (the worker's status changes) in between during a first scan of a large tree. 500 hold it for 26-40
+# ms and scan 5,000 documents 8% faster than 200 (bench/documents.py).
+BATCH_FILES = 500
 BATCH_BYTES = 16 << 20
 DELETED = "the file was deleted"
 BINARY = "binary (it contains a NUL byte)"
@@ -95,6 +97,29 @@ class Observation:
     data: bytes | None = None
 
 
+class Pending(NamedTuple):
+    """An event the write phase has decided to append for an observation."""
+
+    observation: Observation
+    version: int
+    event: DomainEvent
+    kind: str
+
+    @property
+    def lends(self) -> bool:
+        return self.observation.data is not None
+
+
+# The scanner's memory of a file (ScannedFile's columns, path first; the stat as _stat_key orders it), written
+# over what it remembered before. ON CONFLICT ... DO UPDATE is SQLite's (3.24 on) and PostgreSQL's.
+_SCANNED = ("size", "mtime_ns", "ctime_ns", "inode", "sha256", "line_count", "title", "skipped")
+_REMEMBER = (
+    f"INSERT INTO {ScannedFile._meta.db_table} (path, {', '.join(_SCANNED)}) "  # noqa: S608  (constant names)
+    f"VALUES ({', '.join(['%s'] * (len(_SCANNED) + 1))}) "
+    f"ON CONFLICT (path) DO UPDATE SET {', '.join(f'{name} = excluded.{name}' for name in _SCANNED)}"
+)
+
+
 def _stat_key(info: os.stat_result) -> tuple[int, int, int, int]:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
@@ -107,7 +132,7 @@ class _Writer:
         self.result = result
         self.pending: list[Observation] = []
         self.pending_bytes = 0
-        self.remembered: list[ScannedFile] = []
+        self.remembered: list[tuple] = []
         self.outcomes: dict[str, str] = {}
 
     def add(self, observation: Observation) -> None:
@@ -120,31 +145,16 @@ class _Writer:
         """Keep what this file holds for the next scan, unless its stat is too recent to vouch for it."""
         if read_at_ns - max(info.st_mtime_ns, info.st_ctime_ns) < RACY_NS:
             return
-        size, mtime_ns, ctime_ns, inode = _stat_key(info)
-        self.remembered.append(
-            ScannedFile(
-                path=path,
-                size=size,
-                mtime_ns=mtime_ns,
-                ctime_ns=ctime_ns,
-                inode=inode,
-                sha256=facts.sha256,
-                line_count=facts.line_count,
-                title=facts.title,
-                skipped=BINARY if facts.binary else "",
-            )
-        )
+        skipped = BINARY if facts.binary else ""
+        self.remembered.append((path, *_stat_key(info), facts.sha256, facts.line_count, facts.title, skipped))
         if len(self.remembered) >= BATCH_FILES * 5:
             self._save_remembered()
 
     def _save_remembered(self) -> None:
         if self.remembered:
-            ScannedFile.objects.bulk_create(
-                self.remembered,
-                update_conflicts=True,
-                unique_fields=["path"],
-                update_fields=["size", "mtime_ns", "ctime_ns", "inode", "sha256", "line_count", "title", "skipped"],
-            )
+            # One prepared statement, not a model per file through bulk_create (a sixth of a first scan's time).
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(_REMEMBER, self.remembered)
             self.remembered = []
 
     def flush(self) -> None:
@@ -165,18 +175,22 @@ class _Writer:
                     stream_type="document", stream_id__in=[p for p in paths if p not in known]
                 ).values_list("stream_id", "version")
             )
+            appends = []
             for observation in batch:
-                self.outcomes[observation.path] = self._record(
-                    observation, known.get(observation.path), versions.get(observation.path, 0)
-                )
+                decided = self._decide(observation, known.get(observation.path), versions.get(observation.path, 0))
+                if isinstance(decided, str):
+                    self.outcomes[observation.path] = decided
+                else:
+                    appends.append(decided)
+            self._append_all(appends)
             self._save_remembered()
 
-    def _record(self, o: Observation, known: Known | None, version: int) -> str:
+    def _decide(self, o: Observation, known: Known | None, version: int) -> str | Pending:
+        """What to append for this observation, or its outcome when there is nothing to append."""
         if o.facts is None:
             if known is None:
                 return "skipped"
-            event = ev.DocumentRemoved(sha256=known.sha256, reason=o.reason[:500])
-            return self._append(o, known.version, event, "removed")
+            return Pending(o, known.version, ev.DocumentRemoved(sha256=known.sha256, reason=o.reason[:500]), "removed")
         if known is not None and known.sha256 == o.facts.sha256:
             self.result.unchanged += 1
             return "unchanged"
@@ -185,7 +199,7 @@ class _Writer:
             event = ev.DocumentAdded(
                 title=facts.title, line_count=facts.line_count, sha256=facts.sha256, size=facts.size
             )
-            return self._append(o, version, event, "added")
+            return Pending(o, version, event, "added")
         event = ev.DocumentChanged(
             old_sha256=known.sha256,
             new_sha256=facts.sha256,
@@ -194,15 +208,35 @@ class _Writer:
             title=facts.title,
             size=facts.size,
         )
-        return self._append(o, known.version, event, "changed")
+        return Pending(o, known.version, event, "changed")
 
-    def _append(self, o: Observation, version: int, event, kind: str) -> str:
+    def _append_all(self, appends: list[Pending]) -> None:
+        """The batch's events in one append (a first scan's thousands of documents cost several times as much one
+        by one). Should any of them fail, a conflict or a reaction's error, that append is undone whole and each
+        document is appended on its own, so only the failing one is left for the next scan."""
+        if not appends:
+            return
+        lent = {p.observation.path: (p.observation.facts.sha256, p.observation.data) for p in appends if p.lends}
+        try:
+            with reading.just_read_many(lent):
+                store.append_many(("document", p.observation.path, p.version, [p.event]) for p in appends)
+        except Exception:
+            log.debug("a batch of %d document events failed; appending them one by one", len(appends), exc_info=True)
+            for pending in appends:
+                self.outcomes[pending.observation.path] = self._append(pending)
+            return
+        for pending in appends:
+            self._count(pending.kind)
+            self.outcomes[pending.observation.path] = pending.kind
+
+    def _append(self, pending: Pending) -> str:
         # The reactions to this event read the bytes just read rather than the file again. The append is a
         # savepoint of the batch's transaction: a reaction that raises undoes this document's event alone.
-        lent = reading.just_read(o.path, o.facts.sha256, o.data) if o.data is not None else contextlib.nullcontext()
+        o, kind = pending.observation, pending.kind
+        lent = reading.just_read(o.path, o.facts.sha256, o.data) if pending.lends else contextlib.nullcontext()
         try:
             with lent:
-                store.append("document", o.path, version, [event])
+                store.append("document", o.path, pending.version, [pending.event])
         except store.ConcurrencyError:
             self.result.errors.append(f"{o.path}: changed by another writer meanwhile; the next scan looks again")
             return "failed"
@@ -213,8 +247,11 @@ class _Writer:
             log.debug("recording %s of document %s failed", kind, o.path, exc_info=True)
             self.result.errors.append(f"{o.path}: {kind} not recorded: {exc}")
             return "failed"
-        setattr(self.result, kind, getattr(self.result, kind) + 1)
+        self._count(kind)
         return kind
+
+    def _count(self, kind: str) -> None:
+        setattr(self.result, kind, getattr(self.result, kind) + 1)
 
 
 def _observe(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, connection, models
@@ -57,6 +58,7 @@ class _Table:
         self.select_sql = f"SELECT {columns} FROM {self._table} WHERE {self._pk} = %s"  # noqa: S608  (quoted names)
         self.insert_sql = f"INSERT INTO {self._table} ({columns}) VALUES ({placeholders})"  # noqa: S608
         self._updates: dict[tuple[int, ...], str] = {}
+        self._last_datetime: dict[models.Field, tuple[datetime, str, Any]] = {}
         # The converters the ORM's compiler would apply to these columns (aware datetimes, JSON, decimals...).
         self.converters = []
         for index, field in enumerate(self.fields):
@@ -101,16 +103,29 @@ class _Table:
         params = []
         for field, plain in zip(self.fields, self.plain, strict=True):
             value = field.pre_save(row, True)
-            params.append(value if type(value) is plain else field.get_db_prep_save(value, db))
+            params.append(value if type(value) is plain else self._prepared(field, value, db))
         return params
 
     def update_params(self, changed: tuple[int, ...], values: list[Any], pk: Any, db: Any) -> list[Any]:
         params = []
         for i in changed:
             value = values[i]
-            params.append(value if type(value) is self.other_plain[i] else self.others[i].get_db_prep_save(value, db))
+            params.append(value if type(value) is self.other_plain[i] else self._prepared(self.others[i], value, db))
         params.append(self._prepared_pk(pk, db))
         return params
+
+    def _prepared(self, field: models.Field, value: Any, db: Any) -> Any:
+        """The field's database form of `value`. A datetime (immutable) is converted once while the same one comes
+        again: the events of one append share their recorded_at, which lands in a timestamp column or two of each
+        row they write (a first scan's 5,000 documents: 20,000 conversions, now one per batch)."""
+        if type(value) is not datetime:
+            return field.get_db_prep_save(value, db)
+        last = self._last_datetime.get(field)
+        if last is not None and last[0] is value and last[1] == db.alias:
+            return last[2]
+        prepared = field.get_db_prep_save(value, db)
+        self._last_datetime[field] = (value, db.alias, prepared)
+        return prepared
 
 
 _tables: dict[type[models.Model], _Table] = {}

@@ -47,6 +47,9 @@ _HEAD = (
     "(SELECT hash FROM chorus_event ORDER BY position DESC LIMIT 1), "
     "(SELECT CAST(recorded_at AS TEXT) FROM chorus_event ORDER BY position DESC LIMIT 1)"
 )
+_LOG_END = "SELECT position, hash, CAST(recorded_at AS TEXT) FROM chorus_event ORDER BY position DESC LIMIT 1"
+# Stream ids per statement of `heads`: within every backend's limit on parameters.
+HEAD_IDS = 500
 _STREAM_POSITION = "SELECT position FROM chorus_event WHERE stream_type = %s AND stream_id = %s AND version = %s"
 _AT_OR_AFTER = "SELECT recorded_at >= %s FROM chorus_event WHERE position >= %s ORDER BY position LIMIT 1"
 _INSERT = (
@@ -160,6 +163,34 @@ class Recorder:
         (both None for an empty log)."""
         version, position, last_hash, last_at = cursor.execute(_HEAD, [stream_type, stream_id]).fetchone()
         return version, position, hash_text(last_hash), last_at
+
+    def heads(
+        self, cursor: Cursor, streams: Sequence[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], int], int, str | None, str | None]:
+        """`head` for many streams at once: each (stream_type, stream_id)'s version, then the log's last position,
+        hash and recorded_at. One stream is `head`'s one statement; more are read in statements of HEAD_IDS ids
+        of one stream type through the (stream, version) index."""
+        if len(streams) == 1:
+            version, position, last_hash, last_at = self.head(cursor, *streams[0])
+            return {streams[0]: version}, position, last_hash, last_at
+        versions = dict.fromkeys(streams, 0)
+        by_type: dict[str, list[str]] = {}
+        for stream_type, stream_id in streams:
+            by_type.setdefault(stream_type, []).append(stream_id)
+        for stream_type, ids in by_type.items():
+            for start in range(0, len(ids), HEAD_IDS):
+                chunk = ids[start : start + HEAD_IDS]
+                found = cursor.execute(
+                    "SELECT stream_id, MAX(version) FROM chorus_event "  # noqa: S608  (placeholders only)
+                    f"WHERE stream_type = %s AND stream_id IN ({', '.join(['%s'] * len(chunk))}) GROUP BY stream_id",
+                    [stream_type, *chunk],
+                ).fetchall()
+                for stream_id, version in found:
+                    versions[stream_type, stream_id] = version
+        last = cursor.execute(_LOG_END).fetchone()
+        if last is None:
+            return versions, 0, None, None
+        return versions, last[0], hash_text(last[1]), last[2]
 
     def insert(self, cursor: Cursor, rows: Sequence[Sequence[Any]]) -> None:
         """Insert event rows (EVENT_COLUMNS order, the hash as hex text). A (stream, version) already taken raises

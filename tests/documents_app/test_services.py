@@ -172,6 +172,25 @@ def test_a_failing_reaction_rolls_back_its_document_only_and_the_next_scan_tries
     assert reactions.seen[-1] == ("a.md", "DocumentChanged", ["a2"])
 
 
+def test_a_scans_batch_is_one_append_whose_reactions_get_each_changed_documents_text_without_reading_it_again(
+    project, reactions, reads
+):
+    names = ("a.md", "b.md", "c.md")
+    for name in names:
+        project.write(name, f"{name} first\n")
+    services.documents_scan()
+    for name in names:
+        project.write(name, f"{name} second\n")
+    reads.clear()
+    assert services.documents_scan().changed == 3
+    changed = list(store.read(after=3))
+    # One append: one correlation, consecutive positions.
+    assert len({e.metadata["correlation_id"] for e in changed}) == 1
+    assert [e.position for e in changed] == [4, 5, 6]
+    assert reactions.seen[3:] == [(name, "DocumentChanged", [f"{name} second"]) for name in names]
+    assert len(reads) == 3
+
+
 def test_a_stale_snapshot_never_records_a_change_twice(project, monkeypatch):
     project.write("a.md", "a\n")
     services.documents_scan()

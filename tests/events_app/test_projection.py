@@ -2,10 +2,12 @@
 verify's diff, and the Rows unit of work they write through."""
 
 import subprocess
+from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from events_app import projection, store
 from events_app.models import ProjectorCheckpoint, StoredEvent, Stream
@@ -214,6 +216,26 @@ def test_rows_write_back_only_changed_columns_and_see_in_place_json_changes():
     [update] = [q["sql"] for q in queries if "UPDATE" in q["sql"]]
     assert 'UPDATE "demo_counter" SET "labels" = ' in update
     assert '"name"' not in update
+
+
+def test_rows_convert_a_datetime_shared_by_rows_once_and_each_other_one_anew(monkeypatch):
+    shared, other = timezone.now(), timezone.now() + timedelta(hours=1)
+    converted = []
+    field = Counter._meta.get_field("opened_at")
+    original = type(field).get_db_prep_save
+
+    def counting(self, value, connection):
+        converted.append(value)
+        return original(self, value, connection)
+
+    monkeypatch.setattr(type(field), "get_db_prep_save", counting)
+    rows = projection.Rows()
+    for key, when in (("a", shared), ("b", shared), ("c", other), ("d", shared)):
+        rows.save(Counter(id=key, name=key, opened_at=when))
+    rows.flush()
+
+    assert converted == [shared, other, shared]
+    assert dict(Counter.objects.values_list("id", "opened_at")) == {"a": shared, "b": shared, "c": other, "d": shared}
 
 
 def test_rows_write_every_column_again_after_a_flush():

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 
-from events_app import store
+from events_app import projection, store
 from events_app.audit import verify_events
 from events_app.domain import DomainEvent, EventError, event
 from events_app.errors import DomainError
@@ -410,3 +410,73 @@ def test_a_payload_stored_again_reads_back_as_one_shared_event():
     assert one is again
     assert two == CounterIncremented(by=2, note="") and two is not one
     assert other == opened and other is opened
+
+
+def test_append_many_writes_every_stream_in_one_step_as_appends_one_by_one_would():
+    services.counter_open("c1", "first")
+
+    recorded = store.append_many(
+        [
+            ("counter", "c1", 1, [CounterIncremented(by=2, note="")]),
+            ("counter", "c2", 0, [CounterOpened(name="second"), CounterIncremented(by=5, note="")]),
+            ("counter", "empty", 0, []),
+            ("counter", "c1", 2, [CounterRenamed(name="renamed")]),
+        ]
+    )
+
+    assert [(e.position, e.stream_id, e.version) for e in recorded] == [
+        (2, "c1", 2),
+        (3, "c2", 1),
+        (4, "c2", 2),
+        (5, "c1", 3),
+    ]
+    assert len({e.metadata["correlation_id"] for e in recorded}) == 1
+    assert len({e.recorded_at for e in recorded}) == 1
+    assert [(c.pk, c.name, c.value) for c in Counter.objects.order_by("pk")] == [
+        ("c1", "renamed", 2),
+        ("c2", "second", 5),
+    ]
+    assert Stream.objects.get(pk="counter:c2").version == 2
+    assert checkpoints() == dict.fromkeys(checkpoints(), 5)
+    assert projection.verify() == []
+    assert verify_events().checked == 5
+
+
+def test_append_many_with_one_stream_behind_writes_nothing_and_names_that_stream():
+    services.counter_open("c1", "first")
+    before, rows = state(), event_rows()
+
+    with transaction.atomic():
+        with pytest.raises(ConcurrencyError) as conflict:
+            store.append_many(
+                [
+                    ("counter", "c2", 0, [CounterOpened(name="second")]),
+                    ("counter", "c1", 0, [CounterOpened(name="again")]),
+                    ("counter", "c3", 0, [CounterOpened(name="third")]),
+                ]
+            )
+        assert not connection.needs_rollback
+
+    assert (conflict.value.stream_id, conflict.value.expected, conflict.value.actual) == ("c1", 0, 1)
+    assert (state(), event_rows()) == (before, rows)
+    assert not Counter.objects.filter(pk__in=["c2", "c3"]).exists()
+
+
+def test_append_many_of_a_stream_named_twice_checks_the_second_against_the_first():
+    with pytest.raises(ConcurrencyError) as conflict:
+        store.append_many(
+            [("counter", "c1", 0, [CounterOpened(name="c")]), ("counter", "c1", 0, [CounterRenamed(name="d")])]
+        )
+    assert (conflict.value.expected, conflict.value.actual) == (0, 1)
+    assert event_rows() == []
+
+
+@pytest.mark.parametrize("streams", [2, 1200], ids=["two streams", "more than one statement of heads"])
+def test_append_many_reads_the_versions_of_many_streams(streams):
+    first = store.append_many([("counter", f"c{n}", 0, [CounterOpened(name="c")]) for n in range(streams)])
+    second = store.append_many([("counter", f"c{n}", 1, [CounterRenamed(name="d")]) for n in range(streams)])
+
+    assert [e.version for e in first] == [1] * streams
+    assert [e.version for e in second] == [2] * streams
+    assert second[-1].position == 2 * streams
+    assert verify_events().checked == 2 * streams
