@@ -14,7 +14,6 @@ from pathlib import Path
 
 import psutil
 from django.conf import settings
-from django.db import transaction
 
 from events_app import store
 from events_app.errors import DomainError
@@ -592,11 +591,14 @@ def session_resume_after_limit(session: Session) -> str | None:
     if session.resume_at is None or not session.is_live:
         return None
     message_id = uuid.uuid4().hex
+    text = clean_message(session.resume_text) or "continue"
     try:
-        with transaction.atomic():
-            store.append("session", session.name, session.version, [ev.ResumeSent(message_id=message_id)])
-            text = clean_message(session.resume_text) or "continue"
-            store.append("message", message_id, 0, [ev.MessageQueued(session=session.name, text=text)])
+        store.append_many(
+            [
+                ("session", session.name, session.version, [ev.ResumeSent(message_id=message_id)]),
+                ("message", message_id, 0, [ev.MessageQueued(session=session.name, text=text)]),
+            ]
+        )
     except store.ConcurrencyError:
         return None
     return message_id
