@@ -43,16 +43,19 @@ class LimitRule:
     """A screen that says the agent hit its usage limit: `pattern` (searched in the last `lines` non-blank lines,
     case ignored: a full-screen renderer keeps blank rows between its transcript and its input box; the built-in
     patterns start at a line's start, so a reply that quotes a notice mid-sentence is none) with a named group
-    `reset` holding when it resets, if the agent says."""
+    `reset` holding when it resets, if the agent says. `words`: the pattern is tried only on text holding one of
+    them (lower case), as the worker asks this of every screen that changed and a search costs more than a look."""
 
     name: str
     pattern: str
     lines: int = 10
+    words: tuple[str, ...] = ()
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("a limit rule needs a name: the reason names it")
+        object.__setattr__(self, "words", tuple(word.lower() for word in self.words))
         try:
             object.__setattr__(self, "regex", re.compile(self.pattern, re.IGNORECASE | re.MULTILINE))
         except re.error as exc:
@@ -72,9 +75,12 @@ def find_limit(rules: tuple[LimitRule, ...], screen: str, now: datetime, zone: t
     """The first of `rules` that the screen's bottom lines show, with its reset time parsed."""
     if not rules:
         return None
-    lines = [line for line in screen_lines(screen) if line.strip()]
+    lines = _last_lines(screen, max(rule.lines for rule in rules))
     for rule in rules:
-        match = rule.regex.search("\n".join(lines[-rule.lines :]))
+        text = "\n".join(lines[-rule.lines :])
+        if rule.words and not any(word in text.lower() for word in rule.words):
+            continue
+        match = rule.regex.search(text)
         if match is None:
             continue
         line_start = match.string.rfind("\n", 0, match.start()) + 1
@@ -83,6 +89,18 @@ def find_limit(rules: tuple[LimitRule, ...], screen: str, now: datetime, zone: t
         reset = match.groupdict().get("reset")
         return LimitSeen(rule.name, text[:300], parse_reset(reset, now, zone) if reset else None)
     return None
+
+
+def _last_lines(screen: str, count: int) -> list[str]:
+    """The screen's last `count` non-blank lines as rules see them; only those are cut and cleaned, as the worker
+    asks this of every screen that changed."""
+    tail: list[str] = []
+    for raw in reversed(screen.split("\n")):
+        if raw.strip():
+            tail.append(raw)
+            if len(tail) == count:
+                break
+    return [line for line in screen_lines("\n".join(reversed(tail))) if line.strip()]
 
 
 def parse_reset(text: str, now: datetime, zone: tzinfo) -> datetime | None:

@@ -127,9 +127,11 @@ class LimitTable(_Table):
     # a regular expression; its group `reset` is the reset text
     pattern: Pattern
     lines: Lines = 10
+    # the pattern is tried only on text holding one of these (any case); none: always
+    words: Strings = []
 
     def limit(self) -> LimitRule:
-        return LimitRule(self.name, self.pattern, self.lines)
+        return LimitRule(self.name, self.pattern, self.lines, tuple(self.words))
 
 
 class DeliveryTable(_Table):

@@ -92,6 +92,7 @@ LIMITS = (
         r"^[^\w\n]*(?:claude )?(?:usage limit reached|you[’']ve hit your (?:[\w-]+ )?limit|\d+-hour limit reached"
         r"|weekly limit reached)"
         r"(?:[^\n]*?\breset(?:s)?(?: at)?\s+(?P<reset>[^\n]+))?",
+        words=("limit",),
     ),
 )
 

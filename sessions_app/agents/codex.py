@@ -71,6 +71,7 @@ LIMITS = (
     LimitRule(
         "codex.usage_limit",
         r"^[^\w\n]*you[’']ve hit your usage limit\b(?:[^\n]*?\btry again (?P<reset>(?:in|at)\s[^\n]+))?",
+        words=("usage limit",),
     ),
 )
 

@@ -232,6 +232,7 @@ LIMITS = (
         r"^[^\w\n]*(?:you have (?:reached your daily (?:[\w.-]+ )?quota limit|exhausted your (?:daily )?quota)"
         r"|usage limit reached for|(?:individual )?quota (?:limit )?reached)"
         r"(?:[^\n]*?\b(?:resets?|try again)\s+(?P<reset>[^\n]+))?",
+        words=("quota", "limit"),
     ),
 )
 

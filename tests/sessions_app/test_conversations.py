@@ -121,11 +121,12 @@ def test_a_user_profile_declares_its_resume_and_limits_and_inherits_them(tmp_pat
         '[profiles.mine]\nextends = "claude"\n'
         '[profiles.tool]\ncommand = ["tool"]\nresume = ["--session", "{conversation}"]\n'
         '[[profiles.tool.limits]]\nname = "tool.quota"\npattern = "out of credits until (?P<reset>.+)"\n'
+        'words = ["credits"]\n'
     )
     profiles = load_profiles(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")})
     assert profiles["mine"].resume == claude.PROFILE.resume and profiles["mine"].limits == claude.PROFILE.limits
     assert profiles["tool"].resume_arguments("c1") == ("--session", "c1")
-    assert [limit.name for limit in profiles["tool"].limits] == ["tool.quota"]
+    assert [(limit.name, limit.words) for limit in profiles["tool"].limits] == [("tool.quota", ("credits",))]
 
 
 @pytest.mark.parametrize(

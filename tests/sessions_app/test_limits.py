@@ -205,6 +205,14 @@ def test_the_reason_gives_the_reset_in_chorus_s_zone():
     assert reason(later, UTC, NOW) == "usage limit until 2026-12-03 08:50"
 
 
+def test_a_rule_s_words_gate_its_pattern():
+    screen = "● done\nOut of credits; resets in 5m\n> "
+    assert find_limit((LimitRule("x.credits", "credits; resets (?P<reset>.+)", words=("CREDITS",)),), screen, NOW, UTC)
+    assert not find_limit(
+        (LimitRule("x.credits", "credits; resets (?P<reset>.+)", words=("quota",)),), screen, NOW, UTC
+    )
+
+
 def test_a_limit_rule_is_checked():
     with pytest.raises(ValueError, match="not a valid regular expression"):
         LimitRule("x.limit", "(")
