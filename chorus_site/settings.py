@@ -195,6 +195,8 @@ CHORUS_WORKTREE_DIR = Path(os.environ.get("CHORUS_WORKTREE_DIR") or DATA_DIR / "
 CHORUS_TASK_INTERVAL = float(os.environ.get("CHORUS_TASK_INTERVAL", "1.0"))
 CHORUS_TASK_QUIET_SECONDS = float(os.environ.get("CHORUS_TASK_QUIET_SECONDS", "10"))
 CHORUS_WORKER_JOBS.append("tasks_app.worker.QuietPeriod")
+# Approval policies (design.md 5f.1) answer the permission dialogs of agents without a permission hook on screen.
+CHORUS_WORKER_JOBS.append("tasks_app.worker.DialogApprovals")
 # Path claims (design.md 5e.1): an unclaimed path edited by a session's agent through its file tools is claimed for
 # the session's task at work.
 CHORUS_CLAIMS_AUTO = config.env_bool("CHORUS_CLAIMS_AUTO", True)

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from chorus_site import auth
 from chorus_site.api import api
-from chorus_site.views import doctor, documents, events, sessions, tasks, worktrees
+from chorus_site.views import approvals, doctor, documents, events, sessions, tasks, worktrees
 
 admin.site.site_header = "Chorus admin"
 admin.site.site_title = "Chorus"
@@ -54,6 +54,9 @@ urlpatterns = [
     path("events/", events.event_log, name="events"),
     path("events/verify", events.events_verify, name="events-verify"),
     path("doctor/", doctor.setup_check, name="setup-check"),
+    path("settings/approvals", approvals.approvals_settings, name="settings-approvals"),
+    path("settings/approvals/pause", approvals.approvals_pause, name="approvals-pause"),
+    path("settings/approvals/resume", approvals.approvals_resume, name="approvals-resume"),
     # A localhost tool has no front proxy: static files (ours, htmx, the admin's) come from Django itself.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
 ]

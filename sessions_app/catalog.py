@@ -206,6 +206,7 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
         busy_cpu_percent=_or(table.busy_cpu_percent, base.busy_cpu_percent),
         composer=_composer(table.composer, base.composer),
         dialog=replace(base.dialog, **table.dialog.given()) if table.dialog else base.dialog,
+        permission_screen=base.permission_screen,
         self_report=self_report,
         delivery=replace(base.delivery, **table.delivery.given()) if table.delivery else base.delivery,
         agent=_or(table.agent, base.agent),

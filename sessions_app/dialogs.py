@@ -119,3 +119,49 @@ class Dialog:
         option = rf"[ \t]*(?:{markers}[ \t]*)?\d{{1,2}}[.)][ \t]+\S[^\n]*\n"
         selected = rf"[ \t]*{markers}[ \t]*\d{{1,2}}[.)][ \t]+\S[^\n]*\n"
         return rf"^[^\n]*[?:][ \t]*\n(?:[ \t]*\n)?(?={option}{option})(?:{option})*?{selected}"
+
+
+@dataclass(frozen=True)
+class ScreenPermission:
+    """A permission dialog as read on screen: the tool it asks for, the command's text, and the keys of its allowing
+    and refusing options."""
+
+    tool: str
+    command: str
+    allow_key: str | None
+    deny_key: str | None
+
+
+@dataclass(frozen=True)
+class PermissionScreen:
+    """How an agent without a permission hook draws its permission dialog (profile data): `question` (a regular
+    expression) tells it from the agent's other dialogs, `command` finds the command's text (its group `command`)
+    in the `region` lines above the options, `allow` and `deny` pick the allowing-once and refusing options by
+    their labels. `tool` is the tool name approval rules see (Bash: a shell command)."""
+
+    question: str
+    command: str
+    allow: str
+    deny: str
+    tool: str = "Bash"
+    region: int = 30
+
+    def read(self, dialog: Dialog, screen: str) -> ScreenPermission | None:
+        """The permission dialog on a plain screen, read with the profile's dialog-option rules; None when the
+        dialog on screen is another one (or none shows)."""
+        lines = screen_lines(screen)
+        menu = dialog.menu(lines)
+        if menu is None:
+            return None
+        above = [row for row in lines if row.strip(" \t")][-self.region :]
+        text = "\n".join(above)
+        if re.search(self.question, text, re.MULTILINE) is None:
+            return None
+        found = re.search(self.command, text, re.MULTILINE)
+        if found is None:
+            return None
+
+        def key(pattern: str) -> str | None:
+            return next((k for k, label in menu.options if re.search(pattern, label)), None)
+
+        return ScreenPermission(self.tool, found["command"].strip(), key(self.allow), key(self.deny))

@@ -33,7 +33,8 @@ def _string_table(value: Any) -> Any:
     return value
 
 
-def _regex(value: str) -> str:
+def checked_regex(value: str) -> str:
+    """The value, when it is a valid regular expression (a pydantic validator: ValueError saying why)."""
     try:
         re.compile(value)
     except re.error as exc:
@@ -92,7 +93,7 @@ def _resume(value: list[str]) -> list[str]:
 
 Keys = Annotated[Strings, AfterValidator(_keys)]
 Environment = Annotated[dict[str, str], BeforeValidator(_string_table), AfterValidator(_environment)]
-Pattern = Annotated[str, AfterValidator(_regex)]
+Pattern = Annotated[str, AfterValidator(checked_regex)]
 StatusName = Annotated[str, AfterValidator(_status)]
 Lines = Annotated[int, Field(ge=1)]
 

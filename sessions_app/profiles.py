@@ -23,7 +23,7 @@ from re import _parser as sre_parser
 from events_app.errors import NotFound
 from sessions_app.composer import Composer
 from sessions_app.conversations import ConversationFinder
-from sessions_app.dialogs import Dialog
+from sessions_app.dialogs import Dialog, PermissionScreen
 from sessions_app.errors import SessionError
 from sessions_app.limits import LimitRule
 from sessions_app.screen import screen_lines
@@ -261,6 +261,8 @@ class Profile:
     busy_cpu_percent: when no rule matches, the program's CPU use at or above this means busy.
     composer: where the input line is and how an empty one looks (None: not known; nothing is read as a draft).
     dialog: how the agent draws a dialog's options; its `menu` rules are built from it.
+    permission_screen: how its permission dialog reads on screen, for an agent without a permission hook: approval
+      policies answer it by pressing the allowing or refusing option's key (None: they leave it to the person).
     self_report: the plug-in that reads what the agent says of itself (None: the screen alone decides).
     agent: whether the program is an AI agent that takes a task's prompt (a shell or a generic terminal program is
       not: auto-dispatch and next_task never pick it, and a person assigning it a task must confirm).
@@ -290,6 +292,7 @@ class Profile:
     busy_cpu_percent: float | None = None
     composer: Composer | None = None
     dialog: Dialog = field(default_factory=Dialog)
+    permission_screen: PermissionScreen | None = None
     self_report: SelfReportPlugin | None = None
     delivery: Delivery = field(default_factory=Delivery)
     agent: bool = False

@@ -63,6 +63,17 @@ class EditRequest:
 
 
 @dataclass(frozen=True)
+class PermissionAsk:
+    """What an agent's permission hook asks to do: the tool, its command text (a shell tool), the files it names as
+    given, and the agent's working directory."""
+
+    tool: str
+    command: str = ""
+    files: tuple[str, ...] = ()
+    cwd: str = ""
+
+
+@dataclass(frozen=True)
 class FileWrite:
     """A file the agent's own file tool wrote (a hook said so): the path as the tool was given it, and the agent's
     working directory then (a relative path is relative to it)."""
@@ -129,6 +140,15 @@ class SelfReportPlugin(ABC):
     def edit_refusal(self, reason: str) -> str:
         """What the pre-edit hook prints to refuse the change, with the reason the agent reads."""
         raise NotImplementedError(f"{self.name} has no pre-edit hook")
+
+    def permission_request(self, payload: object) -> PermissionAsk | None:
+        """What a payload of the agent's permission hook asks to do; None when it asks nothing, or the agent has no
+        such hook (the default: its dialog is answered on screen, if at all)."""
+        return None
+
+    def permission_answer(self, decision: str, reason: str) -> str:
+        """What the permission hook prints for `decision` (allow, deny; ask prints nothing: the dialog opens)."""
+        raise NotImplementedError(f"{self.name} has no permission hook")
 
     def __repr__(self) -> str:
         return f"<self-report plug-in {self.name}>"

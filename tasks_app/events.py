@@ -431,3 +431,32 @@ class DispatchPaused:
 @event("dispatch")
 class DispatchResumed:
     by: str
+
+
+# --- approval: what the approval policy (or a person) decided about an agent's permission request ------------------
+
+
+@event("approval")
+class ApprovalDecided:
+    """A permission request of the session's agent (stream id: the session) decided: `subject` is the exact command
+    or path, `rule` the rule that decided (`guard.*`, `paused`, `default` or a rule of chorus.toml), `who` the
+    policy or a person."""
+
+    tool: str
+    subject: str
+    decision: str
+    rule: str
+    reason: str
+    who: str
+    task_id: int | None
+
+
+# Stream `approvals`, id `fleet`: the fleet-wide switch that makes every decision ask.
+@event("approvals")
+class ApprovalsPaused:
+    reason: str
+
+
+@event("approvals")
+class ApprovalsResumed:
+    reason: str

@@ -382,3 +382,41 @@ class DispatchPause(models.Model):
 
     def __str__(self) -> str:
         return self.reason or "dispatch running"
+
+
+class ApprovalDecision(models.Model):
+    """A permission request of a session's agent and what the approval policy or a person decided (ApprovalDecided)."""
+
+    position = models.BigIntegerField(primary_key=True)
+    session = models.CharField(max_length=40, db_index=True)
+    task_id = models.PositiveIntegerField(null=True)
+    tool = models.CharField(max_length=80)
+    subject = models.TextField()
+    decision = models.CharField(max_length=8)
+    rule = models.CharField(max_length=80)
+    reason = models.TextField()
+    who = models.CharField(max_length=16)
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_approval_decision"
+        ordering = ["-position"]
+
+    def __str__(self) -> str:
+        return f"{self.session}: {self.decision} {self.subject[:60]}"
+
+
+class ApprovalSwitch(models.Model):
+    """The fleet-wide pause of approval policies (one row once it was ever switched): while paused, every decision
+    is the person's."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    paused = models.BooleanField(default=False)
+    reason = models.TextField(default="")
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "chorus_approval_switch"
+
+    def __str__(self) -> str:
+        return "approvals paused" if self.paused else "approvals in force"

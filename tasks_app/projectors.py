@@ -10,6 +10,8 @@ from sessions_app.events import AgentProgressReported
 from tasks_app import events as ev
 from tasks_app import lifecycle
 from tasks_app.models import (
+    ApprovalDecision,
+    ApprovalSwitch,
     ChangeSnapshot,
     Dispatch,
     DispatchChange,
@@ -560,3 +562,41 @@ class DispatchPauseProjector(Projector):
         pause = rows.get(DispatchPause, 1) or DispatchPause(id=1)
         pause.paused, pause.reason, pause.budget, pause.day, pause.task, pause.since = False, "", "", "", None, None
         rows.save(pause)
+
+
+@register
+class ApprovalProjector(Projector):
+    """The approval decisions of each session's agent, and the fleet-wide pause switch."""
+
+    name = "approvals"
+    models = (ApprovalDecision, ApprovalSwitch)
+
+    @handles(ev.ApprovalDecided)
+    def decided(self, recorded: RecordedEvent, rows: Rows) -> None:
+        e = recorded.event
+        rows.save(
+            ApprovalDecision(
+                position=recorded.position,
+                session=recorded.stream_id,
+                task_id=e.task_id,
+                tool=e.tool,
+                subject=e.subject,
+                decision=e.decision,
+                rule=e.rule,
+                reason=e.reason,
+                who=e.who,
+                at=recorded.recorded_at,
+            )
+        )
+
+    @handles(ev.ApprovalsPaused, ev.ApprovalsResumed)
+    def switched(self, recorded: RecordedEvent, rows: Rows) -> None:
+        values = {
+            "paused": isinstance(recorded.event, ev.ApprovalsPaused),
+            "reason": recorded.event.reason,
+            "at": recorded.recorded_at,
+        }
+        if rows.get(ApprovalSwitch, 1) is None:
+            rows.save(ApprovalSwitch(id=1, **values))
+        else:
+            rows.update(ApprovalSwitch, 1, **values)

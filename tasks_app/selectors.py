@@ -5,14 +5,16 @@ document reads; nothing here writes or calls a service."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from events_app import store
 from sessions_app import selectors as session_selectors
-from tasks_app import claims, prompts
+from tasks_app import approvals, claims, prompts
 from tasks_app.errors import TaskError, UnknownTask
 from tasks_app.models import (
     ACTIVE,
@@ -20,6 +22,8 @@ from tasks_app.models import (
     IN_PROGRESS,
     READY,
     STATUSES,
+    ApprovalDecision,
+    ApprovalSwitch,
     ChangeSnapshot,
     Dispatch,
     DispatchChange,
@@ -343,3 +347,47 @@ def dispatch_pause() -> DispatchPause | None:
     if pause is None or (pause.budget == "day" and pause.day != today()):
         return None
     return pause
+
+
+# --- approval policies ------------------------------------------------------------------------------------------
+
+_POLICY_SOURCES: dict[tuple[str, str], approvals.PolicySource] = {}
+
+
+def approval_policy_source() -> approvals.PolicySource:
+    """The policy file of this project (PROJECT_ROOT/chorus.toml), read again when it changes; its last valid
+    policy kept in Chorus's data directory."""
+    path, keep = (
+        Path(settings.PROJECT_ROOT) / approvals.POLICY_FILE,
+        Path(settings.DATA_DIR) / "approvals-in-force.toml",
+    )
+    key = (str(path), str(keep))
+    if key not in _POLICY_SOURCES:
+        _POLICY_SOURCES[key] = approvals.PolicySource(path, keep)
+    return _POLICY_SOURCES[key]
+
+
+def approval_policy() -> approvals.Policy:
+    """The approval policy in force (the last valid one when the file has problems)."""
+    return approval_policy_source().current()
+
+
+def approvals_paused() -> ApprovalSwitch | None:
+    """The fleet-wide switch when approvals are paused, else None."""
+    return ApprovalSwitch.objects.filter(id=1, paused=True).first()
+
+
+def approval_decisions(session: str | None = None, limit: int | None = 20) -> list[ApprovalDecision]:
+    """The latest approval decisions, newest first; of one session's agent."""
+    queryset = ApprovalDecision.objects.all()
+    if session is not None:
+        queryset = queryset.filter(session=session)
+    return list(queryset[:limit] if limit is not None else queryset)
+
+
+def approval_policy_text() -> str:
+    """The policy file's text as it is now (empty when there is none)."""
+    try:
+        return approval_policy_source().path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

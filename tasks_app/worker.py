@@ -10,6 +10,10 @@ changed (tasks_app.services.changes_watch, which runs git only when something co
 The usage meter: every CHORUS_USAGE_INTERVAL it reads the new bytes of each live session's records (its profile's
 usage reader says which files) from where it last stopped, and records what they held: one UsageRecorded per
 session and look that found a turn (tasks_app.services.usage).
+
+The dialog approvals: every CHORUS_TASK_INTERVAL seconds, the permission dialog of each waiting session whose agent
+has no permission hook (Codex, Gemini: Profile.permission_screen) is read off its screen once per wait and
+answered by the approval policy (tasks_app.services.approval_answer_on_screen).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from pathlib import Path
 from django.conf import settings
 
 from sessions_app import selectors as session_selectors
+from sessions_app import services as session_services
 from sessions_app.errors import SessionError
 from sessions_app.prices import PriceBook, prices_file
+from sessions_app.tmux import TmuxError
 from sessions_app.usage import Cursor, Read, SessionRef, UsageReader, read_new
 from tasks_app import selectors, services
 
@@ -143,3 +149,42 @@ class UsageMeter:
                     self.bad_lines,
                 )
         services.usage_record_sessions(reads, self.prices.current())
+
+
+class DialogApprovals:
+    def __init__(self) -> None:
+        self.interval = settings.CHORUS_TASK_INTERVAL
+        # (session, when its wait began) already answered or left to the person: each wait is decided once
+        self.seen: set[tuple[str, object]] = set()
+
+    def start(self) -> None:
+        """A new worker decides each wait again: an ask is recorded again, an answered dialog has gone."""
+        self.seen.clear()
+
+    def stop(self) -> None:
+        """Nothing runs between ticks."""
+
+    def tick(self) -> None:
+        waiting = list(session_selectors.sessions(include_ended=False).filter(status="waiting"))
+        self.seen &= {(s.name, s.status_since) for s in waiting}
+        for current in waiting:
+            wait = (current.name, current.status_since)
+            if wait in self.seen:
+                continue
+            self.seen.add(wait)  # a profile without permission_screen is looked up once per wait too
+            if not _reads_dialogs(current.profile):
+                continue
+            try:
+                screen = session_services.tmux().capture(current.pane_id).text
+            except TmuxError:
+                continue
+            decision = services.approval_answer_on_screen(current.name, screen)
+            if decision is not None:
+                log.info("%s's dialog: %s by %s", current.name, decision.decision, decision.rule)
+
+
+def _reads_dialogs(profile: str) -> bool:
+    try:
+        return session_selectors.profile(profile).permission_screen is not None
+    except SessionError:  # a profile that no longer loads: its dialogs are the person's
+        return False

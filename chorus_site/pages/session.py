@@ -1,6 +1,7 @@
 """One session: its terminal mirrored live (looked at every 0.3 s, sent when it changed), the dialog's options read
 off the screen while it waits, its agent's open questions with their answers, keys, a message box, the outbox, the
-agent's recent tool calls, its tasks' path claims with the edits they refused, and the status history."""
+agent's recent tool calls, its tasks' path claims with the edits they refused, the approval decisions on its agent's
+permission requests, and the status history."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from tasks_app import selectors as task_selectors
 KEY_BUTTONS = ("Enter", "Escape", "Up", "Down", "Tab", "BTab", "y", "n", "C-c")
 QUESTIONS_CLOSED_SHOWN = 5
 AGENT_CALLS_SHOWN = 10
+APPROVALS_SHOWN = 10
+APPROVAL = "approval"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +70,11 @@ def claims(name: str) -> dict:
     }
 
 
+def approvals(name: str) -> dict:
+    """What the approval policy (or a person) decided about the permission requests of the session's agent."""
+    return {"approval_decisions": task_selectors.approval_decisions(name, APPROVALS_SHOWN)}
+
+
 def outbox(name: str) -> dict:
     messages = list(found(session_selectors.outbox, name, include_finished=True))
     return {"session_name": name, "outbox_messages": messages[::-1][:30]}
@@ -77,7 +85,7 @@ class SessionPage(LivePage):
     template = "session.html"
     section = "sessions"
     parameters = ("name",)
-    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", CLAIM, f"{USAGE}:{{name}}")
+    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", CLAIM, f"{USAGE}:{{name}}", f"{APPROVAL}:{{name}}")
     screen_interval = 0.3
 
     def __init__(self, params: Mapping[str, str]):
@@ -123,6 +131,11 @@ class SessionPage(LivePage):
     def read_usage(self) -> list[Fragment]:
         return [session_usage(self.session_name)]
 
+    def read_approvals(self) -> list[Fragment]:
+        context = approvals(self.session_name)
+        shown = tuple(d.position for d in context["approval_decisions"])
+        return [Fragment("approval_decisions.html#approval-decisions", context, key=shown)]
+
     partials = {
         "session-head": read_head,
         "history": read_head,
@@ -132,6 +145,7 @@ class SessionPage(LivePage):
         "agent-calls": read_agent_calls,
         "session-claims": read_claims,
         "session-usage": read_usage,
+        "approval-decisions": read_approvals,
     }
     # a question's stream is its own id, not the session's: every question event is read, and sent if it changed
     renders = {
@@ -141,6 +155,7 @@ class SessionPage(LivePage):
         f"{AGENT}:{{name}}": ("agent-calls", "session-claims"),
         CLAIM: ("session-claims",),
         f"{USAGE}:{{name}}": ("session-usage",),
+        f"{APPROVAL}:{{name}}": ("approval-decisions",),
     }
 
     def dialog(self) -> dict:
@@ -168,6 +183,7 @@ class SessionPage(LivePage):
             **questions(self.session_name),
             **agent_calls(self.session_name),
             **claims(self.session_name),
+            **approvals(self.session_name),
             **self.dialog(),
             **self.shown_screen(),
             "keys": KEY_BUTTONS,

@@ -13,6 +13,7 @@ from chorus_site.views.base import act, page
 from sessions_app import agent_reports
 from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
+from tasks_app import services as task_services
 
 
 @require_GET
@@ -86,7 +87,7 @@ def session_keys(request: HttpRequest, name: str) -> HttpResponse:
     keys = request.POST.getlist("key")
     return act(
         request,
-        lambda: session_services.session_send_keys(name, keys),
+        lambda: task_services.approval_keys_send(name, keys),
         f"Pressed {' '.join(keys)}.",
         back=reverse("session", args=[name]),
     )

@@ -26,7 +26,16 @@ from sessions_app.dialogs import Dialog
 from sessions_app.limits import LimitRule
 from sessions_app.profiles import Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
-from sessions_app.self_report import EditRequest, FileWrite, Launch, Readiness, SelfReport, SelfReportPlugin, Signal
+from sessions_app.self_report import (
+    EditRequest,
+    FileWrite,
+    Launch,
+    PermissionAsk,
+    Readiness,
+    SelfReport,
+    SelfReportPlugin,
+    Signal,
+)
 from sessions_app.stamps import recently
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
 from sessions_app.usage import SessionRef, Turn, UsageReader, count
@@ -237,6 +246,11 @@ PRE_EDIT_COMMAND = (
     'exec "$t" agent pre-edit'
 )
 PRE_EDIT_TIMEOUT = 10
+# The permission dialog's hook: Chorus's approval policy answers it (allow or deny, with the reason), or prints
+# nothing and the dialog opens for the person. It fires only where Claude Code would ask, so the user's own allowed
+# tools never reach it; the claims check stays a PreToolUse hook of its own, as it must run for every edit.
+PERMISSION_COMMAND = PRE_EDIT_COMMAND.replace("agent pre-edit", "agent permission")
+PERMISSION_TIMEOUT = 10
 # The file-writing tools, whose PostToolUse payloads say which file the agent changed (change attribution). They
 # go into a directory of their own, which the worker's signal reading leaves alone: the tasks' watch consumes them.
 FILE_TOOLS = EDIT_TOOLS
@@ -250,6 +264,8 @@ def hook_settings() -> str:
     hooks: dict[str, list] = {event: [{"hooks": [hook]}] for event in HOOK_EVENTS}
     pre_edit = {"type": "command", "command": PRE_EDIT_COMMAND, "timeout": PRE_EDIT_TIMEOUT}
     hooks["PreToolUse"] = [{"matcher": "|".join(EDIT_TOOLS), "hooks": [pre_edit]}]
+    permission = {"type": "command", "command": PERMISSION_COMMAND, "timeout": PERMISSION_TIMEOUT}
+    hooks["PermissionRequest"] = [*hooks["PermissionRequest"], {"hooks": [permission]}]
     hooks["PostToolUse"] = [{"matcher": "|".join(FILE_TOOLS), "hooks": [{**hook, "command": FILES_HOOK_COMMAND}]}]
     return json.dumps({"hooks": hooks}, separators=(",", ":"))
 
@@ -268,6 +284,33 @@ def edit_request(payload: object) -> EditRequest | None:
         return None
     cwd = payload.get("cwd")
     return EditRequest(tool, path, cwd if isinstance(cwd, str) else "")
+
+
+def permission_request(payload: object) -> PermissionAsk | None:
+    """What a PermissionRequest payload asks: the tool, a Bash command's text, the file a file tool names (or a
+    Read, Grep or Glob's path)."""
+    if not isinstance(payload, dict) or payload.get("hook_event_name") != "PermissionRequest":
+        return None
+    tool, arguments = payload.get("tool_name"), payload.get("tool_input")
+    if not isinstance(tool, str) or not tool:
+        return None
+    arguments = arguments if isinstance(arguments, dict) else {}
+    command = arguments.get("command") if isinstance(arguments.get("command"), str) else ""
+    files = tuple(
+        value
+        for key in ("file_path", "notebook_path", "path")
+        if isinstance(value := arguments.get(key), str) and value
+    )
+    cwd = payload.get("cwd")
+    return PermissionAsk(tool, command, files, cwd if isinstance(cwd, str) else "")
+
+
+def permission_answer(decision: str, reason: str) -> str:
+    """A PermissionRequest hook's answer: allow or deny with the reason the agent reads; nothing for ask."""
+    if decision not in ("allow", "deny"):
+        return ""
+    verdict = {"behavior": decision, **({"message": reason} if decision == "deny" else {})}
+    return json.dumps({"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": verdict}})
 
 
 def edit_refusal(reason: str) -> str:
@@ -378,6 +421,12 @@ class SessionFile(SelfReportPlugin):
 
     def files_written(self, hook_dir: Path) -> list[FileWrite]:
         return read_file_writes(hook_dir)
+
+    def permission_request(self, payload: object) -> PermissionAsk | None:
+        return permission_request(payload)
+
+    def permission_answer(self, decision: str, reason: str) -> str:
+        return permission_answer(decision, reason)
 
     def readiness(self, environment: Mapping[str, str]) -> list[Readiness]:
         directory = sessions_dir(environment)

@@ -20,7 +20,7 @@ from typing import Any
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
 from sessions_app.conversations import ConversationFinder
-from sessions_app.dialogs import Dialog
+from sessions_app.dialogs import Dialog, PermissionScreen
 from sessions_app.limits import LimitRule
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader
@@ -253,6 +253,15 @@ def _session_meta(path: Path) -> tuple[str, str, datetime.datetime] | None:
 
 ROLLOUTS = RolloutFinder()
 
+# Its command approval: "Would you like to run the following command?", the command after "$ ", then "1. Yes,
+# proceed (y)" ... "3. No, and tell Codex what to do differently (esc)" (0.169.0, tests/fixtures/codex-0.169.0).
+PERMISSION_SCREEN = PermissionScreen(
+    question=r"^\s*Would you like to run the following command\?",
+    command=r"^\s*\$ (?P<command>\S.*)$",
+    allow=r"^Yes, proceed\b",
+    deny=r"^No\b",
+)
+
 PROFILE = Profile(
     name="codex",
     command=("codex",),
@@ -263,6 +272,7 @@ PROFILE = Profile(
     busy_cpu_percent=25.0,
     composer=COMPOSER,
     dialog=DIALOG,
+    permission_screen=PERMISSION_SCREEN,
     # A paste-burst window of ~120 ms: an Enter inside it becomes a line break.
     delivery=Delivery(enter_delay=0.15),
     tools_loader=MCP_OVERRIDES,

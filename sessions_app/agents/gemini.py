@@ -20,7 +20,7 @@ from typing import Any
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
 from sessions_app.conversations import ConversationFinder
-from sessions_app.dialogs import DEFAULT_MARKERS, Dialog
+from sessions_app.dialogs import DEFAULT_MARKERS, Dialog, PermissionScreen
 from sessions_app.limits import LimitRule
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
@@ -236,6 +236,15 @@ LIMITS = (
     ),
 )
 
+# Its shell confirmation, in a box: "? Shell  <command>" over "Allow execution of [Shell]?", then "1. Allow once",
+# "2. Allow for this session", "3. No, suggest changes (esc)" (0.61.0, tests/fixtures/gemini-0.61.0).
+PERMISSION_SCREEN = PermissionScreen(
+    question=r"Allow execution of \[Shell\]\?",
+    command=r"^[│ \t]*\?\s+Shell\s+(?P<command>\S.*?)[│ \t]*$",
+    allow=r"^Allow once\b",
+    deny=r"^No\b",
+)
+
 PROFILE = Profile(
     name="gemini",
     command=("gemini",),
@@ -246,6 +255,7 @@ PROFILE = Profile(
     busy_cpu_percent=25.0,
     composer=COMPOSER,
     dialog=DIALOG,
+    permission_screen=PERMISSION_SCREEN,
     # An Enter right after the typed text is not taken as submit; about 0.5 s later it is.
     delivery=Delivery(enter_delay=0.5),
     tools_loader=SYSTEM_SETTINGS_FILE,

@@ -12,9 +12,18 @@ writes nothing. Every service that changes a task takes the version of it the ca
 - changes: which files each task changed (snapshots, the worker's watch);
 - review: comments on a task's diff, changes requested, approval;
 - usage: the tokens and cost of sessions' turns, and budgets pausing dispatch;
+- approvals: an agent's permission requests decided by the approval policy and recorded, the pause switch;
 - worktrees: where a task works (its isolation) and its own git worktree: made, started in, merged, removed.
 """
 
+from tasks_app.services.approvals import (
+    approval_answer_on_screen,
+    approval_decide,
+    approval_keys_send,
+    approvals_pause,
+    approvals_policy_save,
+    approvals_resume,
+)
 from tasks_app.services.assignment import LimitReached, SessionBusy, prompt_withdraw, slot_release, task_assign
 from tasks_app.services.changes import Watch, changes_snapshot, changes_watch
 from tasks_app.services.claims import (
@@ -80,6 +89,12 @@ __all__ = [
     "Range",
     "SessionBusy",
     "Watch",
+    "approval_answer_on_screen",
+    "approval_decide",
+    "approval_keys_send",
+    "approvals_pause",
+    "approvals_policy_save",
+    "approvals_resume",
     "budget_crossed",
     "changes_snapshot",
     "changes_watch",

@@ -45,10 +45,11 @@ from tasks_app.agent_schemas import (
     TaskList,
     WhoAmI,
 )
+from tasks_app.approvals import Request
 from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.git import git_head
 from tasks_app.models import Reference, Task
-from tasks_app.services import claims
+from tasks_app.services import approvals, claims
 from tasks_app.services.assignment import LimitReached, NotAnAgent, SessionBusy, task_assign, task_pull
 from tasks_app.services.stream import append, check_transition
 from tasks_app.services.tasks import task_create
@@ -335,6 +336,23 @@ def pre_edit(caller: AgentCaller, *, payload: object) -> EditDecision | None:
         claimed=verdict.claimed,
         answer="" if verdict.allowed else plugin.edit_refusal(verdict.message),
     )
+
+
+def permission(caller: AgentCaller, *, payload: object) -> str:
+    """What the caller's agent's permission hook prints (`payload`: the hook's input, read by the session profile's
+    self-report plug-in): the approval policy's allow or deny with its reason, or nothing (ask: the dialog opens for
+    the person). Every decision is recorded (ApprovalDecided); a payload that asks nothing is answered with nothing."""
+    plugin = session_selectors.profile(caller.profile).self_report
+    asked = plugin.permission_request(payload) if plugin is not None else None
+    if asked is None:
+        return ""
+    command = checked_text("command", asked.command, LIMITS.message) if asked.command else ""
+    files = tuple(checked_text("path", path, claims.PATH_MAX) for path in asked.files)
+    request = Request(asked.tool[:80], command, files, asked.cwd, caller.session, caller.profile)
+    with event_context(actor=caller.session, source="agent"), transaction.atomic():
+        credentials.in_force(caller.session, caller.digest)
+        decision = approvals.approval_decide(request)
+    return plugin.permission_answer(decision.decision, f"Chorus approval policy ({decision.rule}): {decision.reason}")
 
 
 def pre_commit(caller: AgentCaller, *, top: str, names: list[str]) -> list[str]:

@@ -7,7 +7,8 @@ while it works, and a "Do you want to proceed?" dialog where the input box was. 
 file as one JSON line holding the exact text, so tests can check byte for byte what arrived.
 
 Prompt directives: `work:3` works 3 s instead of --work-seconds; `ask:CMD` opens a permission dialog for CMD
-first (`1`/Enter accepts, `2`/Esc declines); `limit:N` answers with a usage-limit notice that resets in N seconds.
+first (`1`/Enter accepts, `2`/Esc declines; a PermissionRequest hook that prints Claude Code's allow or deny decision
+answers it instead, as Claude Code does); `limit:N` answers with a usage-limit notice that resets in N seconds.
 Its conversation id (`sessionId` in the status file) is random, or the one `--resume ID` continues.
 `/exit` quits with status 0; so does Ctrl-C twice on an empty line.
 """
@@ -261,6 +262,8 @@ class FakeAgent:
         self.resized = False
         self.hooks = hook_commands(options.settings)
         self.hook_processes: list[subprocess.Popen] = []
+        # the PermissionRequest hooks of the dialog on screen, whose printed decision answers it
+        self.deciders: list[subprocess.Popen] = []
         self.reported_status = ""
         self.conversation_id = options.resume or str(uuid.uuid4())
 
@@ -292,7 +295,7 @@ class FakeAgent:
     def _timeout(self) -> float | None:
         if self.parser.pending:
             return ESCAPE_WAIT_SECONDS
-        if self.state == "busy":
+        if self.state == "busy" or (self.state == "permission" and self.deciders):
             return SPINNER_FRAME_SECONDS / 2
         if self.exit_pending_until is not None:
             return max(self.exit_pending_until - time.monotonic(), 0.0)
@@ -393,11 +396,28 @@ class FakeAgent:
         """Run the hook commands for `event` with the JSON payload on stdin, without waiting, like Claude Code."""
         self.hook_processes = [p for p in self.hook_processes if p.poll() is None]
         body = json.dumps({"hook_event_name": event, "session_id": "fake", "cwd": os.getcwd(), **payload})
+        deciding = event == "PermissionRequest"
+        self.deciders = []
         for command in self.hooks.get(event, []):
-            process = subprocess.Popen(["sh", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+            output = subprocess.PIPE if deciding else subprocess.DEVNULL
+            process = subprocess.Popen(["sh", "-c", command], stdin=subprocess.PIPE, stdout=output)
             process.stdin.write(body.encode())
             process.stdin.close()
             self.hook_processes.append(process)
+            if deciding:
+                self.deciders.append(process)
+
+    def hook_decision(self) -> bool | None:
+        """Allow (True) or deny (False) as a finished PermissionRequest hook printed it; None while none has."""
+        for process in [process for process in self.deciders if process.poll() is not None]:
+            self.deciders.remove(process)
+            try:
+                decision = json.loads(process.stdout.read() or "null")["hookSpecificOutput"]["decision"]["behavior"]
+            except (ValueError, TypeError, KeyError):
+                continue
+            if decision in ("allow", "deny"):
+                return decision == "allow"
+        return None
 
     def conversation(self) -> tuple[str, Path]:
         """Its conversation id and transcript, where Claude Code keeps them (under --claude-dir)."""
@@ -478,6 +498,12 @@ class FakeAgent:
     def tick(self, now: float) -> None:
         if self.exit_pending_until is not None and now >= self.exit_pending_until:
             self.exit_pending_until = None
+        if self.state == "permission" and self.deciders:
+            decided = self.hook_decision()
+            if decided is not None:
+                self.deciders = []
+                self.answer(decided)
+            return
         if self.state != "busy":
             return
         if self.reply_words:
@@ -504,6 +530,7 @@ class FakeAgent:
         return min(len(self.reply_words), int(len(self.reply_words) * (now - self.busy_started) / total) + 1)
 
     def answer(self, accepted: bool) -> None:
+        self.deciders = []
         self.log(event="permission", answer="yes" if accepted else "no", command=self.ask_command)
         self.transcript += [f"● Bash({self.ask_command})"]
         if accepted:

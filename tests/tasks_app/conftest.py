@@ -1,11 +1,13 @@
 import pytest
 
 from events_app.store import event_context
+from sessions_app import credentials
 from tasks_app import git
 
 # The real-tmux fixtures (a private tmux server, a PROJECT_ROOT with the fake agent's profile) for the integration
 # tests that follow a real session.
 from tests.sessions_app.conftest import project, tmux_server  # noqa: F401
+from tests.tasks_app.factories import SessionFactory
 from tests.tasks_app.helpers import Docs
 
 
@@ -34,3 +36,13 @@ def docs(tmp_path, settings):
 def person():
     with event_context(actor="alice", source="test"):
         yield
+
+
+@pytest.fixture
+def pane(docs, settings, tmp_path, monkeypatch):
+    """Inside the pane of session bob, a Claude Code session with Chorus's tools."""
+    settings.DATA_DIR = tmp_path / "data"
+    issued = credentials.issue("bob", "self")
+    SessionFactory(name="bob", profile="claude")
+    monkeypatch.setenv("CHORUS_AGENT_CREDENTIAL", str(issued.path))
+    return issued

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import sys
 from pathlib import Path
 
 from django.core.management import call_command
@@ -14,6 +15,7 @@ from sessions_app import events as session_events
 from sessions_app import services as session_services
 from sessions_app.delivery import Outcome
 from sessions_app.models import OutboxMessage, Session
+from tests.support import child_environment
 
 
 class Docs:
@@ -109,3 +111,19 @@ def agent(*args) -> str:
     out = io.StringIO()
     call_command("agent", *args, stdout=out)
     return out.getvalue()
+
+
+def pane_environment(docs, pane) -> dict[str, str]:
+    """A child's environment as in the pane: the credential, and the `chorus` twin beside it running this Chorus
+    (another `chorus` first on PATH is not the one asked)."""
+    env = {**child_environment(), "PROJECT_ROOT": str(docs.root), "CHORUS_AGENT_CREDENTIAL": str(pane.path)}
+    twin = pane.path.parent / "bin"
+    twin.mkdir(exist_ok=True)
+    (twin / "chorus").write_text(f'#!/bin/sh\nexec {sys.executable} -m chorus_site.cli "$@"\n')
+    (twin / "chorus").chmod(0o700)
+    decoy = docs.root.parent / "decoy"
+    decoy.mkdir(exist_ok=True)
+    (decoy / "chorus").write_text("#!/bin/sh\necho not this chorus >&2; exit 3\n")
+    (decoy / "chorus").chmod(0o700)
+    env["PATH"] = f"{decoy}:{env.get('PATH', '/usr/bin:/bin')}"
+    return env

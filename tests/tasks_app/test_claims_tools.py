@@ -11,24 +11,12 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
-from sessions_app import credentials
 from sessions_app.agents import claude
 from tasks_app import selectors
-from tests.support import child_environment
-from tests.tasks_app.factories import SessionFactory, assigned_task
-from tests.tasks_app.helpers import agent, event_types
+from tests.tasks_app.factories import assigned_task
+from tests.tasks_app.helpers import agent, event_types, pane_environment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pane(docs, settings, tmp_path, monkeypatch):
-    """Inside the pane of session bob, a Claude Code session with Chorus's tools."""
-    settings.DATA_DIR = tmp_path / "data"
-    issued = credentials.issue("bob", "self")
-    SessionFactory(name="bob", profile="claude")
-    monkeypatch.setenv("CHORUS_AGENT_CREDENTIAL", str(issued.path))
-    return issued
 
 
 def pre_edit(monkeypatch, payload: object) -> tuple[str, str]:
@@ -179,22 +167,6 @@ def tasks_command(*args) -> str:
     out = io.StringIO()
     call_command("tasks", *args, stdout=out)
     return out.getvalue()
-
-
-def pane_environment(docs, pane) -> dict[str, str]:
-    """A child's environment as in the pane: the credential, and the `chorus` twin beside it running this Chorus
-    (another `chorus` first on PATH is not the one asked)."""
-    env = {**child_environment(), "PROJECT_ROOT": str(docs.root), "CHORUS_AGENT_CREDENTIAL": str(pane.path)}
-    twin = pane.path.parent / "bin"
-    twin.mkdir(exist_ok=True)
-    (twin / "chorus").write_text(f'#!/bin/sh\nexec {sys.executable} -m chorus_site.cli "$@"\n')
-    (twin / "chorus").chmod(0o700)
-    decoy = docs.root.parent / "decoy"
-    decoy.mkdir(exist_ok=True)
-    (decoy / "chorus").write_text("#!/bin/sh\necho not this chorus >&2; exit 3\n")
-    (decoy / "chorus").chmod(0o700)
-    env["PATH"] = f"{decoy}:{env.get('PATH', '/usr/bin:/bin')}"
-    return env
 
 
 @pytest.mark.integration

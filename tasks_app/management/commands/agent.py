@@ -3,9 +3,10 @@ the tools are missing. The session and its tier come from the credential, read f
 CHORUS_AGENT_CREDENTIAL names; each action calls one function of the facade (tasks_app.services.agent).
 
 `chorus agent pre-edit` is no tool but the agent's own pre-edit hook (Claude Code's PreToolUse): it reads the hook's
-JSON on stdin and prints the refusal of an edit that another task's path claim covers; `chorus agent pre-commit` is
-the git pre-commit guard's (`tasks install-pre-commit`). Neither stands in the agent's way by failing: when Chorus
-cannot answer, the change goes ahead and stderr says why."""
+JSON on stdin and prints the refusal of an edit that another task's path claim covers; `chorus agent permission` is
+its permission dialog's hook (Claude Code's PermissionRequest), answered by the approval policy; `chorus agent
+pre-commit` is the git pre-commit guard's (`tasks install-pre-commit`). None stands in the agent's way by failing:
+when Chorus cannot answer, the change goes ahead (the permission dialog opens) and stderr says why."""
 
 from __future__ import annotations
 
@@ -105,12 +106,16 @@ class Command(DomainCommand):
         release.add_argument("paths", nargs="+", metavar="GLOB")
         sub.add_parser("list-claims", help="every live path claim, with its task and session")
         sub.add_parser("pre-edit", help="the file tools' hook: reads the hook's JSON on stdin, refuses a claimed edit")
+        sub.add_parser("permission", help="the permission dialog's hook: reads its JSON on stdin, answers by policy")
         commit = sub.add_parser("pre-commit", help="the pre-commit guard: staged names on stdin (NUL-separated)")
         commit.add_argument("--top", required=True, help="the repository's top-level directory")
 
     def handle(self, *args, action, **options):
         if action == "pre-edit":
             self.pre_edit()
+            return
+        if action == "permission":
+            self.permission()
             return
         if action == "pre-commit":
             self.pre_commit(options["top"])
@@ -228,6 +233,18 @@ class Command(DomainCommand):
             return
         if decision is not None and decision.answer:
             self.stdout.write(decision.answer)
+
+    def permission(self):
+        """Answer the agent's permission hook by the approval policy; whatever goes wrong, print nothing (the dialog
+        opens for the person, as without a policy) and say why on stderr (exit 0)."""
+        try:
+            payload = json.loads(sys.stdin.read() or "null")
+            answer = agent.permission(agent.authenticate(credential()), payload=payload)
+        except Exception as exc:  # a hook that fails must leave the decision to the person
+            self.stderr.write(f"chorus: approval policy not applied ({exc}): the person decides")
+            return
+        if answer:
+            self.stdout.write(answer)
 
     def pre_commit(self, top: str):
         """Answer the pre-commit guard: exit 1 naming each staged file another task claims; whatever goes wrong,
