@@ -170,6 +170,10 @@ CHORUS_POLL_INTERVAL = float(os.environ.get("CHORUS_POLL_INTERVAL", "0.25"))
 CHORUS_NOTIFY = os.environ.get("CHORUS_NOTIFY", "auto")
 # The largest message Chorus types into an agent, in characters.
 CHORUS_MAX_MESSAGE_CHARS = config.env_int("CHORUS_MAX_MESSAGE_CHARS", 100_000)
+# Usage limits (sessions_app.limits): seconds after an agent's announced reset before its continue message is
+# queued (its provider's clock and ours differ), and that message (typed once through the outbox).
+CHORUS_LIMIT_MARGIN = config.env_int("CHORUS_LIMIT_MARGIN", 120)
+CHORUS_CONTINUE_MESSAGE = os.environ.get("CHORUS_CONTINUE_MESSAGE", "continue")
 
 # Documents under PROJECT_ROOT: gitignore-style globs (comma-separated) choosing which files are documents, and the
 # largest file read as one, in bytes. The worker watches the tree for their changes.

@@ -18,6 +18,7 @@ from sessions_app.schemas import (
     MessageOut,
     ProfileOut,
     QuestionOut,
+    RecoveryOut,
     ScreenOut,
     SessionIn,
     SessionOut,
@@ -63,6 +64,18 @@ def list_profiles(request: HttpRequest):
     return selectors.profiles()
 
 
+@router.post(
+    "/recover",
+    response=answers({200: list[RecoveryOut]}, write=True),
+    summary="Start again every session that was live when tmux or the machine went away",
+)
+def recover_sessions(request: HttpRequest):
+    # declared before "/{name}", which would take the path as a session name and refuse POST
+    with _as(request):
+        outcome = services.sessions_recover()
+    return [RecoveryOut(name=session.name, recovered=not failure, failure=failure) for session, failure in outcome]
+
+
 @router.get("/{name}", response=answers({200: SessionOut}, 404), summary="One session")
 def get_session(request: HttpRequest, name: str):
     return selectors.session(name)
@@ -94,9 +107,10 @@ def remove_session(request: HttpRequest, name: str):
     response=answers({200: SessionOut}, 400, 404, 409, write=True),
     summary="Start the agent again with the same profile",
 )
-def restart_session(request: HttpRequest, name: str):
+def restart_session(request: HttpRequest, name: str, resume: bool = False):
+    """`?resume=true`: the agent continues its conversation (409 when its profile cannot or none is recorded)."""
     with _as(request):
-        return services.session_restart(name)
+        return services.session_restart(name, resume=resume)
 
 
 @router.post(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sessions_app.agents import BUILTIN_PROFILES, GENERIC_DIALOG_RULES, SELF_REPORTS, TOOLS_LOADERS, USAGE_READERS
 from sessions_app.composer import Composer
+from sessions_app.limits import LimitRule
 from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile, command_name
 from sessions_app.stamps import recently
 
@@ -212,9 +213,17 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
         agent_tools=_or(table.agent_tools, base.agent_tools),
         tools_loader=tools_loader,
         isolation=_or(table.isolation, base.isolation),
+        limits=_limits(table, base),
+        resume=tuple(table.resume) if table.resume is not None else base.resume,
+        conversation_finder=base.conversation_finder,
         usage_reader=usage_reader,
         extends=parent.name if parent else None,
     )
+
+
+def _limits(table: ProfileTable, base: Profile) -> tuple[LimitRule, ...]:
+    own = {limit.name: limit.limit() for limit in table.limits}
+    return (*(own.pop(limit.name, limit) for limit in base.limits), *own.values())
 
 
 def _composer(table: ComposerTable | None, base: Composer | None) -> Composer | None:

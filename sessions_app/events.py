@@ -112,6 +112,48 @@ class InputCleared:
     keys: list
 
 
+@event("session")
+class UsageLimitReached:
+    """The agent said it hit its usage limit (`text`, by `rule`); `reset_at` is when, ISO 8601 UTC ("" when the
+    text says nothing Chorus could read: then no resume is scheduled)."""
+
+    rule: str
+    text: str
+    reset_at: str
+
+
+@event("session")
+class ResumeScheduled:
+    """Chorus will queue `text` for the agent at `at` (ISO 8601 UTC): its usage limit's reset plus the margin."""
+
+    at: str
+    text: str
+
+
+@event("session")
+class ResumeSent:
+    """The scheduled continue message was queued (outbox message `message_id`), in the same transaction: once."""
+
+    message_id: str
+
+
+@event("session")
+class ConversationBound:
+    """The session's agent works in its conversation `conversation` (its own id, which its profile reads),
+    which a restart can resume; `source` says where Chorus read it."""
+
+    conversation: str
+    source: str
+
+
+@event("session")
+class SessionRecovered:
+    """`sessions recover` started the session again after its tmux server (or the machine) went away;
+    `conversation` is the one it resumed ("" when it started afresh)."""
+
+    conversation: str
+
+
 @event("message")
 class MessageQueued:
     session: str

@@ -32,6 +32,14 @@ class Session(models.Model):
     status_since = models.DateTimeField()
     # why its queued messages wait although it is idle (a draft in its input line); empty when nothing holds them
     delivery_held = models.CharField(max_length=300, blank=True, default="")
+    # the usage limit it last hit (UsageLimitReached): the agent's line and its reset, which a worker restart keeps
+    limit_text = models.CharField(max_length=300, blank=True, default="")
+    limit_until = models.DateTimeField(null=True)
+    # when Chorus queues its continue message (ResumeScheduled); None once sent, or when none is due
+    resume_at = models.DateTimeField(null=True)
+    resume_text = models.CharField(max_length=200, blank=True, default="")
+    # its agent's conversation id (ConversationBound), which a restart may resume
+    conversation = models.CharField(max_length=200, blank=True, default="")
     adopted = models.BooleanField(default=False)
     auto_dispatch = models.BooleanField(default=False)
     created_at = models.DateTimeField()

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from sessions_app.agents import SELF_REPORTS, TOOLS_LOADERS, USAGE_READERS
 from sessions_app.dialogs import Dialog
+from sessions_app.limits import LimitRule
 from sessions_app.profiles import DEFAULT_PRIORITY, Region, Rule, Status
 from sessions_app.tmux import ALLOWED_KEYS, environment_script
 from sessions_app.tools_loader import CHOICES
@@ -84,6 +85,12 @@ def _keys(value: list[str]) -> list[str]:
     return value
 
 
+def _resume(value: list[str]) -> list[str]:
+    if value and not any("{conversation}" in part for part in value):
+        raise ValueError("must name the conversation: one of its arguments holds '{conversation}'")
+    return value
+
+
 Keys = Annotated[Strings, AfterValidator(_keys)]
 Environment = Annotated[dict[str, str], BeforeValidator(_string_table), AfterValidator(_environment)]
 Pattern = Annotated[str, AfterValidator(checked_regex)]
@@ -114,6 +121,18 @@ class RuleTable(_Table):
         status = Status(self.status)
         priority = DEFAULT_PRIORITY[status] if self.priority is None else self.priority
         return Rule(self.name, status, self.pattern, Region.parse(self.region), priority, self.unless, self.ignore_case)
+
+
+class LimitTable(_Table):
+    name: Annotated[str, Field(min_length=1)]
+    # a regular expression; its group `reset` is the reset text
+    pattern: Pattern
+    lines: Lines = 10
+    # the pattern is tried only on text holding one of these (any case); none: always
+    words: Strings = []
+
+    def limit(self) -> LimitRule:
+        return LimitRule(self.name, self.pattern, self.lines, tuple(self.words))
 
 
 class DeliveryTable(_Table):
@@ -167,6 +186,10 @@ class ProfileTable(_Table):
     mcp: bool | None = None
     # "worktree": each of its sessions works on one task in that task's own git worktree (tasks_app.worktrees).
     isolation: Literal["shared", "worktree"] | None = None
+    # usage-limit screens (sessions_app.limits), added to the parent's (one of the same name replaces it)
+    limits: list[LimitTable] = []
+    # the arguments that resume a conversation, "{conversation}" standing for its id ([] : it cannot)
+    resume: Annotated[Strings, AfterValidator(_resume)] | None = None
     # Where the tokens its agent spends are read from (sessions_app.usage), or "" for nowhere.
     usage_reader: Annotated[str, AfterValidator(_plugin(USAGE_READERS))] | None = None
 
@@ -174,6 +197,7 @@ class ProfileTable(_Table):
 TABLES: dict[tuple, type[_Table]] = {
     (): ProfileTable,
     ("rules", int): RuleTable,
+    ("limits", int): LimitTable,
     ("delivery",): DeliveryTable,
     ("composer",): ComposerTable,
     ("dialog",): DialogTable,

@@ -22,8 +22,10 @@ from re import _parser as sre_parser
 
 from events_app.errors import NotFound
 from sessions_app.composer import Composer
+from sessions_app.conversations import ConversationFinder
 from sessions_app.dialogs import Dialog, PermissionScreen
 from sessions_app.errors import SessionError
+from sessions_app.limits import LimitRule
 from sessions_app.screen import screen_lines
 from sessions_app.self_report import SelfReportPlugin
 from sessions_app.tools_loader import ToolsLoader, check_tier
@@ -267,6 +269,11 @@ class Profile:
     agent_tools: the tier of Chorus's tools its sessions get (self, fleet-read, fleet-write), or off (no tools, no
       credential); a session may choose another when it is created.
     tools_loader: the plug-in that points the agent's MCP client at Chorus (None: the CLI twins alone).
+    limits: the screens that say the agent hit its usage limit, and when it resets (sessions_app.limits).
+    resume: the arguments that start the agent on a conversation it had, `{conversation}` standing for its id
+      (empty: it cannot resume one).
+    conversation_finder: looks the conversation's id up in the agent's files, for an agent whose self-report does
+      not say it (None: only the self-report binds one).
     isolation: "shared" (its sessions work in the project's checkout) or "worktree" (each session works on one task
       in that task's own git worktree: started for the task, never in the shared checkout).
     usage_reader: the reader of the tokens its agent spends, from the agent's own records (None: not counted).
@@ -291,6 +298,9 @@ class Profile:
     agent: bool = False
     agent_tools: str = "self"
     tools_loader: ToolsLoader | None = None
+    limits: tuple[LimitRule, ...] = ()
+    resume: tuple[str, ...] = ()
+    conversation_finder: ConversationFinder | None = None
     isolation: str = "shared"
     usage_reader: UsageReader | None = None
     extends: str | None = None
@@ -298,6 +308,8 @@ class Profile:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "command", tuple(self.command))
+        object.__setattr__(self, "limits", tuple(self.limits))
+        object.__setattr__(self, "resume", tuple(self.resume))
         check_tier(self.agent_tools)
         menu = self.dialog.menu_pattern()
         rules = tuple(replace(r, pattern=menu) if r.menu and r.pattern != menu else r for r in self.rules)
@@ -311,6 +323,10 @@ class Profile:
         object.__setattr__(self, "process_names", tuple(self.process_names))
         # sorted() is stable: among equal priorities the declared order decides.
         object.__setattr__(self, "ordered_rules", tuple(sorted(self.rules, key=lambda rule: -rule.priority)))
+
+    def resume_arguments(self, conversation: str) -> tuple[str, ...]:
+        """The arguments that resume `conversation`, added to its command; empty when the agent cannot."""
+        return tuple(part.replace("{conversation}", conversation) for part in self.resume)
 
     def agent_environment(self) -> dict[str, str]:
         """The environment its agent runs with: Chorus's own (the tmux server passes the same user's on) under the

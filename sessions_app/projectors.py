@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from events_app.projection import Projector, Rows, handles, register
 from events_app.store import RecordedEvent
 from sessions_app import events as ev
@@ -43,6 +45,7 @@ class SessionProjector(Projector):
         session.status_since = session.created_at = recorded.recorded_at
         session.ended_at = None
         session.delivery_held = ""
+        session.limit_text, session.limit_until, session.resume_at, session.conversation = "", None, None, ""
         session.adopted = adopted
         session.version = recorded.version
         rows.save(session)
@@ -54,6 +57,7 @@ class SessionProjector(Projector):
         if isinstance(recorded.event, ev.SessionRestarted):
             session.lifecycle, session.status, session.status_reason = LIVE, "starting", f"restarted; {STARTING_REASON}"
             session.status_since, session.ended_at, session.delivery_held = recorded.recorded_at, None, ""
+            session.resume_at = None  # a new agent: the old one's limit is not its own
         rows.save(session)
 
     @handles(ev.SessionStatusChanged)
@@ -94,6 +98,7 @@ class SessionProjector(Projector):
         session.status_rule = "lifecycle"
         session.status_since = session.ended_at = recorded.recorded_at
         session.delivery_held = ""
+        session.resume_at = None
         rows.save(session)
         if previous != "stopped":
             rows.save(
@@ -124,6 +129,36 @@ class SessionProjector(Projector):
 
     @handles(ev.KeysSent, ev.InputCleared)
     def keys_sent(self, recorded: RecordedEvent, rows: Rows) -> None:
+        rows.save(self._session(recorded, rows))
+
+    @handles(ev.UsageLimitReached)
+    def limit_reached(self, recorded: RecordedEvent, rows: Rows) -> None:
+        session = self._session(recorded, rows)
+        e = recorded.event
+        session.limit_text = e.text[:300]
+        session.limit_until = datetime.fromisoformat(e.reset_at) if e.reset_at else None
+        rows.save(session)
+
+    @handles(ev.ResumeScheduled)
+    def resume_scheduled(self, recorded: RecordedEvent, rows: Rows) -> None:
+        session = self._session(recorded, rows)
+        session.resume_at, session.resume_text = datetime.fromisoformat(recorded.event.at), recorded.event.text[:200]
+        rows.save(session)
+
+    @handles(ev.ResumeSent)
+    def resume_sent(self, recorded: RecordedEvent, rows: Rows) -> None:
+        session = self._session(recorded, rows)
+        session.resume_at = None
+        rows.save(session)
+
+    @handles(ev.ConversationBound)
+    def conversation_bound(self, recorded: RecordedEvent, rows: Rows) -> None:
+        session = self._session(recorded, rows)
+        session.conversation = recorded.event.conversation[:200]
+        rows.save(session)
+
+    @handles(ev.SessionRecovered)
+    def recovered(self, recorded: RecordedEvent, rows: Rows) -> None:
         rows.save(self._session(recorded, rows))
 
     @handles(ev.DeliveryHeld)

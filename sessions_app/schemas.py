@@ -74,10 +74,20 @@ class SessionOut(Schema):
     ended_at: datetime | None
     version: int
     attach_command: str
+    limit_text: str = Field(description="the usage limit its agent last reported, in its own words")
+    limit_until: datetime | None = Field(description="when that limit resets (null: its text gave no readable time)")
+    resume_at: datetime | None = Field(description="when Chorus queues its continue message (null: none due)")
+    conversation: str = Field(description="its agent's conversation id, which a restart with resume continues")
 
     @staticmethod
     def resolve_attach_command(session) -> str:
         return attach_command(session.name)
+
+
+class RecoveryOut(Schema):
+    name: str
+    recovered: bool
+    failure: str = Field(description="why it could not be started again (empty when it was)")
 
 
 class MessageOut(Schema):

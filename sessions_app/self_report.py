@@ -30,6 +30,8 @@ class SelfReport:
     pid: int | None = None
     pid_alive: bool | None = None
     source: str = "agent self-report"
+    # the agent's own id of the conversation it works in, when its report says (a restart can resume it)
+    conversation: str = ""
 
 
 @dataclass(frozen=True)

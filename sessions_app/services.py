@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
@@ -21,11 +22,13 @@ from sessions_app import events as ev
 from sessions_app import tmux as tmux_adapter
 from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.errors import ProgramMissing, SessionConflict, SessionError, UnknownDirectory, UnknownSession
-from sessions_app.models import OutboxMessage, Session
+from sessions_app.models import KILLED, OutboxMessage, Session
 from sessions_app.profiles import Profile
 from sessions_app.tools_loader import OFF, AgentAccess, agent_launch, check_tier, shim
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+# why the worker ended a session whose tagged pane vanished (its tmux server went away, or its tmux session)
+PANE_GONE = "its tmux pane is gone"
 NAME_RULE = "1-40 letters, digits, '-' or '_', starting with a letter or digit"
 log = logging.getLogger("chorus.sessions")
 
@@ -125,10 +128,10 @@ def _withdraw(issued: credentials.IssuedCredential, reason: str) -> None:
         credentials.revoke(issued.session, reason)
 
 
-def _start_pane(name: str, profile_name: str, cwd: Path, tools: str):
+def _start_pane(name: str, profile_name: str, cwd: Path, tools: str, resume: tuple[str, ...] = ()):
     """Start the profile's agent in a new tmux session; with `tools` (a tier, not off) a credential is issued
-    first and the profile's tools loader points the agent at Chorus's MCP server. Returns (profile, pane,
-    the credential issued or None)."""
+    first and the profile's tools loader points the agent at Chorus's MCP server; `resume` (the profile's resume
+    arguments for a conversation) comes last. Returns (profile, pane, the credential issued or None)."""
     profile = selectors.profile(profile_name)
     env = {**profile.environment, "CHORUS_SESSION": name}
     command = list(profile.command)
@@ -156,6 +159,7 @@ def _start_pane(name: str, profile_name: str, cwd: Path, tools: str):
         warnings += loaded.warnings
     for warning in warnings:
         log.warning("%s: %s", name, warning)
+    command += resume
     try:
         pane = _new_pane(name, command, cwd, env)
     except DomainError:
@@ -308,21 +312,106 @@ def session_remove(name: str) -> None:
         raise SessionConflict(f"session {name!r} changed meanwhile; look again") from None
 
 
-def session_restart(name: str, tools: str | None = None) -> Session:
+def _resume_arguments(session: Session) -> tuple[str, ...]:
+    """The arguments that resume the session's conversation; refused when its profile or its record lacks one."""
+    profile = selectors.profile(session.profile)
+    if not profile.resume:
+        raise SessionConflict(f"profile {profile.name} does not say how to resume a conversation (its resume argv)")
+    conversation = _conversation(session, profile)
+    if not conversation:
+        raise SessionConflict(
+            f"session {session.name!r} has no conversation of its agent recorded yet; restart it afresh"
+        )
+    return profile.resume_arguments(conversation)
+
+
+def _conversation(session: Session, profile: Profile) -> str:
+    """The session's conversation: the one recorded, else the one its profile's finder reads in the agent's files
+    (then recorded too)."""
+    if session.conversation or profile.conversation_finder is None:
+        return session.conversation
+    starts = ("SessionCreated", "SessionAdopted", "SessionRestarted")
+    start = next(
+        store.read(stream_type="session", stream_id=session.name, event_types=starts, descending=True, limit=1)
+    )
+    finder = profile.conversation_finder
+    found = finder.find(profile.agent_environment(), os.path.normpath(session.cwd), start.recorded_at)
+    if not found:
+        return ""
+    session_bind_conversation(session, found, finder.name)
+    return found
+
+
+def session_restart(name: str, tools: str | None = None, resume: bool = False) -> Session:
     """Stop the agent if it runs and start it again with the same profile and working directory, and a new
-    credential of the tier it had (or `tools`); the old one stops working."""
+    credential of the tier it had (or `tools`); the old one stops working. With `resume`, the agent continues the
+    conversation it had (its profile's resume arguments with the session's bound conversation)."""
     session = get_session(name)
+    _restart(session, tools, _resume_arguments(session) if resume else (), stop=True)
+    return get_session(name)
+
+
+def _restart(session: Session, tools: str | None, resume: tuple[str, ...], *, stop: bool) -> None:
+    name = session.name
     if session.adopted:
         raise SessionConflict(f"session {name!r} was adopted, so Chorus does not know how to start it again")
     _check_installed(selectors.profile(session.profile))
     tier = _incarnation_tier(name) if tools is None else _tools_tier(tools, selectors.profile(session.profile))
-    # A stopped agent's pane stays (remain-on-exit) so its last screen can be read; it goes now.
-    _stop_agent(session)
+    if stop:
+        # A stopped agent's pane stays (remain-on-exit) so its last screen can be read; it goes now.
+        _stop_agent(session)
     if _tmux_call(tmux().has_session, name):
         raise SessionConflict(f"tmux has a session named {name!r} that Chorus does not own; adopt or kill it")
-    _agent, pane, _issued = _start_pane(name, session.profile, Path(session.cwd), tier)
+    _agent, pane, _issued = _start_pane(name, session.profile, Path(session.cwd), tier, resume)
     _record_after_side_effect(name, ev.SessionRestarted(pane_id=pane.pane_id, pid=pane.pid))
-    return get_session(name)
+
+
+def sessions_to_recover() -> list[Session]:
+    """The sessions that were live when their tmux server (or the machine) went away: the read model still says
+    live but tmux has no pane of theirs, or the worker saw the pane vanish (PANE_GONE). Adopted panes were the
+    user's and are not started again."""
+    panes = _tmux_call(tmux().panes_by_tag)
+    candidates = Session.objects.filter(adopted=False).exclude(lifecycle=KILLED)
+    return [
+        session
+        for session in candidates
+        if session.name not in panes and (session.is_live or session.status_reason == PANE_GONE)
+    ]
+
+
+def sessions_recover() -> list[tuple[Session, str]]:
+    """Start again every session that was live when its tmux server went away, resuming its agent's conversation
+    where the profile can and one is bound; each recovery is recorded (SessionRecovered). Its old processes are
+    not looked for: the server took them down, and after a reboot their pids may be anybody's. Returns each
+    session with what failed ("" when it started)."""
+    outcome = []
+    for session in sessions_to_recover():
+        profile = selectors.profile(session.profile)
+        conversation = _conversation(session, profile) if profile.resume else ""
+        resume = profile.resume_arguments(conversation) if conversation else ()
+        try:
+            _restart(session, None, resume, stop=False)
+        except DomainError as exc:
+            outcome.append((session, str(exc)))
+            continue
+        _record_after_side_effect(session.name, ev.SessionRecovered(conversation=conversation))
+        outcome.append((get_session(session.name), ""))
+    return outcome
+
+
+def recovery_report(outcome: list[tuple[Session, str]]) -> str:
+    """sessions_recover's outcome in one line per session, for the page and the command line."""
+    if not outcome:
+        return "Nothing to recover: every live session has its tmux pane."
+    lines = []
+    for session, failure in outcome:
+        if failure:
+            lines.append(f"{session.name}: not recovered: {failure}")
+        elif session.conversation and selectors.profile(session.profile).resume:
+            lines.append(f"{session.name}: recovered, resuming conversation {session.conversation}")
+        else:
+            lines.append(f"{session.name}: recovered (a new conversation)")
+    return "\n".join(lines)
 
 
 def session_adopt(target: str, name: str | None = None, profile: str = "shell") -> Session:
@@ -464,9 +553,11 @@ def _append_session(name: str, version: int, event) -> bool:
     return True
 
 
-def session_record_status(session: Session, verdict) -> bool:
+def session_record_status(session: Session, verdict, limit=None) -> bool:
     """A stable status transition seen by the worker; nothing is written when the status is unchanged, but for the
-    first verdict of a new session (no rule decided its status yet): its unknown then says why."""
+    first verdict of a new session (no rule decided its status yet): its unknown then says why. With `limit` (a
+    sessions_app.limits.LimitSeen: the agent hit its usage limit) the limit and, when its reset could be read, the
+    resume at the reset plus CHORUS_LIMIT_MARGIN are recorded with it."""
     if verdict.status.value == session.status and session.status_rule:
         return False
     changed = ev.SessionStatusChanged(
@@ -477,7 +568,50 @@ def session_record_status(session: Session, verdict) -> bool:
         signal=verdict.signal,
         text=verdict.text[:500],
     )
-    return _append_session(session.name, session.version, changed)
+    events = [changed]
+    if limit is not None:
+        reset_at = limit.until.isoformat() if limit.until is not None else ""
+        events.append(ev.UsageLimitReached(rule=limit.rule, text=limit.text[:300], reset_at=reset_at))
+        # the same line seen again (its resume already sent) schedules nothing more
+        if limit.until is not None and not (limit.text == session.limit_text and limit.until == session.limit_until):
+            at = limit.until + timedelta(seconds=settings.CHORUS_LIMIT_MARGIN)
+            events.append(ev.ResumeScheduled(at=at.isoformat(), text=settings.CHORUS_CONTINUE_MESSAGE))
+    try:
+        store.append("session", session.name, session.version, events)
+    except store.ConcurrencyError:
+        return False
+    return True
+
+
+def session_resume_after_limit(session: Session) -> str | None:
+    """Queue the session's continue message once its usage limit reset: the message and ResumeSent are appended in
+    one transaction, against the session's version, so it is queued once, whoever asks and however often (a worker
+    killed before this commits finds the resume still due; after, it finds it sent). Returns the message's id, or
+    None when it was no longer due."""
+    if session.resume_at is None or not session.is_live:
+        return None
+    message_id = uuid.uuid4().hex
+    text = clean_message(session.resume_text) or "continue"
+    try:
+        store.append_many(
+            [
+                ("session", session.name, session.version, [ev.ResumeSent(message_id=message_id)]),
+                ("message", message_id, 0, [ev.MessageQueued(session=session.name, text=text)]),
+            ]
+        )
+    except store.ConcurrencyError:
+        return None
+    return message_id
+
+
+def session_bind_conversation(session: Session, conversation: str, source: str) -> bool:
+    """The agent's own conversation id, as its profile's plug-in read it; written when it changes."""
+    conversation = conversation.strip()[:200]
+    if not conversation or conversation == session.conversation:
+        return False
+    return _append_session(
+        session.name, session.version, ev.ConversationBound(conversation=conversation, source=source)
+    )
 
 
 def session_record_waiting_explained(session: Session, verdict) -> bool:

@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from events_app import store
 from events_app.store import event_context
-from sessions_app import exits, mirror, notify, selectors, services
+from sessions_app import exits, limits, mirror, notify, selectors, services
 from sessions_app import tmux as tmux_adapter
 from sessions_app.delivery import Outcome, Typist, held_reason, same_prompt, unsent
 from sessions_app.detection import (
@@ -113,6 +114,10 @@ class SessionMonitor:
         self._memos: dict[str, RuleMemo] = {}
         self._hook_stamps: dict[str, int] = {}
         self._hook_dirs: dict[str, Path] = {}
+        # usage limits on screen; a reset the agent gives without a zone is in this machine's
+        self.limits = limits.LimitWatch(
+            timedelta(seconds=settings.CHORUS_LIMIT_MARGIN), datetime.now().astimezone().tzinfo
+        )
 
     # lifecycle
 
@@ -176,7 +181,7 @@ class SessionMonitor:
         for session in sessions:
             pane = by_tag.get(session.name)
             if pane is None:
-                self._stopped(session, "its tmux pane is gone", None)
+                self._stopped(session, services.PANE_GONE, None)
                 continue
             if pane.pane_id != session.pane_id:
                 services.session_record_relocated(session, pane.pane_id, pane.pid)
@@ -202,11 +207,13 @@ class SessionMonitor:
             status = self._observe(session, pane, screen.text, now, reports.get(session.name))
             observed.append((session, pane, screen.text, status))
         self._start_deliveries(observed, queued)
+        self._resume_after_limits(sessions)
         gone = set(self.trackers) - {s.name for s, _p in watched}
         for name in gone:
             del self.trackers[name]
             self._tracked_panes.pop(name, None)
             self._verdicts.pop(name, None)
+            self.limits.forget(name)
             self._memos.pop(name, None)
         if len(self._processes) > 1000:
             self._processes = {pid: p for pid, p in self._processes.items() if p.is_running()}
@@ -354,6 +361,9 @@ class SessionMonitor:
             memo = self._memos.get(session.name) or self._memos.setdefault(session.name, RuleMemo())
             verdict = detect(profile, observation, memo)
             self._verdicts[session.name] = ((profile, observation), verdict)
+        verdict = self.limits.overrule(session, profile, screen, verdict)
+        if report is not None and report.conversation and report.conversation != session.conversation:
+            services.session_bind_conversation(session, report.conversation, report.source)
         if starting(session) and not is_signal(verdict):
             # A booting CLI burns CPU and draws nothing yet: no signal of the agent, so it stays starting.
             return None
@@ -385,7 +395,8 @@ class SessionMonitor:
             self._stopped(session, self._why_ended(session, pane, verdict.reason), pane.dead_status)
             return
         previous = session.status
-        if services.session_record_status(session, verdict):
+        limit = self.limits.current(session.name) if verdict.signal == limits.SIGNAL else None
+        if services.session_record_status(session, verdict, limit):
             log.info("%s: %s -> %s (%s)", session.name, previous, verdict.status.value, verdict.reason)
 
     def _exit_status_pending(self, pane: tmux_adapter.PaneInfo) -> bool:
@@ -421,6 +432,14 @@ class SessionMonitor:
         if services.session_record_stopped(session, reason, exit_status):
             log.info("%s stopped: %s", session.name, reason)
         self.trackers.pop(session.name, None)
+
+    def _resume_after_limits(self, sessions: list[Session]) -> None:
+        """Queue the continue message of each session whose usage limit has reset (plus the margin): once."""
+        if settings.CHORUS_READ_ONLY:
+            return
+        for session in limits.due(sessions, timezone.now()):
+            if services.session_resume_after_limit(session):
+                log.info("%s: its usage limit reset; %r queued", session.name, session.resume_text)
 
     # deliveries
 

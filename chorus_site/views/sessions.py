@@ -59,7 +59,16 @@ def session_remove(request: HttpRequest, name: str) -> HttpResponse:
 
 @require_POST
 def session_restart(request: HttpRequest, name: str) -> HttpResponse:
-    return act(request, lambda: session_services.session_restart(name), f"Session {name} restarted.")
+    """Restart; with `resume=1` its agent continues its conversation."""
+    resume = request.POST.get("resume") == "1"
+    done = f"Session {name} restarted{', resuming its conversation' if resume else ''}."
+    return act(request, lambda: session_services.session_restart(name, resume=resume), done)
+
+
+@require_POST
+def sessions_recover(request: HttpRequest) -> HttpResponse:
+    """Start again the sessions that were live when tmux or the machine went away."""
+    return act(request, session_services.sessions_recover, session_services.recovery_report)
 
 
 @require_POST

@@ -23,6 +23,7 @@ import psutil
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
 from sessions_app.dialogs import Dialog
+from sessions_app.limits import LimitRule
 from sessions_app.profiles import Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
 from sessions_app.self_report import (
@@ -90,6 +91,20 @@ COMPOSER = Composer(
     clear_keys=("C-c",),
 )
 
+# Its limit notices, as users quote them (anthropics/claude-code issues #15064, #54698, #55876, #74079): "Claude usage
+# limit reached. Your limit will reset at 9am (America/Chicago).", "You've hit your session limit · resets 12:50am
+# (America/Los_Angeles)", "You've hit your limit · resets May 5 at 9pm (America/New_York)", "5-hour limit reached
+# ∙ resets 3pm".
+LIMITS = (
+    LimitRule(
+        "claude.usage_limit",
+        r"^[^\w\n]*(?:claude )?(?:usage limit reached|you[’']ve hit your (?:[\w-]+ )?limit|\d+-hour limit reached"
+        r"|weekly limit reached)"
+        r"(?:[^\n]*?\breset(?:s)?(?: at)?\s+(?P<reset>[^\n]+))?",
+        words=("limit",),
+    ),
+)
+
 # Not ●: Claude Code starts its messages with it.
 DIALOG = Dialog()
 
@@ -125,6 +140,7 @@ def session_report(data: Mapping[str, Any], pid_alive: bool | None) -> SelfRepor
         pid=pid if isinstance(pid, int) else None,
         pid_alive=pid_alive,
         source=SOURCE,
+        conversation=str(data.get("sessionId") or ""),
     )
 
 
@@ -541,5 +557,8 @@ PROFILE = Profile(
     self_report=SESSION_FILE,
     delivery=Delivery(enter_delay=0.1),
     tools_loader=MCP_CONFIG,
+    limits=LIMITS,
+    # its session id (the session file's sessionId, every hook payload's session_id)
+    resume=("--resume", "{conversation}"),
     usage_reader=TRANSCRIPT,
 )

@@ -19,7 +19,9 @@ from typing import Any
 
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
+from sessions_app.conversations import ConversationFinder
 from sessions_app.dialogs import Dialog, PermissionScreen
+from sessions_app.limits import LimitRule
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader
 from sessions_app.usage import SessionRef, Turn, UsageReader, count
@@ -60,6 +62,16 @@ RULES = (
         Region.bottom(3),
         95,
         ignore_case=True,
+    ),
+)
+
+# codex-rs's usage-limit error: "You've hit your usage limit. Upgrade to Pro (...) or try again in 2h 13m." (or
+# "try again at 3:00 PM.", "Try again at Dec 29th, 2025 10:15 PM.").
+LIMITS = (
+    LimitRule(
+        "codex.usage_limit",
+        r"^[^\w\n]*you[’']ve hit your usage limit\b(?:[^\n]*?\btry again (?P<reset>(?:in|at)\s[^\n]+))?",
+        words=("usage limit",),
     ),
 )
 
@@ -204,6 +216,43 @@ class Rollout(UsageReader):
 ROLLOUT = Rollout()
 
 
+class RolloutFinder(ConversationFinder):
+    """Codex records each conversation in `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl`, whose first
+    line is its `session_meta` (`payload.id`, `payload.cwd`, `payload.timestamp`); the conversation of a session is
+    the first one started in its directory at or after its start. Two Codex sessions started in one directory at
+    the same moment cannot be told apart this way: the earlier rollout wins."""
+
+    name = "codex_rollout"
+
+    def find(self, environment: Mapping[str, str], cwd: str, since: datetime.datetime) -> str | None:
+        root = codex_home(environment) / "sessions"
+        found = []
+        day = (since - datetime.timedelta(days=1)).date()
+        today = datetime.datetime.now().date() + datetime.timedelta(days=1)
+        while day <= today:  # rollouts are filed by day: only the days since the start are looked at
+            directory = root / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+            for path in sorted(directory.glob("rollout-*.jsonl")) if directory.is_dir() else ():
+                meta = _session_meta(path)
+                if meta is not None and meta[1] == cwd and meta[2] >= since:
+                    found.append((meta[2], meta[0]))
+            day += datetime.timedelta(days=1)
+        return min(found)[1] if found else None
+
+
+def _session_meta(path: Path) -> tuple[str, str, datetime.datetime] | None:
+    """(id, cwd, started) from a rollout's first line, None when it is not a session_meta Chorus can read."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            first = json.loads(file.readline())
+        payload = first["payload"]
+        started = datetime.datetime.fromisoformat(payload.get("timestamp") or first["timestamp"])
+        return str(payload["id"]), os.path.normpath(str(payload["cwd"])), started
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+ROLLOUTS = RolloutFinder()
+
 # Its command approval: "Would you like to run the following command?", the command after "$ ", then "1. Yes,
 # proceed (y)" ... "3. No, and tell Codex what to do differently (esc)" (0.169.0, tests/fixtures/codex-0.169.0).
 PERMISSION_SCREEN = PermissionScreen(
@@ -227,5 +276,9 @@ PROFILE = Profile(
     # A paste-burst window of ~120 ms: an Enter inside it becomes a line break.
     delivery=Delivery(enter_delay=0.15),
     tools_loader=MCP_OVERRIDES,
+    limits=LIMITS,
+    # `codex resume <session id>`: the id its rollout file and session meta carry
+    resume=("resume", "{conversation}"),
+    conversation_finder=ROLLOUTS,
     usage_reader=ROLLOUT,
 )

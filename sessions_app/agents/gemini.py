@@ -8,6 +8,7 @@ Chorus's tools come in through a system settings file of the session's own.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -18,7 +19,9 @@ from typing import Any
 
 from sessions_app.agents.generic import GENERIC_DIALOG_RULES
 from sessions_app.composer import Composer
+from sessions_app.conversations import ConversationFinder
 from sessions_app.dialogs import DEFAULT_MARKERS, Dialog, PermissionScreen
+from sessions_app.limits import LimitRule
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
@@ -135,7 +138,7 @@ class ChatRecording(UsageReader):
     def files(self, session: SessionRef, environment: Mapping[str, str] | None = None) -> list[Path]:
         environment = os.environ if environment is None else environment
         home = Path(environment["HOME"]) if environment.get("HOME") else Path.home()
-        chats = home / ".gemini" / "tmp" / hashlib.sha256(session.cwd.encode()).hexdigest() / "chats"
+        chats = chats_directory(home, session.cwd)
         try:
             entries = [entry for entry in os.scandir(chats) if entry.name.startswith("session-")]
         except OSError:
@@ -189,6 +192,50 @@ def _id(message: Any) -> Any:
 CHAT_RECORDING = ChatRecording()
 
 
+def chats_directory(home: Path, cwd: str) -> Path:
+    """Where Gemini CLI records the conversations it has in `cwd`."""
+    return home / ".gemini" / "tmp" / hashlib.sha256(cwd.encode()).hexdigest() / "chats"
+
+
+class ChatFinder(ConversationFinder):
+    """A session's conversation is the first chat recording of its directory started at or after the session
+    (the document's `sessionId` and `startTime`, chatRecordingService.ts's ConversationRecord); two Gemini sessions
+    started in one directory at the same moment cannot be told apart: the earlier wins."""
+
+    name = "gemini_chat_recording"
+
+    def find(self, environment: Mapping[str, str], cwd: str, since: datetime.datetime) -> str | None:
+        home = Path(environment["HOME"]) if environment.get("HOME") else Path.home()
+        found = []
+        for path in chats_directory(home, cwd).glob("session-*.json"):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                started = datetime.datetime.fromisoformat(data["startTime"])
+                conversation = str(data["sessionId"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # mid-rewrite, or not a recording
+            if started >= since:
+                found.append((started, conversation))
+        return min(found)[1] if found else None
+
+
+CHATS = ChatFinder()
+
+
+# Quota notices (google-gemini/gemini-cli issues #3796, #11461, #17081, #26696): "You have reached your daily
+# gemini-2.5-pro quota limit.", "Usage limit reached for gemini-3-flash-preview", "Individual quota reached.
+# Resets in 157h". A bare 429 (RESOURCE_EXHAUSTED, "please wait and try again later") is a rate limit it retries
+# by itself, not a plan's limit, so it is no rule here.
+LIMITS = (
+    LimitRule(
+        "gemini.quota_limit",
+        r"^[^\w\n]*(?:you have (?:reached your daily (?:[\w.-]+ )?quota limit|exhausted your (?:daily )?quota)"
+        r"|usage limit reached for|(?:individual )?quota (?:limit )?reached)"
+        r"(?:[^\n]*?\b(?:resets?|try again)\s+(?P<reset>[^\n]+))?",
+        words=("quota", "limit"),
+    ),
+)
+
 # Its shell confirmation, in a box: "? Shell  <command>" over "Allow execution of [Shell]?", then "1. Allow once",
 # "2. Allow for this session", "3. No, suggest changes (esc)" (0.61.0, tests/fixtures/gemini-0.61.0).
 PERMISSION_SCREEN = PermissionScreen(
@@ -212,5 +259,9 @@ PROFILE = Profile(
     # An Enter right after the typed text is not taken as submit; about 0.5 s later it is.
     delivery=Delivery(enter_delay=0.5),
     tools_loader=SYSTEM_SETTINGS_FILE,
+    limits=LIMITS,
+    # `gemini --resume <session id>`
+    resume=("--resume", "{conversation}"),
+    conversation_finder=CHATS,
     usage_reader=CHAT_RECORDING,
 )

@@ -8,7 +8,9 @@ file as one JSON line holding the exact text, so tests can check byte for byte w
 
 Prompt directives: `work:3` works 3 s instead of --work-seconds; `ask:CMD` opens a permission dialog for CMD
 first (`1`/Enter accepts, `2`/Esc declines; a PermissionRequest hook that prints Claude Code's allow or deny decision
-answers it instead, as Claude Code does). `/exit` quits with status 0; so does Ctrl-C twice on an empty line.
+answers it instead, as Claude Code does); `limit:N` answers with a usage-limit notice that resets in N seconds.
+Its conversation id (`sessionId` in the status file) is random, or the one `--resume ID` continues.
+`/exit` quits with status 0; so does Ctrl-C twice on an empty line.
 """
 
 import argparse
@@ -25,6 +27,7 @@ import termios
 import time
 import tty
 import unicodedata
+import uuid
 from pathlib import Path
 
 NBSP = "\u00a0"
@@ -66,6 +69,7 @@ CONTROL_KEYS = {
 CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
 WORK_DIRECTIVE = re.compile(r"(?<!\w)work:(\d+(?:\.\d+)?)")
 ASK_DIRECTIVE = re.compile(r"(?<!\w)ask:(\S*)")
+LIMIT_DIRECTIVE = re.compile(r"(?<!\w)limit:(\d+)")
 
 
 def cell_width(char: str) -> int:
@@ -261,6 +265,7 @@ class FakeAgent:
         # the PermissionRequest hooks of the dialog on screen, whose printed decision answers it
         self.deciders: list[subprocess.Popen] = []
         self.reported_status = ""
+        self.conversation_id = options.resume or str(uuid.uuid4())
 
     # --- the loop
 
@@ -271,7 +276,7 @@ class FakeAgent:
         while time.monotonic() < boot_until:
             pass  # like a CLI loading its code: CPU busy, nothing drawn yet
         self.terminal.enter()
-        self.log(event="ready")
+        self.log(event="ready", conversation=self.conversation_id)
         self.draw()
         while self.exit_code is None:
             data = self.terminal.read(self._timeout())
@@ -416,7 +421,7 @@ class FakeAgent:
 
     def conversation(self) -> tuple[str, Path]:
         """Its conversation id and transcript, where Claude Code keeps them (under --claude-dir)."""
-        session_id = f"fake-{os.getpid()}"
+        session_id = self.conversation_id
         folder = re.sub(r"[^A-Za-z0-9]", "-", os.getcwd())
         return session_id, self.options.claude_dir / "projects" / folder / f"{session_id}.jsonl"
 
@@ -447,13 +452,10 @@ class FakeAgent:
         if not self.options.sessions_dir:
             return
         data = {"pid": os.getpid(), "status": status, "statusUpdatedAt": int(time.time() * 1000)}
+        data["sessionId"] = self.conversation_id
         if self.options.claude_dir:
-            # what names its conversation and pane, as Claude Code's own file does (sessionId, cwd, tmux)
-            data |= {
-                "sessionId": self.conversation()[0],
-                "cwd": os.getcwd(),
-                "tmux": f"fake:@0.{os.environ.get('TMUX_PANE', '')}",
-            }
+            # what names its pane, as Claude Code's own file does (cwd, tmux)
+            data |= {"cwd": os.getcwd(), "tmux": f"fake:@0.{os.environ.get('TMUX_PANE', '')}"}
         if status == "waiting":
             data["waitingFor"] = "permission prompt"
         path = self.options.sessions_dir / f"{os.getpid()}.json"
@@ -469,7 +471,11 @@ class FakeAgent:
         self.work_seconds = float(work.group(1)) if work else self.options.work_seconds
         ask = ASK_DIRECTIVE.search(text)
         every = self.options.ask_every
-        if ask or (every and self.prompt_count % every == 0):
+        limit = LIMIT_DIRECTIVE.search(text)
+        if limit:
+            self.transcript.append(f"  ⎿  You've hit your session limit · resets in {limit.group(1)}s")
+            self.log(event="limit", seconds=int(limit.group(1)))
+        elif ask or (every and self.prompt_count % every == 0):
             self.ask_command = (ask.group(1) if ask else "") or "echo hello"
             self.transcript.append("● I will run a shell command.")
             self.busy(self.options.ask_delay, then="ask")
@@ -634,6 +640,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     # Claude Code's way of loading Chorus's tools; the fake agent takes them and calls no MCP server.
     parser.add_argument("--mcp-config", action="append", help="Claude Code's --mcp-config file (not read)")
     parser.add_argument("--allowedTools", help="Claude Code's --allowedTools (not used)")
+    parser.add_argument("--resume", help="Claude Code's --resume: the conversation id to continue")
     return parser.parse_args(argv)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
@@ -45,8 +46,12 @@ class Command(DomainCommand):
         new.add_argument(
             "--tools", choices=CHOICES, help="its agent's Chorus tools (default: the profile's agent_tools)"
         )
-        for action in ("kill", "restart", "attach", "screen", "history"):
+        for action in ("kill", "attach", "screen", "history"):
             sub.add_parser(action, help=f"{action} a session").add_argument("name")
+        restart = sub.add_parser("restart", help="restart a session")
+        restart.add_argument("name")
+        restart.add_argument("--resume", action="store_true", help="continue its agent's conversation")
+        sub.add_parser("recover", help="start again the sessions that were live when tmux or the machine went away")
         sub.add_parser("remove", help="forget an ended session (its history stays in the event log)").add_argument(
             "name"
         )
@@ -132,8 +137,15 @@ class Command(DomainCommand):
     def do_kill(self, name, **_):
         self.show_session(services.session_kill(name))
 
-    def do_restart(self, name, **_):
-        self.show_session(services.session_restart(name))
+    def do_restart(self, name, resume=False, **_):
+        self.show_session(services.session_restart(name, resume=resume))
+
+    def do_recover(self, **_):
+        outcome = services.sessions_recover()
+        data = [{"name": session.name, "recovered": not failure, "failure": failure} for session, failure in outcome]
+        self.say({"sessions": data}, services.recovery_report(outcome))
+        if any(failure for _session, failure in outcome):
+            raise CommandError("some sessions were not recovered")
 
     def do_adopt(self, target, name, profile, **_):
         self.show_session(services.session_adopt(target, name, profile))
