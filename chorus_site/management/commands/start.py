@@ -33,7 +33,7 @@ def _answers(host: str, port: int) -> bool:
     """Whether the web server answers an HTTP request (any status) on host:port."""
     connection = http.client.HTTPConnection(host, port, timeout=2)
     try:
-        connection.request("HEAD", "/login/")
+        connection.request("GET", "/login/")
         connection.getresponse()
     except OSError:
         return False
