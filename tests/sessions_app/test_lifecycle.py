@@ -56,7 +56,12 @@ def test_create_starts_a_tagged_tmux_session_that_turns_idle(agent, tmux_server,
     session = Session.objects.get(pk="agent-1")
     assert (session.lifecycle, session.profile, session.cwd) == ("live", "fake", str(project.root))
     assert session.status_reason == "self_report: Claude Code session file says idle", session.status_reason
-    assert [e.event_type for e in store.read(stream_type="session")] == ["SessionCreated", "SessionStatusChanged"]
+    # its session file names its conversation (bound for a resume later) from the first look
+    assert [e.event_type for e in store.read(stream_type="session")] == [
+        "SessionCreated",
+        "ConversationBound",
+        "SessionStatusChanged",
+    ]
 
 
 def test_a_message_is_typed_once_submitted_and_confirmed(agent, monitor, project):
