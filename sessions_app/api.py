@@ -104,7 +104,7 @@ def remove_session(request: HttpRequest, name: str):
 
 @router.post(
     "/{name}/restart",
-    response=answers({200: SessionOut}, 400, 404, 409, write=True),
+    response=answers({200: SessionOut}, 400, 404, 409, 422, write=True),
     summary="Start the agent again with the same profile",
 )
 def restart_session(request: HttpRequest, name: str, resume: bool = False):
