@@ -32,6 +32,8 @@ MAX_INPUT_CHARS = 65536
 COLUMNS = (20, 500)
 ROWS = (5, 200)
 USAGE = 'send {"input": "text"} or {"resize": [columns, rows]}'
+# how long an ended stream waits for its session to be running again before the page is told it ended for good
+RESTART_SECONDS = 3.0
 
 
 def _incarnation(name: str) -> tuple[str, int | None] | None:
@@ -101,8 +103,18 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                 await self.send(bytes_data=data)
             if ended:
                 # tmux ended the stream: a restart's new pane may follow while the session is live
-                await self._end(ended, again=await database_sync_to_async(_still_running)(self.name))
+                await self._end(ended, again=await self._running_soon())
                 return
+
+    async def _running_soon(self) -> bool:
+        """Whether the session runs, or runs again within RESTART_SECONDS: a restart kills the pane (which ends the
+        stream) a moment before it records the new one."""
+        deadline = asyncio.get_running_loop().time() + RESTART_SECONDS
+        while not await database_sync_to_async(_still_running)(self.name):
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.2)
+        return True
 
     async def _follow(self, incarnation: tuple[str, int | None]) -> None:
         """A restart gives the session a new pane or process (and a restarted Chorus may find it elsewhere): the
