@@ -101,6 +101,14 @@
   // --- messages are toasts at the bottom of the window, where the person is looking: successes step aside
   // after a while, errors stay until the next action or their close button --------------------------------------
   function fadeFlash() {
+    // Two answers swapped at once may leave two flash areas (one still settling): the newest keeps every message.
+    const areas = document.querySelectorAll("#flash");
+    const newest = areas[areas.length - 1];
+    areas.forEach((area) => {
+      if (area === newest) return;
+      newest.prepend(...area.querySelectorAll(".msg"));
+      area.remove();
+    });
     document.querySelectorAll("#flash .msg").forEach((el) => {
       if (!el.querySelector(".toast-close")) {
         const close = document.createElement("button");

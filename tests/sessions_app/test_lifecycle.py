@@ -15,6 +15,7 @@ from events_app import store
 from sessions_app import services
 from sessions_app.models import OutboxMessage, Session, StatusChange
 from sessions_app.worker import SessionMonitor
+from tests.fakeagent.fake_agent import NBSP, PROMPT_MARK
 from tests.sessions_app.conftest import FAKE_AGENT, received_prompts
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -390,8 +391,12 @@ def test_an_agent_that_dies_at_once_says_why(project, monitor, command, said):
     assert "s after it started" in reason
 
 
-def test_a_stray_key_holds_the_outbox_with_its_reason_until_the_input_is_cleared(agent, monitor, project):
+def test_a_stray_key_holds_the_outbox_with_its_reason_until_the_input_is_cleared(agent, monitor, project, tmux_server):
     services.session_send_keys("agent-1", ["1"])
+    # the key is on the agent's input line (a loaded machine may draw it after a tick or two)
+    deadline = time.monotonic() + 15
+    while f"{PROMPT_MARK}{NBSP}1" not in tmux_server.capture(agent.pane_id).text and time.monotonic() < deadline:
+        time.sleep(0.05)
     message = services.session_send("agent-1", "after the stray key")
     wait_for(
         monitor,
