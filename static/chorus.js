@@ -101,7 +101,7 @@
   // --- messages are toasts at the bottom of the window, where the person is looking: successes step aside
   // after a while, errors stay until the next action or their close button --------------------------------------
   function fadeFlash() {
-    // Two answers swapped at once may leave two flash areas (one still settling): the newest keeps every message.
+    // Two answers swapped at once may leave two flash areas for a moment: the newest keeps every message.
     const areas = document.querySelectorAll("#flash");
     const newest = areas[areas.length - 1];
     areas.forEach((area) => {
@@ -252,12 +252,15 @@
       if (!column || !dragged) return;
       event.preventDefault();
       column.classList.remove("drop");
-      const card = dragged; dragged = null;
-      if (column.contains(card)) return;
+      // A live update may have re-rendered the board (and the flash area) while the card was dragged: act on
+      // the card and the flash area on the page now, at the version it shows now.
+      const card = document.getElementById(dragged.id) || dragged; dragged = null;
+      const flash = document.getElementById("flash");
+      if (column.contains(card) || !card.isConnected || !flash) return;
       htmx.ajax("POST", card.dataset.statusUrl, {
-        source: card, target: "#flash", swap: "outerHTML",
+        source: card, target: flash, swap: "outerHTML",
         values: { status: column.dataset.status, version: card.dataset.version },
-      });
+      }).catch(() => {});  // a request that failed says so through htmx's error events (sayNotSent)
     });
   }
 
@@ -353,7 +356,12 @@
         event.detail.target = document.getElementById(aimed.id);
       }
       const xhr = event.detail.xhr;
-      if (!xhr || xhr.status < 400 || /id="flash"/.test(xhr.responseText || "")) return;
+      // A flash answer replaces the flash area whole, even when its form was re-rendered by a live update while
+      // the request ran: htmx reads the swap style from the (now detached) form, which inherits nothing, and would
+      // nest the answer inside the area instead.
+      const flashAnswer = /id="flash"/.test((xhr && xhr.responseText) || "");
+      if (flashAnswer && event.detail.target && event.detail.target.id === "flash") event.detail.swapOverride = "outerHTML";
+      if (!xhr || xhr.status < 400 || flashAnswer) return;
       const text = (xhr.status === 401 ? "Not logged in any more: open the login URL again." : xhr.responseText || "")
         .replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 300) || `The server answered ${xhr.status}.`;
       const p = document.createElement("p");

@@ -107,10 +107,33 @@ def test_the_board_creates_filters_and_moves_tasks(page, stack, screenshot):
     card.get_by_role("button", name="Backlog").click()
     expect(page.locator("#column-backlog #task-1")).to_be_visible()
     expect(page.locator("#column-ready")).to_have_class("column col-ready column-empty")
-    # a drag to another column moves it too
+    # a drag to another column moves it too (once the move's live updates have re-rendered the board: a drag
+    # whose card is replaced under the pointer is cancelled by the browser)
+    page.wait_for_function("Date.now() - Number(document.body.dataset.lastUpdate || 0) > 700")
     page.locator("#task-1").drag_to(page.locator("#column-ready"))
     expect(page.locator("#column-ready #task-1")).to_be_visible()
     stack.manage("tasks", "add", "From the command line", "--priority", "5")
     expect(page.locator("#column-ready #task-2")).to_contain_text("From the command line", timeout=15_000)
     page.goto("/tasks/?label=docs")
     expect(page.locator(".task-card")).to_have_count(1)
+
+
+def test_a_move_answered_after_a_live_update_replaced_its_card_keeps_one_flash_area(page, stack):
+    # The move form is detached when its answer comes (the card was re-rendered meanwhile): the answer still
+    # replaces the flash area whole instead of nesting inside it, so the message shows and later actions have a
+    # flash area to answer in.
+    page.goto("/tasks/")
+    form = page.get_by_role("form", name="Quick create")
+    form.get_by_label("New task").fill("Write the docs")
+    form.get_by_role("button", name="Add").click()
+    expect(page.locator("#column-ready #task-1")).to_be_visible()
+    page.evaluate(
+        """() => {
+        const card = document.getElementById("task-1");
+        card.querySelector("form.move-choices button[value=backlog]").click();
+        card.replaceWith(card.cloneNode(true));
+    }"""
+    )
+    expect(page.locator("#flash")).to_contain_text("Task #1 moved to Backlog.")
+    assert page.locator("#flash").count() == 1
+    assert page.locator("#flash #flash").count() == 0
