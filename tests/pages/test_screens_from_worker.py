@@ -1,0 +1,86 @@
+"""A session page's screen comes from the worker: a real worker captures the pane and stores it, a real daphne
+pushes it to the page's socket, and the web process, whose `tmux` is a stand-in that writes down every call and
+fails, never calls tmux."""
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from websockets.sync.client import connect
+
+from sessions_app import services
+from tests.conftest import ROOT
+from tests.pages.conftest import wait_for
+from tests.sessions_app.conftest import project, tmux_server  # noqa: F401  (fixtures used here)
+from tests.support import ServerProcess, free_port
+
+pytestmark = pytest.mark.integration
+
+NO_TMUX = """#!/bin/sh
+echo "$@" >> {log}
+echo "the web process must not call tmux" >&2
+exit 1
+"""
+
+
+@pytest.fixture
+def web_without_tmux(project, tmux_server, subprocess_env, transactional_db, tmp_path):  # noqa: F811
+    """A worker with the real tmux, and a web server whose `tmux` only writes down that it was called."""
+    env = {
+        **subprocess_env,
+        "PROJECT_ROOT": str(project.root),
+        "CHORUS_TMUX_SOCKET": str(tmux_server.socket),
+        "CHORUS_NOTIFY": "off",
+        "CHORUS_POLL_INTERVAL": "0.1",
+        "CHORUS_LOG_LEVEL": "WARNING",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    stand_in = tmp_path / "bin"
+    stand_in.mkdir()
+    calls = tmp_path / "web-tmux-calls"
+    (stand_in / "tmux").write_text(NO_TMUX.format(log=calls))
+    (stand_in / "tmux").chmod(stat.S_IRWXU)
+    web_env = {**env, "PATH": f"{stand_in}{os.pathsep}{env['PATH']}"}
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "run_worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = ServerProcess(web_env, free_port(), settings.CHORUS_TOKEN)
+    try:
+        yield server, calls
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        server.stop()
+
+
+def test_the_page_shows_the_screen_the_worker_captured_and_the_web_process_calls_no_tmux(
+    web_without_tmux,
+    tmux_server,  # noqa: F811
+):
+    server, calls = web_without_tmux
+    session = services.session_create("mirrored", profile="shell", tools="off")
+    socket = connect(
+        f"ws://127.0.0.1:{server.port}/ws/page/?page=session&name=mirrored",
+        origin=server.url,
+        additional_headers={"Cookie": server.session_cookie()},
+        open_timeout=5,
+    )
+    with socket:
+        assert 'id="session-head"' in socket.recv(timeout=10)
+        for word in ("first", "second"):
+            # printf prints the word joined to its marks: the typed command line alone never holds it
+            tmux_server.send_text(session.pane_id, f"printf '<%s>\\n' {word}-screen")
+            tmux_server.send_keys(session.pane_id, "Enter")
+            wait_for(lambda w=word: f"&lt;{w}-screen&gt;" in socket.recv(timeout=10), what=f"the {word} screen")
+    assert not calls.exists(), f"the web process called tmux: {calls.read_text()}"
