@@ -62,15 +62,22 @@ def wanted(now: float | None = None) -> set[str]:
 
 def record(screens: Mapping[str, tuple[str, str, float]]) -> None:
     """Store new screens, {session: (pane id, ANSI text, time.time() of the capture)}: the worker's only write
-    here, one transaction for a tick's screens, then the pages showing screens are woken. The caller passes only
-    screens whose text changed."""
+    here, one transaction for a tick's screens, then the pages showing screens are woken. The caller passes the
+    screens whose text changed since its last capture; a text the table holds already (a worker that started again)
+    is not written again, and rings nobody."""
     if not screens:
         return
     with transaction.atomic():
+        stored = 0
         for name, (pane_id, text, captured_at) in screens.items():
-            updated = MirroredScreen.objects.filter(session=name).update(
-                pane_id=pane_id, text=text, captured_at=captured_at, seq=F("seq") + 1
+            updated = (
+                MirroredScreen.objects.filter(session=name)
+                .exclude(text=text, seq__gt=0)
+                .update(pane_id=pane_id, text=text, captured_at=captured_at, seq=F("seq") + 1)
             )
-            if not updated:
+            if not updated and not MirroredScreen.objects.filter(session=name).exists():
                 MirroredScreen.objects.create(session=name, pane_id=pane_id, text=text, captured_at=captured_at, seq=1)
-        transaction.on_commit(screen_news.announce)
+                updated = 1
+            stored += updated
+        if stored:
+            transaction.on_commit(screen_news.announce)

@@ -26,6 +26,21 @@ def test_stored_screens_are_what_pages_read_and_each_new_text_counts():
 
 
 @pytest.mark.django_db
+def test_a_text_the_table_holds_already_is_not_written_again():
+    mirror.record({"a": ("%1", "same\n", 1.0)})
+    mirror.record({"a": ("%1", "same\n", 5.0)})  # a worker that started again captures it anew
+    row = selectors.screens(["a"])["a"]
+    assert (row.seq, row.captured_at) == (1, 1.0)
+
+
+@pytest.mark.django_db
+def test_a_screen_watched_before_its_first_capture_is_stored():
+    mirror.watch(["new"], now=time.time())
+    mirror.record({"new": ("%4", "", 1.0)})  # even an empty screen: it is the first capture
+    assert selectors.screens(["new"])["new"].seq == 1
+
+
+@pytest.mark.django_db
 def test_a_screen_only_watched_is_not_shown_as_captured():
     mirror.watch(["quiet"], now=time.time())
     assert selectors.screens(["quiet"]) == {}
@@ -79,8 +94,10 @@ async def test_storing_a_screen_rings_after_its_commit():
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_nothing_stored_rings_nothing():
+    await database_sync_to_async(mirror.record)({"held": ("%5", "held\n", 1.0)})
     follower = await screens.following()
     news = follower.news()
     await database_sync_to_async(mirror.record)({})
+    await database_sync_to_async(mirror.record)({"held": ("%5", "held\n", 2.0)})
     await screens.wait(news, 0.2)
     assert not news.is_set()
