@@ -1,7 +1,8 @@
-"""A session page's screen comes from the worker: a real worker captures the pane and stores it, a real daphne
-pushes it to the page's socket, and the web process, whose `tmux` is a stand-in that writes down every call and
-fails, never calls tmux."""
+"""A session page's screen and its interactive terminal come from the worker: a real worker captures the pane and
+stores it, and relays the terminal's keystrokes and output; a real daphne pushes both to the page; and the web
+process, whose `tmux` is a stand-in that writes down every call and fails, never calls tmux."""
 
+import json
 import os
 import signal
 import stat
@@ -45,14 +46,14 @@ def web_without_tmux(project, tmux_server, subprocess_env, transactional_db, tmp
     (stand_in / "tmux").write_text(NO_TMUX.format(log=calls))
     (stand_in / "tmux").chmod(stat.S_IRWXU)
     web_env = {**env, "PATH": f"{stand_in}{os.pathsep}{env['PATH']}"}
+    server = ServerProcess(web_env, free_port(), settings.CHORUS_TOKEN)
     worker = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_worker"],
-        env=env,
+        env={**env, "CHORUS_WEB_URL": server.url},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    server = ServerProcess(web_env, free_port(), settings.CHORUS_TOKEN)
     try:
         yield server, calls
     finally:
@@ -83,4 +84,41 @@ def test_the_page_shows_the_screen_the_worker_captured_and_the_web_process_calls
             tmux_server.send_text(session.pane_id, f"printf '<%s>\\n' {word}-screen")
             tmux_server.send_keys(session.pane_id, "Enter")
             wait_for(lambda w=word: f"&lt;{w}-screen&gt;" in socket.recv(timeout=10), what=f"the {word} screen")
+    assert not calls.exists(), f"the web process called tmux: {calls.read_text()}"
+
+
+def test_the_terminal_types_and_streams_through_the_worker_and_the_web_process_calls_no_tmux(
+    web_without_tmux,
+    tmux_server,  # noqa: F811
+):
+    server, calls = web_without_tmux
+    services.session_create("relayed", profile="shell", tools="off")
+    headers = {"Cookie": server.session_cookie()}
+
+    def terminal():
+        return connect(
+            f"ws://127.0.0.1:{server.port}/ws/terminal/?name=relayed",
+            origin=server.url,
+            additional_headers=headers,
+            open_timeout=5,
+        )
+
+    def ready() -> bool:
+        with terminal() as socket:
+            return json.loads(socket.recv(timeout=10))["type"] == "ready"
+
+    # the worker links to the web server once both are up: until then the page is told to try again
+    wait_for(ready, 30, what="the worker's link")
+    with terminal() as socket:
+        assert json.loads(socket.recv(timeout=10)) == {"type": "ready", "writable": True}
+        socket.send(json.dumps({"input": "echo relayed-$((2+3))\r"}))
+        seen = b""
+
+        def echoed() -> bool:
+            nonlocal seen
+            frame = socket.recv(timeout=10)
+            seen += frame if isinstance(frame, bytes) else b""
+            return b"relayed-5" in seen
+
+        wait_for(echoed, what="the command's output through the worker")
     assert not calls.exists(), f"the web process called tmux: {calls.read_text()}"
