@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from websockets.asyncio.client import connect
 
 from events_app.errors import ReadOnly
 from sessions_app.terminal import LAG_BYTES, REPLY_SECONDS, TerminalGone, Terminals
@@ -137,7 +138,7 @@ class Link:
         self.viewers[viewer.stream] = viewer
         await self.send_text(json.dumps({"open": viewer.stream, "pane": pane_id}))
         try:
-            await asyncio.wait_for(asyncio.shield(viewer.opened), REPLY_SECONDS)
+            await asyncio.wait_for(viewer.opened, REPLY_SECONDS)
         except TimeoutError:
             viewer.leave()
             raise TerminalGone("the worker did not open the terminal in time") from None
@@ -357,8 +358,6 @@ class TerminalRelay:
         self.loop.close()
 
     async def _connect_forever(self) -> None:
-        from websockets.asyncio.client import connect
-
         trouble = None
         url = link_url(self.web_url)
         origin = f"{urlsplit(self.web_url).scheme}://{urlsplit(self.web_url).netloc}"
