@@ -378,7 +378,9 @@ class TerminalRelay:
                 raise
             except Exception as exc:
                 if str(exc) != trouble:
-                    log.warning("cannot relay terminals for %s: %s; trying again", self.web_url, exc)
+                    # a server that is not up (yet: `start` runs both at once) is news; one that refuses us is trouble
+                    level = logging.INFO if isinstance(exc, OSError) else logging.WARNING
+                    log.log(level, "cannot relay terminals for %s: %s; trying again", self.web_url, exc)
                     trouble = str(exc)
             finally:
                 self.connected.clear()

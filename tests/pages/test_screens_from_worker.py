@@ -45,31 +45,42 @@ def web_without_tmux(project, tmux_server, subprocess_env, transactional_db, tmp
     calls = tmp_path / "web-tmux-calls"
     (stand_in / "tmux").write_text(NO_TMUX.format(log=calls))
     (stand_in / "tmux").chmod(stat.S_IRWXU)
-    web_env = {**env, "PATH": f"{stand_in}{os.pathsep}{env['PATH']}"}
-    server = ServerProcess(web_env, free_port(), settings.CHORUS_TOKEN)
+    web = Web({**env, "PATH": f"{stand_in}{os.pathsep}{env['PATH']}"}, free_port())
     worker = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_worker"],
-        env={**env, "CHORUS_WEB_URL": server.url},
+        env={**env, "CHORUS_WEB_URL": web.server.url},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        yield server, calls
+        yield web.server, calls, web
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
-        server.stop()
+        web.server.stop()
+
+
+class Web:
+    """The web server, which a test may start again on the same port."""
+
+    def __init__(self, env: dict, port: int):
+        self.env = env
+        self.server = ServerProcess(env, port, settings.CHORUS_TOKEN)
+
+    def restart(self) -> None:
+        self.server.stop()
+        self.server = ServerProcess(self.env, self.server.port, settings.CHORUS_TOKEN)
 
 
 def test_the_page_shows_the_screen_the_worker_captured_and_the_web_process_calls_no_tmux(
     web_without_tmux,
     tmux_server,  # noqa: F811
 ):
-    server, calls = web_without_tmux
+    server, calls, _web = web_without_tmux
     session = services.session_create("mirrored", profile="shell", tools="off")
     socket = connect(
         f"ws://127.0.0.1:{server.port}/ws/page/?page=session&name=mirrored",
@@ -91,15 +102,14 @@ def test_the_terminal_types_and_streams_through_the_worker_and_the_web_process_c
     web_without_tmux,
     tmux_server,  # noqa: F811
 ):
-    server, calls = web_without_tmux
+    _server, calls, web = web_without_tmux
     services.session_create("relayed", profile="shell", tools="off")
-    headers = {"Cookie": server.session_cookie()}
 
     def terminal():
         return connect(
-            f"ws://127.0.0.1:{server.port}/ws/terminal/?name=relayed",
-            origin=server.url,
-            additional_headers=headers,
+            f"ws://127.0.0.1:{web.server.port}/ws/terminal/?name=relayed",
+            origin=web.server.url,
+            additional_headers={"Cookie": web.server.session_cookie()},
             open_timeout=5,
         )
 
@@ -107,18 +117,25 @@ def test_the_terminal_types_and_streams_through_the_worker_and_the_web_process_c
         with terminal() as socket:
             return json.loads(socket.recv(timeout=10))["type"] == "ready"
 
+    def typed(command: str, output: bytes) -> None:
+        with terminal() as socket:
+            assert json.loads(socket.recv(timeout=10)) == {"type": "ready", "writable": True}
+            socket.send(json.dumps({"input": f"{command}\r"}))
+            seen = b""
+
+            def echoed() -> bool:
+                nonlocal seen
+                frame = socket.recv(timeout=10)
+                seen += frame if isinstance(frame, bytes) else b""
+                return output in seen
+
+            wait_for(echoed, what=f"{output!r} through the worker")
+
     # the worker links to the web server once both are up: until then the page is told to try again
     wait_for(ready, 30, what="the worker's link")
-    with terminal() as socket:
-        assert json.loads(socket.recv(timeout=10)) == {"type": "ready", "writable": True}
-        socket.send(json.dumps({"input": "echo relayed-$((2+3))\r"}))
-        seen = b""
-
-        def echoed() -> bool:
-            nonlocal seen
-            frame = socket.recv(timeout=10)
-            seen += frame if isinstance(frame, bytes) else b""
-            return b"relayed-5" in seen
-
-        wait_for(echoed, what="the command's output through the worker")
+    typed("echo relayed-$((2+3))", b"relayed-5")
+    # a web server that starts again is linked again by the worker, which tries every second
+    web.restart()
+    wait_for(ready, 30, what="the worker's link to the new web server")
+    typed("echo again-$((3+4))", b"again-7")
     assert not calls.exists(), f"the web process called tmux: {calls.read_text()}"
