@@ -245,7 +245,12 @@ class Relay:
         self.tasks: dict[int, asyncio.Task] = {}
 
     async def received(self, text: str) -> None:
-        message = json.loads(text)
+        try:
+            await self._handle(json.loads(text))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("the web server sent what is not the relay's protocol: %.200r", text)
+
+    async def _handle(self, message: dict) -> None:
         if "open" in message:
             stream = message["open"]
             self.tasks[stream] = asyncio.ensure_future(self._relay(stream, str(message.get("pane", ""))))

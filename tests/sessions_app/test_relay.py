@@ -154,6 +154,23 @@ async def test_a_browser_that_cannot_keep_up_gets_a_new_picture_instead_of_a_bac
     assert await everything(viewer, b"fresh") == ([(80, 24)], b"fresh picture")
 
 
+async def test_the_worker_passes_over_what_is_not_the_protocol_and_relays_on():
+    terminals = StandInTerminals()
+    answers: list[str] = []
+
+    async def to_web(text) -> None:
+        answers.append(text)
+
+    worker = relay.Relay(to_web, to_web, terminals)
+    for nonsense in ("not json", "[1, 2]", '{"input": 1, "text": "x", "resize": 1}', '{"resize": 1, "size": 5}'):
+        await worker.received(nonsense)
+    assert answers == ['{"refused": null, "message": "that terminal is not open"}'] * 2
+    await worker.received('{"open": 7, "pane": "%1"}')
+    while len(answers) < 3:
+        await asyncio.sleep(0.01)
+    assert answers[-1] == '{"opened": 7}'
+
+
 async def test_the_link_is_a_websocket_on_the_web_servers_own_scheme():
     assert relay.link_url("http://127.0.0.1:8765") == "ws://127.0.0.1:8765/ws/terminal/worker/"
     assert relay.link_url("https://chorus.example:443/") == "wss://chorus.example:443/ws/terminal/worker/"
