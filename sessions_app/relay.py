@@ -326,19 +326,23 @@ def link_url(web_url: str) -> str:
     return f"{scheme}://{parts.netloc}{LINK_PATH}"
 
 
+def web_urls(setting: str) -> list[str]:
+    """The web servers named by CHORUS_WEB_URL: one address, or several separated by commas."""
+    return [url.strip() for url in setting.split(",") if url.strip()]
+
+
 class TerminalRelay:
-    """The worker job that keeps the link to the web server open (in a thread with an event loop of its own) and
-    relays the terminals it asks for. A web server that is not up yet, or goes away, is tried again every
+    """The worker job that keeps a link open to each web server (in a thread with an event loop of its own) and
+    relays the terminals they ask for. A web server that is not up yet, or goes away, is tried again every
     RECONNECT_SECONDS; what it cannot reach is logged once."""
 
     interval = 3600.0
 
     def __init__(self, web_url: str | None = None):
-        self.web_url = web_url or settings.CHORUS_WEB_URL
+        self.web_urls = web_urls(web_url or settings.CHORUS_WEB_URL)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread: threading.Thread | None = None
-        self.main: asyncio.Task | None = None
-        self.connected = threading.Event()
+        self.main: asyncio.Future | None = None
 
     def start(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -357,27 +361,25 @@ class TerminalRelay:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.main = self.loop.create_task(self._connect_forever())
+        self.main = asyncio.gather(*(self._connect_forever(url) for url in self.web_urls))
         with contextlib.suppress(asyncio.CancelledError):
             self.loop.run_until_complete(self.main)
         self.loop.close()
 
-    async def _connect_forever(self) -> None:
+    async def _connect_forever(self, web_url: str) -> None:
         trouble = None
-        url = link_url(self.web_url)
-        origin = f"{urlsplit(self.web_url).scheme}://{urlsplit(self.web_url).netloc}"
+        origin = f"{urlsplit(web_url).scheme}://{urlsplit(web_url).netloc}"
         while True:
             try:
                 async with connect(
-                    url,
+                    link_url(web_url),
                     origin=origin,
                     additional_headers={"Authorization": f"Bearer {web_token()}"},
                     max_size=None,
                     open_timeout=5,
                 ) as socket:
-                    log.info("relaying terminals for %s", self.web_url)
+                    log.info("relaying terminals for %s", web_url)
                     trouble = None
-                    self.connected.set()
                     await self._serve(socket)
             except asyncio.CancelledError:
                 raise
@@ -385,10 +387,8 @@ class TerminalRelay:
                 if str(exc) != trouble:
                     # a server that is not up (yet: `start` runs both at once) is news; one that refuses us is trouble
                     level = logging.INFO if isinstance(exc, OSError) else logging.WARNING
-                    log.log(level, "cannot relay terminals for %s: %s; trying again", self.web_url, exc)
+                    log.log(level, "cannot relay terminals for %s: %s; trying again", web_url, exc)
                     trouble = str(exc)
-            finally:
-                self.connected.clear()
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _serve(self, socket) -> None:

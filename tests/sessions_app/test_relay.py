@@ -171,6 +171,15 @@ async def test_the_worker_passes_over_what_is_not_the_protocol_and_relays_on():
     assert answers[-1] == '{"opened": 7}'
 
 
+async def test_a_worker_may_link_to_several_web_servers():
+    assert relay.web_urls("http://127.0.0.1:8765") == ["http://127.0.0.1:8765"]
+    assert relay.web_urls(" http://127.0.0.1:8765, https://ci-2.example ,") == [
+        "http://127.0.0.1:8765",
+        "https://ci-2.example",
+    ]
+    assert relay.TerminalRelay("http://a:1,http://b:2").web_urls == ["http://a:1", "http://b:2"]
+
+
 async def test_the_link_is_a_websocket_on_the_web_servers_own_scheme():
     assert relay.link_url("http://127.0.0.1:8765") == "ws://127.0.0.1:8765/ws/terminal/worker/"
     assert relay.link_url("https://chorus.example:443/") == "wss://chorus.example:443/ws/terminal/worker/"
