@@ -1,12 +1,14 @@
-"""Keystroke to echo in the session page's terminal (xterm.js in Chromium, through /ws/terminal/, daphne and the tmux
-control-mode client), beside the same keystroke typed by a bare control-mode client of our own.
+"""Keystroke to echo in the session page's terminal (xterm.js in Chromium, through /ws/terminal/, daphne, the worker's
+relay link and its tmux control-mode client), beside the same keystroke typed by a bare control-mode client of our
+own.
 
 Run: .venv/bin/python bench/terminal.py [--keys 200]
-One real Chorus server and one session (a shell running `cat`, whose terminal echoes each byte as it arrives) in a
-private tmux server. In the page, each key is given to xterm.js as a person's input (`term.input`), and timed until
-xterm has parsed its echo (`onWriteParsed`; the screen paints at the next frame). The baseline, in the same run and
-on the same pane: a control-mode client of this script sends the same byte with `send-keys -H` and waits for its
-echo in `%output`: what tmux itself costs, so the rest is the browser, the socket and the server.
+One real Chorus server, its worker (which relays the terminal) and one session (a shell running `cat`, whose
+terminal echoes each byte as it arrives) in a private tmux server. In the page, each key is given to xterm.js as a
+person's input (`term.input`), and timed until xterm has parsed its echo (`onWriteParsed`; the screen paints at the
+next frame). The baseline, in the same run and on the same pane: a control-mode client of this script sends the same
+byte with `send-keys -H` and waits for its echo in `%output`: what tmux itself costs, so the rest is the browser,
+the socket and the server.
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ def main() -> None:
     port = free_port()
     env["PORT"] = str(port)
     manage(env, "migrate", "-v0")
-    server = None
+    server = worker = None
     try:
         manage(env, "sessions", "new", SESSION, "--profile", "shell", "--tools", "off")
         pane = subprocess.run(
@@ -157,6 +159,12 @@ def main() -> None:
         time.sleep(1)
         subprocess.run(["tmux", "-S", str(socket), "send-keys", "-t", pane, "cat", "Enter"], check=True)
         server = ServerProcess(env, port, (data / "token").read_text().strip())
+        worker = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "run_worker"],
+            env={**env, "CHORUS_WEB_URL": server.url},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
         async def both():
             async with async_playwright() as playwright:
@@ -165,6 +173,9 @@ def main() -> None:
 
         browser, bare = asyncio.run(both())
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=15)
         if server is not None:
             server.stop()
         subprocess.run(["tmux", "-S", str(socket), "kill-server"], check=False, capture_output=True)

@@ -6,7 +6,8 @@ origin-checked like every websocket):
      was (re)connected late shows the present whatever it missed;
   <- after events: the partials those events changed (the event message names stream and position; the page
      re-reads the read model and renders the same template partial the page was built with);
-  <- while a screen is shown: the screen's partials when the capture changed (screens are not events).
+  <- while a screen is shown: the screen's partials when the capture changed (screens are not events), soon after
+     the worker stored it (sessions_app.screens rings the page).
 Each message is one or more top-level elements with ids; htmx swaps each in place of the element with its id.
 The client sends nothing; actions are ordinary POSTs with the CSRF token.
 """
@@ -27,6 +28,7 @@ from chorus_site.pages import registry
 from chorus_site.pages.base import PageNotFound, flatten
 from events_app import live
 from events_app.consumers import RECHECK_SECONDS, close_when_logged_out
+from sessions_app import screens
 
 log = logging.getLogger("chorus.pages")
 
@@ -97,9 +99,13 @@ class PageConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=html)
 
     async def _screens(self, interval: float) -> None:
-        # The screens the worker stored (sessions_app.mirror): a database read, like the page's other readings.
+        # The screens the worker stored (sessions_app.mirror): a database read, like the page's other readings, at
+        # once when the worker says it stored new ones, and every `interval` seconds anyway (a lost ring, a worker
+        # on another host).
         refresh = database_sync_to_async(self.page.refresh_screens)
+        follower = await screens.following()
         while True:
+            news = follower.news()  # taken before the read: a ring during it is not missed
             try:
                 html = await refresh()
             except Exception:
@@ -107,7 +113,7 @@ class PageConsumer(AsyncWebsocketConsumer):
                 html = ""
             if html:
                 await self.send(text_data=html)
-            await asyncio.sleep(interval)
+            await screens.wait(news, interval)
 
     async def disconnect(self, code: int) -> None:
         for task in self.tasks:

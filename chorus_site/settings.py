@@ -35,6 +35,10 @@ EDITOR = os.environ.get("EDITOR", "vi")
 CHORUS_MCP_URL = os.environ.get("CHORUS_MCP_URL") or (
     f"http://{f'[{CHORUS_HOST}]' if ':' in CHORUS_HOST else CHORUS_HOST}:{CHORUS_PORT}/mcp/"
 )
+# Where the worker reaches this web server to relay the browser terminals of its host's panes (sessions_app.relay).
+CHORUS_WEB_URL = os.environ.get("CHORUS_WEB_URL") or (
+    f"http://{f'[{CHORUS_HOST}]' if ':' in CHORUS_HOST else CHORUS_HOST}:{CHORUS_PORT}"
+)
 # The per-session rate limit of the agent tools (MCP and twins alike): at most this many calls in this many seconds.
 CHORUS_AGENT_MAX_CALLS = config.env_int("CHORUS_AGENT_MAX_CALLS", 60)
 CHORUS_AGENT_CALL_SECONDS = float(os.environ.get("CHORUS_AGENT_CALL_SECONDS", "60"))
@@ -160,6 +164,7 @@ LOGGING = {
 # Background jobs of the worker (`manage.py run_worker`), each a class with interval/start/tick/stop.
 # The worker policies (events_app.policies) follow the log; each app adds its own jobs below.
 CHORUS_WORKER_JOBS: list[str] = ["events_app.policies.PolicyRunner", "sessions_app.worker.SessionMonitor"]
+CHORUS_WORKER_JOBS.append("sessions_app.relay.TerminalRelay")
 
 # tmux server the sessions live on: empty = the user's default server (so `tmux attach -t NAME` just works),
 # a name = `tmux -L NAME`, a path = `tmux -S PATH`.

@@ -1,4 +1,6 @@
-"""The terminal websocket: a session's pane, live, for xterm.js on the session page (sessions_app.terminal streams it).
+"""The terminal websockets: a session's pane, live, for xterm.js on the session page, and the worker's link that
+relays it (sessions_app.relay: the worker runs the pane's control client, sessions_app.terminal; the web server
+calls no tmux).
 
 Protocol (`/ws/terminal/?name=<session>`, authenticated and origin-checked like every websocket):
   <- {"type": "ready", "writable": bool}       then the pane's picture:
@@ -11,12 +13,16 @@ Protocol (`/ws/terminal/?name=<session>`, authenticated and origin-checked like 
   -> {"resize": [cols, rows]}                  make the pane this size (writable only)
 Who may type is the site's decision (`scope["chorus_may_change"]`: false while Chorus runs read-only); a viewer
 without it sees the same stream and its input is refused.
+
+The worker's link (`/ws/terminal/worker/`, authenticated like every websocket: the worker sends the site's token)
+speaks sessions_app.relay's protocol; the newest link relays every terminal opened after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -26,8 +32,10 @@ from events_app.consumers import RECHECK_SECONDS, close_when_logged_out, stop
 from events_app.errors import ReadOnly
 from sessions_app import selectors
 from sessions_app.errors import UnknownSession
-from sessions_app.terminal import TerminalGone, terminals
+from sessions_app.relay import Link, TerminalRefused, links
+from sessions_app.terminal import TerminalGone
 
+log = logging.getLogger("chorus.terminal")
 MAX_INPUT_CHARS = 65536
 COLUMNS = (20, 500)
 ROWS = (5, 200)
@@ -84,7 +92,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             await self._end("the session is not running")
             return
         try:
-            self.viewer = await terminals().view(incarnation[0])
+            self.viewer = await links().view(incarnation[0])
         except TerminalGone as exc:
             # the pane may be on its way (a restart): the page tries again while the session is live
             await self._end(str(exc), again=True)
@@ -159,7 +167,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                     f"not understood: {USAGE} (input up to {MAX_INPUT_CHARS} characters, "
                     f"{COLUMNS[0]}-{COLUMNS[1]} columns, {ROWS[0]}-{ROWS[1]} rows)"
                 )
-        except ReadOnly as exc:
+        except (ReadOnly, TerminalRefused) as exc:
             await self._error(str(exc))
         except TerminalGone as exc:
             await self._error(f"not sent: {exc}")
@@ -168,3 +176,46 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         await stop(self.tasks)
         if self.viewer is not None:
             self.viewer.leave()
+
+
+class TerminalLinkConsumer(AsyncWebsocketConsumer):
+    """A worker's link: relays the terminals this web server's viewers open (sessions_app.relay). It must bring the
+    token in its Authorization header: a browser cannot set one on a websocket, so no page, logged in or not, can
+    pose as the worker and hear what people type."""
+
+    def __init__(self, *args, recheck_seconds: float = RECHECK_SECONDS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recheck_seconds = recheck_seconds
+
+    async def connect(self) -> None:
+        self.link: Link | None = None
+        self.tasks: list[asyncio.Task] = []
+        if self.scope.get("chorus_authenticated") is not True:
+            await self.close(code=4401)
+            return
+        if b"authorization" not in dict(self.scope.get("headers") or []):
+            await self.close(code=4403)
+            return
+        await self.accept()
+        self.link = Link(self._send_text)
+        links().attach(self.link)
+        self.tasks.append(asyncio.ensure_future(close_when_logged_out(self, self.recheck_seconds)))
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if self.link is None:
+            return
+        if bytes_data is not None:
+            self.link.received_bytes(bytes_data)
+        elif text_data is not None:
+            try:
+                self.link.received_text(text_data)
+            except (ValueError, TypeError, AttributeError):
+                log.warning("a worker link sent what is not the relay's protocol: %.200r", text_data)
+
+    async def disconnect(self, code: int) -> None:
+        await stop(self.tasks)
+        if self.link is not None:
+            links().detach(self.link)

@@ -1,9 +1,10 @@
 """Terminal mirrors: the screens people are looking at, captured by the worker and read by every page.
 
 The worker owns the panes: it captures each wanted screen at most once per tick, however many pages show it, and
-stores what changed (`record`). A page that shows a screen says so (`watch`), which keeps it wanted for
-WATCH_SECONDS; pages read the stored screens through sessions_app.selectors.screens. Nothing here is an event
-(screens are not history): this is a cache beside the read models, like the documents scanner's.
+stores what changed (`record`), then rings the pages (sessions_app.screens.announce). A page that shows a screen
+says so (`watch`), which keeps it wanted for WATCH_SECONDS; pages read the stored screens through
+sessions_app.selectors.screens. Nothing here is an event (screens are not history): this is a cache beside the read
+models, like the documents scanner's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from django.db import transaction
 from django.db.models import F
 
+from sessions_app import screens as screen_news
 from sessions_app.models import MirroredScreen
 
 # How long one `watch` keeps a screen wanted; a page renews it every RENEW_SECONDS while it shows the screen, so a
@@ -60,13 +62,22 @@ def wanted(now: float | None = None) -> set[str]:
 
 def record(screens: Mapping[str, tuple[str, str, float]]) -> None:
     """Store new screens, {session: (pane id, ANSI text, time.time() of the capture)}: the worker's only write
-    here, one transaction for a tick's screens. The caller passes only screens whose text changed."""
+    here, one transaction for a tick's screens, then the pages showing screens are woken. The caller passes the
+    screens whose text changed since its last capture; a text the table holds already (a worker that started again)
+    is not written again, and rings nobody."""
     if not screens:
         return
     with transaction.atomic():
+        stored = 0
         for name, (pane_id, text, captured_at) in screens.items():
-            updated = MirroredScreen.objects.filter(session=name).update(
-                pane_id=pane_id, text=text, captured_at=captured_at, seq=F("seq") + 1
+            updated = (
+                MirroredScreen.objects.filter(session=name)
+                .exclude(text=text, seq__gt=0)
+                .update(pane_id=pane_id, text=text, captured_at=captured_at, seq=F("seq") + 1)
             )
-            if not updated:
+            if not updated and not MirroredScreen.objects.filter(session=name).exists():
                 MirroredScreen.objects.create(session=name, pane_id=pane_id, text=text, captured_at=captured_at, seq=1)
+                updated = 1
+            stored += updated
+        if stored:
+            transaction.on_commit(screen_news.announce)

@@ -1,5 +1,6 @@
-"""Live terminals for the browser: one tmux control-mode client per pane that someone is looking at, in the web
-server's process, shared by every viewer of that pane (never a capture loop per viewer).
+"""Live terminals for the browser: one tmux control-mode client per pane that someone is looking at, in the worker
+that owns the pane's host (sessions_app.relay carries it to the web server), shared by every viewer of that pane
+(never a capture loop per viewer).
 
 A `PaneStream` runs `tmux -C attach-session -r` (a read-only client: it never sizes the window, and no key of its
 own reaches the pane) and reads the pane's output as it is written. A viewer that joins gets a picture of the pane
@@ -223,7 +224,7 @@ class PaneStream:
 
 
 class Terminals:
-    """The pane streams of one event loop, by pane id."""
+    """The pane streams of one event loop (the worker's relay), by pane id."""
 
     def __init__(self, tmux: Callable[[], tmux_adapter.Tmux] = tmux_adapter.configured):
         self.tmux = tmux
@@ -250,15 +251,3 @@ class Terminals:
     def _closed(self, stream: PaneStream) -> None:
         if self.streams.get(stream.pane_id) is stream:
             del self.streams[stream.pane_id]
-
-
-_terminals: dict[asyncio.AbstractEventLoop, Terminals] = {}
-
-
-def terminals() -> Terminals:
-    """This event loop's terminals (the web server has one loop; tests may have several)."""
-    loop = asyncio.get_running_loop()
-    found = _terminals.get(loop)
-    if found is None:
-        found = _terminals[loop] = Terminals()
-    return found

@@ -1,7 +1,7 @@
-"""One session: its terminal mirrored live (looked at every 0.3 s, sent when it changed), the dialog's options read
-off the screen while it waits, its agent's open questions with their answers, keys, a message box, the outbox, the
-agent's recent tool calls, its tasks' path claims with the edits they refused, the approval decisions on its agent's
-permission requests, and the status history."""
+"""One session: its terminal mirrored live (looked at when the worker stored a new screen, and every second; sent
+when it changed), the dialog's options read off the screen while it waits, its agent's open questions with their
+answers, keys, a message box, the outbox, the agent's recent tool calls, its tasks' path claims with the edits they
+refused, the approval decisions on its agent's permission requests, and the status history."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ class SessionPage(LivePage):
     section = "sessions"
     parameters = ("name",)
     topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", CLAIM, f"{USAGE}:{{name}}", f"{APPROVAL}:{{name}}")
-    screen_interval = 0.3
+    screen_interval = 1.0
 
     def __init__(self, params: Mapping[str, str]):
         super().__init__(params)

@@ -127,7 +127,7 @@ def stack(project, tmux_server, subprocess_env, transactional_db):  # noqa: F811
     server = ServerProcess(env, free_port(), settings.CHORUS_TOKEN)
     worker = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_worker"],
-        env=env,
+        env={**env, "CHORUS_WEB_URL": server.url},  # where it relays the browser terminals
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from chorus_site.auth import WebsocketAuthentication
 from chorus_site.consumers import PageConsumer
+from chorus_site.pages.session import SessionPage
 from events_app import live, store
 from sessions_app import events as session_events
 from sessions_app import mirror
@@ -124,4 +125,17 @@ async def test_a_page_that_shows_a_screen_has_the_worker_capture_it():
     await communicator.receive_from(TIMEOUT)
     await asyncio.sleep(0.5)  # the page looks at its screen every 0.3 s
     assert "watched" in await database_sync_to_async(mirror.wanted)()
+    await communicator.disconnect()
+
+
+async def test_a_new_screen_is_pushed_when_the_worker_stores_it_not_at_the_next_look(monkeypatch):
+    monkeypatch.setattr(SessionPage, "screen_interval", 3600.0)  # the page's own look would come in an hour
+    await _created("rung", pane="%7")
+    await _captured("rung", "$ make\n\x1b[32mbuilding\x1b[0m\n")
+    communicator = _communicator("page=session&name=rung", token=settings.CHORUS_TOKEN)
+    assert (await communicator.connect(TIMEOUT))[0] is True
+    assert 'id="session-head"' in await communicator.receive_from(TIMEOUT)
+    assert "building" in await communicator.receive_from(TIMEOUT)
+    await _captured("rung", "$ make\n\x1b[32mall green\x1b[0m\n")
+    assert '<span class="f2">all green</span>' in await communicator.receive_from(TIMEOUT)
     await communicator.disconnect()

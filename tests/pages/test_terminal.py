@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from sessions_app.relay import TerminalRelay
 from tests.conftest import ROOT
 from tests.pages.conftest import wait_for
 from tests.support import ServerProcess, free_port
@@ -95,6 +96,9 @@ def test_keystrokes_reach_the_pane_literally_and_its_output_streams_back(page, s
 def test_a_read_only_chorus_streams_the_terminal_but_types_nothing(chromium, stack, tmux_server):
     pane = start_shell(stack, tmux_server, "watched")
     watcher = ServerProcess({**stack.env, "CHORUS_READ_ONLY": "1"}, free_port(), settings.CHORUS_TOKEN)
+    # the host's worker relays this web server's terminals too (this process stands in for its relay job)
+    relay = TerminalRelay(watcher.url)
+    relay.start()
     context = chromium.new_context(viewport={"width": 1280, "height": 860}, base_url=watcher.url)
     try:
         tab = context.new_page()
@@ -130,4 +134,5 @@ def test_a_read_only_chorus_streams_the_terminal_but_types_nothing(chromium, sta
         assert tmux_server.pane(pane).width == 200
     finally:
         context.close()
+        relay.stop()
         watcher.stop()

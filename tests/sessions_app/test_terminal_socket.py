@@ -1,6 +1,7 @@
-"""The terminal websocket in process (channels' WebsocketCommunicator, no server, no tmux): refused without a login,
-an unknown session closed, a session that is not running says so. tests/pages/test_terminal.py drives it through
-a real daphne, tmux and Chromium."""
+"""The terminal websockets in process (channels' WebsocketCommunicator, no server, no tmux): refused without a login,
+an unknown session closed, a session that is not running says so; the worker's link refused without the token in
+its header, and a terminal relayed through it (the test plays the worker). tests/pages/test_terminal.py drives them
+through a real daphne, worker, tmux and Chromium."""
 
 import pytest
 import pytest_asyncio
@@ -12,7 +13,8 @@ from django.db import connections
 from chorus_site.auth import WebsocketAuthentication
 from events_app import store
 from sessions_app import events as session_events
-from sessions_app.consumers import TerminalConsumer
+from sessions_app.consumers import TerminalConsumer, TerminalLinkConsumer
+from sessions_app.relay import STREAM
 from tests.sessions_app.factories import SessionFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -25,6 +27,12 @@ async def _threads_close_their_connections():
     later test without database access finds it there."""
     yield
     await database_sync_to_async(connections.close_all)()
+
+
+def _link(token: str | None = None) -> WebsocketCommunicator:
+    headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+    application = WebsocketAuthentication(TerminalLinkConsumer.as_asgi())
+    return WebsocketCommunicator(application, "/ws/terminal/worker/", headers=headers)
 
 
 def _communicator(name: str, token: str | None = None) -> WebsocketCommunicator:
@@ -59,3 +67,46 @@ async def test_a_session_that_is_not_running_says_so_and_closes():
         "again": False,
     }
     assert (await communicator.receive_output(TIMEOUT))["type"] == "websocket.close"
+
+
+@database_sync_to_async
+def _live(name: str) -> str:
+    return SessionFactory(name=name).pane_id
+
+
+async def test_a_worker_link_needs_the_token_in_its_header():
+    assert await _link().connect(TIMEOUT) == (False, 4401)
+    assert await _link(token="wrong").connect(TIMEOUT) == (False, 4401)
+
+
+async def test_without_a_worker_link_the_page_is_told_to_try_again():
+    await _live("alone")
+    communicator = _communicator("alone", token=settings.CHORUS_TOKEN)
+    assert (await communicator.connect(TIMEOUT))[0] is True
+    ended = await communicator.receive_json_from(TIMEOUT)
+    assert ended["type"] == "ended" and ended["again"] is True and "no worker is connected" in ended["reason"]
+
+
+async def test_a_terminal_is_relayed_through_the_workers_link():
+    pane = await _live("relayed")
+    worker = _link(token=settings.CHORUS_TOKEN)
+    assert (await worker.connect(TIMEOUT))[0] is True
+    browser = _communicator("relayed", token=settings.CHORUS_TOKEN)
+    assert (await browser.connect(TIMEOUT))[0] is True
+    opened = await worker.receive_json_from(TIMEOUT)
+    assert opened == {"open": opened["open"], "pane": pane}
+    stream = opened["open"]
+    await worker.send_json_to({"opened": stream})
+    assert await browser.receive_json_from(TIMEOUT) == {"type": "ready", "writable": True}
+    await worker.send_json_to({"size": stream, "cols": 80, "rows": 24})
+    await worker.send_to(bytes_data=STREAM.pack(stream) + b"$ ")
+    assert await browser.receive_json_from(TIMEOUT) == {"type": "size", "cols": 80, "rows": 24}
+    assert await browser.receive_from(TIMEOUT) == b"$ "
+    await browser.send_json_to({"input": "ls\r"})
+    typed = await worker.receive_json_from(TIMEOUT)
+    assert typed == {"input": stream, "text": "ls\r", "ask": typed["ask"]}
+    await worker.send_json_to({"refused": typed["ask"], "message": "the pane is gone"})
+    assert await browser.receive_json_from(TIMEOUT) == {"type": "error", "message": "the pane is gone"}
+    await browser.disconnect()
+    assert await worker.receive_json_from(TIMEOUT) == {"close": stream}
+    await worker.disconnect()
