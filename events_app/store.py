@@ -69,6 +69,32 @@ class RecordedEvent:
         return self.event.event_type
 
 
+_new = object.__new__
+
+
+def _recorded(
+    position: int,
+    stream_type: str,
+    stream_id: str,
+    version: int,
+    event: DomainEvent,
+    metadata: dict[str, Any],
+    recorded_at: datetime,
+) -> RecordedEvent:
+    """`RecordedEvent(...)` at a third of the cost: a rebuild makes one per event, and a frozen dataclass's __init__
+    sets each field through object.__setattr__. The result is the same frozen value (tests/events_app/test_store)."""
+    made = _new(RecordedEvent)
+    fields = made.__dict__
+    fields["position"] = position
+    fields["stream_type"] = stream_type
+    fields["stream_id"] = stream_id
+    fields["version"] = version
+    fields["event"] = event
+    fields["metadata"] = metadata
+    fields["recorded_at"] = recorded_at
+    return made
+
+
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("chorus_event_context", default=None)
 
 
@@ -329,7 +355,7 @@ class _RowDecoder:
             # Whatever a corrupt row holds (bad JSON, an unknown type, a payload that no longer fits), replay
             # must stop with the row's position rather than a traceback from deep inside a decoder.
             raise ReplayError(position, event_type, str(exc) or repr(exc)) from exc
-        return RecordedEvent(position, stream_type, stream_id, version, event, self._metadata[1], self._when[1])
+        return _recorded(position, stream_type, stream_id, version, event, self._metadata[1], self._when[1])
 
 
 def read(

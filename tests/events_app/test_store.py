@@ -480,3 +480,14 @@ def test_append_many_reads_the_versions_of_many_streams(streams):
     assert [e.version for e in second] == [2] * streams
     assert second[-1].position == 2 * streams
     assert verify_events().checked == 2 * streams
+
+
+def test_a_read_event_is_the_same_frozen_value_as_one_constructed():
+    services.counter_open("c1", "first")
+    [read] = store.read()
+    made = store.RecordedEvent(**{field.name: getattr(read, field.name) for field in dataclasses.fields(read)})
+
+    assert read == made
+    assert vars(read) == vars(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.version = 2
