@@ -72,6 +72,16 @@ class Projector:
 
 
 _projectors: dict[str, Projector] = {}
+# The registered projectors that want each event type, in registration order: an append looks its events' types up
+# here instead of asking every projector. Cleared whenever the registry changes.
+_wanting: dict[str, tuple[Projector, ...]] = {}
+
+
+def _wanted(event_type: str) -> tuple[Projector, ...]:
+    found = _wanting.get(event_type)
+    if found is None:
+        found = _wanting[event_type] = tuple(p for p in _projectors.values() if p.wants(event_type))
+    return found
 
 
 def register(cls: type[Projector]) -> type[Projector]:
@@ -82,6 +92,7 @@ def register(cls: type[Projector]) -> type[Projector]:
     if known is not None and (type(known).__module__, type(known).__qualname__) != (cls.__module__, cls.__qualname__):
         raise ValueError(f"projection {cls.name!r} is registered twice")
     _projectors[cls.name] = cls()
+    _wanting.clear()
     return cls
 
 
@@ -101,10 +112,12 @@ def unregistered(*names: str) -> Iterator[None]:
     """Run the block as if these projectors were not registered (as an older release that lacks them would):
     the seam for tests of catching up and of partial rebuilds."""
     removed = {name: _projectors.pop(name) for name in names if name in _projectors}
+    _wanting.clear()
     try:
         yield
     finally:
         _projectors.update(removed)
+        _wanting.clear()
 
 
 def _apply_replayed(projector: Projector, item: RecordedEvent, rows: Rows) -> None:
@@ -164,8 +177,8 @@ def _project(
     # Event by event, every projector in turn: the same order as a rebuild, so a projector that reads another's
     # read model sees the same state live as on replay.
     for item in recorded:
-        for projector, position in done.items():
-            if item.position > position and projector.wants(item.event_type):
+        for projector in _wanted(item.event_type):
+            if item.position > done[projector]:
                 projector.apply(item, rows)
     rows.flush()
     moved = max(last, *checkpoints.values()) if checkpoints else last
@@ -184,21 +197,21 @@ def rebuild(names: Iterable[str] | None = None) -> dict[str, Any]:
         for model in owned:
             model.objects.all().delete()
         rows = Rows(fresh=owned, cursor=cursor)
-        position, count = 0, 0
+        count, item = 0, None
         # Which handlers an event goes to depends on its type only: looked up once per type, not once per event.
         handlers: dict[str, list[tuple[Projector, Callable[[RecordedEvent, Rows], None]]]] = {}
-        for item in store.read(chunk=5000):
-            targets = handlers.get(item.event_type)
+        for count, item in enumerate(store.read(chunk=5000), 1):  # noqa: B007  (both are read after the loop)
+            kind = item.event.event_type
+            targets = handlers.get(kind)
             if targets is None:
-                found = ((p, p.handler(item.event_type)) for p in chosen)
-                targets = handlers[item.event_type] = [(p, handle) for p, handle in found if handle is not None]
+                found = ((p, p.handler(kind)) for p in chosen)
+                targets = handlers[kind] = [(p, handle) for p, handle in found if handle is not None]
             for projector, handle in targets:
                 try:
                     handle(item, rows)
                 except Exception as exc:
                     raise _replay_error(projector, item, exc) from exc
-            position = item.position
-            count += 1
+        position = 0 if item is None else item.position
         rows.flush()
         names = [p.name for p in chosen]
         recorder.set_checkpoints(cursor, TRACKING, names, position, recorder.checkpoints(cursor, TRACKING))

@@ -48,6 +48,11 @@ class _Table:
         self.attnames = [f.attname for f in self.fields]
         self.other_attnames = [f.attname for f in self.others]
         self.column_index = {f.attname: i for i, f in enumerate(self.others)}
+        # Columns `Rows.update` may set straight into a row's __dict__: those whose class attribute does nothing on
+        # assignment (a foreign key's `_id` has a descriptor that forgets the cached related object).
+        self.plain_updates = frozenset(
+            name for name in self.other_attnames if not hasattr(getattr(model, name, None), "__set__")
+        )
         self.plain = [_PLAIN.get(type(f)) for f in self.fields]
         self.other_plain = [_PLAIN.get(type(f)) for f in self.others]
         self.pk_plain = _PLAIN.get(type(self.pk))
@@ -192,11 +197,17 @@ class Rows:
         """Set these columns (by attribute name: `author_id` for a foreign key) of an existing row without reading
         it first. The row must exist: flush raises DatabaseError when it does not."""
         table = _tables.get(model) or _table(model)
+        key = (model, pk)
+        row = self._rows.get(key, _MISSING)
+        if row is not _MISSING and row is not None and values.keys() <= table.plain_updates:
+            # In the map and not deleted: setting the values and marking it dirty is all there is to do (the streams
+            # projector updates a row for every event, so this is a rebuild's hottest line).
+            row.__dict__.update(values)
+            self._dirty[key] = row
+            return
         if not values.keys() <= table.column_index.keys():
             unknown = ", ".join(sorted(values.keys() - table.column_index.keys()))
             raise ValueError(f"{model.__name__} has no column(s) {unknown} to update")
-        key = (model, pk)
-        row = self._rows.get(key, _MISSING)
         if row is _MISSING and model not in self.fresh:
             self._patches.setdefault(key, {}).update(values)
             return
@@ -204,15 +215,14 @@ class Rows:
             raise DatabaseError(f"{model.__name__} {pk!r} does not exist to be updated")
         for name, value in values.items():
             setattr(row, name, value)
-        # In the map and not deleted: marking it dirty is all `save` would do (the streams projector updates a
-        # row for every event, so this is a rebuild's hottest line).
         self._dirty[key] = row
 
     def save(self, row: models.Model) -> None:
-        pk = row.pk
+        model = type(row)
+        pk = getattr(row, row._meta.pk.attname)
         if pk is None:
-            raise ValueError(f"{type(row).__name__} row has no primary key; a projector must set it")
-        key = (type(row), pk)
+            raise ValueError(f"{model.__name__} row has no primary key; a projector must set it")
+        key = (model, pk)
         self._rows[key] = row
         self._dirty[key] = row
         if self._patches:
@@ -220,7 +230,7 @@ class Rows:
         # Saving the deleted instance again keeps the row; a new instance under a deleted key replaces it, so
         # that deletion must still run (deletes are flushed before inserts).
         if not row._state.adding:
-            deleted = self._deleted.get(type(row))
+            deleted = self._deleted.get(model)
             if deleted:
                 deleted.discard(pk)
 

@@ -431,3 +431,25 @@ def test_a_stream_row_deleted_behind_the_projector_stops_appends_to_that_stream(
     projection.rebuild(["streams"])
     services.counter_increment("c1", 1)
     assert projection.verify() == []
+
+
+def test_rows_update_of_a_row_in_the_map_refuses_an_unknown_column_and_keeps_the_row():
+    rows = projection.Rows(fresh=[Counter])
+    rows.save(Counter(id="c1", name="new"))
+    with pytest.raises(ValueError, match="Counter has no column\\(s\\) colour to update"):
+        rows.update(Counter, "c1", value=3, colour="red")
+    rows.flush()
+
+    assert Counter.objects.get(pk="c1").value == 0
+
+
+def test_a_projector_registered_or_unregistered_is_asked_about_event_types_anew():
+    services.counter_open("c1", "first")
+    with projection.unregistered("demo_counters"):
+        services.counter_increment("c1", 1)
+    assert Counter.objects.get(pk="c1").value == 0
+    # Back in the registry it catches up, and the next append projects into it again.
+    services.counter_increment("c1", 2)
+
+    assert Counter.objects.get(pk="c1").value == 3
+    assert projection.verify() == []

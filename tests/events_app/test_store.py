@@ -480,3 +480,24 @@ def test_append_many_reads_the_versions_of_many_streams(streams):
     assert [e.version for e in second] == [2] * streams
     assert second[-1].position == 2 * streams
     assert verify_events().checked == 2 * streams
+
+
+def test_a_read_event_is_the_same_frozen_value_as_one_constructed():
+    services.counter_open("c1", "first")
+    [read] = store.read()
+    made = store.RecordedEvent(**{field.name: getattr(read, field.name) for field in dataclasses.fields(read)})
+
+    assert read == made
+    assert vars(read) == vars(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.version = 2
+
+
+def test_a_read_in_chunks_shares_one_appends_metadata_and_time_across_the_chunks():
+    services.counter_open("c1", "first")
+    store.append("counter", "c1", 1, [CounterIncremented(by=1, note="") for _ in range(4)])
+    read = list(store.read(after=1, chunk=2))
+
+    assert [item.position for item in read] == [2, 3, 4, 5]
+    assert all(item.metadata is read[0].metadata and item.recorded_at is read[0].recorded_at for item in read)
+    assert all(item.event is read[0].event for item in read)
