@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from chorus_site import config
@@ -160,6 +161,13 @@ LOGGING = {
 # Background jobs of the worker (`manage.py run_worker`), each a class with interval/start/tick/stop.
 # The worker policies (events_app.policies) follow the log; each app adds its own jobs below.
 CHORUS_WORKER_JOBS: list[str] = ["events_app.policies.PolicyRunner", "sessions_app.worker.SessionMonitor"]
+
+# Hosts (sessions_app.hosts): the host this process's worker owns (its tmux server and the sessions started on it),
+# and how long after its worker's last heartbeat (seconds) a host counts as offline.
+CHORUS_HOST_NAME = os.environ.get("CHORUS_HOST_NAME") or socket.gethostname()
+CHORUS_HOST_OFFLINE_SECONDS = float(os.environ.get("CHORUS_HOST_OFFLINE_SECONDS", "10"))
+# First: a worker refused its host name (hosts.HostTaken) starts no other job.
+CHORUS_WORKER_JOBS.insert(0, "sessions_app.hosts.Heartbeat")
 
 # tmux server the sessions live on: empty = the user's default server (so `tmux attach -t NAME` just works),
 # a name = `tmux -L NAME`, a path = `tmux -S PATH`.

@@ -13,6 +13,7 @@ from sessions_app.schemas import (
     AnswerIn,
     AutoDispatchIn,
     HistoryQuery,
+    HostOut,
     KeysIn,
     MessageIn,
     MessageOut,
@@ -26,6 +27,7 @@ from sessions_app.schemas import (
 )
 
 router = Router(tags=["sessions"])
+hosts_router = Router(tags=["hosts"])
 
 
 def _as(request: HttpRequest):
@@ -33,8 +35,13 @@ def _as(request: HttpRequest):
 
 
 @router.get("", response=answers({200: list[SessionOut]}, 422), summary="All sessions, live and ended")
-def list_sessions(request: HttpRequest, live: bool = False):
-    return list(selectors.sessions(include_ended=not live))
+def list_sessions(request: HttpRequest, live: bool = False, host: str = ""):
+    return list(selectors.sessions(include_ended=not live, host=host))
+
+
+@hosts_router.get("", response=answers({200: list[HostOut]}), summary="Every host: its worker online or not")
+def list_hosts(request: HttpRequest):
+    return selectors.hosts()
 
 
 @router.post(

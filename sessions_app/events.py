@@ -10,11 +10,21 @@ person answering never contends with the agent's calls.
 
 from __future__ import annotations
 
-from events_app.domain import event
+import dataclasses
+
+from django.conf import settings
+
+from events_app.domain import event, upcaster
 
 
-@event("session")
+def this_host() -> str:
+    return settings.CHORUS_HOST_NAME
+
+
+@event("session", version=2)
 class SessionCreated:
+    """`host`: the host whose worker owns the session's tmux server (version 1 had none: see _on_this_host)."""
+
     name: str
     profile: str
     command: list
@@ -22,10 +32,13 @@ class SessionCreated:
     pane_id: str
     tmux_session: str
     pid: int | None
+    host: str = dataclasses.field(default_factory=this_host)
 
 
-@event("session")
+@event("session", version=2)
 class SessionAdopted:
+    """`host`: the host whose worker owns the session's tmux server (version 1 had none: see _on_this_host)."""
+
     name: str
     profile: str
     command: list
@@ -33,6 +46,14 @@ class SessionAdopted:
     pane_id: str
     tmux_session: str
     pid: int | None
+    host: str = dataclasses.field(default_factory=this_host)
+
+
+@upcaster("SessionCreated", 1)
+@upcaster("SessionAdopted", 1)
+def _on_this_host(payload: dict) -> dict:
+    """Before hosts, every session was on the one machine there was: the host reading the log now."""
+    return {**payload, "host": this_host()}
 
 
 @event("session")

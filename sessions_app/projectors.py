@@ -38,6 +38,7 @@ class SessionProjector(Projector):
         session = rows.get(Session, recorded.stream_id) or Session(name=e.name)
         session.profile, session.command, session.cwd = e.profile, e.command, e.cwd
         session.pane_id, session.tmux_session, session.pid = e.pane_id, e.tmux_session, e.pid
+        session.host = e.host
         # An agent Chorus started boots first; an adopted pane runs already, in a state still to be seen.
         adopted = isinstance(e, ev.SessionAdopted)
         session.lifecycle, session.status_reason, session.status_rule = LIVE, "" if adopted else STARTING_REASON, ""

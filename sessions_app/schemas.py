@@ -60,6 +60,7 @@ class SessionOut(Schema):
     command: list[str]
     cwd: str
     pane_id: str
+    host: str = Field(description="the host whose worker owns its tmux server (GET /api/hosts: online or not)")
     lifecycle: str = Field(description="live, ended (by itself, or its pane vanished) or killed (by a person)")
     status: str = Field(description="idle, busy, waiting or stopped (unknown while undecided); stopped once ended")
     status_reason: str
@@ -82,6 +83,17 @@ class SessionOut(Schema):
     @staticmethod
     def resolve_attach_command(session) -> str:
         return attach_command(session.name)
+
+
+class HostOut(Schema):
+    name: str
+    online: bool = Field(description="its worker beat within CHORUS_HOST_OFFLINE_SECONDS and has not stopped")
+    offline_reason: str = Field(description="e.g. 'host ci-2 offline since 14:02'; empty while online")
+    last_seen: datetime | None = Field(description="its worker's last heartbeat (null: no worker ever ran for it)")
+    machine: str = Field(description="the machine its worker runs on (socket.gethostname())")
+    pid: int | None
+    started_at: datetime | None
+    live_sessions: int
 
 
 class RecoveryOut(Schema):

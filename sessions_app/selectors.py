@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from sessions_app import hosts as hosts_
 from sessions_app import tmux as tmux_adapter
 from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.catalog import get_profile, load_profiles
@@ -26,9 +27,25 @@ from sessions_app.models import (
 from sessions_app.profiles import Profile
 
 
-def sessions(include_ended: bool = True):
-    queryset = Session.objects.all()
-    return queryset if include_ended else queryset.filter(lifecycle="live")
+def sessions(include_ended: bool = True, host: str = ""):
+    """The sessions (live only unless `include_ended`), of one host when `host` is given."""
+    queryset = Session.objects.all() if include_ended else Session.objects.filter(lifecycle="live")
+    return queryset.filter(host=host) if host else queryset
+
+
+def sessions_here(include_ended: bool = False):
+    """The sessions of this host (CHORUS_HOST_NAME): the ones its worker looks at, types into and reads files of."""
+    return sessions(include_ended, host=settings.CHORUS_HOST_NAME)
+
+
+def hosts() -> list[hosts_.Host]:
+    """Every host, online or not, with its live sessions counted."""
+    return hosts_.hosts()
+
+
+def offline_hosts() -> dict[str, str]:
+    """The offline hosts, each with what its sessions say instead of a status that may be stale."""
+    return hosts_.offline()
 
 
 def session(name: str) -> Session:

@@ -233,6 +233,7 @@ def session_create(
         pane_id=pane.pane_id,
         tmux_session=name,
         pid=pane.pid,
+        host=settings.CHORUS_HOST_NAME,
     )
     try:
         store.append("session", name, version, [created])
@@ -367,11 +368,11 @@ def _restart(session: Session, tools: str | None, resume: tuple[str, ...], *, st
 
 
 def sessions_to_recover() -> list[Session]:
-    """The sessions that were live when their tmux server (or the machine) went away: the read model still says
-    live but tmux has no pane of theirs, or the worker saw the pane vanish (PANE_GONE). Adopted panes were the
-    user's and are not started again."""
+    """The sessions of this host that were live when their tmux server (or the machine) went away: the read model
+    still says live but tmux has no pane of theirs, or the worker saw the pane vanish (PANE_GONE). Adopted panes
+    were the user's and are not started again; another host's sessions are its own worker's to recover."""
     panes = _tmux_call(tmux().panes_by_tag)
-    candidates = Session.objects.filter(adopted=False).exclude(lifecycle=KILLED)
+    candidates = Session.objects.filter(adopted=False, host=settings.CHORUS_HOST_NAME).exclude(lifecycle=KILLED)
     return [
         session
         for session in candidates
@@ -440,6 +441,7 @@ def session_adopt(target: str, name: str | None = None, profile: str = "shell") 
         pane_id=pane.pane_id,
         tmux_session=pane.session_name,
         pid=pane.pid,
+        host=settings.CHORUS_HOST_NAME,
     )
     try:
         store.append("session", name, version, [adopted])

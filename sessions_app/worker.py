@@ -136,12 +136,15 @@ class SessionMonitor:
     # one tick
 
     def _read_models(self) -> tuple[list[Session], list[OutboxMessage]]:
-        """Live sessions and queued messages, read again only when the event log has moved since the last tick:
-        every change to them is an event, so an unchanged position means unchanged rows."""
+        """This host's live sessions and their queued messages (another host's are its own worker's), read again
+        only when the event log has moved since the last tick: every change to them is an event, so an unchanged
+        position means unchanged rows."""
         position = store.last_position()
         if position != self._position:
-            self._sessions = list(Session.objects.filter(lifecycle=LIVE))
-            self._queued = list(OutboxMessage.objects.filter(state=OutboxMessage.QUEUED).order_by("queued_position"))
+            self._sessions = list(Session.objects.filter(lifecycle=LIVE, host=settings.CHORUS_HOST_NAME))
+            own = [session.name for session in self._sessions]
+            queued = OutboxMessage.objects.filter(state=OutboxMessage.QUEUED, session__in=own)
+            self._queued = list(queued.order_by("queued_position"))
             self._progressed = selectors.progress_reported_since(self._position) if self._position >= 0 else set()
             self._signals = {
                 name: AgentSignal(Status.WAITING, "agent.question", f"agent asks: {question.text}"[:SIGNAL_CHARS])
@@ -503,7 +506,8 @@ class SessionMonitor:
         so: text still in an agent's input line is submitted (Enter cannot submit it twice); text still on a
         shell's command line (the cursor's line) is failed with that reason; text already in the transcript is
         delivered; anything else is failed, visibly, for a person to resend. Never delivered unseen."""
-        for message in OutboxMessage.objects.filter(state=OutboxMessage.DELIVERING):
+        own = Session.objects.filter(host=settings.CHORUS_HOST_NAME).values_list("name", flat=True)
+        for message in OutboxMessage.objects.filter(state=OutboxMessage.DELIVERING, session__in=list(own)):
             outcome = self._recover(message)
             with event_context(actor="worker", source="worker"):
                 services.delivery_finish(message.id, outcome)

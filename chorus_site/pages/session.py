@@ -42,6 +42,8 @@ def screen(name: str, text: str) -> Screen:
 def head(session) -> dict:
     return {
         "session": session,
+        # a live session of an offline host shows what was last seen as such, not as its status now
+        "host_offline": session_selectors.offline_hosts().get(session.host, "") if session.is_live else "",
         "history": list(session_selectors.status_history(session.name, 50)),
         "attach_command": session_selectors.attach_command(session.name),
     }
@@ -96,15 +98,22 @@ class SessionPage(LivePage):
         self.texts = Shown()  # the screen's text as last looked at
         self.screen = Screen()
         self.screens = screens.Screens()
+        self.host = ""  # the session's host, as the last reading found it
+        self.host_state = Shown()  # whether that host was offline when last shown
+
+    def host_offline(self) -> str:
+        return session_selectors.offline_hosts().get(self.host, "")
 
     def read_session(self):
         session = found(session_selectors.session, self.session_name)
+        self.host = session.host
         self.pane = session.pane_id if session.is_live else ""
         self.waiting = session.is_live and session.status == "waiting"
         return session
 
     def read_head(self) -> list[Fragment]:
         context = head(self.read_session())
+        self.host_state.changed("offline", context["host_offline"])
         return [Fragment("session.html#session-head", context), Fragment("session.html#history", context)]
 
     def read_outbox(self) -> list[Fragment]:
@@ -175,9 +184,11 @@ class SessionPage(LivePage):
     def context(self) -> dict:
         session = self.read_session()
         self.look()
+        shown = head(session)
+        self.host_state.changed("offline", shown["host_offline"])
         return {
             **super().context(),
-            **head(session),
+            **shown,
             **outbox(self.session_name),
             "session_usage": session_usage(self.session_name).context,
             **questions(self.session_name),
@@ -190,10 +201,15 @@ class SessionPage(LivePage):
         }
 
     def refresh_screens(self) -> str:
+        """The screen when it changed; and the head when the session's host went offline or came back (presence
+        is no event, so no push says so)."""
+        parts = []
+        if self.pane and self.host_state.changed("offline", self.host_offline()):
+            parts.extend(self.read_head()[:1])
         dialog = self.dialog()
         if not self.look():
-            return ""
-        parts = [Fragment("session.html#screen", self.shown_screen())]
+            return "".join(part.render() for part in parts)
+        parts.append(Fragment("session.html#screen", self.shown_screen()))
         if self.dialog() != dialog:
             parts.append(Fragment("session.html#dialog", self.dialog()))
         return "".join(part.render() for part in parts)

@@ -39,6 +39,7 @@ class Command(DomainCommand):
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         listing = sub.add_parser("list", help="sessions with status and reason")
         listing.add_argument("--live", action="store_true", help="only live sessions")
+        listing.add_argument("--host", default="", help="only the sessions of this host (chorus hosts lists them)")
         new = sub.add_parser("new", help="start an agent in a new tmux session")
         new.add_argument("name")
         new.add_argument("--profile", help="default: the built-in default if installed, else the first installed agent")
@@ -107,13 +108,23 @@ class Command(DomainCommand):
         data = _data("SessionOut", session)
         self.emit(data, [(k, v) for k, v in data.items()])
 
-    def do_list(self, live=False, **_):
-        sessions = list(selectors.sessions(include_ended=not live))
+    def do_list(self, live=False, host="", **_):
+        sessions = list(selectors.sessions(include_ended=not live, host=host))
         if not sessions and not self.as_json:
             self.stdout.write(f"no sessions; start one with: sessions new NAME --profile {selectors.default_profile()}")
             return
-        table = [("NAME", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY")] + [
-            (s.name, s.profile, s.lifecycle, s.status, _age(s.status_since), s.status_reason[:70]) for s in sessions
+        offline = selectors.offline_hosts()
+        table = [("NAME", "HOST", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY")] + [
+            (
+                s.name,
+                s.host,
+                s.profile,
+                s.lifecycle,
+                s.status,
+                _age(s.status_since),
+                (f"{offline[s.host]}; last seen: " if s.is_live and s.host in offline else "") + s.status_reason[:70],
+            )
+            for s in sessions
         ]
         self.emit([_data("SessionOut", s) for s in sessions] if self.as_json else None, table)
 

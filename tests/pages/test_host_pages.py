@@ -1,0 +1,61 @@
+"""Hosts on the pages: each host online or offline, the overview of one host (`?host=`), and a session of an
+offline host that says so instead of showing its last status as current."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from chorus_site.pages.overview import OverviewPage
+from chorus_site.pages.session import SessionPage
+from sessions_app import hosts
+from sessions_app.models import WorkerPresence
+from tests.sessions_app.factories import SessionFactory
+from tests.tasks_app.helpers import session_status
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_overview_shows_hosts_and_filters_by_one(browser, settings):
+    hosts.claim()
+    WorkerPresence.objects.create(
+        host="ci-2", machine="box", pid=7, started_at=timezone.now(), last_seen=timezone.now()
+    )
+    SessionFactory(name="here")
+    SessionFactory(name="there", host="ci-2")
+    page = browser.get("/").content.decode()
+    assert 'id="host-list"' in page and "?host=ci-2" in page and 'id="card-here"' in page and 'id="card-there"' in page
+    only = browser.get("/?host=ci-2").content.decode()
+    assert 'id="card-there"' in only and 'id="card-here"' not in only
+    assert "host offline" not in page
+
+
+def test_a_session_of_an_offline_host_says_so_on_its_card_and_page(browser, settings):
+    settings.CHORUS_HOST_OFFLINE_SECONDS = 5
+    hosts.claim()
+    SessionFactory(name="s1", host="ci-2")
+    session_status("s1", "busy", "spinner")
+    overview = OverviewPage({})
+    overview.snapshot()
+    session_page = SessionPage({"name": "s1"})
+    session_page.snapshot()
+    # no worker ever: offline from the first reading, so nothing more to say about it
+    assert "session-head" not in session_page.refresh_screens() and overview.refresh_screens() == ""
+    page = browser.get("/").content.decode()
+    assert "host ci-2 has no worker yet; last seen busy: spinner" in page
+    assert "host ci-2 has no worker yet; last seen busy" in browser.get("/sessions/s1/").content.decode()
+
+    seen = timezone.now()
+    WorkerPresence.objects.create(host="ci-2", machine="box", pid=7, started_at=seen, last_seen=seen)
+    back = overview.refresh_screens()  # presence is no event: the screen timer notices and sends the cards again
+    assert 'id="card-s1"' in back and "host offline" not in back and 'id="host-list"' in back
+    head = session_page.refresh_screens()
+    assert 'id="session-head"' in head and "host offline" not in head
+
+    WorkerPresence.objects.filter(pk="ci-2").update(last_seen=seen - timedelta(minutes=5))
+    gone = overview.refresh_screens()
+    assert f"host ci-2 offline since {timezone.localtime(seen - timedelta(minutes=5)):%H:%M}" in gone
+    assert "host ci-2 offline since" in session_page.refresh_screens()
+    assert overview.refresh_screens() == ""  # said once
