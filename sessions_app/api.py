@@ -20,6 +20,7 @@ from sessions_app.schemas import (
     ProfileOut,
     QuestionOut,
     RecoveryOut,
+    RequestOut,
     ScreenOut,
     SessionIn,
     SessionOut,
@@ -28,6 +29,7 @@ from sessions_app.schemas import (
 
 router = Router(tags=["sessions"])
 hosts_router = Router(tags=["hosts"])
+requests_router = Router(tags=["requests"])
 
 
 def _as(request: HttpRequest):
@@ -44,6 +46,29 @@ def list_hosts(request: HttpRequest):
     return selectors.hosts()
 
 
+@requests_router.get(
+    "", response=answers({200: list[RequestOut]}, 422), summary="Requests to hosts' workers, the latest first"
+)
+def list_requests(request: HttpRequest, session: str | None = None, host: str = "", open: bool = False):
+    """`?open=true`: only those not finished (pending, or being carried out)."""
+    return selectors.requests(session, open_only=open, host=host)
+
+
+@requests_router.get("/{request_id}", response=answers({200: RequestOut}, 404), summary="One request")
+def get_request(request: HttpRequest, request_id: str):
+    return selectors.request(request_id)
+
+
+@requests_router.post(
+    "/{request_id}/cancel",
+    response=answers({200: RequestOut}, 404, 409, write=True),
+    summary="Withdraw a request its host's worker has not taken yet (e.g. its host is offline)",
+)
+def cancel_request(request: HttpRequest, request_id: str):
+    with _as(request):
+        return services.request_cancel(request_id)
+
+
 @router.post(
     "",
     response=answers({201: SessionOut}, 400, 404, 409, 422, write=True),
@@ -51,7 +76,7 @@ def list_hosts(request: HttpRequest):
 )
 def create_session(request: HttpRequest, body: SessionIn):
     with _as(request):
-        return Status(201, services.session_create(body.name, body.profile, body.subdir, body.tools))
+        return Status(201, services.session_create(body.name, body.profile, body.subdir, body.tools, host=body.host))
 
 
 @router.post(
@@ -61,7 +86,7 @@ def create_session(request: HttpRequest, body: SessionIn):
 )
 def adopt_session(request: HttpRequest, body: AdoptIn):
     with _as(request):
-        return Status(201, services.session_adopt(body.target, body.name, body.profile))
+        return Status(201, services.session_adopt(body.target, body.name, body.profile, host=body.host))
 
 
 @router.get(

@@ -23,6 +23,8 @@ from sessions_app.events import this_host
 from sessions_app.models import LIVE, Session, WorkerPresence
 
 log = logging.getLogger("chorus.hosts")
+# the hosts whose worker this process is (a worker's jobs carry out their host's requests themselves)
+_owned: set[str] = set()
 
 
 class HostTaken(Conflict):
@@ -80,6 +82,7 @@ class Heartbeat:
 
     def start(self) -> None:
         claim()
+        _owned.add(this_host())
         log.info("worker of host %s", this_host())
 
     def tick(self) -> None:
@@ -89,7 +92,13 @@ class Heartbeat:
         log.error("host %s: another worker has taken over its heartbeat row", this_host())
 
     def stop(self) -> None:
+        _owned.discard(this_host())
         leave()
+
+
+def worker_here(host: str) -> bool:
+    """Whether this process is the worker of `host`."""
+    return host in _owned
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,10 +10,12 @@ poll goes on meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import os
+import socket
 import threading
 import time
 from datetime import datetime, timedelta
@@ -55,6 +57,8 @@ STARTUP_SECONDS = 30.0
 # exit status (on a loaded machine, seconds later): a dead pane with neither status nor signal is looked at again for
 # this long before it is recorded.
 EXIT_STATUS_WAIT = 3.0
+# seconds between two looks for requests when no doorbell rang (RequestRunner)
+REQUEST_POLL = 0.5
 
 
 TYPED_NOT_SUBMITTED = (
@@ -543,3 +547,75 @@ class SessionMonitor:
         if head in " ".join(transcript.split()):
             return Outcome(True, message.attempts, confirmed_by="seen in the transcript after a worker restart")
         return interrupted
+
+
+class RequestRunner:
+    """The worker's request job: it carries out the requests for its host (sessions_app.requests), one at a time,
+    on a thread of its own (a kill takes seconds: the poll goes on meanwhile). The thread sleeps on a doorbell in
+    the data directory's live/ folder, which every commit rings (events_app.live), so a request appended by the web
+    server or a command on this machine is taken at once; REQUEST_POLL is the fallback (a host whose askers use
+    another data directory, a lost ring). At start, the requests it claimed before it died are settled first."""
+
+    interval = 1.0
+
+    def __init__(self) -> None:
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._bell: socket.socket | None = None
+        self._bell_path = ""
+
+    def start(self) -> None:
+        if settings.CHORUS_READ_ONLY:
+            log.info("read-only (CHORUS_READ_ONLY): requests for this host stay pending")
+            return
+        services.requests_reconcile()
+        folder = Path(settings.DATA_DIR) / "live"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        self._bell_path = str(folder / f"{os.getpid()}-requests.sock")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._bell_path)
+        self._bell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._bell.bind(self._bell_path)
+        self._bell.settimeout(REQUEST_POLL)
+        self._thread = threading.Thread(target=self._run, daemon=True, name="requests")
+        self._thread.start()
+
+    def tick(self) -> None:
+        """The thread does the work."""
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self._bell is not None:
+            self._bell.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._bell_path)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                close_old_connections()
+                try:
+                    for request in selectors.pending_requests(settings.CHORUS_HOST_NAME):
+                        if self._stopping.is_set():
+                            break
+                        services.request_carry_out(request)
+                except Exception:
+                    log.exception("carrying out requests failed; looking again")
+                self._wait()
+        finally:
+            connection.close()
+
+    def _wait(self) -> None:
+        """Until a ring (or REQUEST_POLL); the rings that came meanwhile are all answered by the next look."""
+        try:
+            self._bell.recv(64)
+            self._bell.setblocking(False)
+            while True:
+                self._bell.recv(64)
+        except (BlockingIOError, TimeoutError, OSError):
+            pass
+        finally:
+            if not self._stopping.is_set():
+                self._bell.settimeout(REQUEST_POLL)

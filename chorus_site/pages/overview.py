@@ -14,7 +14,7 @@ from typing import Any
 
 from chorus_site import ansi
 from chorus_site.pages import screens
-from chorus_site.pages.base import QUESTION, SESSION, TASK, Fragment, LivePage, Shown
+from chorus_site.pages.base import QUESTION, REQUEST, SESSION, TASK, Fragment, LivePage, Shown
 from chorus_site.pages.usage import DISPATCH, USAGE, today_spend
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
@@ -108,6 +108,11 @@ def shown_live(context: dict) -> list[str]:
     ]
 
 
+def open_requests() -> dict:
+    """The requests no host's worker has finished yet (pending, or being carried out), the latest first."""
+    return {"session_requests": session_selectors.requests(open_only=True, limit=20)}
+
+
 def profile_label(profile) -> str:
     """A profile as the new-session form offers it: marked when its program is not installed or it is no agent."""
     if not session_selectors.installed(profile):
@@ -129,7 +134,7 @@ class OverviewPage(LivePage):
     template = "overview.html"
     section = "sessions"
     parameters = ("all", "host")
-    topics = (TASK, QUESTION, USAGE, DISPATCH)
+    topics = (TASK, QUESTION, USAGE, DISPATCH, REQUEST)
     screen_interval = 1.0
 
     def __init__(self, params: Mapping[str, str]):
@@ -168,6 +173,11 @@ class OverviewPage(LivePage):
             *cards,
         ]
 
+    def read_requests(self) -> list[Fragment]:
+        context = open_requests()
+        key = tuple((r.id, r.version, r.waits_for) for r in context["session_requests"])
+        return [Fragment("overview.html#open-requests", context, key=key)]
+
     def read_spend(self) -> list[Fragment]:
         return [today_spend()]
 
@@ -177,6 +187,7 @@ class OverviewPage(LivePage):
         "session-card": read_grid,
         "host-list": read_grid,
         "today-spend": read_spend,
+        "open-requests": read_requests,
     }
     # a task names its session in its read model, not in its events: any task event may change what a card shows
     renders = {
@@ -185,6 +196,7 @@ class OverviewPage(LivePage):
         QUESTION: ("session-card",),
         USAGE: ("today-spend",),
         DISPATCH: ("today-spend",),
+        REQUEST: ("open-requests",),
     }
 
     def context(self) -> dict:
@@ -198,6 +210,7 @@ class OverviewPage(LivePage):
             **super().context(),
             **context,
             "today_spend": today_spend().context,
+            **open_requests(),
             "profiles": profiles(),
             "default_profile": session_selectors.default_profile(),
             "name_rule": f"Use {session_services.NAME_RULE}.",

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from chorus_site import ansi
 from chorus_site.pages import screens
-from chorus_site.pages.base import AGENT, CLAIM, MESSAGE, QUESTION, Fragment, LivePage, Shown, found
+from chorus_site.pages.base import AGENT, CLAIM, MESSAGE, QUESTION, REQUEST, Fragment, LivePage, Shown, found
 from chorus_site.pages.usage import USAGE, session_usage
 from sessions_app import selectors as session_selectors
 from tasks_app import selectors as task_selectors
@@ -21,6 +21,7 @@ KEY_BUTTONS = ("Enter", "Escape", "Up", "Down", "Tab", "BTab", "y", "n", "C-c")
 QUESTIONS_CLOSED_SHOWN = 5
 AGENT_CALLS_SHOWN = 10
 APPROVALS_SHOWN = 10
+REQUESTS_SHOWN = 5
 APPROVAL = "approval"
 
 
@@ -77,6 +78,15 @@ def approvals(name: str) -> dict:
     return {"approval_decisions": task_selectors.approval_decisions(name, APPROVALS_SHOWN)}
 
 
+def session_requests(name: str) -> dict:
+    """The session's latest requests to its host's worker: pending ones (cancellable), being carried out, done."""
+    return {"session_requests": session_selectors.requests(name, limit=REQUESTS_SHOWN)}
+
+
+def requests_key(context: dict) -> tuple:
+    return tuple((r.id, r.version, r.waits_for) for r in context["session_requests"])
+
+
 def outbox(name: str) -> dict:
     messages = list(found(session_selectors.outbox, name, include_finished=True))
     return {"session_name": name, "outbox_messages": messages[::-1][:30]}
@@ -87,7 +97,7 @@ class SessionPage(LivePage):
     template = "session.html"
     section = "sessions"
     parameters = ("name",)
-    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", CLAIM, f"{USAGE}:{{name}}", f"{APPROVAL}:{{name}}")
+    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", CLAIM, f"{USAGE}:{{name}}", f"{APPROVAL}:{{name}}", REQUEST)
     screen_interval = 0.3
 
     def __init__(self, params: Mapping[str, str]):
@@ -140,6 +150,10 @@ class SessionPage(LivePage):
     def read_usage(self) -> list[Fragment]:
         return [session_usage(self.session_name)]
 
+    def read_requests(self) -> list[Fragment]:
+        context = session_requests(self.session_name)
+        return [Fragment("session.html#requests", context, key=requests_key(context))]
+
     def read_approvals(self) -> list[Fragment]:
         context = approvals(self.session_name)
         shown = tuple(d.position for d in context["approval_decisions"])
@@ -155,6 +169,7 @@ class SessionPage(LivePage):
         "session-claims": read_claims,
         "session-usage": read_usage,
         "approval-decisions": read_approvals,
+        "requests": read_requests,
     }
     # a question's stream is its own id, not the session's: every question event is read, and sent if it changed
     renders = {
@@ -165,6 +180,7 @@ class SessionPage(LivePage):
         CLAIM: ("session-claims",),
         f"{USAGE}:{{name}}": ("session-usage",),
         f"{APPROVAL}:{{name}}": ("approval-decisions",),
+        REQUEST: ("requests",),
     }
 
     def dialog(self) -> dict:
@@ -195,6 +211,7 @@ class SessionPage(LivePage):
             **agent_calls(self.session_name),
             **claims(self.session_name),
             **approvals(self.session_name),
+            **session_requests(self.session_name),
             **self.dialog(),
             **self.shown_screen(),
             "keys": KEY_BUTTONS,

@@ -104,6 +104,12 @@ def session_clear_input(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @require_POST
+def request_cancel(request: HttpRequest, request_id: str) -> HttpResponse:
+    """Withdraw a request its host's worker has not taken (its host is offline, say)."""
+    return act(request, lambda: session_services.request_cancel(request_id), f"Request {request_id} cancelled.")
+
+
+@require_POST
 def session_auto_dispatch(request: HttpRequest, name: str) -> HttpResponse:
     enabled = request.POST.get("enabled") in ("1", "on", "true")
     return act(

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from chorus_site.pages.overview import OverviewPage
 from chorus_site.pages.session import SessionPage
-from sessions_app import hosts
-from sessions_app.models import WorkerPresence
+from sessions_app import hosts, services
+from sessions_app.models import SessionRequest, WorkerPresence
+from tests.pages.test_agent_pages import notice
 from tests.sessions_app.factories import SessionFactory
 from tests.tasks_app.helpers import session_status
 
@@ -59,3 +60,22 @@ def test_a_session_of_an_offline_host_says_so_on_its_card_and_page(browser, sett
     assert f"host ci-2 offline since {timezone.localtime(seen - timedelta(minutes=5)):%H:%M}" in gone
     assert "host ci-2 offline since" in session_page.refresh_screens()
     assert overview.refresh_screens() == ""  # said once
+
+
+def test_the_pages_show_a_pending_request_and_cancel_it(browser, settings):
+    settings.CHORUS_REQUESTS_INLINE, settings.CHORUS_REQUEST_WAIT = False, 0.05
+    SessionFactory(name="w", host="ci-2")
+    with pytest.raises(services.RequestPending):
+        services.session_kill("w")
+    [request] = SessionRequest.objects.all()
+    overview, session_page = OverviewPage({}), SessionPage({"name": "w"})
+    overview.snapshot()
+    session_page.snapshot()
+    for url in ("/", "/sessions/w/"):
+        page = browser.get(url).content.decode()
+        assert f'id="request-{request.id}"' in page and "host ci-2 has no worker yet" in page
+        assert f"/sessions/requests/{request.id}/cancel" in page
+    browser.post(f"/sessions/requests/{request.id}/cancel")
+    assert SessionRequest.objects.get().state == "cancelled"
+    changed = [notice("request", request.id)]
+    assert 'id="open-requests"' in overview.update(changed) and "cancelled" in session_page.update(changed)
