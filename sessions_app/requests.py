@@ -33,7 +33,7 @@ EFFECTS = {
     "adopt": "SessionAdopted",
 }
 # how often an asker looks whether its request is done
-WAIT_STEP = 0.02
+WAIT_STEP = 0.01
 
 
 def requested(request: SessionRequest):
