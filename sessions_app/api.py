@@ -17,6 +17,7 @@ from sessions_app.schemas import (
     KeysIn,
     MessageIn,
     MessageOut,
+    PendingOut,
     ProfileOut,
     QuestionOut,
     RecoveryOut,
@@ -71,7 +72,7 @@ def cancel_request(request: HttpRequest, request_id: str):
 
 @router.post(
     "",
-    response=answers({201: SessionOut}, 400, 404, 409, 422, write=True),
+    response=answers({201: SessionOut, 202: PendingOut}, 400, 404, 409, 422, write=True),
     summary="Start an agent in a new tmux session",
 )
 def create_session(request: HttpRequest, body: SessionIn):
@@ -81,7 +82,7 @@ def create_session(request: HttpRequest, body: SessionIn):
 
 @router.post(
     "/adopt",
-    response=answers({201: SessionOut}, 400, 404, 409, 422, write=True),
+    response=answers({201: SessionOut, 202: PendingOut}, 400, 404, 409, 422, write=True),
     summary="Take over a tmux session or pane Chorus did not start",
 )
 def adopt_session(request: HttpRequest, body: AdoptIn):
@@ -98,7 +99,7 @@ def list_profiles(request: HttpRequest):
 
 @router.post(
     "/recover",
-    response=answers({200: list[RecoveryOut]}, write=True),
+    response=answers({200: list[RecoveryOut], 202: PendingOut}, write=True),
     summary="Start again every session that was live when tmux or the machine went away",
 )
 def recover_sessions(request: HttpRequest):
@@ -115,7 +116,7 @@ def get_session(request: HttpRequest, name: str):
 
 @router.post(
     "/{name}/kill",
-    response=answers({200: SessionOut}, 400, 404, 409, write=True),
+    response=answers({200: SessionOut, 202: PendingOut}, 400, 404, 409, write=True),
     summary="End the agent's process tree and its tmux session (an ended session: clean up its pane)",
 )
 def kill_session(request: HttpRequest, name: str):
@@ -125,7 +126,7 @@ def kill_session(request: HttpRequest, name: str):
 
 @router.delete(
     "/{name}",
-    response=answers({204: None}, 404, 409, write=True),
+    response=answers({204: None, 202: PendingOut}, 404, 409, write=True),
     summary="Forget an ended session: its pane is cleaned up and its name is free; its history stays in the log",
 )
 def remove_session(request: HttpRequest, name: str):
@@ -136,7 +137,7 @@ def remove_session(request: HttpRequest, name: str):
 
 @router.post(
     "/{name}/restart",
-    response=answers({200: SessionOut}, 400, 404, 409, 422, write=True),
+    response=answers({200: SessionOut, 202: PendingOut}, 400, 404, 409, 422, write=True),
     summary="Start the agent again with the same profile",
 )
 def restart_session(request: HttpRequest, name: str, resume: bool = False):
@@ -176,7 +177,7 @@ def cancel_message(request: HttpRequest, name: str, message_id: str):
 
 @router.post(
     "/{name}/keys",
-    response=answers({200: SessionOut}, 400, 404, 409, 422, write=True),
+    response=answers({200: SessionOut, 202: PendingOut}, 400, 404, 409, 422, write=True),
     summary="Press allowlisted keys (answer a dialog)",
 )
 def send_keys(request: HttpRequest, name: str, body: KeysIn):
@@ -186,7 +187,7 @@ def send_keys(request: HttpRequest, name: str, body: KeysIn):
 
 @router.post(
     "/{name}/clear-input",
-    response=answers({200: SessionOut}, 404, 409, write=True),
+    response=answers({200: SessionOut, 202: PendingOut}, 404, 409, write=True),
     summary="Clear the agent's input line (a draft that holds the outbox back), with its profile's clear keys",
 )
 def clear_input(request: HttpRequest, name: str):

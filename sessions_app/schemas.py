@@ -89,6 +89,13 @@ class SessionOut(Schema):
         return attach_command(session.name)
 
 
+class PendingOut(Schema):
+    detail: str = Field(
+        description="the request is recorded but its host's worker did not finish it within CHORUS_REQUEST_WAIT: "
+        "why (e.g. 'host ci-2 offline since 14:02'), and how to cancel it (GET /api/requests?open=true)"
+    )
+
+
 class HostOut(Schema):
     name: str
     online: bool = Field(description="its worker beat within CHORUS_HOST_OFFLINE_SECONDS and has not stopped")

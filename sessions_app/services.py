@@ -32,6 +32,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 # why the worker ended a session whose tagged pane vanished (its tmux server went away, or its tmux session)
 PANE_GONE = "its tmux pane is gone"
 NAME_RULE = "1-40 letters, digits, '-' or '_', starting with a letter or digit"
+HOST_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
 log = logging.getLogger("chorus.sessions")
 
 __all__ = ["SessionConflict", "SessionError", "UnknownSession"]  # raised here, defined in sessions_app.errors
@@ -45,6 +46,16 @@ def _validate_name(name: str) -> str:
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise SessionError(f"invalid session name {name!r}: use {NAME_RULE}")
     return name
+
+
+def _host(host: str | None) -> str:
+    """The host a request is for: this one unless another is named (a host no worker ever ran for is allowed:
+    its request waits, saying so)."""
+    if host is None:
+        return settings.CHORUS_HOST_NAME
+    if not isinstance(host, str) or not HOST_NAME.fullmatch(host):
+        raise SessionError(f"invalid host name {host!r}: 1-100 characters, none a control character")
+    return host
 
 
 def _working_directory(subdir: str | None) -> Path:
@@ -221,7 +232,7 @@ def session_create(
         raise SessionConflict(f"a session named {name!r} is already running")
     requested = ev.SessionStartRequested(
         session=name,
-        host=host or settings.CHORUS_HOST_NAME,
+        host=_host(host),
         profile=profile,
         subdir=subdir,
         tools=tools,
@@ -431,7 +442,7 @@ def sessions_recover(host: str | None = None) -> list[tuple[Session, str]]:
     resuming its agent's conversation where the profile can and one is bound; each recovery is recorded
     (SessionRecovered). Its old processes are not looked for: the server took them down, and after a reboot their
     pids may be anybody's. Returns each session with what failed ("" when it started)."""
-    detail = _carry(ev.SessionsRecoverRequested(session="", host=host or settings.CHORUS_HOST_NAME))
+    detail = _carry(ev.SessionsRecoverRequested(session="", host=_host(host)))
     return [(get_session(name), failure) for name, failure in detail["outcome"]]
 
 
@@ -471,9 +482,7 @@ def session_adopt(target: str, name: str | None = None, profile: str = "shell", 
     (default: this one)."""
     if name:
         _validate_name(name)
-    requested = ev.SessionAdoptRequested(
-        session=name or "", host=host or settings.CHORUS_HOST_NAME, target=target, profile=profile
-    )
+    requested = ev.SessionAdoptRequested(session=name or "", host=_host(host), target=target, profile=profile)
     return get_session(_carry(requested)["name"])
 
 

@@ -12,6 +12,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
+
 from chorus_site import ansi
 from chorus_site.pages import screens
 from chorus_site.pages.base import QUESTION, REQUEST, SESSION, TASK, Fragment, LivePage, Shown
@@ -213,6 +215,7 @@ class OverviewPage(LivePage):
             **open_requests(),
             "profiles": profiles(),
             "default_profile": session_selectors.default_profile(),
+            "this_host": settings.CHORUS_HOST_NAME,
             "name_rule": f"Use {session_services.NAME_RULE}.",
         }
 

@@ -34,9 +34,10 @@ def session_create(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "").strip()
     profile = request.POST.get("profile", "").strip() or session_selectors.default_profile()
     subdir = request.POST.get("subdir", "").strip() or None
+    host = request.POST.get("host", "").strip() or None
     return act(
         request,
-        lambda: session_services.session_create(name, profile, subdir),
+        lambda: session_services.session_create(name, profile, subdir, host=host),
         lambda s: f"Session {s.name} started ({s.profile}).",
     )
 

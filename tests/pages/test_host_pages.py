@@ -79,3 +79,16 @@ def test_the_pages_show_a_pending_request_and_cancel_it(browser, settings):
     assert SessionRequest.objects.get().state == "cancelled"
     changed = [notice("request", request.id)]
     assert 'id="open-requests"' in overview.update(changed) and "cancelled" in session_page.update(changed)
+
+
+def test_the_new_session_form_offers_the_hosts_and_asks_the_chosen_one(browser, settings):
+    settings.CHORUS_REQUESTS_INLINE, settings.CHORUS_REQUEST_WAIT = False, 0.05
+    hosts.claim()
+    assert 'name="host"' not in browser.get("/").content.decode()  # one host: nothing to choose
+    SessionFactory(name="there", host="ci-2")
+    page = browser.get("/").content.decode()
+    assert '<option value="ci-2">ci-2 (offline)</option>' in page
+    assert f'<option value="{settings.CHORUS_HOST_NAME}" selected>' in page
+    answer = browser.post("/sessions/new", {"name": "w", "profile": "shell", "host": "ci-2"}, HTTP_HX_REQUEST="true")
+    assert "is pending: host ci-2 has no worker yet" in answer.content.decode()
+    assert SessionRequest.objects.get().host == "ci-2"

@@ -74,6 +74,8 @@ def test_bad_input_is_refused_before_anything_is_asked():
         services.session_create("-bad", "fake", host="ci-2")
     with pytest.raises(services.SessionConflict, match="already running"):
         services.session_create("w", "fake", host="ci-2")
+    with pytest.raises(services.SessionError, match="invalid host name"):
+        services.session_create("v", "fake", host="ci\n2")
     assert not SessionRequest.objects.exists()
 
 
