@@ -20,6 +20,7 @@ from events_app.api import router as events_router
 from events_app.database import unwritable
 from events_app.errors import ConcurrencyError, DomainError
 from events_app.schemas import answers
+from sessions_app.api import hosts_router, requests_router
 from sessions_app.api import router as sessions_router
 from tasks_app.api import claims_router, usage_router
 from tasks_app.api import router as tasks_router
@@ -112,6 +113,8 @@ def _database_error(request: HttpRequest, exc: DatabaseError):
 
 api.add_router("/events", events_router)
 api.add_router("/sessions", sessions_router)
+api.add_router("/hosts", hosts_router)
+api.add_router("/requests", requests_router)
 api.add_router("/documents", documents_router)
 api.add_router("/tasks", tasks_router)
 api.add_router("/claims", claims_router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from chorus_site import config
@@ -165,6 +166,19 @@ LOGGING = {
 # The worker policies (events_app.policies) follow the log; each app adds its own jobs below.
 CHORUS_WORKER_JOBS: list[str] = ["events_app.policies.PolicyRunner", "sessions_app.worker.SessionMonitor"]
 CHORUS_WORKER_JOBS.append("sessions_app.relay.TerminalRelay")
+
+# Hosts (sessions_app.hosts): the host this process's worker owns (its tmux server and the sessions started on it),
+# and how long after its worker's last heartbeat (seconds) a host counts as offline.
+CHORUS_HOST_NAME = os.environ.get("CHORUS_HOST_NAME") or socket.gethostname()
+CHORUS_HOST_OFFLINE_SECONDS = float(os.environ.get("CHORUS_HOST_OFFLINE_SECONDS", "10"))
+# How long a page, the API or a command waits for a host's worker to carry out its request (seconds); after it,
+# the request stays pending (and can be cancelled). Inline: this process calls tmux for its own host's sessions
+# itself instead of asking its worker (tests and one-process tools; never a web server of a fleet).
+CHORUS_REQUEST_WAIT = float(os.environ.get("CHORUS_REQUEST_WAIT", "15"))
+CHORUS_REQUESTS_INLINE = config.env_bool("CHORUS_REQUESTS_INLINE", False)
+# First: a worker refused its host name (hosts.HostTaken) starts no other job.
+CHORUS_WORKER_JOBS.insert(0, "sessions_app.hosts.Heartbeat")
+CHORUS_WORKER_JOBS.insert(1, "sessions_app.worker.RequestRunner")
 
 # tmux server the sessions live on: empty = the user's default server (so `tmux attach -t NAME` just works),
 # a name = `tmux -L NAME`, a path = `tmux -S PATH`.

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", sessions.overview, name="overview"),
     path("sessions/new", sessions.session_create, name="session-create"),
     path("sessions/recover", sessions.sessions_recover, name="sessions-recover"),
+    path("sessions/requests/<str:request_id>/cancel", sessions.request_cancel, name="request-cancel"),
     path("sessions/<str:name>/", sessions.session_detail, name="session"),
     path("sessions/<str:name>/kill", sessions.session_kill, name="session-kill"),
     path("sessions/<str:name>/restart", sessions.session_restart, name="session-restart"),

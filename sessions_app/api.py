@@ -13,12 +13,15 @@ from sessions_app.schemas import (
     AnswerIn,
     AutoDispatchIn,
     HistoryQuery,
+    HostOut,
     KeysIn,
     MessageIn,
     MessageOut,
+    PendingOut,
     ProfileOut,
     QuestionOut,
     RecoveryOut,
+    RequestOut,
     ScreenOut,
     SessionIn,
     SessionOut,
@@ -26,6 +29,8 @@ from sessions_app.schemas import (
 )
 
 router = Router(tags=["sessions"])
+hosts_router = Router(tags=["hosts"])
+requests_router = Router(tags=["requests"])
 
 
 def _as(request: HttpRequest):
@@ -33,28 +38,56 @@ def _as(request: HttpRequest):
 
 
 @router.get("", response=answers({200: list[SessionOut]}, 422), summary="All sessions, live and ended")
-def list_sessions(request: HttpRequest, live: bool = False):
-    return list(selectors.sessions(include_ended=not live))
+def list_sessions(request: HttpRequest, live: bool = False, host: str = ""):
+    return list(selectors.sessions(include_ended=not live, host=host))
+
+
+@hosts_router.get("", response=answers({200: list[HostOut]}), summary="Every host: its worker online or not")
+def list_hosts(request: HttpRequest):
+    return selectors.hosts()
+
+
+@requests_router.get(
+    "", response=answers({200: list[RequestOut]}, 422), summary="Requests to hosts' workers, the latest first"
+)
+def list_requests(request: HttpRequest, session: str | None = None, host: str = "", open: bool = False):
+    """`?open=true`: only those not finished (pending, or being carried out)."""
+    return selectors.requests(session, open_only=open, host=host)
+
+
+@requests_router.get("/{request_id}", response=answers({200: RequestOut}, 404), summary="One request")
+def get_request(request: HttpRequest, request_id: str):
+    return selectors.request(request_id)
+
+
+@requests_router.post(
+    "/{request_id}/cancel",
+    response=answers({200: RequestOut}, 404, 409, write=True),
+    summary="Withdraw a request its host's worker has not taken yet (e.g. its host is offline)",
+)
+def cancel_request(request: HttpRequest, request_id: str):
+    with _as(request):
+        return services.request_cancel(request_id)
 
 
 @router.post(
     "",
-    response=answers({201: SessionOut}, 400, 404, 409, 422, write=True),
+    response=answers({201: SessionOut, 202: PendingOut}, 400, 404, 409, 422, write=True),
     summary="Start an agent in a new tmux session",
 )
 def create_session(request: HttpRequest, body: SessionIn):
     with _as(request):
-        return Status(201, services.session_create(body.name, body.profile, body.subdir, body.tools))
+        return Status(201, services.session_create(body.name, body.profile, body.subdir, body.tools, host=body.host))
 
 
 @router.post(
     "/adopt",
-    response=answers({201: SessionOut}, 400, 404, 409, 422, write=True),
+    response=answers({201: SessionOut, 202: PendingOut}, 400, 404, 409, 422, write=True),
     summary="Take over a tmux session or pane Chorus did not start",
 )
 def adopt_session(request: HttpRequest, body: AdoptIn):
     with _as(request):
-        return Status(201, services.session_adopt(body.target, body.name, body.profile))
+        return Status(201, services.session_adopt(body.target, body.name, body.profile, host=body.host))
 
 
 @router.get(
@@ -66,7 +99,7 @@ def list_profiles(request: HttpRequest):
 
 @router.post(
     "/recover",
-    response=answers({200: list[RecoveryOut]}, write=True),
+    response=answers({200: list[RecoveryOut], 202: PendingOut}, write=True),
     summary="Start again every session that was live when tmux or the machine went away",
 )
 def recover_sessions(request: HttpRequest):
@@ -83,7 +116,7 @@ def get_session(request: HttpRequest, name: str):
 
 @router.post(
     "/{name}/kill",
-    response=answers({200: SessionOut}, 400, 404, 409, write=True),
+    response=answers({200: SessionOut, 202: PendingOut}, 400, 404, 409, write=True),
     summary="End the agent's process tree and its tmux session (an ended session: clean up its pane)",
 )
 def kill_session(request: HttpRequest, name: str):
@@ -93,7 +126,7 @@ def kill_session(request: HttpRequest, name: str):
 
 @router.delete(
     "/{name}",
-    response=answers({204: None}, 404, 409, write=True),
+    response=answers({204: None, 202: PendingOut}, 404, 409, write=True),
     summary="Forget an ended session: its pane is cleaned up and its name is free; its history stays in the log",
 )
 def remove_session(request: HttpRequest, name: str):
@@ -104,7 +137,7 @@ def remove_session(request: HttpRequest, name: str):
 
 @router.post(
     "/{name}/restart",
-    response=answers({200: SessionOut}, 400, 404, 409, 422, write=True),
+    response=answers({200: SessionOut, 202: PendingOut}, 400, 404, 409, 422, write=True),
     summary="Start the agent again with the same profile",
 )
 def restart_session(request: HttpRequest, name: str, resume: bool = False):
@@ -144,7 +177,7 @@ def cancel_message(request: HttpRequest, name: str, message_id: str):
 
 @router.post(
     "/{name}/keys",
-    response=answers({200: SessionOut}, 400, 404, 409, 422, write=True),
+    response=answers({200: SessionOut, 202: PendingOut}, 400, 404, 409, 422, write=True),
     summary="Press allowlisted keys (answer a dialog)",
 )
 def send_keys(request: HttpRequest, name: str, body: KeysIn):
@@ -154,7 +187,7 @@ def send_keys(request: HttpRequest, name: str, body: KeysIn):
 
 @router.post(
     "/{name}/clear-input",
-    response=answers({200: SessionOut}, 404, 409, write=True),
+    response=answers({200: SessionOut, 202: PendingOut}, 404, 409, write=True),
     summary="Clear the agent's input line (a draft that holds the outbox back), with its profile's clear keys",
 )
 def clear_input(request: HttpRequest, name: str):

@@ -10,11 +10,21 @@ person answering never contends with the agent's calls.
 
 from __future__ import annotations
 
-from events_app.domain import event
+import dataclasses
+
+from django.conf import settings
+
+from events_app.domain import event, upcaster
 
 
-@event("session")
+def this_host() -> str:
+    return settings.CHORUS_HOST_NAME
+
+
+@event("session", version=2)
 class SessionCreated:
+    """`host`: the host whose worker owns the session's tmux server (version 1 had none: see _on_this_host)."""
+
     name: str
     profile: str
     command: list
@@ -22,10 +32,13 @@ class SessionCreated:
     pane_id: str
     tmux_session: str
     pid: int | None
+    host: str = dataclasses.field(default_factory=this_host)
 
 
-@event("session")
+@event("session", version=2)
 class SessionAdopted:
+    """`host`: the host whose worker owns the session's tmux server (version 1 had none: see _on_this_host)."""
+
     name: str
     profile: str
     command: list
@@ -33,6 +46,14 @@ class SessionAdopted:
     pane_id: str
     tmux_session: str
     pid: int | None
+    host: str = dataclasses.field(default_factory=this_host)
+
+
+@upcaster("SessionCreated", 1)
+@upcaster("SessionAdopted", 1)
+def _on_this_host(payload: dict) -> dict:
+    """Before hosts, every session was on the one machine there was: the host reading the log now."""
+    return {**payload, "host": this_host()}
 
 
 @event("session")
@@ -180,6 +201,104 @@ class PromptDelivered:
 class PromptDeliveryFailed:
     reason: str
     attempts: int
+
+
+# --- request: what a web server or a command asks the worker of a session's host to do to its tmux ------------
+# (stream `request`, id = a uuid). The worker claims a request before its side effect and records the outcome; the
+# events that side effect appends carry the request's id as their correlation_id (see services.request_carry_out).
+
+
+@event("request")
+class SessionStartRequested:
+    """Start session `session` on `host` (services.session_create's arguments; `worktree`: a task's, else "")."""
+
+    session: str
+    host: str
+    profile: str
+    subdir: str | None
+    tools: str | None
+    worktree: str
+
+
+@event("request")
+class SessionKillRequested:
+    session: str
+    host: str
+
+
+@event("request")
+class SessionRestartRequested:
+    session: str
+    host: str
+    tools: str | None
+    resume: bool
+
+
+@event("request")
+class SessionKeysRequested:
+    session: str
+    host: str
+    keys: list
+
+
+@event("request")
+class SessionInputClearRequested:
+    session: str
+    host: str
+
+
+@event("request")
+class SessionRemoveRequested:
+    session: str
+    host: str
+
+
+@event("request")
+class SessionAdoptRequested:
+    """Adopt tmux session or pane `target` of `host` as session `session` ("": the tmux session's name)."""
+
+    session: str
+    host: str
+    target: str
+    profile: str
+
+
+@event("request")
+class SessionsRecoverRequested:
+    """Start again the sessions of `host` that were live when its tmux server went away (`session` is "")."""
+
+    session: str
+    host: str
+
+
+@event("request")
+class RequestClaimed:
+    """The worker of the request's host (`pid` on `machine`) carries it out now: no other may."""
+
+    machine: str
+    pid: int
+
+
+@event("request")
+class RequestCarried:
+    """Done; `detail` says what came of it (e.g. the adopted session's name, a recovery's outcome)."""
+
+    detail: dict
+
+
+@event("request")
+class RequestFailed:
+    """Not done, for `reason`; `status` is the HTTP status of the refusal (404 unknown, 409 conflict, ...)."""
+
+    reason: str
+    status: int
+
+
+@event("request")
+class RequestCancelled:
+    """A person withdrew the request while it was pending (its host's worker had not taken it)."""
+
+    reason: str
 
 
 # --- agent: the session's Chorus tools (MCP server and command-line twins) -------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from sessions_app.events import this_host
+
 STATUSES = ("starting", "unknown", "idle", "busy", "waiting", "stopped")
 # A session's lifecycle: live while its pane runs, ended when its agent ended by itself or its pane vanished,
 # killed when a person ended it (which is a way of ending too: the pages' "Ended" section holds both). Its
@@ -24,6 +26,8 @@ class Session(models.Model):
     pane_id = models.CharField(max_length=20, blank=True)
     tmux_session = models.CharField(max_length=100, blank=True)
     pid = models.IntegerField(null=True)
+    # the host whose worker owns its tmux server (CHORUS_HOST_NAME of the process that started or adopted it)
+    host = models.CharField(max_length=100, default=this_host, db_index=True)
     # live, ended or killed (above)
     lifecycle = models.CharField(max_length=10, default=LIVE, db_index=True)
     status = models.CharField(max_length=10, default="unknown", db_index=True)
@@ -193,3 +197,64 @@ class MirroredScreen(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session} #{self.seq}"
+
+
+class SessionRequest(models.Model):
+    """A request to the worker of a session's host (stream `request`): pending until that worker claims it, then
+    carried or failed; a pending one may be cancelled."""
+
+    PENDING, CLAIMED, CARRIED, FAILED, CANCELLED = "pending", "claimed", "carried", "failed", "cancelled"
+    FINISHED = (CARRIED, FAILED, CANCELLED)
+
+    id = models.CharField(max_length=40, primary_key=True)
+    # start, kill, restart, keys, clear-input, remove, adopt, recover (sessions_app.requests.KINDS)
+    kind = models.CharField(max_length=20)
+    session = models.CharField(max_length=40, db_index=True)
+    host = models.CharField(max_length=100)
+    # the request's own fields but session and host (a start's profile, the keys to press, ...)
+    arguments = models.JSONField(default=dict)
+    # who asked, as the request's metadata names them: the events of its side effect say so too
+    actor = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=10, default=PENDING)
+    requested_position = models.BigIntegerField()
+    requested_at = models.DateTimeField()
+    claimed_position = models.BigIntegerField(null=True)
+    finished_at = models.DateTimeField(null=True)
+    detail = models.JSONField(default=dict)
+    reason = models.CharField(max_length=500, blank=True)
+    status = models.PositiveSmallIntegerField(null=True)
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "chorus_session_request"
+        ordering = ["requested_position"]
+        indexes = [models.Index(fields=["host", "state"], name="session_request_host_state")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.session or self.host} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in self.FINISHED
+
+
+class WorkerPresence(models.Model):
+    """Not a read model: the heartbeat of the worker that owns a host (sessions_app.hosts). Presence is not
+    history, so it is no event (a beat a second would swamp the log and a replay has nothing to learn from it):
+    the worker writes its row, pages read it, and a rebuild leaves the table alone. `machine` and `pid` tell a
+    worker that died (kill -9) from one that runs, so its successor on the same machine takes over at once."""
+
+    host = models.CharField(max_length=100, primary_key=True)
+    machine = models.CharField(max_length=255)
+    pid = models.IntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    # set when the worker stopped in order (SIGTERM): its host is offline from then, not a few ticks later
+    stopped = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "chorus_worker_presence"
+        ordering = ["host"]
+
+    def __str__(self) -> str:
+        return f"{self.host} (pid {self.pid} on {self.machine})"

@@ -16,8 +16,10 @@ from sessions_app.models import (
     AgentQuestion,
     OutboxMessage,
     Session,
+    SessionRequest,
     StatusChange,
 )
+from sessions_app.requests import KINDS
 
 STARTING_REASON = "starting: no signal from the agent yet"
 
@@ -38,6 +40,7 @@ class SessionProjector(Projector):
         session = rows.get(Session, recorded.stream_id) or Session(name=e.name)
         session.profile, session.command, session.cwd = e.profile, e.command, e.cwd
         session.pane_id, session.tmux_session, session.pid = e.pane_id, e.tmux_session, e.pid
+        session.host = e.host
         # An agent Chorus started boots first; an adopted pane runs already, in a state still to be seen.
         adopted = isinstance(e, ev.SessionAdopted)
         session.lifecycle, session.status_reason, session.status_rule = LIVE, "" if adopted else STARTING_REASON, ""
@@ -298,3 +301,50 @@ class QuestionProjector(Projector):
         question = self._question(recorded, rows)
         question.state, question.withdrawn_reason = AgentQuestion.WITHDRAWN, recorded.event.reason[:500]
         rows.save(question)
+
+
+@register
+class SessionRequestProjector(Projector):
+    name = "session_requests"
+    models = (SessionRequest,)
+
+    @handles(*KINDS)
+    def requested(self, recorded: RecordedEvent, rows: Rows) -> None:
+        arguments = recorded.event.to_payload()
+        session, host = arguments.pop("session"), arguments.pop("host")
+        rows.save(
+            SessionRequest(
+                id=recorded.stream_id,
+                kind=KINDS[type(recorded.event)],
+                session=session,
+                host=host,
+                arguments=arguments,
+                actor=str(recorded.metadata.get("actor", ""))[:100],
+                requested_position=recorded.position,
+                requested_at=recorded.recorded_at,
+                version=recorded.version,
+            )
+        )
+
+    @handles(ev.RequestClaimed)
+    def claimed(self, recorded: RecordedEvent, rows: Rows) -> None:
+        request = rows.get(SessionRequest, recorded.stream_id)
+        request.state, request.claimed_position, request.version = (
+            SessionRequest.CLAIMED,
+            recorded.position,
+            recorded.version,
+        )
+        rows.save(request)
+
+    @handles(ev.RequestCarried, ev.RequestFailed, ev.RequestCancelled)
+    def finished(self, recorded: RecordedEvent, rows: Rows) -> None:
+        request = rows.get(SessionRequest, recorded.stream_id)
+        e = recorded.event
+        if isinstance(e, ev.RequestCarried):
+            request.state, request.detail = SessionRequest.CARRIED, e.detail
+        elif isinstance(e, ev.RequestFailed):
+            request.state, request.reason, request.status = SessionRequest.FAILED, e.reason[:500], e.status
+        else:
+            request.state, request.reason = SessionRequest.CANCELLED, e.reason[:500]
+        request.finished_at, request.version = recorded.recorded_at, recorded.version
+        rows.save(request)

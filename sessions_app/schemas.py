@@ -12,6 +12,7 @@ from events_app.schemas import BodyIn
 from sessions_app.agent_reports import LIMITS
 from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.catalog import PROFILE_NAME
+from sessions_app.requests import pending_reason
 from sessions_app.selectors import attach_command, missing_program
 from sessions_app.services import NAME
 from sessions_app.tmux import ALLOWED_KEYS
@@ -19,6 +20,7 @@ from sessions_app.tmux import ALLOWED_KEYS
 Name = Annotated[str, Field(pattern=NAME.pattern, description="1-40 letters, digits, '-' or '_'; the tmux session")]
 Profile = Annotated[str, Field(pattern=PROFILE_NAME.pattern, description="an agent profile's name")]
 Key = Literal[tuple(sorted(ALLOWED_KEYS))]
+HostName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class SessionIn(BodyIn):
@@ -28,12 +30,14 @@ class SessionIn(BodyIn):
     tools: Literal["self", "fleet-read", "fleet-write", "off"] | None = Field(
         None, description="its agent's Chorus tools: self, fleet-read, fleet-write or off (default: the profile's)"
     )
+    host: HostName | None = Field(None, description="whose worker starts it (default: the web server's host)")
 
 
 class AdoptIn(BodyIn):
     target: str = Field(min_length=1, description="a tmux session name or pane id (%N)")
     name: Name | None = Field(None, description="the session's name (default: the tmux session's)")
     profile: Profile = "shell"
+    host: HostName | None = Field(None, description="the host whose tmux has it (default: the web server's)")
 
 
 class MessageIn(BodyIn):
@@ -60,6 +64,7 @@ class SessionOut(Schema):
     command: list[str]
     cwd: str
     pane_id: str
+    host: str = Field(description="the host whose worker owns its tmux server (GET /api/hosts: online or not)")
     lifecycle: str = Field(description="live, ended (by itself, or its pane vanished) or killed (by a person)")
     status: str = Field(description="idle, busy, waiting or stopped (unknown while undecided); stopped once ended")
     status_reason: str
@@ -82,6 +87,44 @@ class SessionOut(Schema):
     @staticmethod
     def resolve_attach_command(session) -> str:
         return attach_command(session.name)
+
+
+class PendingOut(Schema):
+    detail: str = Field(
+        description="the request is recorded but its host's worker did not finish it within CHORUS_REQUEST_WAIT: "
+        "why (e.g. 'host ci-2 offline since 14:02'), and how to cancel it (GET /api/requests?open=true)"
+    )
+
+
+class HostOut(Schema):
+    name: str
+    online: bool = Field(description="its worker beat within CHORUS_HOST_OFFLINE_SECONDS and has not stopped")
+    offline_reason: str = Field(description="e.g. 'host ci-2 offline since 14:02'; empty while online")
+    last_seen: datetime | None = Field(description="its worker's last heartbeat (null: no worker ever ran for it)")
+    machine: str = Field(description="the machine its worker runs on (socket.gethostname())")
+    pid: int | None
+    started_at: datetime | None
+    live_sessions: int
+
+
+class RequestOut(Schema):
+    id: str
+    kind: str = Field(description="start, kill, restart, keys, clear-input, remove, adopt or recover")
+    session: str
+    host: str
+    arguments: dict = Field(description="what else it asks (a start's profile, the keys to press, ...)")
+    actor: str
+    state: str = Field(description="pending, claimed (being carried out), carried, failed or cancelled")
+    requested_at: datetime
+    finished_at: datetime | None
+    detail: dict = Field(description="what came of it, once carried")
+    reason: str = Field(description="why it failed or was cancelled")
+    status: int | None = Field(description="a failure's HTTP status (404 unknown, 409 conflict, ...)")
+    pending_reason: str = Field(description="why an open request is not done yet, e.g. its host is offline")
+
+    @staticmethod
+    def resolve_pending_reason(request) -> str:
+        return pending_reason(request)
 
 
 class RecoveryOut(Schema):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from sessions_app import hosts as hosts_
+from sessions_app import requests as requests_
 from sessions_app import tmux as tmux_adapter
 from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.catalog import get_profile, load_profiles
@@ -21,14 +23,60 @@ from sessions_app.models import (
     MirroredScreen,
     OutboxMessage,
     Session,
+    SessionRequest,
     StatusChange,
 )
 from sessions_app.profiles import Profile
 
 
-def sessions(include_ended: bool = True):
-    queryset = Session.objects.all()
-    return queryset if include_ended else queryset.filter(lifecycle="live")
+def sessions(include_ended: bool = True, host: str = ""):
+    """The sessions (live only unless `include_ended`), of one host when `host` is given."""
+    queryset = Session.objects.all() if include_ended else Session.objects.filter(lifecycle="live")
+    return queryset.filter(host=host) if host else queryset
+
+
+def sessions_here(include_ended: bool = False):
+    """The sessions of this host (CHORUS_HOST_NAME): the ones its worker looks at, types into and reads files of."""
+    return sessions(include_ended, host=settings.CHORUS_HOST_NAME)
+
+
+def hosts() -> list[hosts_.Host]:
+    """Every host, online or not, with its live sessions counted."""
+    return hosts_.hosts()
+
+
+def offline_hosts() -> dict[str, str]:
+    """The offline hosts, each with what its sessions say instead of a status that may be stale."""
+    return hosts_.offline()
+
+
+def request(request_id: str) -> SessionRequest:
+    found = SessionRequest.objects.filter(pk=request_id).first()
+    if found is None:
+        raise UnknownSession(f"no request {request_id!r}")
+    found.waits_for = requests_.waits_for(found)
+    return found
+
+
+def requests(session: str | None = None, *, open_only: bool = False, host: str = "", limit: int = 50) -> list:
+    """Requests to hosts' workers, the latest first: of one session, of one host, only those not finished. Each
+    has `waits_for`: what an open one waits for (requests_.waits_for), "" once finished."""
+    queryset = SessionRequest.objects.all()
+    if session is not None:
+        queryset = queryset.filter(session=session)
+    if host:
+        queryset = queryset.filter(host=host)
+    if open_only:
+        queryset = queryset.filter(state__in=[SessionRequest.PENDING, SessionRequest.CLAIMED])
+    found = list(queryset.order_by("-requested_position")[:limit])
+    for request in found:
+        request.waits_for = requests_.waits_for(request)
+    return found
+
+
+def pending_requests(host: str) -> list:
+    """What the worker of `host` has to carry out, oldest first."""
+    return list(SessionRequest.objects.filter(host=host, state=SessionRequest.PENDING).order_by("requested_position"))
 
 
 def session(name: str) -> Session:

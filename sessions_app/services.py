@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -17,12 +18,13 @@ from django.conf import settings
 
 from events_app import store
 from events_app.errors import DomainError
-from sessions_app import credentials, selectors
+from events_app.store import event_context
+from sessions_app import credentials, hosts, requests, selectors
 from sessions_app import events as ev
 from sessions_app import tmux as tmux_adapter
 from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.errors import ProgramMissing, SessionConflict, SessionError, UnknownDirectory, UnknownSession
-from sessions_app.models import KILLED, OutboxMessage, Session
+from sessions_app.models import KILLED, OutboxMessage, Session, SessionRequest
 from sessions_app.profiles import Profile
 from sessions_app.tools_loader import OFF, AgentAccess, agent_launch, check_tier, shim
 
@@ -30,6 +32,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 # why the worker ended a session whose tagged pane vanished (its tmux server went away, or its tmux session)
 PANE_GONE = "its tmux pane is gone"
 NAME_RULE = "1-40 letters, digits, '-' or '_', starting with a letter or digit"
+HOST_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
 log = logging.getLogger("chorus.sessions")
 
 __all__ = ["SessionConflict", "SessionError", "UnknownSession"]  # raised here, defined in sessions_app.errors
@@ -43,6 +46,16 @@ def _validate_name(name: str) -> str:
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise SessionError(f"invalid session name {name!r}: use {NAME_RULE}")
     return name
+
+
+def _host(host: str | None) -> str:
+    """The host a request is for: this one unless another is named (a host no worker ever ran for is allowed:
+    its request waits, saying so)."""
+    if host is None:
+        return settings.CHORUS_HOST_NAME
+    if not isinstance(host, str) or not HOST_NAME.fullmatch(host):
+        raise SessionError(f"invalid host name {host!r}: 1-100 characters, none a control character")
+    return host
 
 
 def _working_directory(subdir: str | None) -> Path:
@@ -205,11 +218,33 @@ def session_create(
     tools: str | None = None,
     *,
     worktree: Path | None = None,
+    host: str | None = None,
 ) -> Session:
     """Start an agent in a new tmux session named `name` inside PROJECT_ROOT (or a subdirectory of it), with
     Chorus's tools of tier `tools` (None: its profile's `agent_tools`; off: none). `worktree`: a task's git worktree
     to start in instead (given only by tasks_app's worktree service, never taken from a request): the one place
-    outside PROJECT_ROOT a session may work, and the only one a profile with `isolation = "worktree"` may."""
+    outside PROJECT_ROOT a session may work, and the only one a profile with `isolation = "worktree"` may. `host`:
+    whose worker starts it (default: this host's); the checks that need its machine (the program installed, the
+    directory there) are made by that worker."""
+    _validate_name(name)
+    current = Session.objects.filter(pk=name).first()
+    if current is not None and current.is_live:
+        raise SessionConflict(f"a session named {name!r} is already running")
+    requested = ev.SessionStartRequested(
+        session=name,
+        host=_host(host),
+        profile=profile,
+        subdir=subdir,
+        tools=tools,
+        worktree=str(worktree) if worktree is not None else "",
+    )
+    _carry(requested)
+    return get_session(name)
+
+
+def _execute_start(requested: ev.SessionStartRequested) -> dict:
+    name, profile, subdir, tools = requested.session, requested.profile, requested.subdir, requested.tools
+    worktree = Path(requested.worktree) if requested.worktree else None
     chosen = session_check_start(name, profile)
     cwd = _working_directory(subdir) if worktree is None else worktree
     if chosen.isolation == "worktree" and worktree is None:
@@ -233,6 +268,7 @@ def session_create(
         pane_id=pane.pane_id,
         tmux_session=name,
         pid=pane.pid,
+        host=settings.CHORUS_HOST_NAME,
     )
     try:
         store.append("session", name, version, [created])
@@ -241,7 +277,7 @@ def session_create(
         if issued is not None:
             _withdraw(issued, "its session was created by someone else meanwhile")
         raise SessionConflict(f"session {name!r} was created by someone else meanwhile") from None
-    return get_session(name)
+    return {}
 
 
 def _stop_agent(session: Session) -> list[int]:
@@ -291,12 +327,19 @@ def session_kill(name: str) -> Session:
     """Kill the agent's whole process tree, then its tmux session, then check that nothing is left. A session that
     has ended already only has its pane cleaned up (nothing is recorded: it ended as it did)."""
     session = get_session(name)
+    _carry(ev.SessionKillRequested(session=name, host=session.host))
+    return get_session(name)
+
+
+def _execute_kill(requested: ev.SessionKillRequested) -> dict:
+    name = requested.session
+    session = get_session(name)
     if not session.is_live:
         _clean_pane(session)
-        return get_session(name)
+        return {}
     leftovers = _stop_agent(session)
     _record_after_side_effect(name, ev.SessionKilled(leftover_pids=leftovers))
-    return get_session(name)
+    return {"leftover_pids": leftovers}
 
 
 def session_remove(name: str) -> None:
@@ -305,11 +348,20 @@ def session_remove(name: str) -> None:
     session = get_session(name)
     if session.is_live:
         raise SessionConflict(f"session {name!r} is live; kill it first")
+    _carry(ev.SessionRemoveRequested(session=name, host=session.host))
+
+
+def _execute_remove(requested: ev.SessionRemoveRequested) -> dict:
+    name = requested.session
+    session = get_session(name)
+    if session.is_live:
+        raise SessionConflict(f"session {name!r} is live; kill it first")
     cleaned = _clean_pane(session)
     try:
         store.append("session", name, session.version, [ev.SessionRemoved(pane_cleaned=cleaned)])
     except store.ConcurrencyError:
         raise SessionConflict(f"session {name!r} changed meanwhile; look again") from None
+    return {"pane_cleaned": cleaned}
 
 
 def _resume_arguments(session: Session) -> tuple[str, ...]:
@@ -347,8 +399,14 @@ def session_restart(name: str, tools: str | None = None, resume: bool = False) -
     credential of the tier it had (or `tools`); the old one stops working. With `resume`, the agent continues the
     conversation it had (its profile's resume arguments with the session's bound conversation)."""
     session = get_session(name)
-    _restart(session, tools, _resume_arguments(session) if resume else (), stop=True)
+    _carry(ev.SessionRestartRequested(session=name, host=session.host, tools=tools, resume=resume))
     return get_session(name)
+
+
+def _execute_restart(requested: ev.SessionRestartRequested) -> dict:
+    session = get_session(requested.session)
+    _restart(session, requested.tools, _resume_arguments(session) if requested.resume else (), stop=True)
+    return {}
 
 
 def _restart(session: Session, tools: str | None, resume: tuple[str, ...], *, stop: bool) -> None:
@@ -367,11 +425,11 @@ def _restart(session: Session, tools: str | None, resume: tuple[str, ...], *, st
 
 
 def sessions_to_recover() -> list[Session]:
-    """The sessions that were live when their tmux server (or the machine) went away: the read model still says
-    live but tmux has no pane of theirs, or the worker saw the pane vanish (PANE_GONE). Adopted panes were the
-    user's and are not started again."""
+    """The sessions of this host that were live when their tmux server (or the machine) went away: the read model
+    still says live but tmux has no pane of theirs, or the worker saw the pane vanish (PANE_GONE). Adopted panes
+    were the user's and are not started again; another host's sessions are its own worker's to recover."""
     panes = _tmux_call(tmux().panes_by_tag)
-    candidates = Session.objects.filter(adopted=False).exclude(lifecycle=KILLED)
+    candidates = Session.objects.filter(adopted=False, host=settings.CHORUS_HOST_NAME).exclude(lifecycle=KILLED)
     return [
         session
         for session in candidates
@@ -379,11 +437,16 @@ def sessions_to_recover() -> list[Session]:
     ]
 
 
-def sessions_recover() -> list[tuple[Session, str]]:
-    """Start again every session that was live when its tmux server went away, resuming its agent's conversation
-    where the profile can and one is bound; each recovery is recorded (SessionRecovered). Its old processes are
-    not looked for: the server took them down, and after a reboot their pids may be anybody's. Returns each
-    session with what failed ("" when it started)."""
+def sessions_recover(host: str | None = None) -> list[tuple[Session, str]]:
+    """Start again every session of `host` (default: this one) that was live when its tmux server went away,
+    resuming its agent's conversation where the profile can and one is bound; each recovery is recorded
+    (SessionRecovered). Its old processes are not looked for: the server took them down, and after a reboot their
+    pids may be anybody's. Returns each session with what failed ("" when it started)."""
+    detail = _carry(ev.SessionsRecoverRequested(session="", host=_host(host)))
+    return [(get_session(name), failure) for name, failure in detail["outcome"]]
+
+
+def _execute_recover(_requested: ev.SessionsRecoverRequested) -> dict:
     outcome = []
     for session in sessions_to_recover():
         profile = selectors.profile(session.profile)
@@ -392,11 +455,11 @@ def sessions_recover() -> list[tuple[Session, str]]:
         try:
             _restart(session, None, resume, stop=False)
         except DomainError as exc:
-            outcome.append((session, str(exc)))
+            outcome.append((session.name, str(exc)))
             continue
         _record_after_side_effect(session.name, ev.SessionRecovered(conversation=conversation))
-        outcome.append((get_session(session.name), ""))
-    return outcome
+        outcome.append((session.name, ""))
+    return {"outcome": outcome}
 
 
 def recovery_report(outcome: list[tuple[Session, str]]) -> str:
@@ -414,8 +477,17 @@ def recovery_report(outcome: list[tuple[Session, str]]) -> str:
     return "\n".join(lines)
 
 
-def session_adopt(target: str, name: str | None = None, profile: str = "shell") -> Session:
-    """Take over a tmux session or pane that Chorus did not start (`target`: session name or pane id %N)."""
+def session_adopt(target: str, name: str | None = None, profile: str = "shell", host: str | None = None) -> Session:
+    """Take over a tmux session or pane that Chorus did not start (`target`: session name or pane id %N) on `host`
+    (default: this one)."""
+    if name:
+        _validate_name(name)
+    requested = ev.SessionAdoptRequested(session=name or "", host=_host(host), target=target, profile=profile)
+    return get_session(_carry(requested)["name"])
+
+
+def _execute_adopt(requested: ev.SessionAdoptRequested) -> dict:
+    target, name, profile = requested.target, requested.session or None, requested.profile
     adapter = tmux()
     try:
         pane = adapter.pane(target)
@@ -440,13 +512,14 @@ def session_adopt(target: str, name: str | None = None, profile: str = "shell") 
         pane_id=pane.pane_id,
         tmux_session=pane.session_name,
         pid=pane.pid,
+        host=settings.CHORUS_HOST_NAME,
     )
     try:
         store.append("session", name, version, [adopted])
     except store.ConcurrencyError:
         _tmux_call(adapter.set_tag, pane.pane_id, None)
         raise SessionConflict(f"session {name!r} was created by someone else meanwhile") from None
-    return get_session(name)
+    return {"name": name}
 
 
 def session_set_auto_dispatch(name: str, enabled: bool) -> Session:
@@ -459,6 +532,12 @@ def session_set_auto_dispatch(name: str, enabled: bool) -> Session:
 def session_send_keys(name: str, keys: list[str]) -> Session:
     """Press allowlisted keys in the agent's pane (to answer a dialog); recorded as an event."""
     session = _live_session(name)
+    _check_keys(keys)
+    _carry(ev.SessionKeysRequested(session=name, host=session.host, keys=list(keys)))
+    return get_session(name)
+
+
+def _check_keys(keys: list[str]) -> None:
     if not keys:
         raise SessionError("no keys given")
     refused = [k for k in keys if k not in tmux_adapter.ALLOWED_KEYS]
@@ -466,13 +545,19 @@ def session_send_keys(name: str, keys: list[str]) -> Session:
         raise SessionError(
             f"key(s) not allowed: {', '.join(refused)}; allowed: {', '.join(sorted(tmux_adapter.ALLOWED_KEYS))}"
         )
+
+
+def _execute_keys(requested: ev.SessionKeysRequested) -> dict:
+    name, keys = requested.session, requested.keys
+    session = _live_session(name)
+    _check_keys(keys)
     try:
         tmux().send_keys(session.pane_id, *keys)
     except tmux_adapter.TmuxError as exc:
         raise SessionConflict(str(exc)) from None
     # The keys are pressed: a fact, recorded whatever the worker appended to the session meanwhile.
     store.append("session", name, None, [ev.KeysSent(keys=list(keys))])
-    return get_session(name)
+    return {}
 
 
 def session_clear_input(name: str) -> Session:
@@ -480,6 +565,13 @@ def session_clear_input(name: str) -> Session:
     clear sequence once, so the outbox that waits for an empty input line can go on. Only while the agent is idle
     and its input holds something: the same keys may interrupt a busy agent, or, on an empty line, ask it to
     quit."""
+    session = _live_session(name)
+    _carry(ev.SessionInputClearRequested(session=name, host=session.host))
+    return get_session(name)
+
+
+def _execute_clear_input(requested: ev.SessionInputClearRequested) -> dict:
+    name = requested.session
     session = _live_session(name)
     profile = selectors.profile(session.profile)
     keys = list(profile.composer.clear_keys) if profile.composer is not None else []
@@ -493,7 +585,7 @@ def session_clear_input(name: str) -> Session:
     _tmux_call(tmux().send_keys, session.pane_id, *keys)
     # Pressed: recorded whatever the worker appended to the session meanwhile (its status, why the outbox waits).
     store.append("session", name, None, [ev.InputCleared(keys=keys)])
-    return get_session(name)
+    return {}
 
 
 def clean_message(text: str) -> str:
@@ -539,6 +631,129 @@ def messages_fail_queued(session: str, reason: str) -> None:
             store.append("message", message.id, message.version, [ev.PromptDeliveryFailed(reason=reason, attempts=0)])
         except store.ConcurrencyError:
             continue
+
+
+# --- Requests: a session's tmux is its host's worker's -------------------------------------------------------
+# The services above validate what they can and ask (_carry); the _execute_* functions are their part that calls
+# tmux, which only the worker of the session's host runs (request_carry_out), or a process that owns that host's
+# tmux itself (_here).
+
+
+class RequestPending(SessionError):
+    """The request is recorded but its host's worker has not carried it out within CHORUS_REQUEST_WAIT: it stays
+    pending (and may be cancelled)."""
+
+    status = 202
+
+
+EXECUTORS = {
+    ev.SessionStartRequested: _execute_start,
+    ev.SessionKillRequested: _execute_kill,
+    ev.SessionRestartRequested: _execute_restart,
+    ev.SessionKeysRequested: _execute_keys,
+    ev.SessionInputClearRequested: _execute_clear_input,
+    ev.SessionRemoveRequested: _execute_remove,
+    ev.SessionAdoptRequested: _execute_adopt,
+    ev.SessionsRecoverRequested: _execute_recover,
+}
+REFUSALS = {404: UnknownSession, 409: SessionConflict}
+INTERRUPTED = "the worker stopped while carrying it out; it was not done again: look at the session, then ask again"
+
+
+def _here(host: str) -> bool:
+    """Whether this process carries out a request for `host` itself: it is that host's worker (one of its jobs
+    asks, e.g. an approval pressing keys), or CHORUS_REQUESTS_INLINE makes it own this host's tmux (a test, a tool
+    that runs without a worker)."""
+    return host == settings.CHORUS_HOST_NAME and (settings.CHORUS_REQUESTS_INLINE or hosts.worker_here(host))
+
+
+def _carry(requested) -> dict:
+    """Have the request carried out and return its detail, or raise what refused it: here, or by the worker of its
+    host (recorded, then waited for up to CHORUS_REQUEST_WAIT seconds)."""
+    if _here(requested.host):
+        return EXECUTORS[type(requested)](requested)
+    request_id = uuid.uuid4().hex
+    store.append("request", request_id, 0, [requested])
+    done = requests.wait(request_id, settings.CHORUS_REQUEST_WAIT)
+    if done.state == SessionRequest.CARRIED:
+        return done.detail
+    if done.state == SessionRequest.FAILED:
+        raise REFUSALS.get(done.status, SessionError)(done.reason)
+    if done.state == SessionRequest.CANCELLED:
+        raise SessionConflict(f"request {request_id} was cancelled: {done.reason}")
+    raise RequestPending(requests.pending_reason(done))
+
+
+def request_cancel(request_id: str, reason: str = "cancelled by a person") -> SessionRequest:
+    """Withdraw a request its host's worker has not taken yet."""
+    request = selectors.request(request_id)
+    if request.state != SessionRequest.PENDING:
+        raise SessionConflict(f"request {request_id} is {request.state}, so it can no longer be cancelled")
+    try:
+        store.append("request", request_id, request.version, [ev.RequestCancelled(reason=reason[:500])])
+    except store.ConcurrencyError:
+        raise SessionConflict(
+            f"request {request_id} was taken by its worker meanwhile; it can no longer be cancelled"
+        ) from None
+    return selectors.request(request_id)
+
+
+def request_carry_out(request: SessionRequest) -> None:
+    """The worker of the request's host carries it out: claimed first, by an event against the request's version
+    (so neither a second worker nor a second attempt after a crash does it again), then done, then its outcome
+    recorded. The events of what it did carry the request's id as their correlation_id."""
+    if request.state != SessionRequest.PENDING:
+        return
+    try:
+        store.append(
+            "request", request.id, request.version, [ev.RequestClaimed(machine=socket.gethostname(), pid=os.getpid())]
+        )
+    except store.ConcurrencyError:
+        return  # cancelled, or claimed by another worker meanwhile
+    requested = requests.requested(request)
+    with event_context(actor=request.actor or None, source="worker", correlation_id=request.id):
+        try:
+            outcome = ev.RequestCarried(detail=EXECUTORS[type(requested)](requested))
+        except DomainError as exc:
+            outcome = ev.RequestFailed(reason=str(exc)[:500], status=exc.status)
+        except Exception as exc:
+            log.exception("request %s (%s %s) failed", request.id, request.kind, request.session)
+            outcome = ev.RequestFailed(reason=f"the worker failed: {exc!r}"[:500], status=500)
+        store.append("request", request.id, None, [outcome])
+
+
+def requests_reconcile() -> None:
+    """At the worker's start, each request of this host that a worker claimed and did not finish (it was killed
+    meanwhile) is settled against what happened, never done twice: carried when the event of its side effect is in
+    the log; a kill or a removal is done now (what is left of the session ends; a second end changes nothing); a
+    start whose pane is there but unrecorded has that pane removed; anything else is failed, for a person to
+    look and ask again."""
+    for request in SessionRequest.objects.filter(host=settings.CHORUS_HOST_NAME, state=SessionRequest.CLAIMED):
+        requested = requests.requested(request)
+        with event_context(actor=request.actor or None, source="worker", correlation_id=request.id):
+            if requests.effect_recorded(request):
+                outcome = ev.RequestCarried(detail={"reconciled": "done before the worker stopped"})
+            elif request.kind in ("kill", "remove"):
+                try:
+                    outcome = ev.RequestCarried(detail=EXECUTORS[type(requested)](requested))
+                except DomainError as exc:
+                    outcome = ev.RequestFailed(reason=str(exc)[:500], status=exc.status)
+            elif request.kind == "start" and _half_started(request.session):
+                outcome = ev.RequestFailed(reason=f"{INTERRUPTED} (its half-started pane was removed)", status=409)
+            else:
+                outcome = ev.RequestFailed(reason=INTERRUPTED, status=409)
+            store.append("request", request.id, request.version, [outcome])
+
+
+def _half_started(name: str) -> bool:
+    """Whether tmux has a pane of `name` that no live session records (a start cut short after its pane was made
+    and before SessionCreated): removed, then True."""
+    pane = _tmux_call(tmux().panes_by_tag).get(name)
+    current = Session.objects.filter(pk=name).first()
+    if pane is None or (current is not None and current.is_live and current.pane_id == pane.pane_id):
+        return False
+    _tmux_call(tmux().kill_session, pane.session_name)
+    return True
 
 
 # --- Written by the worker --------------------------------------------------------------------------------------

@@ -10,10 +10,12 @@ poll goes on meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import os
+import socket
 import threading
 import time
 from datetime import datetime, timedelta
@@ -55,6 +57,8 @@ STARTUP_SECONDS = 30.0
 # exit status (on a loaded machine, seconds later): a dead pane with neither status nor signal is looked at again for
 # this long before it is recorded.
 EXIT_STATUS_WAIT = 3.0
+# seconds between two looks for requests when no doorbell rang (RequestRunner)
+REQUEST_POLL = 0.5
 
 
 TYPED_NOT_SUBMITTED = (
@@ -136,12 +140,15 @@ class SessionMonitor:
     # one tick
 
     def _read_models(self) -> tuple[list[Session], list[OutboxMessage]]:
-        """Live sessions and queued messages, read again only when the event log has moved since the last tick:
-        every change to them is an event, so an unchanged position means unchanged rows."""
+        """This host's live sessions and their queued messages (another host's are its own worker's), read again
+        only when the event log has moved since the last tick: every change to them is an event, so an unchanged
+        position means unchanged rows."""
         position = store.last_position()
         if position != self._position:
-            self._sessions = list(Session.objects.filter(lifecycle=LIVE))
-            self._queued = list(OutboxMessage.objects.filter(state=OutboxMessage.QUEUED).order_by("queued_position"))
+            self._sessions = list(Session.objects.filter(lifecycle=LIVE, host=settings.CHORUS_HOST_NAME))
+            own = [session.name for session in self._sessions]
+            queued = OutboxMessage.objects.filter(state=OutboxMessage.QUEUED, session__in=own)
+            self._queued = list(queued.order_by("queued_position"))
             self._progressed = selectors.progress_reported_since(self._position) if self._position >= 0 else set()
             self._signals = {
                 name: AgentSignal(Status.WAITING, "agent.question", f"agent asks: {question.text}"[:SIGNAL_CHARS])
@@ -503,7 +510,8 @@ class SessionMonitor:
         so: text still in an agent's input line is submitted (Enter cannot submit it twice); text still on a
         shell's command line (the cursor's line) is failed with that reason; text already in the transcript is
         delivered; anything else is failed, visibly, for a person to resend. Never delivered unseen."""
-        for message in OutboxMessage.objects.filter(state=OutboxMessage.DELIVERING):
+        own = Session.objects.filter(host=settings.CHORUS_HOST_NAME).values_list("name", flat=True)
+        for message in OutboxMessage.objects.filter(state=OutboxMessage.DELIVERING, session__in=list(own)):
             outcome = self._recover(message)
             with event_context(actor="worker", source="worker"):
                 services.delivery_finish(message.id, outcome)
@@ -539,3 +547,75 @@ class SessionMonitor:
         if head in " ".join(transcript.split()):
             return Outcome(True, message.attempts, confirmed_by="seen in the transcript after a worker restart")
         return interrupted
+
+
+class RequestRunner:
+    """The worker's request job: it carries out the requests for its host (sessions_app.requests), one at a time,
+    on a thread of its own (a kill takes seconds: the poll goes on meanwhile). The thread sleeps on a doorbell in
+    the data directory's live/ folder, which every commit rings (events_app.live), so a request appended by the web
+    server or a command on this machine is taken at once; REQUEST_POLL is the fallback (a host whose askers use
+    another data directory, a lost ring). At start, the requests it claimed before it died are settled first."""
+
+    interval = 1.0
+
+    def __init__(self) -> None:
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._bell: socket.socket | None = None
+        self._bell_path = ""
+
+    def start(self) -> None:
+        if settings.CHORUS_READ_ONLY:
+            log.info("read-only (CHORUS_READ_ONLY): requests for this host stay pending")
+            return
+        services.requests_reconcile()
+        folder = Path(settings.DATA_DIR) / "live"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        self._bell_path = str(folder / f"{os.getpid()}-requests.sock")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._bell_path)
+        self._bell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._bell.bind(self._bell_path)
+        self._bell.settimeout(REQUEST_POLL)
+        self._thread = threading.Thread(target=self._run, daemon=True, name="requests")
+        self._thread.start()
+
+    def tick(self) -> None:
+        """The thread does the work."""
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self._bell is not None:
+            self._bell.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._bell_path)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                close_old_connections()
+                try:
+                    for request in selectors.pending_requests(settings.CHORUS_HOST_NAME):
+                        if self._stopping.is_set():
+                            break
+                        services.request_carry_out(request)
+                except Exception:
+                    log.exception("carrying out requests failed; looking again")
+                self._wait()
+        finally:
+            connection.close()
+
+    def _wait(self) -> None:
+        """Until a ring (or REQUEST_POLL); the rings that came meanwhile are all answered by the next look."""
+        try:
+            self._bell.recv(64)
+            self._bell.setblocking(False)
+            while True:
+                self._bell.recv(64)
+        except (BlockingIOError, TimeoutError, OSError):
+            pass
+        finally:
+            if not self._stopping.is_set():
+                self._bell.settimeout(REQUEST_POLL)

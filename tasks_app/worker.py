@@ -121,7 +121,7 @@ class UsageMeter:
     def tick(self) -> None:
         now = self.clock()
         live, readers = {}, {}
-        for session in session_selectors.sessions(include_ended=False):
+        for session in session_selectors.sessions_here():
             if session.profile not in readers:
                 readers[session.profile] = self._reader(session.profile)
             reader = readers[session.profile]
@@ -165,7 +165,7 @@ class DialogApprovals:
         """Nothing runs between ticks."""
 
     def tick(self) -> None:
-        waiting = list(session_selectors.sessions(include_ended=False).filter(status="waiting"))
+        waiting = list(session_selectors.sessions_here().filter(status="waiting"))
         self.seen &= {(s.name, s.status_since) for s in waiting}
         for current in waiting:
             wait = (current.name, current.status_since)

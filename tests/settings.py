@@ -16,3 +16,7 @@ DATABASES["default"]["TEST"]["NAME"] = str(DATA_DIR / "test.sqlite3")  # noqa: F
 # The suite empties the database between tests, which an anchor of the log would rightly report as its tail cut:
 # the anchor tests (tests/events_app/test_anchors.py) choose a file of their own.
 CHORUS_ANCHOR_FILE = None
+
+# The suite's processes call tmux for this host's sessions themselves, as Chorus did before hosts: the tests of
+# requests carried out by a worker (tests/sessions_app/test_requests*.py) turn this off.
+CHORUS_REQUESTS_INLINE = os.environ.get("CHORUS_REQUESTS_INLINE", "1") != "0"

@@ -29,6 +29,7 @@ SOCKET_PATH = "ws/page/"
 # attribute names), or EVERY (all streams).
 SESSION, TASK, MESSAGE, DOCUMENT = "session", "task", "message", "document"
 AGENT, QUESTION, CLAIM = "agent", "question", "claim"
+REQUEST = "request"
 EVERY = "*"
 NEEDS_HUMAN = "needs-human"
 _UNSENT = object()

@@ -12,9 +12,11 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
+
 from chorus_site import ansi
 from chorus_site.pages import screens
-from chorus_site.pages.base import QUESTION, SESSION, TASK, Fragment, LivePage, Shown
+from chorus_site.pages.base import QUESTION, REQUEST, SESSION, TASK, Fragment, LivePage, Shown
 from chorus_site.pages.usage import DISPATCH, USAGE, today_spend
 from events_app.errors import DomainError
 from sessions_app import selectors as session_selectors
@@ -34,6 +36,7 @@ class Card:
     tail: list[ansi.Line]
     task: Any = None
     question: Any = None  # the agent's oldest open question
+    offline: str = ""  # why its status is only what was last seen: its host is offline ("" while it is online)
 
     @property
     def name(self) -> str:
@@ -51,7 +54,8 @@ class Card:
     def key(self) -> tuple:
         """What the card shows, but its tail (which a screen refresh sends by itself)."""
         task = self.task
-        return (self.session.version, task and (task.id, task.title, task.status), self.question and self.question.id)
+        task = (task.id, task.title, task.status) if task else None
+        return (self.session.version, task, self.question and self.question.id, self.offline)
 
 
 def current_tasks() -> dict[str, Any]:
@@ -70,8 +74,10 @@ def _section(session) -> str:
     return "waiting" if session.status == "waiting" else "live"
 
 
-def grid(sessions: list, tails: Shown, everything: bool = False) -> dict:
-    """The sections' cards (all of them if `everything`, else each section's first SHOWN) and the counts."""
+def grid(sessions: list, tails: Shown, everything: bool = False, offline: Mapping[str, str] | None = None) -> dict:
+    """The sections' cards (all of them if `everything`, else each section's first SHOWN) and the counts; a live
+    session of a host in `offline` says so on its card."""
+    offline = offline or {}
     members: dict[str, list] = {key: [] for key, _ in SECTIONS}
     for s in sessions:
         members[_section(s)].append(s)
@@ -81,7 +87,10 @@ def grid(sessions: list, tails: Shown, everything: bool = False) -> dict:
     sections = []
     for key, title in SECTIONS:
         shown = members[key] if everything else members[key][: SHOWN[key]]
-        cards = [Card(s, tails.get(s.name, []), current.get(s.name), asked.get(s.name)) for s in shown]
+        cards = [
+            Card(s, tails.get(s.name, []), current.get(s.name), asked.get(s.name), offline.get(s.host, ""))
+            for s in shown
+        ]
         sections.append((key, title, cards, len(members[key])))
     counts = {status: 0 for status in ("waiting", "busy", "idle", "unknown", "stopped")}
     for s in sessions:
@@ -99,6 +108,11 @@ def shown_live(context: dict) -> list[str]:
         for card in cards
         if card.session.is_live and card.session.pane_id
     ]
+
+
+def open_requests() -> dict:
+    """The requests no host's worker has finished yet (pending, or being carried out), the latest first."""
+    return {"session_requests": session_selectors.requests(open_only=True, limit=20)}
 
 
 def profile_label(profile) -> str:
@@ -121,8 +135,8 @@ class OverviewPage(LivePage):
     name = "overview"
     template = "overview.html"
     section = "sessions"
-    parameters = ("all",)
-    topics = (TASK, QUESTION, USAGE, DISPATCH)
+    parameters = ("all", "host")
+    topics = (TASK, QUESTION, USAGE, DISPATCH, REQUEST)
     screen_interval = 1.0
 
     def __init__(self, params: Mapping[str, str]):
@@ -131,11 +145,16 @@ class OverviewPage(LivePage):
         self.live: list[str] = []  # the live sessions among the cards shown, as the last reading found them
         self.tails = Shown()  # each card's tail as last shown
         self.screens = screens.Screens()
+        self.host = self.params.get("host", "")
+        self.hosts: list = []  # every host as the last reading found it (presence is no event: see refresh_screens)
 
     def read(self) -> dict:
-        context = grid(list(session_selectors.sessions()), self.tails, self.everything)
+        self.hosts = session_selectors.hosts()
+        offline = {host.name: host.offline_reason for host in self.hosts if not host.online}
+        sessions = list(session_selectors.sessions(host=self.host))
+        context = grid(sessions, self.tails, self.everything, offline)
         self.live = shown_live(context)
-        return context
+        return {**context, "hosts": self.hosts, "host": self.host}
 
     def read_grid(self) -> list[Fragment]:
         context = self.read()
@@ -148,10 +167,18 @@ class OverviewPage(LivePage):
             (key, count, tuple(card.name for card in section)) for key, _title, section, count in context["sections"]
         )
         return [
+            Fragment(
+                "overview.html#host-list", context, key=tuple((h.name, h.online, h.live_sessions) for h in self.hosts)
+            ),
             Fragment("overview.html#session-grid", context, key=layout, covers=cards),
             Fragment("overview.html#status-counts", context, key=tuple(context["counts"].items())),
             *cards,
         ]
+
+    def read_requests(self) -> list[Fragment]:
+        context = open_requests()
+        key = tuple((r.id, r.version, r.waits_for) for r in context["session_requests"])
+        return [Fragment("overview.html#open-requests", context, key=key)]
 
     def read_spend(self) -> list[Fragment]:
         return [today_spend()]
@@ -160,15 +187,18 @@ class OverviewPage(LivePage):
         "session-grid": read_grid,
         "status-counts": read_grid,
         "session-card": read_grid,
+        "host-list": read_grid,
         "today-spend": read_spend,
+        "open-requests": read_requests,
     }
     # a task names its session in its read model, not in its events: any task event may change what a card shows
     renders = {
-        SESSION: ("status-counts", "session-grid", "session-card"),
+        SESSION: ("host-list", "status-counts", "session-grid", "session-card"),
         TASK: ("status-counts", "session-grid", "session-card"),
         QUESTION: ("session-card",),
         USAGE: ("today-spend",),
         DISPATCH: ("today-spend",),
+        REQUEST: ("open-requests",),
     }
 
     def context(self) -> dict:
@@ -182,15 +212,32 @@ class OverviewPage(LivePage):
             **super().context(),
             **context,
             "today_spend": today_spend().context,
+            **open_requests(),
             "profiles": profiles(),
             "default_profile": session_selectors.default_profile(),
+            "this_host": settings.CHORUS_HOST_NAME,
             "name_rule": f"Use {session_services.NAME_RULE}.",
         }
 
     def refresh_screens(self) -> str:
+        """The tails that changed; and, when a host went offline or came back (presence is no event, so no push
+        says so), the hosts and the cards again."""
+        online = [(host.name, host.online) for host in self.hosts]
+        if [(host.name, host.online) for host in session_selectors.hosts()] != online:
+            return self.render_grid()
         tails = {name: tail(screen) for name, screen in self.screens.read(self.live).items()}
         return "".join(
             Fragment("overview.html#session-tail", {"name": name, "tail": lines}).render()
             for name, lines in tails.items()
             if self.tails.changed(name, lines)
         )
+
+    def render_grid(self) -> str:
+        context = self.read()
+        for name, screen in self.screens.read(self.live).items():
+            self.tails.changed(name, tail(screen))
+        for _key, _title, cards, _count in context["sections"]:
+            for card in cards:
+                card.tail = self.tails.get(card.name, [])
+        parts = ("host-list", "status-counts", "session-grid")
+        return "".join(Fragment(f"overview.html#{part}", context).render() for part in parts)

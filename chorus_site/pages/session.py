@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from chorus_site import ansi
 from chorus_site.pages import screens
-from chorus_site.pages.base import AGENT, CLAIM, MESSAGE, QUESTION, Fragment, LivePage, Shown, found
+from chorus_site.pages.base import AGENT, CLAIM, MESSAGE, QUESTION, REQUEST, Fragment, LivePage, Shown, found
 from chorus_site.pages.usage import USAGE, session_usage
 from sessions_app import selectors as session_selectors
 from tasks_app import selectors as task_selectors
@@ -21,6 +21,7 @@ KEY_BUTTONS = ("Enter", "Escape", "Up", "Down", "Tab", "BTab", "y", "n", "C-c")
 QUESTIONS_CLOSED_SHOWN = 5
 AGENT_CALLS_SHOWN = 10
 APPROVALS_SHOWN = 10
+REQUESTS_SHOWN = 5
 APPROVAL = "approval"
 
 
@@ -42,6 +43,8 @@ def screen(name: str, text: str) -> Screen:
 def head(session) -> dict:
     return {
         "session": session,
+        # a live session of an offline host shows what was last seen as such, not as its status now
+        "host_offline": session_selectors.offline_hosts().get(session.host, "") if session.is_live else "",
         "history": list(session_selectors.status_history(session.name, 50)),
         "attach_command": session_selectors.attach_command(session.name),
     }
@@ -75,6 +78,15 @@ def approvals(name: str) -> dict:
     return {"approval_decisions": task_selectors.approval_decisions(name, APPROVALS_SHOWN)}
 
 
+def session_requests(name: str) -> dict:
+    """The session's latest requests to its host's worker: pending ones (cancellable), being carried out, done."""
+    return {"session_requests": session_selectors.requests(name, limit=REQUESTS_SHOWN)}
+
+
+def requests_key(context: dict) -> tuple:
+    return tuple((r.id, r.version, r.waits_for) for r in context["session_requests"])
+
+
 def outbox(name: str) -> dict:
     messages = list(found(session_selectors.outbox, name, include_finished=True))
     return {"session_name": name, "outbox_messages": messages[::-1][:30]}
@@ -85,7 +97,7 @@ class SessionPage(LivePage):
     template = "session.html"
     section = "sessions"
     parameters = ("name",)
-    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", CLAIM, f"{USAGE}:{{name}}", f"{APPROVAL}:{{name}}")
+    topics = (MESSAGE, QUESTION, f"{AGENT}:{{name}}", CLAIM, f"{USAGE}:{{name}}", f"{APPROVAL}:{{name}}", REQUEST)
     screen_interval = 1.0
 
     def __init__(self, params: Mapping[str, str]):
@@ -96,15 +108,22 @@ class SessionPage(LivePage):
         self.texts = Shown()  # the screen's text as last looked at
         self.screen = Screen()
         self.screens = screens.Screens()
+        self.host = ""  # the session's host, as the last reading found it
+        self.host_state = Shown()  # whether that host was offline when last shown
+
+    def host_offline(self) -> str:
+        return session_selectors.offline_hosts().get(self.host, "")
 
     def read_session(self):
         session = found(session_selectors.session, self.session_name)
+        self.host = session.host
         self.pane = session.pane_id if session.is_live else ""
         self.waiting = session.is_live and session.status == "waiting"
         return session
 
     def read_head(self) -> list[Fragment]:
         context = head(self.read_session())
+        self.host_state.changed("offline", context["host_offline"])
         return [Fragment("session.html#session-head", context), Fragment("session.html#history", context)]
 
     def read_outbox(self) -> list[Fragment]:
@@ -131,6 +150,10 @@ class SessionPage(LivePage):
     def read_usage(self) -> list[Fragment]:
         return [session_usage(self.session_name)]
 
+    def read_requests(self) -> list[Fragment]:
+        context = session_requests(self.session_name)
+        return [Fragment("session.html#requests", context, key=requests_key(context))]
+
     def read_approvals(self) -> list[Fragment]:
         context = approvals(self.session_name)
         shown = tuple(d.position for d in context["approval_decisions"])
@@ -146,6 +169,7 @@ class SessionPage(LivePage):
         "session-claims": read_claims,
         "session-usage": read_usage,
         "approval-decisions": read_approvals,
+        "requests": read_requests,
     }
     # a question's stream is its own id, not the session's: every question event is read, and sent if it changed
     renders = {
@@ -156,6 +180,7 @@ class SessionPage(LivePage):
         CLAIM: ("session-claims",),
         f"{USAGE}:{{name}}": ("session-usage",),
         f"{APPROVAL}:{{name}}": ("approval-decisions",),
+        REQUEST: ("requests",),
     }
 
     def dialog(self) -> dict:
@@ -175,25 +200,33 @@ class SessionPage(LivePage):
     def context(self) -> dict:
         session = self.read_session()
         self.look()
+        shown = head(session)
+        self.host_state.changed("offline", shown["host_offline"])
         return {
             **super().context(),
-            **head(session),
+            **shown,
             **outbox(self.session_name),
             "session_usage": session_usage(self.session_name).context,
             **questions(self.session_name),
             **agent_calls(self.session_name),
             **claims(self.session_name),
             **approvals(self.session_name),
+            **session_requests(self.session_name),
             **self.dialog(),
             **self.shown_screen(),
             "keys": KEY_BUTTONS,
         }
 
     def refresh_screens(self) -> str:
+        """The screen when it changed; and the head when the session's host went offline or came back (presence
+        is no event, so no push says so)."""
+        parts = []
+        if self.pane and self.host_state.changed("offline", self.host_offline()):
+            parts.extend(self.read_head()[:1])
         dialog = self.dialog()
         if not self.look():
-            return ""
-        parts = [Fragment("session.html#screen", self.shown_screen())]
+            return "".join(part.render() for part in parts)
+        parts.append(Fragment("session.html#screen", self.shown_screen()))
         if self.dialog() != dialog:
             parts.append(Fragment("session.html#dialog", self.dialog()))
         return "".join(part.render() for part in parts)

@@ -34,9 +34,10 @@ def session_create(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "").strip()
     profile = request.POST.get("profile", "").strip() or session_selectors.default_profile()
     subdir = request.POST.get("subdir", "").strip() or None
+    host = request.POST.get("host", "").strip() or None
     return act(
         request,
-        lambda: session_services.session_create(name, profile, subdir),
+        lambda: session_services.session_create(name, profile, subdir, host=host),
         lambda s: f"Session {s.name} started ({s.profile}).",
     )
 
@@ -101,6 +102,12 @@ def session_clear_input(request: HttpRequest, name: str) -> HttpResponse:
         f"Cleared the input line of {name}.",
         back=reverse("session", args=[name]),
     )
+
+
+@require_POST
+def request_cancel(request: HttpRequest, request_id: str) -> HttpResponse:
+    """Withdraw a request its host's worker has not taken (its host is offline, say)."""
+    return act(request, lambda: session_services.request_cancel(request_id), f"Request {request_id} cancelled.")
 
 
 @require_POST

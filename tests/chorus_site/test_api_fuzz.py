@@ -34,6 +34,8 @@ def server(subprocess_env, transactional_db, tmp_path):
         "PROJECT_ROOT": str(project),
         "CHORUS_TMUX_SOCKET": os.path.join(socket_dir, "socket"),
         "EDITOR": "true",
+        # a session asked of another host (the fuzzer names any) waits for its worker less than the client's 10 s
+        "CHORUS_REQUEST_WAIT": "1",
     }
     process = ServerProcess(env, free_port(), settings.CHORUS_TOKEN)
     try:

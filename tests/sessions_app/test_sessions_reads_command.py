@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from sessions_app import services
@@ -48,8 +49,8 @@ def test_tables_for_people():
     SessionFactory(name="w2", profile="codex")
     header, row = run("list").splitlines()
     # one vocabulary: the lifecycle (live, ended, killed) and the status (idle, busy, waiting, stopped) apart
-    assert header.split() == ["NAME", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY"]
-    assert row.split()[:4] == ["w2", "codex", "live", "starting"]
+    assert header.split() == ["NAME", "HOST", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY"]
+    assert row.split()[:5] == ["w2", settings.CHORUS_HOST_NAME, "codex", "live", "starting"]
     assert run("attach", "w2").strip() == "tmux -L chorus-test attach -t w2"
     assert "AT" in run("history", "w2")
 

@@ -39,6 +39,7 @@ class Command(DomainCommand):
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         listing = sub.add_parser("list", help="sessions with status and reason")
         listing.add_argument("--live", action="store_true", help="only live sessions")
+        listing.add_argument("--host", default="", help="only the sessions of this host (chorus hosts lists them)")
         new = sub.add_parser("new", help="start an agent in a new tmux session")
         new.add_argument("name")
         new.add_argument("--profile", help="default: the built-in default if installed, else the first installed agent")
@@ -46,12 +47,16 @@ class Command(DomainCommand):
         new.add_argument(
             "--tools", choices=CHOICES, help="its agent's Chorus tools (default: the profile's agent_tools)"
         )
+        new.add_argument("--host", help="whose worker starts it (default: this host, CHORUS_HOST_NAME)")
         for action in ("kill", "attach", "screen", "history"):
             sub.add_parser(action, help=f"{action} a session").add_argument("name")
         restart = sub.add_parser("restart", help="restart a session")
         restart.add_argument("name")
         restart.add_argument("--resume", action="store_true", help="continue its agent's conversation")
-        sub.add_parser("recover", help="start again the sessions that were live when tmux or the machine went away")
+        recover = sub.add_parser(
+            "recover", help="start again the sessions that were live when tmux or the machine went away"
+        )
+        recover.add_argument("--host", help="whose sessions (default: this host's)")
         sub.add_parser("remove", help="forget an ended session (its history stays in the event log)").add_argument(
             "name"
         )
@@ -60,6 +65,12 @@ class Command(DomainCommand):
         adopt.add_argument("target", help="tmux session name or pane id (%%N)")
         adopt.add_argument("--name")
         adopt.add_argument("--profile", default="shell")
+        adopt.add_argument("--host", help="whose tmux has it (default: this host)")
+        requests = sub.add_parser("requests", help="requests to hosts' workers (start, kill, keys, ...), latest first")
+        requests.add_argument("name", nargs="?", help="only this session's")
+        requests.add_argument("--open", dest="open_only", action="store_true", help="only those not finished")
+        cancel_request = sub.add_parser("cancel-request", help="withdraw a request its host's worker has not taken")
+        cancel_request.add_argument("request_id")
         send = sub.add_parser("send", help="queue a message (- reads it from stdin)")
         send.add_argument("name")
         send.add_argument("text")
@@ -107,18 +118,29 @@ class Command(DomainCommand):
         data = _data("SessionOut", session)
         self.emit(data, [(k, v) for k, v in data.items()])
 
-    def do_list(self, live=False, **_):
-        sessions = list(selectors.sessions(include_ended=not live))
+    def do_list(self, live=False, host="", **_):
+        sessions = list(selectors.sessions(include_ended=not live, host=host))
         if not sessions and not self.as_json:
             self.stdout.write(f"no sessions; start one with: sessions new NAME --profile {selectors.default_profile()}")
             return
-        table = [("NAME", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY")] + [
-            (s.name, s.profile, s.lifecycle, s.status, _age(s.status_since), s.status_reason[:70]) for s in sessions
+        offline = selectors.offline_hosts()
+        table = [("NAME", "HOST", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY")] + [
+            (
+                s.name,
+                s.host,
+                s.profile,
+                s.lifecycle,
+                s.status,
+                _age(s.status_since),
+                (f"{offline[s.host]}; last seen: " if s.is_live and s.host in offline else "") + s.status_reason[:70],
+            )
+            for s in sessions
         ]
         self.emit([_data("SessionOut", s) for s in sessions] if self.as_json else None, table)
 
-    def do_new(self, name, profile, subdir, tools=None, **_):
-        self.show_session(services.session_create(name, profile or selectors.default_profile(), subdir, tools))
+    def do_new(self, name, profile, subdir, tools=None, host=None, **_):
+        chosen = profile or selectors.default_profile()
+        self.show_session(services.session_create(name, chosen, subdir, tools, host=host))
 
     def do_remove(self, name, **_):
         services.session_remove(name)
@@ -140,15 +162,34 @@ class Command(DomainCommand):
     def do_restart(self, name, resume=False, **_):
         self.show_session(services.session_restart(name, resume=resume))
 
-    def do_recover(self, **_):
-        outcome = services.sessions_recover()
+    def do_recover(self, host=None, **_):
+        outcome = services.sessions_recover(host)
         data = [{"name": session.name, "recovered": not failure, "failure": failure} for session, failure in outcome]
         self.say({"sessions": data}, services.recovery_report(outcome))
         if any(failure for _session, failure in outcome):
             raise CommandError("some sessions were not recovered")
 
-    def do_adopt(self, target, name, profile, **_):
-        self.show_session(services.session_adopt(target, name, profile))
+    def do_adopt(self, target, name, profile, host=None, **_):
+        self.show_session(services.session_adopt(target, name, profile, host=host))
+
+    def do_requests(self, name=None, open_only=False, **_):
+        from sessions_app.schemas import RequestOut
+
+        found = selectors.requests(name, open_only=open_only)
+        rows = [RequestOut.from_orm(r).model_dump() for r in found]
+        table = [("ID", "KIND", "SESSION", "HOST", "STATE", "WHY")] + [
+            (r.id, r.kind, r.session, r.host, r.state, (r.waits_for or r.reason)[:80]) for r in found
+        ]
+        if not rows and not self.as_json:
+            self.stdout.write("no requests")
+            return
+        self.emit(rows, table)
+
+    def do_cancel_request(self, request_id, **_):
+        from sessions_app.schemas import RequestOut
+
+        cancelled = services.request_cancel(request_id)
+        self.say(RequestOut.from_orm(cancelled).model_dump(), f"cancelled request {request_id}")
 
     def do_attach(self, name, **_):
         session = selectors.session(name)
