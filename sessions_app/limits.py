@@ -198,6 +198,10 @@ def reason(seen: LimitSeen, zone: tzinfo, now: datetime) -> str:
     return f"usage limit until {shown}"
 
 
+# a screen no look has: what a cached search is keyed by when it must be done again
+_UNSEEN = object()
+
+
 class LimitWatch:
     """What the worker asks of each look: the verdict, or waiting while the screen shows a limit that holds.
 
@@ -209,9 +213,11 @@ class LimitWatch:
         self.margin = margin
         self.zone = zone
         # by session: (the screen last searched, what it showed)
-        self._seen: dict[str, tuple[str, LimitSeen | None]] = {}
+        self._seen: dict[str, tuple[object, LimitSeen | None]] = {}
         # by session: the limit line it was seen working after (its limit is over)
         self._over: dict[str, str] = {}
+        # by session: what the agent's self-report said of its last failed request (a hook's error), since
+        self._heard: dict[str, str] = {}
 
     def overrule(self, session, profile, screen: str, verdict):
         if not profile.limits:
@@ -247,6 +253,9 @@ class LimitWatch:
         if cached is not None and cached[0] is screen:
             return cached[1]
         found = find_limit(profile.limits, screen, now, self.zone)
+        if found is None and session.name in self._heard:
+            # the screen says it in words the rules do not know (a new version): the agent's own report does
+            found = find_limit(profile.limits, self._heard[session.name], now, self.zone)
         if found is not None:
             previous = cached[1] if cached is not None else None
             if previous is not None and previous.text == found.text:
@@ -256,6 +265,18 @@ class LimitWatch:
         self._seen[session.name] = (screen, found)
         return found
 
+    def hear(self, name: str, text: str) -> None:
+        """What the agent's self-report said of a request that failed (Claude Code's StopFailure hook: "You've hit
+        your 5-hour limit · resets 6:46pm (UTC)"), read with the same rules when the screen shows no limit; "" when
+        it took a new prompt, which ends what was said."""
+        if text:
+            self._heard[name] = text
+        elif self._heard.pop(name, None) is None:
+            return
+        cached = self._seen.get(name)
+        if cached is not None:
+            self._seen[name] = (_UNSEEN, cached[1])  # searched again at the next look
+
     def current(self, name: str) -> LimitSeen | None:
         cached = self._seen.get(name)
         return cached[1] if cached is not None else None
@@ -263,6 +284,7 @@ class LimitWatch:
     def forget(self, name: str) -> None:
         self._seen.pop(name, None)
         self._over.pop(name, None)
+        self._heard.pop(name, None)
 
 
 def due(sessions, now: datetime) -> list:

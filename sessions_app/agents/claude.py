@@ -399,7 +399,10 @@ def signal(payload: dict) -> Signal:
     if kind == "UserPromptSubmit" and isinstance(payload.get("prompt"), str):
         return Signal("prompt_accepted", submitted_text(payload["prompt"]))
     if kind == "StopFailure":
-        return Signal("error", str(payload.get("error") or payload.get("reason") or "the model request failed"))
+        # 2.1.330 at a plan's limit: {"error": "rate_limit", "last_assistant_message": "You've hit your 5-hour limit
+        # · resets 6:46pm (UTC)"}: the message is what its limit rules read
+        said = payload.get("last_assistant_message") or payload.get("error") or payload.get("reason")
+        return Signal("error", str(said or "the model request failed"))
     return Signal("activity")
 
 

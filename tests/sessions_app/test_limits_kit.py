@@ -97,3 +97,35 @@ class Clock:
 
     def __getattr__(self, name):
         return getattr(datetime, name)
+
+
+# Claude Code 2.1.330's StopFailure payload at its plan's limit, as it sent it in the kit (paths trimmed)
+STOP_FAILURE = {
+    "session_id": "e29c0ad2-d93b-4d9e-8f13-a043606f2825",
+    "transcript_path": "/home/me/.claude/projects/-work-project/e29c0ad2-d93b-4d9e-8f13-a043606f2825.jsonl",
+    "cwd": "/work/project",
+    "prompt_id": "62bccef0-c10b-4c7a-a99e-3b61d427f904",
+    "effort": {"level": "medium"},
+    "hook_event_name": "StopFailure",
+    "error": "rate_limit",
+    "last_assistant_message": "You've hit your 5-hour limit · resets 6:46pm (UTC)",
+}
+
+
+def test_a_limit_the_stop_failure_hook_reports_parks_the_agent_whatever_its_screen_says(monkeypatch):
+    heard = claude.signal(STOP_FAILURE)
+    assert (heard.kind, heard.text) == ("error", "You've hit your 5-hour limit · resets 6:46pm (UTC)")
+    # a screen in words no rule knows (a new version's), the agent idle
+    screen = capture("claude_code-2.1.330-plan").replace("hit your 5-hour limit", "run out").replace("limit", "cap")
+    idle = detect(claude.PROFILE, Observation(screen=screen))
+    assert find_limit(claude.PROFILE.limits, screen, NOW, UTC) is None
+    watch = LimitWatch(timedelta(seconds=120), UTC)
+    monkeypatch.setattr("sessions_app.limits.datetime", Clock(datetime(2026, 12, 2, 18, 40, tzinfo=UTC)))
+    assert watch.overrule(session(), claude.PROFILE, screen, idle) == idle
+    watch.hear("s", heard.text)
+    parked = watch.overrule(session(), claude.PROFILE, screen, idle)
+    assert parked.status is Status.WAITING and parked.reason == "usage limit until 18:46"
+    assert watch.current("s").text == heard.text
+    # a new prompt taken: what the hook said is over
+    watch.hear("s", "")
+    assert watch.overrule(session(), claude.PROFILE, screen, idle) == idle
