@@ -266,9 +266,9 @@ class LimitWatch:
         return found
 
     def hear(self, name: str, text: str) -> None:
-        """What the agent's self-report said of a request that failed (Claude Code's StopFailure hook: "You've hit
-        your 5-hour limit · resets 6:46pm (UTC)"), read with the same rules when the screen shows no limit; "" when
-        it took a new prompt, which ends what was said."""
+        """What the agent's self-report said of a request that failed (a hook's "You've hit your 5-hour limit ·
+        resets 6:46pm (UTC)"), read with the same rules when the screen shows no limit; "" when it took a new
+        prompt, which ends what was said."""
         if text:
             self._heard[name] = text
         elif self._heard.pop(name, None) is None:

@@ -57,7 +57,12 @@ MCP_TIMEOUT = 20.0
 # Steps known to fail because of a bug another part of Chorus is fixing (issue 14's item named), by profile: the
 # run reports them as "xfail" and does not fail on them; one that passes is reported as "xpass". The integrator
 # removes an entry when its fix is merged.
-EXPECTED_FAILURES: dict[tuple[str, str], str] = {}
+EXPECTED_FAILURES: dict[tuple[str, str], str] = {
+    ("gemini", "a restart resumes the conversation"): (
+        "issue 12: Gemini CLI 0.61.0 started with --resume (and Chorus's MCP server) draws its input box and then "
+        "drops what is typed for some seconds; Chorus's first prompt after the restart fails its delivery"
+    ),
+}
 
 
 def quotes_a_dialog(reason: str) -> bool:
@@ -580,11 +585,16 @@ class Drive:
             self.step_multiline()
             self.step_question()
             self.step_mcp()
-            self.step_usage_limit()
             self.step_usage()
+        shown = watcher.shown
+        # The restart makes a new pane: the limit comes after it, so the resumed conversation is a clean one (not
+        # one whose last prompt is still refused) and the limit is watched on the new pane.
         self.step_resume()
+        session = self.session()
+        with Watcher(self.profile(), session.pane_id, session.pid) as watcher:
+            self.step_usage_limit()
         self.step_stop()
-        measure(self.report.seen, watcher.shown)
+        measure(self.report.seen, shown + watcher.shown)
 
     def step_start(self) -> bool:
         from events_app.store import event_context
