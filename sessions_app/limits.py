@@ -35,6 +35,8 @@ _MONTH_DAY = re.compile(
     re.IGNORECASE,
 )
 _ISO_DATE = re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})\b")
+# A reset given as a Unix time, the whole text (an API's own words, "usage limit reached|1796235600", as they came)
+_EPOCH = re.compile(r"^\s*(?P<epoch>\d{9,11})\s*$")
 _ZONE = re.compile(r"\(?\b(?P<zone>UTC|GMT|[A-Z][A-Za-z_]+/[A-Za-z_]+(?:/[A-Za-z_]+)?)\b\)?")
 
 
@@ -44,13 +46,17 @@ class LimitRule:
     case ignored: a full-screen renderer keeps blank rows between its transcript and its input box; the built-in
     patterns start at a line's start, so a reply that quotes a notice mid-sentence is none) with a named group
     `reset` holding when it resets, if the agent says. `words`: the pattern is tried only on text holding one of
-    them (lower case), as the worker asks this of every screen that changed and a search costs more than a look."""
+    them (lower case), as the worker asks this of every screen that changed and a search costs more than a look.
+    `resumes`: a pattern which, found in the same lines, says the agent goes on by itself at the reset ("Continuing
+    automatically at 6:22pm"): Chorus then parks it until the reset and types nothing."""
 
     name: str
     pattern: str
     lines: int = 10
     words: tuple[str, ...] = ()
+    resumes: str = ""
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    resumes_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -60,15 +66,22 @@ class LimitRule:
             object.__setattr__(self, "regex", re.compile(self.pattern, re.IGNORECASE | re.MULTILINE))
         except re.error as exc:
             raise ValueError(f"limit pattern is not a valid regular expression: {exc}") from None
+        try:
+            resumes = re.compile(self.resumes, re.IGNORECASE | re.MULTILINE) if self.resumes else None
+        except re.error as exc:
+            raise ValueError(f"limit resumes pattern is not a valid regular expression: {exc}") from None
+        object.__setattr__(self, "resumes_regex", resumes)
 
 
 @dataclass(frozen=True)
 class LimitSeen:
-    """A limit on screen: the rule, the line that said it, and its reset (None: the text could not be parsed)."""
+    """A limit on screen: the rule, the line that said it, and its reset (None: the text could not be parsed);
+    `resumes_itself`: the agent said it goes on by itself at the reset."""
 
     rule: str
     text: str
     until: datetime | None
+    resumes_itself: bool = False
 
 
 def find_limit(rules: tuple[LimitRule, ...], screen: str, now: datetime, zone: tzinfo) -> LimitSeen | None:
@@ -87,7 +100,9 @@ def find_limit(rules: tuple[LimitRule, ...], screen: str, now: datetime, zone: t
         line_end = match.string.find("\n", match.end())
         text = " ".join(match.string[line_start : line_end if line_end >= 0 else None].split())
         reset = match.groupdict().get("reset")
-        return LimitSeen(rule.name, text[:300], parse_reset(reset, now, zone) if reset else None)
+        until = parse_reset(reset, now, zone) if reset else None
+        itself = until is not None and rule.resumes_regex is not None and bool(rule.resumes_regex.search(match.string))
+        return LimitSeen(rule.name, text[:300], until, itself)
     return None
 
 
@@ -107,7 +122,11 @@ def parse_reset(text: str, now: datetime, zone: tzinfo) -> datetime | None:
     """When a limit resets, from what the agent printed: a duration ("in 2h 13m", "in 45 minutes"), or a clock
     time (3pm, 3:00 PM, 15:00) with an optional date ("May 5 at 9pm", "Dec 29th, 2025 10:15 PM", 2026-12-03) and
     time zone ("(Europe/Paris)", UTC; else `zone`). A clock time without a date is its next occurrence after
-    `now`; a date without a year is this year's, or next year's once it is over. None when nothing says when."""
+    `now`; a date without a year is this year's, or next year's once it is over; a bare Unix time is that moment.
+    None when nothing says when."""
+    epoch = _EPOCH.match(text)
+    if epoch:
+        return datetime.fromtimestamp(int(epoch["epoch"]), UTC)
     duration = _DURATION.search(text)
     if duration and any(duration.groupdict().values()):
         parts = {key: int(value or 0) for key, value in duration.groupdict().items()}
@@ -179,6 +198,10 @@ def reason(seen: LimitSeen, zone: tzinfo, now: datetime) -> str:
     return f"usage limit until {shown}"
 
 
+# a screen no look has: what a cached search is keyed by when it must be done again
+_UNSEEN = object()
+
+
 class LimitWatch:
     """What the worker asks of each look: the verdict, or waiting while the screen shows a limit that holds.
 
@@ -190,14 +213,18 @@ class LimitWatch:
         self.margin = margin
         self.zone = zone
         # by session: (the screen last searched, what it showed)
-        self._seen: dict[str, tuple[str, LimitSeen | None]] = {}
+        self._seen: dict[str, tuple[object, LimitSeen | None]] = {}
+        # by session: the limit line it was seen working after (its limit is over)
+        self._over: dict[str, str] = {}
+        # by session: what the agent's self-report said of its last failed request (a hook's error), since
+        self._heard: dict[str, str] = {}
 
     def overrule(self, session, profile, screen: str, verdict):
         if not profile.limits:
             return verdict
         now = datetime.now(UTC)
         seen = self.seen(session, profile, screen, now)
-        if seen is None or (seen.until is not None and now >= seen.until + self.margin):
+        if seen is None or (seen.until is not None and self.over(session.name, seen, verdict, now)):
             return verdict
         return replace(
             verdict,
@@ -209,12 +236,26 @@ class LimitWatch:
             asked="",
         )
 
+    def over(self, name: str, seen: LimitSeen, verdict, now: datetime) -> bool:
+        """Whether a readable limit no longer holds: past its reset plus the margin (when Chorus's continue message
+        is queued), or once the agent works again after its reset (it went on by itself, or a person asked it to;
+        its line may stay on screen after that turn, which does not park it again)."""
+        if now >= seen.until + self.margin or self._over.get(name) == seen.text:
+            return True
+        if now >= seen.until and verdict.status is type(verdict.status).BUSY:
+            self._over[name] = seen.text
+            return True
+        return False
+
     def seen(self, session, profile, screen: str, now: datetime) -> LimitSeen | None:
         """The limit the session's screen shows (searched again only when the screen changed)."""
         cached = self._seen.get(session.name)
         if cached is not None and cached[0] is screen:
             return cached[1]
         found = find_limit(profile.limits, screen, now, self.zone)
+        if found is None and session.name in self._heard:
+            # the screen says it in words the rules do not know (a new version): the agent's own report does
+            found = find_limit(profile.limits, self._heard[session.name], now, self.zone)
         if found is not None:
             previous = cached[1] if cached is not None else None
             if previous is not None and previous.text == found.text:
@@ -224,12 +265,26 @@ class LimitWatch:
         self._seen[session.name] = (screen, found)
         return found
 
+    def hear(self, name: str, text: str) -> None:
+        """What the agent's self-report said of a request that failed (a hook's "You've hit your 5-hour limit ·
+        resets 6:46pm (UTC)"), read with the same rules when the screen shows no limit; "" when it took a new
+        prompt, which ends what was said."""
+        if text:
+            self._heard[name] = text
+        elif self._heard.pop(name, None) is None:
+            return
+        cached = self._seen.get(name)
+        if cached is not None:
+            self._seen[name] = (_UNSEEN, cached[1])  # searched again at the next look
+
     def current(self, name: str) -> LimitSeen | None:
         cached = self._seen.get(name)
         return cached[1] if cached is not None else None
 
     def forget(self, name: str) -> None:
         self._seen.pop(name, None)
+        self._over.pop(name, None)
+        self._heard.pop(name, None)
 
 
 def due(sessions, now: datetime) -> list:

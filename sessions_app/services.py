@@ -787,8 +787,10 @@ def session_record_status(session: Session, verdict, limit=None) -> bool:
     if limit is not None:
         reset_at = limit.until.isoformat() if limit.until is not None else ""
         events.append(ev.UsageLimitReached(rule=limit.rule, text=limit.text[:300], reset_at=reset_at))
-        # the same line seen again (its resume already sent) schedules nothing more
-        if limit.until is not None and not (limit.text == session.limit_text and limit.until == session.limit_until):
+        # the same line seen again (its resume already sent) schedules nothing more; nor does an agent that goes on
+        # by itself at the reset
+        seen_before = limit.text == session.limit_text and limit.until == session.limit_until
+        if limit.until is not None and not seen_before and not limit.resumes_itself:
             at = limit.until + timedelta(seconds=settings.CHORUS_LIMIT_MARGIN)
             events.append(ev.ResumeScheduled(at=at.isoformat(), text=settings.CHORUS_CONTINUE_MESSAGE))
     try:

@@ -65,11 +65,9 @@ class SessionRef:
 
 
 class UsageReader(ABC):
-    """name: what a profile's `usage_reader` says. whole_file: the agent rewrites one JSON document instead of
-    appending lines (Gemini CLI's chat recording): it is read whole when it changed, and `document` says its turns."""
+    """name: what a profile's `usage_reader` says. Every agent the readers know appends JSON lines."""
 
     name: str
-    whole_file: bool = False
 
     @abstractmethod
     def files(self, session: SessionRef, environment: Mapping[str, str] | None = None) -> list[Path]:
@@ -79,10 +77,6 @@ class UsageReader(ABC):
     def turn(self, record: dict, memo: dict[str, Any]) -> Turn | None:
         """What one JSON line counts, if anything; `memo` carries what the reader remembers between lines (JSON
         values, replaced, never changed in place: the cursor a read started from stays as it was)."""
-
-    def document(self, data: Any, memo: dict[str, Any]) -> list[Turn]:
-        """The turns in a whole-file reader's document not counted before (as `turn`, `memo` is replaced into)."""
-        raise NotImplementedError(f"{self.name} reads lines, not documents")
 
     def __repr__(self) -> str:
         return f"<usage reader {self.name}>"
@@ -96,8 +90,6 @@ def read_new(reader: UsageReader, cursor: Cursor) -> Read:
     its end, as the bytes before the cut were counted already. A line that is not JSON is skipped and counted; a last
     line without its newline is being written and is left for the next read.
     """
-    if reader.whole_file:
-        return _read_document(reader, cursor)
     result = Read(cursor=cursor)
     try:
         with open(cursor.path, "rb", buffering=0) as file:
@@ -129,29 +121,6 @@ def read_new(reader: UsageReader, cursor: Cursor) -> Read:
             result.turns.append(turn)
     result.bytes_read = complete
     result.cursor = Cursor(cursor.path, info.st_ino, offset + complete, memo)
-    return result
-
-
-def _read_document(reader: UsageReader, cursor: Cursor) -> Read:
-    """A rewritten document: read whole when its size or mtime changed (the memo keeps which); a document that is
-    not JSON (caught mid-rewrite, or broken) is counted as one bad line and read again when it changes."""
-    result = Read(cursor=cursor)
-    try:
-        with open(cursor.path, "rb", buffering=0) as file:
-            info = os.fstat(file.fileno())
-            stamp = [info.st_size, info.st_mtime_ns]
-            if cursor.memo.get("stamp") == stamp:
-                return result
-            data = file.read(info.st_size)
-    except OSError:
-        return result
-    memo = {**cursor.memo, "stamp": stamp}
-    try:
-        result.turns = reader.document(json.loads(data), memo)
-    except ValueError:
-        result.bad_lines = 1
-    result.bytes_read = len(data)
-    result.cursor = Cursor(cursor.path, info.st_ino, len(data), memo)
     return result
 
 

@@ -318,9 +318,11 @@ class SessionMonitor:
         signals = plugin.signals(directory)
         for signal in signals:
             if signal.kind == "prompt_accepted":
+                self.limits.hear(session.name, "")
                 with self._accepted_lock:
                     self._accepted.setdefault(session.name, []).append((time.monotonic(), signal.text))
             elif signal.kind == "error":
+                self.limits.hear(session.name, signal.text)  # a usage limit the screen may word otherwise
                 notifier = self._notifier or notify.notifier()
                 notifier.notify(session.name, "error", f"{session.name} hit an error", signal.text[:200])
         return bool(signals)

@@ -94,7 +94,12 @@ COMPOSER = Composer(
 # Its limit notices, as users quote them (anthropics/claude-code issues #15064, #54698, #55876, #74079): "Claude usage
 # limit reached. Your limit will reset at 9am (America/Chicago).", "You've hit your session limit · resets 12:50am
 # (America/Los_Angeles)", "You've hit your limit · resets May 5 at 9pm (America/New_York)", "5-hour limit reached
-# ∙ resets 3pm".
+# ∙ resets 3pm". 2.1.330 logged in to a plan, refused by the kit's stand-in (429 rate_limit_error with the unified
+# limiter's headers, rejected, and its reset), draws "⎿  You've hit your 5-hour limit · resets 6:22pm (UTC)", then
+# "● Usage limit reached · set to continue automatically at 6:22pm" and, above its footer, "⚠ Usage limit reached ·
+# limit resets 6:22pm" over "Continuing automatically at 6:22pm · Esc to cancel". With an API key it does not read
+# the refusal and shows the API's words: "● API Error: Request rejected (429) · Claude AI usage limit
+# reached|1796235600", the reset a Unix time.
 LIMITS = (
     LimitRule(
         "claude.usage_limit",
@@ -102,6 +107,13 @@ LIMITS = (
         r"|weekly limit reached)"
         r"(?:[^\n]*?\breset(?:s)?(?: at)?\s+(?P<reset>[^\n]+))?",
         words=("limit",),
+        # it sends the conversation again by itself at the reset (until Esc cancels that)
+        resumes=r"\bcontinu(?:e|ing) automatically\b|\bcontinuing shortly\b",
+    ),
+    LimitRule(
+        "claude.usage_limit_api_error",
+        r"^[^\w\n]*api error:[^\n]*?\busage limit reached\|(?P<reset>\d{9,11})\b",
+        words=("usage limit",),
     ),
 )
 
@@ -387,7 +399,10 @@ def signal(payload: dict) -> Signal:
     if kind == "UserPromptSubmit" and isinstance(payload.get("prompt"), str):
         return Signal("prompt_accepted", submitted_text(payload["prompt"]))
     if kind == "StopFailure":
-        return Signal("error", str(payload.get("error") or payload.get("reason") or "the model request failed"))
+        # 2.1.330 at a plan's limit: {"error": "rate_limit", "last_assistant_message": "You've hit your 5-hour limit
+        # · resets 6:46pm (UTC)"}: the message is what its limit rules read
+        said = payload.get("last_assistant_message") or payload.get("error") or payload.get("reason")
+        return Signal("error", str(said or "the model request failed"))
     return Signal("activity")
 
 
@@ -495,6 +510,9 @@ def transcript_path(environment: Mapping[str, str], cwd: str, session_id: str) -
     return claude_home(environment) / "projects" / PROJECT_SLUG.sub("-", cwd) / f"{session_id}.jsonl"
 
 
+SYNTHETIC_MODEL = "<synthetic>"
+
+
 class Transcript(UsageReader):
     """The usage of each assistant message in Claude Code's transcript (`message.usage`), found through the session
     file of the agent in the session's pane (its `tmux` names the pane, its `sessionId` the conversation)."""
@@ -524,6 +542,10 @@ class Transcript(UsageReader):
     def turn(self, record: dict, memo: dict[str, Any]) -> Turn | None:
         message = record.get("message")
         if record.get("type") != "assistant" or not isinstance(message, dict):
+            return None
+        # A refused request is written as an assistant message of its own (2.1.330: `isApiErrorMessage`, model
+        # "<synthetic>", zero usage, the notice as its text, `apiError` "usage_limit_reached"): no model's turn.
+        if record.get("isApiErrorMessage") or message.get("model") == SYNTHETIC_MODEL:
             return None
         usage = message.get("usage")
         if not isinstance(usage, dict):

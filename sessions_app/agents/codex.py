@@ -65,12 +65,16 @@ RULES = (
     ),
 )
 
-# codex-rs's usage-limit error: "You've hit your usage limit. Upgrade to Pro (...) or try again in 2h 13m." (or
-# "try again at 3:00 PM.", "Try again at Dec 29th, 2025 10:15 PM.").
+# codex-rs's usage-limit error, as 0.169.0 draws it against the kit's stand-in (its 429 usage_limit_reached body with
+# resets_at): "■ You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit ... to purchase
+# more credits or try again" wrapped onto "at 6:20 PM." (the reset formatted "%-I:%M %p", with its date when not
+# today: "Dec 29th, 2025 10:15 PM"); "You've hit your usage limit for <model>"; "Try again later." when it names no
+# reset. The notice wraps at the pane's width, so the reset is looked for over the next lines, up to its full stop.
 LIMITS = (
     LimitRule(
         "codex.usage_limit",
-        r"^[^\w\n]*you[’']ve hit your usage limit\b(?:[^\n]*?\btry again (?P<reset>(?:in|at)\s[^\n]+))?",
+        r"^[^\w\n]*you[’']ve hit your usage limit\b(?:(?:[^\n]*\n){0,4}?[^\n]*?\btry\s+again\s+"
+        r"(?P<reset>(?:in|at)\s[^.]{1,60}?)\.(?=\s|$))?",
         words=("usage limit",),
     ),
 )
@@ -264,7 +268,10 @@ PERMISSION_SCREEN = PermissionScreen(
 
 PROFILE = Profile(
     name="codex",
-    command=("codex",),
+    # After a usage-limit refusal whose rate-limit headers say its window is used up (90 % or more), Codex 0.169.0
+    # asks "Approaching rate limits · Switch to <model>?" (1. switch, 2. keep, 3. keep and never ask again): a
+    # dialog that holds the session waiting past the reset, so Chorus's continue message would wait for a person.
+    command=("codex", "-c", "notice.hide_rate_limit_model_nudge=true"),
     description="OpenAI Codex CLI",
     agent=True,
     rules=(*RULES, *GENERIC_DIALOG_RULES),

@@ -124,98 +124,99 @@ SYSTEM_SETTINGS_FILE = SystemSettingsFile()
 # --- Usage: its chat recording ------------------------------------------------------------------------------------
 
 
+# How many recently counted message ids a recording's memo keeps: Gemini CLI writes a message again, with the same id
+# and tokens, when its tool calls are added.
+RECENT_IDS = 8
+
+
 class ChatRecording(UsageReader):
-    """Gemini CLI's chat recording (google-gemini/gemini-cli docs: "Chat Recording"; chatRecordingService.ts):
-    `~/.gemini/tmp/<sha256 of the working directory>/chats/session-*.json`, one JSON document rewritten as the
-    conversation goes, whose `gemini` messages carry `tokens` {input, output, cached, thoughts, tool, total} once
-    their response is complete. input includes the cached part; thoughts and tool-use prompts are billed as output
-    and input. The memo keeps how many messages were counted and the last one's id, so a message is counted once
-    however often the document is rewritten; a message whose tokens are not there yet waits."""
+    """Gemini CLI 0.61.0's chat recording, as it wrote it in the conformance kit: `~/.gemini/tmp/<the project's
+    short name>/chats/session-<start>-<first 8 of the id>.jsonl` (the short name from `~/.gemini/projects.json`,
+    which maps each working directory to one), lines appended as the conversation goes: first the conversation's
+    record (`sessionId`, `projectHash`, `startTime`, `kind`), then one line per message (`id`, `type` user or
+    gemini, `content`, and for a gemini message `tokens` {input, output, cached, thoughts, tool, total} and
+    `model`), `{"$set": ...}` lines updating the record. A gemini message is written again with the same id and
+    tokens when its tool calls are added: counted once. input includes the cached part; thoughts and tool-use
+    prompts are billed as output and input."""
 
     name = "gemini_chat_recording"
-    whole_file = True
 
     def files(self, session: SessionRef, environment: Mapping[str, str] | None = None) -> list[Path]:
         environment = os.environ if environment is None else environment
-        home = Path(environment["HOME"]) if environment.get("HOME") else Path.home()
-        chats = chats_directory(home, session.cwd)
-        try:
-            entries = [entry for entry in os.scandir(chats) if entry.name.startswith("session-")]
-        except OSError:
-            return []
-        return sorted(
-            Path(entry.path)
-            for entry in entries
-            if entry.name.endswith(".json") and entry.stat().st_mtime >= session.created_at
-        )
+        found = []
+        for chats in chats_directories(gemini_home(environment), session.cwd):
+            try:
+                entries = [entry for entry in os.scandir(chats) if entry.name.startswith("session-")]
+            except OSError:
+                continue
+            found += [
+                Path(entry.path)
+                for entry in entries
+                if entry.name.endswith(".jsonl") and entry.stat().st_mtime >= session.created_at
+            ]
+        return sorted(found)
 
     def turn(self, record: dict, memo: dict[str, Any]) -> Turn | None:
-        return None  # a whole document, never lines
-
-    def document(self, data: Any, memo: dict[str, Any]) -> list[Turn]:
-        messages = data.get("messages") if isinstance(data, dict) else None
-        if not isinstance(messages, list):
-            return []
-        done, last = memo.get("counted", 0), memo.get("last_id")
-        if done and (done > len(messages) or _id(messages[done - 1]) != last):
-            # rewritten otherwise (a compressed history): on from the last message counted, if it is still there
-            ids = [_id(message) for message in messages]
-            done = ids.index(last) + 1 if last in ids else 0
-        turns = []
-        for message in messages[done:]:
-            if not isinstance(message, dict):
-                done += 1
-                continue
-            tokens = message.get("tokens")
-            if message.get("type") == "gemini":
-                if not isinstance(tokens, dict):
-                    break  # its response is not complete yet
-                cached = min(count(tokens.get("cached")), count(tokens.get("input")))
-                turns.append(
-                    Turn(
-                        model=str(message.get("model") or "unknown"),
-                        input=count(tokens.get("input")) - cached + count(tokens.get("tool")),
-                        output=count(tokens.get("output")) + count(tokens.get("thoughts")),
-                        cache_read=cached,
-                    )
-                )
-            done += 1
-        memo["counted"] = done
-        memo["last_id"] = _id(messages[done - 1]) if done else None
-        return turns
-
-
-def _id(message: Any) -> Any:
-    return message.get("id") if isinstance(message, dict) else None
+        tokens = record.get("tokens")
+        if record.get("type") != "gemini" or not isinstance(tokens, dict):
+            return None
+        key = str(record.get("id") or "")
+        recent = memo.get("recent", [])
+        if key and key in recent:
+            return None
+        memo["recent"] = [*recent[1 - RECENT_IDS :], key]
+        cached = min(count(tokens.get("cached")), count(tokens.get("input")))
+        return Turn(
+            model=str(record.get("model") or "unknown"),
+            input=count(tokens.get("input")) - cached + count(tokens.get("tool")),
+            output=count(tokens.get("output")) + count(tokens.get("thoughts")),
+            cache_read=cached,
+        )
 
 
 CHAT_RECORDING = ChatRecording()
 
 
-def chats_directory(home: Path, cwd: str) -> Path:
-    """Where Gemini CLI records the conversations it has in `cwd`."""
-    return home / ".gemini" / "tmp" / hashlib.sha256(cwd.encode()).hexdigest() / "chats"
+def gemini_home(environment: Mapping[str, str]) -> Path:
+    home = Path(environment["HOME"]) if environment.get("HOME") else Path.home()
+    return home / ".gemini"
+
+
+def chats_directories(gemini: Path, cwd: str) -> list[Path]:
+    """Where Gemini CLI records the conversations it has in `cwd`: under the short name `projects.json` gives the
+    directory (0.61.0), and under the sha256 of the directory (the versions before it)."""
+    found = []
+    try:
+        projects = json.loads((gemini / "projects.json").read_text(encoding="utf-8")).get("projects") or {}
+        short = projects.get(os.path.normpath(cwd)) if isinstance(projects, dict) else None
+    except (OSError, ValueError, AttributeError):
+        short = None
+    if isinstance(short, str) and short and "/" not in short and short not in (".", ".."):
+        found.append(gemini / "tmp" / short / "chats")
+    found.append(gemini / "tmp" / hashlib.sha256(cwd.encode()).hexdigest() / "chats")
+    return found
 
 
 class ChatFinder(ConversationFinder):
     """A session's conversation is the first chat recording of its directory started at or after the session
-    (the document's `sessionId` and `startTime`, chatRecordingService.ts's ConversationRecord); two Gemini sessions
-    started in one directory at the same moment cannot be told apart: the earlier wins."""
+    (its first line's `sessionId` and `startTime`); two Gemini sessions started in one directory at the same moment
+    cannot be told apart: the earlier wins."""
 
     name = "gemini_chat_recording"
 
     def find(self, environment: Mapping[str, str], cwd: str, since: datetime.datetime) -> str | None:
-        home = Path(environment["HOME"]) if environment.get("HOME") else Path.home()
         found = []
-        for path in chats_directory(home, cwd).glob("session-*.json"):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                started = datetime.datetime.fromisoformat(data["startTime"])
-                conversation = str(data["sessionId"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # mid-rewrite, or not a recording
-            if started >= since:
-                found.append((started, conversation))
+        for chats in chats_directories(gemini_home(environment), cwd):
+            for path in chats.glob("session-*.jsonl"):
+                try:
+                    with open(path, encoding="utf-8") as file:
+                        data = json.loads(file.readline())
+                    started = datetime.datetime.fromisoformat(data["startTime"])
+                    conversation = str(data["sessionId"])
+                except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                    continue  # being written, or not a recording
+                if started >= since and data.get("kind", "main") == "main":
+                    found.append((started, conversation))
         return min(found)[1] if found else None
 
 

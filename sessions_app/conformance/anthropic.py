@@ -61,6 +61,7 @@ def _text_of(content: Any) -> str:
 
 class Anthropic(Vendor):
     name = "anthropic"
+    usage = (10, 12)
 
     def is_model_request(self, method: str, path: str) -> bool:
         return method == "POST" and path.split("?")[0] == "/v1/messages"
@@ -110,7 +111,26 @@ class Anthropic(Vendor):
         return super().other(method, path, body)
 
     def error_body(self, turn: Turn) -> Any:
-        return {"type": "error", "error": {"type": "rate_limit_error", "message": turn.error}}
+        """A plan's limit as the API answers a subscription: a rate_limit_error whose message ends with the reset
+        as a Unix time (the "Claude AI usage limit reached|<epoch>" form Claude Code reads)."""
+        return {
+            "type": "error",
+            "error": {"type": "rate_limit_error", "message": f"Claude AI usage limit reached|{turn.resets_at}"},
+        }
+
+    def error_headers(self, turn: Turn) -> dict[str, str]:
+        """The unified limiter's headers on the refusal: rejected, its window, its reset; and that asking again
+        within the turn won't help (the SDK honours x-should-retry)."""
+        return {
+            "anthropic-ratelimit-unified-status": "rejected",
+            "anthropic-ratelimit-unified-reset": str(turn.resets_at),
+            "anthropic-ratelimit-unified-representative-claim": "five_hour",
+            "anthropic-ratelimit-unified-5h-status": "rejected",
+            "anthropic-ratelimit-unified-5h-reset": str(turn.resets_at),
+            "anthropic-ratelimit-unified-5h-utilization": "1.0",
+            "x-should-retry": "false",
+            "retry-after": str(max(1, turn.resets_at - int(time.time()))),
+        }
 
     def stream(self, handler: Handler, body: dict, turn: Turn, request: ModelRequest) -> None:
         number = next(_ids)
@@ -123,7 +143,7 @@ class Anthropic(Vendor):
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": 10, "output_tokens": 1},
+            "usage": {"input_tokens": self.usage[0], "output_tokens": 1},
         }
         handler.event({"type": "message_start", "message": message}, "message_start")
         block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
@@ -145,7 +165,7 @@ class Anthropic(Vendor):
             handler.event({"type": "content_block_stop", "index": 1}, "content_block_stop")
             stop = "tool_use"
             request.tool_at = time.time()
-        usage = {"output_tokens": 12}
+        usage = {"output_tokens": self.usage[1]}
         handler.event(
             {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": usage},
             "message_delta",

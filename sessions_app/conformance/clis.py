@@ -24,6 +24,7 @@ from sessions_app.conformance.standin import Vendor
 CACHE_VARIABLE = "CHORUS_AGENT_CLIS"
 # A key of the form each CLI accepts; the stand-in checks none.
 FAKE_KEY = "sk-ant-kit-0000000000000000000000000000"
+OAUTH_TOKEN = "sk-ant-oat01-kit0000000000000000000000000000000000000000"  # noqa: S105  -- the stand-in checks none
 
 
 class CliMissing(Exception):
@@ -50,6 +51,10 @@ class Cli:
     no_questions: str = ""
     # Its file tools ask Chorus before an edit (a pre-edit hook: the profile's self-report plug-in reads it).
     guards_edits: bool = False
+    # What it does at a plan's usage limit, as the kit's step expects it: "chorus" (it shows the reset and waits:
+    # Chorus types its continue message at the reset plus the margin), "itself" (it shows the reset and goes on by
+    # itself then), "unreadable" (it shows no reset: Chorus waits with its words, and types nothing).
+    limit_resume: str = "chorus"
 
     @property
     def spec(self) -> str:
@@ -122,9 +127,11 @@ def prepare_claude(home: Path, project: Path, url: str) -> dict[str, str]:
     _write(home / ".claude.json", json.dumps(state))
     settings = {"permissions": {"defaultMode": "default"}, "tui": "fullscreen"}
     _write(home / ".claude" / "settings.json", json.dumps(settings))
+    # Logged in to a plan (a long-lived OAuth token, as `claude setup-token` makes), not an API key: only then does
+    # it read a usage-limit refusal as a plan's limit with its reset.
     return {
         "ANTHROPIC_BASE_URL": url,
-        "ANTHROPIC_API_KEY": FAKE_KEY,
+        "CLAUDE_CODE_OAUTH_TOKEN": OAUTH_TOKEN,
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "DISABLE_AUTOUPDATER": "1",
         "DISABLE_TELEMETRY": "1",
@@ -184,7 +191,16 @@ def prepare_gemini(home: Path, project: Path, url: str) -> dict[str, str]:
 CLIS: dict[str, Cli] = {
     cli.profile: cli
     for cli in (
-        Cli("claude", "@anthropic-ai/claude-code", "2.1.330", "claude", Anthropic, prepare_claude, guards_edits=True),
+        Cli(
+            "claude",
+            "@anthropic-ai/claude-code",
+            "2.1.330",
+            "claude",
+            Anthropic,
+            prepare_claude,
+            guards_edits=True,
+            limit_resume="itself",
+        ),
         Cli(
             "codex",
             "@openai/codex",
@@ -194,6 +210,6 @@ CLIS: dict[str, Cli] = {
             prepare_codex,
             no_questions="Codex offers request_user_input in Plan mode only",
         ),
-        Cli("gemini", "@google/gemini-cli", "0.61.0", "gemini", Gemini, prepare_gemini),
+        Cli("gemini", "@google/gemini-cli", "0.61.0", "gemini", Gemini, prepare_gemini, limit_resume="unreadable"),
     )
 }

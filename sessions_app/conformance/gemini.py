@@ -39,8 +39,12 @@ def tool_call(tool: str, body: dict) -> tuple[str, dict]:
     return "run_shell_command", {"command": f"echo kit > {PERMISSION_FILE}", "description": "Write a file for the kit"}
 
 
+# (prompt, candidates) tokens of every chunk: a response's last chunk gives its usage
+USAGE = (10, 5)
+
+
 def _usage() -> dict:
-    return {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}
+    return {"promptTokenCount": USAGE[0], "candidatesTokenCount": USAGE[1], "totalTokenCount": sum(USAGE)}
 
 
 def _chunk(parts: list[dict], finish: str | None = None) -> dict:
@@ -52,6 +56,7 @@ def _chunk(parts: list[dict], finish: str | None = None) -> dict:
 
 class Gemini(Vendor):
     name = "gemini"
+    usage = USAGE
 
     def tool_names(self, body: dict) -> list[str]:
         return _declared(body)
@@ -85,7 +90,28 @@ class Gemini(Vendor):
         return super().other(method, path, body)
 
     def error_body(self, turn: Turn) -> Any:
-        return {"error": {"code": 429, "message": turn.error, "status": "RESOURCE_EXHAUSTED"}}
+        """A daily quota used up, as the Gemini API answers it: RESOURCE_EXHAUSTED with a QuotaFailure naming a
+        per-day quota and a RetryInfo until its reset (Gemini CLI's googleQuotaErrors.ts tells a per-day quota, which
+        it does not retry, from a per-minute one)."""
+        delay = max(1, turn.resets_at - int(time.time()))
+        violation = {
+            "quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
+            "quotaId": "GenerateRequestsPerDayPerProjectPerModel",
+            "quotaDimensions": {"location": "global", "model": MODEL},
+            "quotaValue": "1000",
+        }
+        return {
+            "error": {
+                "code": 429,
+                "message": f"You exceeded your current quota, please check your plan and billing details. "
+                f"Please retry in {delay}s.",
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [
+                    {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [violation]},
+                    {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{delay}s"},
+                ],
+            }
+        }
 
     def stream(self, handler: Handler, body: dict, turn: Turn, request: ModelRequest) -> None:
         handler.start_events()

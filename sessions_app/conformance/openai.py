@@ -61,6 +61,7 @@ def _text_of(content: Any) -> str:
 
 class OpenAIResponses(Vendor):
     name = "openai"
+    usage = (10, 12)
 
     def tool_names(self, body: dict) -> list[str]:
         return _tool_names(body)
@@ -85,7 +86,28 @@ class OpenAIResponses(Vendor):
         return super().other(method, path, body)
 
     def error_body(self, turn: Turn) -> Any:
-        return {"error": {"type": "usage_limit_reached", "message": turn.error, "plan_type": "plus"}}
+        """ChatGPT's usage-limit refusal as codex-rs reads it (codex-rs/core/src/api_bridge.rs: an error of type
+        usage_limit_reached, its plan_type and resets_at, a Unix time; older servers sent resets_in_seconds)."""
+        return {
+            "error": {
+                "type": "usage_limit_reached",
+                "message": "The usage limit has been reached",
+                "plan_type": "plus",
+                "resets_at": turn.resets_at,
+                "resets_in_seconds": max(0, turn.resets_at - int(time.time())),
+            }
+        }
+
+    def error_headers(self, turn: Turn) -> dict[str, str]:
+        """The rate-limit snapshot headers Codex reads on every answer: the primary (5-hour) window used up."""
+        return {
+            "x-codex-primary-used-percent": "100.0",
+            "x-codex-primary-window-minutes": "300",
+            "x-codex-primary-reset-at": str(turn.resets_at),
+            "x-codex-primary-reset-after-seconds": str(max(0, turn.resets_at - int(time.time()))),
+            "x-codex-secondary-used-percent": "40.0",
+            "x-codex-secondary-window-minutes": "10080",
+        }
 
     def stream(self, handler: Handler, body: dict, turn: Turn, request: ModelRequest) -> None:
         number = next(_ids)
@@ -134,11 +156,11 @@ class OpenAIResponses(Vendor):
             )
             request.tool_at = time.time()
         usage = {
-            "input_tokens": 10,
+            "input_tokens": self.usage[0],
             "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": 12,
+            "output_tokens": self.usage[1],
             "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": 22,
+            "total_tokens": sum(self.usage),
         }
         completed = {"type": "response.completed", "response": {"id": response_id, "usage": usage}}
         handler.event(completed, "response.completed")

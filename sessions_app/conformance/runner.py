@@ -10,6 +10,7 @@ Two processes: `prepare` (the command a person runs) makes the scratch directori
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
 import shutil
@@ -24,11 +25,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import psutil
 
 from sessions_app.conformance.clis import CLIS, Cli, CliMissing, cache_dir, install
 from sessions_app.conformance.standin import CLAIMED_FILE, ModelRequest, StandIn
+from sessions_app.limits import LimitWatch
 
 SESSION = "kit"
 # The second session, whose task holds a claim on the file the agent is asked to change.
@@ -39,15 +42,27 @@ DRAFT_HOLD_SECONDS = 4.0
 WATCH_SECONDS = 0.05
 # as long as a person takes at least to read a dialog before answering it
 ANSWER_PAUSE = 0.5
-# A CLI may retry a 429 a few times before it gives up; the step reports how far it got by then.
-LIMIT_TIMEOUT = 15.0
+# How long a CLI may take to show its usage limit (it may retry a 429 first).
+LIMIT_TIMEOUT = 30.0
+# Chorus's margin after a limit's reset in the kit (CHORUS_LIMIT_MARGIN): short, as the stand-in's reset is near.
+LIMIT_MARGIN = 5
+# How long the worker's usage meter may take to read the last answers (it looks every CHORUS_TASK_INTERVAL).
+USAGE_TIMEOUT = 20.0
+# How long after the reset a CLI that goes on by itself may take (Claude Code 2.1.330 took 45-105 s) or the
+# continue message Chorus queued may take to reach the model.
+AFTER_RESET_TIMEOUT = 150.0
 # How long the agent may take to call Chorus's MCP tool, dialogs answered on the way.
 MCP_TIMEOUT = 20.0
 
 # Steps known to fail because of a bug another part of Chorus is fixing (issue 14's item named), by profile: the
 # run reports them as "xfail" and does not fail on them; one that passes is reported as "xpass". The integrator
 # removes an entry when its fix is merged.
-EXPECTED_FAILURES: dict[tuple[str, str], str] = {}
+EXPECTED_FAILURES: dict[tuple[str, str], str] = {
+    ("gemini", "a restart resumes the conversation"): (
+        "issue 12: Gemini CLI 0.61.0 started with --resume (and Chorus's MCP server) draws its input box and then "
+        "drops what is typed for some seconds; Chorus's first prompt after the restart fails its delivery"
+    ),
+}
 
 
 def quotes_a_dialog(reason: str) -> bool:
@@ -218,6 +233,7 @@ def scratch_environment(scratch: Path, executable: Path) -> dict[str, str]:
         "CHORUS_DATA_DIR": str(scratch / "data"),
         "CHORUS_TMUX_SOCKET": str(scratch / "tmux.sock"),
         "CHORUS_NOTIFY": "off",
+        "CHORUS_LIMIT_MARGIN": str(LIMIT_MARGIN),
         # Chorus's web server, for the agent's MCP calls (CHORUS_MCP_URL follows from it).
         "CHORUS_HOST": "127.0.0.1",
         "PORT": str(_free_port()),
@@ -265,6 +281,10 @@ def _end_tmux(scratch: Path) -> None:
 # --- The drive: inside the scratch environment -------------------------------------------------------------------
 
 
+# the session as the kit's watcher asks LimitWatch about it: no limit recorded before
+WATCHED = SimpleNamespace(name=SESSION, limit_text="", limit_until=None)
+
+
 class Watcher:
     """The kit's own look at the pane every WATCH_SECONDS, with the profile's rules and self-report reader, in a
     thread: when each status first showed, the reference Chorus's detection latency is measured from."""
@@ -277,6 +297,8 @@ class Watcher:
         self.pane_pid = pane_pid
         self.tmux = tmux.configured()
         self.reader = profile.self_report.reader() if profile.self_report is not None else None
+        # a usage limit on screen is read as the worker reads it (waiting until the reset), so its end is no latency
+        self.limits = LimitWatch(datetime.timedelta(seconds=LIMIT_MARGIN), datetime.datetime.now().astimezone().tzinfo)
         self.shown: list[tuple[str, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="kit-watcher", daemon=True)
@@ -313,7 +335,8 @@ class Watcher:
                 pane_dead=pane.dead,
                 agent_self_report=report,
             )
-            status = detect(self.profile, observation).status.value
+            verdict = detect(self.profile, observation)
+            status = self.limits.overrule(WATCHED, self.profile, observation.screen, verdict).status.value
             if not self.shown or self.shown[-1][0] != status:
                 self.shown.append((status, at))
             self._stop.wait(WATCH_SECONDS)
@@ -453,6 +476,10 @@ class Drive:
             asked = text is None or bool(self.requests_for(text))
             quiet = all(r.finished_at for r in self.standin.model_requests())
             if asked and quiet and self.session().status == "idle":
+                # the idle may have been committed after the events above were read
+                for seen in self.next_changes():
+                    self.report.seen.append(seen)
+                    last = seen if seen.status == "idle" else last
                 return last
             time.sleep(0.05)
         return last
@@ -558,9 +585,16 @@ class Drive:
             self.step_multiline()
             self.step_question()
             self.step_mcp()
+            self.step_usage()
+        shown = watcher.shown
+        # The restart makes a new pane: the limit comes after it, so the resumed conversation is a clean one (not
+        # one whose last prompt is still refused) and the limit is watched on the new pane.
+        self.step_resume()
+        session = self.session()
+        with Watcher(self.profile(), session.pane_id, session.pid) as watcher:
             self.step_usage_limit()
         self.step_stop()
-        measure(self.report.seen, watcher.shown)
+        measure(self.report.seen, shown + watcher.shown)
 
     def step_start(self) -> bool:
         from events_app.store import event_context
@@ -802,16 +836,139 @@ class Drive:
         step.detail = f"whoami {'reached' if called else 'did not reach'} Chorus{asked}"
 
     def step_usage_limit(self) -> None:
-        step = self.report.step("a usage-limit error", required=False)
+        """The stand-in refuses the prompt with its vendor's usage-limit answer, resetting at a whole minute about a
+        minute ahead. Chorus must show waiting `usage limit until HH:MM` with that reset (or the CLI's words when it
+        shows none) and at the reset the conversation must go on exactly once: by Chorus's continue message, typed
+        once and taken by the CLI, or by the CLI itself with no message from Chorus."""
+        from events_app import store
+        from sessions_app.limits import LimitSeen, reason
+
+        step = self.report.step("a usage limit parks the session until its reset")
+        resumed = self.report.step("at the reset the conversation goes on once")
         text = "kit:limit one more"
+        before = self.position
         message = self.send(text)
         self.wait_message(message)
-        self.wait_for({"busy"}, timeout=5)
-        self.settle(text, timeout=LIMIT_TIMEOUT)
+        waiting = self.wait_for({"waiting"}, timeout=LIMIT_TIMEOUT)
+        resets = self.standin.limit_resets_at
+        limits = [e for e in store.read(after=before, event_types=["UsageLimitReached"]) if e.stream_id == SESSION]
         asked = len(self.requests_for(text))
-        status = self.session().status
-        step.ok = status in ("idle", "waiting") and asked >= 1
-        step.detail = f"the model was asked {asked} time(s); then {status} ({self.session().status_reason[:80]})"
+        zone = datetime.datetime.now().astimezone().tzinfo
+        until = datetime.datetime.fromtimestamp(resets, datetime.UTC) if resets else None
+        if self.cli.limit_resume == "unreadable":
+            expected = "usage limit: "
+            ok = waiting is not None and waiting.reason.startswith(expected) and bool(limits)
+        else:
+            expected = reason(LimitSeen("", "", until), zone, datetime.datetime.now(datetime.UTC)) if until else "?"
+            reset_at = limits[-1].event.reset_at if limits else ""
+            ok = waiting is not None and waiting.reason == expected and reset_at == (until.isoformat() if until else "")
+        step.ok = ok
+        step.detail = (
+            f"waiting by {waiting.rule}: {waiting.reason[:90]} (the model was asked {asked} time(s))"
+            if ok
+            else f"expected {expected!r}; seen {waiting.reason[:90] if waiting else 'no waiting'!r}; "
+            f"{len(limits)} UsageLimitReached; screen {self.save_screen('limit')}"
+        )
+        if not ok:
+            resumed.ok = None
+            return
+        if self.cli.limit_resume == "unreadable":
+            resumed.ok, resumed.detail = None, "the CLI shows no reset: Chorus schedules nothing (design.md 5f.3)"
+            return
+        self.after_reset(resumed, resets, before)
+
+    def after_reset(self, step: Step, resets: int, before: int) -> None:
+        """After the reset: one model request of the conversation (the continue message once, or the CLI's own)."""
+        from django.conf import settings
+
+        from events_app import store
+
+        continue_text = settings.CHORUS_CONTINUE_MESSAGE
+        deadline = time.monotonic() + max(0.0, resets - time.time()) + AFTER_RESET_TIMEOUT
+        later: list[ModelRequest] = []
+        while time.monotonic() < deadline:
+            later = [r for r in self.standin.model_requests() if r.fresh and r.at >= resets and r.streamed]
+            if later and all(r.finished_at for r in self.standin.model_requests()):
+                break
+            time.sleep(0.2)
+        self.settle(timeout=20)
+        sent = [e for e in store.read(after=before, event_types=["ResumeSent"]) if e.stream_id == SESSION]
+        prompts = [r.prompt[-60:] for r in later]
+        if self.cli.limit_resume == "itself":
+            step.ok = len(later) == 1 and not sent
+            step.detail = (
+                f"the CLI went on by itself {later[0].at - resets:.0f}s after the reset; Chorus typed nothing"
+                if step.ok
+                else f"{len(later)} request(s) after the reset ({prompts}); {len(sent)} ResumeSent"
+            )
+            return
+        typed = len(self.requests_for(continue_text))
+        step.ok = len(sent) == 1 and typed == 1 and len(later) == 1
+        step.detail = (
+            f"{continue_text!r} queued once {sent[0].recorded_at.timestamp() - resets:.0f}s after the reset and "
+            f"taken ({self.session().status})"
+            if step.ok
+            else f"{len(sent)} ResumeSent; the model got {continue_text!r} {typed} time(s); requests after the reset: "
+            f"{prompts}"
+        )
+
+    def step_usage(self) -> None:
+        """Chorus's usage reader, reading the CLI's own records (Claude Code's transcript, Codex's rollout, Gemini
+        CLI's chat recording), must record the tokens the stand-in reported for every answer it streamed."""
+        from events_app import store
+
+        step = self.report.step("usage recorded as the model reported it")
+        answers = [r for r in self.standin.model_requests() if r.streamed and r.script != "side"]
+        wanted = (len(answers) * self.standin.vendor.usage[0], len(answers) * self.standin.vendor.usage[1])
+        deadline = time.monotonic() + USAGE_TIMEOUT
+        recorded = (0, 0)
+        while time.monotonic() < deadline:
+            totals = [0, 0]
+            for item in store.read(stream_type="usage", stream_id=SESSION, event_types=["UsageRecorded"]):
+                for counts in item.event.models.values():
+                    totals[0] += counts.get("input", 0) + counts.get("cache_read", 0) + counts.get("cache_write", 0)
+                    totals[1] += counts.get("output", 0)
+            recorded = tuple(totals)
+            if recorded == wanted:
+                break
+            time.sleep(0.5)
+        step.ok = recorded == wanted
+        step.detail = f"{len(answers)} answers: input, output {recorded} recorded; the stand-in reported {wanted}"
+
+    def step_resume(self) -> None:
+        """Restart with resume (`sessions restart kit --resume`): the CLI must start again on the conversation it
+        had, so the stand-in finds the earlier turns in the next prompt's request (a resume picker, if the CLI
+        showed one, is answered by the profile's rules as any dialog)."""
+        from events_app.store import event_context
+        from sessions_app import services
+        from sessions_app.errors import SessionError
+
+        step = self.report.step("a restart resumes the conversation")
+        earlier = "kit:short hello from the kit"
+        try:
+            with event_context(actor="conformance kit", source="cli"):
+                services.session_restart(SESSION, resume=True)
+        except SessionError as exc:
+            step.ok, step.detail = False, f"restart refused: {exc}"
+            return
+        restarted = self.session()
+        idle = self.wait_for({"idle"}, timeout=STATUS_TIMEOUT)
+        if idle is None:
+            step.ok, step.detail = False, f"never idle after the restart; screen {self.save_screen('resume')}"
+            return
+        text = "kit:short after the restart"
+        message = self.send(text)
+        self.wait_message(message)
+        self.settle(text)
+        asked = self.requests_for(text)
+        bodies = [self.standin.body_of(request) for request in asked]
+        step.ok = len(asked) == 1 and earlier in bodies[0]
+        step.detail = (
+            f"conversation {restarted.conversation[:12]} resumed: the request after it held the earlier turns"
+            if step.ok
+            else f"the model got {text!r} {len(asked)} time(s); the earlier prompt "
+            f"{'was' if bodies and earlier in bodies[0] else 'was not'} in it; screen {self.save_screen('resume')}"
+        )
 
     def step_stop(self) -> None:
         from events_app.store import event_context

@@ -27,6 +27,14 @@ AFTER_TOOL_SECONDS = 1.5
 PERMISSION_FILE = "kit-permission.txt"
 # The file the `edit` script changes with the CLI's own file tool, claimed by another task when the kit asks.
 CLAIMED_FILE = "kit-claimed.txt"
+# The `limit` script's plan limit resets at the first whole minute at least this far ahead: the CLIs print a reset
+# to the minute (or coarser), so a whole minute is what the screen can say exactly.
+LIMIT_RESET_AFTER = 30
+
+
+def limit_reset(now: float) -> int:
+    """When the stand-in's usage limit resets, as a Unix time: a whole minute, LIMIT_RESET_AFTER or more ahead."""
+    return (int(now + LIMIT_RESET_AFTER) // 60 + 1) * 60
 
 
 def script_for(text: str) -> str:
@@ -67,6 +75,8 @@ class Turn:
     tool: str | None = None
     status: int = 200
     error: str = ""
+    # for an error of the `limit` script: when the plan's limit resets (Unix time)
+    resets_at: int = 0
 
 
 def turn_for(script: str, fresh: bool) -> Turn:
@@ -74,7 +84,7 @@ def turn_for(script: str, fresh: bool) -> Turn:
     if not fresh:
         return Turn(chunks=["The tool ran. ", "Finished."], pause=AFTER_TOOL_SECONDS)
     if script == "limit":
-        return Turn(status=429, error="You have reached your usage limit (stand-in).")
+        return Turn(chunks=["The limit has reset. ", "Carrying on."], pause=SHORT_SECONDS)
     if script == "slow":
         return Turn(chunks=[f"word{i} " for i in range(SLOW_WORDS)], pause=SLOW_SECONDS_PER_WORD)
     if script in ("permission", "question", "mcp", "edit"):
@@ -118,6 +128,13 @@ class Vendor:
     def error_body(self, turn: Turn) -> Any:
         return {"error": {"message": turn.error, "code": turn.status}}
 
+    # (input, output) tokens each streamed answer reports: what Chorus's usage reader must record per turn
+    usage = (0, 0)
+
+    def error_headers(self, turn: Turn) -> dict[str, str]:
+        """The headers of an error answer: the vendor's own signals of a plan's limit and its reset."""
+        return {}
+
 
 class StandIn:
     """A stand-in model server for one vendor, in a thread of the calling process. Use as a context manager."""
@@ -128,6 +145,10 @@ class StandIn:
         self.others: list[str] = []
         # the latest request body, for a person working on a vendor module
         self.last_body: dict = {}
+        # the reset the latest usage-limit answer announced (Unix time), 0 before one
+        self.limit_resets_at = 0
+        # each model request's body as text, beside `requests`: what the conversation held (a resumed one too)
+        self.bodies: list[str] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(self))
         self._server.daemon_threads = True
@@ -151,9 +172,28 @@ class StandIn:
         self._server.shutdown()
         self._server.server_close()
 
-    def record(self, request: ModelRequest) -> None:
+    def limit_turn(self, script: str, fresh: bool) -> Turn | None:
+        """A plan's limit holds from its first refusal to its reset: a request of the conversation in that time
+        (the `limit` script, or one a CLI makes on its own, as retry) is refused with the same reset; after it, the
+        conversation goes on (None: the script's turn)."""
+        with self._lock:
+            holds = time.time() < self.limit_resets_at
+            if script == "limit" and fresh and not self.limit_resets_at:
+                self.limit_resets_at = limit_reset(time.time())
+                holds = True
+        if not holds:
+            return None
+        return Turn(status=429, error="usage limit", resets_at=self.limit_resets_at)
+
+    def record(self, request: ModelRequest, body: str = "") -> None:
         with self._lock:
             self.requests.append(request)
+            self.bodies.append(body)
+
+    def body_of(self, request: ModelRequest) -> str:
+        """The body of a request this stand-in recorded."""
+        with self._lock:
+            return next((body for r, body in zip(self.requests, self.bodies, strict=True) if r is request), "")
 
     def model_requests(self) -> list[ModelRequest]:
         with self._lock:
@@ -205,7 +245,7 @@ class Handler(BaseHTTPRequestHandler):
             script, fresh, turn = "side", False, Turn(chunks=["Stand-in title"])
         else:
             script = script_for(prompt)
-            turn = turn_for(script, fresh)
+            turn = standin.limit_turn(script, fresh) or turn_for(script, fresh)
         request = ModelRequest(
             time.time(),
             path,
@@ -216,12 +256,9 @@ class Handler(BaseHTTPRequestHandler):
             tools=standin.vendor.tool_names(body),
             tool_result="" if fresh else standin.vendor.tool_result(body),
         )
-        standin.record(request)
+        standin.record(request, raw.decode("utf-8", "replace"))
         if turn.status != 200:
-            # Anthropic's SDK honours x-should-retry: the limit is reached, asking again within the turn won't help.
-            self.send_json(
-                turn.status, standin.vendor.error_body(turn), {"x-should-retry": "false", "retry-after": "3600"}
-            )
+            self.send_json(turn.status, standin.vendor.error_body(turn), standin.vendor.error_headers(turn))
             request.finished_at = time.time()
             return
         # The CLI may give up on the stream (interrupted); the log keeps the request.

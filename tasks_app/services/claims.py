@@ -194,12 +194,18 @@ def _may_edit(claim: PathClaim, session: str, task: Task | None) -> bool:
     return claim.session == session
 
 
+def _refusing_claim(session: str, task: Task | None, path: str, live: list[PathClaim]) -> PathClaim | None:
+    """The first live claim covering `path` that the session (working on `task`) may not change: the one rule of
+    the edit check, the commit check and the warning after the fact."""
+    return next((c for c in live if claims.covers(c.glob, path) and not _may_edit(c, session, task)), None)
+
+
 def _refusing(session: str, task: Task | None, paths: list[str], live: list[PathClaim]):
     """(path, claim) for the first of `paths` a claim covers that the session may not change, or None."""
     for path in paths:
-        for claim in live:
-            if claims.covers(claim.glob, path) and not _may_edit(claim, session, task):
-                return path, claim
+        claim = _refusing_claim(session, task, path, live)
+        if claim is not None:
+            return path, claim
     return None
 
 
@@ -263,15 +269,18 @@ def _denied(session: str, tool: str, task: Task | None, path: str, claim: PathCl
 def claims_breached(task_id: int, paths: Iterable[str]) -> list[ev.ClaimedPathChanged]:
     """Record each of `paths`, changed by task `task_id` as git noticed it, that another task's live claim covers
     (ClaimedPathChanged on the task's session's `agent` stream): the warning after the fact for an edit no hook
-    guarded. Once per task, path and holder. Run inside the caller's transaction."""
+    guarded. Whether a claim is breached is the edit check's rule (`_refusing_claim`, for the session and its task at
+    work): a claim of another task in review from the same session, which the edit check lets it change, is none.
+    Once per task, path and holder. Run inside the caller's transaction."""
     task = selectors.task(task_id)
     if not task.session:
         return []
     told = {(d.path, d.holder_task) for d in selectors.edit_denials(task_id=task_id, limit=None) if d.tool == "git"}
     live = [claim for claim in selectors.live_claims() if claim.task_id != task_id]
+    at_work = selectors.task_of_session(task.session)
     found = []
     for path in paths:
-        claim = next((c for c in live if claims.covers(c.glob, path)), None)
+        claim = _refusing_claim(task.session, at_work, path, live)
         if claim is None or (path, claim.task_id) in told:
             continue
         told.add((path, claim.task_id))

@@ -62,7 +62,7 @@ def test_profiles_and_outbox(api, tmp_path, monkeypatch):
     assert profiles["codex"] == {
         "name": "codex",
         "description": "OpenAI Codex CLI",
-        "command": ["codex"],
+        "command": ["codex", "-c", "notice.hide_rate_limit_model_nudge=true"],
         "agent": True,
         "installed": True,
         "missing": "",

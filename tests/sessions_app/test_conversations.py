@@ -187,16 +187,19 @@ def test_a_codex_session_s_conversation_is_found_and_recorded_when_a_resume_asks
 
 def test_gemini_s_conversation_is_the_first_chat_recording_of_its_directory_since_its_start(tmp_path):
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
-    chats = gemini.chats_directory(tmp_path, "/work/project")
+    (tmp_path / ".gemini").mkdir()
+    (tmp_path / ".gemini" / "projects.json").write_text(json.dumps({"projects": {"/work/project": "project"}}))
+    chats = tmp_path / ".gemini" / "tmp" / "project" / "chats"
     chats.mkdir(parents=True)
+    # as Gemini CLI 0.61.0 starts a recording: its first line is the conversation's record
     for name, conversation, when in [
         ("a", "before-its-start", start - timedelta(minutes=1)),
         ("b", "its-own", start + timedelta(seconds=3)),
         ("c", "a-later-one", start + timedelta(minutes=2)),
     ]:
-        record = {"sessionId": conversation, "projectHash": "h", "startTime": when.isoformat(), "messages": []}
-        (chats / f"session-{name}.json").write_text(json.dumps(record))
-    (chats / "session-d.json").write_text('{"sessionId": "half-writ')
+        record = {"sessionId": conversation, "projectHash": "h", "startTime": when.isoformat(), "kind": "main"}
+        (chats / f"session-{name}.jsonl").write_text(json.dumps(record) + "\n" + json.dumps({"$set": {}}) + "\n")
+    (chats / "session-d.jsonl").write_text('{"sessionId": "half-writ')
     finder = gemini.PROFILE.conversation_finder
     assert finder.find({"HOME": str(tmp_path)}, "/work/project", start) == "its-own"
     assert finder.find({"HOME": str(tmp_path)}, "/work/other", start) is None

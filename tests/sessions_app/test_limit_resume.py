@@ -5,6 +5,7 @@ kill -9 between the two is in test_limit_recovery_process.py (integration)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -55,6 +56,16 @@ def test_a_reset_that_cannot_be_read_schedules_no_resume():
     assert "ResumeScheduled" not in types(session.name)
     parked = Session.objects.get(pk=session.name)
     assert (parked.status, parked.limit_text, parked.resume_at) == ("waiting", "⎿ Usage limit reached", None)
+
+
+@pytest.mark.django_db
+def test_an_agent_that_goes_on_by_itself_at_the_reset_gets_no_continue_message():
+    session = SessionFactory(profile="claude")
+    verdict, seen = limited()
+    assert services.session_record_status(session, verdict, replace(seen, resumes_itself=True))
+    assert types(session.name)[-2:] == ["SessionStatusChanged", "UsageLimitReached"]
+    parked = Session.objects.get(pk=session.name)
+    assert (parked.status, parked.limit_until, parked.resume_at) == ("waiting", RESET, None)
 
 
 @pytest.mark.django_db

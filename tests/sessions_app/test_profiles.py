@@ -66,7 +66,12 @@ def test_builtins_without_user_files(project, environ):
 
 @pytest.mark.parametrize(
     ("name", "command", "enter_delay"),
-    [("claude", ("claude",), 0.1), ("codex", ("codex",), 0.15), ("gemini", ("gemini",), 0.5), ("shell", (), 0.05)],
+    [
+        ("claude", ("claude",), 0.1),
+        ("codex", ("codex", "-c", "notice.hide_rate_limit_model_nudge=true"), 0.15),
+        ("gemini", ("gemini",), 0.5),
+        ("shell", (), 0.05),
+    ],
 )
 def test_builtin_commands_and_enter_delays(project, environ, name, command, enter_delay):
     profile = get_profile(name, project, environ)

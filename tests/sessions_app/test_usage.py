@@ -55,6 +55,26 @@ def test_each_message_counts_once_although_claude_writes_a_line_per_content_bloc
     assert read.cursor.offset == path.stat().st_size
 
 
+def test_a_refused_request_s_synthetic_message_is_no_turn(tmp_path):
+    # Claude Code 2.1.330's transcript in the conformance kit, refused at its plan's limit (fields trimmed)
+    refused = {
+        "type": "assistant",
+        "isApiErrorMessage": True,
+        "error": "rate_limit",
+        "apiError": "usage_limit_reached",
+        "message": {
+            "id": "f1c0",
+            "model": "<synthetic>",
+            "role": "assistant",
+            "usage": {"input_tokens": 0, "output_tokens": 0},
+            "content": [{"type": "text", "text": "You've hit your 5-hour limit · resets 6:31pm (UTC)"}],
+        },
+    }
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(lines(refused, assistant("m1", "r1")))
+    assert [turn.model for turn in read_new(CLAUDE, Cursor(str(path))).turns] == ["claude-sonnet-4-5-20250929"]
+
+
 def test_a_block_of_a_message_counted_in_the_previous_read_is_not_counted_again(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_bytes(lines(assistant("m1", "r1")))
@@ -232,64 +252,58 @@ def test_the_longest_family_name_decides_a_models_price():
     assert prices.price("gpt-5-mini-2025-08-07").input == 0.25
 
 
-# --- Gemini CLI's chat recording: one JSON document, rewritten as the conversation goes. Made from its docs
-# (google-gemini/gemini-cli docs "Chat Recording"; chatRecordingService.ts: ConversationRecord sessionId, projectHash,
-# startTime, lastUpdated, messages [{id, timestamp, type user|gemini, content, model, tokens {input, output, cached,
-# thoughts, tool, total}}]).
+# --- Gemini CLI's chat recording: JSON lines appended as the conversation goes, as 0.61.0 wrote them in the
+# conformance kit (a trimmed copy): the conversation's record, then a line per message, `$set` lines updating the
+# record; a gemini message written again, same id and tokens, when its tool calls are added.
 
 GEMINI = gemini.CHAT_RECORDING
+RECORD = {
+    "sessionId": "38b91346-ffdb-4b6c-bbc9-66cb48b938cc",
+    "projectHash": "e56951fcd847286104b92f8f79a9f258e0c1f87232c566cb60cbb044f5f7018d",
+    "startTime": "2026-12-02T18:36:18.286Z",
+    "lastUpdated": "2026-12-02T18:36:18.286Z",
+    "kind": "main",
+}
 
 
-def conversation(*messages):
-    return {"sessionId": "g-1", "projectHash": "h", "startTime": "2026-12-02T10:00:00Z", "messages": list(messages)}
-
-
-def said(message_id, tokens=None):
-    message = {"id": message_id, "timestamp": "2026-12-02T10:00:01Z", "type": "gemini", "content": "ok"}
-    message["model"] = "gemini-2.5-pro"
-    return message | ({"tokens": tokens} if tokens else {})
+def said(message_id, tokens=None, **more):
+    message = {"id": message_id, "timestamp": "2026-12-02T18:36:23.843Z", "type": "gemini", "content": "ok"}
+    return message | ({"tokens": tokens, "model": "gemini-3.1-pro-preview"} if tokens else {}) | more
 
 
 def asked(message_id):
-    return {"id": message_id, "timestamp": "2026-12-02T10:00:00Z", "type": "user", "content": "go"}
+    return {"id": message_id, "timestamp": "2026-12-02T18:36:22.757Z", "type": "user", "content": [{"text": "go"}]}
+
+
+def updated():
+    return {"$set": {"lastUpdated": "2026-12-02T18:36:23.843Z"}}
 
 
 TOKENS = {"input": 1000, "output": 30, "cached": 400, "thoughts": 20, "tool": 5, "total": 1055}
 
 
-def test_a_gemini_message_counts_once_however_often_its_recording_is_rewritten(tmp_path):
-    path = tmp_path / "session-2026-12-02T10-00-g1.json"
-    path.write_text(json.dumps(conversation(asked("u1"), said("g1", TOKENS), asked("u2"), said("g2"))))
+def test_a_gemini_message_counts_once_though_written_again_with_its_tool_calls(tmp_path):
+    path = tmp_path / "session-2026-12-02T18-36-38b91346.jsonl"
+    path.write_bytes(lines(RECORD, asked("u1"), updated(), said("g1", TOKENS), updated()))
     first = read_new(GEMINI, Cursor(str(path)))
-    assert first.turns == [Turn("gemini-2.5-pro", input=605, output=50, cache_read=400)]
-    assert read_new(GEMINI, first.cursor).turns == []  # unchanged: not even read
-    path.write_text(json.dumps(conversation(asked("u1"), said("g1", TOKENS), asked("u2"), said("g2", TOKENS))))
-    second = read_new(GEMINI, first.cursor)
-    assert len(second.turns) == 1  # g2, now complete; g1 not again
+    assert first.turns == [Turn("gemini-3.1-pro-preview", input=605, output=50, cache_read=400)]
+    with path.open("ab") as file:
+        file.write(lines(said("g1", TOKENS, toolCalls=[{"name": "run_shell_command"}]), asked("u2"), said("g2")))
+    assert read_new(GEMINI, first.cursor).turns == []  # g1 again, and g2 with no tokens: nothing
+    assert read_new(GEMINI, Cursor(str(path))).turns == first.turns  # read from the start: g1 once
 
 
-def test_a_recording_caught_mid_rewrite_is_one_bad_line_and_read_again(tmp_path):
-    path = tmp_path / "session-x.json"
-    whole = json.dumps(conversation(asked("u1"), said("g1", TOKENS)))
-    path.write_text(whole[:40])
-    partial = read_new(GEMINI, Cursor(str(path)))
-    assert (partial.turns, partial.bad_lines) == ([], 1)
-    path.write_text(whole)
-    assert len(read_new(GEMINI, partial.cursor).turns) == 1
-
-
-def test_a_compressed_history_is_counted_on_from_the_last_message_counted(tmp_path):
-    path = tmp_path / "session-x.json"
-    path.write_text(json.dumps(conversation(asked("u1"), said("g1", TOKENS))))
-    cursor = read_new(GEMINI, Cursor(str(path))).cursor
-    path.write_text(json.dumps(conversation(said("g1", TOKENS), asked("u3"), said("g3", TOKENS), asked("u4"))))
-    assert len(read_new(GEMINI, cursor).turns) == 1
-
-
-def test_the_gemini_reader_finds_the_recordings_of_the_sessions_directory(tmp_path):
-    chats = tmp_path / ".gemini" / "tmp" / hashlib.sha256(b"/work/proj").hexdigest() / "chats"
+def test_the_gemini_reader_finds_the_recordings_under_the_projects_short_name(tmp_path):
+    gemini_dir = tmp_path / ".gemini"
+    chats = gemini_dir / "tmp" / "proj" / "chats"
     chats.mkdir(parents=True)
-    (chats / "session-a.json").write_text("{}")
-    (chats / "other.json").write_text("{}")
+    (gemini_dir / "projects.json").write_text(json.dumps({"projects": {"/work/proj": "proj"}}))
+    (chats / "session-2026-12-02T18-36-38b91346.jsonl").write_text("{}\n")
+    (chats / "logs.json").write_text("{}")
+    older = gemini_dir / "tmp" / hashlib.sha256(b"/work/proj").hexdigest() / "chats"
+    older.mkdir(parents=True)
+    (older / "session-a.jsonl").write_text("{}\n")
     ref = SessionRef("g", "/work/proj", "%1", None, 0.0)
-    assert GEMINI.files(ref, {"HOME": str(tmp_path)}) == [chats / "session-a.json"]
+    assert GEMINI.files(ref, {"HOME": str(tmp_path)}) == sorted(
+        [chats / "session-2026-12-02T18-36-38b91346.jsonl", older / "session-a.jsonl"]
+    )

@@ -194,3 +194,18 @@ def test_a_change_git_found_under_another_tasks_claim_is_recorded_once_and_shown
         assert (shown.session, shown.tool, shown.holder_session) == ("bob", "git", "alice")
     assert claims_breached(holder.id, ["src/api/views.py"]) == []  # its own claim
     assert projection.verify() == []
+
+
+def test_a_change_after_the_fact_is_breached_by_the_edit_checks_rule_for_the_sessions_task_in_review(docs):
+    from tasks_app.services.claims import claims_breached
+
+    holder = to_review(assigned_task("alice", claims=["src/**"]))
+    later = to_review(assigned_task("alice"))
+    # alice has no task at work: the edit check lets her change her task in review's claim, so git's change is none
+    assert edit_check("alice", "Edit", ["src/a.py"]).allowed
+    assert claims_breached(later.id, ["src/a.py"]) == []
+    # once alice works on another task, both refuse it alike
+    current = assigned_task("alice")
+    assert not edit_check("alice", "Edit", ["src/a.py"]).allowed
+    [breach] = claims_breached(current.id, ["src/a.py"])
+    assert (breach.holder_task, breach.holder_session) == (holder.id, "alice")

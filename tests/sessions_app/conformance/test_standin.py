@@ -9,7 +9,7 @@ import pytest
 from sessions_app.conformance.anthropic import Anthropic
 from sessions_app.conformance.gemini import Gemini
 from sessions_app.conformance.openai import OpenAIResponses
-from sessions_app.conformance.standin import SHORT_ANSWER, StandIn, script_for, turn_for
+from sessions_app.conformance.standin import LIMIT_RESET_AFTER, SHORT_ANSWER, StandIn, limit_reset, script_for, turn_for
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,8 @@ def test_a_tool_result_ends_the_turn_with_text():
     assert turn_for("permission", fresh=True).tool == "permission"
     after = turn_for("permission", fresh=False)
     assert after.tool is None and after.chunks
-    assert turn_for("limit", fresh=True).status == 429
+    # the limit script's turn once its limit has reset (the stand-in refuses it until then)
+    assert turn_for("limit", fresh=True).status == 200
 
 
 def test_anthropic_reads_the_last_user_text_without_reminders_and_knows_a_tool_result():
@@ -147,3 +148,59 @@ def test_codex_calls_an_mcp_tool_inside_its_servers_namespace():
     call = next(item for item in done if item["type"] == "function_call")
     assert (call["name"], call["namespace"]) == ("whoami", "mcp__chorus")
     assert standin.model_requests()[0].tools == ["mcp__chorus"]
+
+
+def test_a_usage_limit_resets_at_a_whole_minute_at_least_the_interval_ahead():
+    assert limit_reset(1000) == 1080 and limit_reset(1000) - 1000 >= LIMIT_RESET_AFTER
+    assert limit_reset(1020) % 60 == 0 and limit_reset(1020) - 1020 >= LIMIT_RESET_AFTER
+
+
+@pytest.mark.parametrize(
+    ("vendor", "path", "body", "check"),
+    [
+        (
+            Anthropic(),
+            "/v1/messages",
+            {"messages": [{"role": "user", "content": "kit:limit"}], "tools": [{"name": "Bash"}]},
+            lambda error, headers, reset: (
+                error["error"] == {"type": "rate_limit_error", "message": f"Claude AI usage limit reached|{reset}"}
+                and headers["anthropic-ratelimit-unified-status"] == "rejected"
+                and headers["anthropic-ratelimit-unified-reset"] == str(reset)
+                and headers["x-should-retry"] == "false"
+            ),
+        ),
+        (
+            OpenAIResponses(),
+            "/v1/responses",
+            {"input": [{"type": "message", "role": "user", "content": "kit:limit"}], "tools": [{"name": "shell"}]},
+            lambda error, headers, reset: (
+                error["error"]["type"] == "usage_limit_reached"
+                and error["error"]["resets_at"] == reset
+                and error["error"]["plan_type"] == "plus"
+                and headers["x-codex-primary-used-percent"] == "100.0"
+            ),
+        ),
+        (
+            Gemini(),
+            "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+            {"contents": [{"role": "user", "parts": [{"text": "kit:limit"}]}], "tools": [{"functionDeclarations": []}]},
+            lambda error, headers, reset: (
+                error["error"]["status"] == "RESOURCE_EXHAUSTED"
+                and "PerDay" in error["error"]["details"][0]["violations"][0]["quotaId"]
+                and error["error"]["details"][1]["@type"].endswith("RetryInfo")
+            ),
+        ),
+    ],
+)
+def test_each_vendor_refuses_the_conversation_with_its_usage_limit_answer_until_the_reset(vendor, path, body, check):
+    with StandIn(vendor) as standin:
+        request = urllib.request.Request(f"{standin.url}{path}", json.dumps(body).encode())
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        reset = standin.limit_resets_at
+        # any request of the conversation until the reset is refused alike; after it the limit is over
+        again, _ = _post(f"{standin.url}{path}", body)
+        standin.limit_resets_at = 1
+        after, _ = _post(f"{standin.url}{path}", body)
+    assert refused.value.code == 429 and again == 429 and after == 200
+    assert check(json.loads(refused.value.read()), refused.value.headers, reset)
