@@ -1,0 +1,29 @@
+"""CHORUS_DATABASE_URL becomes Django's DATABASES entry; anything else is one line and an exit."""
+
+import pytest
+
+from chorus_site import config
+
+
+def test_a_postgresql_url_names_every_part_and_keeps_libpq_options():
+    entry = config.database_from_url("X", "postgresql://ann:p%40ss@db.example:6543/chorus?sslmode=require")
+    assert entry["ENGINE"] == "django.db.backends.postgresql"
+    assert (entry["NAME"], entry["USER"], entry["PASSWORD"]) == ("chorus", "ann", "p@ss")
+    assert (entry["HOST"], entry["PORT"], entry["OPTIONS"]) == ("db.example", "6543", {"sslmode": "require"})
+    assert entry["CONN_HEALTH_CHECKS"] is True
+
+
+def test_a_socket_directory_may_be_the_host():
+    entry = config.database_from_url("X", "postgresql://ann@/chorus?host=/run/postgresql")
+    assert (entry["HOST"], entry["PORT"], entry["OPTIONS"]) == ("/run/postgresql", "", {})
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://a@b/c", "postgresql://a@b:5432/", "postgresql://a@b:99999/c", "chorus.sqlite3", "postgresql://a@b/c/d"],
+)
+def test_anything_else_is_one_line(url):
+    with pytest.raises(SystemExit) as refused:
+        config.database_from_url("CHORUS_DATABASE_URL", url)
+    assert str(refused.value).startswith("chorus: CHORUS_DATABASE_URL ")
+    assert "\n" not in str(refused.value)
