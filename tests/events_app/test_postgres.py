@@ -1,5 +1,5 @@
 """The backend suites on PostgreSQL: the recorder contract, the projection tests, the live == rebuilt property
-test and the four-process concurrency test, run by a child pytest whose Django database is a throw-away cluster's
+test, the four-process concurrency test and live fan-out, run by a child pytest whose Django database is a throw-away cluster's
 (tests/pg.py). One child run, because pytest-django makes its test database once per process from the settings."""
 
 import os
@@ -16,6 +16,7 @@ SUITES = [
     "tests/events_app/test_projection.py",
     "tests/events_app/test_property.py",
     "tests/events_app/test_concurrency.py",
+    "tests/events_app/test_live_postgres.py",
 ]
 
 TIERS = "not browser and not agents"
