@@ -198,33 +198,3 @@ def bind_host() -> str:
 
 def port() -> int:
     return env_int("PORT", 8765)
-
-
-def database_from_url(name: str, url: str) -> dict:
-    """Django's DATABASES entry for a PostgreSQL URL (`postgresql://user[:password]@host[:port]/database`, with
-    `?sslmode=...` and other libpq options kept); anything else is one line and an exit."""
-    from urllib.parse import parse_qsl, unquote, urlsplit
-
-    try:
-        parts = urlsplit(url)
-        port_number = parts.port
-    except ValueError as exc:
-        raise SystemExit(f"chorus: {name} is not a valid URL ({exc})") from None
-    database = unquote(parts.path.removeprefix("/"))
-    if parts.scheme not in ("postgresql", "postgres") or not database or "/" in database:
-        raise SystemExit(f"chorus: {name} must look like postgresql://user@host:port/database")
-    options = dict(parse_qsl(parts.query))
-    # A unix socket directory as the host (`postgresql://user@%2Ftmp%2Fpg/db` or `?host=/tmp/pg`).
-    host = options.pop("host", None) or unquote(parts.hostname or "")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": database,
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": host,
-        "PORT": str(port_number or ""),
-        "OPTIONS": options,
-        # Reconnect after the server restarted: a connection found dead is replaced at the next request.
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-    }

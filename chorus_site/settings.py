@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from chorus_site import config
+from events_app.database import database_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = config.project_root()
@@ -113,7 +114,7 @@ DATABASES = {
 CHORUS_DATABASE_URL = os.environ.get("CHORUS_DATABASE_URL", "")
 if CHORUS_DATABASE_URL:
     DATABASES["default"] = {
-        **config.database_from_url("CHORUS_DATABASE_URL", CHORUS_DATABASE_URL),
+        **database_from_url("CHORUS_DATABASE_URL", CHORUS_DATABASE_URL),
         "TEST": {"NAME": os.environ.get("CHORUS_TEST_DATABASE") or None},
     }
 else:

@@ -1,12 +1,14 @@
 """What a failure of the database itself means to the person who asked. SQLite refusing a write because the file is
 read-only, or because its disk is full, becomes one sentence: the API answers it with 503, a page shows it, a command
 prints it on one line. SQLite wrote nothing (the transaction rolled back); any other database error stays a crash.
+And CHORUS_DATABASE_URL, read into Django's DATABASES entry (a bad one is one line).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 
@@ -53,3 +55,31 @@ def _free_bytes() -> int:
     except OSError:
         return NEARLY_FULL_BYTES
     return disk.f_bavail * disk.f_frsize
+
+
+def database_from_url(name: str, url: str) -> dict:
+    """Django's DATABASES entry for a PostgreSQL URL (`postgresql://user[:password]@host[:port]/database`, with
+    `?sslmode=...` and other libpq options kept); anything else is one line and an exit."""
+    try:
+        parts = urlsplit(url)
+        port_number = parts.port
+    except ValueError as exc:
+        raise SystemExit(f"chorus: {name} is not a valid URL ({exc})") from None
+    database = unquote(parts.path.removeprefix("/"))
+    if parts.scheme not in ("postgresql", "postgres") or not database or "/" in database:
+        raise SystemExit(f"chorus: {name} must look like postgresql://user@host:port/database")
+    options = dict(parse_qsl(parts.query))
+    # A unix socket directory as the host (`postgresql://user@%2Ftmp%2Fpg/db` or `?host=/tmp/pg`).
+    host = options.pop("host", None) or unquote(parts.hostname or "")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": database,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": host,
+        "PORT": str(port_number or ""),
+        "OPTIONS": options,
+        # Reconnect after the server restarted: a connection found dead is replaced at the next request.
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }

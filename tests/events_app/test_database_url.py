@@ -2,11 +2,11 @@
 
 import pytest
 
-from chorus_site import config
+from events_app.database import database_from_url
 
 
 def test_a_postgresql_url_names_every_part_and_keeps_libpq_options():
-    entry = config.database_from_url("X", "postgresql://ann:p%40ss@db.example:6543/chorus?sslmode=require")
+    entry = database_from_url("X", "postgresql://ann:p%40ss@db.example:6543/chorus?sslmode=require")
     assert entry["ENGINE"] == "django.db.backends.postgresql"
     assert (entry["NAME"], entry["USER"], entry["PASSWORD"]) == ("chorus", "ann", "p@ss")
     assert (entry["HOST"], entry["PORT"], entry["OPTIONS"]) == ("db.example", "6543", {"sslmode": "require"})
@@ -14,7 +14,7 @@ def test_a_postgresql_url_names_every_part_and_keeps_libpq_options():
 
 
 def test_a_socket_directory_may_be_the_host():
-    entry = config.database_from_url("X", "postgresql://ann@/chorus?host=/run/postgresql")
+    entry = database_from_url("X", "postgresql://ann@/chorus?host=/run/postgresql")
     assert (entry["HOST"], entry["PORT"], entry["OPTIONS"]) == ("/run/postgresql", "", {})
 
 
@@ -24,6 +24,6 @@ def test_a_socket_directory_may_be_the_host():
 )
 def test_anything_else_is_one_line(url):
     with pytest.raises(SystemExit) as refused:
-        config.database_from_url("CHORUS_DATABASE_URL", url)
+        database_from_url("CHORUS_DATABASE_URL", url)
     assert str(refused.value).startswith("chorus: CHORUS_DATABASE_URL ")
     assert "\n" not in str(refused.value)
