@@ -1,6 +1,7 @@
 """The backend suites on PostgreSQL: the recorder contract, the projection tests, the live == rebuilt property
-test, the four-process concurrency test and live fan-out, run by a child pytest whose Django database is a throw-away cluster's
-(tests/pg.py). One child run, because pytest-django makes its test database once per process from the settings."""
+test, the four-process concurrency test and live fan-out, run by a child pytest whose Django database is a
+throw-away cluster's (tests/pg.py). One child run: pytest-django makes its test database once per process, from the
+settings."""
 
 import os
 import subprocess

@@ -43,9 +43,7 @@ def test_the_log_moves_with_positions_hashes_and_checkpoints_and_verifies_there(
             "regexp_replace(to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), '\\.000000$', ''), "
             "hash FROM chorus_event ORDER BY position"
         ).fetchall()
-        assert [tuple(row[:-1]) + (bytes(row[-1]),) for row in copied] == [
-            tuple(row[:-1]) + (bytes(row[-1]),) for row in source
-        ]
+        assert [(*row[:-1], bytes(row[-1])) for row in copied] == [(*row[:-1], bytes(row[-1])) for row in source]
         assert target.execute("SELECT name, position FROM chorus_policy_checkpoint").fetchall() == [
             ("closed_counters_are_noted", 2)
         ]
