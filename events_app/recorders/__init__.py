@@ -36,11 +36,12 @@ def recorder_for(alias: str = DEFAULT_DB_ALIAS) -> Recorder:
 
 
 def _prepare(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """A backend's own setup of each new connection (PostgreSQL's: the event table's json read as text)."""
+    """A backend's own setup of each new connection (PostgreSQL's: the event table's json read as text, prepared
+    statements for the recorder)."""
     if connection.vendor == "postgresql":
-        from events_app.recorders.postgres import json_as_text
+        from events_app.recorders.postgres import prepare_connection
 
-        json_as_text(connection)
+        prepare_connection(connection)
 
 
 connection_created.connect(_prepare, dispatch_uid="chorus_recorder_prepare")

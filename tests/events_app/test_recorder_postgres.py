@@ -31,6 +31,46 @@ class TestPostgresTableLock(RecorderContract, ConcurrentRecorderContract):
         return PostgresRecorder(lock_kind="table")
 
 
+class TestPostgresThroughDjangosCursor(RecorderContract):
+    """While a connection is wrapped (or queries are recorded), every statement takes Django's cursor."""
+
+    @pytest.fixture
+    def recorder(self, db):
+        def passthrough(execute, sql, params, many, context):
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(passthrough), store.use_recorder(PostgresRecorder()) as chosen:
+            yield chosen
+
+
+def test_statements_are_prepared_once_per_connection(db):
+    store.append("counter", "a", 0, [CounterOpened(name="a")])
+    store.append("counter", "b", 0, [CounterOpened(name="b")])
+    prepared = _prepared()
+    store.append("counter", "c", 0, [CounterOpened(name="c")])
+    assert _prepared() == prepared
+    assert any("pg_advisory_xact_lock" in statement for statement in prepared), prepared
+
+
+def test_every_statement_is_seen_by_an_execute_wrapper(db):
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        store.append("counter", "a", 0, [CounterOpened(name="a")])
+    assert any("pg_advisory_xact_lock" in sql for sql in seen)
+    assert any("INSERT INTO chorus_event" in sql for sql in seen)
+
+
+def _prepared() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return {statement for (statement,) in cursor.fetchall()}
+
+
 def test_the_default_database_gets_the_postgres_recorder_once(db):
     assert isinstance(recorder_for(), PostgresRecorder)
     assert recorder_for() is recorder_for()
