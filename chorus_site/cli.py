@@ -1,7 +1,8 @@
 """The `chorus` console script: `chorus <command> [args]` runs `manage.py <command> [args]`.
 
 A few spellings read better at a shell and are translated: `chorus events tail` follows the log, `chorus scan`
-rescans the documents, `chorus verify` checks both the event chain and the projections.
+rescans the documents, `chorus store copy --to URL` moves the log to PostgreSQL, `chorus verify` checks both the
+event chain and the projections.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 ALIASES = {
     ("events", "tail"): ["events", "--follow"],
     ("scan",): ["scan_documents"],
+    ("store", "copy"): ["copy_store"],
     ("worker",): ["run_worker"],
 }
 

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 from chorus_site import config
+from events_app.database import database_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = config.project_root()
@@ -114,7 +115,15 @@ DATABASES = {
         "TEST": {"NAME": os.environ.get("CHORUS_TEST_DATABASE") or None},
     }
 }
-config.secure_database(DATABASE_PATH)
+# CHORUS_DATABASE_URL (postgresql://...) puts the event log and read models in PostgreSQL, shared by every host.
+CHORUS_DATABASE_URL = os.environ.get("CHORUS_DATABASE_URL", "")
+if CHORUS_DATABASE_URL:
+    DATABASES["default"] = {
+        **database_from_url("CHORUS_DATABASE_URL", CHORUS_DATABASE_URL),
+        "TEST": {"NAME": os.environ.get("CHORUS_TEST_DATABASE") or None},
+    }
+else:
+    config.secure_database(DATABASE_PATH)
 # The event log's signed anchor, kept outside the database (events_app.anchors; its key `anchor_key` beside it).
 CHORUS_ANCHOR_FILE = DATA_DIR / "anchor"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -5,7 +5,10 @@ Any process may append (web, worker, a manage.py command); none needs to know wh
 needed. After a commit `wake` (a store `after_commit` hook) wakes this process's followers and rings the doorbell
 of every other process's (`Doorbells`: a unix datagram socket each, in the data directory), so a follower reads the
 table at once; the poll every CHORUS_FOLLOW_INTERVAL seconds stays as the fallback (a doorbell that cannot be made,
-a ring that is lost).
+a ring that is lost). On PostgreSQL, whose writers may be on other hosts, the commit itself announces the log's new
+end (NOTIFY chorus_events, events_app.recorders.postgres) and each follower LISTENs on a connection of its own
+instead of having a doorbell; a notification only wakes it, and it catches up by position as after a ring, so one
+lost while the database restarts costs nothing but the poll's delay.
 
 Inside a process the fan-out is a `Hub` per event loop, not Channels' layer: the layer copies every event into a
 bounded queue per socket and drops what does not fit without a word (capacity 100; with 200 clients at 50 events/s
@@ -38,6 +41,7 @@ from pathlib import Path
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import connection
 
 from events_app import store
 
@@ -49,6 +53,8 @@ LAG_LIMIT = 1000
 BATCH = 1000
 # A burst of commits rings many times: a follower reads the table at most once per this many seconds.
 MIN_GAP = 0.005
+# The wait before listening for PostgreSQL's commits again after the connection was lost.
+LISTEN_RETRY = 1.0
 _SAFE = re.compile(r"[A-Za-z0-9_.-]{1,60}")
 _lock = threading.Lock()
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
@@ -155,7 +161,8 @@ def wake() -> None:
         hubs = list(_hubs.values())
     for hub in hubs:
         hub.poke()
-    doorbells.ring()
+    if connection.vendor != "postgresql":  # PostgreSQL's commit notifies every follower itself
+        doorbells.ring()
 
 
 def notice(position: int, stream_type: str, stream_id: str, version: int, event_type: str) -> dict:
@@ -239,6 +246,7 @@ class Hub:
         self._started = asyncio.Event()
         self.task: asyncio.Task | None = None
         self.bell: asyncio.BaseTransport | None = None
+        self.listener: asyncio.Task | None = None
 
     def subscribe(self, groups: Iterable[str]) -> Subscription:
         subscription = Subscription(self, groups)
@@ -268,12 +276,15 @@ class Hub:
         await self._started.wait()
 
     async def _run(self) -> None:
-        try:
-            self.bell = await doorbells.listen(self.loop, self._wake.set)
-        except OSError as exc:
-            # A path too long for a unix socket, a read-only data directory: other processes' events come with
-            # the poll.
-            log.warning("no doorbell for the live follower (%s); polling every %s s", exc, self.interval)
+        if connection.vendor == "postgresql":
+            self.listener = self.loop.create_task(self._listen())
+        else:
+            try:
+                self.bell = await doorbells.listen(self.loop, self._wake.set)
+            except OSError as exc:
+                # A path too long for a unix socket, a read-only data directory: other processes' events come
+                # with the poll.
+                log.warning("no doorbell for the live follower (%s); polling every %s s", exc, self.interval)
         while not self._started.is_set():
             try:
                 self.position = await database_sync_to_async(store.last_position)()
@@ -307,6 +318,35 @@ class Hub:
                         subscription.resync()
             if len(batch) == BATCH:
                 self._wake.set()
+
+    async def _listen(self) -> None:
+        """LISTEN for the commits of every process on the PostgreSQL database, waking the follower at each; after a
+        lost connection, connect again (and catch up: whatever was notified meanwhile is read by position)."""
+        import psycopg
+
+        from events_app.recorders.postgres import CHANNEL
+
+        while True:
+            try:
+                params = await database_sync_to_async(listen_params)()
+                async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as listening:
+                    await listening.execute(f"LISTEN {CHANNEL}")
+                    self._wake.set()
+                    async for _ in listening.notifies():
+                        self._wake.set()
+            except (psycopg.Error, OSError) as exc:
+                log.warning(
+                    "listening for commits failed (%s); polling every %s s until it is back", exc, self.interval
+                )
+            await asyncio.sleep(LISTEN_RETRY)
+
+
+def listen_params() -> dict:
+    """What psycopg needs to open a connection of its own to the default database (Django's own parameters,
+    without its cursor class)."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    return params
 
 
 def hub() -> Hub:

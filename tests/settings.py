@@ -12,7 +12,8 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.demo"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # A file, not memory: the cross-process tests open the same database from other processes.
-DATABASES["default"]["TEST"]["NAME"] = str(DATA_DIR / "test.sqlite3")  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"]["NAME"] = str(DATA_DIR / "test.sqlite3")  # noqa: F405
 # The suite empties the database between tests, which an anchor of the log would rightly report as its tail cut:
 # the anchor tests (tests/events_app/test_anchors.py) choose a file of their own.
 CHORUS_ANCHOR_FILE = None

@@ -35,7 +35,21 @@ def child_environment() -> dict[str, str]:
         CHORUS_DATABASE=str(settings.DATABASES["default"]["NAME"]),
         PYTHONPATH=str(ROOT),
     )
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        env["CHORUS_DATABASE_URL"] = database_url(settings.DATABASES["default"])
     return env
+
+
+def database_url(database: dict) -> str:
+    """The postgresql:// URL of a Django DATABASES entry (the test database's, once pytest-django made it)."""
+    from urllib.parse import quote, urlencode
+
+    login = quote(database["USER"]) + (f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else "")
+    query = urlencode(database["OPTIONS"])
+    return (
+        f"postgresql://{login}@{database['HOST']}:{database['PORT']}/{quote(database['NAME'])}"
+        f"{'?' + query if query else ''}"
+    )
 
 
 def free_port() -> int:
