@@ -54,8 +54,8 @@ SIGNAL_CHARS = 200
 # none is told by the CPU it uses and the profile's fallback, like any other.
 STARTUP_SECONDS = 30.0
 # tmux marks a pane dead when its terminal closes, which may come a moment before it reaps the program and knows its
-# exit status (on a loaded machine, seconds later): a dead pane with neither status nor signal is looked at again for
-# this long before it is recorded.
+# exit status (on a loaded machine, seconds later), or never when tmux missed its SIGCHLD (Tmux.reap): a dead pane
+# with neither status nor signal has the server reap, and is looked at again, for this long before it is recorded.
 EXIT_STATUS_WAIT = 3.0
 # seconds between two looks for requests when no doorbell rang (RequestRunner)
 REQUEST_POLL = 0.5
@@ -416,6 +416,8 @@ class SessionMonitor:
         now = time.monotonic()
         first = self._dead_unreaped.setdefault(pane.pane_id, now)
         if now - first < EXIT_STATUS_WAIT:
+            with contextlib.suppress(tmux_adapter.TmuxError):
+                self.tmux.reap()
             return True
         del self._dead_unreaped[pane.pane_id]
         return False

@@ -36,6 +36,8 @@ class ScriptedTmux:
         self.after_enter = after_enter
         self.typed: list[str] = []
         self.coloured: list[list[str]] = []  # the colour captures asked for, one list per call
+        self.zombie_status: int | None = None  # the status of an exit the server has not reaped (see Tmux.reap)
+        self.reaps = 0
 
     def show(self, screen: str) -> None:
         self.screen = screen
@@ -62,6 +64,11 @@ class ScriptedTmux:
 
     def pane(self, target):
         return self.info
+
+    def reap(self):
+        self.reaps += 1
+        if self.zombie_status is not None:
+            self.info = dataclasses.replace(self.info, dead_status=self.zombie_status)
 
     def send_text(self, pane_id, text):
         self.typed.append(text)
@@ -238,3 +245,21 @@ def test_a_pane_dead_before_tmux_knows_its_exit_status_is_recorded_with_the_stat
     monitor.stop()
     stopped = Session.objects.get(pk=session.name)
     assert stopped.status == "stopped" and "pane dead (exit 3)" in stopped.status_reason
+
+
+def test_a_dead_pane_whose_exit_the_server_missed_has_it_reaped_and_is_recorded_with_the_status(project):
+    session = SessionFactory(profile="shell")
+    tmux = ScriptedTmux(session, "bash", "$ exec no-such-program", after_enter="")
+    monitor = SessionMonitor(adapter=tmux)
+    monitor.tick()
+    assert tmux.reaps == 0  # a live pane needs no reaping
+    tmux.info = dataclasses.replace(tmux.info, dead=True, activity=tmux.info.activity + 1)
+    tmux.zombie_status = 127
+    monitor.tick()
+    assert tmux.reaps == 1 and Session.objects.get(pk=session.name).status != "stopped"
+
+    monitor.tick()
+    monitor.stop()
+    stopped = Session.objects.get(pk=session.name)
+    assert stopped.status == "stopped" and "(exit 127): command not found" in stopped.status_reason
+    assert tmux.reaps == 1
