@@ -268,11 +268,9 @@ def test_reap_brings_the_exit_status_of_programs_that_exit_at_once(tmux_server):
     one at a time (the next one's exit would reap it), 150 of them, each has its status a moment after `reap`. Without
     `reap` it failed 10 runs of 10 here."""
     for n in range(150):
-        pane = tmux_server.new_session(f"gone-{n}", ["sh", "-c", "exec no-such-program"])
-        wait_for(lambda: pane_of(tmux_server, pane.pane_id).dead, message=f"{pane.pane_id} to die")
-        tmux_server.reap()
-        dead = wait_for(lambda: (p := pane_of(tmux_server, pane.pane_id)).dead_status is not None and p, timeout=1)
-        assert dead.dead_status == 127
+        pane_id = tmux_server.new_session(f"gone-{n}", ["sh", "-c", "exec no-such-program"]).pane_id
+        wait_until_dead(tmux_server, pane_id)
+        assert pane_of(tmux_server, pane_id).dead_status == 127
         tmux_server.kill_session(f"gone-{n}")
 
 
