@@ -130,9 +130,11 @@ class LimitTable(_Table):
     lines: Lines = 10
     # the pattern is tried only on text holding one of these (any case); none: always
     words: Strings = []
+    # found in the same lines, says the agent goes on by itself at the reset: Chorus then types nothing
+    resumes: Pattern = ""
 
     def limit(self) -> LimitRule:
-        return LimitRule(self.name, self.pattern, self.lines, tuple(self.words))
+        return LimitRule(self.name, self.pattern, self.lines, tuple(self.words), self.resumes)
 
 
 class DeliveryTable(_Table):

@@ -17,6 +17,7 @@ from events_app import store
 from sessions_app import services
 from sessions_app.agents import aider, claude, codex, gemini
 from sessions_app.catalog import load_profiles
+from sessions_app.limits import find_limit
 from sessions_app.errors import SessionConflict
 from sessions_app.models import Session
 from sessions_app.profiles import ProfileConfigError
@@ -121,12 +122,14 @@ def test_a_user_profile_declares_its_resume_and_limits_and_inherits_them(tmp_pat
         '[profiles.mine]\nextends = "claude"\n'
         '[profiles.tool]\ncommand = ["tool"]\nresume = ["--session", "{conversation}"]\n'
         '[[profiles.tool.limits]]\nname = "tool.quota"\npattern = "out of credits until (?P<reset>.+)"\n'
-        'words = ["credits"]\n'
+        'words = ["credits"]\nresumes = "continuing on its own"\n'
     )
     profiles = load_profiles(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")})
     assert profiles["mine"].resume == claude.PROFILE.resume and profiles["mine"].limits == claude.PROFILE.limits
     assert profiles["tool"].resume_arguments("c1") == ("--session", "c1")
     assert [(limit.name, limit.words) for limit in profiles["tool"].limits] == [("tool.quota", ("credits",))]
+    seen = find_limit(profiles["tool"].limits, "out of credits until 15:00, continuing on its own", datetime.now(UTC), UTC)
+    assert seen is not None and seen.until is not None and seen.resumes_itself
 
 
 @pytest.mark.parametrize(
@@ -135,6 +138,7 @@ def test_a_user_profile_declares_its_resume_and_limits_and_inherits_them(tmp_pat
         ('resume = ["--resume"]', "'resume' must name the conversation"),
         ('[[profiles.tool.limits]]\nname = "x"\npattern = "("', "limits[0]: 'pattern'"),
         ('[[profiles.tool.limits]]\nname = "x"\npattern = "p"\nreset = 1', "unknown key 'reset'"),
+        ('[[profiles.tool.limits]]\nname = "x"\npattern = "p"\nresumes = "["', "limits[0]: 'resumes'"),
     ],
 )
 def test_a_bad_resume_or_limit_is_one_line_naming_the_file(tmp_path, toml, problem):
