@@ -4,7 +4,11 @@ The text is typed once (literally, or as one bracketed paste when it has line br
 after the profile's delay, and the submit counts only when it is proven: the agent went busy (or straight into a
 dialog), it stopped (a prompt such as /exit ends it), its input line emptied after showing the text (read with the
 profile's composer rule), or the agent itself said so (its self-report plug-in). A screen that merely changed is no
-proof. Without proof Enter is pressed again, a bounded number of times; the text itself is never typed again.
+proof. Without proof Enter is pressed again, a bounded number of times.
+
+The text is typed again only when the agent visibly dropped it before any Enter: its input line (one that empties
+on submit, so never a shell's) stayed empty while the agent sat idle. Gemini CLI resumed with `--resume` draws its
+input box and ignores keys for some seconds; keys it never read cannot be submitted twice.
 """
 
 from __future__ import annotations
@@ -68,6 +72,10 @@ class Typist:
     sleep: Callable[[float], None] = time.sleep
     # whether the agent's self-report plug-in heard it accept the prompt (e.g. from its hooks)
     accepted: Callable[[], bool] | None = None
+    # an input line still empty this long after the typing: the agent dropped the keys
+    echo_seconds: float = 1.5
+    # a dropped text is typed again until this long after its first typing
+    retype_seconds: float = 30.0
 
     def _look(self) -> tuple[str, Status]:
         """The pane's screen and its status, from the screen and the pane's metadata (a dead pane or a shell in
@@ -77,17 +85,43 @@ class Typist:
         return screen, detect(self.profile, observation).status
 
     def deliver(self, text: str) -> Outcome:
-        """Type `text` once, then submit it."""
+        """Type `text` (again only while the agent drops it), then submit it."""
         try:
-            if self.profile.delivery.use_bracketed_paste and ("\n" in text or len(text) > PASTE_OVER_CHARS):
-                self.adapter.paste_text(self.pane_id, text)
-            else:
-                # Typed keys cannot carry a line break without submitting it, so lines are joined by spaces.
-                self.adapter.send_text(self.pane_id, text.replace("\n", " "))
-            self.sleep(self.profile.delivery.enter_delay)
-            return self._submit()
+            first = self.clock()
+            typings = 1
+            self._type(text)
+            while text.strip() and self._dropped() and self.clock() - first < self.retype_seconds:
+                typings += 1
+                self._type(text)
+            outcome = self._submit()
         except tmux_adapter.TmuxError as exc:
             return Outcome(False, 0, reason=f"tmux: {exc}")
+        if typings == 1:
+            return outcome
+        typed = f"typed {typings} times: the agent dropped the keys"
+        if outcome.delivered:
+            return dataclasses.replace(outcome, confirmed_by=f"{outcome.confirmed_by} ({typed})")
+        return dataclasses.replace(outcome, reason=f"{outcome.reason} ({typed})")
+
+    def _type(self, text: str) -> None:
+        if self.profile.delivery.use_bracketed_paste and ("\n" in text or len(text) > PASTE_OVER_CHARS):
+            self.adapter.paste_text(self.pane_id, text)
+        else:
+            # Typed keys cannot carry a line break without submitting it, so lines are joined by spaces.
+            self.adapter.send_text(self.pane_id, text.replace("\n", " "))
+        self.sleep(self.profile.delivery.enter_delay)
+
+    def _dropped(self) -> bool:
+        """Whether the agent dropped what was typed: its input line, one that empties on submit, stayed empty for
+        `echo_seconds` while the agent neither worked, asked nor stopped. Keys it never read are typed again."""
+        deadline = self.clock() + self.echo_seconds
+        while True:
+            screen, status = self._look()
+            if status in (Status.BUSY, Status.WAITING, Status.STOPPED) or unsent(self.profile, screen) != "":
+                return False
+            if self.clock() >= deadline:
+                return True
+            self.sleep(self.poll_seconds)
 
     def submit(self) -> Outcome:
         """Submit what is already typed in the input line (a delivery interrupted before its Enter)."""

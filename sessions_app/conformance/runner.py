@@ -57,12 +57,7 @@ MCP_TIMEOUT = 20.0
 # Steps known to fail because of a bug another part of Chorus is fixing (issue 14's item named), by profile: the
 # run reports them as "xfail" and does not fail on them; one that passes is reported as "xpass". The integrator
 # removes an entry when its fix is merged.
-EXPECTED_FAILURES: dict[tuple[str, str], str] = {
-    ("gemini", "a restart resumes the conversation"): (
-        "issue 12: Gemini CLI 0.61.0 started with --resume (and Chorus's MCP server) draws its input box and then "
-        "drops what is typed for some seconds; Chorus's first prompt after the restart fails its delivery"
-    ),
-}
+EXPECTED_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def quotes_a_dialog(reason: str) -> bool:
@@ -964,7 +959,8 @@ class Drive:
         bodies = [self.standin.body_of(request) for request in asked]
         step.ok = len(asked) == 1 and earlier in bodies[0]
         step.detail = (
-            f"conversation {restarted.conversation[:12]} resumed: the request after it held the earlier turns"
+            f"conversation {restarted.conversation[:12]} resumed: the request after it held the earlier turns "
+            f"({self._confirmation(message)})"
             if step.ok
             else f"the model got {text!r} {len(asked)} time(s); the earlier prompt "
             f"{'was' if bodies and earlier in bodies[0] else 'was not'} in it; screen {self.save_screen('resume')}"

@@ -113,9 +113,45 @@ def test_a_screen_that_changed_after_enter_is_no_proof_of_the_submit():
 
 def test_an_input_line_that_never_showed_the_text_is_no_proof_that_it_emptied():
     pane = ScriptedPane({0: claude_screen("")})
-    outcome = typist(pane).deliver("fix it")
+    outcome = typist(pane, retype_seconds=0).deliver("fix it")
     assert not outcome.delivered and pane.enters == 3
     assert "never showed the text" in outcome.reason
+
+
+@dataclass
+class DroppingPane(ScriptedPane):
+    """An agent that ignores the first `drops` typings (Gemini CLI just after --resume): its input stays empty."""
+
+    drops: int = 0
+
+    def send_text(self, pane_id, text):
+        super().send_text(pane_id, text)
+        if self.drops:
+            self.drops -= 1
+            self.typed = ""
+
+
+def test_a_text_the_agent_dropped_before_any_enter_is_typed_again_until_it_shows():
+    pane = DroppingPane({0: claude_screen("{typed}"), 1: claude_screen("", busy=True)}, drops=2)
+    outcome = typist(pane).deliver("fix it")
+    assert outcome.delivered and outcome.confirmed_by == "went busy (typed 3 times: the agent dropped the keys)"
+    assert [c for c in pane.calls if c[0] == "text"] == [("text", "fix it")] * 3 and pane.enters == 1
+
+
+def test_a_text_that_shows_at_once_is_typed_once_and_one_dropped_for_good_is_given_up_with_the_reason():
+    shown = DroppingPane({0: claude_screen("{typed}"), 1: claude_screen("", busy=True)})
+    assert typist(shown).deliver("fix it").confirmed_by == "went busy"
+    assert len([c for c in shown.calls if c[0] == "text"]) == 1
+    dropped = DroppingPane({0: claude_screen("{typed}")}, drops=1000)
+    outcome = typist(dropped, retype_seconds=10).deliver("fix it")
+    typings = len([c for c in dropped.calls if c[0] == "text"])
+    assert not outcome.delivered and 2 < typings < 10 and f"(typed {typings} times" in outcome.reason
+
+
+def test_a_shell_whose_line_looks_empty_is_never_typed_again():
+    pane = DroppingPane({0: "$ {typed}\n"}, command="sh", drops=1)
+    typist(pane, profile="shell").deliver("rm -rf build")
+    assert len([c for c in pane.calls if c[0] == "text"]) == 1
 
 
 def test_a_shell_is_confirmed_by_a_fresh_empty_prompt_and_pressed_again_while_the_line_holds_the_text():
