@@ -29,12 +29,15 @@ def secret_of(name: str) -> str:
 
 
 def agent_process(name: str) -> psutil.Process:
-    """The pane's program once the launcher has exec'd it (the launcher's $0 is chorus-agent until then)."""
+    """The pane's program once the launcher has exec'd it (the launcher's $0 is chorus-agent until then, and the
+    kernel shows an empty command line for a moment during the exec)."""
     pid = Session.objects.get(pk=name).pid
     deadline = time.monotonic() + 30
-    while "chorus-agent" in (process := psutil.Process(pid)).cmdline() and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        not (line := psutil.Process(pid).cmdline()) or "chorus-agent" in line
+    ):
         time.sleep(0.05)
-    return process
+    return psutil.Process(pid)
 
 
 def command_lines() -> list[str]:
