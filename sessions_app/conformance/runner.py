@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import math
 import os
 import shutil
 import signal
@@ -121,15 +122,16 @@ class Report:
 
 
 def latency_summary(values: Iterable[float]) -> str:
-    """`p50 / max` in milliseconds of the latencies measured, or `-`."""
+    """`p50 / p95 / max` in milliseconds of the latencies measured (p95 the nearest rank), or `-`."""
     found = sorted(v for v in values if v is not None)
     if not found:
         return "-"
-    return f"{statistics.median(found) * 1000:.0f} / {found[-1] * 1000:.0f} ms (n={len(found)})"
+    p95 = found[math.ceil(0.95 * len(found)) - 1]
+    return f"{statistics.median(found) * 1000:.0f} / {p95 * 1000:.0f} / {found[-1] * 1000:.0f} ms (n={len(found)})"
 
 
 def signals_table(seen: list[Seen]) -> list[tuple[str, str, str]]:
-    """(status, the rules that saw it with their signal kind, latency p50 / max) per status, in a fixed order."""
+    """(status, the rules that saw it with their signal kind, latency p50 / p95 / max) per status, in a fixed order."""
     rows = []
     for status in ("busy", "waiting", "idle", "stopped"):
         hits = [s for s in seen if s.status == status]
@@ -150,9 +152,9 @@ def render(report: Report) -> str:
         note = f" [{step.expected_failure}]" if step.expected_failure else ""
         optional = "" if step.required else " (optional)"
         lines.append(f"{step.name:<{width}}  {step.result:<7}  {step.detail}{optional}{note}")
-    lines += ["", f"{'status':<8}  {'latency p50 / max':<28}  detected by"]
+    lines += ["", f"{'status':<8}  {'latency p50 / p95 / max':<34}  detected by"]
     for status, rules, latency in signals_table(report.seen):
-        lines.append(f"{status:<8}  {latency:<28}  {rules}")
+        lines.append(f"{status:<8}  {latency:<34}  {rules}")
     lines += ["", f"model requests: {report.requests}"]
     return "\n".join(lines)
 

@@ -66,9 +66,15 @@ def test_the_table_names_the_signals_and_their_latencies():
     ]
     text = runner.render(report)
     assert "start -> idle  ok       idle after 3.0s" in text
-    assert "busy      100 / 150 ms (n=2)" in text
+    assert "busy      100 / 150 / 150 ms (n=2)" in text
     assert "gemini.esc_to_cancel (screen), gemini.title_working (title)" in text
-    assert "waiting   -                             never seen" in text
+    assert "waiting   -                                   never seen" in text
+
+
+def test_the_latency_p95_is_the_nearest_rank():
+    latencies = [0.01 * n for n in range(1, 21)]
+    assert runner.latency_summary(latencies) == "105 / 190 / 200 ms (n=20)"
+    assert runner.latency_summary([None]) == "-"
 
 
 def test_a_latency_runs_from_when_the_kit_first_saw_the_status_to_when_chorus_recorded_it():
