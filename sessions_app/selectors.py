@@ -14,7 +14,7 @@ from sessions_app import requests as requests_
 from sessions_app import tmux as tmux_adapter
 from sessions_app.agents import DEFAULT_PROFILE
 from sessions_app.catalog import get_profile, load_profiles
-from sessions_app.dialogs import Dialog
+from sessions_app.dialogs import Dialog, Menu
 from sessions_app.errors import SessionConflict, SessionError, UnknownSession
 from sessions_app.models import (
     AgentCall,
@@ -172,16 +172,22 @@ def profile(name: str) -> Profile:
     return get_profile(name, Path(settings.PROJECT_ROOT))
 
 
-def dialog_options(name: str, screen: str) -> list[tuple[str, str]]:
-    """The options of the dialog on `screen` (plain text) as the profile of session `name` draws them: (key to
-    press, label), in order; empty when no dialog shows. A profile that cannot be loaded reads them with the
+def dialog(name: str, screen: str) -> Menu | None:
+    """The dialog on `screen` (plain text) as the profile of session `name` draws it: its question and options
+    (key to press, label), in order; None when no dialog shows. A profile that cannot be loaded reads it with the
     common markers, so a person can still answer."""
     current = session(name)
     try:
-        dialog = profile(current.profile).dialog
+        drawn = profile(current.profile).dialog
     except SessionError:
-        dialog = Dialog()
-    return dialog.options(screen)
+        drawn = Dialog()
+    return drawn.menu(screen)
+
+
+def dialog_options(name: str, screen: str) -> list[tuple[str, str]]:
+    """The options of the dialog on `screen` (see `dialog`); empty when no dialog shows."""
+    menu = dialog(name, screen)
+    return list(menu.options) if menu else []
 
 
 # --- Agent tools: credentials, calls and questions (written by sessions_app.credentials and agent_reports).

@@ -27,17 +27,19 @@ APPROVAL = "approval"
 
 @dataclasses.dataclass(frozen=True)
 class Screen:
-    """What the page shows of a screen: its HTML, and the numbered options of a dialog on it."""
+    """What the page shows of a screen: its HTML, and the question and numbered options of a dialog on it."""
 
     html: str = ""
     options: tuple[tuple[str, str], ...] = ()
+    question: str = ""
 
 
 def screen(name: str, text: str) -> Screen:
     lines = ansi.render_lines(text)
     plain = "\n".join(line.text for line in lines)
-    options = found(session_selectors.dialog_options, name, plain)
-    return Screen("\n".join(line.html for line in lines), tuple(options))
+    menu = found(session_selectors.dialog, name, plain)
+    html = "\n".join(line.html for line in lines)
+    return Screen(html, menu.options, menu.question) if menu else Screen(html)
 
 
 def head(session) -> dict:
@@ -184,7 +186,8 @@ class SessionPage(LivePage):
     }
 
     def dialog(self) -> dict:
-        return {"session_name": self.session_name, "options": self.screen.options if self.waiting else ()}
+        shown = self.screen if self.waiting else Screen()
+        return {"session_name": self.session_name, "options": shown.options, "question": shown.question}
 
     def shown_screen(self) -> dict:
         return {"session_name": self.session_name, "screen_html": self.screen.html, "live": bool(self.pane)}

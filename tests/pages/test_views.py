@@ -50,6 +50,14 @@ def test_every_page_renders(browser):
     assert b"1 event" in browser.get("/events/verify").content or b"checked" in browser.get("/events/verify").content
 
 
+def test_a_waiting_sessions_dialog_box_quotes_the_question_over_its_option_buttons(browser):
+    _session("asks", "waiting")
+    mirror.record({"asks": ("%1", "Run make in /src?\n\u276f 1. Yes\n  2. No, tell it why\n", time.time())})
+    page = browser.get("/sessions/asks/").content.decode()
+    assert '<b>The agent asks:</b> <q class="dialog-question">Run make in /src?</q>' in page
+    assert 'data-key="1"><kbd>1</kbd> Yes</button>' in page and "<kbd>2</kbd> No, tell it why</button>" in page
+
+
 def test_a_session_whose_outbox_waits_for_a_draft_says_so_and_offers_to_clear_it(browser):
     _session("held")
     with store.event_context(actor="test", source="test"):
