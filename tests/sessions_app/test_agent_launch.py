@@ -33,9 +33,7 @@ def agent_process(name: str) -> psutil.Process:
     kernel shows an empty command line for a moment during the exec)."""
     pid = Session.objects.get(pk=name).pid
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (
-        not (line := psutil.Process(pid).cmdline()) or "chorus-agent" in line
-    ):
+    while time.monotonic() < deadline and (not (line := psutil.Process(pid).cmdline()) or "chorus-agent" in line):
         time.sleep(0.05)
     return psutil.Process(pid)
 

@@ -17,8 +17,8 @@ from events_app import store
 from sessions_app import services
 from sessions_app.agents import aider, claude, codex, gemini
 from sessions_app.catalog import load_profiles
-from sessions_app.limits import find_limit
 from sessions_app.errors import SessionConflict
+from sessions_app.limits import find_limit
 from sessions_app.models import Session
 from sessions_app.profiles import ProfileConfigError
 from tests.sessions_app.factories import AdoptedSessionFactory, SessionFactory
@@ -128,7 +128,9 @@ def test_a_user_profile_declares_its_resume_and_limits_and_inherits_them(tmp_pat
     assert profiles["mine"].resume == claude.PROFILE.resume and profiles["mine"].limits == claude.PROFILE.limits
     assert profiles["tool"].resume_arguments("c1") == ("--session", "c1")
     assert [(limit.name, limit.words) for limit in profiles["tool"].limits] == [("tool.quota", ("credits",))]
-    seen = find_limit(profiles["tool"].limits, "out of credits until 15:00, continuing on its own", datetime.now(UTC), UTC)
+    seen = find_limit(
+        profiles["tool"].limits, "out of credits until 15:00, continuing on its own", datetime.now(UTC), UTC
+    )
     assert seen is not None and seen.until is not None and seen.resumes_itself
 
 
