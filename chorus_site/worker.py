@@ -2,6 +2,10 @@
 
 Jobs are named in settings.CHORUS_WORKER_JOBS as dotted paths of classes with an `interval` (seconds), `start()`,
 `tick()` and `stop()`. One job's failure is logged and retried on its next tick; it never stops the others.
+Ticks keep their cadence: a job is due `interval` after its last tick was due, not after it ended (one that fell
+behind is due at once, and again `interval` later). A job with `own_thread = True` (the session monitor, whose
+cadence is the status detection's latency) ticks on a thread of its own, so a slow round of another job (git for
+change attribution, a large transcript) never delays it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils.module_loading import import_string
 
 from events_app import projection
@@ -40,18 +44,35 @@ class Worker:
             for job in self.jobs:
                 job.start()
             log.info("worker running %d job(s): %s", len(self.jobs), ", ".join(type(j).__name__ for j in self.jobs))
-            due = {id(job): 0.0 for job in self.jobs}
-            while not self.stopping.is_set():
-                now = time.monotonic()
-                for job in self.jobs:
-                    if now >= due[id(job)]:
-                        self._tick(job)
-                        due[id(job)] = time.monotonic() + job.interval
-                wait = min(due.values(), default=now + 1.0) - time.monotonic()
-                self.stopping.wait(max(0.0, min(wait, 1.0)))
+            alone = [job for job in self.jobs if getattr(job, "own_thread", False)]
+            threads = [
+                threading.Thread(target=self._loop, args=([job],), name=type(job).__name__, daemon=True)
+                for job in alone
+            ]
+            for thread in threads:
+                thread.start()
+            self._loop([job for job in self.jobs if job not in alone])
+            for thread in threads:
+                thread.join()
             for job in self.jobs:
                 job.stop()
         log.info("worker stopped")
+
+    def _loop(self, jobs: list) -> None:
+        """Tick `jobs` when they are due until the worker stops."""
+        try:
+            with event_context(actor="worker", source="worker"):
+                due = {id(job): 0.0 for job in jobs}
+                while not self.stopping.is_set():
+                    for job in jobs:
+                        if time.monotonic() >= due[id(job)]:
+                            self._tick(job)
+                            due[id(job)] = max(due[id(job)] + job.interval, time.monotonic())
+                    wait = min(due.values(), default=time.monotonic() + 1.0) - time.monotonic()
+                    self.stopping.wait(max(0.0, min(wait, 1.0)))
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()
 
     def _tick(self, job) -> None:
         close_old_connections()

@@ -81,7 +81,10 @@ def starting(session: Session) -> bool:
 
 class SessionMonitor:
     """The worker's session job. Status changes reach the desktop through sessions_app.policies; the monitor
-    itself notifies only of what no event records (an error the agent's hooks reported)."""
+    itself notifies only of what no event records (an error the agent's hooks reported). It ticks on a thread of
+    its own (chorus_site.worker): its cadence is how late a status is seen."""
+
+    own_thread = True
 
     def __init__(self, adapter: tmux_adapter.Tmux | None = None, notifier: notify.Notifier | None = None):
         self.interval = settings.CHORUS_POLL_INTERVAL

@@ -64,7 +64,9 @@ def watched(settings, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     issued = credentials.issue("s1", "self")
     session = SessionFactory(name="s1", profile="codex")
-    tmux = ScriptedTmux(session, "codex", codex("Ask Codex to do anything"), after_enter=codex("", working=True))
+    tmux = ScriptedTmux(
+        session, "codex", codex("Ask Codex to do anything"), after_enter=codex("", working=True), typing=codex
+    )
     monitor = SessionMonitor(adapter=tmux)
     monitor.tick()
     assert Session.objects.get(pk="s1").status == "idle"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -23,9 +24,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class ScriptedTmux:
-    """One pane whose screen a test sets; Enter turns it into `after_enter`."""
+    """One pane whose screen a test sets; typed text shows as `typing(text)` draws it (when given: an agent's input
+    line echoes what is typed), and Enter turns the screen into `after_enter`."""
 
-    def __init__(self, session: Session, command: str, screen: str, after_enter: str):
+    def __init__(
+        self, session: Session, command: str, screen: str, after_enter: str, typing: Callable[[str], str] | None = None
+    ):
         self.info = PaneInfo(
             session_name=session.name, window_index=0, pane_id=session.pane_id, pid=session.pid,
             current_command=command, current_path="/tmp", dead=False, dead_status=None, dead_signal=None,
@@ -34,6 +38,7 @@ class ScriptedTmux:
         )  # fmt: skip
         self.screen = screen
         self.after_enter = after_enter
+        self.typing = typing
         self.typed: list[str] = []
         self.coloured: list[list[str]] = []  # the colour captures asked for, one list per call
         self.zombie_status: int | None = None  # the status of an exit the server has not reaped (see Tmux.reap)
@@ -72,6 +77,8 @@ class ScriptedTmux:
 
     def send_text(self, pane_id, text):
         self.typed.append(text)
+        if self.typing is not None:
+            self.show(self.typing(text))
 
     paste_text = send_text
 
@@ -97,21 +104,29 @@ def project(settings, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("profile", "command", "draft", "empty", "busy"),
+    ("profile", "command", "draft", "empty", "busy", "typing"),
     [
-        ("codex", "codex", codex("half a sentence"), codex("Ask Codex to do anything"), codex("", working=True)),
+        (
+            "codex",
+            "codex",
+            codex("half a sentence"),
+            codex("Ask Codex to do anything"),
+            codex("", working=True),
+            codex,
+        ),
         (
             "gemini",
             "node",
             gemini("half a sentence"),
             gemini("  Type your message or @path/to/file"),
             gemini("", above="⠏ Thinking (esc to cancel, 1s)"),
+            gemini,
         ),
     ],
 )
-def test_a_queued_message_waits_while_a_person_drafts(project, profile, command, draft, empty, busy):
+def test_a_queued_message_waits_while_a_person_drafts(project, profile, command, draft, empty, busy, typing):
     session = SessionFactory(profile=profile)
-    tmux = ScriptedTmux(session, command, draft, after_enter=busy)
+    tmux = ScriptedTmux(session, command, draft, after_enter=busy, typing=typing)
     monitor = SessionMonitor(adapter=tmux)
     message = services.session_send(session.name, "run the tests")
     for _ in range(3):
