@@ -158,3 +158,34 @@ def test_the_readme_profile_example_loads_and_its_prompt_rule_matches_a_prompt(t
     verdict = detect(profile, Observation(screen="what now?\n", pane_current_command="my-tool"))
     assert verdict.status is Status.UNKNOWN
     assert "matched (last line: 'what now?')" in verdict.reason
+
+
+# What `sessions list` must not import (issue 17 item 16): the web server (daphne and Twisted, about 1 s) and the
+# API's schemas (ninja and pydantic, about 0.6 s), which only the web server needs.
+HEAVY = ("daphne", "twisted", "ninja", "pydantic")
+IMPORTS_OF = """
+import atexit, sys
+atexit.register(lambda: print(" ".join(sorted({name.split(".")[0] for name in sys.modules})), file=sys.stderr))
+sys.argv = ["manage.py", *sys.argv[1:]]
+import manage
+manage.main()
+"""
+
+
+@pytest.mark.integration
+def test_sessions_list_imports_neither_the_web_server_nor_the_api_schemas(tmp_path, subprocess_env):
+    shipped = ("CHORUS_DATABASE", "CHORUS_DATABASE_URL", "DJANGO_SETTINGS_MODULE")  # Chorus's own settings
+    env = {k: v for k, v in subprocess_env.items() if k not in shipped}
+    env.update(CHORUS_DATA_DIR=str(tmp_path / "data"), PROJECT_ROOT=str(tmp_path))
+
+    def modules(*argv: str) -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", IMPORTS_OF, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return set(done.stderr.strip().splitlines()[-1].split())
+
+    modules("migrate", "-v0")
+    loaded = modules("sessions", "list")
+    assert {"django", "sessions_app", "events_app"} <= loaded  # the probe sees what the command loaded
+    assert loaded & set(HEAVY) == set()
