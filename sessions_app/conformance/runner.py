@@ -101,6 +101,8 @@ class Seen:
     signal: str
     reason: str
     latency: float | None = None
+    # the kit's step that was under way when the kit read it
+    step: str = ""
 
 
 @dataclass
@@ -155,8 +157,20 @@ def render(report: Report) -> str:
     lines += ["", f"{'status':<8}  {'latency p50 / p95 / max':<34}  detected by"]
     for status, rules, latency in signals_table(report.seen):
         lines.append(f"{status:<8}  {latency:<34}  {rules}")
+    lines += slowest(report.seen)
     lines += ["", f"model requests: {report.requests}"]
     return "\n".join(lines)
+
+
+def slowest(seen: list[Seen]) -> list[str]:
+    """The slowest detection of each status, with its step and reason: where a tail comes from."""
+    lines = []
+    for status in ("busy", "waiting", "idle"):
+        timed = [s for s in seen if s.status == status and s.latency is not None]
+        if timed:
+            worst = max(timed, key=lambda s: s.latency)
+            lines.append(f"slowest {status}: {worst.latency * 1000:.0f} ms in '{worst.step}': {worst.reason}")
+    return ["", *lines] if lines else []
 
 
 # --- The person's side: scratch directories, then the drive in their environment -------------------------------
@@ -441,6 +455,7 @@ class Drive:
             changes = self.next_changes()
             for index, seen in enumerate(changes):
                 if record:
+                    seen.step = self.report.steps[-1].name if self.report.steps else ""
                     self.report.seen.append(seen)
                 if seen.status in statuses:
                     self.unread = changes[index + 1 :]

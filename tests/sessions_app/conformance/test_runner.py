@@ -62,9 +62,11 @@ def test_the_table_names_the_signals_and_their_latencies():
     report.seen = [
         Seen("busy", 1.0, "gemini.title_working", "title", "", latency=0.05),
         Seen("busy", 2.0, "gemini.esc_to_cancel", "screen", "", latency=0.15),
-        Seen("idle", 3.0, "gemini.input_box", "screen", "", latency=1.2),
+        Seen("idle", 3.0, "gemini.input_box", "screen", "input box", latency=1.2, step="start -> idle"),
     ]
     text = runner.render(report)
+    assert "slowest busy: 150 ms in '': " in text
+    assert "slowest idle: 1200 ms in 'start -> idle': input box" in text
     assert "start -> idle  ok       idle after 3.0s" in text
     assert "busy      100 / 150 / 150 ms (n=2)" in text
     assert "gemini.esc_to_cancel (screen), gemini.title_working (title)" in text
@@ -96,5 +98,7 @@ def test_a_status_recorded_in_the_same_batch_as_the_one_waited_for_is_left_for_t
     monkeypatch.setattr(drive, "status_changes", lambda _recorded: batches.pop(0) if batches else [])
     monkeypatch.setattr(drive, "events", lambda: [])
 
+    drive.report.step("a prompt")
     assert drive.wait_for({"busy"}, timeout=1).status == "busy"
     assert drive.wait_for({"idle"}, timeout=1).status == "idle"
+    assert [seen.step for seen in drive.report.seen] == ["a prompt", "a prompt"]
