@@ -150,14 +150,13 @@ def _agents(probe: Probe) -> list[Finding]:
 
 
 def _signals(topic: str, profile: Profile) -> list[Finding]:
-    """What the profile's self-report plug-in says of its signals, in the environment its agent runs with (its own
-    HOME, not Chorus's)."""
-    if profile.self_report is None:
-        return []
-    return [
-        Finding(f"{topic} signals", OK if check.ok else WARN, check.detail, check.advice)
-        for check in profile.self_report.readiness(profile.agent_environment())
-    ]
+    """What the profile's self-report plug-in and signal check say of its signals, in the environment its agent
+    runs with (its own HOME, not Chorus's)."""
+    environment = profile.agent_environment()
+    checks = profile.self_report.readiness(environment) if profile.self_report is not None else []
+    if profile.signal_check is not None:
+        checks += profile.signal_check(environment)
+    return [Finding(f"{topic} signals", OK if check.ok else WARN, check.detail, check.advice) for check in checks]
 
 
 def _notifier(probe: Probe) -> Finding:

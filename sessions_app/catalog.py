@@ -208,6 +208,7 @@ def _build(name: str, table: ProfileTable, parent: Profile | None) -> Profile:
         dialog=replace(base.dialog, **table.dialog.given()) if table.dialog else base.dialog,
         permission_screen=base.permission_screen,
         self_report=self_report,
+        signal_check=base.signal_check,
         delivery=replace(base.delivery, **table.delivery.given()) if table.delivery else base.delivery,
         agent=_or(table.agent, base.agent),
         agent_tools=_or(table.agent_tools, base.agent_tools),

@@ -27,7 +27,7 @@ from sessions_app.dialogs import Dialog, PermissionScreen
 from sessions_app.errors import SessionError
 from sessions_app.limits import LimitRule
 from sessions_app.screen import screen_lines
-from sessions_app.self_report import SelfReportPlugin
+from sessions_app.self_report import SelfReportPlugin, SignalCheck
 from sessions_app.tools_loader import ToolsLoader, check_tier
 from sessions_app.usage import UsageReader
 
@@ -264,6 +264,8 @@ class Profile:
     permission_screen: how its permission dialog reads on screen, for an agent without a permission hook: approval
       policies answer it by pressing the allowing or refusing option's key (None: they leave it to the person).
     self_report: the plug-in that reads what the agent says of itself (None: the screen alone decides).
+    signal_check: says whether the agent's other signals (its pane title) are on where it runs, for the setup check
+      (None: nothing to check).
     agent: whether the program is an AI agent that takes a task's prompt (a shell or a generic terminal program is
       not: auto-dispatch and next_task never pick it, and a person assigning it a task must confirm).
     agent_tools: the tier of Chorus's tools its sessions get (self, fleet-read, fleet-write), or off (no tools, no
@@ -294,6 +296,7 @@ class Profile:
     dialog: Dialog = field(default_factory=Dialog)
     permission_screen: PermissionScreen | None = None
     self_report: SelfReportPlugin | None = None
+    signal_check: SignalCheck | None = None
     delivery: Delivery = field(default_factory=Delivery)
     agent: bool = False
     agent_tools: str = "self"

@@ -92,6 +92,13 @@ class Readiness:
     advice: str = ""
 
 
+class SignalCheck(Protocol):
+    """Whether a profile's signals other than a self-report (its pane title) are on for an agent run with
+    `environment` (a setting of the agent's own can turn them off): lines for the setup check."""
+
+    def __call__(self, environment: Mapping[str, str]) -> list[Readiness]: ...
+
+
 class Reader(Protocol):
     """Finds the reports of the agents running in the panes it is told about; one per worker and plug-in."""
 

@@ -24,6 +24,7 @@ from sessions_app.dialogs import DEFAULT_MARKERS, Dialog, PermissionScreen
 from sessions_app.limits import LimitRule
 from sessions_app.profiles import TITLE, Delivery, Profile, Region, Rule, Status
 from sessions_app.screen import HORIZONTAL_RULE
+from sessions_app.self_report import Readiness
 from sessions_app.tools_loader import SERVER_NAME, AgentAccess, ToolsLaunch, ToolsLoader, write_private
 from sessions_app.usage import SessionRef, Turn, UsageReader, count
 
@@ -104,6 +105,41 @@ def read_system_settings(path: Path | None) -> tuple[dict, tuple[str, ...]]:
     if not isinstance(settings, dict) or not isinstance(settings.get("mcpServers", {}), dict):
         return {}, (f"Gemini CLI's system settings {path} are not a settings object; this session goes without them",)
     return settings, ()
+
+
+def _hides_title(path: Path) -> bool | None:
+    """Whether the settings file sets ui.hideWindowTitle (None: it says nothing of it, or cannot be read)."""
+    try:
+        ui = json.loads(path.read_text(encoding="utf-8")).get("ui", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    value = ui.get("hideWindowTitle") if isinstance(ui, dict) else None
+    return value if isinstance(value, bool) else None
+
+
+def title_check(environment: Mapping[str, str]) -> list[Readiness]:
+    """Its pane title (Ready, Working, Action Required) is on unless `ui.hideWindowTitle` is set in the settings
+    file that decides it: the system settings override the project's, which override the user's."""
+    from django.conf import settings
+
+    files = [
+        system_settings_path(environment),
+        Path(settings.PROJECT_ROOT) / ".gemini" / "settings.json",
+        Path(environment.get("HOME", "~")).expanduser() / ".gemini" / "settings.json",
+    ]
+    for path in files:
+        hides = _hides_title(path) if path is not None else None
+        if hides:
+            return [
+                Readiness(
+                    False,
+                    f"{path} sets ui.hideWindowTitle: no pane title, its status comes from the screen alone",
+                    "remove ui.hideWindowTitle from that file",
+                )
+            ]
+        if hides is False:
+            break
+    return [Readiness(True, "pane title on (ui.hideWindowTitle not set)")]
 
 
 class SystemSettingsFile(ToolsLoader):
@@ -265,4 +301,5 @@ PROFILE = Profile(
     resume=("--resume", "{conversation}"),
     conversation_finder=CHATS,
     usage_reader=CHAT_RECORDING,
+    signal_check=title_check,
 )

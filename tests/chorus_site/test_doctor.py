@@ -88,6 +88,27 @@ def test_hooks_disabled_in_the_agents_own_home_is_a_warning_naming_that_file(set
     )
 
 
+def test_a_gemini_setting_that_hides_its_pane_title_is_a_warning_naming_the_file_that_decides(
+    setup, settings, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("GEMINI_CLI_SYSTEM_SETTINGS_PATH", str(tmp_path / "no-system-settings.json"))
+    user, project = tmp_path / "chorus-home" / ".gemini", settings.PROJECT_ROOT / ".gemini"
+    user.mkdir()
+    (user / "settings.json").write_text(json.dumps({"ui": {"hideWindowTitle": True}}))
+    probe = FakeProbe({"tmux": "tmux 3.4", "gemini": "0.61.0"})
+
+    level, detail, advice = lines(doctor.diagnose(probe))["agent gemini signals"]
+    assert (level, detail) == (
+        WARN,
+        f"{user / 'settings.json'} sets ui.hideWindowTitle: no pane title, its status comes from the screen alone",
+    )
+    assert "remove ui.hideWindowTitle" in advice
+    # the project's settings override the user's
+    project.mkdir()
+    (project / "settings.json").write_text(json.dumps({"ui": {"hideWindowTitle": False}}))
+    assert lines(doctor.diagnose(probe))["agent gemini signals"][0] == OK
+
+
 def test_what_fails_is_named_and_the_command_exits_non_zero(setup, settings, monkeypatch):
     settings.CHORUS_READ_ONLY = True
     probe = FakeProbe({}, port="Something else")
