@@ -311,6 +311,8 @@ class Watcher:
         # a usage limit on screen is read as the worker reads it (waiting until the reset), so its end is no latency
         self.limits = LimitWatch(datetime.timedelta(seconds=LIMIT_MARGIN), datetime.datetime.now().astimezone().tzinfo)
         self.shown: list[tuple[str, float]] = []
+        # when it began and ended looking: a status Chorus recorded outside them has nothing to be measured from
+        self.started = self.ended = math.inf
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="kit-watcher", daemon=True)
 
@@ -323,11 +325,25 @@ class Watcher:
         self._thread.join(timeout=5)
 
     def _watch(self) -> None:
-        from sessions_app.detection import Observation, detect
+        from django.db import connection
+
+        try:
+            self._look_until_stopped()
+        finally:
+            self.ended = time.time()
+            connection.close()
+
+    def _look_until_stopped(self) -> None:
+        from sessions_app import selectors
+        from sessions_app.detection import AgentSignal, Observation, Status, detect
         from sessions_app.tmux import TmuxError
 
+        self.started = time.time()
         while not self._stop.is_set():
             at = time.time()
+            # what the agent asked through its tools is waiting on Chorus's side: the kit sees it too
+            asked = selectors.open_questions().get(SESSION)
+            signal = AgentSignal(Status.WAITING, "agent.question", asked.text) if asked else None
             try:
                 panes, screens = self.tmux.poll([self.pane_id])
             except TmuxError:
@@ -345,6 +361,7 @@ class Watcher:
                 pane_current_command=pane.current_command,
                 pane_dead=pane.dead,
                 agent_self_report=report,
+                agent_signal=signal,
             )
             verdict = detect(self.profile, observation)
             status = self.limits.overrule(WATCHED, self.profile, observation.screen, verdict).status.value
@@ -446,6 +463,11 @@ class Drive:
         changes, self.unread = self.unread + self.status_changes(self.events()), []
         return changes
 
+    def record(self, seen: Seen) -> None:
+        """Keep a status Chorus recorded, with the step under way."""
+        seen.step = self.report.steps[-1].name if self.report.steps else ""
+        self.report.seen.append(seen)
+
     def wait_for(self, statuses: set[str], timeout: float = STATUS_TIMEOUT, record: bool = True) -> Seen | None:
         """The first status change to one of `statuses` from now on (all changes on the way are recorded); the
         changes read with it in the same batch stay unread for the next wait (a quick turn records busy and idle
@@ -455,8 +477,7 @@ class Drive:
             changes = self.next_changes()
             for index, seen in enumerate(changes):
                 if record:
-                    seen.step = self.report.steps[-1].name if self.report.steps else ""
-                    self.report.seen.append(seen)
+                    self.record(seen)
                 if seen.status in statuses:
                     self.unread = changes[index + 1 :]
                     return seen
@@ -483,14 +504,14 @@ class Drive:
         last = None
         while time.monotonic() < deadline:
             for seen in self.next_changes():
-                self.report.seen.append(seen)
+                self.record(seen)
                 last = seen if seen.status == "idle" else None
             asked = text is None or bool(self.requests_for(text))
             quiet = all(r.finished_at for r in self.standin.model_requests())
             if asked and quiet and self.session().status == "idle":
                 # the idle may have been committed after the events above were read
                 for seen in self.next_changes():
-                    self.report.seen.append(seen)
+                    self.record(seen)
                     last = seen if seen.status == "idle" else last
                 return last
             time.sleep(0.05)
@@ -598,15 +619,15 @@ class Drive:
             self.step_question()
             self.step_mcp()
             self.step_usage()
-        shown = watcher.shown
         # The restart makes a new pane: the limit comes after it, so the resumed conversation is a clean one (not
         # one whose last prompt is still refused) and the limit is watched on the new pane.
         self.step_resume()
         session = self.session()
-        with Watcher(self.profile(), session.pane_id, session.pid) as watcher:
+        with Watcher(self.profile(), session.pane_id, session.pid) as second:
             self.step_usage_limit()
         self.step_stop()
-        measure(self.report.seen, shown + watcher.shown)
+        for looked in (watcher, second):
+            measure(self.report.seen, looked.shown, window=(looked.started, looked.ended))
 
     def step_start(self) -> bool:
         from events_app.store import event_context
@@ -1016,12 +1037,14 @@ class Drive:
         return "no confirmation"
 
 
-def measure(seen: list[Seen], shown: list[tuple[str, float]], slack: float = 2 * WATCH_SECONDS) -> None:
-    """Each status Chorus recorded gets its latency: from when the kit's own look first showed it (the last time
-    it turned to that status, up to `slack` after Chorus recorded it, since the looks are WATCH_SECONDS apart);
-    zero when Chorus was first (an agent's self-report comes before its screen)."""
+def measure(
+    seen: list[Seen], shown: list[tuple[str, float]], slack: float = 2 * WATCH_SECONDS, window: tuple = (0, math.inf)
+) -> None:
+    """Each status Chorus recorded while the kit looked (within `window`) gets its latency: from when the kit's own
+    look first showed it (the last time it turned to that status, up to `slack` after Chorus recorded it, since the
+    looks are WATCH_SECONDS apart); zero when Chorus was first (an agent's self-report comes before its screen)."""
     for item in seen:
-        if item.status == "stopped":
+        if item.status == "stopped" or not window[0] <= item.at <= window[1]:
             continue
         starts = [at for status, at in shown if status == item.status and at <= item.at + slack]
         if starts:

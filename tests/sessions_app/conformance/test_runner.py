@@ -92,6 +92,14 @@ def test_a_latency_runs_from_when_the_kit_first_saw_the_status_to_when_chorus_re
     assert [item.latency for item in seen] == [pytest.approx(0.2), pytest.approx(1.0), 0.0, None]
 
 
+def test_a_status_recorded_while_the_kit_did_not_look_gets_no_latency():
+    """Between two watchers (the restart makes a new pane), the last status the first one saw is no cause."""
+    shown = [("busy", 1.0), ("idle", 2.0)]
+    seen = [Seen("idle", 2.1, "r", "screen", ""), Seen("idle", 9.0, "r", "screen", "")]
+    runner.measure(seen, shown, window=(0.5, 3.0))
+    assert [item.latency for item in seen] == [pytest.approx(0.1), None]
+
+
 def test_a_status_recorded_in_the_same_batch_as_the_one_waited_for_is_left_for_the_next_wait(monkeypatch, tmp_path):
     drive = runner.Drive(CLIS["gemini"], tmp_path)
     batches = [[Seen("busy", 1.0, "r", "title", ""), Seen("idle", 1.5, "r", "screen", "")]]
