@@ -121,6 +121,7 @@ def test_every_command_the_readme_and_the_pages_mention_is_one_chorus_runs():
         assert not re.search(
             r"uv run chorus|(?<![\w/.-])chorus (?!agent\b)(start|sessions|tasks|token|events|verify|doctor)\b", text
         ), path
+        assert not re.search(r"`chorus (?!agent\b)\w", text), path  # any command quoted as code
 
 
 @pytest.mark.django_db
