@@ -1,13 +1,16 @@
 """Change attribution: the worker's extra cost per round on a generated 10,000-file git repository with 5 tasks in
 progress, beside a bare `git status --porcelain` of the same repository in the same run.
 
-Run: .venv/bin/python bench/attribution.py [--files 10000] [--rounds 15]
+Run: .venv/bin/python bench/attribution.py [--files 10000] [--rounds 25]
 
 Each round of the watch (tasks_app.services.changes_watch, what the worker's ChangeWatch job runs every
 CHORUS_ATTRIBUTION_INTERVAL seconds) is timed in three cases, as medians:
-- agents at work, 3 files edited since the last round: git status, the dirty paths' stat, HEAD, a numstat of the 3
-  paths and the FilesChanged events (shared between the 5 tasks);
-- agents at work, nothing changed: git status, stat and HEAD only;
+- agents at work, 3 files edited since the last round: one `git status --porcelain=v1 -z`, the stat of each dirty
+  path and of git's own files (index, HEAD, packed-refs, logs/HEAD), the 3 paths' lines counted in Python (difflib)
+  against HEAD's blobs read through the watch's `git cat-file --batch`, kept open between rounds (no process
+  started), and the FilesChanged events (shared between the 5 tasks, each checked against the other tasks' claims)
+  appended in one transaction. HEAD is not read again: git's files did not move;
+- agents at work, nothing changed: the status and the stats only (no blob read, nothing recorded);
 - agents waiting for a person since the last round, git's files untouched: no git at all (no round more often than
   needed).
 Each round's ratio is to the bare call timed just before it (the machine's load drifts less within a round than
@@ -96,7 +99,7 @@ def tasks_in_progress() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=25)
     args = parser.parse_args()
     try:
         call_command("migrate", verbosity=0)

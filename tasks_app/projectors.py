@@ -477,17 +477,12 @@ class ChangesProjector(Projector):
     @handles(ev.ChangesSnapshotTaken)
     def snapshot_taken(self, recorded: RecordedEvent, rows: Rows) -> None:
         e, task_id = recorded.event, int(recorded.stream_id)
-        rows.save(
-            ChangeSnapshot(
-                key=f"{task_id}:{e.moment}",
-                task_id=task_id,
-                moment=e.moment,
-                dispatch_id=e.dispatch_id,
-                git_head=e.git_head,
-                files=e.files,
-                taken_at=recorded.recorded_at,
-            )
-        )
+        # the latest of each moment: a new dispatch's start, or the task's next arrival in review, replaces it
+        key = f"{task_id}:{e.moment}"
+        row = rows.get(ChangeSnapshot, key) or ChangeSnapshot(key=key, task_id=task_id, moment=e.moment)
+        row.dispatch_id, row.git_head = e.dispatch_id, e.git_head
+        row.files, row.taken_at = e.files, recorded.recorded_at
+        rows.save(row)
 
     @handles(ev.ReviewCommented)
     def commented(self, recorded: RecordedEvent, rows: Rows) -> None:

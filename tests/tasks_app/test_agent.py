@@ -210,6 +210,21 @@ def test_next_task_is_none_when_nothing_is_ready_and_refused_at_the_limit(spec, 
         agent.next_task(other)
 
 
+def test_next_task_skips_a_ready_task_whose_claims_overlap_a_live_claim_and_gives_the_next(spec):
+    holder = assigned_task("alice", claims=["src/**"])
+    me = caller()
+    blocked = TaskFactory(title="blocked", priority=9, claims=["src/a.py"])
+    free = TaskFactory(title="free", priority=1, claims=["docs/**"])
+    pulled = agent.next_task(me)
+    assert (pulled.id, pulled.title, pulled.status) == (free.id, "free", "in_progress")
+    assert SessionSlot.objects.get(pk="s1").task_id == free.id
+    # the skipped task wrote nothing: still ready, no session, no claim of its own
+    skipped = Task.objects.get(pk=blocked.id)
+    assert (skipped.status, skipped.session) == ("ready", "")
+    live = [(claim.task_id, claim.glob, claim.session) for claim in selectors.live_claims()]
+    assert sorted(live) == [(holder.id, "src/**", "alice"), (free.id, "docs/**", "s1")]
+
+
 def test_next_task_is_for_agents_only_a_shell_gets_none(spec):
     me = caller("sh", profile="shell")
     TaskFactory()

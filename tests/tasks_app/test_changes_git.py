@@ -6,7 +6,9 @@ import subprocess
 
 import pytest
 
-from tasks_app import changes, git, selectors, services
+from events_app import projection, store
+from tasks_app import changes, git, lifecycle, selectors, services
+from tests.tasks_app.helpers import session_status
 from tests.tasks_app.test_changes import in_progress
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -94,6 +96,46 @@ def test_the_review_diff_is_the_working_tree_against_the_start_snapshots_head(re
     ]
     assert [(line.kind, line.text, line.new) for line in shown["notes.md"].lines[1:]] == [("add", "# Notes", 1)]
     assert changes.review_base(selectors.task(task.id)) == start.git_head
+
+
+def test_the_review_snapshot_records_head_and_the_dirty_files_once_per_arrival_in_review(repo, watch):
+    task = in_progress("s1")
+    services.changes_snapshot(task.id, "start")
+    start = selectors.change_snapshot(task.id, "start")
+    services.changes_watch(watch)
+    (repo / "src" / "a.py").write_text("one\ntwo\n")
+    run_git(repo, "commit", "-q", "-am", "the agent commits")
+    (repo / "src" / "a.py").write_text("one\nTWO\nthree\n")
+    (repo / "notes.md").write_text("x\ny\n")
+    services.changes_watch(watch)
+    session_status("s1", "idle")
+    task = selectors.task(task.id)
+    assert task.status == lifecycle.REVIEW
+    assert not services.changes_snapshot(task.id, "start")  # the start's stays as it was
+    assert services.changes_snapshot(task.id, "review")
+    assert not services.changes_snapshot(task.id, "review")  # once per arrival: the policy runs at least once
+    head = run_git(repo, "rev-parse", "HEAD").decode().strip()
+    review = selectors.change_snapshot(task.id, "review")
+    assert (review.git_head, review.dispatch_id) == (head, task.dispatch_id) and head != start.git_head
+    assert review.files == [
+        {"path": "notes.md", "status": "??", "added": 2, "removed": 0},
+        {"path": "src/a.py", "status": " M", "added": 2, "removed": 1},  # against HEAD, not the start's
+    ]
+    [recorded] = [
+        r for r in store.read(stream_type="review", stream_id=str(task.id)) if r.event_type == "ChangesSnapshotTaken"
+    ][1:]
+    assert (recorded.event.moment, recorded.event.git_head, recorded.event.files) == ("review", head, review.files)
+    # sent back and in review again: a new arrival, a new snapshot
+    services.review_comment(task.id, "src/a.py", 2, "lower case")
+    services.task_request_changes(task.id, expected_version=task.version)
+    session_status("s1", "busy")
+    (repo / "notes.md").unlink()
+    session_status("s1", "idle")
+    assert selectors.task(task.id).status == lifecycle.REVIEW
+    assert services.changes_snapshot(task.id, "review")
+    again = selectors.change_snapshot(task.id, "review")
+    assert [f["path"] for f in again.files] == ["src/a.py"] and again.git_head == head
+    assert projection.verify() == []
 
 
 def test_the_open_cat_file_answers_each_round_from_head_as_it_is_and_is_replaced_when_it_dies(repo):

@@ -1,6 +1,6 @@
 """Path claims (tasks_app.services.claims): declared on a task, live while it is at work or in review, refused when
-they overlap another task's with the holder named, skipped by dispatch, released when the task leaves; and the
-check an agent's edit goes through."""
+they overlap another task's with the holder named, skipped by dispatch, released when the task leaves, all of it
+outside a git repository too; and the check an agent's edit goes through."""
 
 import os
 
@@ -8,7 +8,7 @@ import pytest
 
 from events_app import projection
 from sessions_app.models import OutboxMessage
-from tasks_app import selectors, services
+from tasks_app import git, selectors, services
 from tasks_app.errors import TaskConflict, TaskError
 from tasks_app.models import PathClaim, SessionSlot, Task
 from tasks_app.services.claims import claims_on_assignment, edit_check, project_paths
@@ -110,6 +110,29 @@ def test_a_task_claims_more_and_releases_what_it_holds(docs):
         services.claims_release(task.id, ["c"], reason="done with it")
     assert services.claims_release(task.id, ["b"], reason="done with it") == ["b"]
     assert live() == [(task.id, "a/**")]
+
+
+@pytest.mark.integration
+def test_claims_work_when_project_root_is_not_a_git_repository(docs):
+    # the real git (integration tier) says so: no HEAD, no working tree, no hooks directory
+    assert (git.git_head(), git.prefix(), git.hooks_directory()) == (None, None, None)
+    holder = assigned_task("alice", claims=["src/**"])
+    assert selectors.dispatches(holder.id, 1).first().git_head_at_dispatch is None
+    assert services.claims_take(holder, "alice", ["docs/x.md"], source="agent", reason="r") == ["docs/x.md"]
+    assert live() == [(holder.id, "docs/x.md"), (holder.id, "src/**")]
+    SessionFactory(name="bob")
+    second = TaskFactory(claims=["src/a.py"])
+    with pytest.raises(TaskConflict, match=r"src/a.py is claimed by task 1 \(session alice\) as src/\*\*"):
+        services.task_assign(second.id, "bob", expected_version=second.version)
+    assert not edit_check("bob", "Edit", ["docs/x.md"]).allowed
+    with pytest.raises(TaskError, match="not in a git repository: no pre-commit guard \\(claims still work\\)"):
+        services.pre_commit_install()
+    assert services.claims_release(holder.id, ["docs/x.md"], reason="done with it") == ["docs/x.md"]
+    services.task_done(holder.id, expected_version=selectors.task(holder.id).version)
+    assert live() == []
+    second = selectors.task(second.id)
+    assert services.task_assign(second.id, "bob", expected_version=second.version).session == "bob"
+    assert live() == [(second.id, "src/a.py")]
 
 
 # --- the check before an edit -----------------------------------------------------------------------------------

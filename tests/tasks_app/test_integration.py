@@ -1,7 +1,9 @@
-"""Tasks end to end: real tmux (a private server) and the fake agent for the lifecycle, and documents_app's real
-watcher over a temporary PROJECT_ROOT for references that follow edited files."""
+"""Tasks end to end: real tmux (a private server) and the fake agent for the lifecycle, the worker's git watch
+finding a change under another task's claim, and documents_app's real watcher over a temporary PROJECT_ROOT for
+references that follow edited files."""
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -9,13 +11,14 @@ import pytest
 from documents_app.models import Document
 from documents_app.services import documents_scan
 from documents_app.watcher import DocumentWatcher
+from events_app import store
 from events_app.policies import PolicyRunner
 from sessions_app import services as session_services
 from sessions_app.models import Session
 from sessions_app.worker import SessionMonitor
-from tasks_app import services
+from tasks_app import selectors, services
 from tasks_app.models import Dispatch, Reference, Task
-from tasks_app.worker import QuietPeriod
+from tasks_app.worker import ChangeWatch, QuietPeriod
 from tests.sessions_app.conftest import received_prompts
 from tests.tasks_app.helpers import numbered
 
@@ -87,6 +90,56 @@ def test_a_killed_session_fails_its_task(project, jobs):
     session_services.session_kill("agent-1")
     wait_for(jobs, lambda: status_of(task.id) == "failed", what="failed")
     assert Task.objects.get(pk=task.id).result_note.startswith("session agent-1 killed")
+
+
+def test_the_git_watch_records_a_change_under_the_claim_of_a_task_in_review_for_the_task_in_progress(
+    project, monkeypatch
+):
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    (project.root / "src").mkdir()
+    (project.root / "src" / "a.py").write_text("one\n")
+    (project.root / ".gitignore").write_text("chorus.toml\n")
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-q", "-m", "start")):
+        subprocess.run(["git", "-C", str(project.root), *args], check=True, capture_output=True)
+    monitor, runner, watch = SessionMonitor(), PolicyRunner(), ChangeWatch()
+    monitor.start()
+    runner.start()
+    watch.start()
+    jobs = [monitor, runner, QuietPeriod(), watch]
+    try:
+        for name in ("alice", "bob"):
+            session_services.session_create(name, "fake")
+        wait_for(jobs, lambda: set(Session.objects.values_list("status", flat=True)) == {"idle"}, what="both idle")
+        holder = services.task_create("holds src", "work:1 then stop", claims=["src/**"])
+        holder = services.task_assign(holder.id, "alice", expected_version=holder.version)
+        wait_for(jobs, lambda: status_of(holder.id) == "review", timeout=20, what="the holder in review")
+        changer = services.task_create("holds docs", "work:30", claims=["docs/**"])
+        changer = services.task_assign(changer.id, "bob", expected_version=changer.version)
+        wait_for(jobs, lambda: status_of(changer.id) == "in_progress", what="the changer in progress")
+        live = sorted((c.task_id, c.glob, c.session) for c in selectors.live_claims())
+        assert live == [(holder.id, "src/**", "alice"), (changer.id, "docs/**", "bob")]
+        # bob's agent edits a file under alice's claim with a tool no hook guards (its shell, say)
+        (project.root / "src" / "a.py").write_text("one\ntwo\n")
+        [denial] = wait_for(jobs, lambda: selectors.edit_denials(involving="alice"), what="the change under a claim")
+    finally:
+        watch.stop()
+        monitor.stop()
+    assert (denial.session, denial.tool, denial.task_id, denial.path) == ("bob", "git", changer.id, "src/a.py")
+    [recorded] = store.read(stream_type="agent", stream_id="bob", event_types=["ClaimedPathChanged"])
+    found = recorded.event
+    assert (found.task_id, found.path, found.glob, found.holder_task, found.holder_session) == (
+        changer.id,
+        "src/a.py",
+        "src/**",
+        holder.id,
+        "alice",
+    )
+    # the change is the task in progress's alone: the task in review made none
+    assert [c.path for c in selectors.changed_files(changer.id)] == ["src/a.py"]
+    assert selectors.changed_files(holder.id) == []
 
 
 def save_like_an_editor(path, text):

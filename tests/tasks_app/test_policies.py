@@ -1,14 +1,17 @@
 """Every reaction of tasks is a registered policy in tasks_app/policies.py; a task leaving work gives its session's
-slot back and withdraws its queued prompt in the same transaction; a trigger rolled back leaves no reaction."""
+slot back and withdraws its queued prompt in the same transaction; a trigger rolled back leaves no reaction; the
+desktop hears once of a change under another task's claim, naming both sessions."""
 
 import pytest
 from django.db import transaction
 
 from events_app import policies, store
+from sessions_app import notify
 from sessions_app.models import OutboxMessage
 from tasks_app import lifecycle, services
 from tasks_app import policies as task_policies
 from tasks_app.models import Reference, SessionSlot, Task
+from tasks_app.services.claims import claims_breached
 from tests.tasks_app.factories import TaskFactory, assigned_task
 from tests.tasks_app.helpers import delivery_ends, delivery_starts, event_types, numbered, session_stops
 
@@ -121,3 +124,26 @@ def test_a_rolled_back_session_or_message_event_fails_no_task(docs, trigger):
         raise Rollback
     assert (Task.objects.get(pk=task.id).status, store.last_position()) == ("assigned", position)
     assert SessionSlot.objects.get(pk="s1").task_id == task.id
+
+
+def test_both_sessions_hear_once_of_a_change_under_another_tasks_claim(docs, settings, monkeypatch, caplog):
+    settings.CHORUS_NOTIFY = "log"
+    monkeypatch.setattr(notify, "_shared", None)  # a notifier of this test's own: no key remembered from another
+    runner = policies.PolicyRunner()
+    runner.start()
+    holder = assigned_task("alice", claims=["src/api/**"])
+    changer = assigned_task("bob")
+    claims_breached(changer.id, ["src/api/views.py", "README.md"])
+    with caplog.at_level("WARNING", logger="chorus.notify"):
+        runner.tick()
+        runner.tick()
+    # one desktop notice: the changing session in its title, the holder's task and session in its body
+    assert caplog.messages == [
+        f"bob edited a claimed file: task {changer.id} changed src/api/views.py, "
+        f"claimed by task {holder.id} (session alice)"
+    ]
+    [recorded] = store.read(stream_type="agent", stream_id="bob", event_types=["ClaimedPathChanged"])
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="chorus.notify"):
+        task_policies.both_sessions_hear_of_an_edit_under_another_tasks_claim([recorded])  # offered again
+    assert caplog.messages == []

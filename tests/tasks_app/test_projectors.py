@@ -99,3 +99,18 @@ def test_the_migration_fills_the_index_of_an_existing_database_from_the_tasks(do
 
     assert selectors.dependents(first.id) == [second.id]
     assert projection.verify() == []
+
+
+def test_a_snapshot_of_a_moment_taken_again_replaces_the_tasks_earlier_one(docs):
+    task = services.task_create("T")
+    for moment, head, files in (
+        ("start", "aaa", []),
+        ("review", "bbb", [{"path": "a.py", "status": " M", "added": 1, "removed": 0}]),
+        ("review", "ccc", []),  # in review again after changes were requested
+        ("start", "ddd", []),  # reopened and dispatched again
+    ):
+        snapshot = ev.ChangesSnapshotTaken(moment=moment, dispatch_id="d", git_head=head, files=files)
+        store.append("review", str(task.id), store.stream_version("review", str(task.id)), [snapshot])
+    start, review = selectors.change_snapshot(task.id, "start"), selectors.change_snapshot(task.id, "review")
+    assert (start.git_head, review.git_head, review.files) == ("ddd", "ccc", [])
+    assert projection.verify() == []

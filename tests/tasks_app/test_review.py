@@ -13,7 +13,7 @@ from events_app import projection, store
 from events_app.store import ConcurrencyError
 from sessions_app.models import OutboxMessage
 from tasks_app import events as ev
-from tasks_app import lifecycle, selectors, services
+from tasks_app import git, lifecycle, selectors, services
 from tasks_app.errors import TaskConflict, TaskError
 from tests.tasks_app.factories import TaskFactory, assigned_task
 from tests.tasks_app.helpers import delivery_ends, delivery_starts, event_types, session_status
@@ -63,6 +63,17 @@ def test_approve_marks_the_task_done():
     assert done.status == lifecycle.DONE
     assert event_types("task", str(task.id))[-1] == "TaskDone"
     assert selectors.dispatches(task.id, 1).first().outcome == lifecycle.DONE
+
+
+def test_approving_records_the_head_commit_at_approval_on_the_task_done_and_its_dispatch():
+    with git.head_reader(lambda: "a" * 40):
+        task = in_review()
+    with git.head_reader(lambda: "b" * 40):  # the agent committed since it was dispatched
+        services.task_approve(task.id, expected_version=task.version)
+    done = list(store.read(stream_type="task", stream_id=str(task.id), event_types=["TaskDone"]))
+    assert [(r.event.git_head, r.event.note) for r in done] == [("b" * 40, "approved in review")]
+    dispatch = selectors.dispatches(task.id, 1).first()
+    assert (dispatch.git_head_at_dispatch, dispatch.git_head_at_completion) == ("a" * 40, "b" * 40)
 
 
 def test_bad_comments_are_refused_and_nothing_is_written():
