@@ -773,8 +773,22 @@ def session_record_status(session: Session, verdict, limit=None) -> bool:
     first verdict of a new session (no rule decided its status yet): its unknown then says why. With `limit` (a
     sessions_app.limits.LimitSeen: the agent hit its usage limit) the limit and, when its reset could be read, the
     resume at the reset plus CHORUS_LIMIT_MARGIN are recorded with it."""
-    if verdict.status.value == session.status and session.status_rule:
-        return False
+    for attempt in range(2):
+        if verdict.status.value == session.status and session.status_rule:
+            return False
+        try:
+            store.append("session", session.name, session.version, _status_events(session, verdict, limit))
+            return True
+        except store.ConcurrencyError:
+            # Another process wrote to the session meanwhile (a delivery, a request): the change is recorded on the
+            # session as it is now, at once rather than a tick later, unless that write ended it.
+            session = Session.objects.filter(pk=session.name).first()
+            if attempt or session is None or not session.is_live:
+                return False
+    return False
+
+
+def _status_events(session: Session, verdict, limit) -> list:
     changed = ev.SessionStatusChanged(
         from_status=session.status,
         to_status=verdict.status.value,
@@ -793,11 +807,7 @@ def session_record_status(session: Session, verdict, limit=None) -> bool:
         if limit.until is not None and not seen_before and not limit.resumes_itself:
             at = limit.until + timedelta(seconds=settings.CHORUS_LIMIT_MARGIN)
             events.append(ev.ResumeScheduled(at=at.isoformat(), text=settings.CHORUS_CONTINUE_MESSAGE))
-    try:
-        store.append("session", session.name, session.version, events)
-    except store.ConcurrencyError:
-        return False
-    return True
+    return events
 
 
 def session_resume_after_limit(session: Session) -> str | None:
