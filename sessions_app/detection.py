@@ -312,8 +312,9 @@ class StatusTracker:
     """Turns a stream of timestamped verdicts of one pane into stable transitions.
 
     Waiting, stopped and busy are reported at once: they are affirmative signals, and a spinner frame or a
-    redrawn clock never produces them. Idle seen on the screen after waiting must hold for `idle_quiet_seconds`:
-    the input line flashes back for a moment right after a dialog is answered; after busy for the shorter
+    redrawn clock never produces them. Idle seen on the screen after a dialog seen on the screen (or the title) must
+    hold for `idle_quiet_seconds`: the input line flashes back for a moment right after a dialog is answered; after
+    busy, a usage limit or an agent's question for the shorter
     `busy_quiet_seconds`, enough for a poll that lands between two frames of a spinner (they redraw several times
     a second), so idle from the screen alone is seen within a second; idle in the agent's own self-report is
     reported at once. Unknown must hold
@@ -387,7 +388,10 @@ class StatusTracker:
             # The agent's own word has no flashing input line nor a poll between two busy frames to wait out.
             if verdict.signal == "self_report":
                 return 0.0
-            return self.busy_quiet_seconds if current is Status.BUSY else self.idle_quiet_seconds
+            # Only a dialog drawn on screen flashes the input line back when answered; a usage limit or an agent's
+            # question ends like a busy spell.
+            drawn = current is Status.WAITING and self._verdict.signal in ("screen", "title")
+            return self.idle_quiet_seconds if drawn else self.busy_quiet_seconds
         if status is Status.UNKNOWN:
             return self.unknown_grace_seconds
         return 0.0

@@ -92,7 +92,7 @@ def test_an_open_question_is_waiting_until_answered_and_the_answer_is_typed_once
     agent_reports.question_answer("s1", "SQLite")
     monitor.tick()
     assert status()[0] == "waiting"  # idle after waiting must hold for the quiet period first
-    monitor.trackers["s1"].idle_quiet_seconds = 0
+    monitor.trackers["s1"].busy_quiet_seconds = 0
     monitor.tick()
     monitor.tick()
     monitor.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from sessions_app.agents import BUILTIN_PROFILES
@@ -59,6 +61,15 @@ def test_idle_after_busy_holds_less_than_idle_after_a_dialog():
     timeline = [(1.0, "idle"), (1.25, "idle"), (1.5, "idle"), (1.75, "idle"), (2.0, "idle")]
     assert run(StatusTracker(), [(0.0, "busy"), *timeline]) == [(0.0, "busy"), (1.5, "idle")]
     assert run(StatusTracker(), [(0.0, "waiting"), *timeline]) == [(0.0, "waiting"), (2.0, "idle")]
+
+
+def test_idle_after_a_usage_limit_or_an_agents_question_holds_as_after_busy():
+    """Only a dialog drawn on the screen flashes the input line back: a limit's end is seen within a second."""
+    timeline = [(1.0, "idle"), (1.25, "idle"), (1.5, "idle"), (1.75, "idle"), (2.0, "idle")]
+    for signal in ("usage_limit", "agent"):
+        tracker = StatusTracker()
+        tracker.update(dataclasses.replace(verdict("waiting"), signal=signal), 0.0)
+        assert run(tracker, timeline) == [(1.5, "idle")]
 
 
 def test_idle_reports_when_the_first_idle_frame_was_seen():
