@@ -196,7 +196,7 @@ class SessionMonitor:
             if pane.pane_id != session.pane_id:
                 services.session_record_relocated(session, pane.pane_id, pane.pid)
             watched.append((session, pane))
-        reports = self._self_reports(watched)
+        reports = self._self_reports(watched, fresh=set(screens))
         self._busy_reported = {p.pane_id for s, p in watched if self._busy_by_its_own_word(reports.get(s.name), p)}
         wanted = [
             pane.pane_id
@@ -282,8 +282,12 @@ class SessionMonitor:
         profile = self.profile(session.profile)
         return profile if profile is not None and profile.self_report is not None else None
 
-    def _self_reports(self, watched: list[tuple[Session, tmux_adapter.PaneInfo]]) -> dict[str, SelfReport | None]:
-        """What the agents that report themselves say, by session; their hooks are read on the way."""
+    def _self_reports(
+        self, watched: list[tuple[Session, tmux_adapter.PaneInfo]], fresh: set[str]
+    ) -> dict[str, SelfReport | None]:
+        """What the agents that report themselves say, by session; their hooks are read on the way. A pane whose
+        agent's hooks just said something is looked at this tick: unless its screen is `fresh` (captured by this
+        tick's poll), the screen kept from an earlier tick is dropped, so it is captured again."""
         reporters = {s.name: profile for s, _p in watched if (profile := self._reporter(s)) is not None}
         # Every reader is refreshed, also one whose last session has gone, so it forgets that session's pane.
         pane_pids: dict[tuple, set[int]] = {key: set() for key in self.readers}
@@ -301,7 +305,7 @@ class SessionMonitor:
             profile = reporters.get(session.name)
             if profile is None:
                 continue
-            if self._read_hooks(session, profile.self_report):
+            if self._read_hooks(session, profile.self_report) and pane.pane_id not in fresh:
                 self.screens.pop(pane.pane_id, None)  # the agent just did something: look at its screen now
             reports[session.name] = self.readers[reader_key(profile)].report(pane.pid)
         return reports

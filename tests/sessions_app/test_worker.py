@@ -246,6 +246,35 @@ def test_a_waiting_the_agent_reported_before_its_dialog_was_drawn_quotes_the_dia
     assert projection.verify() == []
 
 
+def test_a_hook_heard_in_the_tick_whose_poll_captured_the_pane_does_not_make_its_status_a_tick_late(
+    project, tmp_path, monkeypatch
+):
+    """A hook payload makes the monitor look at the pane's screen again; when this tick's poll has just captured
+    it, that screen is the look, not one to drop (the Claude kit's waiting came a tick late at every dialog)."""
+    sessions_dir = tmp_path / "claude-sessions"
+    sessions_dir.mkdir()
+    monkeypatch.setenv("CHORUS_CLAUDE_SESSIONS_DIR", str(sessions_dir))
+    session_file = sessions_dir / f"{os.getpid()}.json"
+    session_file.write_text('{"status": "busy"}')
+    session = SessionFactory(profile="claude", pid=os.getpid())
+    tmux = ScriptedTmux(session, "claude", s.fixture("busy_1"), after_enter=s.fixture("busy_1"))
+    # tmux stamps output in whole seconds: a pane captured in the second of its last output is captured again
+    # by the next tick's poll
+    tmux.info = dataclasses.replace(tmux.info, activity=int(time.time()) + 5)
+    monitor = SessionMonitor(adapter=tmux)
+    monitor.tick()
+    assert Session.objects.get(pk=session.name).status == "busy"
+
+    session_file.write_text('{"status": "waiting", "waitingFor": "permission prompt"}')
+    tmux.show(s.fixture("permission_1"))
+    hooks = services.hook_directory(session.name)
+    hooks.mkdir(parents=True, exist_ok=True)
+    (hooks / "1-1.json").write_text('{"hook_event_name": "PermissionRequest", "tool_name": "Bash"}')
+    monitor.tick()
+    monitor.stop()
+    assert Session.objects.get(pk=session.name).status == "waiting"
+
+
 def test_a_pane_dead_before_tmux_knows_its_exit_status_is_recorded_with_the_status_once_it_comes(project):
     session = SessionFactory(profile="shell")
     tmux = ScriptedTmux(session, "bash", "$ exit 3", after_enter="")
