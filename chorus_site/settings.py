@@ -46,9 +46,10 @@ CHORUS_AGENT_MAX_CALLS = config.env_int("CHORUS_AGENT_MAX_CALLS", 60)
 CHORUS_AGENT_CALL_SECONDS = float(os.environ.get("CHORUS_AGENT_CALL_SECONDS", "60"))
 
 # No "daphne" app: it only replaces `runserver`, and importing it (Twisted, autobahn) cost every command a second.
-# `start` runs daphne itself (chorus_site.webserver).
+# `start` runs daphne itself (chorus_site.webserver). The admin without its discovery at start-up: its modules
+# import the apps' services, which a command does not need; the URLconf discovers them (chorus_site/urls.py).
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

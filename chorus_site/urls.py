@@ -6,6 +6,7 @@ from chorus_site import auth
 from chorus_site.api import api
 from chorus_site.views import approvals, doctor, documents, events, sessions, tasks, worktrees
 
+admin.autodiscover()  # settings: SimpleAdminConfig, so that commands start without the admin's modules
 admin.site.site_header = "Chorus admin"
 admin.site.site_title = "Chorus"
 

@@ -1,6 +1,7 @@
 """Policies: every reaction to an event, declared in one registry ("when X is committed, do Y").
 
-Two kinds, declared the same way in `<app>/policies.py` (imported by the app's AppConfig.ready):
+Two kinds, declared the same way in `<app>/policies.py`, imported on first need (the first append, the worker's
+runner, a list of them; `discover`), so a command that appends nothing never loads the services they call:
 
     @policy(DocumentChanged, DocumentRemoved)                  # in the append's transaction
     def references_follow_their_document(recorded): ...
@@ -32,6 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from django.db import transaction
+from django.utils.module_loading import autodiscover_modules
 
 from events_app import store
 from events_app.domain import DomainEvent
@@ -67,6 +69,17 @@ class Policy:
 _policies: dict[str, Policy] = {}
 _by_type: dict[str, list[Policy]] = {}
 _depth: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("chorus_policy_chain", default=())
+_discovered = False
+
+
+def discover() -> None:
+    """Import every installed app's `policies` module, once: their decorators register them. Each app's own
+    services come with them, which is why this waits until a policy is needed (issue 17 item 16: `sessions list`
+    starts without them)."""
+    global _discovered
+    if not _discovered:
+        _discovered = True
+        autodiscover_modules("policies")
 
 
 def _register(
@@ -111,6 +124,7 @@ def _index() -> None:
 
 def policies(*, in_transaction: bool | None = None) -> list[Policy]:
     """The registered policies (of one kind), in registration order."""
+    discover()
     return [p for p in _policies.values() if in_transaction is None or p.in_transaction == in_transaction]
 
 
@@ -118,6 +132,7 @@ def policies(*, in_transaction: bool | None = None) -> list[Policy]:
 def suspended(*names: str):
     """Run the block without these policies (tests of what happens without a reaction, or of a worker policy
     called by hand)."""
+    discover()
     registered = dict(_policies)
     for name in names:
         _policies.pop(name, None)
@@ -133,6 +148,7 @@ def suspended(*names: str):
 
 def run_in_transaction(appended: Appended) -> None:
     """The store's `on_append` hook after projection: the in-transaction policies of each event, in order."""
+    discover()
     if not _by_type:
         return
     for recorded in appended.events:

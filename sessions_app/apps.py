@@ -6,4 +6,4 @@ class SessionsAppConfig(AppConfig):
     verbose_name = "Agent sessions"
 
     def ready(self) -> None:
-        from sessions_app import policies, projectors  # noqa: F401  (registers the projectors and the policies)
+        from sessions_app import projectors  # noqa: F401  (registers the projectors; events_app.policies finds the policies)

@@ -6,4 +6,4 @@ class TasksAppConfig(AppConfig):
     verbose_name = "Tasks"
 
     def ready(self) -> None:
-        from tasks_app import policies, projectors  # noqa: F401  (registers the reactions and the projectors)
+        from tasks_app import projectors  # noqa: F401  (registers the projectors; events_app.policies finds the policies)
