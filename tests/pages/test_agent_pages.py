@@ -91,7 +91,7 @@ def test_the_question_partial_follows_questions_asked_answered_and_withdrawn_and
     page = SessionPage({"name": "s1"})
     assert {"live.t.question", "live.s.agent.s1"} <= set(page.groups())
     snapshot = page.snapshot()
-    assert "No open question from the agent" in snapshot and "No tool calls yet." in snapshot
+    assert "No open question through Chorus's tools" in snapshot and "No tool calls yet." in snapshot
     asked = ask(me, "Which port?")
     update = page.update([notice("question", asked)])
     assert 'id="questions"' in update and "Which port?" in update and "Your answer" in update
