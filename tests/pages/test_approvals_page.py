@@ -4,6 +4,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.pages.conftest import WIDTHS
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(90)]
 
 BAD = '[[approvals.rules]]\nname = "tests"\ndecision = "allow"\ncommand = "(pytest"\n'
@@ -23,6 +25,10 @@ def test_the_approvals_page_refuses_a_bad_rule_beside_the_text_and_puts_a_good_o
     expect(text).to_have_value(kept + BAD)
     expect(page.get_by_role("heading", name="Rules in force (0)")).to_be_visible()
     assert (stack.project.root / "chorus.toml").read_text() == kept  # nothing written
+    page.set_viewport_size({"width": WIDTHS["phone"][0], "height": WIDTHS["phone"][1]})
+    # the error names the file by its whole path: it wraps on a phone instead of widening the page
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS["phone"][0]
+    page.set_viewport_size({"width": WIDTHS["laptop"][0], "height": WIDTHS["laptop"][1]})
     screenshot(page, "settings-approvals-error")
 
     text.fill(kept + GOOD)
