@@ -39,6 +39,7 @@ def test_the_approvals_page_refuses_a_bad_rule_beside_the_text_and_puts_a_good_o
     page.get_by_placeholder("why (optional)").fill("the night shift")
     page.get_by_role("button", name="Pause").click()
     expect(page.locator(".warning")).to_contain_text("(the night shift): every request asks a person")
+    expect(page.get_by_role("heading", name="Rules, paused (1): every request asks a person")).to_be_visible()
     screenshot(page, "settings-approvals-paused")
     page.get_by_role("button", name="Resume").click()
     expect(page.get_by_text("The rules are in force.")).to_be_visible()
