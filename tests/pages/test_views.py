@@ -198,6 +198,18 @@ def test_an_older_page_of_the_event_log_keeps_what_it_showed():
     assert 'id="event-rows"' not in older.update([event])
 
 
+def test_the_event_log_names_an_events_source_only_where_it_is_not_its_actor():
+    _session("logged")  # appended by actor "test" through source "test"
+    with store.event_context(actor="alice", source="web"):
+        changed = session_events.SessionStatusChanged(
+            from_status="idle", to_status="busy", reason="r", rule="t", signal="t", text=""
+        )
+        store.append("session", "logged", 2, [changed])
+    rows = EventsPage({}).snapshot()
+    assert '<td>alice <span class="muted">(web)</span></td>' in rows
+    assert "<td>test</td>" in rows and "(test)" not in rows
+
+
 def test_the_new_session_form_marks_what_cannot_start_and_says_which_names_are_allowed(
     browser, settings, tmp_path, monkeypatch
 ):
