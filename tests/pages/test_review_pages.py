@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from sessions_app.models import OutboxMessage
 from tasks_app.models import Task
-from tests.pages.conftest import wait_for
+from tests.pages.conftest import WIDTHS, wait_for
 from tests.sessions_app.conftest import received_prompts
 from tests.tasks_app.test_changes_git import run_git
 
@@ -35,6 +35,10 @@ def test_a_comment_goes_back_to_the_agent_with_its_file_and_line_and_approval_ma
     expect(review).to_contain_text("src/count.py")
     expect(review.locator("tr.add .code")).to_have_text("four")
     screenshot(page, "review")
+    page.set_viewport_size({"width": WIDTHS["phone"][0], "height": WIDTHS["phone"][1]})
+    # on a phone too the new line's number is there to comment on
+    expect(review.get_by_role("button", name="Comment on src/count.py:4")).to_be_visible()
+    page.set_viewport_size({"width": WIDTHS["laptop"][0], "height": WIDTHS["laptop"][1]})
 
     review.get_by_role("button", name="Comment on src/count.py:4").click()
     expect(review.get_by_label("Line", exact=True)).to_have_value("4")

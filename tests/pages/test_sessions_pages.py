@@ -5,7 +5,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.pages.conftest import wait_for
+from tests.pages.conftest import WIDTHS, wait_for
 from tests.sessions_app.conftest import received_prompts
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(90)]
@@ -63,6 +63,12 @@ def test_a_permission_dialog_is_answered_from_the_page(page, stack, screenshot):
     wait_for(lambda: page.evaluate("window.__notices").__len__() == 1, what="a desktop notice")
     assert page.evaluate("window.__notices")[0]["title"] == "asker needs you"
     screenshot(page, "session-waiting")
+    page.set_viewport_size({"width": WIDTHS["phone"][0], "height": WIDTHS["phone"][1]})
+    # on a phone the question comes before the screen, in the first view
+    top = "e => e.getBoundingClientRect().top + window.scrollY"
+    assert dialog.evaluate(top) < page.locator("#screen").evaluate(top)
+    assert dialog.evaluate("e => e.getBoundingClientRect().bottom + window.scrollY") < WIDTHS["phone"][1]
+    page.set_viewport_size({"width": WIDTHS["laptop"][0], "height": WIDTHS["laptop"][1]})
 
     dialog.get_by_role("button", name="1 Yes").click()
     expect(head).to_have_attribute("data-status", "busy", timeout=10_000)
