@@ -74,3 +74,8 @@ def test_profiles_say_which_are_agents_and_which_are_installed(tmp_path, monkeyp
     assert rows["shell"] == ["no", "yes"]
     listed = {p["name"]: p for p in json.loads(run("--json", "profiles"))}
     assert listed["claude"]["missing"] == "claude is not installed (not on PATH); install it or pick another profile"
+
+
+def test_an_empty_list_names_the_whole_command_that_starts_a_session():
+    chorus_py = settings.BASE_DIR / "chorus.py"
+    assert run("list").startswith(f"no sessions; start one with: python3 {chorus_py} sessions new NAME --profile ")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
@@ -121,7 +123,9 @@ class Command(DomainCommand):
     def do_list(self, live=False, host="", **_):
         sessions = list(selectors.sessions(include_ended=not live, host=host))
         if not sessions and not self.as_json:
-            self.stdout.write(f"no sessions; start one with: sessions new NAME --profile {selectors.default_profile()}")
+            chorus_py = Path(settings.BASE_DIR) / "chorus.py"
+            hint = f"python3 {chorus_py} sessions new NAME --profile {selectors.default_profile()}"
+            self.stdout.write(f"no sessions; start one with: {hint}")
             return
         offline = selectors.offline_hosts()
         table = [("NAME", "HOST", "PROFILE", "LIFECYCLE", "STATUS", "FOR", "WHY")] + [
