@@ -41,7 +41,7 @@ from sessions_app.detection import (
     is_signal,
     pane_observation,
 )
-from sessions_app.models import LIVE, OutboxMessage, Session
+from sessions_app.models import LIVE, AgentQuestion, OutboxMessage, Session
 from sessions_app.profiles import Profile, ProfileConfigError, Status, UnknownProfile
 from sessions_app.self_report import Reader, SelfReport, SelfReportPlugin
 from sessions_app.stamps import recently
@@ -65,6 +65,11 @@ TYPED_NOT_SUBMITTED = (
     "the worker stopped after typing it and before submitting it; it is still on the pane's input line (press Enter "
     "there, or clear it)"
 )
+
+
+def question_signal(question: AgentQuestion) -> AgentSignal:
+    """What an agent's open question (its `ask_human`) tells detection: waiting for a person, quoting it."""
+    return AgentSignal(Status.WAITING, "agent.question", f"agent asks: {question.text}"[:SIGNAL_CHARS])
 
 
 def reader_key(profile: Profile) -> tuple:
@@ -153,10 +158,7 @@ class SessionMonitor:
             queued = OutboxMessage.objects.filter(state=OutboxMessage.QUEUED, session__in=own)
             self._queued = list(queued.order_by("queued_position"))
             self._progressed = selectors.progress_reported_since(self._position) if self._position >= 0 else set()
-            self._signals = {
-                name: AgentSignal(Status.WAITING, "agent.question", f"agent asks: {question.text}"[:SIGNAL_CHARS])
-                for name, question in selectors.open_questions().items()
-            }
+            self._signals = {name: question_signal(question) for name, question in selectors.open_questions().items()}
             self._position = position
         return self._sessions, self._queued
 

@@ -335,15 +335,16 @@ class Watcher:
 
     def _look_until_stopped(self) -> None:
         from sessions_app import selectors
-        from sessions_app.detection import AgentSignal, Observation, Status, detect
+        from sessions_app.detection import Observation, detect
         from sessions_app.tmux import TmuxError
+        from sessions_app.worker import question_signal
 
         self.started = time.time()
         while not self._stop.is_set():
             at = time.time()
             # what the agent asked through its tools is waiting on Chorus's side: the kit sees it too
             asked = selectors.open_questions().get(SESSION)
-            signal = AgentSignal(Status.WAITING, "agent.question", asked.text) if asked else None
+            signal = question_signal(asked) if asked else None
             try:
                 panes, screens = self.tmux.poll([self.pane_id])
             except TmuxError:
