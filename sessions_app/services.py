@@ -773,7 +773,7 @@ def session_record_status(session: Session, verdict, limit=None) -> bool:
     first verdict of a new session (no rule decided its status yet): its unknown then says why. With `limit` (a
     sessions_app.limits.LimitSeen: the agent hit its usage limit) the limit and, when its reset could be read, the
     resume at the reset plus CHORUS_LIMIT_MARGIN are recorded with it."""
-    for attempt in range(2):
+    for _attempt in range(2):
         if verdict.status.value == session.status and session.status_rule:
             return False
         try:
@@ -783,9 +783,9 @@ def session_record_status(session: Session, verdict, limit=None) -> bool:
             # Another process wrote to the session meanwhile (a delivery, a request): the change is recorded on the
             # session as it is now, at once rather than a tick later, unless that write ended it.
             session = Session.objects.filter(pk=session.name).first()
-            if attempt or session is None or not session.is_live:
+            if session is None or not session.is_live:
                 return False
-    return False
+    return False  # it lost the race twice: the next tick tries again
 
 
 def _status_events(session: Session, verdict, limit) -> list:
