@@ -30,6 +30,8 @@ SEPARATOR = "\x1f"
 # The client sends a whole invocation to the server in one message of at most 16 KiB ("command too long").
 LITERAL_CHUNK_CHARS = 2048
 CAPTURE_BATCH = 64
+# how long new-session waits, try after try, for a server that is exiting to be gone
+SERVER_EXIT_PAUSES = (0.02, 0.05, 0.1, 0.2)
 # The tmux commands that only look. While Chorus runs read-only (CHORUS_READ_ONLY) no other command runs, in any
 # process: nothing is typed, started, killed or tagged, whatever code path asks.
 LOOKING = frozenset({"list-panes", "display-message", "capture-pane", "has-session"})
@@ -712,7 +714,7 @@ class Tmux:
         token = secrets.token_hex(6)
         args += [";", "display-message", "-p", "-t", target, pane_format(token)]
         try:
-            return parse_panes(self._run(args), token)[0]
+            return parse_panes(self._run_starting_server(args), token)[0]
         except BaseException:
             if environment_file is not None:
                 # no launcher runs to remove it (or it has, and this finds nothing)
@@ -948,6 +950,17 @@ class Tmux:
         if result.returncode != 0:
             raise tmux_error(decode(result.stderr))
         return decode(result.stdout)
+
+    def _run_starting_server(self, args: list[str]) -> str:
+        """`_run` for a command that starts the server when none runs. Killing the last session ends the server,
+        and for a moment its socket still answers: a command sent then fails with "server exited unexpectedly"
+        and did nothing, so it is sent again once that server is gone."""
+        for pause in SERVER_EXIT_PAUSES:
+            try:
+                return self._run(args)
+            except NoServer:
+                time.sleep(pause)
+        return self._run(args)
 
 
 def configured(control: bool = False) -> Tmux:

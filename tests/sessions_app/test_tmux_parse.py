@@ -1,6 +1,7 @@
 """The tmux adapter's pure parts: argument building, text cleaning and output parsing, without tmux."""
 
 import dataclasses
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,37 @@ def test_keys_outside_the_allowlist_are_refused_before_tmux_runs(key):
 
 def test_allowlist_holds_what_dialogs_need():
     assert {"Enter", "Escape", "Up", "Down", "Tab", "BTab", "C-c", "y", "n", "1", "2"} <= ALLOWED_KEYS
+
+
+class ExitingServer:
+    """A runner whose server is exiting for the first `fails` commands (its socket still answers), then answers
+    new-session as a fresh server does."""
+
+    def __init__(self, fails: int):
+        self.fails = fails
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command, **_options):
+        self.commands.append(command)
+        if len(self.commands) <= self.fails:
+            return subprocess.CompletedProcess(command, 1, b"", b"server exited unexpectedly\n")
+        token = command[-1].split(SEPARATOR)[1]
+        return subprocess.CompletedProcess(command, 0, pane_line(session_name="s1").replace(TOKEN, token).encode(), b"")
+
+
+def test_new_session_sent_to_a_server_that_is_exiting_is_sent_again_to_the_next():
+    runner = ExitingServer(fails=2)
+    pane = Tmux("chorus", run=runner).new_session("s1", ["sleep", "60"])
+    assert pane.session_name == "s1"
+    assert len(runner.commands) == 3
+    assert runner.commands[0] == runner.commands[2]
+
+
+def test_a_server_that_never_comes_back_is_an_error_after_a_few_tries():
+    runner = ExitingServer(fails=100)
+    with pytest.raises(NoServer, match="server exited unexpectedly"):
+        Tmux("chorus", run=runner).new_session("s1", ["sleep", "60"])
+    assert len(runner.commands) == 5
 
 
 def test_missing_tmux_says_how_to_install_it():
