@@ -185,7 +185,13 @@ def slot_release(task_id: int, *, reason: str) -> None:
 
 def prompt_withdraw(task_id: int) -> None:
     """Cancel the task's prompt if it still waits in the outbox, once the task is no longer at work (a prompt
-    claimed for delivery is being typed and can no longer be withdrawn)."""
+    claimed for delivery is being typed and can no longer be withdrawn). A prompt whose session has ended is left
+    to that end, which fails its queued messages with its reason, whichever of the two reactions runs first."""
     task = selectors.task(task_id)
-    if task.message_id and not lifecycle.holds_slot(task.status) and session_selectors.message_waiting(task.message_id):
+    if (
+        task.message_id
+        and not lifecycle.holds_slot(task.status)
+        and session_selectors.message_waiting(task.message_id)
+        and session_selectors.sessions(include_ended=False).filter(pk=task.session).exists()
+    ):
         session_services.message_cancel(task.message_id)

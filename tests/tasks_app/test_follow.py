@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from events_app import projection, store
+from events_app import policies, projection, store
 from sessions_app import services as session_services
 from sessions_app.models import OutboxMessage
 from tasks_app import anchoring, git, selectors, services
@@ -118,9 +118,28 @@ def test_a_session_that_stops_fails_its_task_and_frees_its_slot(assigned):
     assert Dispatch.objects.get().outcome == "failed"
 
 
+@pytest.fixture(params=["the prompt's reaction first", "the task's reaction first"])
+def either_reaction_first(request):
+    """The two reactions to a session's end in one order or the other (they run in the order they were
+    registered, which is the order their modules were imported)."""
+    names = ["queued_messages_fail_when_the_session_ends", "tasks_fail_with_their_session"]
+    policies.discover()
+    registered = dict(policies._policies)
+    first, second = names if request.param.startswith("the prompt") else names[::-1]
+    others = {name: found for name, found in registered.items() if name not in names}
+    policies._policies.clear()
+    policies._policies.update({first: registered[first], second: registered[second], **others})
+    policies._index()
+    yield
+    policies._policies.clear()
+    policies._policies.update(registered)
+    policies._index()
+
+
+@pytest.mark.usefixtures("either_reaction_first")
 def test_a_killed_session_fails_its_task_and_its_queued_prompt_with_the_kill_as_the_reason(assigned):
     """The kill is the reason, whichever reaction to it runs first (the queued prompt failing with its session, or
-    the task failing with it)."""
+    the task failing with it and withdrawing its prompt)."""
     session_killed("s1")
     failed = Task.objects.get(pk=1)
     assert (failed.status, failed.result_note) == ("failed", "session s1 killed: killed from Chorus")
