@@ -67,7 +67,7 @@ class Checkpoint(models.Model):
     """How far a follower of the log has got: the last position it applied, by its name. Written only by the
     recorder (its tracking tables)."""
 
-    name = models.CharField(max_length=100, primary_key=True)
+    name = models.CharField(max_length=255, primary_key=True)
     position = models.BigIntegerField(default=0)
 
     class Meta:

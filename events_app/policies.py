@@ -18,6 +18,9 @@ runner, a list of them; `discover`), so a command that appends nothing never loa
   idempotent. It gets the matching events in position order, in batches; `at_start` policies are also called once
   with an empty batch when the worker starts, to reconcile what happened while it was down. A new policy starts at
   the end of the log: it reacts to what happens from then on, never to history.
+- A worker policy is shared by the workers of every host (one checkpoint: whichever worker runs it first takes the
+  batch) unless it is `per_host`: then every host's worker runs it with a checkpoint of its own (`name@host`), for a
+  reaction that belongs to a machine (its files, its checkout, its desktop); its handler acts on its host's part.
 - Neither kind runs on replay: a rebuild re-projects events, and the events policies appended are in the log.
 
 `grep -rn "@policy\\|@worker_policy"` lists every reaction.
@@ -32,6 +35,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import autodiscover_modules
 
@@ -60,6 +64,12 @@ class Policy:
     handler: Callable
     in_transaction: bool
     at_start: bool = False
+    per_host: bool = False
+
+    @property
+    def checkpoint(self) -> str:
+        """The name its worker's checkpoint is kept under."""
+        return f"{self.name}@{settings.CHORUS_HOST_NAME}" if self.per_host else self.name
 
     @property
     def module(self) -> str:
@@ -83,7 +93,12 @@ def discover() -> None:
 
 
 def _register(
-    event_classes: Sequence[type[DomainEvent]], *, name: str | None, in_transaction: bool, at_start: bool = False
+    event_classes: Sequence[type[DomainEvent]],
+    *,
+    name: str | None,
+    in_transaction: bool,
+    at_start: bool = False,
+    per_host: bool = False,
 ):
     if not event_classes:
         raise ValueError("a policy reacts to at least one event type")
@@ -96,7 +111,8 @@ def _register(
             handler.__qualname__,
         ):
             raise ValueError(f"policy {policy_name!r} is registered twice: {known.module} and {handler.__module__}")
-        found = Policy(policy_name, frozenset(c.event_type for c in event_classes), handler, in_transaction, at_start)
+        types = frozenset(c.event_type for c in event_classes)
+        found = Policy(policy_name, types, handler, in_transaction, at_start, per_host)
         _policies[policy_name] = found
         _index()
         return handler
@@ -109,9 +125,11 @@ def policy(*event_classes: type[DomainEvent], name: str | None = None):
     return _register(event_classes, name=name, in_transaction=True)
 
 
-def worker_policy(*event_classes: type[DomainEvent], name: str | None = None, at_start: bool = False):
+def worker_policy(
+    *event_classes: type[DomainEvent], name: str | None = None, at_start: bool = False, per_host: bool = False
+):
     """Decorator: call `handler(batch)` in the worker with the committed events of these types (see above)."""
-    return _register(event_classes, name=name, in_transaction=False, at_start=at_start)
+    return _register(event_classes, name=name, in_transaction=False, at_start=at_start, per_host=per_host)
 
 
 def _index() -> None:
@@ -193,7 +211,7 @@ class PolicyRunner:
         chosen = store.recorder()
         with transaction.atomic(using=chosen.alias), contextlib.closing(chosen.cursor()) as cursor:
             existing = chosen.checkpoints(cursor, TRACKING)
-            new = [p.name for p in policies(in_transaction=False) if p.name not in existing]
+            new = [p.checkpoint for p in policies(in_transaction=False) if p.checkpoint not in existing]
             if new:
                 chosen.set_checkpoints(cursor, TRACKING, new, chosen.last_position(), existing)
 
@@ -208,10 +226,10 @@ class PolicyRunner:
         with contextlib.closing(chosen.cursor()) as cursor:
             checkpoints = chosen.checkpoints(cursor, TRACKING)
         end = chosen.last_position()
-        if any(p.name not in checkpoints for p in worker):
+        if any(p.checkpoint not in checkpoints for p in worker):
             self._track_new()
             return
-        done = {p: checkpoints[p.name] for p in worker}
+        done = {p: checkpoints[p.checkpoint] for p in worker}
         start = min(done.values())
         if start >= end:
             return
@@ -224,7 +242,7 @@ class PolicyRunner:
             if batch and not self._call(found, batch):
                 continue
             with transaction.atomic(using=chosen.alias), contextlib.closing(chosen.cursor()) as cursor:
-                chosen.set_checkpoints(cursor, TRACKING, [found.name], until, checkpoints)
+                chosen.set_checkpoints(cursor, TRACKING, [found.checkpoint], until, checkpoints)
 
     def _call(self, found: Policy, batch: list[RecordedEvent]) -> bool:
         started = time.monotonic()

@@ -46,7 +46,7 @@ def agent_tools_end_with_their_session(recorded: RecordedEvent) -> None:
     agent_reports.questions_withdraw(name, before=successor or recorded.position, reason=reason)
 
 
-@worker_policy(ev.AgentCredentialRevoked, at_start=True)
+@worker_policy(ev.AgentCredentialRevoked, at_start=True, per_host=True)
 def revoked_credentials_leave_no_files(batch: list[RecordedEvent]) -> None:
     """At start, every session's directory is looked at: what was revoked while the worker was down."""
     credentials.files_remove({recorded.stream_id for recorded in batch} if batch else None)
@@ -64,7 +64,7 @@ def notice(recorded: RecordedEvent) -> tuple[str, str, str, str] | None:
     return None
 
 
-@worker_policy(ev.SessionStatusChanged, ev.SessionStopped)
+@worker_policy(ev.SessionStatusChanged, ev.SessionStopped, per_host=True)
 def the_desktop_hears_when_a_session_needs_a_person(batch: list[RecordedEvent]) -> None:
     """At least once: a batch offered again after a crash is absorbed by the notifier, which says each event (by
     its position and time) once. Every change is its own notice: a second dialog is announced however soon it

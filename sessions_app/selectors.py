@@ -40,6 +40,11 @@ def sessions_here(include_ended: bool = False):
     return sessions(include_ended, host=settings.CHORUS_HOST_NAME)
 
 
+def names_elsewhere():
+    """The names of the sessions of other hosts (a subquery)."""
+    return Session.objects.exclude(host=settings.CHORUS_HOST_NAME).values("name")
+
+
 def hosts() -> list[hosts_.Host]:
     """Every host, online or not, with its live sessions counted."""
     return hosts_.hosts()

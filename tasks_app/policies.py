@@ -124,7 +124,7 @@ def a_task_leaving_work_and_review_releases_its_claims(recorded: RecordedEvent) 
         services.claims_release(task_id, reason=f"task {lifecycle.status_after(recorded.event_type)}")
 
 
-@worker_policy(ev.ClaimedPathChanged)
+@worker_policy(ev.ClaimedPathChanged, per_host=True)
 def both_sessions_hear_of_an_edit_under_another_tasks_claim(batch: list[RecordedEvent]) -> None:
     """A desktop notice per change git found under another task's claim (said once per event)."""
     notifier = notify.notifier()
@@ -136,9 +136,12 @@ def both_sessions_hear_of_an_edit_under_another_tasks_claim(batch: list[Recorded
         )
 
 
-@worker_policy(ev.TaskAssigned, ev.TaskSentToReview, ev.TaskFinished)
+@worker_policy(ev.TaskAssigned, ev.TaskSentToReview, ev.TaskFinished, per_host=True)
 def the_checkout_is_recorded_at_start_and_review(batch: list[RecordedEvent]) -> None:
+    """By the worker of the host whose checkout the task's session works in."""
     for recorded in batch:
+        if not selectors.works_here(int(recorded.stream_id)):
+            continue
         moment = "start" if isinstance(recorded.event, ev.TaskAssigned) else "review"
         services.changes_snapshot(int(recorded.stream_id), moment)
 
@@ -188,7 +191,7 @@ def spend_over_a_budget_pauses_dispatch(recorded: RecordedEvent) -> None:
         services.dispatch_pause(paused)
 
 
-@worker_policy(ev.DispatchPaused)
+@worker_policy(ev.DispatchPaused, per_host=True)
 def the_desktop_hears_when_a_budget_pauses_dispatch(batch: list[RecordedEvent]) -> None:
     notifier = notify.notifier()
     for recorded in batch:

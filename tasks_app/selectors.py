@@ -302,9 +302,20 @@ def review_comment(comment_id: str) -> ReviewComment:
     return ReviewComment.objects.get(pk=comment_id)
 
 
-def tasks_in_progress() -> list[Task]:
-    """Tasks whose agents are at work on them (assigned ones have not started: their prompt may not be typed)."""
-    return list(Task.objects.filter(status=IN_PROGRESS).order_by("id"))
+def tasks_here():
+    """The tasks of this host's checkout: those whose session is not another host's (a task without a session, or
+    whose session is gone from the read model, is every host's)."""
+    return Task.objects.exclude(session__in=session_selectors.names_elsewhere())
+
+
+def tasks_in_progress_here() -> list[Task]:
+    """Tasks whose agents are at work on them in this host's checkout (assigned ones have not started: their prompt
+    may not be typed)."""
+    return list(tasks_here().filter(status=IN_PROGRESS).order_by("id"))
+
+
+def works_here(task_id: int) -> bool:
+    return tasks_here().filter(pk=task_id).exists()
 
 
 # --- usage and budgets -------------------------------------------------------------------------------------------

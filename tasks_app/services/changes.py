@@ -187,7 +187,7 @@ def changes_watch(watch: Watch) -> list[ev.FilesChanged]:
     something could have changed: a task in progress whose agent was not idle throughout, a task that left, a hook
     that named a file, or git's own files touched (a commit, `git add`)."""
     # a task in a worktree of its own changes its worktree, not the shared checkout the watch looks at
-    in_progress = [task for task in selectors.tasks_in_progress() if not worktrees.has_worktree(task)]
+    in_progress = [task for task in selectors.tasks_in_progress_here() if not worktrees.has_worktree(task)]
     gone = watch.at_work - {task.id for task in in_progress}
     left = list(selectors.tasks(archived=None).filter(pk__in=gone)) if gone else []
     tasks = sorted([*in_progress, *left], key=lambda task: task.id)

@@ -7,6 +7,8 @@
   "flaky" makes the first attempt fail, as a side effect that fails once would.
 """
 
+from django.conf import settings
+
 from events_app import store
 from events_app.policies import policy, worker_policy
 from tests.demo.events import CounterClosed, CounterIncremented
@@ -15,6 +17,7 @@ from tests.demo.models import Counter
 AUDIT = "audit"
 UNLUCKY = 13
 closed_seen: list[str] = []
+heard_by_host: list[tuple[str, str]] = []
 failed_once: set[str] = set()
 
 
@@ -44,3 +47,8 @@ def closed_counters_are_noted(batch) -> None:
             failed_once.add("flaky")
             raise RuntimeError("the flaky side effect failed")
     closed_seen.extend(recorded.stream_id for recorded in batch)
+
+
+@worker_policy(CounterClosed, per_host=True)
+def closed_counters_are_heard_on_every_host(batch) -> None:
+    heard_by_host.extend((settings.CHORUS_HOST_NAME, recorded.stream_id) for recorded in batch)

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 def fresh_side_effects():
     demo.closed_seen.clear()
     demo.failed_once.clear()
+    demo.heard_by_host.clear()
 
 
 def audited():
@@ -119,6 +120,32 @@ def test_a_failed_batch_is_offered_again_and_the_checkpoint_waits_for_it(caplog)
     assert "policy closed_counters_are_noted failed" in caplog.text
     runner.tick()
     assert demo.closed_seen == ["(started)", "flaky"]
+
+
+def test_a_shared_worker_policy_runs_in_one_hosts_worker_and_a_per_host_one_in_every_hosts(settings):
+    """Two hosts' workers on one log: the shared policy's batch is taken by whichever ticks first, the per-host
+    policy's by each, under a checkpoint of its own."""
+    runners = {}
+    for host in ("laptop", "ci-2"):
+        settings.CHORUS_HOST_NAME = host
+        runners[host] = PolicyRunner()
+        runners[host].start()
+    services.counter_open("a", "a")
+    services.counter_close("a")
+
+    for host in ("laptop", "ci-2"):
+        settings.CHORUS_HOST_NAME = host
+        runners[host].tick()
+
+    assert demo.closed_seen == ["(started)", "(started)", "a"]
+    assert demo.heard_by_host == [("laptop", "a"), ("ci-2", "a")]
+    checkpoints = set(PolicyCheckpoint.objects.values_list("name", flat=True))
+    assert {
+        "closed_counters_are_noted",
+        "closed_counters_are_heard_on_every_host@laptop",
+        "closed_counters_are_heard_on_every_host@ci-2",
+    } <= checkpoints
+    assert "closed_counters_are_heard_on_every_host" not in checkpoints
 
 
 def test_worker_policies_do_not_run_inside_the_append():

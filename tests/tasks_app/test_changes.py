@@ -5,10 +5,12 @@ import json
 
 import pytest
 
+from events_app import store
 from sessions_app import services as session_services
-from tasks_app import changes, git, selectors, services
+from tasks_app import changes, git, policies, selectors, services
 from tasks_app.changes import Line, Share
 from tests.sessions_app.agents.test_claude import POST_WRITE
+from tests.sessions_app.factories import SessionFactory
 from tests.tasks_app.factories import assigned_task
 from tests.tasks_app.helpers import delivery_ends, delivery_starts, event_types, session_appears, session_status
 
@@ -161,6 +163,30 @@ def test_a_change_seen_while_two_tasks_are_in_progress_is_shared_between_them(fa
     assert [c.shared_with for c in changes_seen] == [[second.id], [first.id]]
     assert selectors.changed_files(first.id)[0].added == 2  # an untracked file's lines, all added
     assert selectors.changed_files(second.id)[0].shared_with == [first.id]
+
+
+def test_a_change_in_this_hosts_checkout_is_never_given_to_a_task_at_work_on_another_host(fake_git, docs):
+    SessionFactory(name="far", host="ci-2")
+    here, there = in_progress("s1"), in_progress("far")
+    assert [task.id for task in selectors.tasks_in_progress_here()] == [here.id]
+    watch = services.Watch()
+    services.changes_watch(watch)
+    fake_git.status = b"?? notes.txt\0"
+    docs.write("notes.txt", "one\n", scan=False)
+    [change] = services.changes_watch(watch)
+    assert (change.shared_with, selectors.changed_files(there.id)) == ([], [])
+    assert selectors.changed_files(here.id)[0].path == "notes.txt"
+
+
+def test_the_checkout_is_recorded_for_a_task_by_the_worker_of_its_sessions_host(fake_git, docs, settings):
+    SessionFactory(name="far", host="ci-2")
+    there = in_progress("far")
+    assigned = [e for e in store.read(stream_type="task", stream_id=str(there.id)) if e.event_type == "TaskAssigned"]
+    policies.the_checkout_is_recorded_at_start_and_review(assigned)
+    assert selectors.change_snapshot(there.id, "start") is None
+    settings.CHORUS_HOST_NAME = "ci-2"
+    policies.the_checkout_is_recorded_at_start_and_review(assigned)
+    assert selectors.change_snapshot(there.id, "start") is not None
 
 
 def test_git_runs_only_when_something_could_have_changed(fake_git, docs):
