@@ -15,7 +15,8 @@ Who may type is the site's decision (`scope["chorus_may_change"]`: false while C
 without it sees the same stream and its input is refused.
 
 The worker's link (`/ws/terminal/worker/`, authenticated like every websocket: the worker sends the site's token)
-speaks sessions_app.relay's protocol; the newest link relays every terminal opened after it.
+speaks sessions_app.relay's protocol and names its host (the Chorus-Host header, refused with 4400 without one); the
+newest link of a host relays every terminal of that host's sessions opened after it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from events_app.consumers import RECHECK_SECONDS, close_when_logged_out, stop
 from events_app.errors import ReadOnly
 from sessions_app import selectors
 from sessions_app.errors import UnknownSession
-from sessions_app.relay import Link, TerminalRefused, links
+from sessions_app.relay import HOST_HEADER, Link, TerminalRefused, links
 from sessions_app.terminal import TerminalGone
 
 log = logging.getLogger("chorus.terminal")
@@ -44,11 +45,11 @@ USAGE = 'send {"input": "text"} or {"resize": [columns, rows]}'
 RESTART_SECONDS = 3.0
 
 
-def _incarnation(name: str) -> tuple[str, int | None] | None:
-    """The pane and process of a live session (a restart changes the process, and the pane id too unless tmux's
-    server was started anew), or None when the session is not running."""
+def _incarnation(name: str) -> tuple[str, int | None, str] | None:
+    """The pane, process and host of a live session (a restart changes the process, and the pane id too unless
+    tmux's server was started anew), or None when the session is not running."""
     session = selectors.session(name)
-    return (session.pane_id, session.pid) if session.is_live else None
+    return (session.pane_id, session.pid, session.host) if session.is_live else None
 
 
 def _still_running(name: str) -> bool:
@@ -92,7 +93,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             await self._end("the session is not running")
             return
         try:
-            self.viewer = await links().view(incarnation[0])
+            self.viewer = await links().view(incarnation[2], incarnation[0])
         except TerminalGone as exc:
             # the pane may be on its way (a restart): the page tries again while the session is live
             await self._end(str(exc), again=True)
@@ -124,7 +125,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             await asyncio.sleep(0.2)
         return True
 
-    async def _follow(self, incarnation: tuple[str, int | None]) -> None:
+    async def _follow(self, incarnation: tuple[str, int | None, str]) -> None:
         """A restart gives the session a new pane or process (and a restarted Chorus may find it elsewhere): the
         socket then ends saying so, and the page connects again, to the new pane."""
         while True:
@@ -193,12 +194,17 @@ class TerminalLinkConsumer(AsyncWebsocketConsumer):
         if self.scope.get("chorus_authenticated") is not True:
             await self.close(code=4401)
             return
-        if b"authorization" not in dict(self.scope.get("headers") or []):
+        headers = dict(self.scope.get("headers") or [])
+        if b"authorization" not in headers:
             await self.close(code=4403)
+            return
+        self.host = headers.get(HOST_HEADER.lower().encode(), b"").decode("latin-1").strip()
+        if not self.host:
+            await self.close(code=4400)
             return
         await self.accept()
         self.link = Link(self._send_text)
-        links().attach(self.link)
+        links().attach(self.host, self.link)
         self.tasks.append(asyncio.ensure_future(close_when_logged_out(self, self.recheck_seconds)))
 
     async def _send_text(self, text: str) -> None:
@@ -218,4 +224,4 @@ class TerminalLinkConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         await stop(self.tasks)
         if self.link is not None:
-            links().detach(self.link)
+            links().detach(self.host, self.link)

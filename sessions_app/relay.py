@@ -1,7 +1,8 @@
 """Browser terminals through the worker: the worker owns its host's tmux, so it runs the control clients of the
 panes people look at (sessions_app.terminal) and relays their output and keystrokes over a websocket it opens to the
 web server (`CHORUS_WEB_URL`, `/ws/terminal/worker/`, with the site's token in its Authorization header). The web
-server needs no tmux, and needs to reach no worker: the worker reaches it, from any host.
+server needs no tmux, and needs to reach no worker: the worker reaches it, from any host. Each link names its host
+(the `Chorus-Host` header): a terminal of a session opens through the link of the session's host.
 
 The link carries many terminals at once, each by a number the web server gives it (`stream`):
   web -> worker  {"open": S, "pane": "%N"}          start relaying pane %N (one viewer of its stream on the worker)
@@ -42,7 +43,11 @@ LINK_PATH = "/ws/terminal/worker/"
 STREAM = struct.Struct(">I")
 # How long a worker waits before it tries again to reach a web server that refused it or is not up.
 RECONNECT_SECONDS = 1.0
-NO_WORKER = "no worker is connected to relay terminals (is `chorus worker` running, with CHORUS_WEB_URL set?)"
+HOST_HEADER = "Chorus-Host"
+NO_WORKER = (
+    "no worker of host {host} is connected to relay terminals (is `chorus worker` running there, with CHORUS_WEB_URL"
+    " set?)"
+)
 
 
 class TerminalRefused(Exception):
@@ -192,26 +197,28 @@ class Link:
 
 
 class Links:
-    """The worker links of one event loop: the newest one relays new terminals."""
+    """The worker links of one event loop, by host: the newest link of a host relays its new terminals."""
 
     def __init__(self) -> None:
-        self.current: Link | None = None
+        self.current: dict[str, Link] = {}
 
-    def attach(self, link: Link) -> None:
-        previous, self.current = self.current, link
+    def attach(self, host: str, link: Link) -> None:
+        previous = self.current.get(host)
+        self.current[host] = link
         if previous is not None:
             previous.close("the worker connected again")
 
-    def detach(self, link: Link) -> None:
+    def detach(self, host: str, link: Link) -> None:
         link.close("the worker went away")
-        if self.current is link:
-            self.current = None
+        if self.current.get(host) is link:
+            del self.current[host]
 
-    async def view(self, pane_id: str) -> RelayedViewer:
-        """A viewer of the pane, through the worker. Raises TerminalGone."""
-        if self.current is None:
-            raise TerminalGone(NO_WORKER)
-        return await self.current.view(pane_id)
+    async def view(self, host: str, pane_id: str) -> RelayedViewer:
+        """A viewer of the pane of that host, through its worker. Raises TerminalGone."""
+        link = self.current.get(host)
+        if link is None:
+            raise TerminalGone(NO_WORKER.format(host=host))
+        return await link.view(pane_id)
 
 
 _links: dict[asyncio.AbstractEventLoop, Links] = {}
@@ -374,7 +381,10 @@ class TerminalRelay:
                 async with connect(
                     link_url(web_url),
                     origin=origin,
-                    additional_headers={"Authorization": f"Bearer {web_token()}"},
+                    additional_headers={
+                        "Authorization": f"Bearer {web_token()}",
+                        HOST_HEADER: settings.CHORUS_HOST_NAME,
+                    },
                     max_size=None,
                     open_timeout=5,
                 ) as socket:

@@ -110,8 +110,8 @@ async def test_a_pane_the_worker_cannot_stream_is_said_to_be_gone():
 
 
 async def test_without_a_worker_link_a_terminal_cannot_open():
-    with pytest.raises(TerminalGone, match="no worker is connected"):
-        await relay.Links().view("%1")
+    with pytest.raises(TerminalGone, match="no worker of host laptop is connected"):
+        await relay.Links().view("laptop", "%1")
 
 
 async def test_a_stream_that_ends_on_the_worker_ends_on_the_web_server():
@@ -124,15 +124,30 @@ async def test_a_stream_that_ends_on_the_worker_ends_on_the_web_server():
 async def test_a_worker_that_goes_away_ends_its_terminals_and_a_new_link_takes_over():
     links = relay.Links()
     first, _ = wired()
-    links.attach(first)
-    viewer = await links.view("%1")
+    links.attach("laptop", first)
+    viewer = await links.view("laptop", "%1")
     second, _ = wired()
-    links.attach(second)
+    links.attach("laptop", second)
     assert (await asyncio.wait_for(viewer.next(), TIMEOUT))[2] == "the worker connected again"
-    assert await links.view("%1") is not None
-    links.detach(second)
+    assert await links.view("laptop", "%1") is not None
+    links.detach("laptop", second)
     with pytest.raises(TerminalGone, match="no worker"):
-        await links.view("%1")
+        await links.view("laptop", "%1")
+
+
+async def test_each_hosts_worker_relays_the_terminals_of_its_own_host():
+    """Pane ids are each tmux server's own: %1 of one host is not %1 of another."""
+    links = relay.Links()
+    laptop, laptop_terminals = wired()
+    far, far_terminals = wired()
+    links.attach("laptop", laptop)
+    links.attach("ci-2", far)
+    await links.view("ci-2", "%1")
+    assert (list(far_terminals.viewers), list(laptop_terminals.viewers)) == (["%1"], [])
+    links.detach("ci-2", far)
+    with pytest.raises(TerminalGone, match="no worker of host ci-2"):
+        await links.view("ci-2", "%1")
+    assert await links.view("laptop", "%1") is not None
 
 
 async def test_a_viewer_that_leaves_ends_the_workers_viewer():

@@ -29,8 +29,10 @@ async def _threads_close_their_connections():
     await database_sync_to_async(connections.close_all)()
 
 
-def _link(token: str | None = None) -> WebsocketCommunicator:
+def _link(token: str | None = None, host: str | None = "testhost") -> WebsocketCommunicator:
     headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+    if host is not None:
+        headers.append((b"chorus-host", host.encode()))
     application = WebsocketAuthentication(TerminalLinkConsumer.as_asgi())
     return WebsocketCommunicator(application, "/ws/terminal/worker/", headers=headers)
 
@@ -70,8 +72,8 @@ async def test_a_session_that_is_not_running_says_so_and_closes():
 
 
 @database_sync_to_async
-def _live(name: str) -> str:
-    return SessionFactory(name=name).pane_id
+def _live(name: str, host: str = "testhost") -> str:
+    return SessionFactory(name=name, host=host).pane_id
 
 
 async def test_a_worker_link_needs_the_token_in_its_header():
@@ -84,7 +86,23 @@ async def test_without_a_worker_link_the_page_is_told_to_try_again():
     communicator = _communicator("alone", token=settings.CHORUS_TOKEN)
     assert (await communicator.connect(TIMEOUT))[0] is True
     ended = await communicator.receive_json_from(TIMEOUT)
-    assert ended["type"] == "ended" and ended["again"] is True and "no worker is connected" in ended["reason"]
+    assert ended["type"] == "ended" and ended["again"] is True and "no worker of host testhost" in ended["reason"]
+
+
+async def test_a_worker_link_must_name_its_host():
+    assert await _link(token=settings.CHORUS_TOKEN, host=None).connect(TIMEOUT) == (False, 4400)
+
+
+async def test_a_terminal_opens_through_the_link_of_its_sessions_host_only():
+    await _live("far", host="ci-2")
+    worker = _link(token=settings.CHORUS_TOKEN, host="laptop")
+    assert (await worker.connect(TIMEOUT))[0] is True
+    browser = _communicator("far", token=settings.CHORUS_TOKEN)
+    assert (await browser.connect(TIMEOUT))[0] is True
+    ended = await browser.receive_json_from(TIMEOUT)
+    assert ended["type"] == "ended" and "no worker of host ci-2" in ended["reason"]
+    assert await worker.receive_nothing(0.2)
+    await worker.disconnect()
 
 
 async def test_a_terminal_is_relayed_through_the_workers_link():
