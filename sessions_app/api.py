@@ -216,7 +216,7 @@ def status_history(request: HttpRequest, name: str, query: Query[HistoryQuery]):
 
 @router.get("/{name}/screen", response=answers({200: ScreenOut}, 404, 409), summary="The screen as tmux shows it now")
 def screen(request: HttpRequest, name: str):
-    return ScreenOut(name=name, text=selectors.screen(name))
+    return ScreenOut(name=name, text=services.session_screen(name))
 
 
 @router.get(

@@ -3,8 +3,10 @@
 The worker owns the panes: it captures each wanted screen at most once per tick, however many pages show it, and
 stores what changed (`record`), then rings the pages (sessions_app.screens.announce). A page that shows a screen
 says so (`watch`), which keeps it wanted for WATCH_SECONDS; pages read the stored screens through
-sessions_app.selectors.screens. Nothing here is an event (screens are not history): this is a cache beside the read
-models, like the documents scanner's.
+sessions_app.selectors.screens. A process that does not own the host's tmux and needs the screen now (the API's
+and the command line's screen read) asks for a fresh look (`look`): the worker captures it at its next tick, changed
+or not. Nothing here is an event (screens are not history): this is a cache beside the read models, like the
+documents scanner's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from sessions_app.models import MirroredScreen
 # screen nobody shows any more stops being captured within WATCH_SECONDS.
 WATCH_SECONDS = 5.0
 RENEW_SECONDS = 2.0
+
+# A row's captured_at while a fresh look is asked (`look`): the worker captures the screen at its next tick even if
+# it knows it, and writes captured_at, its text changed or not.
+ASKED = 0.0
+# how often `look` reads the row while it waits
+LOOK_EVERY = 0.02
 
 # Escape sequences that draw nothing by themselves (colours, OSC titles): a row of only these is blank.
 ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
@@ -54,17 +62,39 @@ def watch(names: Iterable[str], now: float | None = None) -> None:
         MirroredScreen.objects.filter(session__in=due).update(wanted_until=until)
 
 
-def wanted(now: float | None = None) -> set[str]:
-    """The sessions whose screens a page is showing now."""
+def wanted(now: float | None = None) -> dict[str, bool]:
+    """The sessions whose screens a page is showing now, each with whether a fresh look was asked (`look`)."""
     now = time.time() if now is None else now
-    return set(MirroredScreen.objects.filter(wanted_until__gt=now).values_list("session", flat=True))
+    rows = MirroredScreen.objects.filter(wanted_until__gt=now).values_list("session", "captured_at")
+    return {name: captured_at == ASKED for name, captured_at in rows}
+
+
+def look(name: str, wait: float) -> MirroredScreen | None:
+    """Ask the worker of the session's host for a fresh capture of its screen and wait up to `wait` seconds: the
+    row as that capture left it, or None when no capture came."""
+    until = time.time() + WATCH_SECONDS
+    with transaction.atomic():
+        MirroredScreen.objects.bulk_create([MirroredScreen(session=name, wanted_until=until)], ignore_conflicts=True)
+        MirroredScreen.objects.filter(session=name).update(wanted_until=until, captured_at=ASKED)
+    deadline = time.monotonic() + wait
+    while True:
+        row = MirroredScreen.objects.filter(session=name, seq__gt=0).exclude(captured_at=ASKED).first()
+        if row is not None or time.monotonic() >= deadline:
+            return row
+        time.sleep(LOOK_EVERY)
+
+
+def plain(text: str) -> str:
+    """A stored screen without its colours: the text it shows."""
+    return ESCAPES.sub("", text)
 
 
 def record(screens: Mapping[str, tuple[str, str, float]]) -> None:
     """Store new screens, {session: (pane id, ANSI text, time.time() of the capture)}: the worker's only write
     here, one transaction for a tick's screens, then the pages showing screens are woken. The caller passes the
-    screens whose text changed since its last capture; a text the table holds already (a worker that started again)
-    is not written again, and rings nobody."""
+    screens whose text changed since its last capture, and those asked for a fresh look; a text the table holds
+    already (a worker that started again, a look at a screen that did not change) is not written again, and rings
+    nobody: only a look's captured_at is."""
     if not screens:
         return
     with transaction.atomic():
@@ -78,6 +108,8 @@ def record(screens: Mapping[str, tuple[str, str, float]]) -> None:
             if not updated and not MirroredScreen.objects.filter(session=name).exists():
                 MirroredScreen.objects.create(session=name, pane_id=pane_id, text=text, captured_at=captured_at, seq=1)
                 updated = 1
+            if not updated:
+                MirroredScreen.objects.filter(session=name, captured_at=ASKED).update(captured_at=captured_at)
             stored += updated
         if stored:
             transaction.on_commit(screen_news.announce)

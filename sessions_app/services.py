@@ -19,7 +19,7 @@ from django.conf import settings
 from events_app import store
 from events_app.errors import DomainError
 from events_app.store import event_context
-from sessions_app import credentials, hosts, requests, selectors
+from sessions_app import credentials, hosts, mirror, requests, selectors
 from sessions_app import events as ev
 from sessions_app import tmux as tmux_adapter
 from sessions_app.agents import DEFAULT_PROFILE
@@ -558,6 +558,31 @@ def _execute_keys(requested: ev.SessionKeysRequested) -> dict:
     # The keys are pressed: a fact, recorded whatever the worker appended to the session meanwhile.
     store.append("session", name, None, [ev.KeysSent(keys=list(keys))])
     return {}
+
+
+def session_screen(name: str) -> str:
+    """The session's screen as plain text. The process that owns the host's tmux reads it from tmux (the whole
+    pane); any other asks the host's worker for a fresh capture through the mirror (sessions_app.mirror.look: the
+    rows down to the last with content or the cursor) and waits up to CHORUS_REQUEST_WAIT for it. A session that
+    is not live answers with the last screen its worker stored, if any."""
+    current = selectors.session(name)
+    if _here(current.host):
+        return selectors.screen(name)
+    offline = selectors.offline_hosts().get(current.host)
+    if offline is not None:
+        raise SessionConflict(f"cannot read the screen: {offline}")
+    if current.is_live:
+        looked = mirror.look(name, settings.CHORUS_REQUEST_WAIT)
+        if looked is None:
+            raise SessionConflict(
+                f"cannot read the screen: the worker of host {current.host} did not capture it within "
+                f"{settings.CHORUS_REQUEST_WAIT:g} s"
+            )
+        return mirror.plain(looked.text)
+    stored = selectors.screens([name]).get(name)
+    if stored is None:
+        raise SessionConflict(f"session {name!r} is {current.lifecycle} and its pane has gone")
+    return mirror.plain(stored.text)
 
 
 def session_clear_input(name: str) -> Session:

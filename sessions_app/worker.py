@@ -238,7 +238,12 @@ class SessionMonitor:
         watching it wants to see move."""
         shown = mirror.wanted()
         panes = {pane.pane_id: (session.name, pane) for session, pane in watched if session.name in shown}
-        self.mirrored = {pane_id: screen for pane_id, screen in self.mirrored.items() if pane_id in panes}
+        # a screen asked for a fresh look is captured as if never seen
+        self.mirrored = {
+            pane_id: screen
+            for pane_id, screen in self.mirrored.items()
+            if pane_id in panes and not shown[panes[pane_id][0]]
+        }
         due = [
             pane_id
             for pane_id, (_name, pane) in panes.items()

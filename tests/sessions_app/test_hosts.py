@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from events_app import projection, store
 from events_app.domain import decode
-from sessions_app import hosts, selectors
+from sessions_app import hosts, mirror, selectors, services
+from sessions_app.errors import SessionConflict
 from sessions_app.models import Session, WorkerPresence
 from sessions_app.tmux import Tmux
 from sessions_app.worker import SessionMonitor
@@ -184,3 +185,22 @@ def _run_sessions(*args: str) -> str:
     out = io.StringIO()
     call_command("sessions", *args, stdout=out)
     return out.getvalue()
+
+
+def test_the_screen_of_another_hosts_session_comes_from_its_worker_or_says_why_not(api, settings, monkeypatch):
+    AdoptedSessionFactory(name="far", host="ci-2")
+    answer = api.get("/api/sessions/far/screen")
+    assert (answer.status_code, answer.json()["detail"]) == (409, "cannot read the screen: host ci-2 has no worker yet")
+
+    presence("ci-2")
+    monkeypatch.setattr(mirror, "look", lambda name, wait: None)
+    with pytest.raises(SessionConflict, match="did not capture it within 15 s"):
+        services.session_screen("far")
+
+    def the_worker_captures(name, wait):
+        mirror.record({name: ("%1", "\x1b[32m$ ls\x1b[0m\n", 3.0)})
+        return selectors.screens([name])[name]
+
+    monkeypatch.setattr(mirror, "look", the_worker_captures)
+    answer = api.get("/api/sessions/far/screen")
+    assert (answer.status_code, answer.json()) == (200, {"name": "far", "text": "$ ls\n"})

@@ -198,6 +198,8 @@ def test_two_hosts_on_one_database_each_carry_out_their_own(project, worker_env,
     }
     # each worker watches its own sessions only: both come up idle, neither is seen as gone by the other
     poll(lambda: set(Session.objects.values_list("status", flat=True)) == {"idle"}, timeout=30, what="idle")
+    # the screen of a session on a host this process does not own: a fresh capture asked of that host's worker
+    assert other.capture(selectors.session("there").pane_id).text.rstrip() in services.session_screen("there")
     services.session_kill("there")
     assert not other.has_session("there") and selectors.session("here").is_live
     assert selectors.session("there").lifecycle == "killed"

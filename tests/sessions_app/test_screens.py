@@ -44,7 +44,7 @@ def test_a_screen_watched_before_its_first_capture_is_stored():
 def test_a_screen_only_watched_is_not_shown_as_captured():
     mirror.watch(["quiet"], now=time.time())
     assert selectors.screens(["quiet"]) == {}
-    assert mirror.wanted() == {"quiet"}
+    assert mirror.wanted() == {"quiet": True}  # never captured: the worker takes it as asked
 
 
 @pytest.mark.asyncio
@@ -101,3 +101,27 @@ async def test_nothing_stored_rings_nothing():
     await database_sync_to_async(mirror.record)({"held": ("%5", "held\n", 2.0)})
     await screens.wait(news, 0.2)
     assert not news.is_set()
+
+
+@pytest.mark.django_db
+def test_a_look_waits_for_the_workers_next_capture_changed_or_not(monkeypatch):
+    """What the API's screen read of another host's session waits for: a look is asked, and the worker's next
+    capture answers it even when the screen did not change (nobody is rung: nothing new to show)."""
+    mirror.record({"a": ("%1", "\x1b[1msame\x1b[0m\n", 1.0)})
+    asked = []
+
+    def the_worker_ticks(_seconds):
+        asked.append(mirror.wanted()["a"])
+        mirror.record({"a": ("%1", "\x1b[1msame\x1b[0m\n", 7.0)})
+
+    monkeypatch.setattr(mirror.time, "sleep", the_worker_ticks)
+    row = mirror.look("a", wait=TIMEOUT)
+    assert (row.seq, row.captured_at, asked) == (1, 7.0, [True])
+    assert mirror.plain(row.text) == "same\n"
+    assert mirror.wanted() == {"a": False}
+
+
+@pytest.mark.django_db
+def test_a_look_no_worker_answers_is_none_after_its_wait():
+    mirror.record({"a": ("%1", "old\n", 1.0)})
+    assert mirror.look("a", wait=0.05) is None

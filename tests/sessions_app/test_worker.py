@@ -14,7 +14,7 @@ import pytest
 
 from events_app import projection, store
 from sessions_app import mirror, selectors, services
-from sessions_app.models import OutboxMessage, Session
+from sessions_app.models import MirroredScreen, OutboxMessage, Session
 from sessions_app.tmux import PaneInfo, PaneScreen
 from sessions_app.worker import SessionMonitor
 from tests.sessions_app import screens as s
@@ -165,6 +165,23 @@ def test_the_screen_a_page_shows_is_captured_in_colour_once_per_change_and_store
     (stored,) = selectors.screens([session.name]).values()
     assert (first.text, first.seq) == ("\x1b[1m$ make\x1b[0m", 1)
     assert (stored.text, stored.seq, stored.pane_id) == ("\x1b[1m$ make\nall green\x1b[0m", 2, session.pane_id)
+
+
+def test_a_screen_asked_for_a_fresh_look_is_captured_again_though_nothing_changed(project):
+    """A screen read from another process (the API's, of a host it does not own): it asks, and the worker's next
+    tick captures the pane even though its cached capture says nothing changed."""
+    session = SessionFactory(profile="shell")
+    tmux = ScriptedTmux(session, "bash", "$ make", after_enter="$ make")
+    monitor = SessionMonitor(adapter=tmux)
+    mirror.watch([session.name])
+    monitor.tick()
+    MirroredScreen.objects.filter(session=session.name).update(captured_at=mirror.ASKED)  # what mirror.look writes
+    monitor.tick()
+    monitor.tick()
+
+    assert tmux.coloured == [[session.pane_id], [session.pane_id]]
+    stored = MirroredScreen.objects.get(session=session.name)
+    assert (stored.seq, stored.captured_at != mirror.ASKED) == (1, True)
 
 
 def test_a_screen_no_page_shows_any_more_is_not_captured(project):

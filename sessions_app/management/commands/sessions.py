@@ -202,7 +202,7 @@ class Command(DomainCommand):
     def do_screen(self, name, **_):
         from sessions_app.schemas import ScreenOut
 
-        screen = ScreenOut(name=name, text=selectors.screen(name))
+        screen = ScreenOut(name=name, text=services.session_screen(name))
         self.say(screen.model_dump(), screen.text)
 
     def do_history(self, name, **_):
