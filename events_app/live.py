@@ -320,25 +320,55 @@ class Hub:
                 self._wake.set()
 
     async def _listen(self) -> None:
-        """LISTEN for the commits of every process on the PostgreSQL database, waking the follower at each; after a
-        lost connection, connect again (and catch up: whatever was notified meanwhile is read by position)."""
-        import psycopg
-
+        """LISTEN for the commits of every process on the PostgreSQL database, waking the follower at each (and
+        catching up by position: whatever was notified while it was not listening is read)."""
         from events_app.recorders.postgres import CHANNEL
 
-        while True:
+        await listen(CHANNEL, self._wake.set, f"commits (polling every {self.interval} s until it is back)")
+
+
+async def listen(channel: str, wake: Callable[[], None], what: str) -> None:
+    """LISTEN on `channel` of the PostgreSQL database for ever, calling `wake` at each notification and once each
+    time it is listening (what was notified while it was not is the caller's to catch up); after a lost connection,
+    connect again. `what` names what it listens for in the warning."""
+    import psycopg
+
+    while True:
+        try:
+            params = await database_sync_to_async(listen_params)()
+            async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as listening:
+                await listening.execute(f"LISTEN {channel}")
+                wake()
+                async for _ in listening.notifies():
+                    wake()
+        except (psycopg.Error, OSError) as exc:
+            log.warning("listening for %s failed: %s", what, exc)
+        await asyncio.sleep(LISTEN_RETRY)
+
+
+def listen_in_thread(channel: str, wake: Callable[[], None], stopping: threading.Event, what: str) -> threading.Thread:
+    """`listen` for a process without an event loop (the worker's threads): a daemon thread that calls `wake` at
+    each notification on `channel`, until `stopping` is set."""
+    import psycopg
+
+    def run() -> None:
+        while not stopping.is_set():
             try:
-                params = await database_sync_to_async(listen_params)()
-                async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as listening:
-                    await listening.execute(f"LISTEN {CHANNEL}")
-                    self._wake.set()
-                    async for _ in listening.notifies():
-                        self._wake.set()
+                with psycopg.connect(**listen_params(), autocommit=True) as listening:
+                    listening.execute(f"LISTEN {channel}")
+                    wake()
+                    while not stopping.is_set():
+                        for _ in listening.notifies(timeout=LISTEN_RETRY):
+                            wake()
             except (psycopg.Error, OSError) as exc:
-                log.warning(
-                    "listening for commits failed (%s); polling every %s s until it is back", exc, self.interval
-                )
-            await asyncio.sleep(LISTEN_RETRY)
+                log.warning("listening for %s failed: %s", what, exc)
+                stopping.wait(LISTEN_RETRY)
+            finally:
+                connection.close()
+
+    thread = threading.Thread(target=run, daemon=True, name=f"listen-{channel}")
+    thread.start()
+    return thread
 
 
 def listen_params() -> dict:

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from sessions_app import screens as screen_news
@@ -112,4 +112,7 @@ def record(screens: Mapping[str, tuple[str, str, float]]) -> None:
                 MirroredScreen.objects.filter(session=name, captured_at=ASKED).update(captured_at=captured_at)
             stored += updated
         if stored:
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:  # delivered at commit, to the followers of every host
+                    cursor.execute("SELECT pg_notify(%s, '')", [screen_news.CHANNEL])
             transaction.on_commit(screen_news.announce)

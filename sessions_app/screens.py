@@ -3,8 +3,10 @@ wakes the pages that show screens, so they read the table at once instead of at 
 
 A ring carries no data: a page woken reads the screens it shows (one query by key) and pushes those that changed.
 The rings are doorbells like the event follower's (events_app.live.Doorbells), in a folder of their own
-(`<data dir>/screens/`), so a screen never wakes an event follower nor an event a page's screens. A ring that is
-lost, or a web server on another host, is covered by each page's own look every `screen_interval` seconds.
+(`<data dir>/screens/`), so a screen never wakes an event follower nor an event a page's screens. On PostgreSQL,
+whose workers may be on other hosts, storing screens notifies `chorus_screens` in its transaction and each follower
+LISTENs for it instead of having a doorbell. A ring that is lost is covered by each page's own look every
+`screen_interval` seconds.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 
 from events_app import live
 
 log = logging.getLogger("chorus.screens")
+
+
+CHANNEL = "chorus_screens"
 
 
 class ScreenBells(live.Doorbells):
@@ -55,6 +61,7 @@ class ScreenFollower:
         self.loop = loop
         self._news = asyncio.Event()
         self.bell: asyncio.BaseTransport | None = None
+        self.listener: asyncio.Task | None = None
         self._started = False
 
     def news(self) -> asyncio.Event:
@@ -73,6 +80,10 @@ class ScreenFollower:
         if self._started:
             return
         self._started = True
+        if connection.vendor == "postgresql":
+            what = "stored screens (pages look at them on their own timers until it is back)"
+            self.listener = self.loop.create_task(live.listen(CHANNEL, self.rung, what))
+            return
         try:
             self.bell = await bells.listen(self.loop, self.rung)
         except OSError as exc:

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from events_app import store
+from events_app import live, store
 from events_app.store import event_context
 from sessions_app import exits, limits, mirror, notify, selectors, services
 from sessions_app import tmux as tmux_adapter
@@ -571,8 +571,9 @@ class RequestRunner:
     """The worker's request job: it carries out the requests for its host (sessions_app.requests), one at a time,
     on a thread of its own (a kill takes seconds: the poll goes on meanwhile). The thread sleeps on a doorbell in
     the data directory's live/ folder, which every commit rings (events_app.live), so a request appended by the web
-    server or a command on this machine is taken at once; REQUEST_POLL is the fallback (a host whose askers use
-    another data directory, a lost ring). At start, the requests it claimed before it died are settled first."""
+    server or a command on this machine is taken at once. On PostgreSQL, whose askers may be on other hosts, a
+    thread LISTENs for every commit (events_app.live.listen_in_thread) and rings that doorbell. REQUEST_POLL is the
+    fallback (a lost ring or notification). At start, the requests it claimed before it died are settled first."""
 
     interval = 1.0
 
@@ -581,6 +582,7 @@ class RequestRunner:
         self._thread: threading.Thread | None = None
         self._bell: socket.socket | None = None
         self._bell_path = ""
+        self._listener: threading.Thread | None = None
 
     def start(self) -> None:
         if settings.CHORUS_READ_ONLY:
@@ -597,6 +599,15 @@ class RequestRunner:
         self._bell.settimeout(REQUEST_POLL)
         self._thread = threading.Thread(target=self._run, daemon=True, name="requests")
         self._thread.start()
+        if connection.vendor == "postgresql":
+            from events_app.recorders.postgres import CHANNEL
+
+            what = f"requests from other hosts (looking every {REQUEST_POLL} s until it is back)"
+            self._listener = live.listen_in_thread(CHANNEL, self._ring, self._stopping, what)
+
+    def _ring(self) -> None:
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as ringer:
+            ringer.sendto(b"!", self._bell_path)
 
     def tick(self) -> None:
         """The thread does the work."""
@@ -605,6 +616,8 @@ class RequestRunner:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._listener is not None:
+            self._listener.join(timeout=5)
         if self._bell is not None:
             self._bell.close()
             with contextlib.suppress(FileNotFoundError):

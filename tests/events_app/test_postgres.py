@@ -1,7 +1,7 @@
 """The backend suites on PostgreSQL: the recorder contract, the projection tests, the live == rebuilt property
-test, the four-process concurrency test and live fan-out, run by a child pytest whose Django database is a
-throw-away cluster's (tests/pg.py). One child run: pytest-django makes its test database once per process, from the
-settings."""
+test, the four-process concurrency test, live fan-out and the hosts' notifications, run by a child pytest whose
+Django database is a throw-away cluster's (tests/pg.py). One child run: pytest-django makes its test database once
+per process, from the settings."""
 
 import os
 import subprocess
@@ -18,6 +18,7 @@ SUITES = [
     "tests/events_app/test_property.py",
     "tests/events_app/test_concurrency.py",
     "tests/events_app/test_live_postgres.py",
+    "tests/sessions_app/test_hosts_postgres.py",
 ]
 
 TIERS = "not browser and not agents"
