@@ -212,6 +212,10 @@ CHORUS_DOCUMENT_GLOBS = [
     if glob.strip()
 ]
 CHORUS_DOCUMENT_MAX_BYTES = config.env_int("CHORUS_DOCUMENT_MAX_BYTES", 2 * 1024 * 1024)
+# The hosts whose workers discover and watch documents in their checkout (comma-separated; empty = every host).
+CHORUS_DOCUMENT_HOSTS = [
+    host.strip() for host in os.environ.get("CHORUS_DOCUMENT_HOSTS", "").split(",") if host.strip()
+]
 CHORUS_WORKER_JOBS.append("documents_app.watcher.DocumentWatcher")
 
 # Tasks: at most this many tasks assigned or in progress at once; the prompt template (a file, see

@@ -18,6 +18,8 @@ class Document(models.Model):
     added_at = models.DateTimeField()
     changed_at = models.DateTimeField()
     version = models.PositiveIntegerField()
+    # the host whose copy this content is (its scan or watcher recorded it; "" before hosts: this one's)
+    host = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
         db_table = "chorus_document"
@@ -36,9 +38,10 @@ class ScannedFile(models.Model):
     """Not a read model: the scanner's memory of what a file held when it last had this stat, so an unchanged
     file is neither read nor hashed again (like git's index). Written by the scanner, never derived from events,
     so rebuilds leave it alone; emptying it costs one more read of every file. `skipped` is why the file is not a
-    document (binary), empty for a document."""
+    document (binary), empty for a document. Each host remembers its own checkout (`host`)."""
 
-    path = models.CharField(max_length=200, primary_key=True)
+    host = models.CharField(max_length=100)
+    path = models.CharField(max_length=200)
     size = models.PositiveBigIntegerField()
     mtime_ns = models.BigIntegerField()
     ctime_ns = models.BigIntegerField()
@@ -50,6 +53,7 @@ class ScannedFile(models.Model):
 
     class Meta:
         db_table = "chorus_document_scan"
+        constraints = [models.UniqueConstraint(fields=["host", "path"], name="chorus_document_scan_host_path")]
 
     def __str__(self) -> str:
         return self.path

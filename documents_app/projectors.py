@@ -26,6 +26,7 @@ class DocumentProjector(Projector):
                 added_at=recorded.recorded_at,
                 changed_at=recorded.recorded_at,
                 version=recorded.version,
+                host=recorded.metadata.get("host", ""),
             )
         )
 
@@ -40,6 +41,7 @@ class DocumentProjector(Projector):
             e.size,
         )
         document.changed_at, document.version = recorded.recorded_at, recorded.version
+        document.host = recorded.metadata.get("host", "")
         rows.save(document)
 
     @handles(ev.DocumentRemoved)

@@ -95,6 +95,8 @@ class Observation:
     facts: Facts | None
     reason: str = ""
     data: bytes | None = None
+    # False when it is what this host's scanner remembers of the file (its stat has not moved since)
+    fresh: bool = True
 
 
 class Pending(NamedTuple):
@@ -114,9 +116,9 @@ class Pending(NamedTuple):
 # over what it remembered before. ON CONFLICT ... DO UPDATE is SQLite's (3.24 on) and PostgreSQL's.
 _SCANNED = ("size", "mtime_ns", "ctime_ns", "inode", "sha256", "line_count", "title", "skipped")
 _REMEMBER = (
-    f"INSERT INTO {ScannedFile._meta.db_table} (path, {', '.join(_SCANNED)}) "  # noqa: S608  (constant names)
-    f"VALUES ({', '.join(['%s'] * (len(_SCANNED) + 1))}) "
-    f"ON CONFLICT (path) DO UPDATE SET {', '.join(f'{name} = excluded.{name}' for name in _SCANNED)}"
+    f"INSERT INTO {ScannedFile._meta.db_table} (host, path, {', '.join(_SCANNED)}) "  # noqa: S608  (constant names)
+    f"VALUES ({', '.join(['%s'] * (len(_SCANNED) + 2))}) "
+    f"ON CONFLICT (host, path) DO UPDATE SET {', '.join(f'{name} = excluded.{name}' for name in _SCANNED)}"
 )
 
 
@@ -146,7 +148,9 @@ class _Writer:
         if read_at_ns - max(info.st_mtime_ns, info.st_ctime_ns) < RACY_NS:
             return
         skipped = BINARY if facts.binary else ""
-        self.remembered.append((path, *_stat_key(info), facts.sha256, facts.line_count, facts.title, skipped))
+        self.remembered.append(
+            (settings.CHORUS_HOST_NAME, path, *_stat_key(info), facts.sha256, facts.line_count, facts.title, skipped)
+        )
         if len(self.remembered) >= BATCH_FILES * 5:
             self._save_remembered()
 
@@ -218,7 +222,7 @@ class _Writer:
             return
         lent = {p.observation.path: (p.observation.facts.sha256, p.observation.data) for p in appends if p.lends}
         try:
-            with reading.just_read_many(lent):
+            with reading.just_read_many(lent), store.event_context(host=settings.CHORUS_HOST_NAME):
                 store.append_many(("document", p.observation.path, p.version, [p.event]) for p in appends)
         except Exception:
             log.debug("a batch of %d document events failed; appending them one by one", len(appends), exc_info=True)
@@ -235,7 +239,7 @@ class _Writer:
         o, kind = pending.observation, pending.kind
         lent = reading.just_read(o.path, o.facts.sha256, o.data) if pending.lends else contextlib.nullcontext()
         try:
-            with lent:
+            with lent, store.event_context(host=settings.CHORUS_HOST_NAME):
                 store.append("document", o.path, pending.version, [pending.event])
         except store.ConcurrencyError:
             self.result.errors.append(f"{o.path}: changed by another writer meanwhile; the next scan looks again")
@@ -267,8 +271,8 @@ def _observe(
     if cached is not None and cached[:4] == stat_key:
         sha256, line_count, title, skipped = cached[4:]
         if skipped:
-            return Observation(path, absolute, None, skipped)
-        return Observation(path, absolute, Facts(sha256, stat_key[0], line_count, title))
+            return Observation(path, absolute, None, skipped, fresh=False)
+        return Observation(path, absolute, Facts(sha256, stat_key[0], line_count, title), fresh=False)
     read_at_ns = time.time_ns()
     try:
         data, info = discovery.read(absolute, config.max_bytes)
@@ -287,17 +291,27 @@ def documents_scan() -> ScanResult:
     """Look at the whole tree and record every document added, changed or removed since the last look.
 
     A file whose size, mtime, ctime and inode are what the scanner remembers is neither read nor hashed; one that
-    was touched but holds the same bytes records nothing."""
+    was touched but holds the same bytes records nothing.
+
+    Each host scans its own checkout. What another host recorded of a document is taken over only when this host's
+    copy changed since this host last looked (read afresh, or gone from what it remembers): two checkouts that
+    differ do not undo each other's content at every scan, and each event names the host whose copy it is."""
     started = time.monotonic()
     config = discovery.Config.current()
     result = ScanResult()
     writer = _Writer(result)
-    known = dict(Document.objects.values_list("path", "sha256"))
+    here = settings.CHORUS_HOST_NAME
+    known = {}
+    elsewhere = set()
+    for path, sha256, host in Document.objects.values_list("path", "sha256", "host"):
+        known[path] = sha256
+        if host not in ("", here):
+            elsewhere.add(path)
     cache = {
         row[0]: row[1:]
-        for row in ScannedFile.objects.values_list(
-            "path", "size", "mtime_ns", "ctime_ns", "inode", "sha256", "line_count", "title", "skipped"
-        ).iterator(chunk_size=5000)
+        for row in ScannedFile.objects.filter(host=here)
+        .values_list("path", "size", "mtime_ns", "ctime_ns", "inode", "sha256", "line_count", "title", "skipped")
+        .iterator(chunk_size=5000)
     }
     present: set[str] = set()
     # In path order, so the log reads like the tree whoever scans.
@@ -319,11 +333,11 @@ def documents_scan() -> ScanResult:
             continue
         if observation.facts is None:
             result.skip(found.path, observation.reason)
-            if found.path in known:
+            if found.path in known and (observation.fresh or found.path not in elsewhere):
                 writer.add(observation)
             continue
         recorded = known.get(found.path)
-        if recorded == observation.facts.sha256:
+        if recorded == observation.facts.sha256 or (not observation.fresh and found.path in elsewhere):
             result.unchanged += 1
             continue
         if recorded is None:
@@ -332,12 +346,14 @@ def documents_scan() -> ScanResult:
             observation.data = None
         writer.add(observation)
     for path in sorted(set(known) - present):
+        if path in elsewhere and path not in cache:
+            continue  # another host's document this checkout never had
         absolute = config.absolute(path)
         writer.add(Observation(path, absolute, None, _why_not_found(config, path, absolute)))
     writer.flush()
     gone = [path for path in cache if path not in present]
     for start in range(0, len(gone), 500):
-        ScannedFile.objects.filter(path__in=gone[start : start + 500]).delete()
+        ScannedFile.objects.filter(host=here, path__in=gone[start : start + 500]).delete()
     result.seconds = time.monotonic() - started
     return result
 

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 
+from django.conf import settings
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
@@ -83,8 +84,15 @@ class _Collector(FileSystemEventHandler):
                 self.watcher.touched(relative)
 
 
+def watched_here() -> bool:
+    """Whether this host's worker discovers and watches documents: every host does unless CHORUS_DOCUMENT_HOSTS
+    names the hosts that do."""
+    return not settings.CHORUS_DOCUMENT_HOSTS or settings.CHORUS_HOST_NAME in settings.CHORUS_DOCUMENT_HOSTS
+
+
 class DocumentWatcher:
-    """A worker job (settings.CHORUS_WORKER_JOBS): interval, start(), tick(), stop()."""
+    """A worker job (settings.CHORUS_WORKER_JOBS): interval, start(), tick(), stop(). It watches this host's
+    checkout unless CHORUS_DOCUMENT_HOSTS names other hosts only."""
 
     interval = 0.1
 
@@ -98,6 +106,7 @@ class DocumentWatcher:
         # the first tick scans: whatever changed while Chorus was not running
         self._scanned_at = float("-inf")
         self._observer = None
+        self.here = watched_here()
 
     # called from watchdog's thread
 
@@ -119,6 +128,13 @@ class DocumentWatcher:
         return self._observer is not None and self._observer.is_alive()
 
     def start(self) -> None:
+        if not self.here:
+            log.info(
+                "documents are watched on %s (CHORUS_DOCUMENT_HOSTS), not on %s",
+                ", ".join(settings.CHORUS_DOCUMENT_HOSTS),
+                settings.CHORUS_HOST_NAME,
+            )
+            return
         observer = Observer()
         try:
             observer.schedule(_Collector(self), str(self.config.root), recursive=True)
@@ -140,6 +156,8 @@ class DocumentWatcher:
             self._observer = None
 
     def tick(self) -> None:
+        if not self.here:
+            return
         now = time.monotonic()
         with self._lock:
             wanted = self._scan_wanted

@@ -240,3 +240,40 @@ def test_live_read_models_equal_a_rebuild(project):
     project.write("b.md", "back\n")
     services.document_changed_on_disk("b.md")
     assert projection.verify(["documents"]) == []
+
+
+def test_two_hosts_whose_copies_differ_do_not_undo_each_other_at_every_scan(project, settings, tmp_path):
+    """Two hosts on one database, each with its own checkout: each records what changed in its own copy, names
+    itself, and takes over the other's content only when its own copy changed since it last looked."""
+    laptop, ci2 = project.root, tmp_path / "ci-2"
+    ci2.mkdir()
+    (ci2 / "design.md").write_text("# Design\n")
+    project.write("design.md", "# Design\n")
+
+    def scan_on(host, root):
+        settings.CHORUS_HOST_NAME, settings.PROJECT_ROOT = host, root
+        return services.documents_scan().counts()
+
+    assert scan_on("laptop", laptop)["added"] == 1
+    assert scan_on("ci-2", ci2)["unchanged"] == 1  # the same copy: nothing to say
+    project.write("design.md", "# Design\n\nmore\n")
+    assert scan_on("laptop", laptop)["changed"] == 1
+    position = store.last_position()
+    for _ in range(2):  # ci-2's copy is behind, and did not change: it records nothing, nor does the laptop then
+        assert scan_on("ci-2", ci2)["unchanged"] == 1
+        assert scan_on("laptop", laptop)["unchanged"] == 1
+    assert store.last_position() == position
+    assert (Document.objects.get(pk="design.md").host, Document.objects.get(pk="design.md").line_count) == ("laptop", 3)
+
+    (ci2 / "design.md").write_text("# Design\n\nother\n\nlines\n")  # edited on ci-2
+    assert scan_on("ci-2", ci2)["changed"] == 1
+    *_, changed = store.read(stream_type="document", stream_id="design.md")
+    assert (changed.metadata["host"], Document.objects.get(pk="design.md").line_count) == ("ci-2", 5)
+    assert scan_on("laptop", laptop)["unchanged"] == 1
+
+    project.write("laptop-only.md", "# Mine\n")
+    assert scan_on("laptop", laptop)["added"] == 1
+    assert scan_on("ci-2", ci2)["removed"] == 0  # a document this checkout never had is not removed by it
+    assert Document.objects.filter(pk="laptop-only.md").exists()
+    (laptop / "laptop-only.md").unlink()
+    assert scan_on("laptop", laptop)["removed"] == 1

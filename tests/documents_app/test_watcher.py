@@ -65,6 +65,21 @@ def test_events_become_document_paths_or_scan_requests(collected):
 
 
 @pytest.mark.django_db
+def test_a_host_chorus_document_hosts_does_not_name_neither_watches_nor_scans(project, settings, caplog):
+    settings.CHORUS_HOST_NAME, settings.CHORUS_DOCUMENT_HOSTS = "ci-2", ["laptop"]
+    project.write("a.md", "a\n")
+    job = DocumentWatcher()
+    job.start()
+    job.tick()
+    assert (job.watching, Document.objects.exists()) == (False, False)
+    assert "documents are watched on laptop (CHORUS_DOCUMENT_HOSTS), not on ci-2" in caplog.text
+    settings.CHORUS_HOST_NAME = "laptop"
+    job = DocumentWatcher()
+    job.tick()
+    assert Document.objects.filter(pk="a.md").exists()
+
+
+@pytest.mark.django_db
 def test_a_tree_that_cannot_be_watched_is_scanned_instead(project, monkeypatch, caplog):
     class Exhausted(watcher_module.Observer):
         def start(self):
