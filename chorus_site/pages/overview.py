@@ -201,13 +201,18 @@ class OverviewPage(LivePage):
         REQUEST: ("open-requests",),
     }
 
-    def context(self) -> dict:
+    def _read_with_tails(self) -> dict:
+        """The read models' context, each card with the tail of its screen as last stored."""
         context = self.read()
         for name, screen in self.screens.read(self.live).items():
             self.tails.changed(name, tail(screen))
         for _key, _title, cards, _count in context["sections"]:
             for card in cards:
                 card.tail = self.tails.get(card.name, [])
+        return context
+
+    def context(self) -> dict:
+        context = self._read_with_tails()
         return {
             **super().context(),
             **context,
@@ -233,11 +238,6 @@ class OverviewPage(LivePage):
         )
 
     def render_grid(self) -> str:
-        context = self.read()
-        for name, screen in self.screens.read(self.live).items():
-            self.tails.changed(name, tail(screen))
-        for _key, _title, cards, _count in context["sections"]:
-            for card in cards:
-                card.tail = self.tails.get(card.name, [])
+        context = self._read_with_tails()
         parts = ("host-list", "status-counts", "session-grid")
         return "".join(Fragment(f"overview.html#{part}", context).render() for part in parts)
