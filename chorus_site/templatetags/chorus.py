@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from datetime import datetime
 
 from django import template
 from django.template import defaulttags
 from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, escape
+from django.utils.safestring import mark_safe
 
 from tasks_app import selectors as task_selectors
 
@@ -107,6 +109,17 @@ def age(when: datetime | None) -> str:
         return f"{hours}h {minutes}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h"
+
+
+# Where a name may break: before a capital that follows a small letter, after ":", "/", "_", "-" and ".".
+NAME_SEAMS = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[:/_.-])(?=.)")
+
+
+@register.filter
+def seams(name) -> str:
+    """The name, escaped, with a break opportunity (<wbr>) at each of its seams: a narrow column wraps
+    SessionStatusChanged as Session/Status/Changed, never mid-word."""
+    return mark_safe("<wbr>".join(escape(part) for part in NAME_SEAMS.split(str(name))))  # noqa: S308 (escaped)
 
 
 @register.filter

@@ -41,3 +41,10 @@ def test_url_fails_as_djangos_does():
     with pytest.raises(NoReverseMatch):
         render("{% url 'nothing' %}")
     assert render("{% url 'nothing' as link %}[{{ link }}]") == "[]"
+
+
+def test_a_name_breaks_only_at_its_seams_and_stays_escaped():
+    assert chorus.seams("SessionStatusChanged") == "Session<wbr>Status<wbr>Changed"
+    assert chorus.seams("docs/a_b.md") == "docs/<wbr>a_<wbr>b.<wbr>md"
+    assert chorus.seams("<b>Evil</b>") == "&lt;b&gt;Evil&lt;/<wbr>b&gt;"
+    assert chorus.seams("SQL") == "SQL"

@@ -16,6 +16,7 @@ def test_a_shared_task_offers_a_worktree_and_an_isolated_one_its_moves(browser):
     page = browser.get(f"/tasks/{task.id}/").content.decode()
     assert "In the shared checkout." in page
     assert "Work in a worktree of its own" in page and "Make its worktree" in page
+    assert page.count('name="base"') == 1  # one "From" for both of its buttons
     assert "Merge into the shared checkout" not in page
     made = ev.WorktreeCreated(path="/w/task-1", branch="chorus/task-1", base="main", base_commit="c" * 40)
     store.append("task", str(task.id), task.version, [ev.TaskIsolationChosen(isolation="worktree"), made])
