@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,21 +17,20 @@ from tests.conftest import require_binary
 FAKE_AGENT = Path(__file__).resolve().parent.parent / "fakeagent" / "fake_agent.py"
 
 
-@pytest.fixture
-def tmux_server():
-    """A Tmux adapter on a private server of its own (never the user's), without the user's ~/.tmux.conf.
+@contextlib.contextmanager
+def private_tmux(config: str | None = None) -> Iterator[Tmux]:
+    """A Tmux adapter on a server of its own (never the user's), its socket in a short /tmp directory (a unix socket
+    path must fit in about 100 bytes, and pytest's tmp_path can be longer). `config`: the text of the file the
+    adapter starts the server with (None: whoever starts the server chooses, e.g. a worker with its own HOME).
 
     At the end every pane's process tree is ended as well as the server: a program that ignores SIGHUP would
     otherwise outlive kill-server."""
-    require_binary("tmux", "apt-get install tmux")
-    # a short path: a unix socket path must fit in about 100 bytes, and pytest's tmp_path can be longer
     directory = tempfile.mkdtemp(prefix="chorus-tmux-", dir="/tmp")
-    # Panes without a program run /bin/sh, not the user's login shell (tmux's default-shell, and $SHELL, which the
-    # agents' launcher execs for a profile without a command): an interactive bash runs ~/.bashrc, whose hooks
-    # (pyenv's rehash lock, for one) can hold the prompt back for a minute and make a shell test fail.
-    config = Path(directory, "tmux.conf")
-    config.write_text("set-option -g default-shell /bin/sh\nset-environment -g SHELL /bin/sh\n")
-    server = Tmux(os.path.join(directory, "socket"), config_file=config)
+    config_file = None
+    if config is not None:
+        config_file = Path(directory, "tmux.conf")
+        config_file.write_text(config)
+    server = Tmux(os.path.join(directory, "socket"), config_file=config_file)
     try:
         yield server
     finally:
@@ -43,6 +43,18 @@ def tmux_server():
         finally:
             end_process_tree(processes, timeout=2.0)
             shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def tmux_server():
+    """A private tmux server without the user's ~/.tmux.conf (private_tmux).
+
+    Panes without a program run /bin/sh, not the user's login shell (tmux's default-shell, and $SHELL, which the
+    agents' launcher execs for a profile without a command): an interactive bash runs ~/.bashrc, whose hooks
+    (pyenv's rehash lock, for one) can hold the prompt back for a minute and make a shell test fail."""
+    require_binary("tmux", "apt-get install tmux")
+    with private_tmux("set-option -g default-shell /bin/sh\nset-environment -g SHELL /bin/sh\n") as server:
+        yield server
 
 
 @pytest.fixture
@@ -76,15 +88,21 @@ def project(tmp_path, settings, tmux_server, monkeypatch):
     sessions_dir = tmp_path / "claude-sessions"
     sessions_dir.mkdir()
     monkeypatch.setenv("CHORUS_CLAUDE_SESSIONS_DIR", str(sessions_dir))
+    write_fake_profile(root, log, sessions_dir)
+    settings.PROJECT_ROOT = root
+    settings.CHORUS_TMUX_SOCKET = str(tmux_server.socket)
+    settings.CHORUS_NOTIFY = "off"
+    return Project(root, log)
+
+
+def write_fake_profile(root: Path, log: Path, sessions_dir: Path) -> None:
+    """root/chorus.toml with the `fake` profile: the fake agent logging its prompts to `log`, its Claude Code
+    session files in `sessions_dir`, working 1 s on each prompt."""
     command = [sys.executable, str(FAKE_AGENT), "--log", str(log), "--sessions-dir", str(sessions_dir)]
     command += ["--work-seconds", "1"]
     (root / "chorus.toml").write_text(
         f'[profiles.fake]\nextends = "claude"\ncommand = {json.dumps(command)}\nprocess_names = ["python*"]\n'
     )
-    settings.PROJECT_ROOT = root
-    settings.CHORUS_TMUX_SOCKET = str(tmux_server.socket)
-    settings.CHORUS_NOTIFY = "off"
-    return Project(root, log)
 
 
 @dataclass(frozen=True)

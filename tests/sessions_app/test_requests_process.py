@@ -4,15 +4,12 @@ workers with their own tmux servers and data directories) sharing one database."
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,7 @@ from django.conf import settings as django_settings
 from events_app import store
 from sessions_app import selectors, services
 from sessions_app.models import Session, SessionRequest
-from sessions_app.tmux import Tmux, TmuxError, end_process_tree, process_tree
+from tests.sessions_app.conftest import private_tmux
 from tests.sessions_app.test_worker_process import poll
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -55,10 +52,13 @@ def worker_env(project, subprocess_env, tmux_server):
 
 
 class Worker:
-    def __init__(self, env: dict[str, str], log: Path):
+    """`manage.py run_worker` in a child process, its output in `log`; `wrapper`: what it runs under (a network
+    namespace of its own: `unshare --net`)."""
+
+    def __init__(self, env: dict[str, str], log: Path, wrapper: Sequence[str] = ()):
         self.log = log
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(django_settings.BASE_DIR) / "manage.py"), "run_worker"],
+            [*wrapper, sys.executable, str(Path(django_settings.BASE_DIR) / "manage.py"), "run_worker"],
             env=env,
             stdout=log.open("a"),
             stderr=subprocess.STDOUT,
@@ -167,21 +167,11 @@ def test_a_request_for_an_offline_host_waits_with_its_reason_and_is_cancelled(ma
 @pytest.fixture
 def second_host(worker_env, tmp_path):
     """Host ci-2 on this machine: its own tmux server and data directory; only the database is shared."""
-    directory = tempfile.mkdtemp(prefix="chorus-tmux-", dir="/tmp")
     data = tmp_path / "ci-2-data"
     data.mkdir(mode=0o700)
-    server = Tmux(os.path.join(directory, "socket"))
-    env = {**worker_env, "CHORUS_HOST_NAME": "ci-2", "CHORUS_TMUX_SOCKET": server.socket, "CHORUS_DATA_DIR": str(data)}
-    try:
-        yield env, server
-    finally:
-        processes = []
-        with contextlib.suppress(TmuxError):
-            processes = [process for pane in server.list_panes() for process in process_tree(pane.pid)]
-        with contextlib.suppress(TmuxError):
-            server.kill_server()
-        end_process_tree(processes, timeout=2.0)
-        shutil.rmtree(directory, ignore_errors=True)
+    with private_tmux() as server:
+        env = {**worker_env, "CHORUS_HOST_NAME": "ci-2", "CHORUS_TMUX_SOCKET": server.socket}
+        yield {**env, "CHORUS_DATA_DIR": str(data)}, server
 
 
 def test_two_hosts_on_one_database_each_carry_out_their_own(project, worker_env, workers, tmux_server, second_host):
