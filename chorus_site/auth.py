@@ -197,5 +197,17 @@ def origin_allowed(scope: dict) -> bool:
     hostname = urlsplit(f"//{host}").hostname or ""
     if not validate_host(hostname if ":" not in hostname else f"[{hostname}]", settings.ALLOWED_HOSTS):
         return False
-    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
-    return origin == f"{scheme}://{host}"
+    return origin == f"{_scheme(scope, headers)}://{host}"
+
+
+def _scheme(scope: dict, headers: dict[bytes, bytes]) -> str:
+    """The scheme the client used, "https" or "http". Behind a TLS proxy (SECURE_PROXY_SSL_HEADER, as
+    chorus_site.settings_production sets it) the proxy's header says, as Django's request.is_secure() reads it:
+    daphne's websocket scope knows only the proxy's plain connection."""
+    proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if proxy:
+        name, secure = proxy
+        forwarded = headers.get(name.removeprefix("HTTP_").replace("_", "-").lower().encode())
+        if forwarded is not None:
+            return "https" if forwarded.decode("latin-1").split(",")[0].strip() == secure else "http"
+    return "https" if scope.get("scheme") in ("wss", "https") else "http"

@@ -81,6 +81,24 @@ def test_websocket_origin_must_be_the_served_origin(host, origin, allowed):
     assert origin_allowed(_scope(host, origin)) is allowed
 
 
+@pytest.mark.parametrize(
+    ("forwarded", "origin", "allowed"),
+    [
+        ("https", "https://chorus.example", True),
+        ("https", "http://chorus.example", False),
+        ("http", "https://chorus.example", False),
+        (None, "https://chorus.example", False),
+    ],
+)
+def test_behind_a_tls_proxy_its_header_gives_the_origin_its_scheme(settings, forwarded, origin, allowed):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.ALLOWED_HOSTS = ["chorus.example"]
+    scope = _scope("chorus.example", origin)
+    if forwarded is not None:
+        scope["headers"].append((b"x-forwarded-proto", forwarded.encode()))
+    assert origin_allowed(scope) is allowed
+
+
 @pytest.mark.asyncio
 async def test_websocket_authentication_says_in_the_scope_whether_the_socket_is_logged_in():
     seen = []
