@@ -124,13 +124,19 @@ def _incarnation_tier(name: str) -> str:
 
 
 def _twin_environment() -> dict[str, str]:
-    """What the pane's `chorus` command needs to reach this Chorus's database from any directory."""
+    """What the pane's `chorus` command needs to reach this Chorus's database from any directory (and from a tmux
+    server that was started without Chorus's environment, as a user's own is)."""
+    database = (
+        {"CHORUS_DATABASE_URL": settings.CHORUS_DATABASE_URL}
+        if settings.CHORUS_DATABASE_URL
+        else {"CHORUS_DATABASE": str(settings.DATABASES["default"]["NAME"])}
+    )
     return {
         # The process's own (settings.SETTINGS_MODULE is None while a test overrides settings).
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "chorus_site.settings"),
         "PROJECT_ROOT": str(settings.PROJECT_ROOT),
         "CHORUS_DATA_DIR": str(settings.DATA_DIR),
-        "CHORUS_DATABASE": str(settings.DATABASES["default"]["NAME"]),
+        **database,
     }
 
 

@@ -109,6 +109,17 @@ def test_a_shell_finds_the_chorus_twin_on_its_path(project, tmux_server):
     assert found.read_text().strip() == str(credentials.directory("s1") / "bin" / "chorus")
 
 
+def test_on_postgresql_the_twin_names_the_shared_database(project, tmux_server, settings):
+    """A tmux server that was started without Chorus's environment (a user's own) gives the pane no
+    CHORUS_DATABASE_URL: the twin carries it, or `chorus agent ...` would open an SQLite file named like the
+    database."""
+    settings.CHORUS_DATABASE_URL = "postgresql://chorus@db.example:5432/chorus"
+    services.session_create("s1", "fake", tools="self")
+    twin = (credentials.directory("s1") / "bin" / "chorus").read_text()
+    assert "CHORUS_DATABASE_URL=postgresql://chorus@db.example:5432/chorus " in twin
+    assert "CHORUS_DATABASE=" not in twin
+
+
 def test_tools_off_start_the_agent_as_before(project, tmux_server):
     services.session_create("plain", "shell", tools="off")
     assert not credentials.directory("plain").exists()
