@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import socket
 from collections.abc import Iterator
 
 from django.db import transaction
@@ -57,7 +56,8 @@ from tasks_app.services.tasks import task_create
 
 @dataclasses.dataclass(frozen=True)
 class AgentCaller:
-    """Who calls: the session whose credential came with the request, its profile, its tier and this host."""
+    """Who calls: the session whose credential came with the request, its profile, its tier and its session's
+    host (the one whose worker runs its pane, wherever the web server answering it is)."""
 
     session: str
     profile: str
@@ -71,8 +71,8 @@ def authenticate(credential: str) -> AgentCaller:
     """The caller a credential stands for; AgentDenied (401) when it is missing, unknown or revoked, or its
     session is not live."""
     session, tier = credentials.verify(credential)
-    profile = session_selectors.session(session).profile
-    return AgentCaller(session, profile, tier, socket.gethostname(), credentials.digest(credential.strip()))
+    found = session_selectors.session(session)
+    return AgentCaller(session, found.profile, tier, found.host, credentials.digest(credential.strip()))
 
 
 def _allow(caller: AgentCaller, tool: str, needed: str) -> None:

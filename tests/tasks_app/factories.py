@@ -43,7 +43,11 @@ class SessionFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, **fields) -> Session:
         return session_appears(
-            fields["name"], status=fields["status"], auto_dispatch=fields["auto_dispatch"], profile=fields["profile"]
+            fields["name"],
+            status=fields["status"],
+            auto_dispatch=fields["auto_dispatch"],
+            profile=fields["profile"],
+            host=fields.get("host"),
         )
 
 

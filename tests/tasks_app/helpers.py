@@ -63,12 +63,16 @@ class _Status:
     value: str
 
 
-def session_appears(name: str, status: str = "idle", auto_dispatch: bool = False, profile: str = "aider") -> Session:
+def session_appears(
+    name: str, status: str = "idle", auto_dispatch: bool = False, profile: str = "aider", host: str | None = None
+) -> Session:
     """A live session as the sessions app records one (created in tmux, then seen idle), without tmux; of an agent
     unless `profile` says otherwise."""
     created = session_events.SessionCreated(
         name=name, profile=profile, command=[profile], cwd="/tmp", pane_id="%1", tmux_session=name, pid=None
     )
+    if host is not None:
+        created = dataclasses.replace(created, host=host)
     store.append("session", name, store.stream_version("session", name), [created])
     if status != "unknown":
         session_status(name, status)

@@ -1,7 +1,6 @@
 """The agent facade: each tool for its caller's own session and task, its tier, its limits, and refusals that write
 nothing; next_task under dispatch's rules, also racing it."""
 
-import socket
 import threading
 
 import pytest
@@ -63,9 +62,9 @@ class Nothing:
 
 def test_a_credential_authenticates_its_session_and_nothing_else():
     issued = credentials.issue("s1", "fleet-read")
-    SessionFactory(name="s1")
+    SessionFactory(name="s1", host="gpu-1")  # its host, not the answering web server's machine
     me = agent.authenticate(issued.secret)
-    assert (me.session, me.profile, me.tier, me.host) == ("s1", "aider", "fleet-read", socket.gethostname())
+    assert (me.session, me.profile, me.tier, me.host) == ("s1", "aider", "fleet-read", "gpu-1")
     assert issued.secret not in repr(me) and me.digest not in repr(me)
     with pytest.raises(AgentDenied, match="unknown agent credential") as refused:
         agent.authenticate("not-a-credential")
