@@ -26,11 +26,12 @@ DEBUG = config.env_bool("CHORUS_DEBUG", False)
 
 CHORUS_HOST = config.bind_host()
 CHORUS_PORT = config.port()
-ALLOWED_HOSTS = (
-    [*config.LOOPBACK_HOSTS, "[::1]"]
-    if CHORUS_HOST in config.LOOPBACK_HOSTS
-    else [CHORUS_HOST, *[h for h in os.environ.get("CHORUS_ALLOWED_HOSTS", "").split(",") if h]]
-)
+# Extra names the Host header may carry: a proxy's public name, in front of a loopback bind (a TLS proxy on the same
+# machine) or of a remote one.
+ALLOWED_HOSTS = [
+    *([*config.LOOPBACK_HOSTS, "[::1]"] if CHORUS_HOST in config.LOOPBACK_HOSTS else [CHORUS_HOST]),
+    *[h.strip() for h in os.environ.get("CHORUS_ALLOWED_HOSTS", "").split(",") if h.strip()],
+]
 EDITOR = os.environ.get("EDITOR", "vi")
 # Where agents reach Chorus's MCP server (/mcp/ on this web server): the address their tools loaders write into
 # each agent's configuration. Set it when agents must use another name for this server than its bind address.

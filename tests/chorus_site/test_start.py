@@ -114,3 +114,21 @@ def _children(pid):
     import psutil
 
     return [" ".join(child.cmdline()) for child in psutil.Process(pid).children(recursive=True)]
+
+
+def test_a_proxy_on_the_same_machine_may_name_a_server_that_stays_on_loopback(manage, subprocess_env):
+    env = {**subprocess_env, "CHORUS_ALLOWED_HOSTS": "chorus.example, other.example"}
+    env.pop("CHORUS_HOST", None)
+    shown = subprocess.run(
+        [
+            *manage,
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.CHORUS_HOST, settings.ALLOWED_HOSTS)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "127.0.0.1 [" in shown and "'chorus.example', 'other.example'" in shown and "'localhost'" in shown
